@@ -1,0 +1,225 @@
+import { Database } from 'bun:sqlite'
+import { existsSync, rmSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { generateDemo } from '../domain/demo.ts'
+import { type ImportSummary, importNdjson, type RecordKind } from '../domain/ingest.ts'
+import { computeMetrics } from '../domain/metrics.ts'
+import { dayRange, parseDate, storeDate } from '../domain/periods.ts'
+import { displaySettings, readSettings, updateSettings } from '../domain/settings.ts'
+import { syncPeriod } from '../domain/sync.ts'
+import { type OptionSpec, type Parsed, str } from './args.ts'
+import { UsageError } from './io.ts'
+import { print, type Runtime, table } from './runtime.ts'
+
+export const SETTINGS_HELP = `Usage: mida-export settings [set key=value …] [--json]
+
+Prints the store settings, or changes them with the same validation as the settings page.
+Example: mida-export settings set timezone=America/New_York currency=USD api_enabled=true`
+
+/** `settings` and `settings set key=value …`. */
+export function runSettings(rt: Runtime, p: Parsed): number {
+  const [action, ...pairs] = p.positionals
+  if (action !== undefined && action !== 'set') {
+    throw new UsageError(`Unknown settings command: ${action} (use: settings set key=value …)`)
+  }
+  if (action === 'set') {
+    if (pairs.length === 0) throw new UsageError('settings set needs at least one key=value')
+    const changes: Record<string, string> = {}
+    for (const pair of pairs) {
+      const eq = pair.indexOf('=')
+      if (eq <= 0) throw new UsageError(`Expected key=value, got ${JSON.stringify(pair)}`)
+      changes[pair.slice(0, eq).trim()] = pair.slice(eq + 1)
+    }
+    updateSettings(rt.db, rt.store.id, changes, rt.clock)
+  }
+  const shown = displaySettings(readSettings(rt.db, rt.store.id), rt.store.trackingId)
+  print(rt, shown, () =>
+    table(
+      ['SETTING', 'VALUE'],
+      Object.entries(shown).map(([k, v]) => [k, String(v)]),
+    ),
+  )
+  return 0
+}
+
+export const IMPORT_HELP = `Usage: mida-export import sessions|orders FILE [--json]
+
+Imports NDJSON (one JSON object a line; FILE "-" reads stdin). Records are upserted by id, so
+running the same import twice changes nothing. Bad lines are reported with their line number and
+skipped; the command then exits 1.`
+
+function summaryText(kind: RecordKind, s: ImportSummary): string {
+  const lines = [
+    `Imported ${kind}: ${s.inserted} inserted, ${s.updated} updated, ${s.rejected} rejected.`,
+  ]
+  for (const e of s.errors) lines.push(`  line ${e.line}: ${e.error}`)
+  if (s.rejected > s.errors.length) lines.push(`  … and ${s.rejected - s.errors.length} more`)
+  return lines.join('\n')
+}
+
+/** `import sessions|orders FILE`. */
+export async function runImport(rt: Runtime, p: Parsed): Promise<number> {
+  const [kind, file] = p.positionals
+  if (kind !== 'sessions' && kind !== 'orders') {
+    throw new UsageError('import needs a kind: sessions or orders')
+  }
+  if (!file) throw new UsageError(`import ${kind} needs a FILE (or - for stdin)`)
+  if (file !== '-' && !existsSync(file)) throw new UsageError(`No such file: ${file}`)
+  const stream = file === '-' ? rt.io.stdin() : Bun.file(file).stream()
+  const size = file === '-' ? 0 : Bun.file(file).size
+  let lastDraw = 0
+  const progress = rt.io.isTTY
+    ? (lines: number, s: ImportSummary) => {
+        const now = performance.now()
+        if (now - lastDraw < 100) return
+        lastDraw = now
+        const done = s.inserted + s.updated
+        rt.io.err(
+          `\r${kind}: ${lines} lines read, ${done} written, ${s.rejected} rejected${size ? ` (${(size / 1e6).toFixed(1)} MB file)` : ''}   `,
+        )
+      }
+    : undefined
+  const summary = await importNdjson(rt.db, rt.store.id, kind, stream, rt.clock, progress)
+  if (progress) rt.io.err('\n')
+  print(rt, { kind, ...summary }, () => summaryText(kind, summary))
+  return summary.rejected > 0 ? 1 : 0
+}
+
+export const SYNC_OPTIONS: Record<string, OptionSpec> = {
+  frequency: { type: 'string' },
+  date: { type: 'string' },
+}
+
+export const SYNC_HELP = `Usage: mida-export sync [--frequency daily|weekly] [--date YYYY-MM-DD]
+
+Runs a sync now and prints the JSON body the API returns. Without --date: the last completed
+period; --frequency overrides the saved sync frequency for this run.`
+
+/** `sync`: the same body as the API, from the command line. */
+export function runSync(rt: Runtime, p: Parsed): number {
+  const frequency = str(p, 'frequency')
+  if (frequency !== undefined && frequency !== 'daily' && frequency !== 'weekly') {
+    throw new UsageError(`--frequency must be daily or weekly, got ${JSON.stringify(frequency)}`)
+  }
+  const date = str(p, 'date')
+  const result = syncPeriod(
+    rt.db,
+    rt.store.id,
+    {
+      frequency,
+      date: date === undefined ? undefined : parseDate(date, '--date'),
+      trigger: 'cli',
+      strictFrequency: false,
+    },
+    rt.clock,
+  )
+  rt.io.out(rt.json ? `${result.body}\n` : `${JSON.stringify(JSON.parse(result.body), null, 2)}\n`)
+  return 0
+}
+
+export const STATS_OPTIONS: Record<string, OptionSpec> = {
+  from: { type: 'string' },
+  to: { type: 'string' },
+}
+
+export const STATS_HELP = `Usage: mida-export stats [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json]
+
+Prints the metrics (the sync "data" object) for whole store days from --from to --to, both
+included; today counts so far. Default: today. Records no sync and sends no email.`
+
+/** `stats`: metrics for any range of whole store days. */
+export function runStats(rt: Runtime, p: Parsed): number {
+  const settings = readSettings(rt.db, rt.store.id)
+  const today = storeDate(rt.clock.now(), settings.timezone)
+  const fromText = str(p, 'from')
+  const toText = str(p, 'to')
+  const from = fromText ? parseDate(fromText, '--from') : toText ? parseDate(toText, '--to') : today
+  const to = toText ? parseDate(toText, '--to') : today
+  const period = dayRange(from, to, settings.timezone)
+  const data = computeMetrics(rt.db, rt.store.id, period)
+  print(rt, data, () => {
+    const d = data
+    return [
+      `${settings.store_name}: ${period.label} (${settings.timezone})`,
+      `  visitors      ${d.total_visitors} (${d.new_visitors} new, ${d.returning_visitors} returning)`,
+      `  sessions      ${d.total_sessions}, ${d.total_pageviews} pageviews, bounce rate ${(d.bounce_rate * 100).toFixed(2)}%`,
+      `  orders        ${d.successful_orders}, revenue ${d.total_revenue.toFixed(2)} ${settings.currency}, AOV ${d.average_order_value.toFixed(2)}`,
+      `  conversion    ${(d.conversion_rate * 100).toFixed(2)}%`,
+      `  funnel        ${d.funnel.sessions} → ${d.funnel.viewed_product} viewed → ${d.funnel.added_to_cart} carted → ${d.funnel.reached_checkout} checkout → ${d.funnel.ordered} ordered`,
+      `  abandoned     ${d.abandoned_carts} carts, ${d.abandoned_checkouts} checkouts`,
+    ].join('\n')
+  })
+  return 0
+}
+
+export const DEMO_OPTIONS: Record<string, OptionSpec> = {
+  days: { type: 'string' },
+  seed: { type: 'string' },
+}
+
+export const DEMO_HELP = `Usage: mida-export demo [--days N] [--seed S]
+
+Fills the store with realistic demo sessions and orders for the N days before today (default 30)
+and today so far. The same seed and dates give the same data; running it again changes nothing.`
+
+function positiveInt(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > max) {
+    throw new UsageError(
+      `${name} must be a whole number from 0 to ${max}, got ${JSON.stringify(value)}`,
+    )
+  }
+  return n
+}
+
+/** `demo`: realistic, deterministic data to try the API with. */
+export function runDemo(rt: Runtime, p: Parsed): number {
+  const days = positiveInt(str(p, 'days'), '--days', 30, 3650)
+  const seed = positiveInt(str(p, 'seed'), '--seed', 1, 2 ** 31)
+  const settings = readSettings(rt.db, rt.store.id)
+  const summary = generateDemo(rt.db, rt.store.id, settings.timezone, { days, seed }, rt.clock)
+  print(rt, summary, () =>
+    [
+      `Demo data: ${summary.sessions} sessions and ${summary.orders} orders from ${summary.from} to ${summary.to} (${settings.timezone}).`,
+      'Next: mida-export keys create --name demo, mida-export settings set api_enabled=true, then call the API.',
+    ].join('\n'),
+  )
+  return 0
+}
+
+export const BACKUP_HELP = `Usage: mida-export backup FILE
+
+Writes a consistent copy of the live database to FILE (VACUUM INTO, safe while the server runs)
+and checks it with PRAGMA integrity_check. FILE must not exist.`
+
+/** `backup FILE`: a consistent, verified copy of the live database. */
+export function runBackup(rt: Runtime, p: Parsed): number {
+  const [file] = p.positionals
+  if (!file) throw new UsageError('backup needs a FILE')
+  const target = resolve(rt.io.cwd, file)
+  if (existsSync(target)) throw new UsageError(`${file} already exists; choose a new file`)
+  rt.db.query('VACUUM INTO ?').run(target)
+  const copy = new Database(target, { readonly: true })
+  const check = copy.query('PRAGMA integrity_check').all() as { integrity_check: string }[]
+  copy.close()
+  const ok = check.length === 1 && check[0]?.integrity_check === 'ok'
+  if (!ok) {
+    rmSync(target, { force: true })
+    throw new Error(
+      `Backup failed integrity_check: ${check.map((c) => c.integrity_check).join('; ')}`,
+    )
+  }
+  const bytes = Bun.file(target).size
+  print(
+    rt,
+    { file: target, bytes, integrity_check: 'ok' },
+    () => `Backup written to ${target} (${bytes} bytes), integrity_check ok.`,
+  )
+  return 0
+}

@@ -1,0 +1,264 @@
+import type { Database } from '../db/database.ts'
+import { type Clock, nowMs } from './clock.ts'
+import {
+  describeIssues,
+  type OrderRecord,
+  orderInput,
+  type SessionRecord,
+  sessionInput,
+} from './records.ts'
+
+export type RecordKind = 'sessions' | 'orders'
+
+/** What an import did: rows new, rows changed, lines refused (with their reasons). */
+export interface ImportSummary {
+  inserted: number
+  updated: number
+  rejected: number
+  /** The first rejected lines, `{ line, error }`; `rejected` counts them all. */
+  errors: { line: number; error: string }[]
+}
+
+const HOUR_MS = 3_600_000
+/** Rows written per transaction: large enough to be fast, small enough to keep memory flat. */
+export const BATCH_SIZE = 5000
+/** How many rejected lines are described in a summary; the rest are only counted. */
+const MAX_REPORTED_ERRORS = 100
+
+export function emptySummary(): ImportSummary {
+  return { inserted: 0, updated: 0, rejected: 0, errors: [] }
+}
+
+/** Counts a rejected line, keeping the first reasons. */
+export function reject(summary: ImportSummary, line: number, error: string): void {
+  summary.rejected++
+  if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push({ line, error })
+}
+
+/**
+ * Marks the hours holding changed rows with a new store revision, so that stored syncs of
+ * those periods know they are stale. Runs inside the caller's transaction.
+ */
+function markChanged(db: Database, storeId: number, times: Iterable<number>): void {
+  const hours = new Set<number>()
+  for (const t of times) hours.add(Math.floor(t / HOUR_MS))
+  if (hours.size === 0) return
+  const { data_revision } = db
+    .query(
+      'UPDATE stores SET data_revision = data_revision + 1 WHERE id = ? RETURNING data_revision',
+    )
+    .get(storeId) as { data_revision: number }
+  const mark = db.query(
+    `INSERT INTO data_changes (store_id, hour, revision) VALUES (?, ?, ?)
+     ON CONFLICT (store_id, hour) DO UPDATE SET revision = excluded.revision`,
+  )
+  for (const hour of hours) mark.run(storeId, hour, data_revision)
+}
+
+/** Upserts sessions by id in one transaction; returns how many were new and how many changed. */
+export function writeSessions(
+  db: Database,
+  storeId: number,
+  sessions: SessionRecord[],
+  clock: Clock,
+): { inserted: number; updated: number } {
+  const existing = db.query('SELECT started_at FROM sessions WHERE store_id = ? AND id = ?')
+  const upsert = db.query(
+    `INSERT INTO sessions (store_id, id, visitor_id, started_at, ended_at, pageviews, device, source,
+       landing_page, viewed_product, added_to_cart, reached_checkout, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (store_id, id) DO UPDATE SET visitor_id = excluded.visitor_id,
+       started_at = excluded.started_at, ended_at = excluded.ended_at, pageviews = excluded.pageviews,
+       device = excluded.device, source = excluded.source, landing_page = excluded.landing_page,
+       viewed_product = excluded.viewed_product, added_to_cart = excluded.added_to_cart,
+       reached_checkout = excluded.reached_checkout, updated_at = excluded.updated_at`,
+  )
+  const visitor = db.query(
+    `INSERT INTO visitors (store_id, id, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (store_id, id) DO UPDATE SET
+       first_seen_at = min(first_seen_at, excluded.first_seen_at),
+       last_seen_at = max(last_seen_at, excluded.last_seen_at)`,
+  )
+  const at = nowMs(clock)
+  return db
+    .transaction(() => {
+      let inserted = 0
+      let updated = 0
+      const touched: number[] = []
+      for (const s of sessions) {
+        const before = existing.get(storeId, s.id) as { started_at: number } | null
+        if (before) {
+          updated++
+          touched.push(before.started_at)
+        } else inserted++
+        touched.push(s.started_at)
+        upsert.run(
+          storeId,
+          s.id,
+          s.visitor_id,
+          s.started_at,
+          s.ended_at,
+          s.pageviews,
+          s.device,
+          s.source,
+          s.landing_page,
+          s.viewed_product ? 1 : 0,
+          s.added_to_cart ? 1 : 0,
+          s.reached_checkout ? 1 : 0,
+          at,
+        )
+        visitor.run(storeId, s.visitor_id, s.started_at, s.ended_at)
+      }
+      markChanged(db, storeId, touched)
+      return { inserted, updated }
+    })
+    .immediate()
+}
+
+/**
+ * Upserts orders by id in one transaction. An order linked to a session also marks that
+ * session's hour changed, since it decides whether the session counts as abandoned.
+ */
+export function writeOrders(
+  db: Database,
+  storeId: number,
+  orders: OrderRecord[],
+  clock: Clock,
+): { inserted: number; updated: number } {
+  const existing = db.query(
+    'SELECT created_at, session_id FROM orders WHERE store_id = ? AND id = ?',
+  )
+  const sessionStart = db.query('SELECT started_at FROM sessions WHERE store_id = ? AND id = ?')
+  const upsert = db.query(
+    `INSERT INTO orders (store_id, id, name, created_at, total_price_cents, currency,
+       financial_status, cancelled_at, test, session_id, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (store_id, id) DO UPDATE SET name = coalesce(excluded.name, name),
+       created_at = excluded.created_at, total_price_cents = excluded.total_price_cents,
+       currency = coalesce(excluded.currency, currency),
+       financial_status = excluded.financial_status, cancelled_at = excluded.cancelled_at,
+       test = excluded.test, session_id = coalesce(excluded.session_id, session_id),
+       updated_at = excluded.updated_at`,
+  )
+  const at = nowMs(clock)
+  return db
+    .transaction(() => {
+      let inserted = 0
+      let updated = 0
+      const touched: number[] = []
+      const touchSession = (sessionId: string | null | undefined) => {
+        if (!sessionId) return
+        const s = sessionStart.get(storeId, sessionId) as { started_at: number } | null
+        if (s) touched.push(s.started_at)
+      }
+      for (const o of orders) {
+        const before = existing.get(storeId, o.id) as {
+          created_at: number
+          session_id: string | null
+        } | null
+        if (before) {
+          updated++
+          touched.push(before.created_at)
+          touchSession(before.session_id)
+        } else inserted++
+        touched.push(o.created_at)
+        touchSession(o.session_id)
+        upsert.run(
+          storeId,
+          o.id,
+          o.name ?? null,
+          o.created_at,
+          o.total_price,
+          o.currency ?? null,
+          o.financial_status ?? null,
+          o.cancelled_at ?? null,
+          o.test ? 1 : 0,
+          o.session_id || null,
+          at,
+        )
+      }
+      markChanged(db, storeId, touched)
+      return { inserted, updated }
+    })
+    .immediate()
+}
+
+/** Splits a byte stream into lines, numbered from 1, without holding more than one chunk. */
+export async function* readLines(
+  stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+): AsyncGenerator<[number, string]> {
+  const decoder = new TextDecoder()
+  let pending = ''
+  let line = 0
+  for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+    pending += decoder.decode(chunk, { stream: true })
+    let nl = pending.indexOf('\n')
+    let from = 0
+    while (nl !== -1) {
+      line++
+      yield [line, pending.slice(from, nl).replace(/\r$/, '')]
+      from = nl + 1
+      nl = pending.indexOf('\n', from)
+    }
+    pending = pending.slice(from)
+  }
+  pending += decoder.decode()
+  if (pending.length > 0) {
+    line++
+    yield [line, pending.replace(/\r$/, '')]
+  }
+}
+
+/**
+ * Imports NDJSON sessions or orders: each line validated on its own, bad lines reported by
+ * number and skipped, good lines upserted in batches. `onProgress` gets the lines read so far.
+ */
+export async function importNdjson(
+  db: Database,
+  storeId: number,
+  kind: RecordKind,
+  stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  clock: Clock,
+  onProgress?: (linesRead: number, summary: ImportSummary) => void,
+): Promise<ImportSummary> {
+  const summary = emptySummary()
+  const schema = kind === 'sessions' ? sessionInput : orderInput
+  let batch: (SessionRecord | OrderRecord)[] = []
+  let lines = 0
+  const flush = () => {
+    if (batch.length === 0) return
+    const result =
+      kind === 'sessions'
+        ? writeSessions(db, storeId, batch as SessionRecord[], clock)
+        : writeOrders(db, storeId, batch as OrderRecord[], clock)
+    summary.inserted += result.inserted
+    summary.updated += result.updated
+    batch = []
+    onProgress?.(lines, summary)
+  }
+  for await (const [lineNo, text] of readLines(stream)) {
+    lines = lineNo
+    if (text.trim() === '') continue
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      reject(summary, lineNo, 'not valid JSON')
+      continue
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      reject(summary, lineNo, 'must be a JSON object')
+      continue
+    }
+    const parsed = schema.safeParse(value)
+    if (!parsed.success) {
+      reject(summary, lineNo, describeIssues(parsed.error))
+      continue
+    }
+    batch.push(parsed.data)
+    if (batch.length >= BATCH_SIZE) flush()
+  }
+  flush()
+  onProgress?.(lines, summary)
+  return summary
+}

@@ -1,0 +1,270 @@
+import { createHash } from 'node:crypto'
+import type { Database } from '../db/database.ts'
+import { type Clock, nowMs } from './clock.ts'
+import { AppError, Conflict, InvalidInput } from './errors.ts'
+import { computeMetrics, type Metrics } from './metrics.ts'
+import {
+  type Frequency,
+  isComplete,
+  type Period,
+  type PeriodJson,
+  periodContaining,
+  periodJson,
+  previousPeriod,
+} from './periods.ts'
+import { readSettings, type StoreSettings } from './settings.ts'
+
+export type SyncTrigger = 'api' | 'cli' | 'scheduler'
+
+/** The success body of the sync API, stored as sent. */
+export interface SyncBody {
+  success: true
+  message: 'Sync successful'
+  frequency: Frequency
+  period: PeriodJson
+  synced_at: string
+  currency: string
+  data: Metrics
+}
+
+export interface SyncRequest {
+  /** Asked-for frequency; with `strictFrequency` it must equal the saved one. */
+  frequency?: Frequency
+  /** A store-local date inside the wanted period; default: the last completed period. */
+  date?: Temporal.PlainDate
+  trigger: SyncTrigger
+  /** The API refuses a frequency other than the saved one (409); the CLI may override it. */
+  strictFrequency: boolean
+}
+
+export interface SyncResult {
+  /** The JSON body exactly as stored and sent. */
+  body: string
+  etag: string
+  period: Period
+  frequency: Frequency
+  /** False when the stored record was served again unchanged. */
+  computed: boolean
+}
+
+/** A sync failed while computing; the API answers 500 `Sync failed`. */
+export class SyncFailed extends AppError {
+  constructor(override readonly cause: unknown) {
+    super(500, 'Sync failed')
+  }
+}
+
+interface RecordRow {
+  status: 'success' | 'failed'
+  body: string | null
+  etag: string | null
+  data_revision: number
+  fingerprint: string
+}
+
+const HOUR_MS = 3_600_000
+
+/** Settings that change what a stored body says; a change makes it stale. */
+function fingerprint(settings: StoreSettings): string {
+  return `${settings.timezone}|${settings.currency}|${settings.week_start}`
+}
+
+/** The strong ETag of a body. */
+export function etagOf(body: string): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`
+}
+
+/** Resolves which period a request means, refusing a mismatched frequency or an open period. */
+export function resolvePeriod(
+  settings: StoreSettings,
+  request: Pick<SyncRequest, 'frequency' | 'date' | 'strictFrequency'>,
+  now: Temporal.Instant,
+): { frequency: Frequency; period: Period } {
+  if (
+    request.strictFrequency &&
+    request.frequency !== undefined &&
+    request.frequency !== settings.sync_frequency
+  ) {
+    throw new Conflict(
+      `Frequency mismatch: requested ${request.frequency}, but the data sync frequency is ${settings.sync_frequency}`,
+    )
+  }
+  const frequency = request.frequency ?? settings.sync_frequency
+  const { timezone, week_start } = settings
+  if (!request.date) {
+    return { frequency, period: previousPeriod(now, frequency, timezone, week_start) }
+  }
+  const period = periodContaining(request.date, frequency, timezone, week_start)
+  if (!isComplete(period, now)) {
+    throw new InvalidInput(
+      `date: the ${frequency} period ${period.label} is not complete yet (it ends ${period.end.toString({ timeZoneName: 'never' })})`,
+    )
+  }
+  return { frequency, period }
+}
+
+/** True when sessions or orders of the period changed after the record was computed. */
+function isStale(db: Database, storeId: number, period: Period, revision: number): boolean {
+  const row = db
+    .query(
+      'SELECT max(revision) AS latest FROM data_changes WHERE store_id = ? AND hour >= ? AND hour < ?',
+    )
+    .get(
+      storeId,
+      Math.floor(period.start.epochMilliseconds / HOUR_MS),
+      Math.ceil(period.end.epochMilliseconds / HOUR_MS),
+    ) as { latest: number | null }
+  return row.latest !== null && row.latest > revision
+}
+
+/**
+ * Returns the sync of one period: the stored record when it is still current, otherwise
+ * computed now and stored. A failure is recorded and raised as SyncFailed.
+ */
+export function syncPeriod(
+  db: Database,
+  storeId: number,
+  request: SyncRequest,
+  clock: Clock,
+): SyncResult {
+  const settings = readSettings(db, storeId)
+  const now = clock.now()
+  const { frequency, period } = resolvePeriod(settings, request, now)
+  const start = period.start.epochMilliseconds
+  const print = fingerprint(settings)
+
+  const stored = db
+    .query(
+      `SELECT status, body, etag, data_revision, fingerprint FROM sync_records
+       WHERE store_id = ? AND frequency = ? AND period_start = ?`,
+    )
+    .get(storeId, frequency, start) as RecordRow | null
+  if (
+    stored?.status === 'success' &&
+    stored.body !== null &&
+    stored.etag !== null &&
+    stored.fingerprint === print &&
+    !isStale(db, storeId, period, stored.data_revision)
+  ) {
+    return { body: stored.body, etag: stored.etag, period, frequency, computed: false }
+  }
+
+  let body: string
+  let revision: number
+  try {
+    // One read transaction: the revision and the figures come from the same snapshot.
+    ;({ body, revision } = db.transaction(() => {
+      const { data_revision } = db
+        .query('SELECT data_revision FROM stores WHERE id = ?')
+        .get(storeId) as { data_revision: number }
+      const payload: SyncBody = {
+        success: true,
+        message: 'Sync successful',
+        frequency,
+        period: periodJson(period),
+        synced_at: now.toString({ smallestUnit: 'millisecond' }),
+        currency: settings.currency,
+        data: computeMetrics(db, storeId, period),
+      }
+      return { body: JSON.stringify(payload), revision: data_revision }
+    })())
+  } catch (err) {
+    recordFailure(db, storeId, frequency, period, request.trigger, err, print, clock)
+    throw new SyncFailed(err)
+  }
+  const etag = etagOf(body)
+  db.query(
+    `INSERT INTO sync_records (store_id, frequency, period_start, period_end, period_label, status,
+       trigger, body, etag, error, data_revision, fingerprint, synced_at)
+     VALUES (?, ?, ?, ?, ?, 'success', ?, ?, ?, NULL, ?, ?, ?)
+     ON CONFLICT (store_id, frequency, period_start) DO UPDATE SET period_end = excluded.period_end,
+       period_label = excluded.period_label, status = 'success', trigger = excluded.trigger,
+       body = excluded.body, etag = excluded.etag, error = NULL,
+       data_revision = excluded.data_revision, fingerprint = excluded.fingerprint,
+       synced_at = excluded.synced_at`,
+  ).run(
+    storeId,
+    frequency,
+    start,
+    period.end.epochMilliseconds,
+    period.label,
+    request.trigger,
+    body,
+    etag,
+    revision,
+    print,
+    nowMs(clock),
+  )
+  return { body, etag, period, frequency, computed: true }
+}
+
+/** Stores a failed attempt, unless a successful record of the period already exists. */
+function recordFailure(
+  db: Database,
+  storeId: number,
+  frequency: Frequency,
+  period: Period,
+  trigger: SyncTrigger,
+  err: unknown,
+  print: string,
+  clock: Clock,
+): void {
+  try {
+    db.query(
+      `INSERT INTO sync_records (store_id, frequency, period_start, period_end, period_label, status,
+         trigger, error, data_revision, fingerprint, synced_at)
+       VALUES (?, ?, ?, ?, ?, 'failed', ?, ?, 0, ?, ?)
+       ON CONFLICT (store_id, frequency, period_start) DO UPDATE SET trigger = excluded.trigger,
+         error = excluded.error, synced_at = excluded.synced_at
+       WHERE status = 'failed'`,
+    ).run(
+      storeId,
+      frequency,
+      period.start.epochMilliseconds,
+      period.end.epochMilliseconds,
+      period.label,
+      trigger,
+      err instanceof Error ? err.message : String(err),
+      print,
+      nowMs(clock),
+    )
+  } catch {
+    // The database itself may be what failed; the caller still reports the failure.
+  }
+}
+
+/** A recorded sync, for the settings page and the CLI. */
+export interface SyncRecordSummary {
+  frequency: Frequency
+  periodLabel: string
+  status: 'success' | 'failed'
+  trigger: SyncTrigger
+  error: string | null
+  syncedAt: number
+}
+
+/** The most recent sync records of a store. */
+export function recentSyncRecords(db: Database, storeId: number, limit = 20): SyncRecordSummary[] {
+  return (
+    db
+      .query(
+        `SELECT frequency, period_label, status, trigger, error, synced_at FROM sync_records
+         WHERE store_id = ? ORDER BY synced_at DESC, id DESC LIMIT ?`,
+      )
+      .all(storeId, limit) as {
+      frequency: Frequency
+      period_label: string
+      status: 'success' | 'failed'
+      trigger: SyncTrigger
+      error: string | null
+      synced_at: number
+    }[]
+  ).map((r) => ({
+    frequency: r.frequency,
+    periodLabel: r.period_label,
+    status: r.status,
+    trigger: r.trigger,
+    error: r.error,
+    syncedAt: r.synced_at,
+  }))
+}

@@ -1,0 +1,36 @@
+import type { Config } from '../config.ts'
+import type { Database } from '../db/database.ts'
+import type { Clock } from '../domain/clock.ts'
+import type { Store } from '../domain/stores.ts'
+import type { FailureThrottle } from '../domain/throttle.ts'
+
+/** What every route plugin needs: built once by createApp and passed to each plugin. */
+export interface AppContext {
+  db: Database
+  config: Config
+  clock: Clock
+  store: Store
+  /** Failed API-key attempts per client address. */
+  keyThrottle: FailureThrottle
+}
+
+/** The client's address: the socket's, or the first `X-Forwarded-For` hop behind a trusted proxy. */
+export function clientAddress(
+  ctx: AppContext,
+  request: Request,
+  server: { requestIP(r: Request): { address: string } | null } | null,
+): string {
+  if (ctx.config.trustProxy) {
+    const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim()
+    if (forwarded) return forwarded
+  }
+  return server?.requestIP(request)?.address ?? 'local'
+}
+
+/** A JSON response with the given status. */
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(typeof body === 'string' ? body : JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  })
+}

@@ -1,0 +1,103 @@
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { nowMs } from '../domain/clock.ts'
+import { AppError, Forbidden, InvalidInput, Unauthorized } from '../domain/errors.ts'
+import { authenticateApiKey } from '../domain/keys.ts'
+import { parseDate } from '../domain/periods.ts'
+import { logSyncRequest } from '../domain/requestLog.ts'
+import { readSettings } from '../domain/settings.ts'
+import { type SyncRequest, syncPeriod } from '../domain/sync.ts'
+import { type AppContext, clientAddress } from './context.ts'
+import { errorResponse } from './errors.ts'
+
+/** The key a client sent, from any of the three accepted headers. */
+export function presentedKey(headers: Headers): string | null {
+  const direct = headers.get('x-mida-secret-key') ?? headers.get('mida-api-key')
+  if (direct?.trim()) return direct.trim()
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.get('authorization') ?? '')
+  return bearer?.[1] ?? null
+}
+
+const syncBody = z.strictObject({
+  frequency: z.enum(['daily', 'weekly'], 'frequency must be "daily" or "weekly"').optional(),
+  date: z.string('date must be a string like "2026-11-25"').optional(),
+})
+
+/** Parses the optional JSON body of a sync request, naming what is wrong. */
+export function parseSyncBody(text: string): Pick<SyncRequest, 'frequency' | 'date'> {
+  if (text.trim() === '') return {}
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new InvalidInput('Body is not valid JSON')
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidInput('Body must be a JSON object')
+  }
+  const parsed = syncBody.safeParse(value)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    if (issue.code === 'unrecognized_keys') {
+      throw new InvalidInput(
+        `Unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')} (allowed: frequency, date)`,
+      )
+    }
+    throw new InvalidInput(issue.message)
+  }
+  return {
+    frequency: parsed.data.frequency,
+    date: parsed.data.date === undefined ? undefined : parseDate(parsed.data.date, 'date'),
+  }
+}
+
+/** `POST /apiv1/analytics/sync`: the last completed period's analytics for an export key. */
+export function syncRoutes(ctx: AppContext) {
+  const { db, clock } = ctx
+  return new Elysia({ name: 'sync', prefix: '/apiv1/analytics' }).post(
+    '/sync',
+    async ({ request, server }) => {
+      const started = performance.now()
+      const address = clientAddress(ctx, request, server)
+      let keyId: number | null = null
+      let response: Response
+      let error: string | null = null
+      try {
+        ctx.keyThrottle.check(address)
+        const secret = presentedKey(request.headers)
+        const key = secret ? authenticateApiKey(db, secret, 'export', clock) : null
+        if (!key || key.storeId !== ctx.store.id) {
+          ctx.keyThrottle.fail(address)
+          throw new Unauthorized()
+        }
+        keyId = key.id
+        if (!readSettings(db, ctx.store.id).api_enabled) throw new Forbidden('API is deactivated')
+        const body = parseSyncBody(await request.text())
+        const result = syncPeriod(
+          db,
+          ctx.store.id,
+          { ...body, trigger: 'api', strictFrequency: true },
+          clock,
+        )
+        response = new Response(result.body, {
+          headers: { 'content-type': 'application/json; charset=utf-8', etag: result.etag },
+        })
+      } catch (err) {
+        error = err instanceof AppError ? err.message : 'Internal server error'
+        if (err instanceof AppError && err.status === 500) console.error('Sync failed:', err.cause)
+        response = errorResponse(err)
+      }
+      logSyncRequest(db, {
+        storeId: ctx.store.id,
+        at: nowMs(clock),
+        keyId,
+        address,
+        status: response.status,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        error,
+      })
+      return response
+    },
+    { parse: 'none' },
+  )
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bun
+import { type OptionSpec, type Parsed, parse } from './cli/args.ts'
+import {
+  BACKUP_HELP,
+  DEMO_HELP,
+  DEMO_OPTIONS,
+  IMPORT_HELP,
+  runBackup,
+  runDemo,
+  runImport,
+  runSettings,
+  runStats,
+  runSync,
+  SETTINGS_HELP,
+  STATS_HELP,
+  STATS_OPTIONS,
+  SYNC_HELP,
+  SYNC_OPTIONS,
+} from './cli/data.ts'
+import { type Io, processIo, UsageError } from './cli/io.ts'
+import { KEYS_HELP, KEYS_OPTIONS, runKeys } from './cli/keys.ts'
+import { openRuntime, type Runtime } from './cli/runtime.ts'
+import { runServe, SERVE_HELP } from './cli/serve.ts'
+import { ConfigError } from './config.ts'
+import { type Clock, systemClock } from './domain/clock.ts'
+import { AppError } from './domain/errors.ts'
+import { VERSION } from './version.ts'
+
+interface Command {
+  help: string
+  options?: Record<string, OptionSpec>
+  run(rt: Runtime, p: Parsed): number | Promise<number>
+}
+
+/** Every command; `serve` is the default. */
+export const COMMANDS: Record<string, Command> = {
+  serve: { help: SERVE_HELP, run: runServe },
+  keys: { help: KEYS_HELP, options: KEYS_OPTIONS, run: runKeys },
+  settings: { help: SETTINGS_HELP, run: runSettings },
+  import: { help: IMPORT_HELP, run: runImport },
+  sync: { help: SYNC_HELP, options: SYNC_OPTIONS, run: runSync },
+  stats: { help: STATS_HELP, options: STATS_OPTIONS, run: runStats },
+  demo: { help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo },
+  backup: { help: BACKUP_HELP, run: runBackup },
+}
+
+export const MAIN_HELP = `mida-export ${VERSION}: your store's analytics, exported from your own machine.
+
+Usage: mida-export [command] [options]
+
+Commands:
+  serve (default)     run the HTTP server and the scheduler
+  keys                create, list, revoke or regenerate API keys
+  settings            print or change the store settings
+  import              import sessions or orders (NDJSON)
+  sync                run a sync now and print the API's JSON body
+  stats               print the metrics for any range of days
+  demo                fill the store with realistic demo data
+  backup FILE         write a verified copy of the live database
+
+Options for every command:
+  --data-dir DIR      where mida.sqlite lives (env MIDA_DATA_DIR, default ./data)
+  --json              print exactly one JSON document on stdout
+  --help, -h          help for a command
+  --version           print the version
+
+Server options: --port N (PORT, 8080), --host ADDR (HOST, 127.0.0.1), --base-url URL
+(MIDA_BASE_URL), --trust-proxy (MIDA_TRUST_PROXY). Run "mida-export COMMAND --help" for more.`
+
+/** Runs the command line; returns the exit code. Tests call it in-process with their own Io. */
+export async function runCli(
+  argv: string[],
+  io: Io = processIo(),
+  clock: Clock = systemClock,
+): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    io.out(`${VERSION}\n`)
+    return 0
+  }
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.out(`${MAIN_HELP}\n`)
+    return 0
+  }
+  const name = argv[0] === undefined || argv[0].startsWith('-') ? 'serve' : argv[0]
+  const rest = name === argv[0] ? argv.slice(1) : argv
+  const command = COMMANDS[name]
+  if (!command) {
+    io.err(`Unknown command: ${name}\nRun "mida-export --help" for the list of commands.\n`)
+    return 2
+  }
+  let rt: Runtime | undefined
+  try {
+    const parsed = parse(rest, command.options)
+    if (parsed.values.help) {
+      io.out(`${command.help}\n`)
+      return 0
+    }
+    rt = openRuntime(parsed, io, clock)
+    return await command.run(rt, parsed)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${err.message}\n\n${command.help}\n`)
+      return 2
+    }
+    if (err instanceof AppError || err instanceof ConfigError) {
+      io.err(`Error: ${err.message}\n`)
+      return 1
+    }
+    io.err(`Error: ${(err as Error).message ?? String(err)}\n`)
+    return 1
+  } finally {
+    if (name !== 'serve') rt?.db.close()
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await runCli(process.argv.slice(2))
+}

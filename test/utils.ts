@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Io } from '../src/cli/io.ts'
+import { type Config, loadConfig } from '../src/config.ts'
+import { type Database, openDatabase } from '../src/db/database.ts'
+import { FixedClock } from '../src/domain/clock.ts'
+import { updateSettings } from '../src/domain/settings.ts'
+import { createApp } from '../src/http/app.ts'
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export function tempDir(prefix = 'mida-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>
+  db: Database
+  clock: FixedClock
+  config: Config
+  dir: string
+  storeId: number
+  /** Calls the app in-process, as Elysia's own tests do. */
+  request(path: string, init?: RequestInit): Promise<Response>
+  close(): void
+}
+
+export interface TestAppOptions {
+  now?: string
+  settings?: Record<string, unknown>
+  env?: Record<string, string>
+}
+
+/** A whole app on a temp data dir with a fixed clock: the test app factory. */
+export function createTestApp(options: TestAppOptions = {}): TestApp {
+  const { dir, cleanup } = tempDir()
+  const clock = new FixedClock(options.now ?? '2026-11-26T06:00:00Z')
+  const config = loadConfig({ env: { MIDA_DATA_DIR: dir, ...options.env }, cwd: dir })
+  const db = openDatabase(dir)
+  const app = createApp({ db, config, clock })
+  const storeId = app.context.store.id
+  if (options.settings) updateSettings(db, storeId, options.settings, clock)
+  return {
+    app,
+    db,
+    clock,
+    config,
+    dir,
+    storeId,
+    request: (path, init) => app.handle(new Request(`http://localhost${path}`, init)),
+    close() {
+      db.close()
+      cleanup()
+    },
+  }
+}
+
+/** Listens on a free port; returns the base URL and a stop function. */
+export function listen(app: ReturnType<typeof createApp>): { url: string; stop: () => Promise<void> } {
+  app.listen({ port: 0, hostname: '127.0.0.1' })
+  const port = app.server?.port
+  if (!port) throw new Error('server did not start')
+  return { url: `http://127.0.0.1:${port}`, stop: () => app.stop() }
+}
+
+/** An Io that records what a command prints, with optional stdin text. */
+export function captureIo(
+  cwd: string,
+  stdin = '',
+  env: Record<string, string> = {},
+): Io & { stdout: () => string; stderr: () => string } {
+  let out = ''
+  let err = ''
+  return {
+    out: (t) => {
+      out += t
+    },
+    err: (t) => {
+      err += t
+    },
+    stdin: () => new Blob([stdin]).stream(),
+    isTTY: false,
+    env,
+    cwd,
+    stdout: () => out,
+    stderr: () => err,
+  }
+}
