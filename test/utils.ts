@@ -57,11 +57,19 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
 }
 
 /** Listens on a free port; returns the base URL and a stop function. */
-export function listen(app: ReturnType<typeof createApp>): { url: string; stop: () => Promise<void> } {
+export function listen(app: ReturnType<typeof createApp>): {
+  url: string
+  stop: () => Promise<void>
+} {
   app.listen({ port: 0, hostname: '127.0.0.1' })
   const port = app.server?.port
   if (!port) throw new Error('server did not start')
-  return { url: `http://127.0.0.1:${port}`, stop: () => app.stop() }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      await app.stop()
+    },
+  }
 }
 
 /** An Io that records what a command prints, with optional stdin text. */

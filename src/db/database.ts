@@ -22,7 +22,7 @@ function configure(db: Database): void {
 /** Applies every migration newer than the file's `user_version`, each in its own transaction. */
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {
   let applied = 0
-  for (const m of migrations) {
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     // BEGIN IMMEDIATE so two processes starting together apply each migration once.
     db.exec('BEGIN IMMEDIATE')
     try {
