@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { copyFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { tempDir } from './utils.ts'
+
+// The compiled binary, copied alone into an empty directory, must serve, import and sync.
+describe('the single binary', () => {
+  const build = tempDir('mida-build-')
+  const run = tempDir('mida-run-')
+  const binary = join(run.dir, 'mida-export')
+
+  beforeAll(() => {
+    const out = join(build.dir, 'mida-export')
+    const proc = Bun.spawnSync(
+      [process.execPath, 'build', '--compile', '--minify', 'src/main.ts', '--outfile', out],
+      { cwd: join(import.meta.dir, '..'), stdout: 'pipe', stderr: 'pipe' },
+    )
+    if (proc.exitCode !== 0) throw new Error(`build failed: ${proc.stderr.toString()}`)
+    copyFileSync(out, binary)
+  }, 120_000)
+
+  afterAll(() => {
+    build.cleanup()
+    run.cleanup()
+  })
+
+  const cli = (...args: string[]) => {
+    const p = Bun.spawnSync([binary, ...args], {
+      cwd: run.dir,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { PATH: '/usr/bin:/bin' },
+    })
+    return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() }
+  }
+
+  test('prints its version', () => {
+    expect(cli('--version')).toEqual({ code: 0, out: '0.1.0\n', err: '' })
+  })
+
+  test('imports, serves /healthz and answers a sync from an empty directory', async () => {
+    const ndjson = join(run.dir, 'sessions.ndjson')
+    await Bun.write(
+      ndjson,
+      `${JSON.stringify({ id: 's1', visitor_id: 'v1', started_at: '2026-01-10T12:00:00Z', pageviews: 3 })}\n`,
+    )
+    expect(cli('settings', 'set', 'timezone=UTC', 'api_enabled=true').code).toBe(0)
+    const imported = cli('import', 'sessions', ndjson, '--json')
+    expect(imported.code).toBe(0)
+    expect(JSON.parse(imported.out)).toMatchObject({ inserted: 1, rejected: 0 })
+    const key = JSON.parse(cli('keys', 'create', '--name', 'ci', '--json').out).key as string
+
+    const server = Bun.spawn([binary, 'serve', '--port', '0'], {
+      cwd: run.dir,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { PATH: '/usr/bin:/bin' },
+    })
+    try {
+      const reader = server.stderr.getReader()
+      let banner = ''
+      while (!/listening on (http:\/\/\S+)/.test(banner)) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`server exited: ${banner}`)
+        banner += new TextDecoder().decode(value)
+      }
+      reader.releaseLock()
+      const base = /listening on (http:\/\/\S+)/.exec(banner)![1]!
+      const health = await fetch(`${base}/healthz`)
+      expect(health.status).toBe(200)
+      expect(await health.json()).toEqual({ status: 'ok', version: '0.1.0' })
+
+      const res = await fetch(`${base}/apiv1/analytics/sync`, {
+        method: 'POST',
+        headers: { 'x-mida-secret-key': key, 'content-type': 'application/json' },
+        body: JSON.stringify({ date: '2026-01-10' }),
+      })
+      expect(res.status).toBe(200)
+      const body = await res.json()
+      expect(body.period).toEqual({
+        start: '2026-01-10T00:00:00+00:00',
+        end: '2026-01-11T00:00:00+00:00',
+        label: '2026-01-10',
+        timezone: 'UTC',
+      })
+      expect(body.data.total_sessions).toBe(1)
+      expect(body.data.total_pageviews).toBe(3)
+    } finally {
+      server.kill('SIGTERM')
+      expect(await server.exited).toBe(0)
+    }
+  }, 60_000)
+})
