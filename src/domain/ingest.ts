@@ -252,7 +252,7 @@ export async function importNdjson(
     }
     const parsed = schema.safeParse(value)
     if (!parsed.success) {
-      reject(summary, lineNo, describeIssues(parsed.error))
+      reject(summary, lineNo, describeIssues(parsed.error, value))
       continue
     }
     batch.push(parsed.data)

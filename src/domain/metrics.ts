@@ -98,7 +98,8 @@ export const METRIC_QUERIES = {
 /** Rounds half away from zero to `places` decimals, the way amounts are printed. */
 export function round(value: number, places: number): number {
   const f = 10 ** places
-  return Math.sign(value) * (Math.round(Math.abs(value) * f + Number.EPSILON) / f)
+  // 15 significant digits undo the binary error of the product (1.005 * 100 = 100.49999…).
+  return Math.sign(value) * (Math.round(Number((Math.abs(value) * f).toPrecision(15))) / f)
 }
 
 const ratio = (num: number, den: number): number => (den === 0 ? 0 : num / den)

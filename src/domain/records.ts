@@ -13,27 +13,27 @@ export function parseInstant(value: string): number | null {
   }
 }
 
-const instant = z.union(
-  [
-    z.number().int().min(0).max(253402300799999).describe('epoch milliseconds'),
-    z.string().transform((v, ctx) => {
-      const ms = parseInstant(v)
-      if (ms === null) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be a time with an offset, like 2026-11-25T14:03:00Z, got ${JSON.stringify(v)}`,
-        })
-        return z.NEVER
-      }
-      return ms
-    }),
-  ],
-  { error: 'must be a time with an offset, like 2026-11-25T14:03:00Z' },
-)
+const INSTANT_HINT = 'must be a time with an offset, like 2026-11-25T14:03:00Z'
+
+// Type first, then parse: a string that is no time gets a message quoting it.
+const instant = z
+  .union([z.number().int().min(0).max(253402300799999), z.string()], {
+    error: (iss) => (iss.input === undefined ? 'is required' : INSTANT_HINT),
+  })
+  .transform((v, ctx) => {
+    if (typeof v === 'number') return v
+    const ms = parseInstant(v)
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `${INSTANT_HINT}, got ${JSON.stringify(v)}` })
+      return z.NEVER
+    }
+    return ms
+  })
 
 const id = z
   .union([z.string().trim().min(1).max(200), z.number().int().nonnegative()], {
-    error: 'must be a non-empty string or a whole number',
+    error: (iss) =>
+      iss.input === undefined ? 'is required' : 'must be a non-empty string or a whole number',
   })
   .transform(String)
 
@@ -87,17 +87,22 @@ export function parseMoneyCents(value: string | number): number | null {
   return Number.isSafeInteger(cents) ? cents : null
 }
 
-const money = z.union([z.string(), z.number().nonnegative()]).transform((v, ctx) => {
-  const cents = parseMoneyCents(v)
-  if (cents === null) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be a non-negative amount like "12.34", got ${JSON.stringify(v)}`,
-    })
-    return z.NEVER
-  }
-  return cents
-})
+const money = z
+  .union([z.string(), z.number().nonnegative()], {
+    error: (iss) =>
+      iss.input === undefined ? 'is required' : 'must be a non-negative amount like "12.34"',
+  })
+  .transform((v, ctx) => {
+    const cents = parseMoneyCents(v)
+    if (cents === null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a non-negative amount like "12.34", got ${JSON.stringify(v)}`,
+      })
+      return z.NEVER
+    }
+    return cents
+  })
 
 /** An order, with Shopify's field names. Unknown fields (Shopify sends many) are ignored. */
 export const orderInput = z.object({
@@ -122,14 +127,30 @@ export const orderInput = z.object({
 
 export type OrderRecord = z.output<typeof orderInput>
 
-/** Formats a zod error as `field: message; field: message`. */
-export function describeIssues(error: z.ZodError): string {
+/**
+ * Formats a zod error as `field: message; field: message`. A field absent from `input` (pass
+ * the parsed value: zod does not keep it in its issues) is reported as required.
+ */
+export function describeIssues(error: z.ZodError, input?: unknown): string {
   return error.issues
     .map((i) => {
       const path = i.path.join('.')
       let message = i.message
-      if (i.code === 'invalid_type' && i.input === undefined) message = 'is required'
+      const missing =
+        input === undefined
+          ? / received undefined$/.test(message)
+          : valueAt(input, i.path) === undefined
+      if (missing && i.code !== 'custom') message = 'is required'
       return path ? `${path}: ${message}` : message
     })
     .join('; ')
+}
+
+function valueAt(value: unknown, path: PropertyKey[]): unknown {
+  let v = value
+  for (const key of path) {
+    if (typeof v !== 'object' || v === null) return undefined
+    v = (v as Record<PropertyKey, unknown>)[key]
+  }
+  return v
 }

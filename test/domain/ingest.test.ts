@@ -1,0 +1,422 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { type Database, openDatabase } from '../../src/db/database.ts'
+import { FixedClock } from '../../src/domain/clock.ts'
+import { BATCH_SIZE, importNdjson, type RecordKind, readLines } from '../../src/domain/ingest.ts'
+import {
+  describeIssues,
+  landingPath,
+  orderInput,
+  parseInstant,
+  parseMoneyCents,
+  sessionInput,
+} from '../../src/domain/records.ts'
+import { ensureDefaultStore } from '../../src/domain/stores.ts'
+import { tempDir } from '../utils.ts'
+
+let db: Database
+let storeId: number
+let clock: FixedClock
+let cleanup: () => void
+
+beforeEach(() => {
+  const t = tempDir()
+  cleanup = t.cleanup
+  db = openDatabase(t.dir)
+  clock = new FixedClock('2026-11-26T06:00:00Z')
+  storeId = ensureDefaultStore(db, clock).id
+})
+
+afterEach(() => {
+  db.close()
+  cleanup()
+})
+
+const ms = (iso: string) => Date.parse(iso)
+const importText = (kind: RecordKind, text: string) =>
+  importNdjson(db, storeId, kind, new Blob([text]).stream(), clock)
+const rows = (table: 'sessions' | 'orders') =>
+  db.query(`SELECT * FROM ${table} ORDER BY id`).all() as Record<string, unknown>[]
+
+const SESSIONS = [
+  {
+    id: 's1',
+    visitor_id: 'v1',
+    started_at: '2026-11-25T10:00:00-05:00',
+    ended_at: '2026-11-25T10:05:00-05:00',
+    pageviews: 4,
+    device: 'mobile',
+    source: 'paid',
+    landing_page: '/products/shirt',
+    viewed_product: true,
+    added_to_cart: true,
+    reached_checkout: false,
+  },
+  { id: 's2', visitor_id: 'v2', started_at: '2026-11-25T11:00:00Z' },
+  { id: 3, visitor_id: 42, started_at: 1764068400000, pageviews: 0 },
+]
+const ORDERS = [
+  {
+    id: 1001,
+    name: '#1001',
+    created_at: '2026-11-25T10:04:00-05:00',
+    total_price: '59.90',
+    currency: 'usd',
+    financial_status: 'PAID',
+    session_id: 's1',
+  },
+  { id: '1002', created_at: '2026-11-25 12:00:00 -0500', total_price: 12 },
+]
+const ndjson = (records: unknown[]) => `${records.map((r) => JSON.stringify(r)).join('\n')}\n`
+
+describe('idempotent import', () => {
+  test('the same sessions twice: inserted, then all updated, same table contents', async () => {
+    const text = ndjson(SESSIONS)
+    expect(await importText('sessions', text)).toEqual({
+      inserted: 3,
+      updated: 0,
+      rejected: 0,
+      errors: [],
+    })
+    const first = rows('sessions')
+    expect(await importText('sessions', text)).toEqual({
+      inserted: 0,
+      updated: 3,
+      rejected: 0,
+      errors: [],
+    })
+    expect(rows('sessions')).toEqual(first)
+    expect(first.length).toBe(3)
+  })
+
+  test('the same orders twice: inserted, then all updated, same table contents', async () => {
+    const text = ndjson(ORDERS)
+    expect(await importText('orders', text)).toMatchObject({ inserted: 2, updated: 0 })
+    const first = rows('orders')
+    clock.advance({ hours: 1 })
+    expect(await importText('orders', text)).toMatchObject({ inserted: 0, updated: 2 })
+    const second = rows('orders')
+    // only the bookkeeping time moved
+    expect(second.map(({ updated_at, ...r }) => r)).toEqual(first.map(({ updated_at, ...r }) => r))
+    expect(second.map((r) => r.updated_at)).toEqual([
+      ms('2026-11-26T07:00:00Z'),
+      ms('2026-11-26T07:00:00Z'),
+    ])
+  })
+
+  test('a re-sent record with changed fields updates the row in place', async () => {
+    await importText('sessions', ndjson(SESSIONS))
+    const changed = { ...SESSIONS[1], pageviews: 7, device: 'tablet' }
+    expect(await importText('sessions', ndjson([changed]))).toMatchObject({
+      inserted: 0,
+      updated: 1,
+    })
+    expect(db.query("SELECT pageviews, device FROM sessions WHERE id = 's2'").get()).toEqual({
+      pageviews: 7,
+      device: 'tablet',
+    })
+    expect((db.query('SELECT count(*) AS n FROM sessions').get() as { n: number }).n).toBe(3)
+  })
+
+  test('a re-sent order without session_id or name keeps the ones it had', async () => {
+    await importText('orders', ndjson(ORDERS))
+    await importText(
+      'orders',
+      ndjson([{ id: 1001, created_at: '2026-11-25T10:04:00-05:00', total_price: '59.90' }]),
+    )
+    expect(
+      db
+        .query("SELECT name, session_id, currency, financial_status FROM orders WHERE id = '1001'")
+        .get(),
+    ).toEqual({ name: '#1001', session_id: 's1', currency: 'USD', financial_status: null })
+  })
+
+  test('visitors keep their first and last time seen across imports', async () => {
+    await importText('sessions', ndjson(SESSIONS))
+    await importText(
+      'sessions',
+      ndjson([
+        { id: 's9', visitor_id: 'v1', started_at: '2026-11-20T08:00:00Z' },
+        { id: 's10', visitor_id: 'v1', started_at: '2026-11-27T08:00:00Z' },
+      ]),
+    )
+    expect(
+      db.query("SELECT first_seen_at, last_seen_at FROM visitors WHERE id = 'v1'").get(),
+    ).toEqual({
+      first_seen_at: ms('2026-11-20T08:00:00Z'),
+      last_seen_at: ms('2026-11-27T08:00:00Z'),
+    })
+  })
+
+  test('more lines than one batch', async () => {
+    const many = Array.from({ length: BATCH_SIZE + 7 }, (_, i) => ({
+      id: `b${i}`,
+      visitor_id: `v${i % 10}`,
+      started_at: 1764064800000 + i * 1000,
+    }))
+    expect(await importText('sessions', ndjson(many))).toEqual({
+      inserted: BATCH_SIZE + 7,
+      updated: 0,
+      rejected: 0,
+      errors: [],
+    })
+  })
+})
+
+describe('bad lines', () => {
+  test('are reported by line number with a clear message; good lines are kept', async () => {
+    const lines = [
+      '{"id":"a","visitor_id":"v","started_at":"2026-11-25T10:00:00Z"}',
+      'not json',
+      '[1,2]',
+      '{"id":"b","started_at":"2026-11-25T10:00:00Z"}',
+      '{"id":"c","visitor_id":"v","started_at":"yesterday"}',
+      '',
+      '{"id":"d","visitor_id":"v","started_at":"2026-11-25T10:00:00Z","ended_at":"2026-11-25T09:00:00Z"}',
+      '{"id":"e","visitor_id":"v","started_at":"2026-11-25T10:00:00Z","viewed_product":"yes"}',
+      '{"id":"f","visitor_id":"v","started_at":"2026-11-25T10:00:00"}',
+      'null',
+      '{"id":"g","visitor_id":"v","started_at":"2026-11-25T12:00:00Z","device":"phone"}',
+      '{"id":"h","visitor_id":"w","started_at":"2026-11-25T13:00:00Z"}\r',
+    ]
+    const summary = await importText('sessions', lines.join('\n'))
+    expect(summary).toEqual({
+      inserted: 2,
+      updated: 0,
+      rejected: 9,
+      errors: [
+        { line: 2, error: 'not valid JSON' },
+        { line: 3, error: 'must be a JSON object' },
+        { line: 4, error: 'visitor_id: is required' },
+        {
+          line: 5,
+          error:
+            'started_at: must be a time with an offset, like 2026-11-25T14:03:00Z, got "yesterday"',
+        },
+        { line: 7, error: 'ended_at: must not be before started_at' },
+        { line: 8, error: 'viewed_product: must be true or false' },
+        {
+          line: 9,
+          error:
+            'started_at: must be a time with an offset, like 2026-11-25T14:03:00Z, got "2026-11-25T10:00:00"',
+        },
+        { line: 10, error: 'must be a JSON object' },
+        {
+          line: 11,
+          error: 'device: Invalid option: expected one of "desktop"|"mobile"|"tablet"',
+        },
+      ],
+    })
+    expect(rows('sessions').map((r) => r.id)).toEqual(['a', 'h'])
+  })
+
+  test('order lines: missing and malformed amounts, currency, flags', async () => {
+    const lines = [
+      '{"id":1,"created_at":"2026-11-25T10:00:00Z","total_price":"-5"}',
+      '{"id":2,"created_at":"2026-11-25T10:00:00Z","total_price":"12,30"}',
+      '{"id":3,"created_at":"2026-11-25T10:00:00Z"}',
+      '{"id":4,"created_at":"2026-11-25T10:00:00Z","total_price":true}',
+      '{"id":5,"created_at":"2026-11-25T10:00:00Z","total_price":"1","currency":"dollars"}',
+      '{"id":6,"created_at":"2026-11-25T10:00:00Z","total_price":"1","test":"no"}',
+      '{"total_price":"1"}',
+      '{"id":9,"created_at":-1,"total_price":"1"}',
+      '{"id":8,"created_at":"2026-11-25T10:00:00Z","total_price":"1.005"}',
+    ]
+    expect(await importText('orders', lines.join('\n'))).toEqual({
+      inserted: 1,
+      updated: 0,
+      rejected: 8,
+      errors: [
+        { line: 1, error: 'total_price: must be a non-negative amount like "12.34", got "-5"' },
+        { line: 2, error: 'total_price: must be a non-negative amount like "12.34", got "12,30"' },
+        { line: 3, error: 'total_price: is required' },
+        { line: 4, error: 'total_price: must be a non-negative amount like "12.34"' },
+        { line: 5, error: 'currency: must be a 3-letter currency code' },
+        { line: 6, error: 'test: must be true or false' },
+        { line: 7, error: 'id: is required; created_at: is required' },
+        { line: 8, error: 'created_at: Too small: expected number to be >=0' },
+      ],
+    })
+    expect(rows('orders').map((r) => [r.id, r.total_price_cents])).toEqual([['8', 101]])
+  })
+
+  test('only the first 100 reasons are kept, all rejected lines are counted', async () => {
+    const text = `${Array.from({ length: 150 }, () => 'oops').join('\n')}\n{"id":"ok","visitor_id":"v","started_at":0}\n`
+    const summary = await importText('sessions', text)
+    expect(summary.rejected).toBe(150)
+    expect(summary.inserted).toBe(1)
+    expect(summary.errors.length).toBe(100)
+    expect(summary.errors[99]).toEqual({ line: 100, error: 'not valid JSON' })
+  })
+})
+
+describe('defaults and parsing', () => {
+  test('a minimal session gets every default', async () => {
+    await importText('sessions', '{"id":"s","visitor_id":"v","started_at":"2026-11-25T10:00:00Z"}')
+    expect(rows('sessions')).toEqual([
+      {
+        store_id: storeId,
+        id: 's',
+        visitor_id: 'v',
+        started_at: ms('2026-11-25T10:00:00Z'),
+        ended_at: ms('2026-11-25T10:00:00Z'),
+        pageviews: 1,
+        device: 'desktop',
+        source: 'direct',
+        landing_page: '/',
+        viewed_product: 0,
+        added_to_cart: 0,
+        reached_checkout: 0,
+        updated_at: ms('2026-11-26T06:00:00Z'),
+      },
+    ])
+  })
+
+  test('a full session and order are stored as given, ids as strings, money in cents', async () => {
+    await importText('sessions', ndjson(SESSIONS))
+    await importText('orders', ndjson(ORDERS))
+    expect(rows('sessions').map(({ store_id, updated_at, ...r }) => r)).toEqual([
+      {
+        id: '3',
+        visitor_id: '42',
+        started_at: 1764068400000,
+        ended_at: 1764068400000,
+        pageviews: 0,
+        device: 'desktop',
+        source: 'direct',
+        landing_page: '/',
+        viewed_product: 0,
+        added_to_cart: 0,
+        reached_checkout: 0,
+      },
+      {
+        id: 's1',
+        visitor_id: 'v1',
+        started_at: ms('2026-11-25T15:00:00Z'),
+        ended_at: ms('2026-11-25T15:05:00Z'),
+        pageviews: 4,
+        device: 'mobile',
+        source: 'paid',
+        landing_page: '/products/shirt',
+        viewed_product: 1,
+        added_to_cart: 1,
+        reached_checkout: 0,
+      },
+      {
+        id: 's2',
+        visitor_id: 'v2',
+        started_at: ms('2026-11-25T11:00:00Z'),
+        ended_at: ms('2026-11-25T11:00:00Z'),
+        pageviews: 1,
+        device: 'desktop',
+        source: 'direct',
+        landing_page: '/',
+        viewed_product: 0,
+        added_to_cart: 0,
+        reached_checkout: 0,
+      },
+    ])
+    expect(rows('orders').map(({ store_id, updated_at, ...r }) => r)).toEqual([
+      {
+        id: '1001',
+        name: '#1001',
+        created_at: ms('2026-11-25T15:04:00Z'),
+        total_price_cents: 5990,
+        currency: 'USD',
+        financial_status: 'paid',
+        cancelled_at: null,
+        test: 0,
+        session_id: 's1',
+      },
+      {
+        id: '1002',
+        name: null,
+        created_at: ms('2026-11-25T17:00:00Z'),
+        total_price_cents: 1200,
+        currency: null,
+        financial_status: null,
+        cancelled_at: null,
+        test: 0,
+        session_id: null,
+      },
+    ])
+  })
+
+  test('parseMoneyCents: exact decimal parsing, half-up past two decimals', () => {
+    const cases: [string | number, number | null][] = [
+      ['12.30', 1230],
+      [12.3, 1230],
+      ['12', 1200],
+      [12, 1200],
+      ['12.', 1200],
+      [' 7.5 ', 750],
+      ['0.005', 1],
+      ['0.004', 0],
+      ['1.999', 200],
+      ['1.995', 200],
+      ['19.99', 1999],
+      [0.1 + 0.2, 30],
+      ['123456789.01', 12345678901],
+      ['-1', null],
+      ['1e3', null],
+      ['abc', null],
+      ['12,30', null],
+      ['', null],
+      ['.5', null],
+      [1e21, null],
+    ]
+    for (const [input, cents] of cases)
+      expect([input, parseMoneyCents(input)]).toEqual([input, cents])
+  })
+
+  test('parseInstant: ISO with an offset, Shopify style, nothing without an offset', () => {
+    expect(parseInstant('2026-11-25T14:03:00Z')).toBe(ms('2026-11-25T14:03:00Z'))
+    expect(parseInstant('2026-11-25T09:03:00-05:00')).toBe(ms('2026-11-25T14:03:00Z'))
+    expect(parseInstant('2026-11-25T09:03:00.250-05:00')).toBe(ms('2026-11-25T14:03:00.250Z'))
+    expect(parseInstant('2026-11-20 10:00:00 -0500')).toBe(ms('2026-11-20T15:00:00Z'))
+    expect(parseInstant('2026-11-20 10:00 +0100')).toBe(ms('2026-11-20T09:00:00Z'))
+    expect(parseInstant('2026-11-25T14:03:00')).toBeNull()
+    expect(parseInstant('2026-11-25')).toBeNull()
+    expect(parseInstant('tomorrow')).toBeNull()
+  })
+
+  test('describeIssues names missing fields as required, with or without the input', () => {
+    const empty = orderInput.safeParse({})
+    expect(empty.success).toBe(false)
+    const all = 'id: is required; created_at: is required; total_price: is required'
+    if (!empty.success) {
+      expect(describeIssues(empty.error)).toBe(all)
+      expect(describeIssues(empty.error, {})).toBe(all)
+    }
+    const input = { id: 'x', started_at: 5, visitor_id: '' }
+    const wrong = sessionInput.safeParse(input)
+    if (wrong.success) throw new Error('expected a failure')
+    expect(describeIssues(wrong.error, input)).toBe(
+      'visitor_id: Too small: expected string to have >=1 characters',
+    )
+  })
+
+  test('landingPath reduces a URL to its path', () => {
+    expect(landingPath('https://shop.example/products/a?utm_source=x#top')).toBe('/products/a')
+    expect(landingPath('/collections/all?page=2')).toBe('/collections/all')
+    expect(landingPath('')).toBe('/')
+    expect(landingPath('https://shop.example')).toBe('/')
+  })
+})
+
+describe('readLines', () => {
+  test('numbers lines across chunk boundaries, multi-byte characters and CRLF', async () => {
+    const bytes = new TextEncoder().encode('one\r\ntwo é\n\nthree')
+    const chunks = [bytes.slice(0, 2), bytes.slice(2, 9), bytes.slice(9, 10), bytes.slice(10)]
+    async function* stream() {
+      for (const c of chunks) yield c
+    }
+    const lines: [number, string][] = []
+    for await (const l of readLines(stream())) lines.push(l)
+    expect(lines).toEqual([
+      [1, 'one'],
+      [2, 'two é'],
+      [3, ''],
+      [4, 'three'],
+    ])
+  })
+})

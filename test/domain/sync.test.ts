@@ -1,0 +1,313 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { type Database, openDatabase } from '../../src/db/database.ts'
+import { FixedClock } from '../../src/domain/clock.ts'
+import { Conflict, InvalidInput } from '../../src/domain/errors.ts'
+import { writeOrders, writeSessions } from '../../src/domain/ingest.ts'
+import { orderInput, sessionInput } from '../../src/domain/records.ts'
+import { initialiseSettings, updateSettings } from '../../src/domain/settings.ts'
+import { ensureDefaultStore } from '../../src/domain/stores.ts'
+import {
+  etagOf,
+  recentSyncRecords,
+  SyncFailed,
+  type SyncRequest,
+  syncPeriod,
+} from '../../src/domain/sync.ts'
+import { tempDir } from '../utils.ts'
+
+let db: Database
+let storeId: number
+let clock: FixedClock
+let cleanup: () => void
+
+beforeEach(() => {
+  const t = tempDir()
+  cleanup = t.cleanup
+  db = openDatabase(t.dir)
+  clock = new FixedClock('2026-11-26T06:00:00Z') // 01:00 in New York
+  storeId = ensureDefaultStore(db, clock).id
+  initialiseSettings(db, storeId, clock)
+  updateSettings(db, storeId, { timezone: 'America/New_York', currency: 'USD' }, clock)
+  session('s1', '2026-11-25T10:00:00-05:00')
+  order('o1', '2026-11-25T10:05:00-05:00', '25.00', 's1')
+})
+
+afterEach(() => {
+  db.close()
+  cleanup()
+})
+
+function session(id: string, startedAt: string): void {
+  writeSessions(
+    db,
+    storeId,
+    [sessionInput.parse({ id, visitor_id: `v-${id}`, started_at: startedAt })],
+    clock,
+  )
+}
+
+function order(id: string, createdAt: string, total: string, sessionId?: string): void {
+  writeOrders(
+    db,
+    storeId,
+    [orderInput.parse({ id, created_at: createdAt, total_price: total, session_id: sessionId })],
+    clock,
+  )
+}
+
+const api: SyncRequest = { trigger: 'api', strictFrequency: true }
+const sync = (request: Partial<SyncRequest> = {}) =>
+  syncPeriod(db, storeId, { ...api, ...request }, clock)
+const record = () =>
+  db
+    .query('SELECT status, body, etag, synced_at, trigger, error FROM sync_records ORDER BY id')
+    .all() as {
+    status: string
+    body: string | null
+    etag: string | null
+    synced_at: number
+    trigger: string
+    error: string | null
+  }[]
+
+describe('a sync record', () => {
+  test('the first call computes the last completed day and stores it', () => {
+    const result = sync()
+    expect(result.computed).toBe(true)
+    expect(result.frequency).toBe('daily')
+    expect(result.period.label).toBe('2026-11-25')
+    expect(result.etag).toBe(etagOf(result.body))
+    expect(result.etag).toMatch(/^"[A-Za-z0-9_-]{32}"$/)
+    const body = JSON.parse(result.body)
+    expect(body).toMatchObject({
+      success: true,
+      message: 'Sync successful',
+      frequency: 'daily',
+      period: {
+        start: '2026-11-25T00:00:00-05:00',
+        end: '2026-11-26T00:00:00-05:00',
+        label: '2026-11-25',
+        timezone: 'America/New_York',
+      },
+      synced_at: '2026-11-26T06:00:00.000Z',
+      currency: 'USD',
+    })
+    expect(body.data.total_sessions).toBe(1)
+    expect(body.data.successful_orders).toBe(1)
+    expect(body.data.total_revenue).toBe(25)
+    expect(Object.keys(body)).toEqual([
+      'success',
+      'message',
+      'frequency',
+      'period',
+      'synced_at',
+      'currency',
+      'data',
+    ])
+    expect(record()).toEqual([
+      {
+        status: 'success',
+        body: result.body,
+        etag: result.etag,
+        synced_at: Date.parse('2026-11-26T06:00:00Z'),
+        trigger: 'api',
+        error: null,
+      },
+    ])
+  })
+
+  test('is served again unchanged: same bytes, same ETag, synced_at unchanged', () => {
+    const first = sync()
+    clock.advance({ hours: 3 })
+    const second = sync({ trigger: 'scheduler' })
+    expect(second.computed).toBe(false)
+    expect(second.body).toBe(first.body)
+    expect(second.etag).toBe(first.etag)
+    expect(JSON.parse(second.body).synced_at).toBe('2026-11-26T06:00:00.000Z')
+    expect(record()[0]!.synced_at).toBe(Date.parse('2026-11-26T06:00:00Z'))
+    // the same period asked for by date is the same record
+    const byDate = sync({ date: Temporal.PlainDate.from('2026-11-25') })
+    expect(byDate.computed).toBe(false)
+    expect(byDate.body).toBe(first.body)
+  })
+
+  test('is recomputed after a late order in its period', () => {
+    const first = sync()
+    clock.advance({ hours: 2 })
+    order('late', '2026-11-25T23:59:00-05:00', '10.50')
+    const second = sync()
+    expect(second.computed).toBe(true)
+    expect(second.body).not.toBe(first.body)
+    expect(second.etag).not.toBe(first.etag)
+    const body = JSON.parse(second.body)
+    expect(body.synced_at).toBe('2026-11-26T08:00:00.000Z')
+    expect(body.data.successful_orders).toBe(2)
+    expect(body.data.total_revenue).toBe(35.5)
+    expect(record().length).toBe(1)
+    expect(record()[0]!.etag).toBe(second.etag)
+    // and then served unchanged again
+    clock.advance({ minutes: 5 })
+    expect(sync().computed).toBe(false)
+  })
+
+  test('is recomputed when a session of the period changes, or an order of it is cancelled', () => {
+    sync()
+    session('s2', '2026-11-25T00:00:00-05:00')
+    const afterSession = sync()
+    expect(afterSession.computed).toBe(true)
+    expect(JSON.parse(afterSession.body).data.total_sessions).toBe(2)
+    writeOrders(
+      db,
+      storeId,
+      [
+        orderInput.parse({
+          id: 'o1',
+          created_at: '2026-11-25T10:05:00-05:00',
+          total_price: '25.00',
+          cancelled_at: '2026-11-27T10:00:00-05:00',
+        }),
+      ],
+      clock,
+    )
+    const afterCancel = sync()
+    expect(afterCancel.computed).toBe(true)
+    expect(JSON.parse(afterCancel.body).data.successful_orders).toBe(0)
+  })
+
+  test('an order of another day linked to a session of the period makes it stale', () => {
+    sync()
+    // created the next day, but it decides whether s1 counts as abandoned
+    order('next-day', '2026-11-26T09:00:00-05:00', '5', 's1')
+    expect(sync().computed).toBe(true)
+  })
+
+  test('is not recomputed after a change in another period', () => {
+    const first = sync()
+    clock.advance({ hours: 1 })
+    order('other', '2026-11-26T00:00:00-05:00', '99') // the next day, from its first second
+    session('before', '2026-11-24T23:59:59-05:00') // the day before, to its last second
+    const second = sync()
+    expect(second.computed).toBe(false)
+    expect(second.body).toBe(first.body)
+  })
+
+  test('a change of currency, time zone or week start recomputes it', () => {
+    const first = sync()
+    updateSettings(db, storeId, { currency: 'EUR' }, clock)
+    const eur = sync()
+    expect(eur.computed).toBe(true)
+    expect(JSON.parse(eur.body).currency).toBe('EUR')
+    expect(eur.etag).not.toBe(first.etag)
+    expect(sync().computed).toBe(false)
+
+    updateSettings(db, storeId, { week_start: 'sunday' }, clock)
+    expect(sync().computed).toBe(true)
+
+    // Toronto shares New York's offsets, so the period starts at the same instant
+    updateSettings(db, storeId, { timezone: 'America/Toronto' }, clock)
+    const toronto = sync()
+    expect(toronto.computed).toBe(true)
+    expect(JSON.parse(toronto.body).period.timezone).toBe('America/Toronto')
+    expect(record().length).toBe(1)
+  })
+
+  test('daily and weekly records of overlapping periods are separate', () => {
+    updateSettings(db, storeId, { sync_frequency: 'weekly' }, clock)
+    const weekly = sync({ date: Temporal.PlainDate.from('2026-11-18') })
+    expect(weekly.period.label).toBe('2026-11-16/2026-11-22')
+    const cli = syncPeriod(
+      db,
+      storeId,
+      { frequency: 'daily', trigger: 'cli', strictFrequency: false },
+      clock,
+    )
+    expect(cli.frequency).toBe('daily')
+    expect(cli.period.label).toBe('2026-11-25')
+    expect(record().map((r) => r.trigger)).toEqual(['api', 'cli'])
+    expect(recentSyncRecords(db, storeId).map((r) => [r.frequency, r.periodLabel])).toEqual([
+      ['daily', '2026-11-25'],
+      ['weekly', '2026-11-16/2026-11-22'],
+    ])
+  })
+})
+
+describe('which period', () => {
+  test('a frequency other than the saved one is a conflict for the API', () => {
+    expect(() => sync({ frequency: 'weekly' })).toThrow(
+      new Conflict('Frequency mismatch: requested weekly, but the data sync frequency is daily'),
+    )
+    expect(sync({ frequency: 'daily' }).period.label).toBe('2026-11-25')
+  })
+
+  test('a date whose period is not complete yet is refused', () => {
+    expect(() => sync({ date: Temporal.PlainDate.from('2026-11-26') })).toThrow(
+      new InvalidInput(
+        'date: the daily period 2026-11-26 is not complete yet (it ends 2026-11-27T00:00:00-05:00)',
+      ),
+    )
+    updateSettings(db, storeId, { sync_frequency: 'weekly' }, clock)
+    expect(() => sync({ date: Temporal.PlainDate.from('2026-11-24') })).toThrow(
+      new InvalidInput(
+        'date: the weekly period 2026-11-23/2026-11-29 is not complete yet (it ends 2026-11-30T00:00:00-05:00)',
+      ),
+    )
+    expect(record()).toEqual([])
+  })
+
+  test('an older date gives that day', () => {
+    const old = sync({ date: Temporal.PlainDate.from('2026-11-01') })
+    expect(JSON.parse(old.body).period).toEqual({
+      start: '2026-11-01T00:00:00-04:00',
+      end: '2026-11-02T00:00:00-05:00',
+      label: '2026-11-01',
+      timezone: 'America/New_York',
+    })
+  })
+})
+
+describe('failure', () => {
+  test('is recorded and raised as SyncFailed; a later success replaces it', () => {
+    db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    let error: unknown
+    try {
+      sync()
+    } catch (err) {
+      error = err
+    }
+    expect(error).toBeInstanceOf(SyncFailed)
+    expect((error as SyncFailed).status).toBe(500)
+    expect((error as SyncFailed).message).toBe('Sync failed')
+    expect(record()).toEqual([
+      {
+        status: 'failed',
+        body: null,
+        etag: null,
+        synced_at: Date.parse('2026-11-26T06:00:00Z'),
+        trigger: 'api',
+        error: 'no such table: sessions',
+      },
+    ])
+    db.exec('ALTER TABLE sessions_gone RENAME TO sessions')
+    clock.advance({ minutes: 1 })
+    const ok = sync()
+    expect(ok.computed).toBe(true)
+    expect(record()).toEqual([
+      {
+        status: 'success',
+        body: ok.body,
+        etag: ok.etag,
+        synced_at: Date.parse('2026-11-26T06:01:00Z'),
+        trigger: 'api',
+        error: null,
+      },
+    ])
+  })
+
+  test('a failure never overwrites a stored success', () => {
+    const ok = sync()
+    order('late', '2026-11-25T12:00:00-05:00', '1') // makes the record stale
+    db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    expect(() => sync()).toThrow(SyncFailed)
+    expect(record()[0]).toMatchObject({ status: 'success', body: ok.body, error: null })
+  })
+})
