@@ -6,9 +6,15 @@ import { InvalidInput } from './errors.ts'
 const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone'))
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'))
 
+const BOOL_MESSAGE = 'must be true or false'
 const bool = z
-  .union([z.boolean(), z.string().trim().toLowerCase()])
-  .pipe(z.union([z.boolean(), z.enum(['true', 'false', 'on', 'off', '1', '0', 'yes', 'no'])]))
+  .union([z.boolean(), z.string().trim().toLowerCase()], BOOL_MESSAGE)
+  .pipe(
+    z.union(
+      [z.boolean(), z.enum(['true', 'false', 'on', 'off', '1', '0', 'yes', 'no'])],
+      BOOL_MESSAGE,
+    ),
+  )
   .transform((v) => v === true || v === 'true' || v === 'on' || v === '1' || v === 'yes')
 
 const emailOrEmpty = z.union([z.literal(''), z.email('must be an email address')])
@@ -50,6 +56,8 @@ const originList = z
     return origins.map((o) => o.replace(/\/$/, '')).join(',')
   })
 
+const PORT_MESSAGE = 'must be a port from 1 to 65535'
+
 /** Every writable setting with its validation; the UI, the CLI and the API share it. */
 const WRITABLE = {
   store_name: z.string().trim().min(1, 'must not be empty').max(200, 'at most 200 characters'),
@@ -77,9 +85,13 @@ const WRITABLE = {
   shopify_webhook_secret: z.string().trim().max(500),
   allowed_origins: originList,
   smtp_host: z.string().trim().max(255),
-  smtp_port: z.union([z.literal(''), z.coerce.number().int().min(1).max(65535)], {
-    error: 'must be a port from 1 to 65535',
-  }),
+  smtp_port: z.union(
+    [
+      z.literal(''),
+      z.coerce.number(PORT_MESSAGE).int(PORT_MESSAGE).min(1, PORT_MESSAGE).max(65535, PORT_MESSAGE),
+    ],
+    PORT_MESSAGE,
+  ),
   smtp_security: z.enum(['starttls', 'tls', 'none'], 'must be starttls, tls or none'),
   smtp_user: z.string().max(500),
   smtp_password: z.string().max(500),

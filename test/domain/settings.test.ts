@@ -1,0 +1,160 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { openDatabase } from '../../src/db/database.ts'
+import { FixedClock } from '../../src/domain/clock.ts'
+import {
+  DEFAULT_SETTINGS,
+  displaySettings,
+  notificationRecipient,
+  readSettings,
+  SettingsError,
+  updateSettings,
+} from '../../src/domain/settings.ts'
+import { ensureDefaultStore } from '../../src/domain/stores.ts'
+import { tempDir } from '../utils.ts'
+
+const clock = new FixedClock('2026-11-26T06:00:00Z')
+let cleanup = () => {}
+
+function freshStore() {
+  const t = tempDir()
+  cleanup = t.cleanup
+  const db = openDatabase(t.dir)
+  const store = ensureDefaultStore(db, clock)
+  return { db, store }
+}
+
+afterEach(() => cleanup())
+
+function errorsOf(fn: () => unknown): Record<string, string> {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof SettingsError) return err.fields
+    throw err
+  }
+  throw new Error('expected a SettingsError')
+}
+
+describe('store settings', () => {
+  test('a new store reads the documented defaults', () => {
+    const { db, store } = freshStore()
+    expect(readSettings(db, store.id)).toEqual(DEFAULT_SETTINGS)
+    expect(DEFAULT_SETTINGS).toMatchObject({
+      week_start: 'monday',
+      api_enabled: false,
+      sync_frequency: 'daily',
+      sync_hour: 1,
+      notify_success: false,
+      notify_failure: true,
+    })
+  })
+
+  test('values are normalised: booleans from text, upper-case currency, origins without slash', () => {
+    const { db, store } = freshStore()
+    const s = updateSettings(
+      db,
+      store.id,
+      {
+        api_enabled: 'on',
+        notify_success: 'true',
+        notify_failure: 'false',
+        currency: 'eur',
+        sync_hour: '23',
+        allowed_origins: 'https://shop.example/, https://www.shop.example',
+        timezone: 'Europe/Berlin',
+      },
+      clock,
+    )
+    expect(s.api_enabled).toBe(true)
+    expect(s.notify_success).toBe(true)
+    expect(s.notify_failure).toBe(false)
+    expect(s.currency).toBe('EUR')
+    expect(s.sync_hour).toBe(23)
+    expect(s.allowed_origins).toBe('https://shop.example,https://www.shop.example')
+    expect(readSettings(db, store.id)).toEqual(s)
+  })
+
+  test('every bad value is named with what is allowed, and nothing is saved', () => {
+    const { db, store } = freshStore()
+    const fields = errorsOf(() =>
+      updateSettings(
+        db,
+        store.id,
+        {
+          store_name: '',
+          store_email: 'not-an-email',
+          timezone: 'Mars/Olympus',
+          currency: 'XYZ',
+          week_start: 'friday',
+          api_enabled: 'maybe',
+          sync_frequency: 'hourly',
+          sync_hour: '24',
+          smtp_port: '99999',
+          smtp_security: 'ssl',
+          allowed_origins: 'shop.example',
+          tracking_id: 'MIDA-x',
+          colour: 'blue',
+          notify_recipient: 'x@',
+        },
+        clock,
+      ),
+    )
+    expect(fields).toEqual({
+      store_name: 'must not be empty',
+      store_email: 'must be an email address',
+      timezone: 'must be an IANA time zone such as America/New_York',
+      currency: 'must be an ISO 4217 code such as USD',
+      week_start: 'must be monday or sunday',
+      api_enabled: 'must be true or false',
+      sync_frequency: 'must be daily or weekly',
+      sync_hour: 'must be an hour from 0 to 23',
+      smtp_port: 'must be a port from 1 to 65535',
+      smtp_security: 'must be starttls, tls or none',
+      allowed_origins: '"shop.example" is not an origin like https://shop.example',
+      tracking_id: 'is read-only',
+      colour: expect.stringMatching(/^is not a setting \(known: store_name, /),
+      notify_recipient: 'must be an email address',
+    })
+    expect(readSettings(db, store.id)).toEqual(DEFAULT_SETTINGS)
+  })
+
+  test('one bad value keeps the good ones in the same call from being saved', () => {
+    const { db, store } = freshStore()
+    errorsOf(() => updateSettings(db, store.id, { store_name: 'Shop', sync_hour: '-1' }, clock))
+    expect(readSettings(db, store.id).store_name).toBe(DEFAULT_SETTINGS.store_name)
+  })
+
+  test('smtp_port accepts a port or empty, and nothing else', () => {
+    const { db, store } = freshStore()
+    for (const bad of ['0', '-1', '65536', 'abc', '1.5']) {
+      expect(errorsOf(() => updateSettings(db, store.id, { smtp_port: bad }, clock))).toEqual({
+        smtp_port: 'must be a port from 1 to 65535',
+      })
+    }
+    expect(updateSettings(db, store.id, { smtp_port: '587' }, clock).smtp_port).toBe(587)
+    expect(updateSettings(db, store.id, { smtp_port: '' }, clock).smtp_port).toBe('')
+  })
+
+  test('the recipient defaults to the store email', () => {
+    const { db, store } = freshStore()
+    let s = updateSettings(db, store.id, { store_email: 'owner@shop.example' }, clock)
+    expect(notificationRecipient(s)).toBe('owner@shop.example')
+    s = updateSettings(db, store.id, { notify_recipient: 'ops@shop.example' }, clock)
+    expect(notificationRecipient(s)).toBe('ops@shop.example')
+  })
+
+  test('secrets are shown only as set or unset', () => {
+    const { db, store } = freshStore()
+    const s = updateSettings(
+      db,
+      store.id,
+      { smtp_password: 'hunter2-secret', shopify_webhook_secret: 'whsec' },
+      clock,
+    )
+    const shown = displaySettings(s, store.trackingId)
+    expect(shown.smtp_password).toBe('(set)')
+    expect(shown.shopify_webhook_secret).toBe('(set)')
+    expect(shown.tracking_id).toBe(store.trackingId)
+    expect(JSON.stringify(shown)).not.toContain('hunter2')
+  })
+})
