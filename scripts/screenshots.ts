@@ -1,0 +1,64 @@
+// Writes the README's screenshots of the settings page to docs/screenshots/ (PNG), using a
+// temporary data directory with demo data, the real server and Chromium: bun scripts/screenshots.ts
+import { mkdirSync } from 'node:fs'
+import { createOrResetAdmin, startSession } from '../src/domain/admins.ts'
+import { generateDemo } from '../src/domain/demo.ts'
+import { createApiKey } from '../src/domain/keys.ts'
+import { syncPeriod } from '../src/domain/sync.ts'
+import { launchBrowser } from '../test/browser.ts'
+import { createTestApp, listen } from '../test/utils.ts'
+
+const OUT = 'docs/screenshots'
+mkdirSync(OUT, { recursive: true })
+
+const t = createTestApp({
+  now: '2026-11-26T15:00:00Z',
+  settings: {
+    store_name: 'Acme Outfitters',
+    store_email: 'hello@acme.example',
+    timezone: 'America/New_York',
+    api_enabled: 'true',
+  },
+  env: { MIDA_BASE_URL: 'https://analytics.acme.example' },
+})
+const server = listen(t.app)
+const browser = await launchBrowser()
+try {
+  generateDemo(t.db, t.storeId, 'America/New_York', { days: 30, seed: 7 }, t.clock)
+  createApiKey(t.db, t.storeId, 'Looker Studio', 'export', t.clock)
+  syncPeriod(t.db, t.storeId, { trigger: 'scheduler', strictFrequency: false }, t.clock)
+  const { admin } = await createOrResetAdmin(t.db, 'owner@acme.example', 'screenshot only', t.clock)
+  const session = startSession(t.db, admin.id, t.clock)
+  const cookie = { name: 'mida_session', value: session.token, url: server.url }
+
+  const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  await desktop.addCookies([cookie])
+  const page = await desktop.newPage()
+  await page.goto(`${server.url}/settings`)
+  await page.screenshot({ path: `${OUT}/settings.png` })
+
+  await page.getByLabel('Key name').fill('Google Sheets')
+  await page.getByRole('button', { name: 'Generate API Key' }).click()
+  await page.locator('#new-key-value').waitFor()
+  await page.getByRole('combobox', { name: 'Data Sync Frequency' }).selectOption('weekly')
+  await page.getByLabel('Notify me when data sync is successful').check()
+  await page.locator('#section-api-keys').screenshot({ path: `${OUT}/settings-new-key.png` })
+  await page.locator('#section-sync').scrollIntoViewIfNeeded()
+  await page.screenshot({ path: `${OUT}/settings-unsaved.png` })
+  await desktop.close()
+
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+  })
+  await phone.addCookies([cookie])
+  const mobile = await phone.newPage()
+  await mobile.goto(`${server.url}/settings`)
+  await mobile.screenshot({ path: `${OUT}/settings-phone.png` })
+  await phone.close()
+  console.log(`Screenshots written to ${OUT}/`)
+} finally {
+  await browser.close()
+  await server.stop()
+  t.close()
+}

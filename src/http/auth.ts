@@ -1,0 +1,285 @@
+import { Elysia } from 'elysia'
+import { LoginPage } from '../../views/login.tsx'
+import { MessagePage, SetupPage } from '../../views/setup.tsx'
+import {
+  AdminInputError,
+  type AdminSession,
+  countAdmins,
+  createFirstAdmin,
+  endSession,
+  findSession,
+  SESSION_IDLE_MS,
+  sameSecret,
+  setupTokenProblem,
+  startSession,
+  verifyLogin,
+} from '../domain/admins.ts'
+import { AppError, TooManyRequests } from '../domain/errors.ts'
+import { randomBase62 } from '../domain/random.ts'
+import { FailureThrottle } from '../domain/throttle.ts'
+import { type AppContext, clientAddress } from './context.ts'
+import { htmlResponse, isHtmx, redirect } from './html.ts'
+
+/** The login session cookie. */
+export const SESSION_COOKIE = 'mida_session'
+/** The header htmx sends the CSRF token in (from `hx-headers:inherited` on `<body>`). */
+export const CSRF_HEADER = 'x-csrf-token'
+/** The hidden form field plain form posts send the CSRF token in. */
+export const CSRF_FIELD = '_csrf'
+/** The pre-login CSRF cookie of the login form (double submit: cookie and field must match). */
+const LOGIN_CSRF_COOKIE = 'mida_login_csrf'
+
+/** What an admin route gets from the guard. */
+export interface AdminAuth extends AdminSession {
+  /** The session cookie's token (to end the session at logout). */
+  sessionToken: string
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** Reads one cookie from a request. */
+export function readCookie(request: Request, name: string): string | null {
+  const header = request.headers.get('cookie')
+  if (!header) return null
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim())
+      } catch {
+        return null
+      }
+    }
+  }
+  return null
+}
+
+/** A Set-Cookie value: HttpOnly, SameSite=Lax, and Secure when the public URL is https. */
+export function cookieHeader(
+  ctx: AppContext,
+  name: string,
+  value: string,
+  options: { maxAgeSeconds?: number; path?: string } = {},
+): string {
+  const parts = [
+    `${name}=${encodeURIComponent(value)}`,
+    `Path=${options.path ?? '/'}`,
+    'HttpOnly',
+    'SameSite=Lax',
+  ]
+  if (options.maxAgeSeconds !== undefined) parts.push(`Max-Age=${options.maxAgeSeconds}`)
+  if (ctx.config.baseUrl.startsWith('https:')) parts.push('Secure')
+  return parts.join('; ')
+}
+
+/** The admin session a request carries, or null. */
+export function currentSession(ctx: AppContext, request: Request): AdminAuth | null {
+  const token = readCookie(request, SESSION_COOKIE)
+  if (!token) return null
+  const session = findSession(ctx.db, token, ctx.clock)
+  return session ? { ...session, sessionToken: token } : null
+}
+
+/** The CSRF token a state-changing request presents: the header, else the form field. */
+export function presentedCsrfToken(request: Request, body: unknown): string | null {
+  const header = request.headers.get(CSRF_HEADER)
+  if (header) return header
+  if (body && typeof body === 'object' && CSRF_FIELD in body) {
+    const field = (body as Record<string, unknown>)[CSRF_FIELD]
+    const value = Array.isArray(field) ? field.at(-1) : field
+    return typeof value === 'string' ? value : null
+  }
+  return null
+}
+
+/** A same-site path to return to after login; anything else becomes `/settings`. */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/settings'
+}
+
+function pathOf(request: Request): string {
+  const url = new URL(request.url)
+  return url.pathname + url.search
+}
+
+/** The answer to a request without a valid session: the login page for pages, 401 otherwise. */
+export function refuseAnonymous(request: Request): Response {
+  const login = `/login?next=${encodeURIComponent(pathOf(request))}`
+  if (isHtmx(request)) {
+    // htmx follows HX-Redirect: the page goes to the login form instead of swapping an error.
+    const current = request.headers.get('hx-current-url')
+    let next = '/settings'
+    try {
+      if (current) next = new URL(current).pathname
+    } catch {}
+    return htmlResponse(
+      '<p class="error" role="alert">Your session has ended. Log in again.</p>',
+      401,
+      { 'hx-redirect': `/login?next=${encodeURIComponent(safeNext(next))}` },
+    )
+  }
+  if (request.method === 'GET' || request.method === 'HEAD') return redirect(login)
+  return htmlResponse('<p>Log in first: this page needs an admin session.</p>', 401)
+}
+
+/** The answer to a state-changing request whose CSRF token is missing or wrong. */
+export function refuseCsrf(): Response {
+  return htmlResponse(
+    '<p class="error" role="alert">This form has expired. Reload the page and try again.</p>',
+    403,
+  )
+}
+
+/**
+ * The admin guard. `.use(adminAuth(ctx))` adds the `admin` macro: a route (or a `.guard({ admin:
+ * true })` over all of a plugin's routes) then requires a logged-in admin, and for POST, PUT, PATCH
+ * and DELETE also the session's CSRF token (header `X-CSRF-Token`, or form field `_csrf`). The
+ * handler receives `auth: AdminAuth`. Anonymous page requests are redirected to /login, htmx and
+ * other requests get 401; a bad CSRF token gets 403.
+ */
+export function adminAuth(ctx: AppContext) {
+  return new Elysia({ name: 'admin-auth', seed: ctx }).macro({
+    admin: {
+      resolve({ request, body, status, set }) {
+        const auth = currentSession(ctx, request)
+        if (!auth) return status(401, refuseAnonymous(request))
+        if (!SAFE_METHODS.has(request.method)) {
+          const presented = presentedCsrfToken(request, body)
+          if (!presented || !sameSecret(presented, auth.csrfToken)) return status(403, refuseCsrf())
+        }
+        set.headers['cache-control'] = 'no-store'
+        return { auth }
+      },
+    },
+  })
+}
+
+function field(body: unknown, name: string): string {
+  if (!body || typeof body !== 'object') return ''
+  const value = (body as Record<string, unknown>)[name]
+  const last = Array.isArray(value) ? value.at(-1) : value
+  return typeof last === 'string' ? last : ''
+}
+
+/** `/login`, `/logout`, `/setup`, and `/` (which leads to the settings page). */
+export function authRoutes(ctx: AppContext) {
+  const { db, clock } = ctx
+  // Five wrong passwords per address in 15 minutes, then the address waits for the window to end.
+  const loginThrottle = new FailureThrottle(clock, { maxFailures: 5, windowMs: 15 * 60_000 })
+
+  const sessionCookie = (token: string) =>
+    cookieHeader(ctx, SESSION_COOKIE, token, { maxAgeSeconds: Math.floor(SESSION_IDLE_MS / 1000) })
+
+  const loginForm = (
+    status: number,
+    props: { email?: string; next: string; error?: string },
+    headers: Record<string, string> = {},
+  ) => {
+    const csrf = randomBase62(32)
+    return htmlResponse(
+      LoginPage({ ...props, csrfToken: csrf, noAdmin: countAdmins(db) === 0 }),
+      status,
+      {
+        'set-cookie': cookieHeader(ctx, LOGIN_CSRF_COOKIE, csrf, { path: '/login' }),
+        ...headers,
+      },
+    )
+  }
+
+  return new Elysia({ name: 'auth', seed: ctx })
+    .use(adminAuth(ctx))
+    .get('/', ({ request }) => redirect(currentSession(ctx, request) ? '/settings' : '/login'))
+    .get('/login', ({ request, query }) => {
+      const next = safeNext(query.next)
+      if (currentSession(ctx, request)) return redirect(next)
+      return loginForm(200, { next })
+    })
+    .post('/login', async ({ request, body, server }) => {
+      const address = clientAddress(ctx, request, server)
+      const email = field(body, 'email').trim()
+      const next = safeNext(field(body, 'next'))
+      const cookieCsrf = readCookie(request, LOGIN_CSRF_COOKIE)
+      const formCsrf = field(body, CSRF_FIELD)
+      if (!cookieCsrf || !formCsrf || !sameSecret(cookieCsrf, formCsrf)) {
+        return loginForm(403, { email, next, error: 'The login form expired. Please try again.' })
+      }
+      try {
+        loginThrottle.check(address)
+      } catch (err) {
+        if (!(err instanceof TooManyRequests)) throw err
+        const minutes = Math.ceil(err.retryAfterSeconds / 60)
+        return loginForm(
+          429,
+          {
+            email,
+            next,
+            error: `Too many failed logins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+          },
+          { 'retry-after': String(err.retryAfterSeconds) },
+        )
+      }
+      const admin = await verifyLogin(db, email, field(body, 'password'))
+      if (!admin) {
+        loginThrottle.fail(address)
+        return loginForm(401, { email, next, error: 'Wrong email or password.' })
+      }
+      loginThrottle.succeed(address)
+      const session = startSession(db, admin.id, clock)
+      const response = redirect(next)
+      response.headers.append('set-cookie', sessionCookie(session.token))
+      response.headers.append(
+        'set-cookie',
+        cookieHeader(ctx, LOGIN_CSRF_COOKIE, '', { path: '/login', maxAgeSeconds: 0 }),
+      )
+      return response
+    })
+    .post(
+      '/logout',
+      ({ auth }) => {
+        endSession(db, auth.sessionToken)
+        return redirect('/login', {
+          'set-cookie': cookieHeader(ctx, SESSION_COOKIE, '', { maxAgeSeconds: 0 }),
+        })
+      },
+      { admin: true },
+    )
+    .get('/setup', ({ query }) => {
+      const token = typeof query.token === 'string' ? query.token : ''
+      const problem = setupTokenProblem(db, token, clock)
+      if (problem) {
+        return htmlResponse(MessagePage({ title: 'Set up mida-export', message: problem }), 410)
+      }
+      return htmlResponse(SetupPage({ token, email: '', errors: {} }))
+    })
+    .post('/setup', async ({ body }) => {
+      const token = field(body, 'token')
+      const email = field(body, 'email').trim()
+      const password = field(body, 'password')
+      const problem = setupTokenProblem(db, token, clock)
+      if (problem) {
+        return htmlResponse(MessagePage({ title: 'Set up mida-export', message: problem }), 410)
+      }
+      if (password !== field(body, 'password_confirm')) {
+        return htmlResponse(
+          SetupPage({ token, email, errors: { password_confirm: 'does not match the password' } }),
+          422,
+        )
+      }
+      try {
+        const admin = await createFirstAdmin(db, token, email, password, clock)
+        const session = startSession(db, admin.id, clock)
+        return redirect('/settings', { 'set-cookie': sessionCookie(session.token) })
+      } catch (err) {
+        if (err instanceof AdminInputError) {
+          return htmlResponse(SetupPage({ token, email, errors: err.fields }), 422)
+        }
+        if (err instanceof AppError) {
+          return htmlResponse(
+            MessagePage({ title: 'Set up mida-export', message: err.message }),
+            err.status,
+          )
+        }
+        throw err
+      }
+    })
+}

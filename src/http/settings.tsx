@@ -1,0 +1,170 @@
+import { Elysia } from 'elysia'
+import { ApiKeys } from '../../views/settings/apiKeys.tsx'
+import { SaveResult, SaveStatus, SettingsPage } from '../../views/settings/page.tsx'
+import { SyncLog } from '../../views/settings/syncLog.tsx'
+import type { SettingsView } from '../../views/settings/types.ts'
+import { AppError } from '../domain/errors.ts'
+import {
+  createApiKey,
+  findApiKey,
+  type IssuedKey,
+  regenerateApiKey,
+  revokeApiKey,
+} from '../domain/keys.ts'
+import {
+  readSettings,
+  SECRET_SETTINGS,
+  SETTING_KEYS,
+  SettingsError,
+  type StoreSettings,
+  updateSettings,
+} from '../domain/settings.ts'
+import { type AdminAuth, adminAuth } from './auth.ts'
+import type { AppContext } from './context.ts'
+import { htmlResponse, isHtmx, redirect } from './html.ts'
+
+type FormValue = string | boolean | number
+
+/** The last value of a form field (a checkbox sends a hidden `false`, then `true` when ticked). */
+function lastString(value: unknown): string | undefined {
+  const last = Array.isArray(value) ? value.at(-1) : value
+  return typeof last === 'string' ? last : undefined
+}
+
+/** The saved settings as form values; secrets are never sent back to a form. */
+export function formValues(settings: StoreSettings): Record<string, FormValue> {
+  const values: Record<string, FormValue> = {}
+  for (const key of SETTING_KEYS) {
+    values[key] = SECRET_SETTINGS.has(key) ? '' : settings[key]
+  }
+  return values
+}
+
+/**
+ * The settings a submitted form changes: every field named after a setting. An empty secret
+ * field keeps the saved secret (the form never shows it, so empty means "unchanged").
+ */
+export function settingsChanges(body: unknown): Record<string, string> {
+  const changes: Record<string, string> = {}
+  if (!body || typeof body !== 'object') return changes
+  const fields = body as Record<string, unknown>
+  for (const key of SETTING_KEYS) {
+    const value = lastString(fields[key])
+    if (value === undefined) continue
+    if (SECRET_SETTINGS.has(key) && value === '') continue
+    changes[key] = value
+  }
+  return changes
+}
+
+/** `/settings` and its fragments: the page, Save, API keys, the sync log. */
+export function settingsRoutes(ctx: AppContext) {
+  const { db, clock } = ctx
+  const storeId = ctx.store.id
+
+  const view = (auth: AdminAuth, extra: Partial<SettingsView> = {}): SettingsView => {
+    const settings = readSettings(db, storeId)
+    return {
+      ctx,
+      settings,
+      state: { values: formValues(settings), errors: {} },
+      csrfToken: auth.csrfToken,
+      ...extra,
+    }
+  }
+
+  /** The keys fragment for htmx, the whole page for a plain form post. */
+  const keysAnswer = (request: Request, v: SettingsView, status = 200) =>
+    isHtmx(request)
+      ? htmlResponse(<ApiKeys view={v} />, status)
+      : htmlResponse(<SettingsPage view={v} />, status)
+
+  const keyAction = (
+    request: Request,
+    auth: AdminAuth,
+    id: string,
+    act: (ref: string) => IssuedKey | undefined,
+  ) => {
+    try {
+      if (!/^\d+$/.test(id)) throw new AppError(404, 'No such key')
+      const key = findApiKey(db, storeId, id)
+      const newKey = act(String(key.id))
+      return keysAnswer(request, view(auth, { newKey }))
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err
+      return keysAnswer(
+        request,
+        view(auth, { keyForm: { name: '', scope: 'export', error: err.message } }),
+        err.status,
+      )
+    }
+  }
+
+  return new Elysia({ name: 'settings', seed: ctx })
+    .use(adminAuth(ctx))
+    .guard({ admin: true })
+    .get('/settings', ({ auth, query }) =>
+      htmlResponse(
+        <SettingsPage
+          view={view(auth)}
+          saveStatus={query.saved === '1' ? <SaveStatus ok /> : undefined}
+        />,
+      ),
+    )
+    .post('/settings', ({ auth, body, request }) => {
+      const submitted = settingsChanges(body)
+      try {
+        updateSettings(db, storeId, submitted, clock)
+      } catch (err) {
+        if (!(err instanceof SettingsError)) throw err
+        const v = view(auth)
+        // What was typed stays in the fields, each error next to its field.
+        v.state = { values: { ...v.state.values, ...submitted }, errors: err.fields }
+        if (!isHtmx(request)) {
+          return htmlResponse(
+            <SettingsPage view={v} saveStatus={<SaveStatus ok={false} errorCount={1} />} />,
+            422,
+          )
+        }
+        return htmlResponse(<SaveResult view={v} ok={false} />, 422)
+      }
+      if (!isHtmx(request)) return redirect('/settings?saved=1')
+      return htmlResponse(<SaveResult view={view(auth)} ok />, 200, {
+        'hx-trigger': 'settings-saved',
+      })
+    })
+    .get('/settings/keys', ({ auth, request }) =>
+      isHtmx(request) ? keysAnswer(request, view(auth)) : redirect('/settings#section-api-keys'),
+    )
+    .post('/settings/keys', ({ auth, body, request }) => {
+      const fields = (body ?? {}) as Record<string, unknown>
+      const name = lastString(fields.name) ?? ''
+      const scope = lastString(fields.scope) ?? 'export'
+      try {
+        const newKey = createApiKey(db, storeId, name, scope, clock)
+        return keysAnswer(request, view(auth, { newKey }))
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err
+        const status = err.status === 409 ? 409 : 422
+        return keysAnswer(
+          request,
+          view(auth, { keyForm: { name, scope, error: err.message } }),
+          status,
+        )
+      }
+    })
+    .post('/settings/keys/:id/regenerate', ({ auth, params, request }) =>
+      keyAction(request, auth, params.id, (ref) => regenerateApiKey(db, storeId, ref, clock)),
+    )
+    .post('/settings/keys/:id/revoke', ({ auth, params, request }) =>
+      keyAction(request, auth, params.id, (ref) => {
+        revokeApiKey(db, storeId, ref, clock)
+        return undefined
+      }),
+    )
+    .get('/settings/sync-log', ({ auth, request }) =>
+      isHtmx(request)
+        ? htmlResponse(<SyncLog view={view(auth)} />)
+        : redirect('/settings#section-sync-log'),
+    )
+}

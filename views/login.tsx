@@ -1,0 +1,71 @@
+import { Layout } from './layout.tsx'
+
+export interface LoginPageProps {
+  email?: string
+  next: string
+  error?: string
+  /** The pre-login CSRF token (also in a cookie). */
+  csrfToken: string
+  /** No admin exists yet: point to the setup link and the CLI. */
+  noAdmin: boolean
+}
+
+/** The admin login form (a plain form post: it works before any script has loaded). */
+export function LoginPage(props: LoginPageProps) {
+  return (
+    <Layout title="Log in · mida-export" bodyClass="narrow">
+      <main class="container">
+        <article>
+          <header>
+            <h1>mida-export</h1>
+            <p>Log in to manage the analytics export.</p>
+          </header>
+          {props.noAdmin ? (
+            <p class="notice" role="status">
+              No admin exists yet. Open the one-time setup link the server printed in its console,
+              or create one with <code>mida-export admin create --email E --password P</code>.
+            </p>
+          ) : (
+            ''
+          )}
+          {props.error ? (
+            <p class="error" role="alert" id="login-error" safe>
+              {props.error}
+            </p>
+          ) : (
+            ''
+          )}
+          <form method="post" action="/login">
+            <input type="hidden" name="_csrf" value={props.csrfToken} />
+            <input type="hidden" name="next" value={props.next} />
+            <label for="login-email">
+              Email
+              <input
+                id="login-email"
+                name="email"
+                type="email"
+                autocomplete="username"
+                required
+                value={props.email ?? ''}
+                autofocus={!props.email}
+              />
+            </label>
+            <label for="login-password">
+              Password
+              <input
+                id="login-password"
+                name="password"
+                type="password"
+                autocomplete="current-password"
+                required
+                autofocus={Boolean(props.email)}
+                aria-describedby={props.error ? 'login-error' : undefined}
+              />
+            </label>
+            <button type="submit">Log in</button>
+          </form>
+        </article>
+      </main>
+    </Layout>
+  )
+}

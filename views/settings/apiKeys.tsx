@@ -1,0 +1,207 @@
+import { listApiKeys } from '../../src/domain/keys.ts'
+import { attrText } from '../fields.tsx'
+import { formatStoreTime, isoInstant } from '../format.ts'
+import type { SettingsSection, SettingsView } from './types.ts'
+
+/** The ready-to-run cURL command of the MIDA documentation, for one key. */
+export function curlCommand(baseUrl: string, key: string): string {
+  return `curl -X POST ${baseUrl}/apiv1/analytics/sync -H "Content-Type: application/json" -H "x-mida-secret-key: ${key}"`
+}
+
+function When({ ms, timeZone }: { ms: number | null; timeZone: string }) {
+  if (ms === null) return <span>never</span>
+  return (
+    <time datetime={isoInstant(ms)} safe>
+      {formatStoreTime(ms, timeZone)}
+    </time>
+  )
+}
+
+/** The key just issued, shown once with its Copy button and the cURL command. */
+function NewKeyPanel({ view }: { view: SettingsView }) {
+  const issued = view.newKey
+  if (!issued) return ''
+  const { key, secret } = issued
+  return (
+    <div class="new-key" role="status">
+      <p>
+        <strong>
+          New secret key for <q safe>{key.name}</q> ({key.scope}).
+        </strong>{' '}
+        Copy it now: it is not shown again.
+      </p>
+      <div class="copy-row">
+        <code id="new-key-value" class="secret" safe>
+          {secret}
+        </code>
+        <button type="button" class="outline" data-copy="new-key-value">
+          Copy
+        </button>
+      </div>
+      {key.scope === 'export' ? (
+        <>
+          <p>Ready cURL command:</p>
+          <div class="copy-row">
+            <code id="new-key-curl" safe>
+              {curlCommand(view.ctx.config.baseUrl, secret)}
+            </code>
+            <button type="button" class="outline" data-copy="new-key-curl">
+              Copy
+            </button>
+          </div>
+        </>
+      ) : (
+        ''
+      )}
+    </div>
+  )
+}
+
+/** The keys fragment (`#api-keys`): the new key if any, the generate inputs, the key list. */
+export function ApiKeys({ view }: { view: SettingsView }) {
+  const { ctx, settings } = view
+  const keys = listApiKeys(ctx.db, ctx.store.id)
+  const active = keys.filter((k) => k.revokedAt === null)
+  const revoked = keys.length - active.length
+  const typed = view.keyForm
+  return (
+    <div id="api-keys">
+      <NewKeyPanel view={view} />
+      <div class="key-create">
+        <label for="new-key-name">
+          Key name
+          <input
+            id="new-key-name"
+            name="name"
+            form="new-key-form"
+            type="text"
+            maxlength="100"
+            placeholder="e.g. Looker Studio"
+            value={attrText(typed?.name ?? '')}
+            aria-invalid={typed ? 'true' : undefined}
+            aria-describedby={typed ? 'new-key-error' : undefined}
+          />
+        </label>
+        <label for="new-key-scope">
+          Scope
+          <select id="new-key-scope" name="scope" form="new-key-form">
+            <option value="export" selected={(typed?.scope ?? 'export') === 'export'}>
+              export (sync API)
+            </option>
+            <option value="ingest" selected={typed?.scope === 'ingest'}>
+              ingest (imports)
+            </option>
+          </select>
+        </label>
+        <button type="submit" form="new-key-form">
+          Generate API Key
+        </button>
+      </div>
+      {typed ? (
+        <small id="new-key-error" class="field-error" role="alert" safe>
+          {typed.error}
+        </small>
+      ) : (
+        ''
+      )}
+      {active.length === 0 ? (
+        <p class="empty">No active keys yet. Generate one to call the sync API.</p>
+      ) : (
+        <div class="overflow-auto">
+          <table class="striped">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Key</th>
+                <th scope="col">Scope</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {active.map((k) => (
+                <tr id={`key-${k.id}`}>
+                  <td class="key-name" safe>
+                    {k.name}
+                  </td>
+                  <td>
+                    <code safe>{`${k.prefix}…`}</code>
+                  </td>
+                  <td safe>{k.scope}</td>
+                  <td>
+                    <When ms={k.createdAt} timeZone={settings.timezone} />
+                  </td>
+                  <td>
+                    <When ms={k.lastUsedAt} timeZone={settings.timezone} />
+                  </td>
+                  <td class="actions">
+                    <button
+                      type="button"
+                      class="secondary outline"
+                      hx-post={`/settings/keys/${k.id}/regenerate`}
+                      hx-target="#api-keys"
+                      hx-swap="outerHTML"
+                      hx-confirm={attrText(
+                        `Regenerate the secret key of "${k.name}"? The current key stops working at once.`,
+                      )}
+                    >
+                      Regenerate secret key
+                    </button>
+                    <button
+                      type="button"
+                      class="contrast outline"
+                      hx-post={`/settings/keys/${k.id}/revoke`}
+                      hx-target="#api-keys"
+                      hx-swap="outerHTML"
+                      hx-confirm={attrText(
+                        `Revoke the key "${k.name}"? Clients using it get 401 from now on.`,
+                      )}
+                    >
+                      Revoke
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {revoked > 0 ? (
+        <p class="muted">
+          {revoked} revoked key{revoked === 1 ? '' : 's'} not shown (
+          <code>mida-export keys list</code> lists all).
+        </p>
+      ) : (
+        ''
+      )}
+    </div>
+  )
+}
+
+/** "Generate API Key", the key list, "Regenerate secret key" and revoke. */
+export const apiKeysSection: SettingsSection = {
+  id: 'api-keys',
+  title: 'API Keys',
+  intro: 'Each client gets its own named key; only a short prefix is kept in clear.',
+  fields: false,
+  render(view) {
+    return <ApiKeys view={view} />
+  },
+  forms(view) {
+    return (
+      <form
+        id="new-key-form"
+        method="post"
+        action="/settings/keys"
+        hx-post="/settings/keys"
+        hx-target="#api-keys"
+        hx-swap="outerHTML"
+      >
+        <input type="hidden" name="_csrf" value={view.csrfToken} />
+      </form>
+    )
+  },
+}

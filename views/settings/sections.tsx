@@ -1,0 +1,28 @@
+import { apiKeysSection } from './apiKeys.tsx'
+import { apiStatusSection } from './apiStatus.tsx'
+import { dashboardSection } from './dashboard.tsx'
+import { emailNotificationsSection } from './emailNotifications.tsx'
+import { smtpSection } from './notifications.tsx'
+import { storeSection } from './store.tsx'
+import { syncFrequencySection } from './syncFrequency.tsx'
+import { syncLogSection } from './syncLog.tsx'
+import { trackingSection } from './tracking.tsx'
+import type { SettingsSection } from './types.ts'
+
+/**
+ * The sections of the settings page, in page order: THE place to add one. A section is a
+ * `SettingsSection` (see types.ts) in its own file under views/settings/; its setting fields are
+ * saved by the top bar's Save, its own actions go to routes of its feature's plugin, guarded by
+ * `adminAuth` (src/http/auth.ts).
+ */
+export const SETTINGS_SECTIONS: SettingsSection[] = [
+  dashboardSection,
+  apiStatusSection,
+  apiKeysSection,
+  syncFrequencySection,
+  emailNotificationsSection,
+  smtpSection,
+  storeSection,
+  trackingSection,
+  syncLogSection,
+]
