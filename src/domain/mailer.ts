@@ -1,0 +1,207 @@
+import { createTransport } from 'nodemailer'
+import type { Config } from '../config.ts'
+import type { Database } from '../db/database.ts'
+import type { Clock } from './clock.ts'
+import { readSettings, type StoreSettings, updateSettings } from './settings.ts'
+
+/** One email to one recipient. */
+export interface MailMessage {
+  to: string
+  subject: string
+  text: string
+  html: string
+}
+
+/** What the SMTP server answered when it took a message. */
+export interface MailReceipt {
+  /** The server's final reply, e.g. `250 2.0.0 Ok: queued as 4F2C1`. */
+  response: string
+  messageId: string
+}
+
+/** Sends email; `send` resolves with the server's answer or throws with its refusal. */
+export interface Mailer {
+  send(message: MailMessage): Promise<MailReceipt>
+}
+
+/**
+ * The mailer for a store's emails, or null when no SMTP server is configured; called per send,
+ * since the settings may change. `settings` (default: the saved ones) lets a test email try
+ * unsaved values.
+ */
+export type MailerResolver = (storeId: number, settings?: StoreSettings) => Mailer | null
+
+export type SmtpSecurity = 'starttls' | 'tls' | 'none'
+
+/** A resolved SMTP server, from `MIDA_SMTP_URL` or from the saved settings. */
+export interface SmtpTarget {
+  source: 'env' | 'settings'
+  host: string
+  port: number
+  security: SmtpSecurity
+  user: string
+  password: string
+  from: string
+  /** `MIDA_SMTP_URL` as given (it may carry credentials: never shown). */
+  url?: string
+}
+
+/** A send that takes longer than this is abandoned and retried later. */
+export const SEND_TIMEOUT_MS = 60_000
+
+const DEFAULT_PORTS: Record<SmtpSecurity, number> = { starttls: 587, tls: 465, none: 25 }
+
+/** Where mail goes: `MIDA_SMTP_URL` wins over the SMTP settings saved in the UI. */
+export function smtpTarget(config: Config, settings: StoreSettings): SmtpTarget | null {
+  if (config.smtpUrl) {
+    const u = new URL(config.smtpUrl)
+    const security: SmtpSecurity = u.protocol === 'smtps:' ? 'tls' : 'starttls'
+    return {
+      source: 'env',
+      host: u.hostname.replace(/^\[|\]$/g, ''),
+      port: u.port ? Number(u.port) : DEFAULT_PORTS[security],
+      security,
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+      from: config.mailFrom,
+      url: config.smtpUrl,
+    }
+  }
+  const host = settings.smtp_host.trim()
+  if (!host) return null
+  const security = settings.smtp_security
+  return {
+    source: 'settings',
+    host,
+    port: settings.smtp_port === '' ? DEFAULT_PORTS[security] : settings.smtp_port,
+    security,
+    user: settings.smtp_user,
+    password: settings.smtp_password,
+    from: settings.smtp_from || config.mailFrom,
+  }
+}
+
+/** `smtp.example.com:587 (STARTTLS)`: the target without its credentials, for the page. */
+export function describeSmtpTarget(target: SmtpTarget): string {
+  const security = { starttls: 'STARTTLS', tls: 'TLS', none: 'no encryption' }[target.security]
+  const auth = target.user ? `, as ${target.user}` : ''
+  return `${target.host}:${target.port} (${security}${auth})`
+}
+
+/** A Mailer over nodemailer's SMTP transport, one connection per message. */
+export function smtpMailer(target: SmtpTarget): Mailer {
+  const timeouts = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 }
+  const transport = target.url
+    ? createTransport({ url: target.url, ...timeouts })
+    : createTransport({
+        host: target.host,
+        port: target.port,
+        secure: target.security === 'tls',
+        requireTLS: target.security === 'starttls',
+        ignoreTLS: target.security === 'none',
+        auth: target.user ? { user: target.user, pass: target.password } : undefined,
+        ...timeouts,
+      })
+  return {
+    async send(message) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`SMTP server did not answer within ${SEND_TIMEOUT_MS / 1000} s`)),
+          SEND_TIMEOUT_MS,
+        )
+      })
+      try {
+        const info = await Promise.race([
+          transport.sendMail({ from: target.from, ...message }),
+          timeout,
+        ])
+        if (info.rejected.length > 0) {
+          throw new Error(`SMTP server refused ${info.rejected.join(', ')}: ${info.response}`)
+        }
+        return { response: info.response, messageId: info.messageId }
+      } catch (err) {
+        throw new Error(smtpErrorMessage(err))
+      } finally {
+        clearTimeout(timer)
+        transport.close()
+      }
+    },
+  }
+}
+
+/** A one-line reason from a nodemailer error: the server's reply when there is one. */
+export function smtpErrorMessage(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  const e = err as Error & { code?: string }
+  const message = e.message.replace(/\s+/g, ' ').trim()
+  return e.code && !message.includes(e.code) ? `${e.code}: ${message}` : message
+}
+
+/** The mailer the server uses by default: MIDA_SMTP_URL, else the store's saved SMTP settings. */
+export function configuredMailer(config: Config, db: Database): MailerResolver {
+  return (storeId, settings = readSettings(db, storeId)) => {
+    const target = smtpTarget(config, settings)
+    return target ? smtpMailer(target) : null
+  }
+}
+
+class Rollback extends Error {}
+
+/**
+ * The settings as they would be with `changes` saved (validated exactly like a Save, raising
+ * SettingsError), without saving anything: "Send test email" tries what the form holds.
+ */
+export function previewSettings(
+  db: Database,
+  storeId: number,
+  changes: Record<string, unknown>,
+  clock: Clock,
+): StoreSettings {
+  let preview: StoreSettings | undefined
+  try {
+    db.transaction(() => {
+      preview = updateSettings(db, storeId, changes, clock)
+      throw new Rollback()
+    })()
+  } catch (err) {
+    if (!(err instanceof Rollback)) throw err
+  }
+  return preview as StoreSettings
+}
+
+/** The test email of the settings page. */
+export function testEmail(
+  to: string,
+  target: SmtpTarget,
+  baseUrl: string,
+  at: string,
+): MailMessage {
+  const lines = [
+    'This is a test email from mida-export.',
+    '',
+    `Sent at: ${at}`,
+    `SMTP server: ${describeSmtpTarget(target)}`,
+    `Sender: ${target.from}`,
+    `Recipient: ${to}`,
+    '',
+    'Sync notifications will arrive like this one.',
+    '',
+    `Settings: ${baseUrl}/settings`,
+    '',
+  ]
+  const esc = Bun.escapeHTML
+  return {
+    to,
+    subject: 'mida-export: test email',
+    text: lines.join('\n'),
+    html: `<!doctype html><html><body style="font-family:system-ui,sans-serif">${lines
+      .filter(Boolean)
+      .map((l) =>
+        l.startsWith('Settings: ')
+          ? `<p><a href="${esc(`${baseUrl}/settings`)}">Open the settings page</a></p>`
+          : `<p>${esc(l)}</p>`,
+      )
+      .join('')}</body></html>`,
+  }
+}

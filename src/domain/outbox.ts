@@ -1,0 +1,209 @@
+import { hostname } from 'node:os'
+import type { Database } from '../db/database.ts'
+import { type Clock, nowMs } from './clock.ts'
+import type { MailerResolver } from './mailer.ts'
+import { NO_SMTP, outboxPayload, renderNotification } from './notifications.ts'
+import { randomBase62 } from './random.ts'
+
+/** The first retry comes this long after a failure; each next one waits twice as long. */
+export const FIRST_RETRY_MS = 10_000
+/** The longest wait between two attempts. */
+export const MAX_RETRY_MS = 10 * 60_000
+/** An email not delivered this long after it was queued is given up and shown as failed. */
+export const GIVE_UP_AFTER_MS = 24 * 3_600_000
+/** How long a sender holds a row it is sending; an expired lease means the sender died. */
+export const SEND_LEASE_MS = 2 * 60_000
+/** How often the loop looks for due emails; with FIRST_RETRY_MS the first retry is within 15 s. */
+export const SENDER_INTERVAL_MS = 5_000
+
+/** The wait before the next attempt after `attempts` failed ones: 10 s, 20 s, 40 s … 10 min. */
+export function retryDelayMs(attempts: number): number {
+  return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1), MAX_RETRY_MS)
+}
+
+/** A unique name for this process, written into the leases it takes. */
+export function processOwner(): string {
+  return `${hostname()}:${process.pid}:${randomBase62(6)}`
+}
+
+export interface SenderOptions {
+  db: Database
+  clock: Clock
+  mailer: MailerResolver
+  baseUrl: string
+  owner?: string
+  /** How many due emails one run takes at most. */
+  batch?: number
+  log?: (line: string) => void
+}
+
+/** What one run of the sender did. */
+export interface SendReport {
+  sent: number
+  failed: number
+  /** Rows left waiting because no SMTP server is configured. */
+  unsendable: number
+  /** Rows given up (24 hours without delivery). */
+  expired: number
+}
+
+interface DueRow {
+  id: number
+  store_id: number
+  recipient: string
+  attempts: number
+  created_at: number
+}
+
+/**
+ * Delivers the outbox: takes due rows under a lease (so two processes never send one twice),
+ * sends each through the store's mailer, and records the answer or schedules a retry.
+ */
+export class OutboxSender {
+  readonly owner: string
+  private readonly db: Database
+  private readonly clock: Clock
+  private readonly mailer: MailerResolver
+  private readonly baseUrl: string
+  private readonly batch: number
+  private readonly log: (line: string) => void
+  private timer: ReturnType<typeof setInterval> | undefined
+  private running: Promise<SendReport> | undefined
+  private again = false
+
+  constructor(options: SenderOptions) {
+    this.db = options.db
+    this.clock = options.clock
+    this.mailer = options.mailer
+    this.baseUrl = options.baseUrl
+    this.owner = options.owner ?? processOwner()
+    this.batch = options.batch ?? 20
+    this.log = options.log ?? (() => {})
+  }
+
+  /** Gives up rows that waited too long, then leases the due ones to this sender. */
+  private take(now: number): { rows: DueRow[]; expired: number } {
+    return this.db
+      .transaction(() => {
+        const expired = this.db
+          .query(
+            `UPDATE outbox SET status = 'failed', lease_owner = NULL, lease_until = NULL,
+               last_error = coalesce(last_error, 'Not delivered within 24 hours')
+             WHERE status = 'pending' AND created_at <= ? AND coalesce(lease_until, 0) <= ?`,
+          )
+          .run(now - GIVE_UP_AFTER_MS, now).changes
+        const rows = this.db
+          .query(
+            `SELECT id, store_id, recipient, attempts, created_at FROM outbox
+             WHERE status = 'pending' AND next_attempt_at <= ? AND coalesce(lease_until, 0) <= ?
+             ORDER BY next_attempt_at, id LIMIT ?`,
+          )
+          .all(now, now, this.batch) as DueRow[]
+        const lease = this.db.query(
+          'UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?',
+        )
+        for (const row of rows) lease.run(this.owner, now + SEND_LEASE_MS, row.id)
+        return { rows, expired }
+      })
+      .immediate()
+  }
+
+  /** Sends every due email once; safe to call at any time (runs never overlap). */
+  runOnce(): Promise<SendReport> {
+    if (this.running) {
+      this.again = true
+      return this.running
+    }
+    this.running = this.run().finally(() => {
+      this.running = undefined
+      if (this.again) {
+        this.again = false
+        void this.runOnce()
+      }
+    })
+    return this.running
+  }
+
+  private async run(): Promise<SendReport> {
+    const report: SendReport = { sent: 0, failed: 0, unsendable: 0, expired: 0 }
+    const now = nowMs(this.clock)
+    // A plain read first: an idle outbox costs no write lock.
+    const work = this.db
+      .query(
+        `SELECT 1 FROM outbox WHERE status = 'pending'
+           AND (next_attempt_at <= ? OR created_at <= ?) LIMIT 1`,
+      )
+      .get(now, now - GIVE_UP_AFTER_MS)
+    if (!work) return report
+    const { rows, expired } = this.take(now)
+    report.expired = expired
+    for (const row of rows) {
+      const mailer = this.mailer(row.store_id)
+      if (!mailer) {
+        // Stays pending: it goes out once SMTP is configured (within the 24 hours).
+        this.db
+          .query(
+            `UPDATE outbox SET last_error = ?, lease_owner = NULL, lease_until = NULL
+             WHERE id = ? AND lease_owner = ?`,
+          )
+          .run(NO_SMTP, row.id, this.owner)
+        report.unsendable++
+        continue
+      }
+      try {
+        const email = renderNotification(outboxPayload(this.db, row.id), this.baseUrl)
+        const receipt = await mailer.send({ to: row.recipient, ...email })
+        this.db
+          .query(
+            `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,
+               smtp_response = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL
+             WHERE id = ? AND lease_owner = ?`,
+          )
+          .run(nowMs(this.clock), receipt.response, row.id, this.owner)
+        report.sent++
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err)
+        const now = nowMs(this.clock)
+        const attempts = row.attempts + 1
+        const next = now + retryDelayMs(attempts)
+        const giveUp = next > row.created_at + GIVE_UP_AFTER_MS
+        this.db
+          .query(
+            `UPDATE outbox SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ?,
+               lease_owner = NULL, lease_until = NULL
+             WHERE id = ? AND lease_owner = ?`,
+          )
+          .run(giveUp ? 'failed' : 'pending', attempts, message, next, row.id, this.owner)
+        this.log(
+          `Notification email ${row.id} not sent (attempt ${attempts}): ${message}${giveUp ? '; given up' : ''}\n`,
+        )
+        report.failed++
+      }
+    }
+    return report
+  }
+
+  /** Asks for a run soon, e.g. right after a sync queued an email. */
+  wake(): void {
+    if (this.timer) setTimeout(() => this.runLogged(), 0)
+  }
+
+  private runLogged(): void {
+    this.runOnce().catch((err) => this.log(`Outbox sender: ${(err as Error).message}\n`))
+  }
+
+  /** Runs now, then every SENDER_INTERVAL_MS until stopped. */
+  start(intervalMs = SENDER_INTERVAL_MS): void {
+    if (this.timer) return
+    this.timer = setInterval(() => this.runLogged(), intervalMs)
+    this.runLogged()
+  }
+
+  /** Stops the loop and waits for a send in progress to finish. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    this.again = false
+    await this.running?.catch(() => {})
+  }
+}

@@ -1,0 +1,273 @@
+import type { Database } from '../db/database.ts'
+import { type Clock, nowMs } from './clock.ts'
+import type { MailerResolver } from './mailer.ts'
+import { OutboxSender, processOwner } from './outbox.ts'
+import { type Frequency, type Period, periodContaining, previousPeriod } from './periods.ts'
+import { readSettings, type StoreSettings } from './settings.ts'
+import { syncPeriod } from './sync.ts'
+
+/** How often the scheduler looks at the clock; short ticks survive sleeps and clock jumps. */
+export const SCHEDULER_INTERVAL_MS = 30_000
+/** How long a claim protects a sync in progress; an expired claim means its process died. */
+export const CLAIM_LEASE_MS = 5 * 60_000
+/** The wait before a failed scheduled sync is tried again. */
+export const CLAIM_RETRY_MS = 15 * 60_000
+/** Scheduled attempts per period before the scheduler leaves it to the API. */
+export const MAX_SYNC_ATTEMPTS = 4
+
+/** The settings that decide when a store's period is due. */
+export type ScheduleSettings = Pick<
+  StoreSettings,
+  'api_enabled' | 'timezone' | 'sync_hour' | 'sync_frequency' | 'week_start'
+>
+
+/** When the scheduler syncs a period: `sync_hour` store time on the day after it ends. */
+export function dueAt(period: Period, syncHour: number): Temporal.Instant {
+  // An hour skipped by DST resolves to the first valid time after it ('compatible').
+  return period.end
+    .toPlainDate()
+    .toZonedDateTime({ timeZone: period.timeZone, plainTime: new Temporal.PlainTime(syncHour) })
+    .toInstant()
+}
+
+/**
+ * True when the previous period (yesterday, or the previous week) is complete and the store's
+ * clock has passed `sync_hour` since, with the API activated: the scheduler should have synced it.
+ */
+export function isDue(now: Temporal.Instant, settings: ScheduleSettings): boolean {
+  if (!settings.api_enabled) return false
+  const period = previousPeriod(
+    now,
+    settings.sync_frequency,
+    settings.timezone,
+    settings.week_start,
+  )
+  return Temporal.Instant.compare(now, dueAt(period, settings.sync_hour)) >= 0
+}
+
+/**
+ * The latest period whose sync time has passed: the previous period once it is due, else the one
+ * before it. Null with the API deactivated.
+ */
+export function duePeriod(
+  now: Temporal.Instant,
+  settings: ScheduleSettings,
+): { frequency: Frequency; period: Period } | null {
+  if (!settings.api_enabled) return null
+  const { sync_frequency: frequency, timezone, week_start } = settings
+  const previous = previousPeriod(now, frequency, timezone, week_start)
+  if (isDue(now, settings)) return { frequency, period: previous }
+  const before = previous.days[0]!.subtract({ days: 1 })
+  return { frequency, period: periodContaining(before, frequency, timezone, week_start) }
+}
+
+export type ClaimResult =
+  /** This process may sync the period now. */
+  | 'claimed'
+  /** A successful sync record exists (from the scheduler, the API or the CLI). */
+  | 'done'
+  /** Another process holds the claim, or a failed attempt is waiting for its retry time. */
+  | 'busy'
+  /** Given up after MAX_SYNC_ATTEMPTS failures. */
+  | 'given-up'
+
+/**
+ * Claims a period for this process inside `BEGIN IMMEDIATE`, so exactly one of several processes
+ * on one data directory gets it. A claim whose lease expired (its process crashed) is taken over.
+ */
+export function claimPeriod(
+  db: Database,
+  key: { storeId: number; frequency: Frequency; periodStart: number },
+  owner: string,
+  now: number,
+  leaseMs = CLAIM_LEASE_MS,
+): ClaimResult {
+  return db
+    .transaction((): ClaimResult => {
+      const synced = db
+        .query(
+          `SELECT 1 FROM sync_records WHERE store_id = ? AND frequency = ? AND period_start = ?
+             AND status = 'success'`,
+        )
+        .get(key.storeId, key.frequency, key.periodStart)
+      if (synced) return 'done'
+      const claim = db
+        .query(
+          `SELECT attempts, lease_until, done_at FROM sync_claims
+           WHERE store_id = ? AND frequency = ? AND period_start = ?`,
+        )
+        .get(key.storeId, key.frequency, key.periodStart) as {
+        attempts: number
+        lease_until: number
+        done_at: number | null
+      } | null
+      if (claim?.done_at != null) return 'done'
+      if (claim && claim.lease_until > now) return 'busy'
+      if (claim && claim.attempts >= MAX_SYNC_ATTEMPTS) return 'given-up'
+      db.query(
+        `INSERT INTO sync_claims (store_id, frequency, period_start, owner, attempts, lease_until)
+         VALUES (?, ?, ?, ?, 1, ?)
+         ON CONFLICT (store_id, frequency, period_start) DO UPDATE SET owner = excluded.owner,
+           attempts = attempts + 1, lease_until = excluded.lease_until`,
+      ).run(key.storeId, key.frequency, key.periodStart, owner, now + leaseMs)
+      return 'claimed'
+    })
+    .immediate()
+}
+
+/** Records how a claimed sync ended: done, or failed and to be retried after CLAIM_RETRY_MS. */
+export function finishClaim(
+  db: Database,
+  key: { storeId: number; frequency: Frequency; periodStart: number },
+  owner: string,
+  now: number,
+  error: string | null,
+): void {
+  db.query(
+    `UPDATE sync_claims SET done_at = ?, lease_until = ?, last_error = ?
+     WHERE store_id = ? AND frequency = ? AND period_start = ? AND owner = ?`,
+  ).run(
+    error === null ? now : null,
+    error === null ? now : now + CLAIM_RETRY_MS,
+    error,
+    key.storeId,
+    key.frequency,
+    key.periodStart,
+    owner,
+  )
+}
+
+/** What one tick did for one store. */
+export interface TickOutcome {
+  storeId: number
+  frequency: Frequency
+  periodLabel: string
+  /** `synced`/`failed`: this tick ran the sync; otherwise why it did not. */
+  result: 'synced' | 'failed' | Exclude<ClaimResult, 'claimed'>
+}
+
+export interface SchedulerOptions {
+  db: Database
+  clock: Clock
+  owner?: string
+  /** Called after a sync this scheduler ran (success or failure), e.g. to wake the sender. */
+  onSynced?: () => void
+  log?: (line: string) => void
+}
+
+/**
+ * The internal timer: every tick, for each store with the API activated, syncs the latest due
+ * period unless it is synced already. The first tick at start-up catches up a missed period.
+ */
+export class Scheduler {
+  readonly owner: string
+  private readonly db: Database
+  private readonly clock: Clock
+  private readonly onSynced: () => void
+  private readonly log: (line: string) => void
+  private timer: ReturnType<typeof setInterval> | undefined
+
+  constructor(options: SchedulerOptions) {
+    this.db = options.db
+    this.clock = options.clock
+    this.owner = options.owner ?? processOwner()
+    this.onSynced = options.onSynced ?? (() => {})
+    this.log = options.log ?? (() => {})
+  }
+
+  /** Looks at every store once and syncs what is due; returns what it did where something was due. */
+  tick(): TickOutcome[] {
+    const outcomes: TickOutcome[] = []
+    const stores = this.db.query('SELECT id FROM stores ORDER BY id').all() as { id: number }[]
+    for (const { id: storeId } of stores) {
+      const due = duePeriod(this.clock.now(), readSettings(this.db, storeId))
+      if (!due) continue
+      const { frequency, period } = due
+      const key = { storeId, frequency, periodStart: period.start.epochMilliseconds }
+      const claim = claimPeriod(this.db, key, this.owner, nowMs(this.clock))
+      if (claim !== 'claimed') {
+        outcomes.push({ storeId, frequency, periodLabel: period.label, result: claim })
+        continue
+      }
+      let error: string | null = null
+      try {
+        syncPeriod(
+          this.db,
+          storeId,
+          { frequency, date: period.days[0], trigger: 'scheduler', strictFrequency: false },
+          this.clock,
+        )
+      } catch (err) {
+        const cause = (err as { cause?: unknown }).cause ?? err
+        error = cause instanceof Error ? cause.message : String(cause)
+        this.log(`Scheduled ${frequency} sync of ${period.label} failed: ${error}\n`)
+      }
+      finishClaim(this.db, key, this.owner, nowMs(this.clock), error)
+      outcomes.push({
+        storeId,
+        frequency,
+        periodLabel: period.label,
+        result: error === null ? 'synced' : 'failed',
+      })
+      this.onSynced()
+    }
+    return outcomes
+  }
+
+  private safeTick(): void {
+    try {
+      this.tick()
+    } catch (err) {
+      this.log(`Scheduler: ${(err as Error).message}\n`)
+    }
+  }
+
+  /** Ticks now (catching up a period missed while the server was down), then every interval. */
+  start(intervalMs = SCHEDULER_INTERVAL_MS): void {
+    if (this.timer) return
+    this.timer = setInterval(() => this.safeTick(), intervalMs)
+    this.safeTick()
+  }
+
+  /** Stops the timer; a tick is synchronous, so none is left running. */
+  stop(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+  }
+}
+
+/** The scheduler and the outbox sender of a running server. */
+export interface BackgroundJobs {
+  scheduler: Scheduler
+  sender: OutboxSender
+  /** Stops both; waits for an email being sent. */
+  stop(): Promise<void>
+}
+
+/**
+ * Starts the scheduler (its first tick catches up a missed period) and the outbox sender, which
+ * is woken right after each scheduled sync. `serve` runs this; tests can too.
+ */
+export function startBackgroundJobs(options: {
+  db: Database
+  clock: Clock
+  mailer: MailerResolver
+  baseUrl: string
+  log?: (line: string) => void
+  schedulerIntervalMs?: number
+  senderIntervalMs?: number
+}): BackgroundJobs {
+  const owner = processOwner()
+  const sender = new OutboxSender({ ...options, owner })
+  const scheduler = new Scheduler({ ...options, owner, onSynced: () => sender.wake() })
+  sender.start(options.senderIntervalMs)
+  scheduler.start(options.schedulerIntervalMs)
+  return {
+    scheduler,
+    sender,
+    async stop() {
+      scheduler.stop()
+      await sender.stop()
+    },
+  }
+}

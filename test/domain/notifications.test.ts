@@ -1,0 +1,526 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { openDatabase } from '../../src/db/database.ts'
+import { writeOrders, writeSessions } from '../../src/domain/ingest.ts'
+import {
+  configuredMailer,
+  type Mailer,
+  type MailMessage,
+  smtpMailer,
+  smtpTarget,
+} from '../../src/domain/mailer.ts'
+import {
+  NO_RECIPIENT,
+  NO_SMTP,
+  notificationSubject,
+  outboxEntry,
+  recentOutbox,
+  renderNotification,
+} from '../../src/domain/notifications.ts'
+import { OutboxSender, retryDelayMs } from '../../src/domain/outbox.ts'
+import { orderInput, sessionInput } from '../../src/domain/records.ts'
+import { readSettings, updateSettings } from '../../src/domain/settings.ts'
+import { SyncFailed, syncPeriod } from '../../src/domain/sync.ts'
+import { type SmtpSink, startSmtpSink } from '../smtp.ts'
+import { createTestApp, type TestApp } from '../utils.ts'
+
+// 06:00 UTC on 26 Nov 2026 is 01:00 in New York: yesterday (25 Nov) is the period.
+const NOW = '2026-11-26T06:00:00Z'
+const BASE = {
+  timezone: 'America/New_York',
+  store_name: 'Acme <Shop>',
+  store_email: 'owner@acme.test',
+}
+
+let t: TestApp
+let sink: SmtpSink
+
+beforeEach(async () => {
+  sink = await startSmtpSink()
+  t = createTestApp({ now: NOW, settings: BASE })
+})
+
+afterEach(async () => {
+  t.close()
+  await sink.stop()
+})
+
+function useSink(port = sink.port): void {
+  updateSettings(
+    t.db,
+    t.storeId,
+    { smtp_host: '127.0.0.1', smtp_port: port, smtp_security: 'none', smtp_from: 'mida@acme.test' },
+    t.clock,
+  )
+}
+
+function sender(mailer = configuredMailer(t.config, t.db), clock = t.clock) {
+  return new OutboxSender({
+    db: t.db,
+    clock,
+    mailer,
+    baseUrl: 'https://stats.acme.test',
+    owner: 'test-sender',
+  })
+}
+
+function sync(trigger: 'api' | 'cli' | 'scheduler' = 'api') {
+  return syncPeriod(t.db, t.storeId, { trigger, strictFrequency: true }, t.clock)
+}
+
+function seedDay(): void {
+  writeSessions(
+    t.db,
+    t.storeId,
+    [
+      { id: 's1', visitor_id: 'v1', started_at: '2026-11-25T15:00:00Z', pageviews: 3 },
+      { id: 's2', visitor_id: 'v2', started_at: '2026-11-25T16:00:00Z' },
+      { id: 's3', visitor_id: 'v1', started_at: '2026-11-25T20:00:00Z' },
+    ].map((s) => sessionInput.parse(s)),
+    t.clock,
+  )
+  writeOrders(
+    t.db,
+    t.storeId,
+    [
+      { id: 'o1', created_at: '2026-11-25T15:30:00Z', total_price: '1200.50', session_id: 's1' },
+      { id: 'o2', created_at: '2026-11-25T16:30:00Z', total_price: '99.99' },
+    ].map((o) => orderInput.parse(o)),
+    t.clock,
+  )
+}
+
+describe('subject', () => {
+  test('is in store time of the sync, to the minute', () => {
+    const at = Temporal.Instant.from('2026-11-26T06:00:59.900Z')
+    expect(notificationSubject('success', at, 'America/New_York')).toBe(
+      '[Analytics Sync] Success - 2026-11-26 01:00',
+    )
+    expect(notificationSubject('failed', at, 'Europe/Berlin')).toBe(
+      '[Analytics Sync] Failed - 2026-11-26 07:00',
+    )
+    // Past midnight UTC, still the previous evening in New York.
+    expect(
+      notificationSubject(
+        'success',
+        Temporal.Instant.from('2026-07-01T02:05:00Z'),
+        'America/New_York',
+      ),
+    ).toBe('[Analytics Sync] Success - 2026-06-30 22:05')
+  })
+})
+
+describe('queueing with the sync', () => {
+  test('a success email only with notify_success, to the recipient, with the figures', () => {
+    seedDay()
+    sync()
+    expect(recentOutbox(t.db, t.storeId)).toEqual([])
+
+    // A new currency makes the stored body stale: this call recomputes and completes a sync.
+    updateSettings(t.db, t.storeId, { notify_success: true, currency: 'EUR' }, t.clock)
+    expect(sync().computed).toBe(true)
+    const [row] = recentOutbox(t.db, t.storeId)
+    expect(row).toMatchObject({
+      outcome: 'success',
+      frequency: 'daily',
+      periodLabel: '2026-11-25',
+      recipient: 'owner@acme.test',
+      subject: '[Analytics Sync] Success - 2026-11-26 01:00',
+      status: 'pending',
+      attempts: 0,
+      lastError: null,
+    })
+  })
+
+  test('the recipient setting wins over the store email; none at all is not sendable', () => {
+    updateSettings(
+      t.db,
+      t.storeId,
+      { notify_success: true, notify_recipient: 'reports@acme.test' },
+      t.clock,
+    )
+    sync()
+    expect(recentOutbox(t.db, t.storeId)[0]?.recipient).toBe('reports@acme.test')
+
+    updateSettings(t.db, t.storeId, { notify_recipient: '', store_email: '' }, t.clock)
+    syncPeriod(
+      t.db,
+      t.storeId,
+      { trigger: 'cli', strictFrequency: true, date: Temporal.PlainDate.from('2026-11-24') },
+      t.clock,
+    )
+    const [row] = recentOutbox(t.db, t.storeId)
+    expect(row).toMatchObject({
+      periodLabel: '2026-11-24',
+      recipient: '',
+      status: 'unsendable',
+      lastError: NO_RECIPIENT,
+    })
+  })
+
+  test('one email per period and outcome, whatever triggered the sync', () => {
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    sync('api')
+    sync('api')
+    sync('cli')
+    // New data makes the next call recompute: still no second email for the period.
+    seedDay()
+    expect(sync('scheduler').computed).toBe(true)
+    expect(recentOutbox(t.db, t.storeId).map((r) => r.periodLabel)).toEqual(['2026-11-25'])
+  })
+
+  test('a sync that throws is recorded as failed and queues one failure email', () => {
+    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    expect(() => sync()).toThrow(SyncFailed)
+    expect(() => sync()).toThrow(SyncFailed)
+    const record = t.db.query('SELECT status, error, trigger FROM sync_records').all() as {
+      status: string
+      error: string
+      trigger: string
+    }[]
+    expect(record).toEqual([{ status: 'failed', error: 'no such table: sessions', trigger: 'api' }])
+    const rows = recentOutbox(t.db, t.storeId)
+    expect(rows.map((r) => [r.outcome, r.subject])).toEqual([
+      ['failed', '[Analytics Sync] Failed - 2026-11-26 01:00'],
+    ])
+  })
+
+  test('no failure email with notify_failure off', () => {
+    updateSettings(t.db, t.storeId, { notify_failure: false }, t.clock)
+    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    expect(() => sync()).toThrow(SyncFailed)
+    expect(recentOutbox(t.db, t.storeId)).toEqual([])
+  })
+})
+
+describe('rendering', () => {
+  test('success: text and HTML with timestamp, status, period, figures and the settings link', () => {
+    seedDay()
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    sync('scheduler')
+    const email = renderNotification(
+      JSON.parse((t.db.query('SELECT payload FROM outbox').get() as { payload: string }).payload),
+      'https://stats.acme.test/',
+    )
+    expect(email.subject).toBe('[Analytics Sync] Success - 2026-11-26 01:00')
+    expect(email.text).toBe(
+      [
+        'The daily analytics sync of 2026-11-25 succeeded.',
+        '',
+        'Store:             Acme <Shop>',
+        'Status:            Success',
+        'Synced at:         2026-11-26 01:00 (America/New_York)',
+        'Period:            2026-11-25 (daily, 2026-11-25 00:00 to 2026-11-26 00:00)',
+        'Triggered by:      scheduler',
+        'Visitors:          2',
+        'Sessions:          3',
+        'Successful orders: 2',
+        'Revenue:           $1,300.49',
+        '',
+        'The figures are what POST /apiv1/analytics/sync returns for this period.',
+        '',
+        'Settings: https://stats.acme.test/settings',
+        '',
+        '-- mida-export',
+        '',
+      ].join('\n'),
+    )
+    expect(email.html).toContain('Acme &lt;Shop&gt;')
+    expect(email.html).not.toContain('Acme <Shop>')
+    expect(email.html).toContain('<a href="https://stats.acme.test/settings">')
+    expect(email.html).toContain('$1,300.49')
+  })
+
+  test('failure: the error instead of figures', () => {
+    t.db.exec('ALTER TABLE orders RENAME TO orders_gone')
+    expect(() => sync()).toThrow(SyncFailed)
+    const payload = JSON.parse(
+      (t.db.query('SELECT payload FROM outbox').get() as { payload: string }).payload,
+    )
+    const email = renderNotification(payload, 'http://127.0.0.1:8080')
+    expect(email.subject).toBe('[Analytics Sync] Failed - 2026-11-26 01:00')
+    expect(email.text).toContain('Status:       Failed\n')
+    expect(email.text).toContain('Error:        no such table: orders\n')
+    expect(email.text).not.toContain('Revenue')
+    expect(email.html).toContain('no such table: orders')
+  })
+})
+
+describe('mailer configuration', () => {
+  test('MIDA_SMTP_URL wins over the saved settings and MIDA_MAIL_FROM is the sender', () => {
+    useSink()
+    const env = createTestApp({
+      env: {
+        MIDA_SMTP_URL: 'smtps://me%40x.test:p%40ss@mail.example:2465',
+        MIDA_MAIL_FROM: 'a@b.test',
+      },
+    })
+    try {
+      expect(smtpTarget(env.config, readSettings(t.db, t.storeId))).toMatchObject({
+        source: 'env',
+        host: 'mail.example',
+        port: 2465,
+        security: 'tls',
+        user: 'me@x.test',
+        password: 'p@ss',
+        from: 'a@b.test',
+      })
+    } finally {
+      env.close()
+    }
+    expect(smtpTarget(t.config, readSettings(t.db, t.storeId))).toEqual({
+      source: 'settings',
+      host: '127.0.0.1',
+      port: sink.port,
+      security: 'none',
+      user: '',
+      password: '',
+      from: 'mida@acme.test',
+    })
+    updateSettings(t.db, t.storeId, { smtp_port: '', smtp_security: 'starttls' }, t.clock)
+    expect(smtpTarget(t.config, readSettings(t.db, t.storeId))?.port).toBe(587)
+    updateSettings(t.db, t.storeId, { smtp_host: '' }, t.clock)
+    expect(smtpTarget(t.config, readSettings(t.db, t.storeId))).toBeNull()
+  })
+
+  test('authenticates and reports the server answer; a refusal throws with the reply', async () => {
+    const authed = await startSmtpSink({ auth: { user: 'u', pass: 's3cret' } })
+    try {
+      const target = {
+        source: 'settings' as const,
+        host: '127.0.0.1',
+        port: authed.port,
+        security: 'none' as const,
+        user: 'u',
+        password: 's3cret',
+        from: 'mida@acme.test',
+      }
+      const message = { to: 'x@acme.test', subject: 'Hi', text: 'hello', html: '<p>hello</p>' }
+      const receipt = await smtpMailer(target).send(message)
+      expect(receipt.response).toMatch(/^250 /)
+      expect(authed.messages.map((m) => [m.from, m.to, m.subject])).toEqual([
+        ['mida@acme.test', ['x@acme.test'], 'Hi'],
+      ])
+      await expect(smtpMailer({ ...target, password: 'wrong' }).send(message)).rejects.toThrow(
+        /535 Authentication failed/,
+      )
+      authed.refuse({ code: 550, message: 'No such user here' })
+      await expect(smtpMailer(target).send(message)).rejects.toThrow(/550 No such user here/)
+    } finally {
+      await authed.stop()
+    }
+  })
+})
+
+describe('the sender', () => {
+  test('delivers a queued email once, with subject, recipient and both bodies', async () => {
+    useSink()
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    sync()
+    expect(await sender().runOnce()).toEqual({ sent: 1, failed: 0, unsendable: 0, expired: 0 })
+    expect(await sender().runOnce()).toEqual({ sent: 0, failed: 0, unsendable: 0, expired: 0 })
+    expect(sink.messages).toHaveLength(1)
+    const [mail] = sink.messages
+    expect(mail?.from).toBe('mida@acme.test')
+    expect(mail?.to).toEqual(['owner@acme.test'])
+    expect(mail?.subject).toBe('[Analytics Sync] Success - 2026-11-26 01:00')
+    expect(mail?.headers.to).toBe('owner@acme.test')
+    expect(mail?.headers['content-type']).toStartWith('multipart/alternative')
+    expect(mail?.raw).toContain('text/plain')
+    expect(mail?.raw).toContain('text/html')
+    const row = recentOutbox(t.db, t.storeId)[0]
+    expect(row).toMatchObject({ status: 'sent', attempts: 1, lastError: null })
+    expect(row?.smtpResponse).toMatch(/^250 /)
+    expect(row?.sentAt).toBe(t.clock.now().epochMilliseconds)
+  })
+
+  test('a refusing server: retried with backoff, then delivered exactly once', async () => {
+    useSink()
+    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    expect(() => sync()).toThrow(SyncFailed)
+    sink.refuse({ code: 451, message: 'Try again later' })
+    const s = sender()
+    const created = t.clock.now().epochMilliseconds
+
+    expect((await s.runOnce()).failed).toBe(1)
+    let row = recentOutbox(t.db, t.storeId)[0]!
+    expect(row.status).toBe('pending')
+    expect(row.attempts).toBe(1)
+    expect(row.lastError).toContain('451 Try again later')
+    expect(row.nextAttemptAt).toBe(created + 10_000)
+
+    // Not due yet: nothing happens.
+    t.clock.advance({ seconds: 9 })
+    expect(await s.runOnce()).toEqual({ sent: 0, failed: 0, unsendable: 0, expired: 0 })
+
+    t.clock.advance({ seconds: 1 })
+    expect((await s.runOnce()).failed).toBe(1)
+    row = recentOutbox(t.db, t.storeId)[0]!
+    expect(row.attempts).toBe(2)
+    expect(row.nextAttemptAt).toBe(created + 10_000 + 20_000)
+
+    sink.refuse(null)
+    t.clock.advance({ seconds: 20 })
+    expect((await s.runOnce()).sent).toBe(1)
+    t.clock.advance({ hours: 1 })
+    expect((await s.runOnce()).sent).toBe(0)
+    expect(sink.messages.map((m) => [m.subject, m.to])).toEqual([
+      ['[Analytics Sync] Failed - 2026-11-26 01:00', ['owner@acme.test']],
+    ])
+    expect(recentOutbox(t.db, t.storeId)[0]).toMatchObject({
+      status: 'sent',
+      attempts: 3,
+      lastError: null,
+    })
+  })
+
+  test('an SMTP server that is down for a while, then back on the same port', async () => {
+    useSink()
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    sync()
+    const port = sink.port
+    await sink.stop()
+    const s = sender()
+    expect((await s.runOnce()).failed).toBe(1)
+    expect(recentOutbox(t.db, t.storeId)[0]?.lastError).toContain('ECONNREFUSED')
+    t.clock.advance({ seconds: 10 })
+    expect((await s.runOnce()).failed).toBe(1)
+    sink = await startSmtpSink({ port })
+    t.clock.advance({ seconds: 20 })
+    expect((await s.runOnce()).sent).toBe(1)
+    expect(sink.messages).toHaveLength(1)
+  })
+
+  test('backoff doubles from 10 s to at most 10 minutes; given up after 24 hours', async () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 20].map(retryDelayMs)).toEqual([
+      10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 600_000, 600_000, 600_000,
+    ])
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    sync()
+    const failing: Mailer = {
+      send: async () => {
+        throw new Error('421 Service not available')
+      },
+    }
+    const s = sender(() => failing)
+    const created = t.clock.now().epochMilliseconds
+    let attempts = 0
+    while (recentOutbox(t.db, t.storeId)[0]?.status === 'pending') {
+      const row = recentOutbox(t.db, t.storeId)[0]!
+      t.clock.set(Temporal.Instant.fromEpochMilliseconds(Math.max(row.nextAttemptAt, created)))
+      attempts += (await s.runOnce()).failed
+    }
+    const row = recentOutbox(t.db, t.storeId)[0]!
+    expect(row.status).toBe('failed')
+    expect(row.attempts).toBe(attempts)
+    // 10+20+…+320 s, then every 10 minutes until the 24 hours are used up.
+    expect(attempts).toBe(7 + Math.floor((86_400_000 - 630_000) / 600_000))
+    expect(row.lastError).toBe('421 Service not available')
+    expect(t.clock.now().epochMilliseconds - created).toBeLessThan(86_400_000)
+  })
+
+  test('without SMTP an email waits as not sendable, and goes out once SMTP is set', async () => {
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    sync()
+    const s = sender()
+    expect(await s.runOnce()).toEqual({ sent: 0, failed: 0, unsendable: 1, expired: 0 })
+    expect(recentOutbox(t.db, t.storeId)[0]).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      lastError: NO_SMTP,
+    })
+    t.clock.advance({ hours: 2 })
+    useSink()
+    expect((await s.runOnce()).sent).toBe(1)
+    expect(sink.messages).toHaveLength(1)
+  })
+
+  test('an email not sendable for 24 hours is given up as failed', async () => {
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    sync()
+    await sender().runOnce()
+    t.clock.advance({ hours: 24 })
+    useSink()
+    expect(await sender().runOnce()).toEqual({ sent: 0, failed: 0, unsendable: 0, expired: 1 })
+    expect(recentOutbox(t.db, t.storeId)[0]).toMatchObject({ status: 'failed', lastError: NO_SMTP })
+    expect(sink.messages).toHaveLength(0)
+  })
+
+  test('a restart picks up where it left off: a dead sender’s lease expires, no duplicates', async () => {
+    useSink()
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    sync()
+    // A sender leased the row and died before sending.
+    t.db
+      .query("UPDATE outbox SET lease_owner = 'dead', lease_until = ?")
+      .run(t.clock.now().epochMilliseconds + 120_000)
+    const reopened = openDatabase(t.dir)
+    try {
+      const restarted = new OutboxSender({
+        db: reopened,
+        clock: t.clock,
+        mailer: configuredMailer(t.config, reopened),
+        baseUrl: 'http://x.test',
+      })
+      expect((await restarted.runOnce()).sent).toBe(0)
+      t.clock.advance({ minutes: 2 })
+      expect((await restarted.runOnce()).sent).toBe(1)
+      expect((await restarted.runOnce()).sent).toBe(0)
+    } finally {
+      reopened.close()
+    }
+    expect(sink.messages).toHaveLength(1)
+  })
+
+  test('two senders on one data directory deliver each email once', async () => {
+    useSink()
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    for (const date of ['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24', '2026-11-25']) {
+      syncPeriod(
+        t.db,
+        t.storeId,
+        { trigger: 'api', strictFrequency: true, date: Temporal.PlainDate.from(date) },
+        t.clock,
+      )
+    }
+    const other = openDatabase(t.dir)
+    try {
+      const a = sender()
+      const b = new OutboxSender({
+        db: other,
+        clock: t.clock,
+        mailer: configuredMailer(t.config, other),
+        baseUrl: 'http://x.test',
+        owner: 'other',
+      })
+      const [ra, rb] = await Promise.all([a.runOnce(), b.runOnce()])
+      expect(ra.sent + rb.sent).toBe(5)
+    } finally {
+      other.close()
+    }
+    expect(sink.messages).toHaveLength(5)
+    expect(recentOutbox(t.db, t.storeId).map((r) => [r.periodLabel, r.status, r.attempts])).toEqual(
+      ['2026-11-25', '2026-11-24', '2026-11-23', '2026-11-22', '2026-11-21'].map((d) => [
+        d,
+        'sent',
+        1,
+      ]),
+    )
+  })
+
+  test('an injected mailer receives exactly what a real one would send', async () => {
+    const sent: MailMessage[] = []
+    const recorder: Mailer = {
+      send: async (m) => {
+        sent.push(m)
+        return { response: '250 recorded', messageId: '<1@test>' }
+      },
+    }
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    sync()
+    await sender(() => recorder).runOnce()
+    expect(sent.map((m) => [m.to, m.subject])).toEqual([
+      ['owner@acme.test', '[Analytics Sync] Success - 2026-11-26 01:00'],
+    ])
+    expect(outboxEntry(t.db, 1)?.smtpResponse).toBe('250 recorded')
+  })
+})

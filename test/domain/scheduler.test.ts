@@ -1,0 +1,332 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { openDatabase } from '../../src/db/database.ts'
+import { FixedClock } from '../../src/domain/clock.ts'
+import { recentOutbox } from '../../src/domain/notifications.ts'
+import {
+  CLAIM_LEASE_MS,
+  claimPeriod,
+  duePeriod,
+  isDue,
+  Scheduler,
+  type ScheduleSettings,
+} from '../../src/domain/scheduler.ts'
+import { updateSettings } from '../../src/domain/settings.ts'
+import { syncPeriod } from '../../src/domain/sync.ts'
+import { createTestApp, type TestApp } from '../utils.ts'
+
+const at = (iso: string) => Temporal.Instant.from(iso)
+
+function schedule(overrides: Partial<ScheduleSettings> = {}): ScheduleSettings {
+  return {
+    api_enabled: true,
+    timezone: 'America/New_York',
+    sync_hour: 1,
+    sync_frequency: 'daily',
+    week_start: 'monday',
+    ...overrides,
+  }
+}
+
+/** isDue at each instant, as [instant, due] pairs, for readable expectations. */
+function dueAt(settings: ScheduleSettings, instants: string[]): [string, boolean][] {
+  return instants.map((i) => [i, isDue(at(i), settings)])
+}
+
+describe('isDue', () => {
+  test('daily: false from store midnight until sync_hour, true from sync_hour on', () => {
+    expect(
+      dueAt(schedule(), [
+        '2026-11-26T04:59:59Z', // 23:59:59 on the 25th: the 24th is the previous day, long due
+        '2026-11-26T05:00:00Z', // 00:00 on the 26th: the 25th just ended, not yet 01:00
+        '2026-11-26T05:59:59Z', // 00:59:59
+        '2026-11-26T06:00:00Z', // 01:00
+        '2026-11-26T23:00:00Z', // 18:00
+      ]),
+    ).toEqual([
+      ['2026-11-26T04:59:59Z', true],
+      ['2026-11-26T05:00:00Z', false],
+      ['2026-11-26T05:59:59Z', false],
+      ['2026-11-26T06:00:00Z', true],
+      ['2026-11-26T23:00:00Z', true],
+    ])
+  })
+
+  test('sync_hour 0 is due at store midnight, 23 an hour before the next midnight', () => {
+    expect(
+      dueAt(schedule({ sync_hour: 0 }), ['2026-11-26T04:59:59Z', '2026-11-26T05:00:00Z']),
+    ).toEqual([
+      ['2026-11-26T04:59:59Z', true],
+      ['2026-11-26T05:00:00Z', true],
+    ])
+    expect(
+      dueAt(schedule({ sync_hour: 23 }), ['2026-11-27T03:59:59Z', '2026-11-27T04:00:00Z']),
+    ).toEqual([
+      ['2026-11-27T03:59:59Z', false],
+      ['2026-11-27T04:00:00Z', true],
+    ])
+  })
+
+  test('the API switched off: never due', () => {
+    expect(isDue(at('2026-11-26T12:00:00Z'), schedule({ api_enabled: false }))).toBe(false)
+    expect(duePeriod(at('2026-11-26T12:00:00Z'), schedule({ api_enabled: false }))).toBeNull()
+  })
+
+  test('America/New_York, spring forward: 02:00 does not exist, sync_hour 2 means 03:00 EDT', () => {
+    // 2026-03-08: 02:00 EST jumps to 03:00 EDT.
+    expect(
+      dueAt(schedule({ sync_hour: 2 }), [
+        '2026-03-08T06:59:59Z', // 01:59:59 EST
+        '2026-03-08T07:00:00Z', // 03:00 EDT
+      ]),
+    ).toEqual([
+      ['2026-03-08T06:59:59Z', false],
+      ['2026-03-08T07:00:00Z', true],
+    ])
+    // The 23-hour day itself is one whole period, due at 01:00 EDT next day (05:00Z).
+    expect(dueAt(schedule(), ['2026-03-09T04:59:59Z', '2026-03-09T05:00:00Z'])).toEqual([
+      ['2026-03-09T04:59:59Z', false],
+      ['2026-03-09T05:00:00Z', true],
+    ])
+    expect(duePeriod(at('2026-03-09T05:00:00Z'), schedule())?.period.label).toBe('2026-03-08')
+  })
+
+  test('America/New_York, fall back: the first 01:00 (EDT) counts', () => {
+    // 2026-11-01: 02:00 EDT falls back to 01:00 EST; 01:00 happens twice.
+    expect(dueAt(schedule(), ['2026-11-01T04:59:59Z', '2026-11-01T05:00:00Z'])).toEqual([
+      ['2026-11-01T04:59:59Z', false],
+      ['2026-11-01T05:00:00Z', true],
+    ])
+    // The 25-hour day (1 November) is due at 01:00 EST on the 2nd.
+    expect(duePeriod(at('2026-11-02T05:59:59Z'), schedule())?.period.label).toBe('2026-10-31')
+    expect(duePeriod(at('2026-11-02T06:00:00Z'), schedule())?.period.label).toBe('2026-11-01')
+  })
+
+  test('Europe/Berlin, spring forward and fall back', () => {
+    const berlin = (sync_hour: number) => schedule({ timezone: 'Europe/Berlin', sync_hour })
+    // 2026-03-29: 02:00 CET jumps to 03:00 CEST; sync_hour 2 means 03:00 CEST = 01:00Z.
+    expect(dueAt(berlin(2), ['2026-03-29T00:59:59Z', '2026-03-29T01:00:00Z'])).toEqual([
+      ['2026-03-29T00:59:59Z', false],
+      ['2026-03-29T01:00:00Z', true],
+    ])
+    // 2026-10-25: 03:00 CEST falls back to 02:00 CET; 02:00 twice, the first (CEST) counts.
+    expect(dueAt(berlin(2), ['2026-10-24T23:59:59Z', '2026-10-25T00:00:00Z'])).toEqual([
+      ['2026-10-24T23:59:59Z', false],
+      ['2026-10-25T00:00:00Z', true],
+    ])
+    // sync_hour 3 is 03:00 CET, after the repeated hour: 02:00Z.
+    expect(dueAt(berlin(3), ['2026-10-25T01:59:59Z', '2026-10-25T02:00:00Z'])).toEqual([
+      ['2026-10-25T01:59:59Z', false],
+      ['2026-10-25T02:00:00Z', true],
+    ])
+  })
+
+  test('weekly: the previous week is due on the first day of the week at sync_hour', () => {
+    const weekly = schedule({ timezone: 'Europe/Berlin', sync_frequency: 'weekly' })
+    // Monday 30 November 2026, Berlin (CET, UTC+1).
+    expect(
+      dueAt(weekly, ['2026-11-29T23:30:00Z', '2026-11-29T23:59:59Z', '2026-11-30T00:00:00Z']),
+    ).toEqual([
+      ['2026-11-29T23:30:00Z', false], // Monday 00:30
+      ['2026-11-29T23:59:59Z', false],
+      ['2026-11-30T00:00:00Z', true], // Monday 01:00
+    ])
+    expect(duePeriod(at('2026-11-29T23:30:00Z'), weekly)?.period.label).toBe(
+      '2026-11-16/2026-11-22',
+    )
+    expect(duePeriod(at('2026-11-30T00:00:00Z'), weekly)?.period.label).toBe(
+      '2026-11-23/2026-11-29',
+    )
+    const sunday = { ...weekly, week_start: 'sunday' as const, timezone: 'America/New_York' }
+    // Sunday 29 November 2026, 01:00 EST = 06:00Z.
+    expect(dueAt(sunday, ['2026-11-29T05:59:59Z', '2026-11-29T06:00:00Z'])).toEqual([
+      ['2026-11-29T05:59:59Z', false],
+      ['2026-11-29T06:00:00Z', true],
+    ])
+    expect(duePeriod(at('2026-11-29T06:00:00Z'), sunday)?.period.label).toBe(
+      '2026-11-22/2026-11-28',
+    )
+  })
+
+  test('duePeriod: before sync_hour, the period before the previous one (caught up if missed)', () => {
+    expect(duePeriod(at('2026-11-26T05:30:00Z'), schedule())).toMatchObject({
+      frequency: 'daily',
+      period: { label: '2026-11-24' },
+    })
+    expect(duePeriod(at('2026-11-26T06:00:00Z'), schedule())?.period.label).toBe('2026-11-25')
+  })
+})
+
+describe('Scheduler', () => {
+  let t: TestApp
+  afterEach(() => t?.close())
+
+  function app(now = '2026-11-26T06:00:30Z', settings: Record<string, unknown> = {}) {
+    t = createTestApp({
+      now,
+      settings: {
+        timezone: 'America/New_York',
+        api_enabled: true,
+        store_email: 'owner@acme.test',
+        notify_success: true,
+        ...settings,
+      },
+    })
+    return t
+  }
+
+  const records = () =>
+    t.db.query('SELECT period_label, status, trigger FROM sync_records ORDER BY period_start').all()
+
+  test('syncs the due period once, with trigger scheduler, and queues one email', () => {
+    app()
+    let wakes = 0
+    const scheduler = new Scheduler({
+      db: t.db,
+      clock: t.clock,
+      owner: 'a',
+      onSynced: () => wakes++,
+    })
+    expect(scheduler.tick()).toEqual([
+      { storeId: 1, frequency: 'daily', periodLabel: '2026-11-25', result: 'synced' },
+    ])
+    t.clock.advance({ seconds: 30 })
+    expect(scheduler.tick()).toEqual([
+      { storeId: 1, frequency: 'daily', periodLabel: '2026-11-25', result: 'done' },
+    ])
+    expect(wakes).toBe(1)
+    expect(records()).toEqual([
+      { period_label: '2026-11-25', status: 'success', trigger: 'scheduler' },
+    ])
+    expect(recentOutbox(t.db, t.storeId).map((r) => r.subject)).toEqual([
+      '[Analytics Sync] Success - 2026-11-26 01:00',
+    ])
+  })
+
+  test('does nothing with the API deactivated', () => {
+    app(undefined, { api_enabled: false })
+    expect(new Scheduler({ db: t.db, clock: t.clock }).tick()).toEqual([])
+    expect(records()).toEqual([])
+  })
+
+  test('a period the API already synced is not synced again', () => {
+    app()
+    syncPeriod(t.db, t.storeId, { trigger: 'api', strictFrequency: true }, t.clock)
+    expect(new Scheduler({ db: t.db, clock: t.clock }).tick()[0]?.result).toBe('done')
+    expect(records()).toEqual([{ period_label: '2026-11-25', status: 'success', trigger: 'api' }])
+    expect(recentOutbox(t.db, t.storeId)).toHaveLength(1)
+  })
+
+  test('follows the clock through days; after downtime only the latest period is caught up', () => {
+    app('2026-11-26T05:30:00Z') // 00:30: yesterday is not due yet, the day before is
+    const scheduler = new Scheduler({ db: t.db, clock: t.clock })
+    expect(scheduler.tick().map((o) => o.periodLabel)).toEqual(['2026-11-24'])
+    t.clock.set('2026-11-26T06:00:00Z')
+    expect(scheduler.tick().map((o) => [o.periodLabel, o.result])).toEqual([
+      ['2026-11-25', 'synced'],
+    ])
+    // Down from the 26th to noon on the 30th: a new process catches up the 29th only.
+    const restarted = new Scheduler({ db: t.db, clock: new FixedClock('2026-11-30T17:00:00Z') })
+    restarted.start(60_000)
+    restarted.stop()
+    expect(records()).toEqual([
+      { period_label: '2026-11-24', status: 'success', trigger: 'scheduler' },
+      { period_label: '2026-11-25', status: 'success', trigger: 'scheduler' },
+      { period_label: '2026-11-29', status: 'success', trigger: 'scheduler' },
+    ])
+  })
+
+  test('a crashed claim blocks others until its lease expires, then is retried', () => {
+    app()
+    const periodStart = Temporal.PlainDate.from('2026-11-25')
+      .toZonedDateTime('America/New_York')
+      .toInstant().epochMilliseconds
+    const key = { storeId: 1, frequency: 'daily' as const, periodStart }
+    expect(claimPeriod(t.db, key, 'crashed', t.clock.now().epochMilliseconds)).toBe('claimed')
+    const survivor = new Scheduler({ db: t.db, clock: t.clock, owner: 'survivor' })
+    expect(survivor.tick()[0]?.result).toBe('busy')
+    t.clock.advance({ milliseconds: CLAIM_LEASE_MS - 1 })
+    expect(survivor.tick()[0]?.result).toBe('busy')
+    t.clock.advance({ milliseconds: 1 })
+    expect(survivor.tick()[0]?.result).toBe('synced')
+    expect(
+      t.db.query('SELECT owner, attempts, done_at IS NOT NULL AS done FROM sync_claims').all(),
+    ).toEqual([{ owner: 'survivor', attempts: 2, done: 1 }])
+    expect(records()).toHaveLength(1)
+  })
+
+  test('a failing scheduled sync: one failure email, retried every 15 minutes, 4 attempts', () => {
+    app(undefined, { notify_success: false })
+    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    const logs: string[] = []
+    const scheduler = new Scheduler({ db: t.db, clock: t.clock, log: (l) => logs.push(l) })
+    const results: string[] = []
+    for (let i = 0; i < 9; i++) {
+      results.push(scheduler.tick()[0]!.result)
+      t.clock.advance({ minutes: 7, seconds: 30 })
+    }
+    expect(results).toEqual([
+      'failed',
+      'busy',
+      'failed',
+      'busy',
+      'failed',
+      'busy',
+      'failed',
+      'busy',
+      'given-up',
+    ])
+    expect(logs).toHaveLength(4)
+    expect(logs[0]).toBe('Scheduled daily sync of 2026-11-25 failed: no such table: sessions\n')
+    expect(recentOutbox(t.db, t.storeId).map((r) => [r.outcome, r.periodLabel])).toEqual([
+      ['failed', '2026-11-25'],
+    ])
+    // Once the data is readable again the API still answers, and a success email follows.
+    t.db.exec('ALTER TABLE sessions_gone RENAME TO sessions')
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    syncPeriod(t.db, t.storeId, { trigger: 'api', strictFrequency: true }, t.clock)
+    expect(recentOutbox(t.db, t.storeId).map((r) => r.outcome)).toEqual(['success', 'failed'])
+  })
+
+  test('two processes on one data directory ticking at the same moment sync the period once', async () => {
+    app()
+    t.db.close()
+    const startAt = Date.now() + 400
+    const procs = ['p1', 'p2', 'p3'].map((owner) =>
+      Bun.spawn(
+        [
+          process.execPath,
+          join(import.meta.dir, '..', 'fixtures', 'scheduler-tick.ts'),
+          t.dir,
+          '2026-11-26T06:00:30Z',
+          String(startAt),
+          owner,
+        ],
+        { stdout: 'pipe', stderr: 'pipe' },
+      ),
+    )
+    const outputs = await Promise.all(
+      procs.map(async (p) => {
+        const [out, err, code] = await Promise.all([
+          new Response(p.stdout).text(),
+          new Response(p.stderr).text(),
+          p.exited,
+        ])
+        if (code !== 0) throw new Error(err)
+        return JSON.parse(out) as { result: string }[]
+      }),
+    )
+    const results = outputs.map((o) => o[0]?.result)
+    expect(results.filter((r) => r === 'synced')).toHaveLength(1)
+    expect(results.filter((r) => r === 'done' || r === 'busy')).toHaveLength(2)
+    const db = openDatabase(t.dir)
+    try {
+      expect(db.query('SELECT count(*) AS n FROM sync_records').get()).toEqual({ n: 1 })
+      expect(db.query('SELECT attempts FROM sync_claims').all()).toEqual([{ attempts: 1 }])
+      expect(db.query('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 1 })
+    } finally {
+      db.close()
+      t.db = openDatabase(t.dir) // so afterEach can close it
+    }
+  })
+})

@@ -1,0 +1,103 @@
+import { SMTPServer } from 'smtp-server'
+
+/** A message as the test SMTP server received it. */
+export interface ReceivedMail {
+  /** Envelope sender and recipients. */
+  from: string
+  to: string[]
+  /** Header names in lower case, folded lines joined. */
+  headers: Record<string, string>
+  subject: string
+  raw: string
+}
+
+export interface SmtpSink {
+  port: number
+  /** Every accepted message, in order. */
+  messages: ReceivedMail[]
+  /** Refuses every recipient with this reply (`451 …` style) until called with null. */
+  refuse(reply: { code: number; message: string } | null): void
+  /** Resolves once `count` messages have arrived (bounded wait). */
+  waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>
+  stop(): Promise<void>
+}
+
+/** Parses the header block of a raw message, minimally (enough for subject and recipients). */
+export function parseHeaders(raw: string): Record<string, string> {
+  const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? ''
+  const unfolded = head.replace(/\r?\n[ \t]+/g, ' ')
+  const headers: Record<string, string> = {}
+  for (const line of unfolded.split(/\r?\n/)) {
+    const i = line.indexOf(':')
+    if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim()
+  }
+  return headers
+}
+
+/** A real SMTP server (the `smtp-server` package) on 127.0.0.1, no TLS, no auth required. */
+export async function startSmtpSink(
+  options: { port?: number; auth?: { user: string; pass: string } } = {},
+): Promise<SmtpSink> {
+  const messages: ReceivedMail[] = []
+  let refusal: { code: number; message: string } | null = null
+  const server = new SMTPServer({
+    authOptional: !options.auth,
+    disabledCommands: options.auth ? [] : ['AUTH'],
+    hideSTARTTLS: true,
+    allowInsecureAuth: true,
+    logger: false,
+    closeTimeout: 500,
+    onAuth(auth, _session, callback) {
+      if (auth.username === options.auth?.user && auth.password === options.auth?.pass) {
+        callback(null, { user: auth.username })
+      } else {
+        callback(Object.assign(new Error('Authentication failed'), { responseCode: 535 }))
+      }
+    },
+    onRcptTo(_address, _session, callback) {
+      if (refusal) {
+        callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }))
+      } else callback()
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = []
+      stream.on('data', (c: Buffer) => chunks.push(c))
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8')
+        const headers = parseHeaders(raw)
+        messages.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          headers,
+          subject: headers.subject ?? '',
+          raw,
+        })
+        callback()
+      })
+    },
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve())
+  })
+  const address = server.server.address()
+  if (!address || typeof address === 'string') throw new Error('SMTP sink did not start')
+  return {
+    port: address.port,
+    messages,
+    refuse(reply) {
+      refusal = reply
+    },
+    async waitFor(count, timeoutMs = 5_000) {
+      const until = Date.now() + timeoutMs
+      while (messages.length < count) {
+        if (Date.now() > until) {
+          throw new Error(`expected ${count} messages, got ${messages.length}`)
+        }
+        await Bun.sleep(5)
+      }
+      return messages
+    },
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}

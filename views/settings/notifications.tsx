@@ -1,0 +1,235 @@
+import { describeSmtpTarget, type SmtpTarget, smtpTarget } from '../../src/domain/mailer.ts'
+import { outboxStatusLabel, recentOutbox } from '../../src/domain/notifications.ts'
+import type { StoreSettings } from '../../src/domain/settings.ts'
+import type { AppContext } from '../../src/http/context.ts'
+import { SelectField, TextField } from '../fields.tsx'
+import { formatStoreTime, isoInstant } from '../format.ts'
+import type { SettingsSection } from './types.ts'
+
+function Time({ ms, timeZone }: { ms: number; timeZone: string }) {
+  return (
+    <time datetime={isoInstant(ms)} safe>
+      {formatStoreTime(ms, timeZone)}
+    </time>
+  )
+}
+
+/** Where mail goes now, or how to set it up when it goes nowhere. */
+function SmtpSource({ target, mailFrom }: { target: SmtpTarget | null; mailFrom: string }) {
+  if (!target) {
+    return (
+      <div id="smtp-source" class="smtp-note" role="note">
+        <p>
+          <strong>No SMTP server is configured</strong>: notification emails wait in the outbox as
+          "not sendable" (for up to 24 hours). Fill in your provider's SMTP server below and Save,
+          or start the server with <code>MIDA_SMTP_URL=smtp://user:pass@host:587</code>.
+        </p>
+        <p class="muted">
+          Common settings: port 587 with STARTTLS, or 465 with TLS. Gmail: smtp.gmail.com, 587,
+          STARTTLS, your address and an app password (Google Account → Security → App passwords).
+          Microsoft 365: smtp.office365.com, 587, STARTTLS. A local relay: port 25, no encryption.
+        </p>
+      </div>
+    )
+  }
+  if (target.source === 'env') {
+    return (
+      <p id="smtp-source" class="smtp-note" role="note">
+        Mail goes through <code>MIDA_SMTP_URL</code> ({describeSmtpTarget(target)}) from{' '}
+        <code safe>{mailFrom}</code>. It overrides the fields below while it is set.
+      </p>
+    )
+  }
+  return (
+    <p id="smtp-source" class="smtp-note" role="note">
+      Mail goes through <span safe>{describeSmtpTarget(target)}</span> from{' '}
+      <code safe>{target.from}</code>.
+    </p>
+  )
+}
+
+/** The outbox fragment (`#outbox`): recent notification emails and what became of them. */
+export function Outbox({ ctx, settings }: { ctx: AppContext; settings: StoreSettings }) {
+  const rows = recentOutbox(ctx.db, ctx.store.id, 10)
+  const configured = smtpTarget(ctx.config, settings) !== null
+  const tz = settings.timezone
+  return (
+    <div id="outbox">
+      <h3>Outbox</h3>
+      {rows.length === 0 ? (
+        <p class="empty">No notification email yet.</p>
+      ) : (
+        <div class="overflow-auto">
+          <table class="striped">
+            <thead>
+              <tr>
+                <th scope="col">Queued</th>
+                <th scope="col">Subject</th>
+                <th scope="col">To</th>
+                <th scope="col">Status</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Last answer</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => {
+                const label = outboxStatusLabel(r, configured)
+                const tone =
+                  label === 'sent'
+                    ? 'success'
+                    : label === 'queued' || label === 'retrying'
+                      ? 'pending'
+                      : 'failed'
+                return (
+                  <tr data-outbox-id={String(r.id)}>
+                    <td>
+                      <Time ms={r.createdAt} timeZone={tz} />
+                    </td>
+                    <td safe>{r.subject}</td>
+                    <td safe>{r.recipient || '–'}</td>
+                    <td>
+                      <span class={`status status-${tone}`} safe>
+                        {label}
+                      </span>
+                      {r.status === 'pending' && r.attempts > 0 && configured ? (
+                        <small class="muted">
+                          {' next try '}
+                          <Time ms={r.nextAttemptAt} timeZone={tz} />
+                        </small>
+                      ) : (
+                        ''
+                      )}
+                    </td>
+                    <td>{String(r.attempts)}</td>
+                    <td>
+                      <small safe>{r.lastError ?? r.smtpResponse ?? ''}</small>
+                    </td>
+                  </tr>
+                )
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <button
+        type="button"
+        class="secondary outline"
+        hx-get="/settings/notifications/outbox"
+        hx-target="#outbox"
+        hx-swap="outerHTML"
+      >
+        Refresh
+      </button>
+    </div>
+  )
+}
+
+/** The answer of "Send test email": what the SMTP server said, or why nothing was sent. */
+export function TestEmailResult({
+  outcome,
+  message,
+}: {
+  outcome: 'sent' | 'failed' | 'invalid'
+  message: string
+}) {
+  return (
+    <p
+      id="smtp-test-result"
+      class={outcome === 'sent' ? 'status status-success' : 'error'}
+      role={outcome === 'sent' ? 'status' : 'alert'}
+      data-outcome={outcome}
+      safe
+    >
+      {message}
+    </p>
+  )
+}
+
+/** "Email delivery (SMTP)": the server notifications go through, a test button, the outbox. */
+export const smtpSection: SettingsSection = {
+  id: 'smtp',
+  title: 'Email delivery (SMTP)',
+  intro: 'The mail server that sends the sync notifications.',
+  fields: true,
+  render({ ctx, settings, state }) {
+    const target = smtpTarget(ctx.config, settings)
+    return (
+      <>
+        <SmtpSource target={target} mailFrom={ctx.config.mailFrom} />
+        <div class="grid">
+          <TextField
+            name="smtp_host"
+            label="SMTP host"
+            placeholder="smtp.example.com"
+            autocomplete="off"
+            state={state}
+          />
+          <TextField
+            name="smtp_port"
+            label="Port"
+            type="number"
+            min={1}
+            max={65535}
+            placeholder="587"
+            help="Empty: 587 (STARTTLS), 465 (TLS), 25 (none)."
+            state={state}
+          />
+          <SelectField
+            name="smtp_security"
+            label="Security"
+            state={state}
+            options={[
+              ['starttls', 'STARTTLS (port 587)'],
+              ['tls', 'TLS (port 465)'],
+              ['none', 'None (local relay only)'],
+            ]}
+          />
+        </div>
+        <div class="grid">
+          <TextField
+            name="smtp_user"
+            label="User name"
+            autocomplete="off"
+            help="Empty: no login."
+            state={state}
+          />
+          <TextField
+            name="smtp_password"
+            label="Password"
+            type="password"
+            autocomplete="new-password"
+            placeholder={settings.smtp_password ? 'saved (leave empty to keep it)' : ''}
+            help={settings.smtp_password ? 'A password is saved; it is never shown.' : undefined}
+            state={state}
+          />
+          <TextField
+            name="smtp_from"
+            label="Sender address"
+            type="email"
+            placeholder={ctx.config.mailFrom}
+            help={`Empty: ${ctx.config.mailFrom}.`}
+            state={state}
+          />
+        </div>
+        <div class="smtp-test">
+          <button
+            type="button"
+            class="secondary"
+            hx-post="/settings/notifications/test"
+            hx-include="closest form"
+            hx-target="#smtp-test-result"
+            hx-swap="outerHTML"
+          >
+            Send test email
+          </button>
+          <small class="muted">
+            {' '}
+            Sends to the Recipient (or the store email) with the values above, saved or not.
+          </small>
+          <p id="smtp-test-result" aria-live="polite"></p>
+        </div>
+        <Outbox ctx={ctx} settings={settings} />
+      </>
+    )
+  },
+}
