@@ -1,0 +1,275 @@
+import type { Database } from '../db/database.ts'
+import { type Clock, nowMs } from './clock.ts'
+import { writeSessions } from './ingest.ts'
+import { randomBase62 } from './random.ts'
+import { landingPath, type SessionRecord } from './records.ts'
+
+/** What the storefront tracker reports. */
+export type TrackerEventName = 'pageview' | 'add_to_cart' | 'checkout'
+
+/** One tracker event, as the collect endpoint accepted it. The client's address is never kept. */
+export interface TrackerEvent {
+  storeId: number
+  visitorId: string
+  name: TrackerEventName
+  /** The page's full URL (its query holds the UTM tags and click ids). */
+  url: string
+  /** The page's referrer; for SPA navigations, the previous page. */
+  referrer: string
+  userAgent: string
+  /** Hosts that are the shop itself (besides the page's own), e.g. from `allowed_origins`. */
+  ownHosts?: readonly string[]
+  /** Epoch ms, from the server's clock when the event arrived. */
+  at: number
+}
+
+/** A visitor's events this far apart or more start a new session. */
+export const SESSION_IDLE_MS = 30 * 60 * 1000
+
+const BOT =
+  /bot\b|bot\/|crawl|spider|slurp|archiver|scrap|headless|phantomjs|selenium|puppeteer|playwright|lighthouse|pagespeed|gtmetrix|pingdom|uptime|monitor|preview|facebookexternalhit|facebookcatalog|embedly|whatsapp|skypeuripreview|vkshare|w3c_validator|curl\/|wget|python|java\/|okhttp|httpclient|axios|node-fetch|go-http|libwww|mediapartners|adsbot|apis-google|feedfetcher|shopify-|^mozilla\/5\.0$/i
+
+/** True for crawlers, monitors, link previews and scripted clients (and an empty user agent). */
+export function isBot(userAgent: string): boolean {
+  const ua = userAgent.trim()
+  return ua.length < 10 || BOT.test(ua)
+}
+
+/** `tablet`, `mobile` or `desktop`, from the user agent. */
+export function deviceFromUserAgent(userAgent: string): SessionRecord['device'] {
+  if (/iPad|Tablet|PlayBook|Silk|Kindle|Nexus (7|9|10)|SM-T\d|Android(?!.*Mobile)/i.test(userAgent))
+    return 'tablet'
+  if (/Mobi|iPhone|iPod|Android|Windows Phone|BlackBerry|BB10|Opera Mini|IEMobile/i.test(userAgent))
+    return 'mobile'
+  return 'desktop'
+}
+
+const PAID_MEDIUMS = new Set([
+  'cpc',
+  'ppc',
+  'paid',
+  'paidsearch',
+  'paid_search',
+  'paid-search',
+  'paidsocial',
+  'paid_social',
+  'paid-social',
+  'cpm',
+  'cpv',
+  'display',
+])
+const CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'dclid', 'fbclid', 'msclkid', 'ttclid', 'twclid']
+const SEARCH_ENGINE =
+  /(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia|qwant|startpage|naver|seznam|sogou|ask|aol|brave|so|sm|daum|mojeek|kagi)(\.[a-z]{2,3}){1,2}$/i
+
+function parseUrl(text: string): URL | null {
+  try {
+    return new URL(text)
+  } catch {
+    return null
+  }
+}
+
+const bareHost = (host: string) => host.toLowerCase().replace(/^www\./, '')
+
+/**
+ * Where a session came from: `paid` for a paid UTM medium or an ad click id, `organic` from a
+ * search engine, `referral` from another site (or a tagged campaign link), `direct` otherwise.
+ * A referrer on the shop's own host is an internal navigation, not a source.
+ */
+export function trafficSource(
+  pageUrl: string,
+  referrer: string,
+  ownHosts: readonly string[] = [],
+): SessionRecord['source'] {
+  const page = parseUrl(pageUrl)
+  const query = page?.searchParams
+  const medium = query?.get('utm_medium')?.trim().toLowerCase() ?? ''
+  if (PAID_MEDIUMS.has(medium) || CLICK_IDS.some((id) => query?.has(id))) return 'paid'
+  const ref = parseUrl(referrer)
+  const refHost = ref && /^https?:$/.test(ref.protocol) ? bareHost(ref.hostname) : ''
+  const own = new Set([page ? bareHost(page.hostname) : '', ...ownHosts.map(bareHost)])
+  if (refHost && !own.has(refHost)) return SEARCH_ENGINE.test(refHost) ? 'organic' : 'referral'
+  if (medium === 'organic') return 'organic'
+  if (medium || query?.has('utm_source')) return 'referral'
+  return 'direct'
+}
+
+const PRODUCT_PATH = /\/products\/[^/]/
+const CHECKOUT_PATH = /^(\/[a-z]{2}(-[a-z]{2})?)?\/(checkout(\/|$)|checkouts\/)/i
+
+function pathOf(url: string): string {
+  return landingPath(url)
+}
+
+/** The sessionizer's view of a session while a batch is applied. */
+type OpenSession = SessionRecord
+
+function latestSession(db: Database, storeId: number, visitorId: string): OpenSession | null {
+  const row = db
+    .query(
+      `SELECT id, visitor_id, started_at, ended_at, pageviews, device, source, landing_page,
+         viewed_product, added_to_cart, reached_checkout
+       FROM sessions WHERE store_id = ? AND visitor_id = ? ORDER BY started_at DESC LIMIT 1`,
+    )
+    .get(storeId, visitorId) as
+    | (Omit<OpenSession, 'viewed_product' | 'added_to_cart' | 'reached_checkout'> & {
+        viewed_product: number
+        added_to_cart: number
+        reached_checkout: number
+      })
+    | null
+  if (!row) return null
+  return {
+    ...row,
+    viewed_product: row.viewed_product === 1,
+    added_to_cart: row.added_to_cart === 1,
+    reached_checkout: row.reached_checkout === 1,
+  }
+}
+
+/** A new, unguessable session id. */
+export function newSessionId(): string {
+  return `s_${randomBase62(20)}`
+}
+
+/**
+ * Applies tracker events to sessions, in arrival order, in one transaction: an event joins the
+ * visitor's latest session unless that one has been idle for 30 minutes or more, in which case
+ * it starts a new one (device, source and landing page come from its first event). Bot events
+ * must have been dropped before. Returns how many sessions were created and changed.
+ */
+export function recordEvents(
+  db: Database,
+  events: readonly TrackerEvent[],
+  clock: Clock,
+): { inserted: number; updated: number } {
+  const byStore = new Map<number, TrackerEvent[]>()
+  for (const e of events) {
+    const list = byStore.get(e.storeId)
+    if (list) list.push(e)
+    else byStore.set(e.storeId, [e])
+  }
+  return db
+    .transaction(() => {
+      let inserted = 0
+      let updated = 0
+      for (const [storeId, storeEvents] of byStore) {
+        const open = new Map<string, OpenSession | null>()
+        const touched = new Map<string, OpenSession>()
+        for (const e of storeEvents) {
+          if (!open.has(e.visitorId)) open.set(e.visitorId, latestSession(db, storeId, e.visitorId))
+          let s = open.get(e.visitorId) ?? null
+          if (!s || e.at - s.ended_at >= SESSION_IDLE_MS) {
+            s = {
+              id: newSessionId(),
+              visitor_id: e.visitorId,
+              started_at: e.at,
+              ended_at: e.at,
+              pageviews: 0,
+              device: deviceFromUserAgent(e.userAgent),
+              source: trafficSource(e.url, e.referrer, e.ownHosts),
+              landing_page: pathOf(e.url),
+              viewed_product: false,
+              added_to_cart: false,
+              reached_checkout: false,
+            }
+            open.set(e.visitorId, s)
+          }
+          s.ended_at = Math.max(s.ended_at, e.at)
+          const path = pathOf(e.url)
+          if (e.name === 'pageview') {
+            s.pageviews++
+            if (PRODUCT_PATH.test(path)) s.viewed_product = true
+            if (CHECKOUT_PATH.test(path)) s.reached_checkout = true
+          } else if (e.name === 'add_to_cart') s.added_to_cart = true
+          else if (e.name === 'checkout') s.reached_checkout = true
+          touched.set(s.id, s)
+        }
+        const result = writeSessions(db, storeId, [...touched.values()], clock)
+        inserted += result.inserted
+        updated += result.updated
+      }
+      return { inserted, updated }
+    })
+    .immediate()
+}
+
+interface Pending {
+  event: TrackerEvent
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * Batches tracker events: each is stamped on arrival and written with the others that arrive
+ * within a few milliseconds, in one transaction; `add` resolves once its event is committed.
+ */
+export class CollectQueue {
+  private pending: Pending[] = []
+  private timer: ReturnType<typeof setTimeout> | null = null
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly options: { delayMs: number; maxBatch: number } = { delayMs: 5, maxBatch: 500 },
+  ) {}
+
+  /** Queues an event (stamped now) and resolves when it is durable; rejects if the write fails. */
+  add(event: Omit<TrackerEvent, 'at'>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ event: { ...event, at: nowMs(this.clock) }, resolve, reject })
+      if (this.pending.length >= this.options.maxBatch) this.flush()
+      else this.timer ??= setTimeout(() => this.flush(), this.options.delayMs)
+    })
+  }
+
+  /** Writes everything queued now, in one transaction. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    const batch = this.pending
+    this.pending = []
+    if (batch.length === 0) return
+    try {
+      recordEvents(
+        this.db,
+        batch.map((p) => p.event),
+        this.clock,
+      )
+    } catch (err) {
+      for (const p of batch) p.reject(err)
+      return
+    }
+    for (const p of batch) p.resolve()
+  }
+
+  /** Events waiting for the next flush. */
+  get size(): number {
+    return this.pending.length
+  }
+}
+
+/** Today's sessions and successful orders, "today" being the store's calendar day so far. */
+export function countToday(
+  db: Database,
+  storeId: number,
+  timeZone: string,
+  now: Temporal.Instant,
+): { sessions: number; orders: number } {
+  const start = now.toZonedDateTimeISO(timeZone).startOfDay().epochMilliseconds
+  const end = now.epochMilliseconds + 1
+  const sessions = db
+    .query(
+      'SELECT count(*) AS n FROM sessions WHERE store_id = ? AND started_at >= ? AND started_at < ?',
+    )
+    .get(storeId, start, end) as { n: number }
+  const orders = db
+    .query(
+      `SELECT count(*) AS n FROM orders WHERE store_id = ? AND created_at >= ? AND created_at < ?
+         AND test = 0 AND cancelled_at IS NULL
+         AND coalesce(financial_status, '') NOT IN ('voided', 'expired')`,
+    )
+    .get(storeId, start, end) as { n: number }
+  return { sessions: sessions.n, orders: orders.n }
+}

@@ -1,0 +1,180 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { z } from 'zod'
+import type { Database } from '../db/database.ts'
+import { type Clock, nowMs } from './clock.ts'
+import { InvalidInput } from './errors.ts'
+import { writeOrders } from './ingest.ts'
+import { describeIssues, orderInput, parseInstant } from './records.ts'
+
+/** The order topics applied; any other topic is acknowledged and ignored. */
+export const ORDER_TOPICS: ReadonlySet<string> = new Set([
+  'orders/create',
+  'orders/updated',
+  'orders/paid',
+  'orders/cancelled',
+])
+
+/** Deliveries remembered this long; Shopify stops retrying long before. */
+const DELIVERY_RETENTION_MS = 30 * 24 * 3_600_000
+
+/**
+ * True when `signature` (the `X-Shopify-Hmac-Sha256` header) is the base64 HMAC-SHA256 of the raw
+ * body under `secret`. The comparison takes the same time wherever the bytes differ.
+ */
+export function verifyShopifyHmac(
+  body: Uint8Array,
+  secret: string,
+  signature: string | null,
+): boolean {
+  if (!secret || !signature) return false
+  const expected = createHmac('sha256', secret).update(body).digest()
+  const given = Buffer.from(signature.trim(), 'base64')
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+/** The base64 signature Shopify would send for this body; for tests and tooling. */
+export function signShopifyBody(body: string | Uint8Array, secret: string): string {
+  return createHmac('sha256', secret).update(body).digest('base64')
+}
+
+const NAMES = {
+  session: new Set(['mida_session', '_mida_session']),
+  visitor: new Set(['mida_visitor', '_mida_visitor']),
+}
+
+/** Where an order may say which visit it came from. */
+export interface OrderAttribution {
+  /** Shopify `note_attributes`: `[{ name, value }]`, set from cart attributes. */
+  noteAttributes?: { name: string; value: unknown }[] | null
+  /** Shopify `landing_site`: the first page of the visit, with its query. */
+  landingSite?: string | null
+}
+
+/**
+ * The session an order belongs to: a `mida_session` id given directly, else the session of the
+ * `mida_visitor` that was under way when the order was created (its latest one started by then),
+ * from the note attributes first, then the landing site's query. Null when nothing says.
+ */
+export function sessionForOrder(
+  db: Database,
+  storeId: number,
+  attribution: OrderAttribution,
+  createdAt: number,
+): string | null {
+  let sessionId: string | null = null
+  let visitorId: string | null = null
+  for (const attr of attribution.noteAttributes ?? []) {
+    const name = String(attr?.name ?? '')
+      .trim()
+      .toLowerCase()
+    const value = attr?.value == null ? '' : String(attr.value).trim()
+    if (!value) continue
+    if (NAMES.session.has(name)) sessionId ??= value
+    if (NAMES.visitor.has(name)) visitorId ??= value
+  }
+  if (!sessionId && !visitorId && attribution.landingSite) {
+    try {
+      const query = new URL(attribution.landingSite, 'http://x').searchParams
+      for (const n of NAMES.session) sessionId ??= query.get(n)
+      for (const n of NAMES.visitor) visitorId ??= query.get(n)
+    } catch {}
+  }
+  if (sessionId) return sessionId.slice(0, 200)
+  if (!visitorId) return null
+  // A minute of slack: the shop's clock and ours may disagree a little.
+  const row = db
+    .query(
+      `SELECT id FROM sessions WHERE store_id = ? AND visitor_id = ? AND started_at <= ?
+       ORDER BY started_at DESC LIMIT 1`,
+    )
+    .get(storeId, visitorId, createdAt + 60_000) as { id: string } | null
+  return row?.id ?? null
+}
+
+const shopifyOrder = z.looseObject({
+  updated_at: z.string().nullish(),
+  note_attributes: z
+    .array(z.looseObject({ name: z.unknown(), value: z.unknown() }))
+    .nullish()
+    .catch(null),
+  landing_site: z.string().nullish().catch(null),
+})
+
+/** One webhook delivery, its signature already verified. */
+export interface WebhookDelivery {
+  webhookId: string | null
+  topic: string
+  body: Uint8Array
+}
+
+export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored' | 'stale'
+
+/**
+ * Applies a verified Shopify order webhook: upserts the order (linked to its session when it
+ * names one), at most once per `X-Shopify-Webhook-Id`; a delivery older (by the order's
+ * `updated_at`) than one already applied is recorded but not applied. One transaction.
+ */
+export function applyOrderWebhook(
+  db: Database,
+  storeId: number,
+  delivery: WebhookDelivery,
+  clock: Clock,
+): { outcome: WebhookOutcome; orderId: string | null } {
+  const topic = delivery.topic.trim().toLowerCase()
+  const at = nowMs(clock)
+  if (!ORDER_TOPICS.has(topic)) return { outcome: 'ignored', orderId: null }
+  let payload: unknown
+  try {
+    payload = JSON.parse(new TextDecoder().decode(delivery.body))
+  } catch {
+    throw new InvalidInput('Body is not valid JSON')
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new InvalidInput('Body must be a JSON object (a Shopify order)')
+  }
+  const order = orderInput.safeParse(payload)
+  if (!order.success) throw new InvalidInput(`Order: ${describeIssues(order.error)}`)
+  const extra = shopifyOrder.parse(payload)
+  const updatedAt = extra.updated_at ? parseInstant(extra.updated_at) : null
+  const record = order.data
+  return db
+    .transaction(() => {
+      if (delivery.webhookId) {
+        const seen = db
+          .query('SELECT 1 FROM webhook_deliveries WHERE store_id = ? AND webhook_id = ?')
+          .get(storeId, delivery.webhookId)
+        if (seen) return { outcome: 'duplicate' as const, orderId: record.id }
+      }
+      const newest = db
+        .query(
+          'SELECT max(order_updated_at) AS t FROM webhook_deliveries WHERE store_id = ? AND order_id = ?',
+        )
+        .get(storeId, record.id) as { t: number | null }
+      const stale = updatedAt !== null && newest.t !== null && updatedAt < newest.t
+      db.query('DELETE FROM webhook_deliveries WHERE store_id = ? AND received_at < ?').run(
+        storeId,
+        at - DELIVERY_RETENTION_MS,
+      )
+      if (delivery.webhookId) {
+        db.query(
+          `INSERT INTO webhook_deliveries (store_id, webhook_id, topic, order_id, order_updated_at,
+             received_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        ).run(storeId, delivery.webhookId, topic, record.id, updatedAt, at)
+      }
+      if (stale) return { outcome: 'stale' as const, orderId: record.id }
+      const sessionId =
+        record.session_id ||
+        sessionForOrder(
+          db,
+          storeId,
+          {
+            noteAttributes: extra.note_attributes as OrderAttribution['noteAttributes'],
+            landingSite: extra.landing_site,
+          },
+          record.created_at,
+        )
+      writeOrders(db, storeId, [{ ...record, session_id: sessionId }], clock)
+      return { outcome: 'applied' as const, orderId: record.id }
+    })
+    .immediate()
+}

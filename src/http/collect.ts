@@ -1,0 +1,152 @@
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { TrackingToday } from '../../views/settings/tracking.tsx'
+import { CollectQueue, isBot } from '../domain/collect.ts'
+import { Forbidden, InvalidInput, NotFound } from '../domain/errors.ts'
+import { describeIssues } from '../domain/records.ts'
+import { readSettings } from '../domain/settings.ts'
+import { findStoreByTrackingId } from '../domain/stores.ts'
+import trackerSource from '../tracker/mida.js' with { type: 'text' }
+import { adminAuth } from './auth.ts'
+import type { AppContext } from './context.ts'
+import { errorResponse } from './errors.ts'
+import { htmlResponse } from './html.ts'
+
+const TRACKER_GZIP = Bun.gzipSync(trackerSource)
+const TRACKER_ETAG = `"${Bun.hash(trackerSource).toString(36)}"`
+const TRACKER_HEADERS = {
+  'content-type': 'text/javascript; charset=utf-8',
+  // An hour fresh, a day more while revalidating: a new release reaches shops within the hour.
+  'cache-control': 'public, max-age=3600, stale-while-revalidate=86400',
+  etag: TRACKER_ETAG,
+  vary: 'Accept-Encoding',
+  // Shops with Cross-Origin-Embedder-Policy may still load it.
+  'cross-origin-resource-policy': 'cross-origin',
+  'x-content-type-options': 'nosniff',
+}
+
+/** The tracker's size limit for one event: a URL and a referrer with room to spare. */
+const MAX_EVENT_BYTES = 16 * 1024
+
+const collectBody = z.object({
+  store: z.string('must be the tracking id (data-store)').trim().min(1).max(100),
+  visitor: z
+    .string('must be a visitor id')
+    .regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8 to 64 letters, digits, "-" or "_"'),
+  event: z.enum(['pageview', 'add_to_cart', 'checkout'], {
+    error: 'must be pageview, add_to_cart or checkout',
+  }),
+  url: z
+    .string('must be the page URL')
+    .max(4000)
+    .refine((u) => /^https?:\/\/[^/]/i.test(u) && URL.canParse(u), 'must be an http(s) URL'),
+  referrer: z.string().max(4000).default(''),
+})
+
+/** Parses a tracker event body (JSON, sent as text/plain by sendBeacon). */
+export function parseCollectBody(text: string): z.output<typeof collectBody> {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new InvalidInput('Body is not valid JSON')
+  }
+  const parsed = collectBody.safeParse(value)
+  if (!parsed.success) throw new InvalidInput(describeIssues(parsed.error))
+  return parsed.data
+}
+
+/** The configured origins, or null for "any origin". */
+function allowedOrigins(ctx: AppContext, storeId: number): string[] | null {
+  const list = readSettings(ctx.db, storeId).allowed_origins
+  return list ? list.split(',') : null
+}
+
+function corsHeaders(origin: string | null): Record<string, string> {
+  return origin ? { 'access-control-allow-origin': origin, vary: 'Origin' } : { vary: 'Origin' }
+}
+
+/**
+ * `GET /mida.js` (the storefront tracker, cached and gzipped) and `POST /apiv1/collect` (its
+ * events: validated, origin-checked, bots dropped, batched into sessions; no IP address kept).
+ */
+export function collectRoutes(ctx: AppContext) {
+  const queue = new CollectQueue(ctx.db, ctx.clock)
+  return new Elysia({ name: 'collect' })
+    .use(trackingSettingsRoutes(ctx))
+    .get('/mida.js', ({ request }) => {
+      if (request.headers.get('if-none-match') === TRACKER_ETAG) {
+        return new Response(null, { status: 304, headers: TRACKER_HEADERS })
+      }
+      const gzip = /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '')
+      return new Response(gzip ? TRACKER_GZIP : trackerSource, {
+        headers: gzip ? { ...TRACKER_HEADERS, 'content-encoding': 'gzip' } : TRACKER_HEADERS,
+      })
+    })
+    .options('/apiv1/collect', ({ request }) => {
+      const origin = request.headers.get('origin')
+      const allowed = allowedOrigins(ctx, ctx.store.id)
+      if (origin && allowed && !allowed.includes(origin)) {
+        return new Response(null, { status: 403, headers: corsHeaders(null) })
+      }
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...corsHeaders(origin),
+          'access-control-allow-methods': 'POST, OPTIONS',
+          'access-control-allow-headers': 'Content-Type',
+          'access-control-max-age': '86400',
+        },
+      })
+    })
+    .post(
+      '/apiv1/collect',
+      async ({ request }) => {
+        const origin = request.headers.get('origin')
+        let cors = corsHeaders(null)
+        try {
+          const length = Number(request.headers.get('content-length') ?? 0)
+          if (length > MAX_EVENT_BYTES) throw new InvalidInput('Event is too large')
+          const text = await request.text()
+          if (text.length > MAX_EVENT_BYTES) throw new InvalidInput('Event is too large')
+          const body = parseCollectBody(text)
+          const store = findStoreByTrackingId(ctx.db, body.store)
+          if (!store) throw new NotFound('Unknown tracking id')
+          const allowed = allowedOrigins(ctx, store.id)
+          if (allowed && !(origin && allowed.includes(origin))) {
+            throw new Forbidden('Origin not allowed')
+          }
+          cors = corsHeaders(origin)
+          const userAgent = request.headers.get('user-agent') ?? ''
+          // Bots get the same answer as people, so nothing tells them they are ignored.
+          if (!isBot(userAgent)) {
+            await queue.add({
+              storeId: store.id,
+              visitorId: body.visitor,
+              name: body.event,
+              url: body.url,
+              referrer: body.referrer,
+              userAgent,
+              ownHosts: (allowed ?? []).map((o) => new URL(o).hostname),
+            })
+          }
+          return new Response(null, { status: 204, headers: cors })
+        } catch (err) {
+          const response = errorResponse(err)
+          for (const [k, v] of Object.entries(cors)) response.headers.set(k, v)
+          return response
+        }
+      },
+      { parse: 'none' },
+    )
+}
+
+/** `GET /settings/tracking/today`: the settings page's live count of today's sessions and orders. */
+function trackingSettingsRoutes(ctx: AppContext) {
+  return new Elysia({ name: 'tracking-settings', seed: ctx })
+    .use(adminAuth(ctx))
+    .guard({ admin: true })
+    .get('/settings/tracking/today', () =>
+      htmlResponse(TrackingToday({ view: { ctx, settings: readSettings(ctx.db, ctx.store.id) } })),
+    )
+}

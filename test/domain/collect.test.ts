@@ -1,0 +1,289 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { type Database, openDatabaseFile } from '../../src/db/database.ts'
+import { FixedClock, nowMs } from '../../src/domain/clock.ts'
+import {
+  CollectQueue,
+  deviceFromUserAgent,
+  isBot,
+  recordEvents,
+  type TrackerEvent,
+  trafficSource,
+} from '../../src/domain/collect.ts'
+import { ensureDefaultStore } from '../../src/domain/stores.ts'
+
+const UA = {
+  desktop:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  iphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+  androidPhone:
+    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+  ipad: 'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
+  androidTablet:
+    'Mozilla/5.0 (Linux; Android 13; SM-X200) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  googlebot:
+    'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html) Chrome/131.0.0.0 Safari/537.36',
+}
+
+describe('isBot', () => {
+  test.each([
+    UA.googlebot,
+    'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)',
+    'Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)',
+    'facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)',
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36',
+    'curl/8.5.0',
+    'python-requests/2.31.0',
+    'Baiduspider+(+http://www.baidu.com/search/spider.htm)',
+    '',
+  ])('%p is a bot', (ua) => {
+    expect(isBot(ua)).toBe(true)
+  })
+  test.each([UA.desktop, UA.iphone, UA.androidPhone, UA.ipad])('%p is a person', (ua) => {
+    expect(isBot(ua)).toBe(false)
+  })
+})
+
+describe('deviceFromUserAgent', () => {
+  test('phones, tablets and the rest', () => {
+    expect(deviceFromUserAgent(UA.desktop)).toBe('desktop')
+    expect(deviceFromUserAgent(UA.iphone)).toBe('mobile')
+    expect(deviceFromUserAgent(UA.androidPhone)).toBe('mobile')
+    expect(deviceFromUserAgent(UA.ipad)).toBe('tablet')
+    expect(deviceFromUserAgent(UA.androidTablet)).toBe('tablet')
+  })
+})
+
+describe('trafficSource', () => {
+  const page = 'https://shop.example/products/tee'
+  test('paid: a paid utm_medium or an ad click id, whatever the referrer', () => {
+    expect(
+      trafficSource(`${page}?utm_source=google&utm_medium=cpc`, 'https://www.google.com/'),
+    ).toBe('paid')
+    expect(trafficSource(`${page}?utm_medium=PPC`, '')).toBe('paid')
+    expect(trafficSource(`${page}?utm_medium=paid`, '')).toBe('paid')
+    expect(trafficSource(`${page}?gclid=abc`, 'https://www.google.com/')).toBe('paid')
+    expect(trafficSource(`${page}?fbclid=x`, 'https://l.facebook.com/')).toBe('paid')
+    expect(trafficSource(`${page}?msclkid=x`, '')).toBe('paid')
+    expect(trafficSource(`${page}?ttclid=x`, '')).toBe('paid')
+  })
+  test('organic: a search engine referrer', () => {
+    for (const ref of [
+      'https://www.google.com/',
+      'https://www.google.co.uk/',
+      'https://www.bing.com/search?q=tee',
+      'https://duckduckgo.com/',
+      'https://search.yahoo.com/',
+      'https://yandex.ru/',
+      'https://www.baidu.com/',
+      'https://www.ecosia.org/',
+    ]) {
+      expect(trafficSource(page, ref)).toBe('organic')
+    }
+  })
+  test('referral: another site, or a tagged campaign link without a referrer', () => {
+    expect(trafficSource(page, 'https://blog.example/best-tees')).toBe('referral')
+    expect(trafficSource(page, 'https://l.facebook.com/')).toBe('referral')
+    expect(trafficSource(`${page}?utm_source=newsletter&utm_medium=email`, '')).toBe('referral')
+  })
+  test('direct: no referrer, or the shop itself', () => {
+    expect(trafficSource(page, '')).toBe('direct')
+    expect(trafficSource(page, 'https://shop.example/')).toBe('direct')
+    expect(trafficSource(page, 'https://www.shop.example/collections/all')).toBe('direct')
+    expect(trafficSource(page, 'https://myshop.myshopify.com/', ['myshop.myshopify.com'])).toBe(
+      'direct',
+    )
+    expect(trafficSource('not a url', 'also not')).toBe('direct')
+  })
+})
+
+describe('recordEvents', () => {
+  let db: Database
+  let clock: FixedClock
+  let storeId: number
+  beforeEach(() => {
+    db = openDatabaseFile(':memory:')
+    clock = new FixedClock('2026-11-25T15:00:00Z')
+    storeId = ensureDefaultStore(db, clock).id
+  })
+  afterEach(() => db.close())
+
+  const event = (
+    name: TrackerEvent['name'],
+    url: string,
+    at: string,
+    extra: Partial<TrackerEvent> = {},
+  ): TrackerEvent => ({
+    storeId,
+    visitorId: 'visitor-1',
+    name,
+    url,
+    referrer: '',
+    userAgent: UA.iphone,
+    at: Temporal.Instant.from(at).epochMilliseconds,
+    ...extra,
+  })
+  const sessions = () =>
+    db
+      .query(
+        `SELECT visitor_id, started_at, ended_at, pageviews, device, source, landing_page,
+           viewed_product, added_to_cart, reached_checkout FROM sessions ORDER BY started_at`,
+      )
+      .all()
+  const ms = (at: string) => Temporal.Instant.from(at).epochMilliseconds
+
+  test('a visit: pageviews, product view, add to cart, checkout; device and source from the first event', () => {
+    const result = recordEvents(
+      db,
+      [
+        event(
+          'pageview',
+          'https://shop.example/?utm_source=google&utm_medium=cpc',
+          '2026-11-25T10:00:00Z',
+          {
+            referrer: 'https://www.google.com/',
+          },
+        ),
+        event('pageview', 'https://shop.example/products/tee?variant=1', '2026-11-25T10:02:00Z', {
+          referrer: 'https://shop.example/',
+        }),
+        event('add_to_cart', 'https://shop.example/products/tee', '2026-11-25T10:03:00Z'),
+        event('pageview', 'https://shop.example/checkouts/cn/abc', '2026-11-25T10:05:30Z'),
+      ],
+      clock,
+    )
+    expect(result).toEqual({ inserted: 1, updated: 0 })
+    expect(sessions()).toEqual([
+      {
+        visitor_id: 'visitor-1',
+        started_at: ms('2026-11-25T10:00:00Z'),
+        ended_at: ms('2026-11-25T10:05:30Z'),
+        pageviews: 3,
+        device: 'mobile',
+        source: 'paid',
+        landing_page: '/',
+        viewed_product: 1,
+        added_to_cart: 1,
+        reached_checkout: 1,
+      },
+    ])
+  })
+
+  test('30 minutes idle or more starts a new session; 29:59 does not', () => {
+    recordEvents(db, [event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z')], clock)
+    recordEvents(db, [event('pageview', 'https://shop.example/a', '2026-11-25T10:29:59Z')], clock)
+    const second = recordEvents(
+      db,
+      [event('pageview', 'https://shop.example/b', '2026-11-25T10:59:59Z')],
+      clock,
+    )
+    expect(second).toEqual({ inserted: 1, updated: 0 })
+    expect(sessions()).toMatchObject([
+      {
+        started_at: ms('2026-11-25T10:00:00Z'),
+        ended_at: ms('2026-11-25T10:29:59Z'),
+        pageviews: 2,
+      },
+      {
+        started_at: ms('2026-11-25T10:59:59Z'),
+        ended_at: ms('2026-11-25T10:59:59Z'),
+        pageviews: 1,
+        landing_page: '/b',
+      },
+    ])
+  })
+
+  test('visitors are kept apart, and an event-only session has no pageview', () => {
+    recordEvents(
+      db,
+      [
+        event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z'),
+        event('checkout', 'https://shop.example/cart', '2026-11-25T10:01:00Z', {
+          visitorId: 'visitor-2',
+          userAgent: UA.desktop,
+          referrer: 'https://blog.example/',
+        }),
+      ],
+      clock,
+    )
+    expect(sessions()).toMatchObject([
+      { visitor_id: 'visitor-1', pageviews: 1, device: 'mobile', source: 'direct' },
+      {
+        visitor_id: 'visitor-2',
+        pageviews: 0,
+        device: 'desktop',
+        source: 'referral',
+        landing_page: '/cart',
+        reached_checkout: 1,
+      },
+    ])
+  })
+
+  test('a product page under a collection counts; a page merely named like checkout does not', () => {
+    recordEvents(
+      db,
+      [
+        event(
+          'pageview',
+          'https://shop.example/collections/all/products/tee',
+          '2026-11-25T10:00:00Z',
+        ),
+        event('pageview', 'https://shop.example/pages/checkout-help', '2026-11-25T10:01:00Z'),
+      ],
+      clock,
+    )
+    expect(sessions()).toMatchObject([{ viewed_product: 1, reached_checkout: 0, pageviews: 2 }])
+  })
+})
+
+describe('CollectQueue', () => {
+  test('a burst of events is one transaction, and each add resolves once it is written', async () => {
+    const db = openDatabaseFile(':memory:')
+    const clock = new FixedClock('2026-11-25T15:00:00Z')
+    const storeId = ensureDefaultStore(db, clock).id
+    const queue = new CollectQueue(db, clock, { delayMs: 5, maxBatch: 500 })
+    const revision = () =>
+      (db.query('SELECT data_revision FROM stores').get() as { data_revision: number })
+        .data_revision
+    const before = revision()
+    const adds = Array.from({ length: 50 }, (_, i) =>
+      queue.add({
+        storeId,
+        visitorId: `visitor-${i % 10}`,
+        name: 'pageview',
+        url: `https://shop.example/p/${i}`,
+        referrer: '',
+        userAgent: UA.desktop,
+      }),
+    )
+    expect(queue.size).toBe(50)
+    expect(db.query('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 0 })
+    await Promise.all(adds)
+    // writeSessions bumps the revision once per transaction
+    expect(revision()).toBe(before + 1)
+    expect(db.query('SELECT count(*) AS n, sum(pageviews) AS pv FROM sessions').get()).toEqual({
+      n: 10,
+      pv: 50,
+    })
+    expect((db.query('SELECT min(started_at) AS t FROM sessions').get() as { t: number }).t).toBe(
+      nowMs(clock),
+    )
+    db.close()
+  })
+
+  test('a failed write rejects every event of the batch', async () => {
+    const db = openDatabaseFile(':memory:')
+    const clock = new FixedClock('2026-11-25T15:00:00Z')
+    const queue = new CollectQueue(db, clock)
+    db.close()
+    const add = queue.add({
+      storeId: 1,
+      visitorId: 'visitor-1',
+      name: 'pageview',
+      url: 'https://shop.example/',
+      referrer: '',
+      userAgent: UA.desktop,
+    })
+    await expect(add).rejects.toThrow()
+  })
+})

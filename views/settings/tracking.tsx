@@ -1,0 +1,96 @@
+import { countToday } from '../../src/domain/collect.ts'
+import { TextField } from '../fields.tsx'
+import { formatCount } from '../format.ts'
+import type { SettingsSection, SettingsView } from './types.ts'
+
+/** The tag a merchant pastes into the theme (`theme.liquid`, before `</head>`). */
+export function trackingSnippet(baseUrl: string, trackingId: string): string {
+  return `<script defer src="${baseUrl.replace(/\/+$/, '')}/mida.js" data-store="${trackingId}"></script>`
+}
+
+/** Where Shopify posts order webhooks. */
+export function webhookUrl(baseUrl: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/apiv1/webhooks/shopify/orders`
+}
+
+/** The live counter fragment (`#tracking-today`), polled by htmx every 30 seconds. */
+export function TrackingToday({ view }: { view: Pick<SettingsView, 'ctx' | 'settings'> }) {
+  const { ctx, settings } = view
+  const today = countToday(ctx.db, ctx.store.id, settings.timezone, ctx.clock.now())
+  return (
+    <p
+      id="tracking-today"
+      hx-get="/settings/tracking/today"
+      hx-trigger="every 30s"
+      hx-swap="outerHTML"
+      aria-live="polite"
+    >
+      Today so far (<span safe>{settings.timezone}</span>):{' '}
+      <strong>{formatCount(today.sessions)}</strong> sessions,{' '}
+      <strong>{formatCount(today.orders)}</strong> orders.
+    </p>
+  )
+}
+
+/** "Tracking": the storefront snippet, allowed origins, the Shopify webhook, today's counts. */
+export const trackingSection: SettingsSection = {
+  id: 'tracking',
+  title: 'Tracking',
+  intro: 'How sessions and orders get here: the storefront tracker and Shopify order webhooks.',
+  fields: true,
+  render(view) {
+    const { ctx, settings, state } = view
+    const base = ctx.config.baseUrl
+    return (
+      <>
+        <TrackingToday view={view} />
+        <h3>Storefront tracker</h3>
+        <p>
+          Paste this tag into your theme (Online Store → Themes → Edit code →{' '}
+          <code>theme.liquid</code>, just before <code safe>{'</head>'}</code>):
+        </p>
+        <div class="copy-row">
+          <code id="tracking-snippet" safe>
+            {trackingSnippet(base, ctx.store.trackingId)}
+          </code>
+          <button type="button" class="outline" data-copy="tracking-snippet">
+            Copy
+          </button>
+        </div>
+        <TextField
+          name="allowed_origins"
+          label="Allowed origins"
+          placeholder="https://shop.example, https://shop.myshopify.com"
+          help="Storefronts that may send events, comma-separated. Empty: any."
+          state={state}
+        />
+        <h3>Shopify order webhooks</h3>
+        <p>
+          In the Shopify admin: Settings → Notifications → Webhooks → Create webhook, format JSON,
+          for Order creation, Order update, Order payment and Order cancellation, with this URL:
+        </p>
+        <div class="copy-row">
+          <code id="tracking-webhook-url" safe>
+            {webhookUrl(base)}
+          </code>
+          <button type="button" class="outline" data-copy="tracking-webhook-url">
+            Copy
+          </button>
+        </div>
+        <TextField
+          name="shopify_webhook_secret"
+          label="Webhook signing secret"
+          type="password"
+          autocomplete="off"
+          placeholder={settings.shopify_webhook_secret ? 'saved (leave empty to keep it)' : ''}
+          help={
+            settings.shopify_webhook_secret
+              ? 'A secret is saved; it is never shown.'
+              : 'The key Shopify shows under the webhook list ("Your webhooks will be signed with …").'
+          }
+          state={state}
+        />
+      </>
+    )
+  },
+}
