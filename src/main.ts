@@ -1,4 +1,5 @@
 #!/usr/bin/env bun
+import { ADMIN_HELP, ADMIN_OPTIONS, runAdmin } from './cli/admin.ts'
 import { type OptionSpec, type Parsed, parse } from './cli/args.ts'
 import {
   BACKUP_HELP,
@@ -35,6 +36,7 @@ interface Command {
 /** Every command; `serve` is the default. */
 export const COMMANDS: Record<string, Command> = {
   serve: { help: SERVE_HELP, run: runServe },
+  admin: { help: ADMIN_HELP, options: ADMIN_OPTIONS, run: runAdmin },
   keys: { help: KEYS_HELP, options: KEYS_OPTIONS, run: runKeys },
   settings: { help: SETTINGS_HELP, run: runSettings },
   import: { help: IMPORT_HELP, run: runImport },
@@ -50,6 +52,7 @@ Usage: mida-export [command] [options]
 
 Commands:
   serve (default)     run the HTTP server and the scheduler
+  admin               create an admin or reset its password
   keys                create, list, revoke or regenerate API keys
   settings            print or change the store settings
   import              import sessions or orders (NDJSON)

@@ -1,6 +1,7 @@
 import { Database } from 'bun:sqlite'
 import { existsSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { importOrders } from '../domain/csv.ts'
 import { generateDemo } from '../domain/demo.ts'
 import { type ImportSummary, importNdjson, type RecordKind } from '../domain/ingest.ts'
 import { computeMetrics } from '../domain/metrics.ts'
@@ -44,9 +45,10 @@ export function runSettings(rt: Runtime, p: Parsed): number {
 
 export const IMPORT_HELP = `Usage: mida-export import sessions|orders FILE [--json]
 
-Imports NDJSON (one JSON object a line; FILE "-" reads stdin). Records are upserted by id, so
-running the same import twice changes nothing. Bad lines are reported with their line number and
-skipped; the command then exits 1.`
+Imports NDJSON (one JSON object a line; FILE "-" reads stdin); orders also from Shopify's orders
+CSV export (Orders > Export in the Shopify admin), recognised by its header line. Records are
+upserted by id, so running the same import twice changes nothing. Bad lines are reported with
+their line number and skipped; the command then exits 1. Prints inserted, updated, rejected.`
 
 function summaryText(kind: RecordKind, s: ImportSummary): string {
   const lines = [
@@ -79,9 +81,16 @@ export async function runImport(rt: Runtime, p: Parsed): Promise<number> {
         )
       }
     : undefined
-  const summary = await importNdjson(rt.db, rt.store.id, kind, stream, rt.clock, progress)
+  // orders: NDJSON or Shopify's orders CSV export, told apart by the header line
+  const { format, summary } =
+    kind === 'orders'
+      ? await importOrders(rt.db, rt.store.id, stream, rt.clock, progress)
+      : {
+          format: 'ndjson',
+          summary: await importNdjson(rt.db, rt.store.id, kind, stream, rt.clock, progress),
+        }
   if (progress) rt.io.err('\n')
-  print(rt, { kind, ...summary }, () => summaryText(kind, summary))
+  print(rt, { kind, format, ...summary }, () => summaryText(kind, summary))
   return summary.rejected > 0 ? 1 : 0
 }
 

@@ -1,4 +1,6 @@
+import { startBackgroundJobs } from '../domain/scheduler.ts'
 import { createApp } from '../http/app.ts'
+import { ensureAdminAtStartup } from './admin.ts'
 import type { Runtime } from './runtime.ts'
 
 export const SERVE_HELP = `Usage: mida-export serve [--port N] [--host ADDR] [--data-dir DIR] [--base-url URL]
@@ -14,12 +16,21 @@ export async function runServe(rt: Runtime): Promise<number> {
   rt.io.err(
     `mida-export listening on http://${rt.config.host}:${server.port} (public URL ${rt.config.baseUrl}, data in ${rt.config.dataDir})\n`,
   )
+  await ensureAdminAtStartup(rt.db, rt.config, rt.clock, (line) => rt.io.err(`${line}\n`))
+  const jobs = startBackgroundJobs({
+    db: rt.db,
+    clock: rt.clock,
+    mailer: app.context.mailer,
+    baseUrl: rt.config.baseUrl,
+    log: (line) => rt.io.err(line),
+  })
   await new Promise<void>((resolveStop) => {
     let stopping = false
     const stop = async (signal: string) => {
       if (stopping) process.exit(130) // a second signal: exit at once
       stopping = true
       rt.io.err(`${signal} received, shutting down…\n`)
+      await jobs.stop()
       await app.stop()
       resolveStop()
     }

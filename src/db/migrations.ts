@@ -127,4 +127,101 @@ CREATE TABLE sync_requests (
 CREATE INDEX sync_requests_recent ON sync_requests (store_id, at);
 `,
   },
+  {
+    version: 2,
+    name: 'admin accounts, login sessions and setup tokens',
+    sql: `
+CREATE TABLE admins (
+  id INTEGER PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  -- Bun.password (argon2id) PHC string
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+-- A logged-in browser. Only the SHA-256 of the cookie's token is stored.
+CREATE TABLE admin_sessions (
+  token_hash TEXT PRIMARY KEY,
+  admin_id INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+  csrf_token TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX admin_sessions_by_admin ON admin_sessions (admin_id);
+
+-- One-time links that let the first admin be created; only the SHA-256 is stored.
+CREATE TABLE setup_tokens (
+  token_hash TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+) STRICT, WITHOUT ROWID;
+`,
+  },
+  {
+    version: 3,
+    name: 'notification outbox and scheduler claims',
+    sql: `
+-- One notification email per (store, frequency, period, outcome), written in the sync's transaction.
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  store_id INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
+  frequency TEXT NOT NULL CHECK (frequency IN ('daily', 'weekly')),
+  period_start INTEGER NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('success', 'failed')),
+  period_label TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  -- what the email says (JSON); the body is rendered when sent, with the current base URL
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'unsendable')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  smtp_response TEXT,
+  next_attempt_at INTEGER NOT NULL,
+  -- a sender holding the row until lease_until; an expired lease means its sender died
+  lease_owner TEXT,
+  lease_until INTEGER,
+  created_at INTEGER NOT NULL,
+  sent_at INTEGER,
+  UNIQUE (store_id, frequency, period_start, outcome)
+) STRICT;
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_recent ON outbox (store_id, created_at);
+
+-- The scheduler's claim on a period, so two processes never sync it twice.
+CREATE TABLE sync_claims (
+  store_id INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
+  frequency TEXT NOT NULL CHECK (frequency IN ('daily', 'weekly')),
+  period_start INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  lease_until INTEGER NOT NULL,
+  done_at INTEGER,
+  last_error TEXT,
+  PRIMARY KEY (store_id, frequency, period_start)
+) STRICT, WITHOUT ROWID;
+`,
+  },
+  {
+    version: 4,
+    name: 'shopify webhook deliveries',
+    sql: `
+-- Shopify webhook deliveries seen, to apply a retried delivery once and skip out-of-order ones.
+CREATE TABLE webhook_deliveries (
+  store_id INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
+  webhook_id TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  order_id TEXT,
+  -- the order's own updated_at (epoch ms), to ignore a delivery older than one already applied
+  order_updated_at INTEGER,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (store_id, webhook_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX webhook_deliveries_by_order ON webhook_deliveries (store_id, order_id, order_updated_at);
+CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (store_id, received_at);
+`,
+  },
 ]

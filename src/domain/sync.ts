@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
 import type { Database } from '../db/database.ts'
-import { type Clock, nowMs } from './clock.ts'
+import type { Clock } from './clock.ts'
 import { AppError, Conflict, InvalidInput } from './errors.ts'
 import { computeMetrics, type Metrics } from './metrics.ts'
+import { queueSyncNotification } from './notifications.ts'
 import {
   type Frequency,
   isComplete,
@@ -151,9 +152,10 @@ export function syncPeriod(
 
   let body: string
   let revision: number
+  let metrics: Metrics
   try {
     // One read transaction: the revision and the figures come from the same snapshot.
-    ;({ body, revision } = db.transaction(() => {
+    ;({ body, revision, metrics } = db.transaction(() => {
       const { data_revision } = db
         .query('SELECT data_revision FROM stores WHERE id = ?')
         .get(storeId) as { data_revision: number }
@@ -166,15 +168,17 @@ export function syncPeriod(
         currency: settings.currency,
         data: computeMetrics(db, storeId, period),
       }
-      return { body: JSON.stringify(payload), revision: data_revision }
+      return { body: JSON.stringify(payload), revision: data_revision, metrics: payload.data }
     })())
   } catch (err) {
-    recordFailure(db, storeId, frequency, period, request.trigger, err, print, clock)
+    recordFailure(db, storeId, settings, frequency, period, request.trigger, err, print, clock)
     throw new SyncFailed(err)
   }
   const etag = etagOf(body)
-  db.query(
-    `INSERT INTO sync_records (store_id, frequency, period_start, period_end, period_label, status,
+  // The record and its notification commit together: a crash leaves both or neither.
+  db.transaction(() => {
+    db.query(
+      `INSERT INTO sync_records (store_id, frequency, period_start, period_end, period_label, status,
        trigger, body, etag, error, data_revision, fingerprint, synced_at)
      VALUES (?, ?, ?, ?, ?, 'success', ?, ?, ?, NULL, ?, ?, ?)
      ON CONFLICT (store_id, frequency, period_start) DO UPDATE SET period_end = excluded.period_end,
@@ -182,26 +186,38 @@ export function syncPeriod(
        body = excluded.body, etag = excluded.etag, error = NULL,
        data_revision = excluded.data_revision, fingerprint = excluded.fingerprint,
        synced_at = excluded.synced_at`,
-  ).run(
-    storeId,
-    frequency,
-    start,
-    period.end.epochMilliseconds,
-    period.label,
-    request.trigger,
-    body,
-    etag,
-    revision,
-    print,
-    nowMs(clock),
-  )
+    ).run(
+      storeId,
+      frequency,
+      start,
+      period.end.epochMilliseconds,
+      period.label,
+      request.trigger,
+      body,
+      etag,
+      revision,
+      print,
+      now.epochMilliseconds,
+    )
+    queueSyncNotification(
+      db,
+      storeId,
+      settings,
+      { outcome: 'success', frequency, period, syncedAt: now, trigger: request.trigger, metrics },
+      clock,
+    )
+  })()
   return { body, etag, period, frequency, computed: true }
 }
 
-/** Stores a failed attempt, unless a successful record of the period already exists. */
+/**
+ * Stores a failed attempt (unless a successful record of the period already exists) and queues
+ * the failure notification, in one transaction.
+ */
 function recordFailure(
   db: Database,
   storeId: number,
+  settings: StoreSettings,
   frequency: Frequency,
   period: Period,
   trigger: SyncTrigger,
@@ -209,25 +225,36 @@ function recordFailure(
   print: string,
   clock: Clock,
 ): void {
+  const error = err instanceof Error ? err.message : String(err)
+  const now = clock.now()
   try {
-    db.query(
-      `INSERT INTO sync_records (store_id, frequency, period_start, period_end, period_label, status,
-         trigger, error, data_revision, fingerprint, synced_at)
-       VALUES (?, ?, ?, ?, ?, 'failed', ?, ?, 0, ?, ?)
-       ON CONFLICT (store_id, frequency, period_start) DO UPDATE SET trigger = excluded.trigger,
-         error = excluded.error, synced_at = excluded.synced_at
-       WHERE status = 'failed'`,
-    ).run(
-      storeId,
-      frequency,
-      period.start.epochMilliseconds,
-      period.end.epochMilliseconds,
-      period.label,
-      trigger,
-      err instanceof Error ? err.message : String(err),
-      print,
-      nowMs(clock),
-    )
+    db.transaction(() => {
+      db.query(
+        `INSERT INTO sync_records (store_id, frequency, period_start, period_end, period_label,
+           status, trigger, error, data_revision, fingerprint, synced_at)
+         VALUES (?, ?, ?, ?, ?, 'failed', ?, ?, 0, ?, ?)
+         ON CONFLICT (store_id, frequency, period_start) DO UPDATE SET trigger = excluded.trigger,
+           error = excluded.error, synced_at = excluded.synced_at
+         WHERE status = 'failed'`,
+      ).run(
+        storeId,
+        frequency,
+        period.start.epochMilliseconds,
+        period.end.epochMilliseconds,
+        period.label,
+        trigger,
+        error,
+        print,
+        now.epochMilliseconds,
+      )
+      queueSyncNotification(
+        db,
+        storeId,
+        settings,
+        { outcome: 'failed', frequency, period, syncedAt: now, trigger, error },
+        clock,
+      )
+    })()
   } catch {
     // The database itself may be what failed; the caller still reports the failure.
   }

@@ -2,22 +2,32 @@ import { Elysia } from 'elysia'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import type { Clock } from '../domain/clock.ts'
+import { configuredMailer, type Mailer } from '../domain/mailer.ts'
 import { initialiseSettings } from '../domain/settings.ts'
 import { ensureDefaultStore } from '../domain/stores.ts'
 import { FailureThrottle } from '../domain/throttle.ts'
+import { assetRoutes } from './assets.ts'
+import { authRoutes } from './auth.ts'
+import { collectRoutes } from './collect.ts'
 import type { AppContext } from './context.ts'
 import { errorHandler } from './errors.ts'
 import { healthRoutes } from './health.ts'
+import { importRoutes } from './import.ts'
+import { notificationRoutes } from './notifications.tsx'
+import { settingsRoutes } from './settings.tsx'
 import { syncRoutes } from './sync.ts'
+import { webhookRoutes } from './webhooks.ts'
 
 export interface AppOptions {
   db: Database
   config: Config
   clock: Clock
+  /** Sends every email (tests inject one); default: MIDA_SMTP_URL, else the saved SMTP settings. */
+  mailer?: Mailer
 }
 
 /** Builds the whole HTTP app over an open database; `serve` listens with it, tests call `handle`. */
-export function createApp({ db, config, clock }: AppOptions) {
+export function createApp({ db, config, clock, mailer }: AppOptions) {
   const store = ensureDefaultStore(db, clock)
   initialiseSettings(db, store.id, clock)
   const ctx: AppContext = {
@@ -26,8 +36,19 @@ export function createApp({ db, config, clock }: AppOptions) {
     clock,
     store,
     keyThrottle: new FailureThrottle(clock),
+    mailer: mailer ? () => mailer : configuredMailer(config, db),
   }
-  const app = new Elysia().use(errorHandler).use(healthRoutes(ctx)).use(syncRoutes(ctx))
+  const app = new Elysia()
+    .use(errorHandler)
+    .use(healthRoutes(ctx))
+    .use(syncRoutes(ctx))
+    .use(collectRoutes(ctx))
+    .use(webhookRoutes(ctx))
+    .use(importRoutes(ctx))
+    .use(assetRoutes())
+    .use(authRoutes(ctx))
+    .use(settingsRoutes(ctx))
+    .use(notificationRoutes(ctx))
   return Object.assign(app, { context: ctx })
 }
 

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import type { Clock } from '../domain/clock.ts'
+import type { MailerResolver } from '../domain/mailer.ts'
 import type { Store } from '../domain/stores.ts'
 import type { FailureThrottle } from '../domain/throttle.ts'
 
@@ -12,6 +13,8 @@ export interface AppContext {
   store: Store
   /** Failed API-key attempts per client address. */
   keyThrottle: FailureThrottle
+  /** The mailer for a store's emails (null: no SMTP configured); resolved at each send. */
+  mailer: MailerResolver
 }
 
 /** The client's address: the socket's, or the first `X-Forwarded-For` hop behind a trusted proxy. */

@@ -1,3 +1,4 @@
+import { escapeHTML } from 'bun'
 import { Elysia } from 'elysia'
 import { AppError, TooManyRequests } from '../domain/errors.ts'
 import { json } from './context.ts'
@@ -18,10 +19,30 @@ export function errorResponse(error: unknown): Response {
   return json(errorBody('Internal server error'), 500)
 }
 
+/** An error as an HTML fragment, for htmx to swap in where the answer was expected. */
+function htmxErrorResponse(code: unknown, error: unknown): Response {
+  let status = 500
+  let message = 'Something went wrong. Reload the page and try again.'
+  if (error instanceof AppError) {
+    status = error.status
+    message = error.message
+  } else if (code === 'NOT_FOUND') {
+    status = 404
+    message = 'Not found'
+  } else {
+    console.error(error)
+  }
+  return new Response(`<p class="error" role="alert">${escapeHTML(message)}</p>`, {
+    status,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+  })
+}
+
 /** One onError for the whole app: typed errors, Elysia's own (404, parse, validation), the rest. */
 export const errorHandler = new Elysia({ name: 'errors' }).onError(
   { as: 'global' },
-  ({ code, error }) => {
+  ({ code, error, request }) => {
+    if (request.headers.get('hx-request') === 'true') return htmxErrorResponse(code, error)
     if (error instanceof AppError) return errorResponse(error)
     switch (code) {
       case 'NOT_FOUND':
