@@ -13,6 +13,10 @@ export async function runServe(rt: Runtime): Promise<number> {
   app.listen({ port: rt.config.port, hostname: rt.config.host })
   const server = app.server
   if (!server) throw new Error('The server did not start')
+  // With --port 0 the default public URL names the port the system picked.
+  if (rt.config.port === 0 && rt.config.baseUrl.endsWith(':0')) {
+    rt.config.baseUrl = `${rt.config.baseUrl.slice(0, -2)}:${server.port}`
+  }
   rt.io.err(
     `mida-export listening on http://${rt.config.host}:${server.port} (public URL ${rt.config.baseUrl}, data in ${rt.config.dataDir})\n`,
   )

@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { signShopifyBody } from '../../src/domain/webhooks.ts'
 import { runCli } from '../../src/main.ts'
 import { launchBrowser } from '../browser.ts'
 import { captureIo, createTestApp, listen, type TestApp } from '../utils.ts'
+
+// Chromium and two servers: on a loaded 2-core machine a step can take longer than 5 s.
+setDefaultTimeout(30_000)
 
 const DESKTOP =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
