@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import type { Database } from '../db/database.ts'
+import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { Conflict, InvalidInput, NotFound } from './errors.ts'
 import { randomBase62, toBase62 } from './random.ts'
@@ -79,7 +79,7 @@ export function isWellFormedApiKey(text: string): boolean {
 
 /** The SHA-256 of a key, hex: what is stored and looked up. */
 export function hashApiKey(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex')
+  return Bun.CryptoHasher.hash('sha256', secret, 'hex') as string
 }
 
 function validName(name: string): string {
@@ -181,6 +181,7 @@ export function revokeApiKey(
       const row = db
         .query(`UPDATE api_keys SET revoked_at = ? WHERE id = ? RETURNING ${COLUMNS}`)
         .get(nowMs(clock), key.id) as KeyRow
+      readCache(db).invalidate()
       return fromRow(row)
     })
     .immediate()
@@ -201,6 +202,7 @@ export function regenerateApiKey(
       }
       const at = nowMs(clock)
       db.query('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(at, old.id)
+      readCache(db).invalidate()
       return insertKey(db, storeId, old.name, old.scope, at)
     })
     .immediate()
@@ -217,9 +219,10 @@ export function authenticateApiKey(
   clock: Clock,
 ): ApiKey | null {
   if (!isWellFormedApiKey(secret)) return null
-  const row = db
-    .query(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`)
-    .get(hashApiKey(secret)) as KeyRow | null
+  const hash = hashApiKey(secret)
+  const lookup = () =>
+    db.query(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`).get(hash) as KeyRow | null
+  const row = readCache(db).get(`key:${hash}`, lookup)
   if (!row || row.revoked_at !== null || row.scope !== scope) return null
   const at = nowMs(clock)
   if (row.last_used_at === null || at - row.last_used_at >= LAST_USED_RESOLUTION_MS) {

@@ -81,9 +81,29 @@ export function previousPeriod(
   timeZone: string,
   weekStart: WeekStart,
 ): Period {
+  // The answer only changes when the current period ends: remember it until then.
+  const key = `${timeZone}|${frequency}|${weekStart}`
+  const ms = now.epochMilliseconds
+  const known = previousPeriods.get(key)
+  if (known && ms >= known.from && ms < known.until) return known.period
   const current = periodContaining(storeDate(now, timeZone), frequency, timeZone, weekStart)
-  return periodContaining(current.days[0]!.subtract({ days: 1 }), frequency, timeZone, weekStart)
+  const period = periodContaining(
+    current.days[0]!.subtract({ days: 1 }),
+    frequency,
+    timeZone,
+    weekStart,
+  )
+  Object.freeze(period.days)
+  if (previousPeriods.size > 100) previousPeriods.clear()
+  previousPeriods.set(key, {
+    from: current.start.epochMilliseconds,
+    until: current.end.epochMilliseconds,
+    period: Object.freeze(period),
+  })
+  return period
 }
+
+const previousPeriods = new Map<string, { from: number; until: number; period: Period }>()
 
 /** True once the period's end has passed. */
 export function isComplete(period: Period, now: Temporal.Instant): boolean {

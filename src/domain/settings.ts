@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { Database } from '../db/database.ts'
+import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { InvalidInput } from './errors.ts'
 
@@ -181,7 +182,11 @@ function encode(value: unknown): string {
 }
 
 /** Reads a store's settings, defaults filled in for what was never saved. */
-export function readSettings(db: Database, storeId: number): StoreSettings {
+export function readSettings(db: Database, storeId: number): Readonly<StoreSettings> {
+  return readCache(db).get(`settings:${storeId}`, () => Object.freeze(loadSettings(db, storeId)))
+}
+
+function loadSettings(db: Database, storeId: number): StoreSettings {
   const rows = db
     .query('SELECT key, value FROM store_settings WHERE store_id = ?')
     .all(storeId) as { key: string; value: string }[]
@@ -229,6 +234,7 @@ export function updateSettings(
   db.transaction(() => {
     for (const [key, value] of valid) upsert.run(storeId, key, value, at)
   })()
+  readCache(db).invalidate()
   return readSettings(db, storeId)
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Database } from '../db/database.ts'
+import { readCache } from '../db/readCache.ts'
 import type { Clock } from './clock.ts'
 import { AppError, Conflict, InvalidInput } from './errors.ts'
 import { computeMetrics, type Metrics } from './metrics.ts'
@@ -53,6 +54,13 @@ export class SyncFailed extends AppError {
   constructor(override readonly cause: unknown) {
     super(500, 'Sync failed')
   }
+}
+
+/** A stored body and the store revision at which it was known to be current. */
+interface CheckedBody {
+  body: string
+  etag: string
+  revision: number
 }
 
 interface RecordRow {
@@ -134,6 +142,17 @@ export function syncPeriod(
   const start = period.start.epochMilliseconds
   const print = fingerprint(settings)
 
+  // Hot path: a body already checked against this store revision is still current.
+  const memoKey = `sync:${storeId}:${frequency}:${start}:${print}`
+  const cache = readCache(db)
+  const { data_revision: current } = db
+    .query('SELECT data_revision FROM stores WHERE id = ?')
+    .get(storeId) as { data_revision: number }
+  const memo = cache.peek<CheckedBody>(memoKey)
+  if (memo && memo.revision === current) {
+    return { body: memo.body, etag: memo.etag, period, frequency, computed: false }
+  }
+
   const stored = db
     .query(
       `SELECT status, body, etag, data_revision, fingerprint FROM sync_records
@@ -147,6 +166,7 @@ export function syncPeriod(
     stored.fingerprint === print &&
     !isStale(db, storeId, period, stored.data_revision)
   ) {
+    cache.set(memoKey, { body: stored.body, etag: stored.etag, revision: current })
     return { body: stored.body, etag: stored.etag, period, frequency, computed: false }
   }
 
@@ -207,6 +227,7 @@ export function syncPeriod(
       clock,
     )
   })()
+  cache.set(memoKey, { body, etag, revision })
   return { body, etag, period, frequency, computed: true }
 }
 

@@ -72,7 +72,7 @@ export function syncRoutes(ctx: AppContext) {
         }
         keyId = key.id
         if (!readSettings(db, ctx.store.id).api_enabled) throw new Forbidden('API is deactivated')
-        const body = parseSyncBody(await request.text())
+        const body = parseSyncBody(request.body === null ? '' : await request.text())
         const result = syncPeriod(
           db,
           ctx.store.id,

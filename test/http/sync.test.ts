@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { writeOrders, writeSessions } from '../../src/domain/ingest.ts'
 import { createApiKey, generateApiKey, revokeApiKey } from '../../src/domain/keys.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
+import { flushSyncRequestLog } from '../../src/domain/requestLog.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
 import { etagOf } from '../../src/domain/sync.ts'
 import { createTestApp, listen, type TestApp } from '../utils.ts'
@@ -372,6 +373,8 @@ describe('request log', () => {
     await withKey('{"frequency":"weekly"}')
     t.clock.advance({ seconds: 1 })
     await withKey('nope')
+    // The log is written in batches; reading it through the domain (as the page does) flushes.
+    flushSyncRequestLog(t.db)
     const rows = t.db
       .query(
         'SELECT store_id, at, key_id, address, status, duration_ms, error FROM sync_requests ORDER BY id',

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { writeSessions } from '../../src/domain/ingest.ts'
 import type { SessionRecord } from '../../src/domain/records.ts'
+import { updateSettings } from '../../src/domain/settings.ts'
 import { signShopifyBody, verifyShopifyHmac } from '../../src/domain/webhooks.ts'
 import { runCli } from '../../src/main.ts'
 import { captureIo, createTestApp, type TestApp } from '../utils.ts'
@@ -116,7 +117,7 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
   })
 
   test('without a configured secret every delivery is refused', async () => {
-    t.db.query("DELETE FROM store_settings WHERE key = 'shopify_webhook_secret'").run()
+    updateSettings(t.db, t.storeId, { shopify_webhook_secret: '' }, t.clock)
     const res = await deliver(shopifyOrder({}))
     expect(res.status).toBe(401)
     expect(await res.json()).toEqual({ success: false, error: 'Webhook secret is not configured' })

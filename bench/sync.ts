@@ -1,0 +1,105 @@
+// Cold sync (nothing stored yet) over a store of 1 M and 10 M sessions, daily and weekly.
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { openDatabase } from '../src/db/database.ts'
+import { FixedClock } from '../src/domain/clock.ts'
+import { writeOrders, writeSessions } from '../src/domain/ingest.ts'
+import type { OrderRecord, SessionRecord } from '../src/domain/records.ts'
+import { updateSettings } from '../src/domain/settings.ts'
+import { ensureDefaultStore } from '../src/domain/stores.ts'
+import { syncPeriod } from '../src/domain/sync.ts'
+import { prng, sessionAt } from './datasets.ts'
+import { END_MS, exists, OUT, report } from './lib.ts'
+
+const PER_DAY = 26_000
+const clock = new FixedClock(new Date(END_MS + 6 * 3_600_000).toISOString())
+
+/** Opens (building once, then reusing) a data dir holding `total` sessions and ~2.5 % orders. */
+export function benchStore(total: number) {
+  const dir = join(OUT, `store-${total}`)
+  if (!exists(join(dir, 'complete'))) rmSync(dir, { recursive: true, force: true })
+  const fresh = !exists(join(dir, 'complete'))
+  const db = openDatabase(dir)
+  const store = ensureDefaultStore(db, clock)
+  if (fresh) {
+    console.log(`building a store of ${total} sessions in ${dir} …`)
+    updateSettings(db, store.id, { timezone: 'UTC', api_enabled: true }, clock)
+    const rand = prng(7)
+    const batch = 50_000
+    for (let from = 0; from < total; from += batch) {
+      const sessions: SessionRecord[] = []
+      const orders: OrderRecord[] = []
+      for (let i = from; i < Math.min(total, from + batch); i++) {
+        const s = sessionAt(i, PER_DAY, END_MS, total, rand) as SessionRecord
+        sessions.push(s)
+        if (s.reached_checkout && rand() < 0.6) {
+          orders.push({
+            id: `o${i}`,
+            created_at: s.ended_at,
+            total_price: 1000 + Math.floor(rand() * 15000),
+            financial_status: 'paid',
+            cancelled_at: null,
+            test: false,
+            session_id: s.id,
+            name: null,
+            currency: null,
+          })
+        }
+      }
+      writeSessions(db, store.id, sessions, clock)
+      writeOrders(db, store.id, orders, clock)
+    }
+    db.exec('ANALYZE')
+    Bun.write(join(dir, 'complete'), 'built\n')
+  }
+  return { db, store }
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]!
+}
+
+/** Median cold-sync time of a frequency over `runs` runs. */
+function coldSync(total: number, frequency: 'daily' | 'weekly', runs = 5): number {
+  const { db, store } = benchStore(total)
+  const times: number[] = []
+  for (let i = 0; i < runs; i++) {
+    db.exec('DELETE FROM sync_records')
+    const t = performance.now()
+    const r = syncPeriod(db, store.id, { frequency, trigger: 'cli', strictFrequency: false }, clock)
+    times.push(performance.now() - t)
+    if (!r.computed) throw new Error('expected a cold sync')
+  }
+  db.close()
+  return median(times)
+}
+
+if (import.meta.main) {
+  const sizes = (process.env.BENCH_SIZES ?? '1000000,10000000').split(',').map(Number)
+  const figures: Record<string, number> = {}
+  for (const total of sizes) {
+    for (const frequency of ['daily', 'weekly'] as const) {
+      const ms = coldSync(total, frequency)
+      figures[`${total}-${frequency}`] = ms
+      const limit = frequency === 'daily' ? 250 : 1000
+      report(
+        `cold ${frequency} sync, ${total} sessions`,
+        `${ms.toFixed(1)} ms`,
+        `<= ${limit} ms`,
+        ms <= limit,
+      )
+    }
+  }
+  if (sizes.length === 2) {
+    for (const frequency of ['daily', 'weekly']) {
+      const ratio = figures[`${sizes[1]}-${frequency}`]! / figures[`${sizes[0]}-${frequency}`]!
+      report(
+        `${frequency}: ${sizes[1]} vs ${sizes[0]} sessions`,
+        `${ratio.toFixed(2)}x`,
+        '<= 1.5x',
+        ratio <= 1.5,
+      )
+    }
+  }
+}

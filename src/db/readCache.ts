@@ -1,0 +1,75 @@
+import type { Database } from 'bun:sqlite'
+
+/**
+ * Memoises rarely-changing reads (settings, API keys) for one connection. Everything is dropped
+ * when another connection commits (SQLite's `PRAGMA data_version` moves: a CLI run beside the
+ * server) or when this process changes such data and calls `invalidate`.
+ */
+export class ReadCache {
+  private version = -1
+  /** True while the version has been checked in the current synchronous run of code. */
+  private checked = false
+  private readonly entries = new Map<string, unknown>()
+  private readonly versionQuery
+
+  constructor(private readonly db: Database) {
+    this.versionQuery = db.query('PRAGMA data_version')
+  }
+
+  /** The cached value of `key`, loaded with `load` when absent or when the database moved; null is not cached. */
+  get<T>(key: string, load: () => T): T {
+    // Inside a transaction the data may be uncommitted (and rolled back): read it, keep nothing.
+    if (this.db.inTransaction) return load()
+    const cached = this.peek<T>(key)
+    if (cached !== undefined) return cached
+    const value = load()
+    // Absent things are not remembered: a stream of made-up keys must not fill memory.
+    if (value !== null && value !== undefined) this.set(key, value)
+    return value
+  }
+
+  /** The cached value of `key`, or undefined. */
+  peek<T>(key: string): T | undefined {
+    if (this.db.inTransaction) return undefined
+    // One check per synchronous run: a request reads several entries, the database moves between runs.
+    if (!this.checked) {
+      this.checked = true
+      queueMicrotask(() => {
+        this.checked = false
+      })
+      const { data_version } = this.versionQuery.get() as { data_version: number }
+      if (data_version !== this.version) {
+        this.entries.clear()
+        this.version = data_version
+      }
+    }
+    return this.entries.get(key) as T | undefined
+  }
+
+  /** Remembers a value until the next change. */
+  set(key: string, value: unknown): void {
+    if (this.db.inTransaction) return
+    // A bound on memory: past it, start over (entries are cheap to load again).
+    if (this.entries.size >= MAX_ENTRIES) this.entries.clear()
+    this.entries.set(key, value)
+  }
+
+  /** Forgets every entry (after this process wrote settings or keys). */
+  invalidate(): void {
+    this.entries.clear()
+  }
+}
+
+const MAX_ENTRIES = 1000
+
+const caches = new WeakMap<Database, ReadCache>()
+
+/** The read cache of a connection. */
+export function readCache(db: Database): ReadCache {
+  let cache = caches.get(db)
+  if (!cache) {
+    cache = new ReadCache(db)
+    caches.set(db, cache)
+  }
+  return cache
+}
