@@ -7,6 +7,7 @@ import {
   listAdmins,
   SETUP_TOKEN_TTL_MS,
 } from '../domain/admins.ts'
+import { CLI_ACTOR, recordAudit } from '../domain/audit.ts'
 import type { Clock } from '../domain/clock.ts'
 import { type OptionSpec, type Parsed, str } from './args.ts'
 import { type Io, UsageError } from './io.ts'
@@ -42,6 +43,17 @@ export async function runAdmin(rt: Runtime, p: Parsed): Promise<number> {
       if (password === undefined) throw new UsageError('admin create needs --password P')
       if (password === '-') password = await readFirstLine(rt.io)
       const { admin, created } = await createOrResetAdmin(rt.db, email, password, rt.clock)
+      recordAudit(
+        rt.db,
+        {
+          storeId: rt.store.id,
+          actor: CLI_ACTOR,
+          address: null,
+          action: created ? 'admin.created' : 'admin.reset',
+          detail: admin.email,
+        },
+        rt.clock,
+      )
       print(rt, { id: admin.id, email: admin.email, created }, () =>
         created
           ? `Created admin ${admin.email}. Log in at ${rt.config.baseUrl}/login`

@@ -1,5 +1,12 @@
+import { type AuditAction, CLI_ACTOR, describeKey, recordAudit } from '../domain/audit.ts'
 import type { ApiKey, IssuedKey } from '../domain/keys.ts'
-import { createApiKey, listApiKeys, regenerateApiKey, revokeApiKey } from '../domain/keys.ts'
+import {
+  createApiKey,
+  findApiKey,
+  listApiKeys,
+  regenerateApiKey,
+  revokeApiKey,
+} from '../domain/keys.ts'
 import { type OptionSpec, type Parsed, str } from './args.ts'
 import { UsageError } from './io.ts'
 import { isoOrDash, print, type Runtime, table } from './runtime.ts'
@@ -49,6 +56,14 @@ export const KEYS_OPTIONS: Record<string, OptionSpec> = {
   scope: { type: 'string' },
 }
 
+function audit(rt: Runtime, action: AuditAction, detail: string): void {
+  recordAudit(
+    rt.db,
+    { storeId: rt.store.id, actor: CLI_ACTOR, address: null, action, detail },
+    rt.clock,
+  )
+}
+
 /** `keys create|list|revoke|regenerate`. */
 export function runKeys(rt: Runtime, p: Parsed): number {
   const { db, store, clock } = rt
@@ -58,6 +73,7 @@ export function runKeys(rt: Runtime, p: Parsed): number {
       const name = str(p, 'name') ?? ref
       if (!name) throw new UsageError('keys create needs --name NAME')
       const issued = createApiKey(db, store.id, name, str(p, 'scope') ?? 'export', clock)
+      audit(rt, 'key.created', describeKey(issued.key))
       print(rt, issuedJson(issued), () => issuedText(issued, 'Created'))
       return 0
     }
@@ -84,12 +100,15 @@ export function runKeys(rt: Runtime, p: Parsed): number {
     case 'revoke': {
       if (!ref) throw new UsageError('keys revoke needs an ID or NAME')
       const key = revokeApiKey(db, store.id, ref, clock)
+      audit(rt, 'key.revoked', describeKey(key))
       print(rt, keyJson(key), () => `Revoked key ${key.id} "${key.name}".`)
       return 0
     }
     case 'regenerate': {
       if (!ref) throw new UsageError('keys regenerate needs an ID or NAME')
-      const issued = regenerateApiKey(db, store.id, ref, clock)
+      const old = findApiKey(db, store.id, ref)
+      const issued = regenerateApiKey(db, store.id, String(old.id), clock)
+      audit(rt, 'key.regenerated', `${describeKey(old)} → ${issued.key.prefix}…`)
       print(rt, issuedJson(issued), () => issuedText(issued, 'Regenerated'))
       return 0
     }

@@ -1,6 +1,7 @@
 import { type Config, loadConfig } from '../config.ts'
 import { type Database, openDatabase } from '../db/database.ts'
 import type { Clock } from '../domain/clock.ts'
+import { bindSecretKey } from '../domain/secrets.ts'
 import { initialiseSettings } from '../domain/settings.ts'
 import { ensureDefaultStore, type Store } from '../domain/stores.ts'
 import type { Parsed } from './args.ts'
@@ -20,6 +21,7 @@ export interface Runtime {
 export function openRuntime(parsed: Parsed, io: Io, clock: Clock): Runtime {
   const config = loadConfig({ flags: parsed.values, env: io.env, cwd: io.cwd })
   const db = openDatabase(config.dataDir)
+  bindSecretKey(db, config.secretKey)
   const store = ensureDefaultStore(db, clock)
   initialiseSettings(db, store.id, clock)
   return { config, db, store, clock, io, json: parsed.values.json === true }

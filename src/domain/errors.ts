@@ -53,3 +53,22 @@ export class TooManyRequests extends AppError {
     super(429, message)
   }
 }
+
+/** The request body is larger than the route accepts (413); the message names the limit. */
+export class PayloadTooLarge extends AppError {
+  constructor(readonly limitBytes: number) {
+    super(413, `Body is too large: at most ${formatBytes(limitBytes)}`)
+  }
+}
+
+/** `16 KB`, `1 MB`, `1 GB`: a limit as people write it (powers of 1024). */
+export function formatBytes(bytes: number): string {
+  for (const [unit, size] of [
+    ['GB', 1024 ** 3],
+    ['MB', 1024 ** 2],
+    ['KB', 1024],
+  ] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`
+  }
+  return `${bytes} bytes`
+}

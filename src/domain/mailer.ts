@@ -1,7 +1,7 @@
-import { createTransport } from 'nodemailer'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import type { Clock } from './clock.ts'
+import { requireSecret } from './secrets.ts'
 import { readSettings, type StoreSettings, updateSettings } from './settings.ts'
 
 /** One email to one recipient. */
@@ -91,19 +91,22 @@ export function describeSmtpTarget(target: SmtpTarget): string {
 /** A Mailer over nodemailer's SMTP transport, one connection per message. */
 export function smtpMailer(target: SmtpTarget): Mailer {
   const timeouts = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 }
-  const transport = target.url
-    ? createTransport({ url: target.url, ...timeouts })
-    : createTransport({
-        host: target.host,
-        port: target.port,
-        secure: target.security === 'tls',
-        requireTLS: target.security === 'starttls',
-        ignoreTLS: target.security === 'none',
-        auth: target.user ? { user: target.user, pass: target.password } : undefined,
-        ...timeouts,
-      })
   return {
     async send(message) {
+      requireSecret(target.password, 'The SMTP password')
+      // Loaded on first use: nodemailer is a fifth of an idle server's memory.
+      const { createTransport } = await import('nodemailer')
+      const transport = target.url
+        ? createTransport({ url: target.url, ...timeouts })
+        : createTransport({
+            host: target.host,
+            port: target.port,
+            secure: target.security === 'tls',
+            requireTLS: target.security === 'starttls',
+            ignoreTLS: target.security === 'none',
+            auth: target.user ? { user: target.user, pass: target.password } : undefined,
+            ...timeouts,
+          })
       let timer: ReturnType<typeof setTimeout> | undefined
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.ts'
 import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { InvalidInput } from './errors.ts'
+import { isSealed, revealSecret, sealSecret, secretKeyOf } from './secrets.ts'
 
 const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone'))
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'))
@@ -192,7 +193,10 @@ function loadSettings(db: Database, storeId: number): StoreSettings {
     .all(storeId) as { key: string; value: string }[]
   const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS }
   for (const { key, value } of rows) {
-    if (key in WRITABLE) settings[key] = decode(key as SettingKey, value)
+    if (!(key in WRITABLE)) continue
+    settings[key] = SECRET_SETTINGS.has(key)
+      ? revealSecret(value, secretKeyOf(db))
+      : decode(key as SettingKey, value)
   }
   return settings as unknown as StoreSettings
 }
@@ -226,13 +230,24 @@ export function updateSettings(
     valid.push([key as SettingKey, encode(parsed.data)])
   }
   if (Object.keys(errors).length > 0) throw new SettingsError(errors)
+  const secretKey = secretKeyOf(db)
+  if (secretKey) {
+    // A secret saved before MIDA_SECRET_KEY was set is encrypted by the next save of any setting.
+    const current = readSettings(db, storeId) as unknown as Record<string, string>
+    for (const name of SECRET_SETTINGS) {
+      const value = current[name] ?? ''
+      if (!(name in changes) && value && !isSealed(value)) valid.push([name as SettingKey, value])
+    }
+  }
   const upsert = db.query(
     `INSERT INTO store_settings (store_id, key, value, updated_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (store_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
   )
   const at = nowMs(clock)
   db.transaction(() => {
-    for (const [key, value] of valid) upsert.run(storeId, key, value, at)
+    for (const [key, value] of valid) {
+      upsert.run(storeId, key, SECRET_SETTINGS.has(key) ? sealSecret(value, secretKey) : value, at)
+    }
   })()
   readCache(db).invalidate()
   return readSettings(db, storeId)

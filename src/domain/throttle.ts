@@ -61,3 +61,39 @@ export class FailureThrottle {
     }
   }
 }
+
+/**
+ * Allows at most `max` events per key in a fixed window (the collect endpoint: per visitor).
+ * In memory, like FailureThrottle; keys whose window has ended are pruned as the map grows.
+ */
+export class RateLimiter {
+  private readonly windows = new Map<string, { count: number; since: number }>()
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly options: { max: number; windowMs: number },
+    private readonly message = 'Too many requests, slow down',
+  ) {}
+
+  /** Counts one event; throws TooManyRequests (with seconds to wait) when over the allowance. */
+  take(key: string): void {
+    const now = this.clock.now().epochMilliseconds
+    let entry = this.windows.get(key)
+    if (!entry || now - entry.since >= this.options.windowMs) {
+      if (!entry && this.windows.size > 50_000) this.prune(now)
+      entry = { count: 0, since: now }
+      this.windows.set(key, entry)
+    }
+    if (entry.count >= this.options.max) {
+      const waitMs = entry.since + this.options.windowMs - now
+      throw new TooManyRequests(Math.max(1, Math.ceil(waitMs / 1000)), this.message)
+    }
+    entry.count++
+  }
+
+  private prune(now: number): void {
+    for (const [key, entry] of this.windows) {
+      if (now - entry.since >= this.options.windowMs) this.windows.delete(key)
+    }
+  }
+}

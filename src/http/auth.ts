@@ -14,9 +14,9 @@ import {
   startSession,
   verifyLogin,
 } from '../domain/admins.ts'
+import { recordAudit } from '../domain/audit.ts'
 import { AppError, TooManyRequests } from '../domain/errors.ts'
 import { randomBase62 } from '../domain/random.ts'
-import { FailureThrottle } from '../domain/throttle.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { htmlResponse, isHtmx, redirect } from './html.ts'
 
@@ -164,8 +164,9 @@ function field(body: unknown, name: string): string {
 /** `/login`, `/logout`, `/setup`, and `/` (which leads to the settings page). */
 export function authRoutes(ctx: AppContext) {
   const { db, clock } = ctx
-  // Five wrong passwords per address in 15 minutes, then the address waits for the window to end.
-  const loginThrottle = new FailureThrottle(clock, { maxFailures: 5, windowMs: 15 * 60_000 })
+  // MIDA_LOGIN_ATTEMPTS wrong passwords per address (5 in 15 minutes), then it waits out the window.
+  const loginThrottle = ctx.loginThrottle
+  const storeId = ctx.store.id
 
   const sessionCookie = (token: string) =>
     cookieHeader(ctx, SESSION_COOKIE, token, { maxAgeSeconds: Math.floor(SESSION_IDLE_MS / 1000) })
@@ -207,6 +208,7 @@ export function authRoutes(ctx: AppContext) {
         loginThrottle.check(address)
       } catch (err) {
         if (!(err instanceof TooManyRequests)) throw err
+        recordAudit(db, { storeId, actor: email, address, action: 'login.throttled' }, clock)
         const minutes = Math.ceil(err.retryAfterSeconds / 60)
         return loginForm(
           429,
@@ -221,9 +223,11 @@ export function authRoutes(ctx: AppContext) {
       const admin = await verifyLogin(db, email, field(body, 'password'))
       if (!admin) {
         loginThrottle.fail(address)
+        recordAudit(db, { storeId, actor: email, address, action: 'login.failed' }, clock)
         return loginForm(401, { email, next, error: 'Wrong email or password.' })
       }
       loginThrottle.succeed(address)
+      recordAudit(db, { storeId, actor: admin.email, address, action: 'login' }, clock)
       const session = startSession(db, admin.id, clock)
       const response = redirect(next)
       response.headers.append('set-cookie', sessionCookie(session.token))
@@ -235,8 +239,10 @@ export function authRoutes(ctx: AppContext) {
     })
     .post(
       '/logout',
-      ({ auth }) => {
+      ({ auth, request, server }) => {
         endSession(db, auth.sessionToken)
+        const address = clientAddress(ctx, request, server)
+        recordAudit(db, { storeId, actor: auth.admin.email, address, action: 'logout' }, clock)
         return redirect('/login', {
           'set-cookie': cookieHeader(ctx, SESSION_COOKIE, '', { maxAgeSeconds: 0 }),
         })
@@ -251,7 +257,7 @@ export function authRoutes(ctx: AppContext) {
       }
       return htmlResponse(SetupPage({ token, email: '', errors: {} }))
     })
-    .post('/setup', async ({ body }) => {
+    .post('/setup', async ({ body, request, server }) => {
       const token = field(body, 'token')
       const email = field(body, 'email').trim()
       const password = field(body, 'password')
@@ -267,6 +273,12 @@ export function authRoutes(ctx: AppContext) {
       }
       try {
         const admin = await createFirstAdmin(db, token, email, password, clock)
+        const address = clientAddress(ctx, request, server)
+        recordAudit(
+          db,
+          { storeId, actor: admin.email, address, action: 'admin.created', detail: 'setup link' },
+          clock,
+        )
         const session = startSession(db, admin.id, clock)
         return redirect('/settings', { 'set-cookie': sessionCookie(session.token) })
       } catch (err) {

@@ -3,7 +3,7 @@ import type { Database } from '../db/database.ts'
 import type { Clock } from '../domain/clock.ts'
 import type { MailerResolver } from '../domain/mailer.ts'
 import type { Store } from '../domain/stores.ts'
-import type { FailureThrottle } from '../domain/throttle.ts'
+import type { FailureThrottle, RateLimiter } from '../domain/throttle.ts'
 
 /** What every route plugin needs: built once by createApp and passed to each plugin. */
 export interface AppContext {
@@ -13,6 +13,10 @@ export interface AppContext {
   store: Store
   /** Failed API-key attempts per client address. */
   keyThrottle: FailureThrottle
+  /** Failed logins per client address. */
+  loginThrottle: FailureThrottle
+  /** Tracker events per visitor. */
+  collectLimiter: RateLimiter
   /** The mailer for a store's emails (null: no SMTP configured); resolved at each send. */
   mailer: MailerResolver
 }

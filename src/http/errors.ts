@@ -19,16 +19,32 @@ export function errorResponse(error: unknown): Response {
   return json(errorBody('Internal server error'), 500)
 }
 
+/**
+ * Elysia's own errors that are the client's fault: an unknown route, a body its parser refused
+ * (malformed JSON, form data that does not match its Content-Type), a bad cookie signature.
+ */
+function clientFault(code: unknown, error: unknown): { status: number; message: string } | null {
+  if (code === 'NOT_FOUND') return { status: 404, message: 'Not found' }
+  // Bun's formData() throws this TypeError for a body that does not match its multipart type.
+  const bunCode = (error as { code?: unknown } | null)?.code
+  if (code === 'PARSE' || bunCode === 'ERR_FORMDATA_PARSE_ERROR') {
+    return { status: 400, message: 'Body is not valid' }
+  }
+  if (code === 'VALIDATION') return { status: 400, message: 'Request is not valid' }
+  if (code === 'INVALID_COOKIE_SIGNATURE') return { status: 400, message: 'Invalid cookie' }
+  return null
+}
+
 /** An error as an HTML fragment, for htmx to swap in where the answer was expected. */
 function htmxErrorResponse(code: unknown, error: unknown): Response {
   let status = 500
   let message = 'Something went wrong. Reload the page and try again.'
+  const fault = clientFault(code, error)
   if (error instanceof AppError) {
     status = error.status
     message = error.message
-  } else if (code === 'NOT_FOUND') {
-    status = 404
-    message = 'Not found'
+  } else if (fault) {
+    ;({ status, message } = fault)
   } else {
     console.error(error)
   }
@@ -44,17 +60,7 @@ export const errorHandler = new Elysia({ name: 'errors' }).onError(
   ({ code, error, request }) => {
     if (request.headers.get('hx-request') === 'true') return htmxErrorResponse(code, error)
     if (error instanceof AppError) return errorResponse(error)
-    switch (code) {
-      case 'NOT_FOUND':
-        return json(errorBody('Not found'), 404)
-      case 'PARSE':
-        return json(errorBody('Body is not valid'), 400)
-      case 'VALIDATION':
-        return json(errorBody('Request is not valid'), 400)
-      case 'INVALID_COOKIE_SIGNATURE':
-        return json(errorBody('Invalid cookie'), 400)
-      default:
-        return errorResponse(error)
-    }
+    const fault = clientFault(code, error)
+    return fault ? json(errorBody(fault.message), fault.status) : errorResponse(error)
   },
 )

@@ -1,8 +1,10 @@
 import { Elysia } from 'elysia'
 import { ApiKeys } from '../../views/settings/apiKeys.tsx'
+import { AuditLog } from '../../views/settings/audit.tsx'
 import { SaveResult, SaveStatus, SettingsPage } from '../../views/settings/page.tsx'
 import { SyncLog } from '../../views/settings/syncLog.tsx'
 import type { SettingsView } from '../../views/settings/types.ts'
+import { type AuditAction, auditSettingsChange, describeKey, recordAudit } from '../domain/audit.ts'
 import { AppError } from '../domain/errors.ts'
 import {
   createApiKey,
@@ -20,10 +22,11 @@ import {
   updateSettings,
 } from '../domain/settings.ts'
 import { type AdminAuth, adminAuth } from './auth.ts'
-import type { AppContext } from './context.ts'
+import { type AppContext, clientAddress } from './context.ts'
 import { htmlResponse, isHtmx, redirect } from './html.ts'
 
 type FormValue = string | boolean | number
+type Server = Parameters<typeof clientAddress>[2]
 
 /** The last value of a form field (a checkbox sends a hidden `false`, then `true` when ticked). */
 function lastString(value: unknown): string | undefined {
@@ -79,16 +82,27 @@ export function settingsRoutes(ctx: AppContext) {
       ? htmlResponse(<ApiKeys view={v} />, status)
       : htmlResponse(<SettingsPage view={v} />, status)
 
+  /** Who did it, for the audit log: the admin and the client's address. */
+  const actor = (auth: AdminAuth, request: Request, server: Server) => ({
+    storeId,
+    actor: auth.admin.email,
+    address: clientAddress(ctx, request, server),
+  })
+
   const keyAction = (
     request: Request,
+    server: Server,
     auth: AdminAuth,
     id: string,
+    action: AuditAction,
     act: (ref: string) => IssuedKey | undefined,
   ) => {
     try {
       if (!/^\d+$/.test(id)) throw new AppError(404, 'No such key')
       const key = findApiKey(db, storeId, id)
       const newKey = act(String(key.id))
+      const detail = newKey ? `${describeKey(key)} → ${newKey.key.prefix}…` : describeKey(key)
+      recordAudit(db, { ...actor(auth, request, server), action, detail }, clock)
       return keysAnswer(request, view(auth, { newKey }))
     } catch (err) {
       if (!(err instanceof AppError)) throw err
@@ -111,10 +125,12 @@ export function settingsRoutes(ctx: AppContext) {
         />,
       ),
     )
-    .post('/settings', ({ auth, body, request }) => {
+    .post('/settings', ({ auth, body, request, server }) => {
       const submitted = settingsChanges(body)
       try {
-        updateSettings(db, storeId, submitted, clock)
+        const before = readSettings(db, storeId)
+        const after = updateSettings(db, storeId, submitted, clock)
+        auditSettingsChange(db, actor(auth, request, server), before, after, clock)
       } catch (err) {
         if (!(err instanceof SettingsError)) throw err
         const v = view(auth)
@@ -136,12 +152,14 @@ export function settingsRoutes(ctx: AppContext) {
     .get('/settings/keys', ({ auth, request }) =>
       isHtmx(request) ? keysAnswer(request, view(auth)) : redirect('/settings#section-api-keys'),
     )
-    .post('/settings/keys', ({ auth, body, request }) => {
+    .post('/settings/keys', ({ auth, body, request, server }) => {
       const fields = (body ?? {}) as Record<string, unknown>
       const name = lastString(fields.name) ?? ''
       const scope = lastString(fields.scope) ?? 'export'
       try {
         const newKey = createApiKey(db, storeId, name, scope, clock)
+        const detail = describeKey(newKey.key)
+        recordAudit(db, { ...actor(auth, request, server), action: 'key.created', detail }, clock)
         return keysAnswer(request, view(auth, { newKey }))
       } catch (err) {
         if (!(err instanceof AppError)) throw err
@@ -153,11 +171,13 @@ export function settingsRoutes(ctx: AppContext) {
         )
       }
     })
-    .post('/settings/keys/:id/regenerate', ({ auth, params, request }) =>
-      keyAction(request, auth, params.id, (ref) => regenerateApiKey(db, storeId, ref, clock)),
+    .post('/settings/keys/:id/regenerate', ({ auth, params, request, server }) =>
+      keyAction(request, server, auth, params.id, 'key.regenerated', (ref) =>
+        regenerateApiKey(db, storeId, ref, clock),
+      ),
     )
-    .post('/settings/keys/:id/revoke', ({ auth, params, request }) =>
-      keyAction(request, auth, params.id, (ref) => {
+    .post('/settings/keys/:id/revoke', ({ auth, params, request, server }) =>
+      keyAction(request, server, auth, params.id, 'key.revoked', (ref) => {
         revokeApiKey(db, storeId, ref, clock)
         return undefined
       }),
@@ -166,5 +186,10 @@ export function settingsRoutes(ctx: AppContext) {
       isHtmx(request)
         ? htmlResponse(<SyncLog view={view(auth)} />)
         : redirect('/settings#section-sync-log'),
+    )
+    .get('/settings/audit', ({ auth, request }) =>
+      isHtmx(request)
+        ? htmlResponse(<AuditLog view={view(auth)} />)
+        : redirect('/settings#section-audit'),
     )
 }

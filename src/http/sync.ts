@@ -9,6 +9,9 @@ import { readSettings } from '../domain/settings.ts'
 import { type SyncRequest, syncPeriod } from '../domain/sync.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
+import { bodyLimitFor, readBodyText } from './security.ts'
+
+const SYNC_BODY_LIMIT = bodyLimitFor('/apiv1/analytics/sync')
 
 /** The key a client sent, from any of the three accepted headers. */
 export function presentedKey(headers: Headers): string | null {
@@ -72,7 +75,9 @@ export function syncRoutes(ctx: AppContext) {
         }
         keyId = key.id
         if (!readSettings(db, ctx.store.id).api_enabled) throw new Forbidden('API is deactivated')
-        const body = parseSyncBody(request.body === null ? '' : await request.text())
+        const body = parseSyncBody(
+          request.body === null ? '' : await readBodyText(request, SYNC_BODY_LIMIT),
+        )
         const result = syncPeriod(
           db,
           ctx.store.id,

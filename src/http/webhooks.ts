@@ -1,13 +1,15 @@
 import { Elysia } from 'elysia'
-import { InvalidInput, Unauthorized } from '../domain/errors.ts'
+import { Unauthorized } from '../domain/errors.ts'
+import { requireSecret } from '../domain/secrets.ts'
 import { readSettings } from '../domain/settings.ts'
 import { applyOrderWebhook, verifyShopifyHmac } from '../domain/webhooks.ts'
 import type { AppContext } from './context.ts'
 import { json } from './context.ts'
 import { errorResponse } from './errors.ts'
+import { bodyLimitFor, readBody } from './security.ts'
 
-/** Shopify's order payloads are rarely above a few hundred KB. */
-const MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
+/** Shopify's order payloads are rarely above a few hundred KB; the limit is 2 MB. */
+const MAX_WEBHOOK_BYTES = bodyLimitFor('/apiv1/webhooks/shopify/orders')
 
 /**
  * `POST /apiv1/webhooks/shopify/orders`: Shopify order webhooks, verified on the raw body with
@@ -18,11 +20,11 @@ export function webhookRoutes(ctx: AppContext) {
     '/shopify/orders',
     async ({ request }) => {
       try {
-        if (Number(request.headers.get('content-length') ?? 0) > MAX_WEBHOOK_BYTES) {
-          throw new InvalidInput('Body is too large')
-        }
-        const body = new Uint8Array(await request.arrayBuffer())
-        const secret = readSettings(ctx.db, ctx.store.id).shopify_webhook_secret
+        const body = await readBody(request, MAX_WEBHOOK_BYTES)
+        const secret = requireSecret(
+          readSettings(ctx.db, ctx.store.id).shopify_webhook_secret,
+          'The webhook signing secret',
+        )
         if (!secret) throw new Unauthorized('Webhook secret is not configured')
         const signature = request.headers.get('x-shopify-hmac-sha256')
         if (!verifyShopifyHmac(body, secret, signature)) {

@@ -94,7 +94,11 @@ describe('POST /apiv1/collect', () => {
       [event({ visitor: 'x' }), 400, 'visitor: must be 8 to 64 letters, digits, "-" or "_"'],
       [event({ url: 'javascript:alert(1)' }), 400, 'url: must be an http(s) URL'],
       [event({ store: 'MIDA-nope' }), 404, 'Unknown tracking id'],
-      [event({ url: `https://shop.example/${'x'.repeat(20000)}` }), 400, 'Event is too large'],
+      [
+        event({ url: `https://shop.example/${'x'.repeat(20000)}` }),
+        413,
+        'Body is too large: at most 16 KB',
+      ],
     ]
     for (const [body, status, error] of cases) {
       const res = await post(body)

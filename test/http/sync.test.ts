@@ -338,6 +338,33 @@ describe('429', () => {
   })
 })
 
+describe('413', () => {
+  test('a body over 16 KB is refused, with or without a Content-Length', async () => {
+    await expectError(
+      await withKey(JSON.stringify({ date: '2026-11-20', pad: 'x'.repeat(20_000) })),
+      413,
+      'Body is too large: at most 16 KB',
+    )
+    // Chunked: the handler counts the bytes and stops at the limit.
+    const chunk = new TextEncoder().encode('x'.repeat(1024))
+    let sent = 0
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 40) return controller.close()
+        sent++
+        controller.enqueue(chunk)
+      },
+    })
+    const res = await fetch(`${server.url}/apiv1/analytics/sync`, {
+      method: 'POST',
+      headers: { 'x-mida-secret-key': key },
+      body,
+      duplex: 'half',
+    } as RequestInit)
+    await expectError(res, 413, 'Body is too large: at most 16 KB')
+  })
+})
+
 describe('500', () => {
   test('Sync failed when computing throws, without leaking the cause', async () => {
     const logged = spyOn(console, 'error').mockImplementation(() => {})

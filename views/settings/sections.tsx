@@ -1,5 +1,6 @@
 import { apiKeysSection } from './apiKeys.tsx'
 import { apiStatusSection } from './apiStatus.tsx'
+import { auditSection } from './audit.tsx'
 import { dashboardSection } from './dashboard.tsx'
 import { emailNotificationsSection } from './emailNotifications.tsx'
 import { smtpSection } from './notifications.tsx'
@@ -25,4 +26,5 @@ export const SETTINGS_SECTIONS: SettingsSection[] = [
   storeSection,
   trackingSection,
   syncLogSection,
+  auditSection,
 ]

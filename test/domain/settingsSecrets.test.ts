@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { createHmac } from 'node:crypto'
+import { loadConfig } from '../../src/config.ts'
+import { openDatabase } from '../../src/db/database.ts'
+import { SEALED_PREFIX } from '../../src/domain/secrets.ts'
+import { displaySettings, readSettings, updateSettings } from '../../src/domain/settings.ts'
+import { createApp } from '../../src/http/app.ts'
+import { createTestApp, type TestApp } from '../utils.ts'
+
+// Needs the settings.ts change that seals and opens SECRET_SETTINGS (see src/domain/secrets.ts).
+const KEY = 'a-long-random-secret-key-0123456789'
+let t: TestApp
+const reopened: { close(): void }[] = []
+afterEach(() => {
+  for (const db of reopened.splice(0)) db.close()
+  t?.close()
+})
+
+/** The same data directory opened again, as a restart with other environment would. */
+function restart(env: Record<string, string>) {
+  const db = openDatabase(t.dir)
+  reopened.push(db)
+  const config = loadConfig({ env: { MIDA_DATA_DIR: t.dir, ...env }, cwd: t.dir })
+  const app = createApp({ db, config, clock: t.clock })
+  return {
+    db,
+    request: (path: string, init?: RequestInit) =>
+      app.handle(new Request(`http://localhost${path}`, init)),
+  }
+}
+
+const stored = (key: string) =>
+  (
+    t.db
+      .query('SELECT value FROM store_settings WHERE store_id = ? AND key = ?')
+      .get(t.storeId, key) as { value: string } | null
+  )?.value
+
+describe('secrets at rest', () => {
+  test('with MIDA_SECRET_KEY the SMTP password and the webhook secret are stored encrypted', () => {
+    t = createTestApp({ env: { MIDA_SECRET_KEY: KEY } })
+    updateSettings(
+      t.db,
+      t.storeId,
+      { smtp_password: 'smtp-hunter2', shopify_webhook_secret: 'shpss_abc', smtp_user: 'me' },
+      t.clock,
+    )
+    expect(stored('smtp_password')).toStartWith(SEALED_PREFIX)
+    expect(stored('shopify_webhook_secret')).toStartWith(SEALED_PREFIX)
+    expect(stored('smtp_user')).toBe('me')
+    const s = readSettings(t.db, t.storeId)
+    expect([s.smtp_password, s.shopify_webhook_secret]).toEqual(['smtp-hunter2', 'shpss_abc'])
+  })
+
+  test('without it they are stored as typed (documented); with it later, the next save encrypts them', () => {
+    t = createTestApp()
+    updateSettings(t.db, t.storeId, { smtp_password: 'smtp-hunter2' }, t.clock)
+    expect(stored('smtp_password')).toBe('smtp-hunter2')
+    const later = restart({ MIDA_SECRET_KEY: KEY })
+    expect(readSettings(later.db, t.storeId).smtp_password).toBe('smtp-hunter2')
+    updateSettings(later.db, t.storeId, { store_name: 'Renamed' }, t.clock)
+    expect(stored('smtp_password')).toStartWith(SEALED_PREFIX)
+    expect(readSettings(later.db, t.storeId).smtp_password).toBe('smtp-hunter2')
+  })
+
+  test('a wrong key: start-up works, the webhook says what is wrong, a new secret repairs it', async () => {
+    t = createTestApp({ env: { MIDA_SECRET_KEY: KEY } })
+    updateSettings(t.db, t.storeId, { shopify_webhook_secret: 'shpss_abc' }, t.clock)
+    const wrong = restart({ MIDA_SECRET_KEY: 'not-the-key-it-was-saved-with' })
+    const settings = readSettings(wrong.db, t.storeId)
+    expect(displaySettings(settings, 'MIDA-x').shopify_webhook_secret).toBe('(set)')
+    const body = JSON.stringify({ id: 1, created_at: '2026-11-25T10:00:00Z', total_price: '1.00' })
+    const res = await wrong.request('/apiv1/webhooks/shopify/orders', {
+      method: 'POST',
+      headers: {
+        'x-shopify-topic': 'orders/create',
+        'x-shopify-hmac-sha256': createHmac('sha256', 'shpss_abc').update(body).digest('base64'),
+      },
+      body,
+    })
+    expect(res.status).toBe(503)
+    expect(await res.json()).toEqual({
+      success: false,
+      error:
+        'The webhook signing secret is stored encrypted and cannot be decrypted: MIDA_SECRET_KEY is not set or is not the key it was saved with (set that key, or enter the secret again)',
+    })
+    // Entering the secret again (under the current key) repairs it.
+    updateSettings(wrong.db, t.storeId, { shopify_webhook_secret: 'shpss_new' }, t.clock)
+    expect(readSettings(wrong.db, t.storeId).shopify_webhook_secret).toBe('shpss_new')
+  })
+})
