@@ -15,6 +15,22 @@ export interface Config {
   adminPassword: string | undefined
   /** Take the client address from `X-Forwarded-For` (only behind a reverse proxy you control). */
   trustProxy: boolean
+  /** Failed API-key attempts allowed per client address and window (sync and import). */
+  keyAttempts: RateLimit
+  /** Failed logins allowed per client address and window. */
+  loginAttempts: RateLimit
+  /** Tracker events accepted per visitor and window (collect). */
+  collectRate: RateLimit
+  /** Encrypts the SMTP password and the webhook secret at rest when set (MIDA_SECRET_KEY). */
+  secretKey: string | undefined
+  /** Daily backups `serve` keeps in `DATA_DIR/backups` (MIDA_BACKUP_KEEP; 0: no daily backup). */
+  backupKeep: number
+}
+
+/** At most `max` events per `windowMs`. */
+export interface RateLimit {
+  max: number
+  windowMs: number
 }
 
 /** A configuration value that failed validation; the message names the setting. */
@@ -34,6 +50,32 @@ const booleanText = z
   .toLowerCase()
   .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
   .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 }
+
+/** `N` or `N/DURATION` (`10/15m`, `120/1m`, `5/1h`, `30/45s`); a bare N keeps the default window. */
+function rateLimit(defaultWindowMs: number) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d{1,7}(\/\d{1,5}[smh])?$/)
+    .transform((text): RateLimit => {
+      const [count, window] = text.split('/')
+      const unit = window ? (DURATION_UNITS[window.slice(-1)] as number) : 0
+      return {
+        max: Number(count),
+        windowMs: window ? Number(window.slice(0, -1)) * unit : defaultWindowMs,
+      }
+    })
+    .refine((r) => r.max >= 1 && r.windowMs >= 1000)
+}
+
+/** The defaults of the abuse limits (documented in the README's "Security and reliability"). */
+export const DEFAULT_LIMITS = {
+  keyAttempts: { max: 10, windowMs: 15 * 60_000 },
+  loginAttempts: { max: 5, windowMs: 15 * 60_000 },
+  collectRate: { max: 120, windowMs: 60_000 },
+} as const satisfies Record<string, RateLimit>
 
 const SETTINGS: Setting[] = [
   {
@@ -95,6 +137,36 @@ const SETTINGS: Setting[] = [
     schema: booleanText,
     allowed: 'true or false',
   },
+  {
+    key: 'keyAttempts',
+    env: 'MIDA_KEY_ATTEMPTS',
+    schema: rateLimit(DEFAULT_LIMITS.keyAttempts.windowMs),
+    allowed: 'a count, optionally per window, such as 10 or 10/15m (s, m or h)',
+  },
+  {
+    key: 'loginAttempts',
+    env: 'MIDA_LOGIN_ATTEMPTS',
+    schema: rateLimit(DEFAULT_LIMITS.loginAttempts.windowMs),
+    allowed: 'a count, optionally per window, such as 5 or 5/15m (s, m or h)',
+  },
+  {
+    key: 'collectRate',
+    env: 'MIDA_COLLECT_RATE',
+    schema: rateLimit(DEFAULT_LIMITS.collectRate.windowMs),
+    allowed: 'a count, optionally per window, such as 120 or 120/1m (s, m or h)',
+  },
+  {
+    key: 'secretKey',
+    env: 'MIDA_SECRET_KEY',
+    schema: z.string().trim().min(16),
+    allowed: 'a random string of at least 16 characters (e.g. openssl rand -base64 32)',
+  },
+  {
+    key: 'backupKeep',
+    env: 'MIDA_BACKUP_KEEP',
+    schema: z.coerce.number().int().min(0).max(3650),
+    allowed: 'how many daily backups to keep, 0 to 3650 (0: no daily backup)',
+  },
 ]
 
 /** The command-line flags that configure the server, for the CLI parser. */
@@ -148,7 +220,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     const parsed = s.schema.safeParse(raw)
     if (!parsed.success) {
       const shown =
-        s.key === 'adminPassword' || s.key === 'smtpUrl' ? '(hidden)' : JSON.stringify(raw)
+        s.key === 'adminPassword' || s.key === 'smtpUrl' || s.key === 'secretKey'
+          ? '(hidden)'
+          : JSON.stringify(raw)
       throw new ConfigError(`Invalid ${origin}: expected ${s.allowed}, got ${shown}`)
     }
     values[s.key] = parsed.data
@@ -166,5 +240,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     adminEmail: values.adminEmail as string | undefined,
     adminPassword: values.adminPassword as string | undefined,
     trustProxy: (values.trustProxy as boolean | undefined) ?? false,
+    keyAttempts: (values.keyAttempts as RateLimit | undefined) ?? { ...DEFAULT_LIMITS.keyAttempts },
+    loginAttempts: (values.loginAttempts as RateLimit | undefined) ?? {
+      ...DEFAULT_LIMITS.loginAttempts,
+    },
+    collectRate: (values.collectRate as RateLimit | undefined) ?? { ...DEFAULT_LIMITS.collectRate },
+    secretKey: values.secretKey as string | undefined,
+    backupKeep: (values.backupKeep as number | undefined) ?? 0,
   }
 }

@@ -3,6 +3,7 @@ import { ADMIN_HELP, ADMIN_OPTIONS, runAdmin } from './cli/admin.ts'
 import { type OptionSpec, type Parsed, parse } from './cli/args.ts'
 import {
   BACKUP_HELP,
+  BACKUP_OPTIONS,
   DEMO_HELP,
   DEMO_OPTIONS,
   IMPORT_HELP,
@@ -43,7 +44,7 @@ export const COMMANDS: Record<string, Command> = {
   sync: { help: SYNC_HELP, options: SYNC_OPTIONS, run: runSync },
   stats: { help: STATS_HELP, options: STATS_OPTIONS, run: runStats },
   demo: { help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo },
-  backup: { help: BACKUP_HELP, run: runBackup },
+  backup: { help: BACKUP_HELP, options: BACKUP_OPTIONS, run: runBackup },
 }
 
 export const MAIN_HELP = `mida-export ${VERSION}: your store's analytics, exported from your own machine.
@@ -59,7 +60,7 @@ Commands:
   sync                run a sync now and print the API's JSON body
   stats               print the metrics for any range of days
   demo                fill the store with realistic demo data
-  backup FILE         write a verified copy of the live database
+  backup FILE         write a verified copy of the live database (--keep N: daily)
 
 Options for every command:
   --data-dir DIR      where mida.sqlite lives (env MIDA_DATA_DIR, default ./data)

@@ -36,7 +36,12 @@ export function parseHeaders(raw: string): Record<string, string> {
 
 /** A real SMTP server (the `smtp-server` package) on 127.0.0.1, no TLS, no auth required. */
 export async function startSmtpSink(
-  options: { port?: number; auth?: { user: string; pass: string } } = {},
+  options: {
+    port?: number
+    auth?: { user: string; pass: string }
+    /** Awaited after a message is recorded and before it is acknowledged (a slow server). */
+    holdReply?: () => Promise<void>
+  } = {},
 ): Promise<SmtpSink> {
   const messages: ReceivedMail[] = []
   let refusal: { code: number; message: string } | null = null
@@ -72,7 +77,8 @@ export async function startSmtpSink(
           subject: headers.subject ?? '',
           raw,
         })
-        callback()
+        if (options.holdReply) void options.holdReply().then(() => callback())
+        else callback()
       })
     },
   })

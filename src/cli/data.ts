@@ -1,6 +1,7 @@
-import { Database } from 'bun:sqlite'
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { auditSettingsChange, CLI_ACTOR } from '../domain/audit.ts'
+import { backupDatabase, backupDay, dailyBackup } from '../domain/backup.ts'
 import { importOrders } from '../domain/csv.ts'
 import { generateDemo } from '../domain/demo.ts'
 import { type ImportSummary, importNdjson, type RecordKind } from '../domain/ingest.ts'
@@ -31,7 +32,10 @@ export function runSettings(rt: Runtime, p: Parsed): number {
       if (eq <= 0) throw new UsageError(`Expected key=value, got ${JSON.stringify(pair)}`)
       changes[pair.slice(0, eq).trim()] = pair.slice(eq + 1)
     }
-    updateSettings(rt.db, rt.store.id, changes, rt.clock)
+    const before = readSettings(rt.db, rt.store.id)
+    const after = updateSettings(rt.db, rt.store.id, changes, rt.clock)
+    const who = { storeId: rt.store.id, actor: CLI_ACTOR, address: null }
+    auditSettingsChange(rt.db, who, before, after, rt.clock)
   }
   const shown = displaySettings(readSettings(rt.db, rt.store.id), rt.store.trackingId)
   print(rt, shown, () =>
@@ -67,6 +71,8 @@ export async function runImport(rt: Runtime, p: Parsed): Promise<number> {
   }
   if (!file) throw new UsageError(`import ${kind} needs a FILE (or - for stdin)`)
   if (file !== '-' && !existsSync(file)) throw new UsageError(`No such file: ${file}`)
+  // A bulk import touches index pages all over the table: 64 MB of page cache keeps them in memory.
+  rt.db.exec('PRAGMA cache_size = -65536')
   const stream = file === '-' ? rt.io.stdin() : Bun.file(file).stream()
   const size = file === '-' ? 0 : Bun.file(file).size
   let lastDraw = 0
@@ -202,29 +208,44 @@ export function runDemo(rt: Runtime, p: Parsed): number {
   return 0
 }
 
+export const BACKUP_OPTIONS: Record<string, OptionSpec> = {
+  keep: { type: 'string' },
+}
+
 export const BACKUP_HELP = `Usage: mida-export backup FILE
+       mida-export backup --keep N
 
 Writes a consistent copy of the live database to FILE (VACUUM INTO, safe while the server runs)
-and checks it with PRAGMA integrity_check. FILE must not exist.`
+and checks it with PRAGMA integrity_check. FILE must not exist.
+With --keep N instead of FILE: writes today's backup (store time) to
+DATA_DIR/backups/mida-YYYY-MM-DD.sqlite, replacing one from earlier today, and deletes all but
+the newest N there (for cron; the server does this itself daily with MIDA_BACKUP_KEEP=N).`
 
-/** `backup FILE`: a consistent, verified copy of the live database. */
+/** `backup FILE` or `backup --keep N`: a consistent, verified copy of the live database. */
 export function runBackup(rt: Runtime, p: Parsed): number {
-  const [file] = p.positionals
-  if (!file) throw new UsageError('backup needs a FILE')
+  const [file, extra] = p.positionals
+  const keepText = str(p, 'keep')
+  if (extra !== undefined) throw new UsageError(`backup takes one FILE, got also ${extra}`)
+  if (keepText !== undefined) {
+    if (file !== undefined) throw new UsageError('backup takes a FILE or --keep N, not both')
+    const keep = positiveInt(keepText, '--keep', 1, 3650)
+    if (keep < 1) throw new UsageError('--keep must be at least 1')
+    const day = backupDay(rt.db, rt.clock)
+    const result = dailyBackup(rt.db, rt.config.dataDir, day, keep, true)
+    print(
+      rt,
+      { file: result.file, bytes: result.bytes, integrity_check: 'ok', removed: result.removed },
+      () =>
+        `Backup written to ${result.file} (${result.bytes} bytes), integrity_check ok.${
+          result.removed.length ? ` Removed ${result.removed.join(', ')}.` : ''
+        }`,
+    )
+    return 0
+  }
+  if (!file) throw new UsageError('backup needs a FILE (or --keep N)')
   const target = resolve(rt.io.cwd, file)
   if (existsSync(target)) throw new UsageError(`${file} already exists; choose a new file`)
-  rt.db.query('VACUUM INTO ?').run(target)
-  const copy = new Database(target, { readonly: true })
-  const check = copy.query('PRAGMA integrity_check').all() as { integrity_check: string }[]
-  copy.close()
-  const ok = check.length === 1 && check[0]?.integrity_check === 'ok'
-  if (!ok) {
-    rmSync(target, { force: true })
-    throw new Error(
-      `Backup failed integrity_check: ${check.map((c) => c.integrity_check).join('; ')}`,
-    )
-  }
-  const bytes = Bun.file(target).size
+  const { bytes } = backupDatabase(rt.db, target)
   print(
     rt,
     { file: target, bytes, integrity_check: 'ok' },

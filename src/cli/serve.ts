@@ -1,3 +1,5 @@
+import { constants } from 'node:os'
+import { flushSyncRequestLog } from '../domain/requestLog.ts'
 import { startBackgroundJobs } from '../domain/scheduler.ts'
 import { createApp } from '../http/app.ts'
 import { ensureAdminAtStartup } from './admin.ts'
@@ -5,7 +7,13 @@ import type { Runtime } from './runtime.ts'
 
 export const SERVE_HELP = `Usage: mida-export serve [--port N] [--host ADDR] [--data-dir DIR] [--base-url URL]
 
-Runs the HTTP server (settings page, sync API) and the scheduler. Stops cleanly on SIGTERM/SIGINT.`
+Runs the HTTP server (settings page, sync API) and the scheduler. Stops cleanly on SIGTERM/SIGINT:
+new connections are refused, requests in flight finish (up to 30 s), the scheduler and the email
+sender stop, the database is closed, exit code 0. A second signal exits at once (143 or 130).
+With MIDA_BACKUP_KEEP=N it also writes a daily backup to DATA_DIR/backups, keeping the newest N.`
+
+/** How long a shutdown waits for requests in flight before closing their connections. */
+export const SHUTDOWN_GRACE_MS = 30_000
 
 /** `serve`: listens until a signal arrives, then closes the server and the database. */
 export async function runServe(rt: Runtime): Promise<number> {
@@ -17,6 +25,23 @@ export async function runServe(rt: Runtime): Promise<number> {
   if (rt.config.port === 0 && rt.config.baseUrl.endsWith(':0')) {
     rt.config.baseUrl = `${rt.config.baseUrl.slice(0, -2)}:${server.port}`
   }
+  // Signals are caught from here on, so one arriving during start-up still stops cleanly.
+  type StopSignal = 'SIGTERM' | 'SIGINT'
+  let stopping = false
+  const signalled = new Promise<StopSignal>((resolveSignal) => {
+    const onSignal = (signal: StopSignal) => {
+      if (stopping) {
+        // A second signal: exit at once (143 for SIGTERM, 130 for SIGINT). Every committed
+        // write is safe in SQLite's WAL; requests still in flight get no answer.
+        rt.io.err(`${signal} received again, exiting now\n`)
+        process.exit(128 + constants.signals[signal])
+      }
+      stopping = true
+      resolveSignal(signal)
+    }
+    process.on('SIGTERM', () => onSignal('SIGTERM'))
+    process.on('SIGINT', () => onSignal('SIGINT'))
+  })
   rt.io.err(
     `mida-export listening on http://${rt.config.host}:${server.port} (public URL ${rt.config.baseUrl}, data in ${rt.config.dataDir})\n`,
   )
@@ -27,20 +52,21 @@ export async function runServe(rt: Runtime): Promise<number> {
     mailer: app.context.mailer,
     baseUrl: rt.config.baseUrl,
     log: (line) => rt.io.err(line),
+    backup: { dataDir: rt.config.dataDir, keep: rt.config.backupKeep },
   })
-  await new Promise<void>((resolveStop) => {
-    let stopping = false
-    const stop = async (signal: string) => {
-      if (stopping) process.exit(130) // a second signal: exit at once
-      stopping = true
-      rt.io.err(`${signal} received, shutting down…\n`)
-      await jobs.stop()
-      await app.stop()
-      resolveStop()
-    }
-    process.on('SIGTERM', () => void stop('SIGTERM'))
-    process.on('SIGINT', () => void stop('SIGINT'))
-  })
+  const signal = await signalled
+  rt.io.err(
+    `${signal} received, shutting down: finishing requests in flight (${signal} again to exit now)…\n`,
+  )
+  // New connections are refused at once; requests in flight finish, up to the grace period.
+  const force = setTimeout(() => {
+    rt.io.err(`Requests still running after ${SHUTDOWN_GRACE_MS / 1000} s; closing them\n`)
+    void server.stop(true)
+  }, SHUTDOWN_GRACE_MS)
+  // The plugins' stop hooks run once the server has stopped (the collect queue flushes).
+  await Promise.all([app.stop(), jobs.stop()])
+  clearTimeout(force)
+  flushSyncRequestLog(rt.db)
   rt.db.close()
   return 0
 }

@@ -224,4 +224,22 @@ CREATE INDEX webhook_deliveries_by_order ON webhook_deliveries (store_id, order_
 CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (store_id, received_at);
 `,
   },
+  {
+    version: 5,
+    name: 'audit log',
+    sql: `
+-- Who did what to keys, settings and admins, and who logged in (or failed to). Never secret values.
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  store_id INTEGER REFERENCES stores(id) ON DELETE CASCADE,
+  at INTEGER NOT NULL,
+  -- an admin's email, "cli", or "api key <prefix>"
+  actor TEXT NOT NULL,
+  address TEXT,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX audit_log_recent ON audit_log (store_id, at);
+`,
+  },
 ]

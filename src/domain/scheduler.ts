@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.ts'
+import { BackupJob } from './backup.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { MailerResolver } from './mailer.ts'
 import { OutboxSender, processOwner } from './outbox.ts'
@@ -236,11 +237,13 @@ export class Scheduler {
   }
 }
 
-/** The scheduler and the outbox sender of a running server. */
+/** The scheduler, the outbox sender and the daily backup of a running server. */
 export interface BackgroundJobs {
   scheduler: Scheduler
   sender: OutboxSender
-  /** Stops both; waits for an email being sent. */
+  /** Present when daily backups are on (`MIDA_BACKUP_KEEP` > 0). */
+  backup: BackupJob | undefined
+  /** Stops them all; waits for an email being sent. */
   stop(): Promise<void>
 }
 
@@ -256,17 +259,26 @@ export function startBackgroundJobs(options: {
   log?: (line: string) => void
   schedulerIntervalMs?: number
   senderIntervalMs?: number
+  /** Daily backups into `dataDir/backups`, keeping the newest `keep` (0: none). */
+  backup?: { dataDir: string; keep: number; intervalMs?: number }
 }): BackgroundJobs {
   const owner = processOwner()
   const sender = new OutboxSender({ ...options, owner })
   const scheduler = new Scheduler({ ...options, owner, onSynced: () => sender.wake() })
+  const backup =
+    options.backup && options.backup.keep > 0
+      ? new BackupJob({ ...options, dataDir: options.backup.dataDir, keep: options.backup.keep })
+      : undefined
   sender.start(options.senderIntervalMs)
   scheduler.start(options.schedulerIntervalMs)
+  backup?.start(options.backup?.intervalMs)
   return {
     scheduler,
     sender,
+    backup,
     async stop() {
       scheduler.stop()
+      backup?.stop()
       await sender.stop()
     },
   }

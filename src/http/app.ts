@@ -3,9 +3,10 @@ import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import type { Clock } from '../domain/clock.ts'
 import { configuredMailer, type Mailer } from '../domain/mailer.ts'
+import { bindSecretKey } from '../domain/secrets.ts'
 import { initialiseSettings } from '../domain/settings.ts'
 import { ensureDefaultStore } from '../domain/stores.ts'
-import { FailureThrottle } from '../domain/throttle.ts'
+import { FailureThrottle, RateLimiter } from '../domain/throttle.ts'
 import { assetRoutes } from './assets.ts'
 import { authRoutes } from './auth.ts'
 import { collectRoutes } from './collect.ts'
@@ -14,6 +15,7 @@ import { errorHandler } from './errors.ts'
 import { healthRoutes } from './health.ts'
 import { importRoutes } from './import.ts'
 import { notificationRoutes } from './notifications.tsx'
+import { MAX_REQUEST_BODY_BYTES, security } from './security.ts'
 import { settingsRoutes } from './settings.tsx'
 import { syncRoutes } from './sync.ts'
 import { webhookRoutes } from './webhooks.ts'
@@ -28,6 +30,7 @@ export interface AppOptions {
 
 /** Builds the whole HTTP app over an open database; `serve` listens with it, tests call `handle`. */
 export function createApp({ db, config, clock, mailer }: AppOptions) {
+  bindSecretKey(db, config.secretKey)
   const store = ensureDefaultStore(db, clock)
   initialiseSettings(db, store.id, clock)
   const ctx: AppContext = {
@@ -35,10 +38,19 @@ export function createApp({ db, config, clock, mailer }: AppOptions) {
     config,
     clock,
     store,
-    keyThrottle: new FailureThrottle(clock),
+    keyThrottle: new FailureThrottle(clock, {
+      maxFailures: config.keyAttempts.max,
+      windowMs: config.keyAttempts.windowMs,
+    }),
+    loginThrottle: new FailureThrottle(clock, {
+      maxFailures: config.loginAttempts.max,
+      windowMs: config.loginAttempts.windowMs,
+    }),
+    collectLimiter: new RateLimiter(clock, config.collectRate, 'Too many events from this visitor'),
     mailer: mailer ? () => mailer : configuredMailer(config, db),
   }
-  const app = new Elysia()
+  const app = new Elysia({ serve: { maxRequestBodySize: MAX_REQUEST_BODY_BYTES } })
+    .use(security(config))
     .use(errorHandler)
     .use(healthRoutes(ctx))
     .use(syncRoutes(ctx))

@@ -11,6 +11,7 @@ import { adminAuth } from './auth.ts'
 import type { AppContext } from './context.ts'
 import { errorResponse } from './errors.ts'
 import { htmlResponse } from './html.ts'
+import { bodyLimitFor, readBodyText } from './security.ts'
 
 const TRACKER_GZIP = Bun.gzipSync(trackerSource)
 const TRACKER_ETAG = `"${Bun.hash(trackerSource).toString(36)}"`
@@ -25,8 +26,8 @@ const TRACKER_HEADERS = {
   'x-content-type-options': 'nosniff',
 }
 
-/** The tracker's size limit for one event: a URL and a referrer with room to spare. */
-const MAX_EVENT_BYTES = 16 * 1024
+/** The size limit of one event (16 KB): a URL and a referrer with room to spare. */
+const MAX_EVENT_BYTES = bodyLimitFor('/apiv1/collect')
 
 const collectBody = z.object({
   store: z.string('must be the tracking id (data-store)').trim().min(1).max(100),
@@ -72,7 +73,9 @@ function corsHeaders(origin: string | null): Record<string, string> {
  */
 export function collectRoutes(ctx: AppContext) {
   const queue = new CollectQueue(ctx.db, ctx.clock)
+  // onStop: at shutdown, after the requests in flight, write anything still queued.
   return new Elysia({ name: 'collect' })
+    .onStop(() => queue.flush())
     .use(trackingSettingsRoutes(ctx))
     .get('/mida.js', ({ request }) => {
       if (request.headers.get('if-none-match') === TRACKER_ETAG) {
@@ -105,11 +108,7 @@ export function collectRoutes(ctx: AppContext) {
         const origin = request.headers.get('origin')
         let cors = corsHeaders(null)
         try {
-          const length = Number(request.headers.get('content-length') ?? 0)
-          if (length > MAX_EVENT_BYTES) throw new InvalidInput('Event is too large')
-          const text = await request.text()
-          if (text.length > MAX_EVENT_BYTES) throw new InvalidInput('Event is too large')
-          const body = parseCollectBody(text)
+          const body = parseCollectBody(await readBodyText(request, MAX_EVENT_BYTES))
           const store = findStoreByTrackingId(ctx.db, body.store)
           if (!store) throw new NotFound('Unknown tracking id')
           const allowed = allowedOrigins(ctx, store.id)
@@ -117,6 +116,8 @@ export function collectRoutes(ctx: AppContext) {
             throw new Forbidden('Origin not allowed')
           }
           cors = corsHeaders(origin)
+          // MIDA_COLLECT_RATE events per visitor (120 a minute): a runaway script cannot flood us.
+          ctx.collectLimiter.take(`${store.id}:${body.visitor}`)
           const userAgent = request.headers.get('user-agent') ?? ''
           // Bots get the same answer as people, so nothing tells them they are ignored.
           if (!isBot(userAgent)) {

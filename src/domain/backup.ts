@@ -1,0 +1,166 @@
+import { Database as SqliteDatabase } from 'bun:sqlite'
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Database } from '../db/database.ts'
+import type { Clock } from './clock.ts'
+import { storeDate } from './periods.ts'
+import { readSettings } from './settings.ts'
+
+/** The daily backups' folder inside the data directory. */
+export const BACKUP_DIR = 'backups'
+/** How often the backup job looks at the clock (it writes at most one file a store day). */
+export const BACKUP_INTERVAL_MS = 60_000
+
+const DAILY_NAME = /^mida-(\d{4}-\d{2}-\d{2})\.sqlite$/
+
+/** A written, verified backup. */
+export interface BackupResult {
+  file: string
+  bytes: number
+}
+
+/** A backup whose copy failed `PRAGMA integrity_check`; the copy has been removed. */
+export class BackupCheckFailed extends Error {}
+
+/**
+ * Writes a consistent copy of the live database to `file` with `VACUUM INTO` (a read
+ * transaction: writers go on meanwhile) and checks it with `PRAGMA integrity_check`. The copy is
+ * written next to `file` and renamed into place once checked, so `file` is never half written.
+ * `file` is replaced when `replace` is set; otherwise an existing `file` is an error.
+ */
+export function backupDatabase(db: Database, file: string, replace = false): BackupResult {
+  if (!replace && existsSync(file)) throw new Error(`${file} already exists`)
+  const partial = `${file}.partial`
+  rmSync(partial, { force: true })
+  try {
+    db.query('VACUUM INTO ?').run(partial)
+    const copy = new SqliteDatabase(partial, { readonly: true })
+    let check: { integrity_check: string }[]
+    try {
+      check = copy.query('PRAGMA integrity_check').all() as { integrity_check: string }[]
+    } finally {
+      copy.close()
+    }
+    if (check.length !== 1 || check[0]?.integrity_check !== 'ok') {
+      throw new BackupCheckFailed(
+        `Backup failed integrity_check: ${check.map((c) => c.integrity_check).join('; ')}`,
+      )
+    }
+    renameSync(partial, file)
+  } finally {
+    rmSync(partial, { force: true })
+  }
+  return { file, bytes: statSync(file).size }
+}
+
+/** The daily backup's path for a store day: `DATA_DIR/backups/mida-YYYY-MM-DD.sqlite`. */
+export function dailyBackupPath(dataDir: string, day: Temporal.PlainDate): string {
+  return join(dataDir, BACKUP_DIR, `mida-${day.toString()}.sqlite`)
+}
+
+/**
+ * Keeps the newest `keep` daily backups (by the date in their name) in `dir` and deletes the
+ * older ones, and any leftover `.partial` file of an interrupted backup. Returns the deleted names.
+ */
+export function rotateBackups(dir: string, keep: number): string[] {
+  if (!existsSync(dir)) return []
+  const names = readdirSync(dir)
+  const daily = names.filter((n) => DAILY_NAME.test(n)).sort((a, b) => (a < b ? 1 : -1))
+  const removed = [
+    ...daily.slice(Math.max(0, keep)),
+    ...names.filter((n) => n.endsWith('.partial')),
+  ]
+  for (const name of removed) rmSync(join(dir, name), { force: true })
+  return removed
+}
+
+/** What `dailyBackup` did. */
+export interface DailyBackupResult {
+  file: string
+  /** False when today's backup existed already (and `replace` was not set). */
+  written: boolean
+  bytes: number
+  removed: string[]
+}
+
+/**
+ * Writes the backup of the store day `day` into `DATA_DIR/backups` unless it exists (or replaces
+ * it with `replace`), then keeps the newest `keep` daily backups.
+ */
+export function dailyBackup(
+  db: Database,
+  dataDir: string,
+  day: Temporal.PlainDate,
+  keep: number,
+  replace = false,
+): DailyBackupResult {
+  const file = dailyBackupPath(dataDir, day)
+  let written = false
+  if (replace || !existsSync(file)) {
+    mkdirSync(join(dataDir, BACKUP_DIR), { recursive: true })
+    backupDatabase(db, file, true)
+    written = true
+  }
+  const removed = rotateBackups(join(dataDir, BACKUP_DIR), keep)
+  return { file, written, bytes: statSync(file).size, removed }
+}
+
+/** The store day used to name backups: today in the time zone of the first store. */
+export function backupDay(db: Database, clock: Clock): Temporal.PlainDate {
+  const store = db.query('SELECT id FROM stores ORDER BY id LIMIT 1').get() as { id: number } | null
+  const timeZone = store ? readSettings(db, store.id).timezone : 'UTC'
+  return storeDate(clock.now(), timeZone)
+}
+
+export interface BackupJobOptions {
+  db: Database
+  clock: Clock
+  dataDir: string
+  /** How many daily backups to keep (at least 1). */
+  keep: number
+  log?: (line: string) => void
+}
+
+/**
+ * The server's daily backup (`MIDA_BACKUP_KEEP`): each tick writes today's backup if it does not
+ * exist yet and keeps the newest `keep`. The first tick runs at start-up.
+ */
+export class BackupJob {
+  private readonly options: BackupJobOptions
+  private timer: ReturnType<typeof setInterval> | undefined
+
+  constructor(options: BackupJobOptions) {
+    this.options = options
+  }
+
+  /** Backs up once if today's file is missing; returns what was done. */
+  tick(): DailyBackupResult {
+    const { db, clock, dataDir, keep } = this.options
+    const result = dailyBackup(db, dataDir, backupDay(db, clock), keep)
+    if (result.written) {
+      this.options.log?.(`Daily backup written to ${result.file} (${result.bytes} bytes)\n`)
+    }
+    return result
+  }
+
+  private safeTick(): void {
+    try {
+      this.tick()
+    } catch (err) {
+      this.options.log?.(`Daily backup failed: ${(err as Error).message}\n`)
+    }
+  }
+
+  /** Ticks now, then every interval. */
+  start(intervalMs = BACKUP_INTERVAL_MS): void {
+    if (this.timer) return
+    this.timer = setInterval(() => this.safeTick(), intervalMs)
+    this.safeTick()
+  }
+
+  /** Stops the timer; a tick is synchronous, so none is left running. */
+  stop(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+  }
+}

@@ -1,0 +1,150 @@
+// Helpers for the reliability tests: a real server (or CLI) in a child process on a data dir,
+// and a look into that data dir from the test process.
+import { Database } from 'bun:sqlite'
+import { join } from 'node:path'
+import { openDatabase } from '../../src/db/database.ts'
+import { FixedClock } from '../../src/domain/clock.ts'
+import { createApiKey } from '../../src/domain/keys.ts'
+import { initialiseSettings, updateSettings } from '../../src/domain/settings.ts'
+import { ensureDefaultStore } from '../../src/domain/stores.ts'
+
+const ROOT = join(import.meta.dir, '..', '..')
+const SERVE_AT = join(ROOT, 'test', 'fixtures', 'serve-at.ts')
+
+/** A child process running the real command line. */
+export interface Child {
+  proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>
+  pid: number
+  /** Everything it wrote to stdout and stderr so far. */
+  stdout(): string
+  stderr(): string
+  exited: Promise<number>
+}
+
+/** Spawns `bun test/fixtures/serve-at.ts ARGS` (the CLI, clock from `now` if given). */
+export function spawnCli(
+  args: string[],
+  options: { now?: string; env?: Record<string, string> } = {},
+): Child {
+  const proc = Bun.spawn([process.execPath, SERVE_AT, ...args], {
+    cwd: ROOT,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      ...(options.now ? { MIDA_TEST_NOW: options.now } : {}),
+      ...options.env,
+    },
+  })
+  let out = ''
+  let err = ''
+  const outDone = (async () => {
+    const decoder = new TextDecoder()
+    for await (const chunk of proc.stdout) out += decoder.decode(chunk, { stream: true })
+  })()
+  void (async () => {
+    const decoder = new TextDecoder()
+    for await (const chunk of proc.stderr) err += decoder.decode(chunk, { stream: true })
+  })()
+  // Resolves with the exit code once stdout is read to its end too.
+  const exited = proc.exited.then(async (code) => {
+    await outDone.catch(() => {})
+    return code
+  })
+  return { proc, pid: proc.pid, stdout: () => out, stderr: () => err, exited }
+}
+
+/** A running server child: its base URL once it printed its banner. */
+export interface ServerChild extends Child {
+  url: string
+  port: number
+}
+
+/** Starts `serve --port 0` on `dir` and waits (at most 10 s) for it to listen. */
+export async function startServer(
+  dir: string,
+  options: { now?: string; env?: Record<string, string> } = {},
+): Promise<ServerChild> {
+  const child = spawnCli(['serve', '--port', '0', '--data-dir', dir], options)
+  const until = Date.now() + 10_000
+  let match: RegExpExecArray | null = null
+  while (!match) {
+    match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(child.stderr())
+    if (match) break
+    if (child.proc.exitCode !== null || Date.now() > until) {
+      child.proc.kill('SIGKILL')
+      throw new Error(`server did not start: ${child.stderr()}`)
+    }
+    await Bun.sleep(5)
+  }
+  const port = Number(match[1])
+  return { ...child, port, url: `http://127.0.0.1:${port}` }
+}
+
+/** kill -9 and wait for the process to be gone. */
+export async function killHard(child: Child): Promise<void> {
+  child.proc.kill('SIGKILL')
+  await child.exited
+}
+
+/** Waits (bounded) until `check` returns a truthy value, polling every `everyMs`. */
+export async function waitUntil<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+  everyMs = 2,
+): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value) return value as NonNullable<T>
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(everyMs)
+  }
+}
+
+/** A second connection to a data dir's database, as another process would have. */
+export function peek(dir: string): Database {
+  const db = new Database(join(dir, 'mida.sqlite'))
+  db.exec('PRAGMA busy_timeout = 5000')
+  return db
+}
+
+/** `PRAGMA integrity_check` of the data dir's database, opened fresh (recovering the WAL). */
+export function integrity(dir: string): string {
+  const db = peek(dir)
+  try {
+    const rows = db.query('PRAGMA integrity_check').all() as { integrity_check: string }[]
+    return rows.map((r) => r.integrity_check).join('; ')
+  } finally {
+    db.close()
+  }
+}
+
+/** One number from a query. */
+export function scalar(db: Database, sql: string, ...params: (string | number)[]): number {
+  const row = db.query(sql).get(...params) as Record<string, number> | null
+  return row ? Number(Object.values(row)[0]) : 0
+}
+
+/** Prepares a data dir: store, settings, and optionally an API key; returns the store's ids. */
+export function prepareDataDir(
+  dir: string,
+  options: { settings?: Record<string, unknown>; keyScope?: 'export' | 'ingest' } = {},
+): { trackingId: string; key: string | undefined } {
+  const clock = new FixedClock('2026-11-26T06:00:00Z')
+  const db = openDatabase(dir)
+  try {
+    const store = ensureDefaultStore(db, clock)
+    initialiseSettings(db, store.id, clock)
+    if (options.settings) updateSettings(db, store.id, options.settings, clock)
+    const key = options.keyScope
+      ? createApiKey(db, store.id, `test-${options.keyScope}`, options.keyScope, clock).secret
+      : undefined
+    return { trackingId: store.trackingId, key }
+  } finally {
+    db.close()
+  }
+}

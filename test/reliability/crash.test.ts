@@ -1,0 +1,340 @@
+// Crash safety: a real child process is killed with SIGKILL (kill -9) in the middle of an import,
+// of HTTP ingest, of a sync and of sending an email; after a restart on the same data directory the
+// database is intact, every acknowledged write is there, and the interrupted work is done.
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { createWriteStream } from 'node:fs'
+import { join } from 'node:path'
+import { openDatabase } from '../../src/db/database.ts'
+import { FixedClock } from '../../src/domain/clock.ts'
+import { BATCH_SIZE, writeSessions } from '../../src/domain/ingest.ts'
+import { sessionInput } from '../../src/domain/records.ts'
+import { startSmtpSink } from '../smtp.ts'
+import { tempDir } from '../utils.ts'
+import {
+  integrity,
+  killHard,
+  peek,
+  prepareDataDir,
+  scalar,
+  spawnCli,
+  startServer,
+  waitUntil,
+} from './child.ts'
+
+setDefaultTimeout(30_000)
+
+const cleanups: (() => void | Promise<void>)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+function dataDir(): string {
+  const { dir, cleanup } = tempDir('mida-crash-')
+  cleanups.push(cleanup)
+  return dir
+}
+
+/** The i-th generated session: deterministic, so a clean run's figures are known in advance. */
+function session(i: number) {
+  const started = Date.parse('2026-11-16T00:00:00Z') + i * 6_000
+  return {
+    id: `s${i}`,
+    visitor_id: `v${i % 7_919}`,
+    started_at: new Date(started).toISOString(),
+    ended_at: new Date(started + (i % 600) * 1000).toISOString(),
+    pageviews: 1 + (i % 7),
+    device: ['desktop', 'mobile', 'tablet'][i % 3],
+    landing_page: `/products/p${i % 97}`,
+    viewed_product: i % 2 === 0,
+  }
+}
+
+/** The figures a complete import of sessions 0 … n-1 gives. */
+function expectedDigest(n: number) {
+  let pageviews = 0
+  for (let i = 0; i < n; i++) pageviews += 1 + (i % 7)
+  return { sessions: n, pageviews, visitors: Math.min(n, 7_919) }
+}
+
+function digest(dir: string) {
+  const db = peek(dir)
+  try {
+    return {
+      sessions: scalar(db, 'SELECT count(*) FROM sessions'),
+      pageviews: scalar(db, 'SELECT coalesce(sum(pageviews), 0) FROM sessions'),
+      visitors: scalar(db, 'SELECT count(DISTINCT visitor_id) FROM sessions'),
+    }
+  } finally {
+    db.close()
+  }
+}
+
+describe('kill -9 during a bulk CLI import', () => {
+  test('leaves whole batches only; running the import again gives the clean-run figures', async () => {
+    const dir = dataDir()
+    prepareDataDir(dir, { settings: { timezone: 'UTC' } })
+    const total = 120_000
+    const file = join(dir, 'sessions.ndjson')
+    const out = createWriteStream(file)
+    for (let i = 0; i < total; i += 1000) {
+      let chunk = ''
+      for (let j = i; j < i + 1000; j++) chunk += `${JSON.stringify(session(j))}\n`
+      if (!out.write(chunk)) await new Promise((r) => out.once('drain', r))
+    }
+    await new Promise((r) => out.end(r))
+
+    const importer = spawnCli(['import', 'sessions', file, '--data-dir', dir])
+    const watcher = peek(dir)
+    // Kill once a few batches are committed, well before the end.
+    await waitUntil(
+      () => scalar(watcher, 'SELECT count(*) FROM sessions') >= 2 * BATCH_SIZE,
+      'the first batches',
+    )
+    watcher.close()
+    await killHard(importer)
+    expect(importer.proc.signalCode).toBe('SIGKILL')
+
+    expect(integrity(dir)).toBe('ok')
+    const partial = digest(dir).sessions
+    expect(partial).toBeGreaterThanOrEqual(2 * BATCH_SIZE)
+    expect(partial).toBeLessThan(total)
+    // One transaction a batch: a batch is there entirely or not at all.
+    expect(partial % BATCH_SIZE).toBe(0)
+
+    const again = spawnCli(['import', 'sessions', file, '--data-dir', dir, '--json'])
+    expect(await again.exited).toBe(0)
+    const summary = JSON.parse(again.stdout())
+    // The batches already there are updated (to the same values), the rest inserted.
+    expect(summary).toMatchObject({ inserted: total - partial, updated: partial, rejected: 0 })
+    expect(integrity(dir)).toBe('ok')
+    expect(digest(dir)).toEqual(expectedDigest(total))
+  })
+})
+
+describe('kill -9 during HTTP ingest', () => {
+  test('every collect event and import answered 2xx before the kill is in the database', async () => {
+    const dir = dataDir()
+    const { trackingId, key } = prepareDataDir(dir, {
+      settings: { timezone: 'UTC' },
+      keyScope: 'ingest',
+    })
+    const server = await startServer(dir)
+    cleanups.push(() => void server.proc.kill('SIGKILL'))
+    const ackedVisitors: string[] = []
+    const ackedImports: string[][] = []
+    let serverErrors = 0
+    const statuses: Record<string, number> = {}
+    let stop = false
+
+    const collector = async (worker: number) => {
+      for (let i = 0; !stop && i < 100_000; i++) {
+        const visitor = `visitor-${worker}-${i}`
+        try {
+          const res = await fetch(`${server.url}/apiv1/collect`, {
+            method: 'POST',
+            headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0 (X11; Linux)' },
+            body: JSON.stringify({
+              store: trackingId,
+              visitor,
+              event: 'pageview',
+              url: `https://shop.example/products/p${i}`,
+            }),
+          })
+          statuses[`collect ${res.status}`] = (statuses[`collect ${res.status}`] ?? 0) + 1
+          if (res.status === 204) ackedVisitors.push(visitor)
+          else if (res.status >= 500) serverErrors++
+        } catch {
+          return // the server is gone
+        }
+      }
+    }
+    const importer = async (worker: number) => {
+      for (let i = 0; !stop && i < 10_000; i++) {
+        const ids = Array.from({ length: 200 }, (_, j) => `imp-${worker}-${i}-${j}`)
+        const body = ids
+          .map((id, j) =>
+            JSON.stringify({ id, visitor_id: `iv${j}`, started_at: '2026-11-20T10:00:00Z' }),
+          )
+          .join('\n')
+        try {
+          const res = await fetch(`${server.url}/apiv1/import/sessions`, {
+            method: 'POST',
+            headers: { 'x-mida-secret-key': key as string },
+            body,
+          })
+          statuses[`import ${res.status}`] = (statuses[`import ${res.status}`] ?? 0) + 1
+          if (res.status === 200) ackedImports.push(ids)
+          else if (res.status >= 500) serverErrors++
+          await res.arrayBuffer()
+        } catch {
+          return
+        }
+      }
+    }
+    const load = Promise.all([...[0, 1, 2, 3].map(collector), ...[0, 1].map((w) => importer(w))])
+    await waitUntil(
+      () => ackedVisitors.length >= 200 && ackedImports.length >= 5,
+      'acknowledged writes',
+    ).catch((err) => {
+      throw new Error(`${err.message}: ${JSON.stringify(statuses)} ${server.stderr()}`)
+    })
+    await killHard(server)
+    stop = true
+    await load
+
+    expect(serverErrors).toBe(0)
+    expect(integrity(dir)).toBe('ok')
+    const db = peek(dir)
+    try {
+      const visitors = new Set(
+        (
+          db.query('SELECT DISTINCT visitor_id FROM sessions').all() as { visitor_id: string }[]
+        ).map((r) => r.visitor_id),
+      )
+      const sessionIds = new Set(
+        (db.query("SELECT id FROM sessions WHERE id LIKE 'imp-%'").all() as { id: string }[]).map(
+          (r) => r.id,
+        ),
+      )
+      expect(ackedVisitors.filter((v) => !visitors.has(v))).toEqual([])
+      expect(ackedImports.flat().filter((id) => !sessionIds.has(id))).toEqual([])
+      // An import is one unit per batch: no request left a part of its lines behind.
+      const perRequest = new Map<string, number>()
+      for (const id of sessionIds) {
+        const request = id.slice(0, id.lastIndexOf('-'))
+        perRequest.set(request, (perRequest.get(request) ?? 0) + 1)
+      }
+      expect([...perRequest.values()].filter((n) => n !== 200)).toEqual([])
+    } finally {
+      db.close()
+    }
+
+    // The restarted server serves the same data directory.
+    const again = await startServer(dir)
+    cleanups.push(() => void again.proc.kill('SIGKILL'))
+    expect((await fetch(`${again.url}/healthz`)).status).toBe(200)
+    again.proc.kill('SIGTERM')
+    expect(await again.exited).toBe(0)
+  })
+})
+
+describe('kill -9 during a sync', () => {
+  test('the claim of the dead process expires and the restarted scheduler syncs the period', async () => {
+    const dir = dataDir()
+    prepareDataDir(dir, {
+      settings: { timezone: 'UTC', api_enabled: 'true', sync_frequency: 'weekly', sync_hour: '1' },
+    })
+    // Enough sessions in the week of 16-22 November for the sync to take a while.
+    const seed = openDatabase(dir)
+    const clock = new FixedClock('2026-11-26T06:00:00Z')
+    for (let b = 0; b < 60_000; b += 5_000) {
+      const batch = Array.from({ length: 5_000 }, (_, j) => sessionInput.parse(session(b + j)))
+      writeSessions(seed, 1, batch, clock)
+    }
+    seed.close()
+    const weekStart = Date.parse('2026-11-16T00:00:00Z')
+
+    // The scheduler's first tick (at start-up) claims the due week and computes it.
+    const server = await startServer(dir, { now: '2026-11-26T06:00:00Z' })
+    cleanups.push(() => void server.proc.kill('SIGKILL'))
+    const watcher = peek(dir)
+    await waitUntil(
+      () => watcher.query('SELECT 1 FROM sync_claims WHERE period_start = ?').get(weekStart),
+      'the claim',
+      10_000,
+      1,
+    )
+    // Hold the write lock so the sync cannot commit its record, and kill it meanwhile.
+    watcher.exec('BEGIN IMMEDIATE')
+    await killHard(server)
+    watcher.exec('ROLLBACK')
+    expect(
+      watcher.query('SELECT owner, attempts, done_at FROM sync_claims').all() as unknown[],
+    ).toEqual([{ owner: expect.stringContaining(`:${server.pid}:`), attempts: 1, done_at: null }])
+    expect(scalar(watcher, "SELECT count(*) FROM sync_records WHERE status = 'success'")).toBe(0)
+    watcher.close()
+    expect(integrity(dir)).toBe('ok')
+
+    // Restarted 6 minutes later (the claim's lease is 5): the first tick takes the claim over.
+    const again = await startServer(dir, { now: '2026-11-26T06:06:00Z' })
+    cleanups.push(() => void again.proc.kill('SIGKILL'))
+    const db = peek(dir)
+    const record = await waitUntil(
+      () =>
+        db
+          .query(
+            "SELECT trigger, period_label, body FROM sync_records WHERE status = 'success' AND period_start = ?",
+          )
+          .get(weekStart) as { trigger: string; period_label: string; body: string } | null,
+      'the retried sync',
+    )
+    expect(record.trigger).toBe('scheduler')
+    expect(record.period_label).toBe('2026-11-16/2026-11-22')
+    expect(JSON.parse(record.body).data.total_sessions).toBe(60_000)
+    expect(db.query('SELECT attempts, done_at IS NOT NULL AS done FROM sync_claims').get()).toEqual(
+      {
+        attempts: 2,
+        done: 1,
+      },
+    )
+    db.close()
+    again.proc.kill('SIGTERM')
+    expect(await again.exited).toBe(0)
+  })
+})
+
+describe('kill -9 while an email is being sent', () => {
+  test('the email is sent again after the restart: never lost, at most one extra copy', async () => {
+    let release: () => void = () => {}
+    let holding = true
+    const smtp = await startSmtpSink({
+      holdReply: () =>
+        holding ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve(),
+    })
+    cleanups.push(() => smtp.stop())
+    const dir = dataDir()
+    prepareDataDir(dir, {
+      settings: {
+        timezone: 'UTC',
+        api_enabled: 'true',
+        notify_success: 'true',
+        store_email: 'owner@shop.example',
+      },
+    })
+    const env = { MIDA_SMTP_URL: `smtp://127.0.0.1:${smtp.port}` }
+    // The start-up tick syncs 25 November and queues the success email; the sender sends it.
+    const server = await startServer(dir, { now: '2026-11-26T06:00:00Z', env })
+    cleanups.push(() => void server.proc.kill('SIGKILL'))
+    await smtp.waitFor(1, 10_000)
+    // The SMTP server has the message but has not answered: the sender is mid-send.
+    await killHard(server)
+    holding = false
+    release()
+
+    const db = peek(dir)
+    expect(
+      db.query('SELECT status, attempts, lease_owner IS NOT NULL AS leased FROM outbox').all(),
+    ).toEqual([{ status: 'pending', attempts: 0, leased: 1 }])
+    expect(integrity(dir)).toBe('ok')
+
+    // 3 minutes later the dead sender's 2-minute lease has expired: the email goes out again.
+    const again = await startServer(dir, { now: '2026-11-26T06:03:00Z', env })
+    cleanups.push(() => void again.proc.kill('SIGKILL'))
+    await waitUntil(
+      () => db.query("SELECT 1 FROM outbox WHERE status = 'sent'").get(),
+      'the email to be sent',
+    )
+    expect(db.query('SELECT count(*) AS n, min(attempts) AS attempts FROM outbox').get()).toEqual({
+      n: 1,
+      attempts: 1,
+    })
+    db.close()
+    again.proc.kill('SIGTERM')
+    expect(await again.exited).toBe(0)
+    expect(smtp.messages.map((m) => m.subject)).toEqual([
+      '[Analytics Sync] Success - 2026-11-26 06:00',
+      '[Analytics Sync] Success - 2026-11-26 06:00',
+    ])
+    expect(smtp.messages.map((m) => m.to)).toEqual([['owner@shop.example'], ['owner@shop.example']])
+  })
+})
