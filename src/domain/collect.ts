@@ -214,7 +214,7 @@ export class CollectQueue {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-    private readonly options: { delayMs: number; maxBatch: number } = { delayMs: 5, maxBatch: 500 },
+    private readonly options: { delayMs: number; maxBatch: number } = { delayMs: 1, maxBatch: 500 },
   ) {}
 
   /** Queues an event (stamped now) and resolves when it is durable; rejects if the write fails. */

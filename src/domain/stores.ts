@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.ts'
+import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { randomBase62 } from './random.ts'
 
@@ -30,11 +31,14 @@ export function getStore(db: Database, id: number): Store {
 
 /** Finds the store that owns a tracking id, for the storefront tracker. */
 export function findStoreByTrackingId(db: Database, trackingId: string): Store | null {
-  const row = db
-    .query('SELECT id, tracking_id FROM stores WHERE tracking_id = ?')
-    .get(trackingId) as {
-    id: number
-    tracking_id: string
-  } | null
-  return row ? { id: row.id, trackingId: row.tracking_id } : null
+  // Every tracker event asks; tracking ids never change, unknown ones are not remembered.
+  return readCache(db).get(`store-by-tracking-id:${trackingId}`, () => {
+    const row = db
+      .query('SELECT id, tracking_id FROM stores WHERE tracking_id = ?')
+      .get(trackingId) as {
+      id: number
+      tracking_id: string
+    } | null
+    return row ? { id: row.id, trackingId: row.tracking_id } : null
+  })
 }

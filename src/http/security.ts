@@ -80,9 +80,18 @@ export function bodyLimitFor(pathname: string): number {
  * chunked body without Content-Length cannot grow past the limit either.
  */
 export async function readBody(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = Number(request.headers.get('content-length') ?? 0)
+  const length = request.headers.get('content-length')
+  const declared = Number(length ?? 0)
   if (declared > limit) throw new PayloadTooLarge(limit)
   if (!request.body) return new Uint8Array(new ArrayBuffer(0))
+  // A declared length is what Bun delivers, no more: read it whole (streams cost per chunk).
+  if (length !== null && Number.isInteger(declared)) {
+    try {
+      return new Uint8Array(await request.arrayBuffer())
+    } catch {
+      throw new InvalidInput('The body could not be read')
+    }
+  }
   const chunks: Uint8Array[] = []
   let size = 0
   const reader = request.body.getReader()
