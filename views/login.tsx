@@ -1,3 +1,4 @@
+import { attrText } from './fields.tsx'
 import { Layout } from './layout.tsx'
 
 export interface LoginPageProps {
@@ -37,7 +38,7 @@ export function LoginPage(props: LoginPageProps) {
           )}
           <form method="post" action="/login">
             <input type="hidden" name="_csrf" value={props.csrfToken} />
-            <input type="hidden" name="next" value={props.next} />
+            <input type="hidden" name="next" value={attrText(props.next)} />
             <label for="login-email">
               Email
               <input
@@ -46,7 +47,7 @@ export function LoginPage(props: LoginPageProps) {
                 type="email"
                 autocomplete="username"
                 required
-                value={props.email ?? ''}
+                value={attrText(props.email ?? '')}
                 autofocus={!props.email}
               />
             </label>

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from
 import { join } from 'node:path'
 import type { Database } from '../db/database.ts'
 import type { Clock } from './clock.ts'
+import { PeriodicTask } from './periodic.ts'
 import { storeDate } from './periods.ts'
 import { readSettings } from './settings.ts'
 
@@ -127,7 +128,10 @@ export interface BackupJobOptions {
  */
 export class BackupJob {
   private readonly options: BackupJobOptions
-  private timer: ReturnType<typeof setInterval> | undefined
+  private readonly task = new PeriodicTask(
+    () => this.tick(),
+    (err) => this.options.log?.(`Daily backup failed: ${err.message}\n`),
+  )
 
   constructor(options: BackupJobOptions) {
     this.options = options
@@ -143,24 +147,13 @@ export class BackupJob {
     return result
   }
 
-  private safeTick(): void {
-    try {
-      this.tick()
-    } catch (err) {
-      this.options.log?.(`Daily backup failed: ${(err as Error).message}\n`)
-    }
-  }
-
   /** Ticks now, then every interval. */
   start(intervalMs = BACKUP_INTERVAL_MS): void {
-    if (this.timer) return
-    this.timer = setInterval(() => this.safeTick(), intervalMs)
-    this.safeTick()
+    this.task.start(intervalMs)
   }
 
   /** Stops the timer; a tick is synchronous, so none is left running. */
   stop(): void {
-    clearInterval(this.timer)
-    this.timer = undefined
+    this.task.stop()
   }
 }

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { MailerResolver } from './mailer.ts'
 import { NO_SMTP, outboxPayload, renderNotification } from './notifications.ts'
+import { PeriodicTask } from './periodic.ts'
 import { randomBase62 } from './random.ts'
 
 /** The first retry comes this long after a failure; each next one waits twice as long. */
@@ -67,7 +68,10 @@ export class OutboxSender {
   private readonly baseUrl: string
   private readonly batch: number
   private readonly log: (line: string) => void
-  private timer: ReturnType<typeof setInterval> | undefined
+  private readonly task = new PeriodicTask(
+    () => this.runLogged(),
+    (err) => this.logError(err),
+  )
   private running: Promise<SendReport> | undefined
   private again = false
 
@@ -185,24 +189,25 @@ export class OutboxSender {
 
   /** Asks for a run soon, e.g. right after a sync queued an email. */
   wake(): void {
-    if (this.timer) setTimeout(() => this.runLogged(), 0)
+    if (this.task.started) setTimeout(() => this.runLogged(), 0)
   }
 
   private runLogged(): void {
-    this.runOnce().catch((err) => this.log(`Outbox sender: ${(err as Error).message}\n`))
+    this.runOnce().catch((err) => this.logError(err as Error))
+  }
+
+  private logError(err: Error): void {
+    this.log(`Outbox sender: ${err.message}\n`)
   }
 
   /** Runs now, then every SENDER_INTERVAL_MS until stopped. */
   start(intervalMs = SENDER_INTERVAL_MS): void {
-    if (this.timer) return
-    this.timer = setInterval(() => this.runLogged(), intervalMs)
-    this.runLogged()
+    this.task.start(intervalMs)
   }
 
   /** Stops the loop and waits for a send in progress to finish. */
   async stop(): Promise<void> {
-    clearInterval(this.timer)
-    this.timer = undefined
+    this.task.stop()
     this.again = false
     await this.running?.catch(() => {})
   }

@@ -3,6 +3,7 @@ import { BackupJob } from './backup.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { MailerResolver } from './mailer.ts'
 import { OutboxSender, processOwner } from './outbox.ts'
+import { PeriodicTask } from './periodic.ts'
 import { type Frequency, type Period, periodContaining, previousPeriod } from './periods.ts'
 import { readSettings, type StoreSettings } from './settings.ts'
 import { syncPeriod } from './sync.ts'
@@ -166,7 +167,10 @@ export class Scheduler {
   private readonly clock: Clock
   private readonly onSynced: () => void
   private readonly log: (line: string) => void
-  private timer: ReturnType<typeof setInterval> | undefined
+  private readonly task = new PeriodicTask(
+    () => this.tick(),
+    (err) => this.log(`Scheduler: ${err.message}\n`),
+  )
 
   constructor(options: SchedulerOptions) {
     this.db = options.db
@@ -215,25 +219,14 @@ export class Scheduler {
     return outcomes
   }
 
-  private safeTick(): void {
-    try {
-      this.tick()
-    } catch (err) {
-      this.log(`Scheduler: ${(err as Error).message}\n`)
-    }
-  }
-
   /** Ticks now (catching up a period missed while the server was down), then every interval. */
   start(intervalMs = SCHEDULER_INTERVAL_MS): void {
-    if (this.timer) return
-    this.timer = setInterval(() => this.safeTick(), intervalMs)
-    this.safeTick()
+    this.task.start(intervalMs)
   }
 
   /** Stops the timer; a tick is synchronous, so none is left running. */
   stop(): void {
-    clearInterval(this.timer)
-    this.timer = undefined
+    this.task.stop()
   }
 }
 

@@ -28,7 +28,7 @@ const ASSETS: Record<string, Asset> = {
 
 /** The URL of a static asset, with its content hash for caching. */
 export function assetUrl(name: keyof typeof ASSETS | string): string {
-  const a = ASSETS[name]
+  const a = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined
   if (!a) throw new Error(`Unknown asset ${name}`)
   return `/assets/${name}?v=${a.hash}`
 }
@@ -36,7 +36,8 @@ export function assetUrl(name: keyof typeof ASSETS | string): string {
 /** `GET /assets/:name`: htmx, Pico CSS and the app's own script and styles. */
 export function assetRoutes() {
   return new Elysia({ name: 'assets' }).get('/assets/:name', ({ params, query, request }) => {
-    const a = ASSETS[params.name]
+    // Own names only: `constructor` or `__proto__` are no asset.
+    const a = Object.hasOwn(ASSETS, params.name) ? ASSETS[params.name] : undefined
     if (!a) return new Response('Not found', { status: 404 })
     const etag = `"${a.hash}"`
     const headers = {

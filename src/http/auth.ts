@@ -92,9 +92,23 @@ export function presentedCsrfToken(request: Request, body: unknown): string | nu
   return null
 }
 
-/** A same-site path to return to after login; anything else becomes `/settings`. */
+/** Where `safeNext` resolves a path to check that it stays on this server. */
+const SAME_ORIGIN = 'http://mida-export.invalid'
+
+/**
+ * A same-site path to return to after login, normalised and percent-encoded as the browser
+ * would resolve it (a tab or newline in `/\t/evil.example` is dropped, making it `//evil…`);
+ * anything that leaves this server becomes `/settings`.
+ */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/settings'
+  if (typeof next !== 'string' || !next.startsWith('/')) return '/settings'
+  try {
+    const url = new URL(next, SAME_ORIGIN)
+    if (url.origin !== SAME_ORIGIN) return '/settings'
+    return url.pathname + url.search + url.hash
+  } catch {
+    return '/settings'
+  }
 }
 
 function pathOf(request: Request): string {

@@ -1,25 +1,18 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Browser } from 'playwright-core'
 import { createOrResetAdmin, startSession } from '../../src/domain/admins.ts'
 import { CONTENT_SECURITY_POLICY } from '../../src/http/security.ts'
-import { launchBrowser } from '../browser.ts'
-import { createTestApp, listen, type TestApp } from '../utils.ts'
+import type { TestApp } from '../utils.ts'
+import { type BrowserHarness, useBrowserHarness } from './harness.ts'
 
 setDefaultTimeout(30_000)
 
 let t: TestApp
-let server: { url: string; stop: () => Promise<void> }
+let server: BrowserHarness['server']
 let browser: Browser
 
-beforeAll(async () => {
-  t = createTestApp()
-  server = listen(t.app)
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  await browser?.close()
-  await server?.stop()
-  t?.close()
+useBrowserHarness((started) => {
+  ;({ t, server, browser } = started)
 })
 
 describe('the strict Content-Security-Policy in Chromium', () => {

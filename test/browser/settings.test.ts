@@ -1,27 +1,20 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { ensureAdminAtStartup } from '../../src/cli/admin.ts'
 import { listApiKeys } from '../../src/domain/keys.ts'
 import { readSettings } from '../../src/domain/settings.ts'
-import { launchBrowser } from '../browser.ts'
-import { createTestApp, listen, type TestApp } from '../utils.ts'
+import type { TestApp } from '../utils.ts'
+import { type BrowserHarness, useBrowserHarness } from './harness.ts'
 
 // A real browser path takes a few seconds; each wait inside is bounded by `eventually`.
 setDefaultTimeout(30_000)
 
 let t: TestApp
-let server: { url: string; stop: () => Promise<void> }
+let server: BrowserHarness['server']
 let browser: Browser
 
-beforeAll(async () => {
-  t = createTestApp()
-  server = listen(t.app)
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  await browser?.close()
-  await server?.stop()
-  t?.close()
+useBrowserHarness((started) => {
+  ;({ t, server, browser } = started)
 })
 
 /** Retries an assertion until it holds or 5 s pass (the page updates asynchronously). */

@@ -118,6 +118,25 @@ describe('store settings', () => {
     expect(readSettings(db, store.id)).toEqual(DEFAULT_SETTINGS)
   })
 
+  test('names of Object.prototype members are unknown settings, not a crash', () => {
+    const { db, store } = freshStore()
+    expect(
+      errorsOf(() =>
+        updateSettings(
+          db,
+          store.id,
+          { constructor: 'x', toString: 'y', hasOwnProperty: 'z' },
+          clock,
+        ),
+      ),
+    ).toEqual({
+      constructor: expect.stringMatching(/^is not a setting \(known: store_name, /),
+      toString: expect.stringMatching(/^is not a setting \(known: store_name, /),
+      hasOwnProperty: expect.stringMatching(/^is not a setting \(known: store_name, /),
+    })
+    expect(readSettings(db, store.id)).toEqual(DEFAULT_SETTINGS)
+  })
+
   test('one bad value keeps the good ones in the same call from being saved', () => {
     const { db, store } = freshStore()
     errorsOf(() => updateSettings(db, store.id, { store_name: 'Shop', sync_hour: '-1' }, clock))

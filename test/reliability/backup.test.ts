@@ -1,28 +1,30 @@
 // `mida-export backup FILE` in its own process while a server process takes a steady stream of
 // writes: every copy passes integrity_check and holds every write acknowledged before it began.
 import { Database } from 'bun:sqlite'
-import { afterEach, expect, setDefaultTimeout, test } from 'bun:test'
+import { expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { tempDir } from '../utils.ts'
-import { peek, prepareDataDir, scalar, spawnCli, startServer, waitUntil } from './child.ts'
+import {
+  peek,
+  postPageview,
+  prepareDataDir,
+  scalar,
+  spawnCli,
+  testScope,
+  waitUntil,
+} from './child.ts'
 
 setDefaultTimeout(30_000)
 
-const cleanups: (() => void | Promise<void>)[] = []
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-})
+const scope = testScope()
 
 test('backups taken while the server writes are consistent and hold every acknowledged write', async () => {
-  const { dir, cleanup } = tempDir('mida-backup-live-')
-  cleanups.push(cleanup)
+  const dir = scope.dataDir('mida-backup-live-')
   const { trackingId, key } = prepareDataDir(dir, {
     settings: { timezone: 'UTC' },
     keyScope: 'ingest',
   })
-  const server = await startServer(dir)
-  cleanups.push(() => void server.proc.kill('SIGKILL'))
+  const server = await scope.startServer(dir)
 
   const ackedVisitors: string[] = []
   let ackedImports = 0
@@ -30,16 +32,7 @@ test('backups taken while the server writes are consistent and hold every acknow
   const collector = async (worker: number) => {
     for (let i = 0; !stop && i < 100_000; i++) {
       const visitor = `live-${worker}-${i}`
-      const res = await fetch(`${server.url}/apiv1/collect`, {
-        method: 'POST',
-        headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0 (X11; Linux)' },
-        body: JSON.stringify({
-          store: trackingId,
-          visitor,
-          event: 'pageview',
-          url: 'https://s.example/',
-        }),
-      })
+      const res = await postPageview(server.url, trackingId, visitor, 'https://s.example/')
       if (res.status === 204) ackedVisitors.push(visitor)
     }
   }
@@ -109,8 +102,7 @@ test('backups taken while the server writes are consistent and hold every acknow
 })
 
 test('serve with MIDA_BACKUP_KEEP writes the store day backup at start-up and keeps N', async () => {
-  const { dir, cleanup } = tempDir('mida-backup-daily-')
-  cleanups.push(cleanup)
+  const dir = scope.dataDir('mida-backup-daily-')
   prepareDataDir(dir, { settings: { timezone: 'America/New_York' } })
   const backups = join(dir, 'backups')
   mkdirSync(backups)
@@ -118,11 +110,10 @@ test('serve with MIDA_BACKUP_KEEP writes the store day backup at start-up and ke
     writeFileSync(join(backups, `mida-${day}.sqlite`), 'old')
   }
   // 03:00 UTC is still 25 November in New York.
-  const server = await startServer(dir, {
+  const server = await scope.startServer(dir, {
     now: '2026-11-26T03:00:00Z',
     env: { MIDA_BACKUP_KEEP: '2' },
   })
-  cleanups.push(() => void server.proc.kill('SIGKILL'))
   const line = `Daily backup written to ${join(backups, 'mida-2026-11-25.sqlite')}`
   await waitUntil(() => server.stderr().includes(line), 'the daily backup')
   server.proc.kill('SIGTERM')
@@ -134,8 +125,7 @@ test('serve with MIDA_BACKUP_KEEP writes the store day backup at start-up and ke
 })
 
 test('a bad MIDA_BACKUP_KEEP stops start-up with a message naming it', async () => {
-  const { dir, cleanup } = tempDir('mida-backup-bad-')
-  cleanups.push(cleanup)
+  const dir = scope.dataDir('mida-backup-bad-')
   const child = spawnCli(['serve', '--port', '0', '--data-dir', dir], {
     env: { MIDA_BACKUP_KEEP: 'seven' },
   })

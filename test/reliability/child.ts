@@ -1,12 +1,14 @@
 // Helpers for the reliability tests: a real server (or CLI) in a child process on a data dir,
 // and a look into that data dir from the test process.
 import { Database } from 'bun:sqlite'
+import { afterEach } from 'bun:test'
 import { join } from 'node:path'
 import { openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
 import { initialiseSettings, updateSettings } from '../../src/domain/settings.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
+import { tempDir } from '../utils.ts'
 
 const ROOT = join(import.meta.dir, '..', '..')
 const SERVE_AT = join(ROOT, 'test', 'fixtures', 'serve-at.ts')
@@ -147,4 +149,49 @@ export function prepareDataDir(
   } finally {
     db.close()
   }
+}
+
+/** Data dirs, child processes and servers that live as long as one test. */
+export interface TestScope {
+  /** Runs `cleanup` after the current test (cleanups run in reverse order). */
+  defer(cleanup: () => void | Promise<void>): void
+  /** A fresh temporary data directory, removed after the test. */
+  dataDir(prefix: string): string
+  /** `startServer`, killed with SIGKILL after the test if it still runs. */
+  startServer(dir: string, options?: Parameters<typeof startServer>[1]): Promise<ServerChild>
+}
+
+/** A test file's `TestScope`; call once at the top level (it registers an `afterEach`). */
+export function testScope(): TestScope {
+  const cleanups: (() => void | Promise<void>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+  return {
+    defer: (cleanup) => void cleanups.push(cleanup),
+    dataDir(prefix) {
+      const { dir, cleanup } = tempDir(prefix)
+      cleanups.push(cleanup)
+      return dir
+    },
+    async startServer(dir, options) {
+      const server = await startServer(dir, options)
+      cleanups.push(() => void server.proc.kill('SIGKILL'))
+      return server
+    },
+  }
+}
+
+/** One tracker pageview posted to a server's `/apiv1/collect`, as a desktop browser sends it. */
+export function postPageview(
+  baseUrl: string,
+  store: string,
+  visitor: string,
+  url: string,
+): Promise<Response> {
+  return fetch(`${baseUrl}/apiv1/collect`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0 (X11; Linux)' },
+    body: JSON.stringify({ store, visitor, event: 'pageview', url }),
+  })
 }

@@ -1,7 +1,7 @@
 // Crash safety: a real child process is killed with SIGKILL (kill -9) in the middle of an import,
 // of HTTP ingest, of a sync and of sending an email; after a restart on the same data directory the
 // database is intact, every acknowledged write is there, and the interrupted work is done.
-import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { openDatabase } from '../../src/db/database.ts'
@@ -9,30 +9,22 @@ import { FixedClock } from '../../src/domain/clock.ts'
 import { BATCH_SIZE, writeSessions } from '../../src/domain/ingest.ts'
 import { sessionInput } from '../../src/domain/records.ts'
 import { startSmtpSink } from '../smtp.ts'
-import { tempDir } from '../utils.ts'
 import {
   integrity,
   killHard,
   peek,
+  postPageview,
   prepareDataDir,
   scalar,
   spawnCli,
-  startServer,
+  testScope,
   waitUntil,
 } from './child.ts'
 
 setDefaultTimeout(30_000)
 
-const cleanups: (() => void | Promise<void>)[] = []
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-})
-
-function dataDir(): string {
-  const { dir, cleanup } = tempDir('mida-crash-')
-  cleanups.push(cleanup)
-  return dir
-}
+const scope = testScope()
+const dataDir = () => scope.dataDir('mida-crash-')
 
 /** The i-th generated session: deterministic, so a clean run's figures are known in advance. */
 function session(i: number) {
@@ -118,8 +110,7 @@ describe('kill -9 during HTTP ingest', () => {
       settings: { timezone: 'UTC' },
       keyScope: 'ingest',
     })
-    const server = await startServer(dir)
-    cleanups.push(() => void server.proc.kill('SIGKILL'))
+    const server = await scope.startServer(dir)
     const ackedVisitors: string[] = []
     const ackedImports: string[][] = []
     let serverErrors = 0
@@ -130,16 +121,12 @@ describe('kill -9 during HTTP ingest', () => {
       for (let i = 0; !stop && i < 100_000; i++) {
         const visitor = `visitor-${worker}-${i}`
         try {
-          const res = await fetch(`${server.url}/apiv1/collect`, {
-            method: 'POST',
-            headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0 (X11; Linux)' },
-            body: JSON.stringify({
-              store: trackingId,
-              visitor,
-              event: 'pageview',
-              url: `https://shop.example/products/p${i}`,
-            }),
-          })
+          const res = await postPageview(
+            server.url,
+            trackingId,
+            visitor,
+            `https://shop.example/products/p${i}`,
+          )
           statuses[`collect ${res.status}`] = (statuses[`collect ${res.status}`] ?? 0) + 1
           if (res.status === 204) ackedVisitors.push(visitor)
           else if (res.status >= 500) serverErrors++
@@ -210,8 +197,7 @@ describe('kill -9 during HTTP ingest', () => {
     }
 
     // The restarted server serves the same data directory.
-    const again = await startServer(dir)
-    cleanups.push(() => void again.proc.kill('SIGKILL'))
+    const again = await scope.startServer(dir)
     expect((await fetch(`${again.url}/healthz`)).status).toBe(200)
     again.proc.kill('SIGTERM')
     expect(await again.exited).toBe(0)
@@ -235,8 +221,7 @@ describe('kill -9 during a sync', () => {
     const weekStart = Date.parse('2026-11-16T00:00:00Z')
 
     // The scheduler's first tick (at start-up) claims the due week and computes it.
-    const server = await startServer(dir, { now: '2026-11-26T06:00:00Z' })
-    cleanups.push(() => void server.proc.kill('SIGKILL'))
+    const server = await scope.startServer(dir, { now: '2026-11-26T06:00:00Z' })
     const watcher = peek(dir)
     await waitUntil(
       () => watcher.query('SELECT 1 FROM sync_claims WHERE period_start = ?').get(weekStart),
@@ -256,8 +241,7 @@ describe('kill -9 during a sync', () => {
     expect(integrity(dir)).toBe('ok')
 
     // Restarted 6 minutes later (the claim's lease is 5): the first tick takes the claim over.
-    const again = await startServer(dir, { now: '2026-11-26T06:06:00Z' })
-    cleanups.push(() => void again.proc.kill('SIGKILL'))
+    const again = await scope.startServer(dir, { now: '2026-11-26T06:06:00Z' })
     const db = peek(dir)
     const record = await waitUntil(
       () =>
@@ -291,7 +275,7 @@ describe('kill -9 while an email is being sent', () => {
       holdReply: () =>
         holding ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve(),
     })
-    cleanups.push(() => smtp.stop())
+    scope.defer(() => smtp.stop())
     const dir = dataDir()
     prepareDataDir(dir, {
       settings: {
@@ -303,8 +287,7 @@ describe('kill -9 while an email is being sent', () => {
     })
     const env = { MIDA_SMTP_URL: `smtp://127.0.0.1:${smtp.port}` }
     // The start-up tick syncs 25 November and queues the success email; the sender sends it.
-    const server = await startServer(dir, { now: '2026-11-26T06:00:00Z', env })
-    cleanups.push(() => void server.proc.kill('SIGKILL'))
+    const server = await scope.startServer(dir, { now: '2026-11-26T06:00:00Z', env })
     await smtp.waitFor(1, 10_000)
     // The SMTP server has the message but has not answered: the sender is mid-send.
     await killHard(server)
@@ -318,8 +301,7 @@ describe('kill -9 while an email is being sent', () => {
     expect(integrity(dir)).toBe('ok')
 
     // 3 minutes later the dead sender's 2-minute lease has expired: the email goes out again.
-    const again = await startServer(dir, { now: '2026-11-26T06:03:00Z', env })
-    cleanups.push(() => void again.proc.kill('SIGKILL'))
+    const again = await scope.startServer(dir, { now: '2026-11-26T06:03:00Z', env })
     await waitUntil(
       () => db.query("SELECT 1 FROM outbox WHERE status = 'sent'").get(),
       'the email to be sent',

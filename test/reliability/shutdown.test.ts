@@ -1,18 +1,22 @@
 // Graceful shutdown of a real server child process: SIGTERM stops accepting, lets the requests in
 // flight finish (a slowly streamed import, a burst of collect events), closes the database and
 // exits 0; a second SIGTERM during a long shutdown exits at once with 143.
-import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
-import { tempDir } from '../utils.ts'
-import { integrity, peek, prepareDataDir, scalar, startServer, waitUntil } from './child.ts'
+import {
+  integrity,
+  peek,
+  postPageview,
+  prepareDataDir,
+  scalar,
+  testScope,
+  waitUntil,
+} from './child.ts'
 
 setDefaultTimeout(30_000)
 
-const cleanups: (() => void | Promise<void>)[] = []
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-})
+const scope = testScope()
 
 /** Whether a new TCP connection to the port is refused. */
 function refused(port: number): Promise<boolean> {
@@ -86,30 +90,19 @@ function streamedImport(
 
 describe('SIGTERM', () => {
   test('refuses new connections, finishes the import and collect events in flight, exits 0', async () => {
-    const { dir, cleanup } = tempDir('mida-shutdown-')
-    cleanups.push(cleanup)
+    const dir = scope.dataDir('mida-shutdown-')
     const { trackingId, key } = prepareDataDir(dir, {
       settings: { timezone: 'UTC' },
       keyScope: 'ingest',
     })
-    const server = await startServer(dir)
-    cleanups.push(() => void server.proc.kill('SIGKILL'))
+    const server = await scope.startServer(dir)
 
     // 40 chunks of 100 lines, 25 ms apart: about a second of streaming.
     const slow = streamedImport(server.url, key as string, 40, 100, 25)
     await waitUntil(() => slow.sentChunks() >= 5, 'the import to be under way')
     // A burst of collect events, on their way when the signal arrives.
     const burst = Array.from({ length: 50 }, (_, i) =>
-      fetch(`${server.url}/apiv1/collect`, {
-        method: 'POST',
-        headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0 (X11; Linux)' },
-        body: JSON.stringify({
-          store: trackingId,
-          visitor: `burst-visitor-${i}`,
-          event: 'pageview',
-          url: 'https://shop.example/',
-        }),
-      }).then(
+      postPageview(server.url, trackingId, `burst-visitor-${i}`, 'https://shop.example/').then(
         (res) => ({ visitor: `burst-visitor-${i}`, status: res.status }),
         () => ({ visitor: `burst-visitor-${i}`, status: 0 }),
       ),
@@ -138,15 +131,13 @@ describe('SIGTERM', () => {
   })
 
   test('a second SIGTERM during a long shutdown exits at once with 143', async () => {
-    const { dir, cleanup } = tempDir('mida-shutdown-')
-    cleanups.push(cleanup)
+    const dir = scope.dataDir('mida-shutdown-')
     const { key } = prepareDataDir(dir, { settings: { timezone: 'UTC' }, keyScope: 'ingest' })
-    const server = await startServer(dir)
-    cleanups.push(() => void server.proc.kill('SIGKILL'))
+    const server = await scope.startServer(dir)
 
     // An import that stops sending half way: the shutdown would wait for it (up to 30 s).
     const stuck = streamedImport(server.url, key as string, 100, 10, 10)
-    cleanups.push(() => stuck.abort())
+    scope.defer(() => stuck.abort())
     await waitUntil(() => stuck.sentChunks() >= 3, 'the import to be under way')
     stuck.stall()
     void stuck.answer.catch(() => {})

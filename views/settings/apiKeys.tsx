@@ -1,6 +1,6 @@
 import { listApiKeys } from '../../src/domain/keys.ts'
 import { attrText } from '../fields.tsx'
-import { formatStoreTime, isoInstant } from '../format.ts'
+import { StoreTime, Table } from '../table.tsx'
 import type { SettingsSection, SettingsView } from './types.ts'
 
 /** The ready-to-run cURL command of the MIDA documentation, for one key. */
@@ -10,11 +10,7 @@ export function curlCommand(baseUrl: string, key: string): string {
 
 function When({ ms, timeZone }: { ms: number | null; timeZone: string }) {
   if (ms === null) return <span>never</span>
-  return (
-    <time datetime={isoInstant(ms)} safe>
-      {formatStoreTime(ms, timeZone)}
-    </time>
-  )
+  return <StoreTime ms={ms} timeZone={timeZone} />
 }
 
 /** The key just issued, shown once with its Copy button and the cURL command. */
@@ -104,71 +100,60 @@ export function ApiKeys({ view }: { view: SettingsView }) {
       ) : (
         ''
       )}
-      {active.length === 0 ? (
-        <p class="empty">No active keys yet. Generate one to call the sync API.</p>
-      ) : (
-        <div class="overflow-auto">
-          <table class="striped">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key</th>
-                <th scope="col">Scope</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {active.map((k) => (
-                <tr id={`key-${k.id}`}>
-                  <td class="key-name" safe>
-                    {k.name}
-                  </td>
-                  <td>
-                    <code safe>{`${k.prefix}…`}</code>
-                  </td>
-                  <td safe>{k.scope}</td>
-                  <td>
-                    <When ms={k.createdAt} timeZone={settings.timezone} />
-                  </td>
-                  <td>
-                    <When ms={k.lastUsedAt} timeZone={settings.timezone} />
-                  </td>
-                  <td class="actions">
-                    <button
-                      type="button"
-                      class="secondary outline"
-                      hx-post={`/settings/keys/${k.id}/regenerate`}
-                      hx-target="#api-keys"
-                      hx-swap="outerHTML"
-                      hx-confirm={attrText(
-                        `Regenerate the secret key of "${k.name}"? The current key stops working at once.`,
-                      )}
-                    >
-                      Regenerate secret key
-                    </button>
-                    <button
-                      type="button"
-                      class="contrast outline"
-                      hx-post={`/settings/keys/${k.id}/revoke`}
-                      hx-target="#api-keys"
-                      hx-swap="outerHTML"
-                      hx-confirm={attrText(
-                        `Revoke the key "${k.name}"? Clients using it get 401 from now on.`,
-                      )}
-                    >
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table
+        columns={[
+          'Name',
+          'Key',
+          'Scope',
+          'Created',
+          'Last used',
+          <span class="visually-hidden">Actions</span>,
+        ]}
+        empty="No active keys yet. Generate one to call the sync API."
+        rows={active.map((k) => (
+          <tr id={`key-${k.id}`}>
+            <td class="key-name" safe>
+              {k.name}
+            </td>
+            <td>
+              <code safe>{`${k.prefix}…`}</code>
+            </td>
+            <td safe>{k.scope}</td>
+            <td>
+              <When ms={k.createdAt} timeZone={settings.timezone} />
+            </td>
+            <td>
+              <When ms={k.lastUsedAt} timeZone={settings.timezone} />
+            </td>
+            <td class="actions">
+              <button
+                type="button"
+                class="secondary outline"
+                hx-post={`/settings/keys/${k.id}/regenerate`}
+                hx-target="#api-keys"
+                hx-swap="outerHTML"
+                hx-confirm={attrText(
+                  `Regenerate the secret key of "${k.name}"? The current key stops working at once.`,
+                )}
+              >
+                Regenerate secret key
+              </button>
+              <button
+                type="button"
+                class="contrast outline"
+                hx-post={`/settings/keys/${k.id}/revoke`}
+                hx-target="#api-keys"
+                hx-swap="outerHTML"
+                hx-confirm={attrText(
+                  `Revoke the key "${k.name}"? Clients using it get 401 from now on.`,
+                )}
+              >
+                Revoke
+              </button>
+            </td>
+          </tr>
+        ))}
+      />
       {revoked > 0 ? (
         <p class="muted">
           {revoked} revoked key{revoked === 1 ? '' : 's'} not shown (

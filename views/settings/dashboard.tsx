@@ -1,5 +1,6 @@
 import { type Dashboard, dashboardData } from '../../src/domain/dashboard.ts'
 import { formatCount, formatMoney, formatPercent } from '../format.ts'
+import { Table } from '../table.tsx'
 import type { SettingsSection } from './types.ts'
 
 const W = 720
@@ -125,30 +126,18 @@ export const dashboardSection: SettingsSection = {
         <DailyChart data={data} />
         <details>
           <summary>The last {data.days.length} days as a table</summary>
-          <div class="overflow-auto">
-            <table class="striped">
-              <thead>
-                <tr>
-                  <th scope="col">Day</th>
-                  <th scope="col">Visitors</th>
-                  <th scope="col">Sessions</th>
-                  <th scope="col">Orders</th>
-                  <th scope="col">Revenue</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.days.map((d) => (
-                  <tr>
-                    <td>{d.date}</td>
-                    <td>{formatCount(d.visitors)}</td>
-                    <td>{formatCount(d.sessions)}</td>
-                    <td>{formatCount(d.successful_orders)}</td>
-                    <td safe>{formatMoney(d.revenue, data.currency)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            columns={['Day', 'Visitors', 'Sessions', 'Orders', 'Revenue']}
+            rows={data.days.map((d) => (
+              <tr>
+                <td>{d.date}</td>
+                <td>{formatCount(d.visitors)}</td>
+                <td>{formatCount(d.sessions)}</td>
+                <td>{formatCount(d.successful_orders)}</td>
+                <td safe>{formatMoney(d.revenue, data.currency)}</td>
+              </tr>
+            ))}
+          />
         </details>
       </>
     )

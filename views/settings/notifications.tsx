@@ -3,16 +3,8 @@ import { outboxStatusLabel, recentOutbox } from '../../src/domain/notifications.
 import type { StoreSettings } from '../../src/domain/settings.ts'
 import type { AppContext } from '../../src/http/context.ts'
 import { SelectField, TextField } from '../fields.tsx'
-import { formatStoreTime, isoInstant } from '../format.ts'
+import { Refreshable, StoreTime, Table } from '../table.tsx'
 import type { SettingsSection } from './types.ts'
-
-function Time({ ms, timeZone }: { ms: number; timeZone: string }) {
-  return (
-    <time datetime={isoInstant(ms)} safe>
-      {formatStoreTime(ms, timeZone)}
-    </time>
-  )
-}
 
 /** Where mail goes now, or how to set it up when it goes nowhere. */
 function SmtpSource({ target, mailFrom }: { target: SmtpTarget | null; mailFrom: string }) {
@@ -54,73 +46,48 @@ export function Outbox({ ctx, settings }: { ctx: AppContext; settings: StoreSett
   const configured = smtpTarget(ctx.config, settings) !== null
   const tz = settings.timezone
   return (
-    <div id="outbox">
+    <Refreshable id="outbox" path="/settings/notifications/outbox">
       <h3>Outbox</h3>
-      {rows.length === 0 ? (
-        <p class="empty">No notification email yet.</p>
-      ) : (
-        <div class="overflow-auto">
-          <table class="striped">
-            <thead>
-              <tr>
-                <th scope="col">Queued</th>
-                <th scope="col">Subject</th>
-                <th scope="col">To</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last answer</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => {
-                const label = outboxStatusLabel(r, configured)
-                const tone =
-                  label === 'sent'
-                    ? 'success'
-                    : label === 'queued' || label === 'retrying'
-                      ? 'pending'
-                      : 'failed'
-                return (
-                  <tr data-outbox-id={String(r.id)}>
-                    <td>
-                      <Time ms={r.createdAt} timeZone={tz} />
-                    </td>
-                    <td safe>{r.subject}</td>
-                    <td safe>{r.recipient || '–'}</td>
-                    <td>
-                      <span class={`status status-${tone}`} safe>
-                        {label}
-                      </span>
-                      {r.status === 'pending' && r.attempts > 0 && configured ? (
-                        <small class="muted">
-                          {' next try '}
-                          <Time ms={r.nextAttemptAt} timeZone={tz} />
-                        </small>
-                      ) : (
-                        ''
-                      )}
-                    </td>
-                    <td>{String(r.attempts)}</td>
-                    <td>
-                      <small safe>{r.lastError ?? r.smtpResponse ?? ''}</small>
-                    </td>
-                  </tr>
-                )
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <button
-        type="button"
-        class="secondary outline"
-        hx-get="/settings/notifications/outbox"
-        hx-target="#outbox"
-        hx-swap="outerHTML"
-      >
-        Refresh
-      </button>
-    </div>
+      <Table
+        columns={['Queued', 'Subject', 'To', 'Status', 'Attempts', 'Last answer']}
+        empty="No notification email yet."
+        rows={rows.map((r) => {
+          const label = outboxStatusLabel(r, configured)
+          const tone =
+            label === 'sent'
+              ? 'success'
+              : label === 'queued' || label === 'retrying'
+                ? 'pending'
+                : 'failed'
+          return (
+            <tr data-outbox-id={String(r.id)}>
+              <td>
+                <StoreTime ms={r.createdAt} timeZone={tz} />
+              </td>
+              <td safe>{r.subject}</td>
+              <td safe>{r.recipient || '–'}</td>
+              <td>
+                <span class={`status status-${tone}`} safe>
+                  {label}
+                </span>
+                {r.status === 'pending' && r.attempts > 0 && configured ? (
+                  <small class="muted">
+                    {' next try '}
+                    <StoreTime ms={r.nextAttemptAt} timeZone={tz} />
+                  </small>
+                ) : (
+                  ''
+                )}
+              </td>
+              <td>{String(r.attempts)}</td>
+              <td>
+                <small safe>{r.lastError ?? r.smtpResponse ?? ''}</small>
+              </td>
+            </tr>
+          )
+        })}
+      />
+    </Refreshable>
   )
 }
 
