@@ -2,6 +2,7 @@
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { openDatabase } from '../src/db/database.ts'
+import { readCache } from '../src/db/readCache.ts'
 import { FixedClock } from '../src/domain/clock.ts'
 import { writeOrders, writeSessions } from '../src/domain/ingest.ts'
 import type { OrderRecord, SessionRecord } from '../src/domain/records.ts'
@@ -66,6 +67,7 @@ function coldSync(total: number, frequency: 'daily' | 'weekly', runs = 5): numbe
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     db.exec('DELETE FROM sync_records')
+    readCache(db).invalidate()
     const t = performance.now()
     const r = syncPeriod(db, store.id, { frequency, trigger: 'cli', strictFrequency: false }, clock)
     times.push(performance.now() - t)

@@ -26,7 +26,8 @@ export function runSettings(rt: Runtime, p: Parsed): number {
   }
   if (action === 'set') {
     if (pairs.length === 0) throw new UsageError('settings set needs at least one key=value')
-    const changes: Record<string, string> = {}
+    // No prototype: a key named __proto__ is a (refused) setting name, not the object's prototype.
+    const changes: Record<string, string> = Object.create(null)
     for (const pair of pairs) {
       const eq = pair.indexOf('=')
       if (eq <= 0) throw new UsageError(`Expected key=value, got ${JSON.stringify(pair)}`)

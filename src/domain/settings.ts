@@ -193,7 +193,7 @@ function loadSettings(db: Database, storeId: number): StoreSettings {
     .all(storeId) as { key: string; value: string }[]
   const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS }
   for (const { key, value } of rows) {
-    if (!(key in WRITABLE)) continue
+    if (!Object.hasOwn(WRITABLE, key)) continue
     settings[key] = SECRET_SETTINGS.has(key)
       ? revealSecret(value, secretKeyOf(db))
       : decode(key as SettingKey, value)
@@ -211,14 +211,15 @@ export function updateSettings(
   changes: Record<string, unknown>,
   clock: Clock,
 ): StoreSettings {
-  const errors: Record<string, string> = {}
+  // No prototype: a key named __proto__ must land in the errors, not replace their prototype.
+  const errors: Record<string, string> = Object.create(null)
   const valid: [SettingKey, string][] = []
   for (const [key, raw] of Object.entries(changes)) {
     if (key === 'tracking_id') {
       errors[key] = 'is read-only'
       continue
     }
-    if (!(key in WRITABLE)) {
+    if (!Object.hasOwn(WRITABLE, key)) {
       errors[key] = `is not a setting (known: ${SETTING_KEYS.join(', ')})`
       continue
     }

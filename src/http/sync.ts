@@ -6,7 +6,7 @@ import { authenticateApiKey } from '../domain/keys.ts'
 import { parseDate } from '../domain/periods.ts'
 import { logSyncRequest } from '../domain/requestLog.ts'
 import { readSettings } from '../domain/settings.ts'
-import { type SyncRequest, syncPeriod } from '../domain/sync.ts'
+import { SyncFailed, type SyncRequest, syncPeriod } from '../domain/sync.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
 import { bodyLimitFor, readBodyText } from './security.ts'
@@ -15,8 +15,8 @@ const SYNC_BODY_LIMIT = bodyLimitFor('/apiv1/analytics/sync')
 
 /** The key a client sent, from any of the three accepted headers. */
 export function presentedKey(headers: Headers): string | null {
-  const direct = headers.get('x-mida-secret-key') ?? headers.get('mida-api-key')
-  if (direct?.trim()) return direct.trim()
+  const direct = headers.get('x-mida-secret-key')?.trim() || headers.get('mida-api-key')?.trim()
+  if (direct) return direct
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.get('authorization') ?? '')
   return bearer?.[1] ?? null
 }
@@ -87,9 +87,11 @@ export function syncRoutes(ctx: AppContext) {
         response = new Response(result.body, {
           headers: { 'content-type': 'application/json; charset=utf-8', etag: result.etag },
         })
-      } catch (err) {
-        error = err instanceof AppError ? err.message : 'Internal server error'
-        if (err instanceof AppError && err.status === 500) console.error('Sync failed:', err.cause)
+      } catch (caught) {
+        // Whatever breaks past the checks is a failed sync, in the contract's words.
+        const err = caught instanceof AppError ? caught : new SyncFailed(caught)
+        error = err.message
+        if (err instanceof SyncFailed) console.error('Sync failed:', err.cause)
         response = errorResponse(err)
       }
       logSyncRequest(db, {

@@ -225,6 +225,9 @@ describe('settings', () => {
     expect((await cli(['settings', 'set', 'colour=blue'])).err).toStartWith(
       'Error: colour: is not a setting (known: store_name, ',
     )
+    const proto = await cli(['settings', 'set', '__proto__=x'])
+    expect(proto.code).toBe(1)
+    expect(proto.err).toStartWith('Error: __proto__: is not a setting (known: store_name, ')
     expect((await cliJson(['settings'])).currency).toBe('USD')
   })
 

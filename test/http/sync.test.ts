@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
+import { readCache } from '../../src/db/readCache.ts'
 import { writeOrders, writeSessions } from '../../src/domain/ingest.ts'
 import { createApiKey, generateApiKey, revokeApiKey } from '../../src/domain/keys.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
@@ -222,6 +223,13 @@ describe('200', () => {
   })
 })
 
+describe('key headers', () => {
+  test('an empty x-mida-secret-key does not hide a valid mida-api-key', async () => {
+    const res = await sync({ 'x-mida-secret-key': ' ', 'mida-api-key': key })
+    expect(res.status).toBe(200)
+  })
+})
+
 describe('401 Invalid API key', () => {
   test('missing key', async () => {
     await expectError(await sync(), 401, 'Invalid API key')
@@ -381,6 +389,19 @@ describe('500', () => {
     } finally {
       logged.mockRestore()
       t.db.exec('ALTER TABLE sessions_gone RENAME TO sessions')
+    }
+    expect((await withKey()).status).toBe(200)
+  })
+  test('Sync failed too when what breaks is outside the computation (reading the settings)', async () => {
+    const logged = spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      t.db.exec('ALTER TABLE store_settings RENAME TO store_settings_gone')
+      readCache(t.db).invalidate()
+      await expectError(await withKey(), 500, 'Sync failed')
+      expect(logged).toHaveBeenCalled()
+    } finally {
+      logged.mockRestore()
+      t.db.exec('ALTER TABLE store_settings_gone RENAME TO store_settings')
     }
     expect((await withKey()).status).toBe(200)
   })
