@@ -242,4 +242,16 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_recent ON audit_log (store_id, at);
 `,
   },
+  {
+    version: 6,
+    name: 'new visitors counted from each visitor first session',
+    sql: `
+-- Rebuilt exactly: first_seen_at is the start of the visitor's first session, last_seen_at the end
+-- of their last, so "new visitors of a period" is a range count on this index.
+DELETE FROM visitors;
+INSERT INTO visitors (store_id, id, first_seen_at, last_seen_at)
+  SELECT store_id, visitor_id, min(started_at), max(ended_at) FROM sessions GROUP BY store_id, visitor_id;
+CREATE INDEX visitors_by_first_seen ON visitors (store_id, first_seen_at);
+`,
+  },
 ]

@@ -69,7 +69,9 @@ export function writeSessions(
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (store_id, id) DO NOTHING`,
   )
-  const existing = db.query('SELECT started_at FROM sessions WHERE store_id = ? AND id = ?')
+  const existing = db.query(
+    'SELECT started_at, visitor_id FROM sessions WHERE store_id = ? AND id = ?',
+  )
   const update = db.query(
     `UPDATE sessions SET visitor_id = ?3, started_at = ?4, ended_at = ?5, pageviews = ?6,
        device = ?7, source = ?8, landing_page = ?9, viewed_product = ?10, added_to_cart = ?11,
@@ -82,12 +84,24 @@ export function writeSessions(
        first_seen_at = min(first_seen_at, excluded.first_seen_at),
        last_seen_at = max(last_seen_at, excluded.last_seen_at)`,
   )
+  // After a session moved or changed hands, its visitors' spans are taken from their sessions.
+  const respan = db.query(
+    `UPDATE visitors SET
+       first_seen_at = (SELECT min(started_at) FROM sessions WHERE store_id = ?1 AND visitor_id = ?2),
+       last_seen_at = (SELECT max(ended_at) FROM sessions WHERE store_id = ?1 AND visitor_id = ?2)
+     WHERE store_id = ?1 AND id = ?2`,
+  )
+  const orphan = db.query(
+    `DELETE FROM visitors WHERE store_id = ?1 AND id = ?2
+       AND NOT EXISTS (SELECT 1 FROM sessions WHERE store_id = ?1 AND visitor_id = ?2)`,
+  )
   const at = nowMs(clock)
   return db
     .transaction(() => {
       let inserted = 0
       let updated = 0
       const touched: number[] = []
+      const respanned = new Set<string>()
       // Each visitor once per batch, in key order: fewer, more local B-tree writes.
       const seen = new Map<string, [number, number]>()
       for (const s of sessions) {
@@ -108,10 +122,11 @@ export function writeSessions(
         ] as const
         if (insert.run(...values).changes === 1) inserted++
         else {
-          const before = existing.get(storeId, s.id) as { started_at: number }
+          const before = existing.get(storeId, s.id) as { started_at: number; visitor_id: string }
           touched.push(before.started_at)
           update.run(...values)
           updated++
+          respanned.add(before.visitor_id).add(s.visitor_id)
         }
         touched.push(s.started_at)
         const span = seen.get(s.visitor_id)
@@ -124,6 +139,10 @@ export function writeSessions(
       for (const id of [...seen.keys()].sort()) {
         const [first, last] = seen.get(id)!
         visitor.run(storeId, id, first, last)
+      }
+      for (const id of respanned) {
+        orphan.run(storeId, id)
+        respan.run(storeId, id)
       }
       markChanged(db, storeId, touched)
       return { inserted, updated }

@@ -63,11 +63,10 @@ SELECT count(*) AS sessions,
 FROM sessions s
 WHERE s.store_id = ?1 AND s.started_at >= ?2 AND s.started_at < ?3`
 
+// A visitor is new in the period holding their first session ever (kept exact by writeSessions).
 const NEW_VISITORS = `
 SELECT count(*) AS new_visitors
-FROM (SELECT DISTINCT visitor_id FROM sessions WHERE store_id = ?1 AND started_at >= ?2 AND started_at < ?3) v
-WHERE NOT EXISTS (SELECT 1 FROM sessions p
-  WHERE p.store_id = ?1 AND p.visitor_id = v.visitor_id AND p.started_at < ?2)`
+FROM visitors WHERE store_id = ?1 AND first_seen_at >= ?2 AND first_seen_at < ?3`
 
 const ORDER_TOTALS = `
 SELECT count(*) AS orders, coalesce(sum(o.total_price_cents), 0) AS revenue_cents

@@ -420,3 +420,54 @@ describe('readLines', () => {
     ])
   })
 })
+
+describe("a visitor's first and last seen times", () => {
+  const visitors = () =>
+    db.query('SELECT id, first_seen_at, last_seen_at FROM visitors ORDER BY id').all()
+  const line = (id: string, visitor: string, start: string, end: string) =>
+    JSON.stringify({ id, visitor_id: visitor, started_at: start, ended_at: end })
+
+  test('follow their sessions, also when a re-sent session moves later or changes visitor', async () => {
+    await importText(
+      'sessions',
+      [
+        line('a', 'v1', '2026-11-20T10:00:00Z', '2026-11-20T10:05:00Z'),
+        line('b', 'v1', '2026-11-22T10:00:00Z', '2026-11-22T10:01:00Z'),
+        line('c', 'v2', '2026-11-21T09:00:00Z', '2026-11-21T09:30:00Z'),
+      ].join('\n'),
+    )
+    expect(visitors()).toEqual([
+      {
+        id: 'v1',
+        first_seen_at: ms('2026-11-20T10:00:00Z'),
+        last_seen_at: ms('2026-11-22T10:01:00Z'),
+      },
+      {
+        id: 'v2',
+        first_seen_at: ms('2026-11-21T09:00:00Z'),
+        last_seen_at: ms('2026-11-21T09:30:00Z'),
+      },
+    ])
+    // v1's first session moves two days later: v1 is first seen at its other session now.
+    await importText('sessions', line('a', 'v1', '2026-11-24T10:00:00Z', '2026-11-24T10:02:00Z'))
+    expect(visitors()[0]).toEqual({
+      id: 'v1',
+      first_seen_at: ms('2026-11-22T10:00:00Z'),
+      last_seen_at: ms('2026-11-24T10:02:00Z'),
+    })
+    // v2's only session is re-sent as v3's: v2 no longer exists, v3 does.
+    await importText('sessions', line('c', 'v3', '2026-11-21T09:00:00Z', '2026-11-21T09:30:00Z'))
+    expect(visitors()).toEqual([
+      {
+        id: 'v1',
+        first_seen_at: ms('2026-11-22T10:00:00Z'),
+        last_seen_at: ms('2026-11-24T10:02:00Z'),
+      },
+      {
+        id: 'v3',
+        first_seen_at: ms('2026-11-21T09:00:00Z'),
+        last_seen_at: ms('2026-11-21T09:30:00Z'),
+      },
+    ])
+  })
+})
