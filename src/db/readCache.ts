@@ -31,10 +31,10 @@ export class ReadCache {
   /** The cached value of `key`, or undefined. */
   peek<T>(key: string): T | undefined {
     if (this.db.inTransaction) return undefined
-    // One check per synchronous run: a request reads several entries, the database moves between runs.
+    // One check per turn of the event loop: under load the requests of one turn share it.
     if (!this.checked) {
       this.checked = true
-      queueMicrotask(() => {
+      setImmediate(() => {
         this.checked = false
       })
       const { data_version } = this.versionQuery.get() as { data_version: number }
@@ -52,6 +52,11 @@ export class ReadCache {
     // A bound on memory: past it, start over (entries are cheap to load again).
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear()
     this.entries.set(key, value)
+  }
+
+  /** Forgets one entry (after this process changed what it holds). */
+  forget(key: string): void {
+    this.entries.delete(key)
   }
 
   /** Forgets every entry (after this process wrote settings or keys). */

@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.ts'
+import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import {
   describeIssues,
@@ -35,6 +36,19 @@ export function reject(summary: ImportSummary, line: number, error: string): voi
   if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push({ line, error })
 }
 
+/** The store's data revision, cached until this process writes data or another one commits. */
+export function dataRevision(db: Database, storeId: number): number {
+  return readCache(db).get(revisionKey(storeId), () => {
+    const row = db.query('SELECT data_revision FROM stores WHERE id = ?').get(storeId) as {
+      data_revision: number
+    }
+    return row.data_revision
+  })
+}
+
+/** The read-cache key of a store's data revision. */
+export const revisionKey = (storeId: number): string => `data-revision:${storeId}`
+
 /**
  * Marks the hours holding changed rows with a new store revision, so that stored syncs of
  * those periods know they are stale. Runs inside the caller's transaction.
@@ -48,6 +62,7 @@ function markChanged(db: Database, storeId: number, times: Iterable<number>): vo
       'UPDATE stores SET data_revision = data_revision + 1 WHERE id = ? RETURNING data_revision',
     )
     .get(storeId) as { data_revision: number }
+  readCache(db).forget(revisionKey(storeId))
   const mark = db.query(
     `INSERT INTO data_changes (store_id, hour, revision) VALUES (?, ?, ?)
      ON CONFLICT (store_id, hour) DO UPDATE SET revision = excluded.revision`,

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.ts'
 import { readCache } from '../db/readCache.ts'
 import type { Clock } from './clock.ts'
 import { AppError, Conflict, InvalidInput } from './errors.ts'
+import { dataRevision } from './ingest.ts'
 import { computeMetrics, type Metrics } from './metrics.ts'
 import { queueSyncNotification } from './notifications.ts'
 import {
@@ -145,9 +146,7 @@ export function syncPeriod(
   // Hot path: a body already checked against this store revision is still current.
   const memoKey = `sync:${storeId}:${frequency}:${start}:${print}`
   const cache = readCache(db)
-  const { data_revision: current } = db
-    .query('SELECT data_revision FROM stores WHERE id = ?')
-    .get(storeId) as { data_revision: number }
+  const current = dataRevision(db, storeId)
   const memo = cache.peek<CheckedBody>(memoKey)
   if (memo && memo.revision === current) {
     return { body: memo.body, etag: memo.etag, period, frequency, computed: false }
