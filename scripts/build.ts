@@ -1,17 +1,31 @@
 // Builds dist/mida-export: one executable with the code, views, CSS, htmx and tracker embedded.
 import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 
-mkdirSync('dist', { recursive: true })
-const proc = Bun.spawnSync(
-  [
-    process.execPath,
-    'build',
-    '--compile',
-    '--minify',
-    'src/main.ts',
-    '--outfile',
-    'dist/mida-export',
-  ],
-  { stdout: 'inherit', stderr: 'inherit' },
-)
-process.exit(proc.exitCode ?? 1)
+const ROOT = join(import.meta.dir, '..')
+
+/** Compiles the executable to `outfile`; returns the compiler's exit code and messages. */
+export function buildBinary(outfile: string): { exitCode: number; output: string } {
+  mkdirSync(dirname(outfile), { recursive: true })
+  const proc = Bun.spawnSync(
+    [
+      process.execPath,
+      'build',
+      '--compile',
+      '--minify',
+      'src/main.ts',
+      // Worker threads are entrypoints of their own inside the executable.
+      'src/db/checkpointWorker.ts',
+      '--outfile',
+      outfile,
+    ],
+    { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' },
+  )
+  return { exitCode: proc.exitCode ?? 1, output: proc.stdout.toString() + proc.stderr.toString() }
+}
+
+if (import.meta.main) {
+  const { exitCode, output } = buildBinary(join(ROOT, 'dist', 'mida-export'))
+  process.stdout.write(output)
+  process.exit(exitCode)
+}

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { copyFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { buildBinary } from '../scripts/build.ts'
 import { tempDir } from './utils.ts'
 
 // The compiled binary, copied alone into an empty directory, must serve, import and sync.
@@ -11,11 +12,8 @@ describe('the single binary', () => {
 
   beforeAll(() => {
     const out = join(build.dir, 'mida-export')
-    const proc = Bun.spawnSync(
-      [process.execPath, 'build', '--compile', '--minify', 'src/main.ts', '--outfile', out],
-      { cwd: join(import.meta.dir, '..'), stdout: 'pipe', stderr: 'pipe' },
-    )
-    if (proc.exitCode !== 0) throw new Error(`build failed: ${proc.stderr.toString()}`)
+    const built = buildBinary(out)
+    if (built.exitCode !== 0) throw new Error(`build failed: ${built.output}`)
     copyFileSync(out, binary)
   }, 120_000)
 
@@ -59,13 +57,15 @@ describe('the single binary', () => {
     try {
       const reader = server.stderr.getReader()
       let banner = ''
-      while (!/listening on (http:\/\/\S+)/.test(banner)) {
+      // The checkpoint worker is a second entrypoint inside the binary: it must start there too.
+      while (!/WAL checkpoints run (on a background thread|inline)/.test(banner)) {
         const { value, done } = await reader.read()
         if (done) throw new Error(`server exited: ${banner}`)
         banner += new TextDecoder().decode(value)
       }
       reader.releaseLock()
       const base = /listening on (http:\/\/\S+)/.exec(banner)![1]!
+      expect(banner).toContain('WAL checkpoints run on a background thread')
       const health = await fetch(`${base}/healthz`)
       expect(health.status).toBe(200)
       expect(await health.json()).toEqual({ status: 'ok', version: '0.1.0' })

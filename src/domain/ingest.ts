@@ -85,7 +85,7 @@ export function writeSessions(
      ON CONFLICT (store_id, id) DO NOTHING`,
   )
   const existing = db.query(
-    'SELECT started_at, visitor_id FROM sessions WHERE store_id = ? AND id = ?',
+    'SELECT started_at, ended_at, visitor_id FROM sessions WHERE store_id = ? AND id = ?',
   )
   const update = db.query(
     `UPDATE sessions SET visitor_id = ?3, started_at = ?4, ended_at = ?5, pageviews = ?6,
@@ -137,11 +137,22 @@ export function writeSessions(
         ] as const
         if (insert.run(...values).changes === 1) inserted++
         else {
-          const before = existing.get(storeId, s.id) as { started_at: number; visitor_id: string }
+          const before = existing.get(storeId, s.id) as {
+            started_at: number
+            ended_at: number
+            visitor_id: string
+          }
           touched.push(before.started_at)
           update.run(...values)
           updated++
-          respanned.add(before.visitor_id).add(s.visitor_id)
+          // A session that only grew (the tracker extending it) is covered by the min/max below.
+          if (
+            before.visitor_id !== s.visitor_id ||
+            s.started_at > before.started_at ||
+            s.ended_at < before.ended_at
+          ) {
+            respanned.add(before.visitor_id).add(s.visitor_id)
+          }
         }
         touched.push(s.started_at)
         const span = seen.get(s.visitor_id)
