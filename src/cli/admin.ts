@@ -7,8 +7,9 @@ import {
   listAdmins,
   SETUP_TOKEN_TTL_MS,
 } from '../domain/admins.ts'
-import { CLI_ACTOR, recordAudit } from '../domain/audit.ts'
+import { CLI_ACTOR, ENV_ACTOR, recordAudit } from '../domain/audit.ts'
 import type { Clock } from '../domain/clock.ts'
+import { ensureDefaultStore } from '../domain/stores.ts'
 import { type OptionSpec, type Parsed, str } from './args.ts'
 import { type Io, UsageError } from './io.ts'
 import { isoOrDash, print, type Runtime, table } from './runtime.ts'
@@ -96,6 +97,17 @@ export async function ensureAdminAtStartup(
   if (countAdmins(db) > 0) return
   if (config.adminEmail && config.adminPassword) {
     const { admin } = await createOrResetAdmin(db, config.adminEmail, config.adminPassword, clock)
+    recordAudit(
+      db,
+      {
+        storeId: ensureDefaultStore(db, clock).id,
+        actor: ENV_ACTOR,
+        address: null,
+        action: 'admin.created',
+        detail: admin.email,
+      },
+      clock,
+    )
     log(`Created admin ${admin.email} from MIDA_ADMIN_EMAIL/MIDA_ADMIN_PASSWORD.`)
     return
   }

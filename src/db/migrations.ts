@@ -233,7 +233,7 @@ CREATE TABLE audit_log (
   id INTEGER PRIMARY KEY,
   store_id INTEGER REFERENCES stores(id) ON DELETE CASCADE,
   at INTEGER NOT NULL,
-  -- an admin's email, "cli", or "api key <prefix>"
+  -- an admin's email, "cli", "environment" (start-up from MIDA_ADMIN_*), or "api key <prefix>"
   actor TEXT NOT NULL,
   address TEXT,
   action TEXT NOT NULL,

@@ -22,6 +22,8 @@ export type AuditAction = keyof typeof AUDIT_ACTIONS
 
 /** The actor of a command-line action. */
 export const CLI_ACTOR = 'cli'
+/** The actor of what start-up did from MIDA_ADMIN_EMAIL / MIDA_ADMIN_PASSWORD. */
+export const ENV_ACTOR = 'environment'
 
 /** One audit entry as written: never a secret value, only the names of what changed. */
 export interface AuditInput {

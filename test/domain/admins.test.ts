@@ -15,8 +15,10 @@ import {
   startSession,
   verifyLogin,
 } from '../../src/domain/admins.ts'
+import { recentAudit } from '../../src/domain/audit.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { Conflict } from '../../src/domain/errors.ts'
+import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import { runCli } from '../../src/main.ts'
 import { captureIo, tempDir } from '../utils.ts'
 
@@ -158,6 +160,9 @@ describe('start-up and the admin command', () => {
     expect(lines).toEqual([
       'Created admin env@shop.example from MIDA_ADMIN_EMAIL/MIDA_ADMIN_PASSWORD.',
     ])
+    expect(
+      recentAudit(db, ensureDefaultStore(db, clock).id).map((e) => [e.actor, e.action, e.detail]),
+    ).toEqual([['environment', 'admin.created', 'env@shop.example']])
     // An admin exists: nothing more happens, even with other values.
     await ensureAdminAtStartup(db, withEnv, clock, (l) => lines.push(l))
     expect(lines.length).toBe(1)
