@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.ts'
 import { type Clock, nowMs } from './clock.ts'
-import { writeSessions } from './ingest.ts'
+import { type StoredSpan, sessionWriteCount, writeSessions } from './ingest.ts'
 import { randomBase62 } from './random.ts'
 import { landingPath, type SessionRecord } from './records.ts'
 
@@ -128,6 +128,48 @@ function latestSession(db: Database, storeId: number, visitorId: string): OpenSe
   }
 }
 
+/**
+ * The latest session of each visitor seen lately, as this process last wrote it, so that a
+ * visitor's next event needs no index probe. Dropped whole when anything else wrote sessions:
+ * another connection (SQLite's data_version moves) or another path of this one (an import).
+ */
+interface OpenSessions {
+  dataVersion: number
+  writes: number
+  byVisitor: Map<string, OpenSession>
+}
+
+const openSessions = new WeakMap<Database, OpenSessions>()
+/** Past this many remembered visitors, those idle for 30 minutes are forgotten. */
+const MAX_OPEN_SESSIONS = 100_000
+
+function openSessionsOf(db: Database): OpenSessions {
+  const { data_version } = db.query('PRAGMA data_version').get() as { data_version: number }
+  const writes = sessionWriteCount(db)
+  let open = openSessions.get(db)
+  if (!open || open.dataVersion !== data_version || open.writes !== writes) {
+    open = { dataVersion: data_version, writes, byVisitor: new Map() }
+    openSessions.set(db, open)
+  }
+  return open
+}
+
+function remember(
+  db: Database,
+  open: OpenSessions,
+  sessions: Iterable<[string, OpenSession]>,
+  now: number,
+): void {
+  if (open.byVisitor.size > MAX_OPEN_SESSIONS) {
+    for (const [key, s] of open.byVisitor) {
+      if (now - s.ended_at >= SESSION_IDLE_MS) open.byVisitor.delete(key)
+    }
+    if (open.byVisitor.size > MAX_OPEN_SESSIONS) open.byVisitor.clear()
+  }
+  for (const [key, s] of sessions) open.byVisitor.set(key, { ...s })
+  open.writes = sessionWriteCount(db)
+}
+
 /** A new, unguessable session id. */
 export function newSessionId(at: number): string {
   // Time first (11 base36 digits sort in time order until the year 5188): new sessions append
@@ -152,15 +194,27 @@ export function recordEvents(
     if (list) list.push(e)
     else byStore.set(e.storeId, [e])
   }
-  return db
+  const known = openSessionsOf(db)
+  const latest: [string, OpenSession][] = []
+  const result = db
     .transaction(() => {
       let inserted = 0
       let updated = 0
       for (const [storeId, storeEvents] of byStore) {
         const open = new Map<string, OpenSession | null>()
         const touched = new Map<string, OpenSession>()
+        // Sessions found stored (remembered or read): updated directly, with their stored span.
+        const stored = new Map<string, StoredSpan>()
         for (const e of storeEvents) {
-          if (!open.has(e.visitorId)) open.set(e.visitorId, latestSession(db, storeId, e.visitorId))
+          if (!open.has(e.visitorId)) {
+            const copy = known.byVisitor.get(`${storeId}:${e.visitorId}`)
+            const found = copy ? { ...copy } : latestSession(db, storeId, e.visitorId)
+            if (found) {
+              const { started_at, ended_at, visitor_id } = found
+              stored.set(found.id, { started_at, ended_at, visitor_id })
+            }
+            open.set(e.visitorId, found)
+          }
           let s = open.get(e.visitorId) ?? null
           if (!s || e.at - s.ended_at >= SESSION_IDLE_MS) {
             s = {
@@ -188,13 +242,16 @@ export function recordEvents(
           else if (e.name === 'checkout') s.reached_checkout = true
           touched.set(s.id, s)
         }
-        const result = writeSessions(db, storeId, [...touched.values()], clock)
-        inserted += result.inserted
-        updated += result.updated
+        const written = writeSessions(db, storeId, [...touched.values()], clock, stored)
+        inserted += written.inserted
+        updated += written.updated
+        for (const [visitorId, s] of open) if (s) latest.push([`${storeId}:${visitorId}`, s])
       }
       return { inserted, updated }
     })
     .immediate()
+  remember(db, known, latest, nowMs(clock))
+  return result
 }
 
 interface Pending {

@@ -70,12 +70,31 @@ function markChanged(db: Database, storeId: number, times: Iterable<number>): vo
   for (const hour of hours) mark.run(storeId, hour, data_revision)
 }
 
-/** Upserts sessions by id in one transaction; returns how many were new and how many changed. */
+const sessionWrites = new WeakMap<Database, number>()
+
+/** How many session batches this connection has written: a change signal for in-memory copies. */
+export function sessionWriteCount(db: Database): number {
+  return sessionWrites.get(db) ?? 0
+}
+
+/** What a session was before this write, when the caller already knows it is stored. */
+export interface StoredSpan {
+  started_at: number
+  ended_at: number
+  visitor_id: string
+}
+
+/**
+ * Upserts sessions by id in one transaction; returns how many were new and how many changed.
+ * `stored` names sessions the caller knows exist (with their stored span): they are updated
+ * without first trying an insert and reading them back.
+ */
 export function writeSessions(
   db: Database,
   storeId: number,
   sessions: SessionRecord[],
   clock: Clock,
+  stored?: ReadonlyMap<string, StoredSpan>,
 ): { inserted: number; updated: number } {
   // New sessions take one statement; a re-sent one is read first (its old hour changes too).
   const insert = db.query(
@@ -111,6 +130,7 @@ export function writeSessions(
        AND NOT EXISTS (SELECT 1 FROM sessions WHERE store_id = ?1 AND visitor_id = ?2)`,
   )
   const at = nowMs(clock)
+  sessionWrites.set(db, sessionWriteCount(db) + 1)
   return db
     .transaction(() => {
       let inserted = 0
@@ -135,15 +155,14 @@ export function writeSessions(
           s.reached_checkout ? 1 : 0,
           at,
         ] as const
-        if (insert.run(...values).changes === 1) inserted++
+        const known = stored?.get(s.id)
+        // A session said to be stored but gone since (nothing deletes them today) is inserted.
+        const updatedKnown = known !== undefined && update.run(...values).changes === 1
+        if (!updatedKnown && insert.run(...values).changes === 1) inserted++
         else {
-          const before = existing.get(storeId, s.id) as {
-            started_at: number
-            ended_at: number
-            visitor_id: string
-          }
+          const before = known ?? (existing.get(storeId, s.id) as StoredSpan)
           touched.push(before.started_at)
-          update.run(...values)
+          if (!updatedKnown) update.run(...values)
           updated++
           // A session that only grew (the tracker extending it) is covered by the min/max below.
           if (

@@ -3,7 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { signShopifyBody } from '../../src/domain/webhooks.ts'
 import { runCli } from '../../src/main.ts'
 import { launchBrowser } from '../browser.ts'
-import { captureIo, createTestApp, listen, type TestApp } from '../utils.ts'
+import { captureIo, createTestApp, type TestApp } from '../utils.ts'
 
 // Chromium and two servers: on a loaded 2-core machine a step can take longer than 5 s.
 setDefaultTimeout(30_000)
@@ -125,7 +125,7 @@ beforeAll(async () => {
     now: '2026-11-25T15:00:00Z',
     settings: { timezone: 'UTC', shopify_webhook_secret: SECRET },
   })
-  mida = listen(t.app)
+  mida = listenCounting(t.app)
   shop = storefront(mida.url, t.app.context.store.trackingId)
   browser = await launchBrowser()
 })
@@ -137,23 +137,46 @@ afterAll(async () => {
   t?.close()
 })
 
+/** The tracker events the server answered 204, in the order it answered them. */
+const answeredByServer: string[] = []
+
 /**
- * Records the events a page sends to the collect endpoint, and lets the test wait (bounded)
- * until the server has answered a given number of them: it answers only once they are written.
+ * Serves the app through a counting front: each collect event the server acknowledges (it
+ * answers only once the event is written) is noted. Counting at the server, not in the browser,
+ * also sees a beacon sent while a page unloads, which the browser's request events can miss.
  */
-function watchEvents(page: Page) {
-  const answered: string[] = []
-  page.on('requestfinished', (request) => {
-    if (!request.url().endsWith('/apiv1/collect')) return
-    answered.push(JSON.parse(request.postData() ?? '{}').event)
+function listenCounting(app: TestApp['app']): { url: string; stop: () => Promise<void> } {
+  const front = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(request) {
+      const isEvent =
+        request.method === 'POST' && new URL(request.url).pathname === '/apiv1/collect'
+      const body = isEvent ? await request.clone().text() : null
+      const response = await app.handle(request)
+      if (body !== null && response.status === 204) answeredByServer.push(JSON.parse(body).event)
+      return response
+    },
   })
+  return { url: `http://127.0.0.1:${front.port}`, stop: async () => void front.stop(true) }
+}
+
+/**
+ * The events the server has answered since this page was opened, and a bounded wait until it
+ * has answered a given number of them.
+ */
+function watchEvents() {
+  const from = answeredByServer.length
   return {
-    answered,
+    get answered() {
+      return answeredByServer.slice(from)
+    },
     async until(count: number) {
       const deadline = Date.now() + 10_000
-      while (answered.length < count) {
+      while (answeredByServer.length - from < count) {
         if (Date.now() > deadline) {
-          throw new Error(`expected ${count} events, got ${answered.length}: ${answered}`)
+          const got = answeredByServer.slice(from)
+          throw new Error(`expected ${count} events, got ${got.length}: ${got}`)
         }
         await Bun.sleep(10)
       }
@@ -180,7 +203,7 @@ test("a shopper's visit on another origin is one session with its pageviews, fla
   const { context, page } = await newPage(DESKTOP)
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
-  const events = watchEvents(page)
+  const events = watchEvents()
   const shopUrl = `http://127.0.0.1:${shop.port}`
 
   // lands from a Google ad
@@ -286,7 +309,7 @@ test("a shopper's visit on another origin is one session with its pageviews, fla
 test("a crawler's visit is not counted", async () => {
   const before = sessions().length
   const { context, page } = await newPage(GOOGLEBOT)
-  const events = watchEvents(page)
+  const events = watchEvents()
   const shopUrl = `http://127.0.0.1:${shop.port}`
   await page.goto(`${shopUrl}/`)
   await events.until(1)
@@ -302,7 +325,7 @@ test('a page whose own scripts throw still works and is tracked', async () => {
   const { context, page } = await newPage(IPHONE)
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
-  const events = watchEvents(page)
+  const events = watchEvents()
   await page.goto(`http://127.0.0.1:${shop.port}/broken`, { referer: 'https://blog.example/' })
   await events.until(1)
   await page.click('#own')

@@ -9,6 +9,7 @@ import {
   type TrackerEvent,
   trafficSource,
 } from '../../src/domain/collect.ts'
+import { writeSessions } from '../../src/domain/ingest.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
 
 const UA = {
@@ -189,6 +190,47 @@ describe('recordEvents', () => {
         ended_at: ms('2026-11-25T10:59:59Z'),
         pageviews: 1,
         landing_page: '/b',
+      },
+    ])
+  })
+
+  test('the next event extends the session as stored, also when an import changed it meanwhile', () => {
+    recordEvents(db, [event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z')], clock)
+    const id = (db.query('SELECT id FROM sessions').get() as { id: string }).id
+    // Another path rewrites the visitor's open session (an import correcting it).
+    writeSessions(
+      db,
+      storeId,
+      [
+        {
+          id,
+          visitor_id: 'visitor-1',
+          started_at: ms('2026-11-25T10:00:00Z'),
+          ended_at: ms('2026-11-25T10:05:00Z'),
+          pageviews: 7,
+          device: 'desktop',
+          source: 'paid',
+          landing_page: '/sale',
+          viewed_product: true,
+          added_to_cart: false,
+          reached_checkout: false,
+        },
+      ],
+      clock,
+    )
+    recordEvents(db, [event('pageview', 'https://shop.example/a', '2026-11-25T10:06:00Z')], clock)
+    expect(sessions()).toEqual([
+      {
+        visitor_id: 'visitor-1',
+        started_at: ms('2026-11-25T10:00:00Z'),
+        ended_at: ms('2026-11-25T10:06:00Z'),
+        pageviews: 8,
+        device: 'desktop',
+        source: 'paid',
+        landing_page: '/sale',
+        viewed_product: 1,
+        added_to_cart: 0,
+        reached_checkout: 0,
       },
     ])
   })
