@@ -119,5 +119,10 @@ report(
   ours.p99 <= 10,
 )
 report('stored sync errors', String(ours.errors), '0', ours.errors === 0)
-report('server idle RSS (run from source with bun, 1 M sessions)', `${idle.toFixed(0)} MB`, '<= 60 MB', idle <= 60)
+report(
+  'server idle RSS (run from source with bun, 1 M sessions)',
+  `${idle.toFixed(0)} MB`,
+  '<= 60 MB',
+  idle <= 60,
+)
 report('server RSS after the load', `${peak.toFixed(0)} MB`, '<= 200 MB', peak <= 200)

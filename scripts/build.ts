@@ -8,17 +8,7 @@ const ROOT = join(import.meta.dir, '..')
 export function buildBinary(outfile: string): { exitCode: number; output: string } {
   mkdirSync(dirname(outfile), { recursive: true })
   const proc = Bun.spawnSync(
-    [
-      process.execPath,
-      'build',
-      '--compile',
-      '--minify',
-      'src/main.ts',
-      // Worker threads are entrypoints of their own inside the executable.
-      'src/db/checkpointWorker.ts',
-      '--outfile',
-      outfile,
-    ],
+    [process.execPath, 'build', '--compile', '--minify', 'src/main.ts', '--outfile', outfile],
     { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' },
   )
   return { exitCode: proc.exitCode ?? 1, output: proc.stdout.toString() + proc.stderr.toString() }

@@ -1,5 +1,4 @@
 import { constants } from 'node:os'
-import { startCheckpointer } from '../db/checkpointer.ts'
 import { flushSyncRequestLog } from '../domain/requestLog.ts'
 import { startBackgroundJobs } from '../domain/scheduler.ts'
 import { createApp } from '../http/app.ts'
@@ -47,12 +46,6 @@ export async function runServe(rt: Runtime): Promise<number> {
     `mida-export listening on http://${rt.config.host}:${server.port} (public URL ${rt.config.baseUrl}, data in ${rt.config.dataDir})\n`,
   )
   await ensureAdminAtStartup(rt.db, rt.config, rt.clock, (line) => rt.io.err(`${line}\n`))
-  const checkpointer = await startCheckpointer(rt.db)
-  rt.io.err(
-    checkpointer.background
-      ? 'WAL checkpoints run on a background thread\n'
-      : 'WAL checkpoints run inline (the background thread did not start)\n',
-  )
   const jobs = startBackgroundJobs({
     db: rt.db,
     clock: rt.clock,
@@ -74,7 +67,6 @@ export async function runServe(rt: Runtime): Promise<number> {
   await Promise.all([app.stop(), jobs.stop()])
   clearTimeout(force)
   flushSyncRequestLog(rt.db)
-  await checkpointer.stop()
   rt.db.close()
   return 0
 }

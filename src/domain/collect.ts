@@ -140,8 +140,8 @@ interface OpenSessions {
 }
 
 const openSessions = new WeakMap<Database, OpenSessions>()
-/** Past this many remembered visitors, those idle for 30 minutes are forgotten. */
-const MAX_OPEN_SESSIONS = 100_000
+/** At most this many visitors are remembered; the least recently seen are forgotten first. */
+const MAX_OPEN_SESSIONS = 20_000
 
 function openSessionsOf(db: Database): OpenSessions {
   const { data_version } = db.query('PRAGMA data_version').get() as { data_version: number }
@@ -158,15 +158,17 @@ function remember(
   db: Database,
   open: OpenSessions,
   sessions: Iterable<[string, OpenSession]>,
-  now: number,
 ): void {
-  if (open.byVisitor.size > MAX_OPEN_SESSIONS) {
-    for (const [key, s] of open.byVisitor) {
-      if (now - s.ended_at >= SESSION_IDLE_MS) open.byVisitor.delete(key)
-    }
-    if (open.byVisitor.size > MAX_OPEN_SESSIONS) open.byVisitor.clear()
+  const { byVisitor } = open
+  for (const [key, s] of sessions) {
+    // Re-inserted at the end: a Map iterates in insertion order, oldest first.
+    byVisitor.delete(key)
+    byVisitor.set(key, { ...s })
   }
-  for (const [key, s] of sessions) open.byVisitor.set(key, { ...s })
+  for (const key of byVisitor.keys()) {
+    if (byVisitor.size <= MAX_OPEN_SESSIONS) break
+    byVisitor.delete(key)
+  }
   open.writes = sessionWriteCount(db)
 }
 
@@ -250,7 +252,7 @@ export function recordEvents(
       return { inserted, updated }
     })
     .immediate()
-  remember(db, known, latest, nowMs(clock))
+  remember(db, known, latest)
   return result
 }
 
