@@ -1,21 +1,12 @@
 // Deterministic data sets for the benchmarks: sessions spread evenly over a span of days.
 import { createWriteStream } from 'node:fs'
+import { prng } from '../src/domain/demo.ts'
 
 const DEVICES = ['desktop', 'mobile', 'mobile', 'tablet']
 const SOURCES = ['direct', 'organic', 'paid', 'referral']
 const PAGES = ['/', '/collections/all', '/products/a', '/products/b', '/products/c', '/pages/about']
 
-/** A small seedable PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng }
 
 /** The i-th session of a data set of `perDay` sessions a day ending at `endMs` (exclusive). */
 export function sessionAt(

@@ -5,7 +5,7 @@ import { startOfDay, storeDate } from './periods.ts'
 import type { OrderRecord, SessionRecord } from './records.ts'
 
 /** A small, fast, seedable PRNG (mulberry32): the same seed gives the same store. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
