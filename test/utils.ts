@@ -6,6 +6,7 @@ import { type Config, loadConfig } from '../src/config.ts'
 import { type Database, openDatabase } from '../src/db/database.ts'
 import { FixedClock } from '../src/domain/clock.ts'
 import { updateSettings } from '../src/domain/settings.ts'
+import { ensureDefaultStore } from '../src/domain/stores.ts'
 import { createApp } from '../src/http/app.ts'
 
 /** A fresh temporary directory, removed by the returned cleanup. */
@@ -68,6 +69,33 @@ export function listen(app: ReturnType<typeof createApp>): {
     url: `http://127.0.0.1:${port}`,
     stop: async () => {
       await app.stop()
+    },
+  }
+}
+
+export interface TestStore {
+  db: Database
+  clock: FixedClock
+  storeId: number
+  dir: string
+  /** Closes the database and removes its directory. */
+  close(): void
+}
+
+/** A store in a fresh data dir with a fixed clock, for domain tests that need no HTTP. */
+export function openTestStore(now = '2026-11-26T06:00:00Z'): TestStore {
+  const { dir, cleanup } = tempDir()
+  const db = openDatabase(dir)
+  const clock = new FixedClock(now)
+  const storeId = ensureDefaultStore(db, clock).id
+  return {
+    db,
+    clock,
+    storeId,
+    dir,
+    close() {
+      db.close()
+      cleanup()
     },
   }
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { type Database, openDatabase } from '../../src/db/database.ts'
-import { FixedClock } from '../../src/domain/clock.ts'
+import type { Database } from '../../src/db/database.ts'
+import type { FixedClock } from '../../src/domain/clock.ts'
 import { BATCH_SIZE, importNdjson, type RecordKind, readLines } from '../../src/domain/ingest.ts'
 import {
   describeIssues,
@@ -10,26 +10,18 @@ import {
   parseMoneyCents,
   sessionInput,
 } from '../../src/domain/records.ts'
-import { ensureDefaultStore } from '../../src/domain/stores.ts'
-import { tempDir } from '../utils.ts'
+import { openTestStore } from '../utils.ts'
 
 let db: Database
 let storeId: number
 let clock: FixedClock
-let cleanup: () => void
+let close: () => void
 
 beforeEach(() => {
-  const t = tempDir()
-  cleanup = t.cleanup
-  db = openDatabase(t.dir)
-  clock = new FixedClock('2026-11-26T06:00:00Z')
-  storeId = ensureDefaultStore(db, clock).id
+  ;({ db, clock, storeId, close } = openTestStore())
 })
 
-afterEach(() => {
-  db.close()
-  cleanup()
-})
+afterEach(() => close())
 
 const ms = (iso: string) => Date.parse(iso)
 const importText = (kind: RecordKind, text: string) =>

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Database, openDatabase } from '../../src/db/database.ts'
-import { FixedClock } from '../../src/domain/clock.ts'
+import type { Database } from '../../src/db/database.ts'
+import type { FixedClock } from '../../src/domain/clock.ts'
 import { Conflict, InvalidInput, NotFound } from '../../src/domain/errors.ts'
 import {
   authenticateApiKey,
@@ -15,29 +15,22 @@ import {
   regenerateApiKey,
   revokeApiKey,
 } from '../../src/domain/keys.ts'
-import { ensureDefaultStore } from '../../src/domain/stores.ts'
-import { tempDir } from '../utils.ts'
+import { openTestStore } from '../utils.ts'
 
 const KEY_FORMAT = /^mida_sk_[0-9A-Za-z]{32}[0-9A-Za-z]{6}$/
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
 let dir: string
-let cleanup: () => void
+let close: () => void
 let db: Database
 let storeId: number
 let clock: FixedClock
 
 beforeEach(() => {
-  ;({ dir, cleanup } = tempDir())
-  db = openDatabase(dir)
-  clock = new FixedClock('2026-11-26T06:00:00Z')
-  storeId = ensureDefaultStore(db, clock).id
+  ;({ db, clock, storeId, dir, close } = openTestStore())
 })
 
-afterEach(() => {
-  db.close()
-  cleanup()
-})
+afterEach(() => close())
 
 describe('key format', () => {
   test('mida_sk_ + 32 base62 characters + a 6-character checksum', () => {

@@ -1,30 +1,23 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { type Database, openDatabase } from '../../src/db/database.ts'
+import type { Database } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { writeOrders, writeSessions } from '../../src/domain/ingest.ts'
 import { computeMetrics, type Metrics, round } from '../../src/domain/metrics.ts'
 import { dayRange, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
-import { ensureDefaultStore } from '../../src/domain/stores.ts'
-import { tempDir } from '../utils.ts'
+import { openTestStore } from '../utils.ts'
 
 const NY = 'America/New_York'
 const clock = new FixedClock('2026-12-01T12:00:00Z')
 let db: Database
 let storeId: number
-let cleanup: () => void
+let close: () => void
 
 beforeEach(() => {
-  const t = tempDir()
-  cleanup = t.cleanup
-  db = openDatabase(t.dir)
-  storeId = ensureDefaultStore(db, clock).id
+  ;({ db, storeId, close } = openTestStore(clock.now().toString()))
 })
 
-afterEach(() => {
-  db.close()
-  cleanup()
-})
+afterEach(() => close())
 
 /** Sessions as an import would give them (defaults applied); `seconds` is the duration. */
 function sessions(...rows: (Record<string, unknown> & { seconds?: number })[]): void {

@@ -1,11 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { type Database, openDatabase } from '../../src/db/database.ts'
-import { FixedClock } from '../../src/domain/clock.ts'
+import type { Database } from '../../src/db/database.ts'
+import type { FixedClock } from '../../src/domain/clock.ts'
 import { Conflict, InvalidInput } from '../../src/domain/errors.ts'
 import { writeOrders, writeSessions } from '../../src/domain/ingest.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { initialiseSettings, updateSettings } from '../../src/domain/settings.ts'
-import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import {
   etagOf,
   recentSyncRecords,
@@ -13,29 +12,22 @@ import {
   type SyncRequest,
   syncPeriod,
 } from '../../src/domain/sync.ts'
-import { tempDir } from '../utils.ts'
+import { openTestStore } from '../utils.ts'
 
 let db: Database
 let storeId: number
 let clock: FixedClock
-let cleanup: () => void
+let close: () => void
 
 beforeEach(() => {
-  const t = tempDir()
-  cleanup = t.cleanup
-  db = openDatabase(t.dir)
-  clock = new FixedClock('2026-11-26T06:00:00Z') // 01:00 in New York
-  storeId = ensureDefaultStore(db, clock).id
+  ;({ db, clock, storeId, close } = openTestStore('2026-11-26T06:00:00Z')) // 01:00 in New York
   initialiseSettings(db, storeId, clock)
   updateSettings(db, storeId, { timezone: 'America/New_York', currency: 'USD' }, clock)
   session('s1', '2026-11-25T10:00:00-05:00')
   order('o1', '2026-11-25T10:05:00-05:00', '25.00', 's1')
 })
 
-afterEach(() => {
-  db.close()
-  cleanup()
-})
+afterEach(() => close())
 
 function session(id: string, startedAt: string): void {
   writeSessions(
