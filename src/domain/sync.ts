@@ -175,9 +175,8 @@ export function syncPeriod(
   try {
     // One read transaction: the revision and the figures come from the same snapshot.
     ;({ body, revision, metrics } = db.transaction(() => {
-      const { data_revision } = db
-        .query('SELECT data_revision FROM stores WHERE id = ?')
-        .get(storeId) as { data_revision: number }
+      // Inside the transaction the read cache stands aside: this is the snapshot's revision.
+      const data_revision = dataRevision(db, storeId)
       const payload: SyncBody = {
         success: true,
         message: 'Sync successful',
