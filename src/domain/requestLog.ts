@@ -50,21 +50,27 @@ export function flushSyncRequestLog(db: Database): void {
       columns + Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', '),
     )
     const one = db.query(`${columns}(?, ?, ?, ?, ?, ?, ?)`)
-    const values = (e: SyncRequestEntry) => [
-      e.storeId,
-      e.at,
-      e.keyId,
-      e.address,
-      e.status,
-      e.durationMs,
-      e.error,
-    ]
+    const params: (string | number | null)[] = new Array(ROWS_PER_STATEMENT * 7)
+    const put = (e: SyncRequestEntry, into: (string | number | null)[], at: number) => {
+      into[at] = e.storeId
+      into[at + 1] = e.at
+      into[at + 2] = e.keyId
+      into[at + 3] = e.address
+      into[at + 4] = e.status
+      into[at + 5] = e.durationMs
+      into[at + 6] = e.error
+    }
     db.transaction(() => {
       let i = 0
       for (; i + ROWS_PER_STATEMENT <= entries.length; i += ROWS_PER_STATEMENT) {
-        many.run(...entries.slice(i, i + ROWS_PER_STATEMENT).flatMap(values))
+        for (let j = 0; j < ROWS_PER_STATEMENT; j++) put(entries[i + j]!, params, j * 7)
+        many.run(...params)
       }
-      for (; i < entries.length; i++) one.run(...values(entries[i]!))
+      const row: (string | number | null)[] = new Array(7)
+      for (; i < entries.length; i++) {
+        put(entries[i]!, row, 0)
+        one.run(...row)
+      }
     })()
   } catch (err) {
     // A closed database (tests, shutdown races) or a busy one: the log is not worth a crash.

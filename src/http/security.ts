@@ -140,11 +140,12 @@ function refuse(pathname: string, status: number, message: string): Response {
  */
 export function security(config: Pick<Config, 'baseUrl'>) {
   const headers = securityHeaders(config)
-  return new Elysia({ name: 'security' }).onRequest(({ request, set }) => {
-    Object.assign(set.headers, headers)
+  // `headers` seeds every request's `set.headers`: no per-request hook merges them.
+  return new Elysia({ name: 'security' }).headers(headers).onRequest(({ request }) => {
     const declared = request.headers.get('content-length')
     const chunked = /chunked/i.test(request.headers.get('transfer-encoding') ?? '')
-    if (!declared && !chunked) return
+    // No body, or a declared empty one: nothing to bound.
+    if ((!declared || declared === '0') && !chunked) return
     const { pathname } = new URL(request.url)
     const limit = bodyLimitOf(pathname)
     if (Number(declared) > limit.bytes) {

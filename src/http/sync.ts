@@ -54,17 +54,60 @@ export function parseSyncBody(text: string): Pick<SyncRequest, 'frequency' | 'da
   }
 }
 
+/** True when a request carries body bytes to read (a declared `Content-Length: 0` does not). */
+function hasBody(request: Request): boolean {
+  if (request.body === null) return false
+  const length = request.headers.get('content-length')
+  return length === null || Number(length) !== 0
+}
+
 /** `POST /apiv1/analytics/sync`: the last completed period's analytics for an export key. */
 export function syncRoutes(ctx: AppContext) {
   const { db, clock } = ctx
   return new Elysia({ name: 'sync', prefix: '/apiv1/analytics' }).post(
     '/sync',
-    async ({ request, server }) => {
+    // Not async: a request without a body (the usual call) is answered in the same turn.
+    ({ request, server, set }) => {
       const started = performance.now()
       const address = clientAddress(ctx, request, server)
       let keyId: number | null = null
-      let response: Response
-      let error: string | null = null
+
+      /** Logs the call (every call, whatever its outcome) and returns its answer. */
+      const finish = (response: string | Response, error: string | null) => {
+        logSyncRequest(db, {
+          storeId: ctx.store.id,
+          at: nowMs(clock),
+          keyId,
+          address,
+          status: typeof response === 'string' ? 200 : response.status,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          error,
+        })
+        return response
+      }
+      const fail = (caught: unknown) => {
+        // Whatever breaks past the checks is a failed sync, in the contract's words.
+        const err = caught instanceof AppError ? caught : new SyncFailed(caught)
+        if (err instanceof SyncFailed) console.error('Sync failed:', err.cause)
+        return finish(errorResponse(err), err.message)
+      }
+      const answer = (text: string) => {
+        try {
+          const result = syncPeriod(
+            db,
+            ctx.store.id,
+            { ...parseSyncBody(text), trigger: 'api', strictFrequency: true },
+            clock,
+          )
+          // A string answer: Elysia builds one Response over set.headers (security headers included).
+          set.headers['content-type'] = 'application/json; charset=utf-8'
+          set.headers.etag = result.etag
+          return finish(result.body, null)
+        } catch (caught) {
+          return fail(caught)
+        }
+      }
+
       try {
         ctx.keyThrottle.check(address)
         const secret = presentedKey(request.headers)
@@ -75,35 +118,11 @@ export function syncRoutes(ctx: AppContext) {
         }
         keyId = key.id
         if (!readSettings(db, ctx.store.id).api_enabled) throw new Forbidden('API is deactivated')
-        const body = parseSyncBody(
-          request.body === null ? '' : await readBodyText(request, SYNC_BODY_LIMIT),
-        )
-        const result = syncPeriod(
-          db,
-          ctx.store.id,
-          { ...body, trigger: 'api', strictFrequency: true },
-          clock,
-        )
-        response = new Response(result.body, {
-          headers: { 'content-type': 'application/json; charset=utf-8', etag: result.etag },
-        })
       } catch (caught) {
-        // Whatever breaks past the checks is a failed sync, in the contract's words.
-        const err = caught instanceof AppError ? caught : new SyncFailed(caught)
-        error = err.message
-        if (err instanceof SyncFailed) console.error('Sync failed:', err.cause)
-        response = errorResponse(err)
+        return fail(caught)
       }
-      logSyncRequest(db, {
-        storeId: ctx.store.id,
-        at: nowMs(clock),
-        keyId,
-        address,
-        status: response.status,
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-        error,
-      })
-      return response
+      if (!hasBody(request)) return answer('')
+      return readBodyText(request, SYNC_BODY_LIMIT).then(answer, fail)
     },
     { parse: 'none' },
   )

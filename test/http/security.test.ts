@@ -28,7 +28,8 @@ const EXPECTED_HEADERS = {
 
 describe('security headers', () => {
   test('every response carries them: pages, API answers, errors, 404s, assets, the tracker', async () => {
-    t = createTestApp()
+    t = createTestApp({ settings: { api_enabled: 'true' } })
+    const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
     expect(CONTENT_SECURITY_POLICY).toBe(
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     )
@@ -37,6 +38,7 @@ describe('security headers', () => {
       ['/settings', undefined, 303],
       ['/healthz', undefined, 200],
       ['/apiv1/analytics/sync', { method: 'POST' }, 401],
+      ['/apiv1/analytics/sync', { method: 'POST', headers: { 'x-mida-secret-key': key } }, 200],
       ['/nowhere', undefined, 404],
       ['/assets/htmx.min.js', undefined, 200],
       ['/mida.js', undefined, 200],
