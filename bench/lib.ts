@@ -21,14 +21,21 @@ export async function timed<T>(fn: () => T | Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - t]
 }
 
-/** Samples a process's RSS (from /proc) every 50 ms until stopped; returns the peak in MB. */
-export function sampleRss(pid: number = process.pid): { stop: () => number; peak: () => number } {
+/** Samples a process's RSS (from /proc) every 50 ms until stopped: the peak, and every sample. */
+export function sampleRss(pid: number = process.pid): {
+  stop: () => number
+  peak: () => number
+  samples: () => number[]
+} {
   let peak = 0
+  const samples: number[] = []
   const read = () => {
     try {
       const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
-      peak = Math.max(peak, kb / 1024)
+      const mb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+      // A process that has exited reads as 0: not a sample.
+      if (mb > 0) samples.push(mb)
+      peak = Math.max(peak, mb)
     } catch {}
   }
   read()
@@ -40,6 +47,7 @@ export function sampleRss(pid: number = process.pid): { stop: () => number; peak
       return peak
     },
     peak: () => peak,
+    samples: () => samples,
   }
 }
 

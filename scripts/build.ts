@@ -8,7 +8,17 @@ const ROOT = join(import.meta.dir, '..')
 export function buildBinary(outfile: string): { exitCode: number; output: string } {
   mkdirSync(dirname(outfile), { recursive: true })
   const proc = Bun.spawnSync(
-    [process.execPath, 'build', '--compile', '--minify', 'src/main.ts', '--outfile', outfile],
+    [
+      process.execPath,
+      'build',
+      '--compile',
+      '--minify',
+      'src/main.ts',
+      // A worker runs its own entry point: the import's parse thread.
+      'src/domain/importWorker.ts',
+      '--outfile',
+      outfile,
+    ],
     { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' },
   )
   return { exitCode: proc.exitCode ?? 1, output: proc.stdout.toString() + proc.stderr.toString() }

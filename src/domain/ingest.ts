@@ -1,15 +1,11 @@
 import type { Database } from '../db/database.ts'
 import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
-import {
-  describeIssues,
-  type OrderRecord,
-  orderInput,
-  type SessionRecord,
-  sessionInput,
-} from './records.ts'
+import type { ParseMessage } from './importWorker.ts'
+import type { ParsedChunk, RecordKind } from './ndjson.ts'
+import type { OrderRecord, SessionRecord } from './records.ts'
 
-export type RecordKind = 'sessions' | 'orders'
+export type { RecordKind } from './ndjson.ts'
 
 /** What an import did: rows new, rows changed, lines refused (with their reasons). */
 export interface ImportSummary {
@@ -22,7 +18,7 @@ export interface ImportSummary {
 
 const HOUR_MS = 3_600_000
 /** Rows written per transaction: large enough to be fast, small enough to keep memory flat. */
-export const BATCH_SIZE = 20_000
+export const BATCH_SIZE = 50_000
 /** How many rejected lines are described in a summary; the rest are only counted. */
 const MAX_REPORTED_ERRORS = 100
 
@@ -112,11 +108,17 @@ export function writeSessions(
        reached_checkout = ?12, updated_at = ?13
      WHERE store_id = ?1 AND id = ?2`,
   )
-  const visitor = db.query(
+  // A new visitor is one insert; a known one is changed only where its span grew, and only in
+  // the column that moved (an unchanged first_seen_at leaves its index alone).
+  const newVisitor = db.query(
     `INSERT INTO visitors (store_id, id, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (store_id, id) DO UPDATE SET
-       first_seen_at = min(first_seen_at, excluded.first_seen_at),
-       last_seen_at = max(last_seen_at, excluded.last_seen_at)`,
+     ON CONFLICT (store_id, id) DO NOTHING`,
+  )
+  const seenEarlier = db.query(
+    'UPDATE visitors SET first_seen_at = ?3 WHERE store_id = ?1 AND id = ?2 AND first_seen_at > ?3',
+  )
+  const seenLater = db.query(
+    'UPDATE visitors SET last_seen_at = ?3 WHERE store_id = ?1 AND id = ?2 AND last_seen_at < ?3',
   )
   // After a session moved or changed hands, its visitors' spans are taken from their sessions.
   const respan = db.query(
@@ -183,7 +185,10 @@ export function writeSessions(
       }
       for (const id of [...seen.keys()].sort()) {
         const [first, last] = seen.get(id)!
-        visitor.run(storeId, id, first, last)
+        if (newVisitor.run(storeId, id, first, last).changes === 0) {
+          seenEarlier.run(storeId, id, first)
+          seenLater.run(storeId, id, last)
+        }
       }
       for (const id of respanned) {
         orphan.run(storeId, id)
@@ -263,35 +268,84 @@ export function writeOrders(
     .immediate()
 }
 
-/** Splits a byte stream into lines, numbered from 1, without holding more than one chunk. */
-export async function* readLines(
-  stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
-): AsyncGenerator<[number, string]> {
-  const decoder = new TextDecoder()
-  let pending = ''
-  let line = 0
-  for await (const chunk of stream as AsyncIterable<Uint8Array>) {
-    pending += decoder.decode(chunk, { stream: true })
-    let nl = pending.indexOf('\n')
-    let from = 0
-    while (nl !== -1) {
-      line++
-      yield [line, pending.slice(from, nl).replace(/\r$/, '')]
-      from = nl + 1
-      nl = pending.indexOf('\n', from)
+/**
+ * Bytes handed to the parse thread and not yet written: the thread parses this far ahead while
+ * a batch is being written, and no further, so memory stays flat however large the input.
+ */
+const PARSE_AHEAD_BYTES = 16 * 1024 * 1024
+
+type ParseReply = ParsedChunk & { done?: true }
+
+/**
+ * The parse thread's entry point: beside this file, or, in the compiled binary (where this code
+ * is bundled into the root entry), under domain/ of the binary's file system (scripts/build.ts).
+ */
+const WORKER_URL = import.meta.url.includes('/$bunfs/')
+  ? new URL('./domain/importWorker.ts', import.meta.url)
+  : new URL('./importWorker.ts', import.meta.url)
+
+/** The import's parse thread (src/domain/importWorker.ts): chunks go in, records come back in order. */
+class ParseThread {
+  private readonly worker = new Worker(WORKER_URL)
+  private readonly replies: ParseReply[] = []
+  private readonly sizes: number[] = []
+  private wake: (() => void) | null = null
+  private failure: Error | null = null
+  /** Bytes sent whose records have not been taken yet. */
+  ahead = 0
+
+  constructor(kind: RecordKind) {
+    this.worker.onmessage = (event: MessageEvent<ParseReply>) => {
+      this.replies.push(event.data)
+      this.wake?.()
     }
-    pending = pending.slice(from)
+    this.worker.onerror = (event) => {
+      this.failure = new Error(`The import's parse thread failed: ${event.message}`)
+      this.wake?.()
+    }
+    this.worker.postMessage({ kind } satisfies ParseMessage)
   }
-  pending += decoder.decode()
-  if (pending.length > 0) {
-    line++
-    yield [line, pending.replace(/\r$/, '')]
+
+  send(chunk: Uint8Array): void {
+    this.worker.postMessage(chunk satisfies ParseMessage)
+    this.sizes.push(chunk.byteLength)
+    this.ahead += chunk.byteLength
+  }
+
+  end(): void {
+    this.worker.postMessage(null satisfies ParseMessage)
+    this.sizes.push(0)
+  }
+
+  /** The replies that are back, without waiting. */
+  take(): ParseReply[] {
+    const replies = this.replies.splice(0)
+    for (const _ of replies) this.ahead -= this.sizes.shift() ?? 0
+    return replies
+  }
+
+  /** The next reply, waiting for it. */
+  async next(): Promise<ParseReply> {
+    while (this.replies.length === 0) {
+      if (this.failure) throw this.failure
+      await new Promise<void>((resolve) => {
+        this.wake = resolve
+      })
+      this.wake = null
+    }
+    this.ahead -= this.sizes.shift() ?? 0
+    return this.replies.shift()!
+  }
+
+  close(): void {
+    this.worker.terminate()
   }
 }
 
 /**
  * Imports NDJSON sessions or orders: each line validated on its own, bad lines reported by
- * number and skipped, good lines upserted in batches. `onProgress` gets the lines read so far.
+ * number and skipped, good lines upserted in batches. Lines are parsed on a second thread while
+ * this one writes. `onProgress` gets the lines read so far.
  */
 export async function importNdjson(
   db: Database,
@@ -302,7 +356,6 @@ export async function importNdjson(
   onProgress?: (linesRead: number, summary: ImportSummary) => void,
 ): Promise<ImportSummary> {
   const summary = emptySummary()
-  const schema = kind === 'sessions' ? sessionInput : orderInput
   let batch: (SessionRecord | OrderRecord)[] = []
   let lines = 0
   const flush = () => {
@@ -316,27 +369,32 @@ export async function importNdjson(
     batch = []
     onProgress?.(lines, summary)
   }
-  for await (const [lineNo, text] of readLines(stream)) {
-    lines = lineNo
-    if (text.trim() === '') continue
-    let value: unknown
-    try {
-      value = JSON.parse(text)
-    } catch {
-      reject(summary, lineNo, 'not valid JSON')
-      continue
+  const take = (parsed: ParsedChunk) => {
+    lines = parsed.lines
+    summary.rejected += parsed.rejected
+    for (const e of parsed.errors) {
+      if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push(e)
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      reject(summary, lineNo, 'must be a JSON object')
-      continue
+    for (const record of parsed.records) {
+      batch.push(record)
+      if (batch.length >= BATCH_SIZE) flush()
     }
-    const parsed = schema.safeParse(value)
-    if (!parsed.success) {
-      reject(summary, lineNo, describeIssues(parsed.error, value))
-      continue
+  }
+  const parser = new ParseThread(kind)
+  try {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      parser.send(chunk)
+      for (const parsed of parser.take()) take(parsed)
+      while (parser.ahead > PARSE_AHEAD_BYTES) take(await parser.next())
     }
-    batch.push(parsed.data)
-    if (batch.length >= BATCH_SIZE) flush()
+    parser.end()
+    for (;;) {
+      const parsed = await parser.next()
+      take(parsed)
+      if (parsed.done) break
+    }
+  } finally {
+    parser.close()
   }
   flush()
   onProgress?.(lines, summary)

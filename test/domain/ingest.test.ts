@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import type { Database } from '../../src/db/database.ts'
 import type { FixedClock } from '../../src/domain/clock.ts'
-import { BATCH_SIZE, importNdjson, type RecordKind, readLines } from '../../src/domain/ingest.ts'
+import { BATCH_SIZE, importNdjson, type RecordKind } from '../../src/domain/ingest.ts'
+import { LineSplitter } from '../../src/domain/ndjson.ts'
 import {
   describeIssues,
   landingPath,
@@ -395,21 +396,23 @@ describe('defaults and parsing', () => {
   })
 })
 
-describe('readLines', () => {
-  test('numbers lines across chunk boundaries, multi-byte characters and CRLF', async () => {
+describe('LineSplitter', () => {
+  test('numbers lines across chunk boundaries, multi-byte characters and CRLF', () => {
     const bytes = new TextEncoder().encode('one\r\ntwo é\n\nthree')
-    const chunks = [bytes.slice(0, 2), bytes.slice(2, 9), bytes.slice(9, 10), bytes.slice(10)]
-    async function* stream() {
-      for (const c of chunks) yield c
-    }
+    // Cut inside "\r\n" and inside the two bytes of "é".
+    const chunks = [bytes.slice(0, 2), bytes.slice(2, 4), bytes.slice(4, 9), bytes.slice(9, 10)]
     const lines: [number, string][] = []
-    for await (const l of readLines(stream())) lines.push(l)
+    const splitter = new LineSplitter()
+    for (const c of chunks) splitter.push(c, (n, text) => lines.push([n, text]))
+    splitter.push(bytes.slice(10), (n, text) => lines.push([n, text]))
+    splitter.end((n, text) => lines.push([n, text]))
     expect(lines).toEqual([
       [1, 'one'],
       [2, 'two é'],
       [3, ''],
       [4, 'three'],
     ])
+    expect(splitter.lines).toBe(4)
   })
 })
 

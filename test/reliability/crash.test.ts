@@ -65,7 +65,7 @@ describe('kill -9 during a bulk CLI import', () => {
   test('leaves whole batches only; running the import again gives the clean-run figures', async () => {
     const dir = dataDir()
     prepareDataDir(dir, { settings: { timezone: 'UTC' } })
-    const total = 120_000
+    const total = 250_000
     const file = join(dir, 'sessions.ndjson')
     const out = createWriteStream(file)
     for (let i = 0; i < total; i += 1000) {

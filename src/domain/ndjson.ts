@@ -1,0 +1,119 @@
+import {
+  describeIssues,
+  type OrderRecord,
+  orderInput,
+  type SessionRecord,
+  sessionInput,
+} from './records.ts'
+
+export type RecordKind = 'sessions' | 'orders'
+
+/** How many rejected lines a parsed chunk describes; the rest are only counted. */
+const MAX_DESCRIBED = 100
+
+/** The records of one chunk of NDJSON, and the lines refused with their reasons. */
+export interface ParsedChunk {
+  records: (SessionRecord | OrderRecord)[]
+  rejected: number
+  /** The first rejected lines of the chunk, `{ line, error }`. */
+  errors: { line: number; error: string }[]
+  /** The number of the last line read so far (counting from 1). */
+  lines: number
+}
+
+/**
+ * Splits bytes into lines, numbered from 1, across chunk boundaries (a line, or a multi-byte
+ * character, may be cut anywhere); drops a trailing `\r`.
+ */
+export class LineSplitter {
+  private readonly decoder = new TextDecoder()
+  private pending = ''
+  private line = 0
+
+  /** The complete lines in `chunk` (with the text left over from earlier chunks). */
+  push(chunk: Uint8Array, emit: (line: number, text: string) => void): void {
+    this.pending += this.decoder.decode(chunk, { stream: true })
+    this.drain(emit)
+  }
+
+  /** The last line, when the input does not end with a newline. */
+  end(emit: (line: number, text: string) => void): void {
+    this.pending += this.decoder.decode()
+    this.drain(emit)
+    if (this.pending.length > 0) emit(++this.line, this.pending.replace(/\r$/, ''))
+    this.pending = ''
+  }
+
+  /** The number of the last line emitted. */
+  get lines(): number {
+    return this.line
+  }
+
+  private drain(emit: (line: number, text: string) => void): void {
+    const text = this.pending
+    let from = 0
+    let nl = text.indexOf('\n')
+    while (nl !== -1) {
+      const end = nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl
+      emit(++this.line, text.slice(from, end))
+      from = nl + 1
+      nl = text.indexOf('\n', from)
+    }
+    this.pending = from === 0 ? text : text.slice(from)
+  }
+}
+
+/**
+ * Turns NDJSON bytes into validated records, chunk by chunk: each line is checked on its own,
+ * blank lines are skipped, a bad line is counted and described by its number.
+ */
+export class NdjsonParser {
+  private readonly lines = new LineSplitter()
+  private readonly schema
+
+  constructor(kind: RecordKind) {
+    this.schema = kind === 'sessions' ? sessionInput : orderInput
+  }
+
+  /** The records of the complete lines so far. */
+  push(chunk: Uint8Array): ParsedChunk {
+    const out = emptyChunk()
+    this.lines.push(chunk, (line, text) => this.parseLine(line, text, out))
+    out.lines = this.lines.lines
+    return out
+  }
+
+  /** The records of the last line (input without a final newline). */
+  end(): ParsedChunk {
+    const out = emptyChunk()
+    this.lines.end((line, text) => this.parseLine(line, text, out))
+    out.lines = this.lines.lines
+    return out
+  }
+
+  private parseLine(line: number, text: string, out: ParsedChunk): void {
+    if (text.trim() === '') return
+    const fail = (error: string) => {
+      out.rejected++
+      if (out.errors.length < MAX_DESCRIBED) out.errors.push({ line, error })
+    }
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      fail('not valid JSON')
+      return
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      fail('must be a JSON object')
+      return
+    }
+    const parsed = this.schema.safeParse(value)
+    if (parsed.success) out.records.push(parsed.data)
+    else fail(describeIssues(parsed.error, value))
+  }
+}
+
+function emptyChunk(): ParsedChunk {
+  return { records: [], rejected: 0, errors: [], lines: 0 }
+}
