@@ -104,7 +104,7 @@ export function collectRoutes(ctx: AppContext) {
     })
     .post(
       '/apiv1/collect',
-      async ({ request }) => {
+      async ({ request, set }) => {
         const origin = request.headers.get('origin')
         let cors = corsHeaders(null)
         try {
@@ -131,7 +131,10 @@ export function collectRoutes(ctx: AppContext) {
               ownHosts: (allowed ?? []).map((o) => new URL(o).hostname),
             })
           }
-          return new Response(null, { status: 204, headers: cors })
+          // No Response of our own: Elysia answers once over set (security headers included).
+          set.status = 204
+          Object.assign(set.headers, cors)
+          return
         } catch (err) {
           const response = errorResponse(err)
           for (const [k, v] of Object.entries(cors)) response.headers.set(k, v)
