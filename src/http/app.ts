@@ -17,7 +17,7 @@ import { importRoutes } from './import.ts'
 import { notificationRoutes } from './notifications.tsx'
 import { MAX_REQUEST_BODY_BYTES, security } from './security.ts'
 import { settingsRoutes } from './settings.tsx'
-import { syncRoutes } from './sync.ts'
+import { SYNC_PATH, syncHandler, syncRoutes } from './sync.ts'
 import { webhookRoutes } from './webhooks.ts'
 
 export interface AppOptions {
@@ -49,11 +49,18 @@ export function createApp({ db, config, clock, mailer }: AppOptions) {
     collectLimiter: new RateLimiter(clock, config.collectRate, 'Too many events from this visitor'),
     mailer: mailer ? () => mailer : configuredMailer(config, db),
   }
-  const app = new Elysia({ serve: { maxRequestBodySize: MAX_REQUEST_BODY_BYTES } })
+  const sync = syncHandler(ctx)
+  const app = new Elysia({
+    serve: {
+      maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+      // The sync API straight from Bun's router: its handler does all a route's hooks would do.
+      routes: { [SYNC_PATH]: { POST: sync } },
+    },
+  })
     .use(security(config))
     .use(errorHandler)
     .use(healthRoutes(ctx))
-    .use(syncRoutes(ctx))
+    .use(syncRoutes(sync))
     .use(collectRoutes(ctx))
     .use(webhookRoutes(ctx))
     .use(importRoutes(ctx))

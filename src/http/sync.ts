@@ -9,7 +9,7 @@ import { readSettings } from '../domain/settings.ts'
 import { SyncFailed, type SyncRequest, syncPeriod } from '../domain/sync.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
-import { bodyLimitFor, readBodyText } from './security.ts'
+import { bodyLimitFor, readBodyText, securityHeaders } from './security.ts'
 
 const SYNC_BODY_LIMIT = bodyLimitFor('/apiv1/analytics/sync')
 
@@ -61,69 +61,97 @@ function hasBody(request: Request): boolean {
   return length === null || Number(length) !== 0
 }
 
-/** `POST /apiv1/analytics/sync`: the last completed period's analytics for an export key. */
-export function syncRoutes(ctx: AppContext) {
+/** What the sync handler needs of Bun's server: the client's address. */
+type AddressSource = { requestIP(r: Request): { address: string } | null } | null
+
+/** The path of the sync API. */
+export const SYNC_PATH = '/apiv1/analytics/sync'
+
+/**
+ * `POST /apiv1/analytics/sync`, whole: key, API status, body, sync, call log, and a Response
+ * carrying every header (the security headers too). createApp hands it to Bun's router directly,
+ * so the API's hottest call skips Elysia's per-request work; `syncRoutes` runs the same function
+ * inside Elysia (for `app.handle`).
+ */
+export function syncHandler(ctx: AppContext) {
   const { db, clock } = ctx
-  return new Elysia({ name: 'sync', prefix: '/apiv1/analytics' }).post(
-    '/sync',
-    // Not async: a request without a body (the usual call) is answered in the same turn.
-    ({ request, server, set }) => {
-      const started = performance.now()
-      const address = clientAddress(ctx, request, server)
-      let keyId: number | null = null
+  const security = securityHeaders(ctx.config)
+  // The headers of the last body served, built once per ETag.
+  let served: { etag: string; headers: Headers } | null = null
+  const headersFor = (etag: string) => {
+    if (served?.etag !== etag) {
+      const headers = new Headers(security)
+      headers.set('content-type', 'application/json; charset=utf-8')
+      headers.set('etag', etag)
+      served = { etag, headers }
+    }
+    return served.headers
+  }
 
-      /** Logs the call (every call, whatever its outcome) and returns its answer. */
-      const finish = (response: string | Response, error: string | null) => {
-        logSyncRequest(db, {
-          storeId: ctx.store.id,
-          at: nowMs(clock),
-          keyId,
-          address,
-          status: typeof response === 'string' ? 200 : response.status,
-          durationMs: Math.round((performance.now() - started) * 100) / 100,
-          error,
-        })
-        return response
-      }
-      const fail = (caught: unknown) => {
-        // Whatever breaks past the checks is a failed sync, in the contract's words.
-        const err = caught instanceof AppError ? caught : new SyncFailed(caught)
-        if (err instanceof SyncFailed) console.error('Sync failed:', err.cause)
-        return finish(errorResponse(err), err.message)
-      }
-      const answer = (text: string) => {
-        try {
-          const result = syncPeriod(
-            db,
-            ctx.store.id,
-            { ...parseSyncBody(text), trigger: 'api', strictFrequency: true },
-            clock,
-          )
-          // A string answer: Elysia builds one Response over set.headers (security headers included).
-          set.headers['content-type'] = 'application/json; charset=utf-8'
-          set.headers.etag = result.etag
-          return finish(result.body, null)
-        } catch (caught) {
-          return fail(caught)
-        }
-      }
+  return (request: Request, server: AddressSource): Response | Promise<Response> => {
+    const started = performance.now()
+    const address = clientAddress(ctx, request, server)
+    let keyId: number | null = null
 
+    /** Logs the call (every call, whatever its outcome) and returns its answer. */
+    const finish = (response: Response, error: string | null) => {
+      logSyncRequest(db, {
+        storeId: ctx.store.id,
+        at: nowMs(clock),
+        keyId,
+        address,
+        status: response.status,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        error,
+      })
+      return response
+    }
+    const fail = (caught: unknown) => {
+      // Whatever breaks past the checks is a failed sync, in the contract's words.
+      const err = caught instanceof AppError ? caught : new SyncFailed(caught)
+      if (err instanceof SyncFailed) console.error('Sync failed:', err.cause)
+      const response = errorResponse(err)
+      for (const [name, value] of Object.entries(security)) response.headers.set(name, value)
+      return finish(response, err.message)
+    }
+    const answer = (text: string) => {
       try {
-        ctx.keyThrottle.check(address)
-        const secret = presentedKey(request.headers)
-        const key = secret ? authenticateApiKey(db, secret, 'export', clock) : null
-        if (!key || key.storeId !== ctx.store.id) {
-          ctx.keyThrottle.fail(address)
-          throw new Unauthorized()
-        }
-        keyId = key.id
-        if (!readSettings(db, ctx.store.id).api_enabled) throw new Forbidden('API is deactivated')
+        const result = syncPeriod(
+          db,
+          ctx.store.id,
+          { ...parseSyncBody(text), trigger: 'api', strictFrequency: true },
+          clock,
+        )
+        return finish(new Response(result.body, { headers: headersFor(result.etag) }), null)
       } catch (caught) {
         return fail(caught)
       }
-      if (!hasBody(request)) return answer('')
-      return readBodyText(request, SYNC_BODY_LIMIT).then(answer, fail)
-    },
+    }
+
+    try {
+      ctx.keyThrottle.check(address)
+      const secret = presentedKey(request.headers)
+      const key = secret ? authenticateApiKey(db, secret, 'export', clock) : null
+      if (!key || key.storeId !== ctx.store.id) {
+        ctx.keyThrottle.fail(address)
+        throw new Unauthorized()
+      }
+      keyId = key.id
+      if (!readSettings(db, ctx.store.id).api_enabled) throw new Forbidden('API is deactivated')
+    } catch (caught) {
+      return fail(caught)
+    }
+    // A request without a body (the usual call) is answered in the same turn.
+    if (!hasBody(request)) return answer('')
+    return readBodyText(request, SYNC_BODY_LIMIT).then(answer, fail)
+  }
+}
+
+/** The sync API as an Elysia route, running `handler` (built by `syncHandler`). */
+export function syncRoutes(handler: ReturnType<typeof syncHandler>) {
+  return new Elysia({ name: 'sync' }).post(
+    SYNC_PATH,
+    ({ request, server }) => handler(request, server),
     { parse: 'none' },
   )
 }

@@ -223,6 +223,37 @@ describe('200', () => {
   })
 })
 
+describe("Bun's router and Elysia's route", () => {
+  test('answer alike: same status, headers and bytes, security headers included', async () => {
+    seed()
+    const calls: [Record<string, string>, string | undefined][] = [
+      [{ 'x-mida-secret-key': key }, undefined],
+      [{ 'x-mida-secret-key': key }, '{"date":"2026-11-24"}'],
+      [{ 'x-mida-secret-key': 'mida_sk_nope' }, undefined],
+      [{ 'x-mida-secret-key': key }, '{"frequency":"weekly"}'],
+    ]
+    const shape = async (res: Response) => {
+      const headers = Object.fromEntries(res.headers)
+      delete headers.date
+      delete headers['content-length']
+      return { status: res.status, headers, body: await res.text() }
+    }
+    for (const [headers, body] of calls) {
+      const init = {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      }
+      // Over a socket the route is Bun's own (createApp's serve.routes); app.handle goes through Elysia.
+      const routed = await shape(await fetch(`${server.url}/apiv1/analytics/sync`, init))
+      const handled = await shape(await t.request('/apiv1/analytics/sync', init))
+      expect(handled).toEqual(routed)
+      expect(routed.headers['x-content-type-options']).toBe('nosniff')
+      expect(routed.headers['content-type']).toBe('application/json; charset=utf-8')
+    }
+  })
+})
+
 describe('key headers', () => {
   test('an empty x-mida-secret-key does not hide a valid mida-api-key', async () => {
     const res = await sync({ 'x-mida-secret-key': ' ', 'mida-api-key': key })
