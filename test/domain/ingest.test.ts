@@ -242,6 +242,42 @@ describe('bad lines', () => {
   })
 })
 
+describe('chunks', () => {
+  test('however the input is cut, the summary and the rows are the same', async () => {
+    const lines = [
+      ...Array.from({ length: 200 }, (_, i) =>
+        i % 3 === 0
+          ? `{"id":"c${i}","visitor_id":"vé${i % 7}","started_at":${1764064800000 + i}}`
+          : 'oops',
+      ),
+      '{"id":"last","visitor_id":"v","started_at":0}',
+    ]
+    const bytes = new TextEncoder().encode(lines.join('\r\n'))
+    const chunked = (size: number) =>
+      (async function* () {
+        for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size)
+      })()
+    const whole = await importNdjson(db, storeId, 'sessions', chunked(bytes.length), clock)
+    // Lines 1, 4, 7 … 199 and 201 are good; the first 100 of the 133 bad ones are described.
+    expect(whole).toMatchObject({ inserted: 68, updated: 0, rejected: 133 })
+    expect(whole.errors.length).toBe(100)
+    expect(whole.errors[0]).toEqual({ line: 2, error: 'not valid JSON' })
+    expect(whole.errors[99]).toEqual({ line: 150, error: 'not valid JSON' })
+    const stored = rows('sessions')
+    for (const size of [1, 7, 4096]) {
+      // Same lines again: every good one is now an update.
+      expect(await importNdjson(db, storeId, 'sessions', chunked(size), clock)).toEqual({
+        ...whole,
+        inserted: 0,
+        updated: 68,
+      })
+    }
+    expect(rows('sessions').map((r) => [r.id, r.visitor_id])).toEqual(
+      stored.map((r) => [r.id, r.visitor_id]),
+    )
+  })
+})
+
 describe('defaults and parsing', () => {
   test('a minimal session gets every default', async () => {
     await importText('sessions', '{"id":"s","visitor_id":"v","started_at":"2026-11-25T10:00:00Z"}')
