@@ -218,11 +218,20 @@ export function authenticateApiKey(
   scope: KeyScope,
   clock: Clock,
 ): ApiKey | null {
-  if (!isWellFormedApiKey(secret)) return null
+  if (!KEY_PATTERN.test(secret)) return null
   const hash = hashApiKey(secret)
-  const lookup = () =>
-    db.query(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`).get(hash) as KeyRow | null
-  const row = readCache(db).get(`key:${hash}`, lookup)
+  const cache = readCache(db)
+  const cacheKey = `key:${hash}`
+  // A key found before is well formed; any other is checked before the lookup (typos need none).
+  const row =
+    cache.peek<KeyRow>(cacheKey) ??
+    (isWellFormedApiKey(secret)
+      ? cache.get(cacheKey, () => {
+          return db
+            .query(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`)
+            .get(hash) as KeyRow | null
+        })
+      : null)
   if (!row || row.revoked_at !== null || row.scope !== scope) return null
   const at = nowMs(clock)
   if (row.last_used_at === null || at - row.last_used_at >= LAST_USED_RESOLUTION_MS) {
