@@ -123,3 +123,21 @@ export function captureIo(
     stderr: () => err,
   }
 }
+
+/**
+ * What a successful sync of 2026-11-25 in New York (USD) says besides its figures, when it runs at
+ * 06:00Z the next day: the tests of the domain, the API and the CLI share this seed and clock.
+ */
+export const NEW_YORK_DAY_SYNC = {
+  success: true,
+  message: 'Sync successful',
+  frequency: 'daily',
+  period: {
+    start: '2026-11-25T00:00:00-05:00',
+    end: '2026-11-26T00:00:00-05:00',
+    label: '2026-11-25',
+    timezone: 'America/New_York',
+  },
+  synced_at: '2026-11-26T06:00:00.000Z',
+  currency: 'USD',
+} as const

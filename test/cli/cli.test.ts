@@ -9,7 +9,7 @@ import { authenticateApiKey } from '../../src/domain/keys.ts'
 import { createApp } from '../../src/http/app.ts'
 import { runCli } from '../../src/main.ts'
 import { VERSION } from '../../src/version.ts'
-import { captureIo, tempDir } from '../utils.ts'
+import { captureIo, NEW_YORK_DAY_SYNC, tempDir } from '../utils.ts'
 
 // 06:00Z on 2026-11-26 is 01:00 in New York.
 const NOW = '2026-11-26T06:00:00Z'
@@ -363,19 +363,7 @@ describe('sync and stats', () => {
     expect(r.out.endsWith('\n')).toBe(true)
     expect(r.out.trimEnd().includes('\n')).toBe(false) // exactly one compact document
     const body = JSON.parse(r.out)
-    expect(body).toMatchObject({
-      success: true,
-      message: 'Sync successful',
-      frequency: 'daily',
-      period: {
-        start: '2026-11-25T00:00:00-05:00',
-        end: '2026-11-26T00:00:00-05:00',
-        label: '2026-11-25',
-        timezone: 'America/New_York',
-      },
-      synced_at: '2026-11-26T06:00:00.000Z',
-      currency: 'USD',
-    })
+    expect(body).toMatchObject(NEW_YORK_DAY_SYNC)
     expect(body.data).toMatchObject({
       total_visitors: 2,
       new_visitors: 1,

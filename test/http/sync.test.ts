@@ -6,7 +6,7 @@ import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { flushSyncRequestLog } from '../../src/domain/requestLog.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
 import { etagOf } from '../../src/domain/sync.ts'
-import { createTestApp, listen, type TestApp } from '../utils.ts'
+import { createTestApp, listen, NEW_YORK_DAY_SYNC, type TestApp } from '../utils.ts'
 
 // 06:00Z on 2026-11-26 is 01:00 in New York: the last completed day is 2026-11-25.
 const NOW = '2026-11-26T06:00:00Z'
@@ -104,17 +104,7 @@ describe('200', () => {
     // durations 120 + 0 + 60 → 60 s; orders 1 and 2 (3 is a test) → 99.95, AOV 49.975 → 49.98;
     // conversion 2/3; c added to cart without an order: 1 abandoned cart; a has order 1.
     const expected = {
-      success: true,
-      message: 'Sync successful',
-      frequency: 'daily',
-      period: {
-        start: '2026-11-25T00:00:00-05:00',
-        end: '2026-11-26T00:00:00-05:00',
-        label: '2026-11-25',
-        timezone: 'America/New_York',
-      },
-      synced_at: '2026-11-26T06:00:00.000Z',
-      currency: 'USD',
+      ...NEW_YORK_DAY_SYNC,
       data: {
         total_visitors: 2,
         new_visitors: 1,
