@@ -2,7 +2,7 @@ import type { Database } from '../db/database.ts'
 import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { ParseMessage } from './importWorker.ts'
-import type { ParsedChunk, RecordKind } from './ndjson.ts'
+import { MAX_REPORTED_ERRORS, type ParsedChunk, type RecordKind } from './ndjson.ts'
 import type { OrderRecord, SessionRecord } from './records.ts'
 
 export type { RecordKind } from './ndjson.ts'
@@ -19,8 +19,6 @@ export interface ImportSummary {
 const HOUR_MS = 3_600_000
 /** Rows written per transaction: large enough to be fast, small enough to keep memory flat. */
 export const BATCH_SIZE = 50_000
-/** How many rejected lines are described in a summary; the rest are only counted. */
-const MAX_REPORTED_ERRORS = 100
 
 export function emptySummary(): ImportSummary {
   return { inserted: 0, updated: 0, rejected: 0, errors: [] }

@@ -8,8 +8,8 @@ import {
 
 export type RecordKind = 'sessions' | 'orders'
 
-/** How many rejected lines a parsed chunk describes; the rest are only counted. */
-const MAX_DESCRIBED = 100
+/** How many rejected lines an import describes (and a parsed chunk); the rest are only counted. */
+export const MAX_REPORTED_ERRORS = 100
 
 /** The records of one chunk of NDJSON, and the lines refused with their reasons. */
 export interface ParsedChunk {
@@ -95,7 +95,7 @@ export class NdjsonParser {
     if (text.trim() === '') return
     const fail = (error: string) => {
       out.rejected++
-      if (out.errors.length < MAX_DESCRIBED) out.errors.push({ line, error })
+      if (out.errors.length < MAX_REPORTED_ERRORS) out.errors.push({ line, error })
     }
     let value: unknown
     try {

@@ -21,12 +21,11 @@ export interface AppContext {
   mailer: MailerResolver
 }
 
+/** What a handler needs of Bun's server to know who called: the socket's address. */
+export type AddressSource = { requestIP(r: Request): { address: string } | null } | null
+
 /** The client's address: the socket's, or the first `X-Forwarded-For` hop behind a trusted proxy. */
-export function clientAddress(
-  ctx: AppContext,
-  request: Request,
-  server: { requestIP(r: Request): { address: string } | null } | null,
-): string {
+export function clientAddress(ctx: AppContext, request: Request, server: AddressSource): string {
   if (ctx.config.trustProxy) {
     const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim()
     if (forwarded) return forwarded

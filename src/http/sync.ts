@@ -7,11 +7,14 @@ import { parseDate } from '../domain/periods.ts'
 import { logSyncRequest } from '../domain/requestLog.ts'
 import { readSettings } from '../domain/settings.ts'
 import { SyncFailed, type SyncRequest, syncPeriod } from '../domain/sync.ts'
-import { type AppContext, clientAddress } from './context.ts'
+import { type AddressSource, type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
 import { bodyLimitFor, readBodyText, securityHeaders } from './security.ts'
 
-const SYNC_BODY_LIMIT = bodyLimitFor('/apiv1/analytics/sync')
+/** The path of the sync API. */
+export const SYNC_PATH = '/apiv1/analytics/sync'
+
+const SYNC_BODY_LIMIT = bodyLimitFor(SYNC_PATH)
 
 /** The key a client sent, from any of the three accepted headers. */
 export function presentedKey(headers: Headers): string | null {
@@ -60,12 +63,6 @@ function hasBody(request: Request): boolean {
   const length = request.headers.get('content-length')
   return length === null || Number(length) !== 0
 }
-
-/** What the sync handler needs of Bun's server: the client's address. */
-type AddressSource = { requestIP(r: Request): { address: string } | null } | null
-
-/** The path of the sync API. */
-export const SYNC_PATH = '/apiv1/analytics/sync'
 
 /**
  * `POST /apiv1/analytics/sync`, whole: key, API status, body, sync, call log, and a Response
