@@ -254,4 +254,14 @@ INSERT INTO visitors (store_id, id, first_seen_at, last_seen_at)
 CREATE INDEX visitors_by_first_seen ON visitors (store_id, first_seen_at);
 `,
   },
+  {
+    version: 7,
+    name: 'a visitor sessions index that covers their span',
+    sql: `
+-- With ended_at in the index, a visitor's first and last moments are read from the index alone:
+-- the visitors rebuild after a first load is one ordered pass, not a table lookup per session.
+DROP INDEX sessions_by_visitor;
+CREATE INDEX sessions_by_visitor ON sessions (store_id, visitor_id, started_at, ended_at);
+`,
+  },
 ]
