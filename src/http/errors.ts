@@ -1,3 +1,4 @@
+import { SQLiteError } from 'bun:sqlite'
 import { escapeHTML } from 'bun'
 import { Elysia } from 'elysia'
 import { AppError, TooManyRequests } from '../domain/errors.ts'
@@ -8,12 +9,28 @@ export function errorBody(error: string) {
   return { success: false, error }
 }
 
+/** Seconds a client is asked to wait when the database is locked by another process. */
+const BUSY_RETRY_SECONDS = 5
+
+/**
+ * SQLite's "database is locked": another process (a CLI first load) held the write lock past
+ * the connection's busy timeout. Temporary, so a 503 to retry, not a 500.
+ */
+function isBusy(error: unknown): boolean {
+  return error instanceof SQLiteError && (error.code === 'SQLITE_BUSY' || error.errno === 5)
+}
+
+const BUSY_MESSAGE = 'The database is busy with another process writing (an import?); try again'
+
 /** Maps a thrown error to the API's JSON shape; never leaks a stack trace to the client. */
 export function errorResponse(error: unknown): Response {
   if (error instanceof AppError) {
     const headers: Record<string, string> =
       error instanceof TooManyRequests ? { 'retry-after': String(error.retryAfterSeconds) } : {}
     return json(errorBody(error.message), error.status, headers)
+  }
+  if (isBusy(error)) {
+    return json(errorBody(BUSY_MESSAGE), 503, { 'retry-after': String(BUSY_RETRY_SECONDS) })
   }
   console.error(error)
   return json(errorBody('Internal server error'), 500)
@@ -43,6 +60,9 @@ function htmxErrorResponse(code: unknown, error: unknown): Response {
   if (error instanceof AppError) {
     status = error.status
     message = error.message
+  } else if (isBusy(error)) {
+    status = 503
+    message = BUSY_MESSAGE
   } else if (fault) {
     ;({ status, message } = fault)
   } else {

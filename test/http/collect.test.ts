@@ -1,4 +1,7 @@
+import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { DATABASE_FILE } from '../../src/db/database.ts'
 import { createTestApp, type TestApp } from '../utils.ts'
 
 const DESKTOP =
@@ -62,6 +65,23 @@ describe('POST /apiv1/collect', () => {
     })
   const sessions = () =>
     t.db.query('SELECT visitor_id, pageviews, source, landing_page FROM sessions').all()
+
+  test('while another process holds the write lock past the busy timeout: 503 with Retry-After, then it works', async () => {
+    t.db.exec('PRAGMA busy_timeout = 100') // the server waits 5 s; no need here
+    const other = new Database(join(t.dir, DATABASE_FILE))
+    other.exec('BEGIN IMMEDIATE')
+    const res = await post(event())
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(await res.json()).toEqual({
+      success: false,
+      error: 'The database is busy with another process writing (an import?); try again',
+    })
+    other.exec('ROLLBACK')
+    other.close()
+    expect((await post(event())).status).toBe(204)
+    expect(sessions()).toHaveLength(1)
+  })
 
   test('an event from a sendBeacon (text/plain) is recorded before the answer; no IP is kept', async () => {
     const res = await post(event({ referrer: 'https://www.bing.com/' }), {
