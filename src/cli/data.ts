@@ -94,7 +94,10 @@ export async function runImport(rt: Runtime, p: Parsed): Promise<number> {
       ? await importOrders(rt.db, rt.store.id, stream, rt.clock, progress)
       : {
           format: 'ndjson',
-          summary: await importNdjson(rt.db, rt.store.id, kind, stream, rt.clock, progress),
+          summary: await importNdjson(rt.db, rt.store.id, kind, stream, rt.clock, {
+            onProgress: progress,
+            exclusive: true,
+          }),
         }
   if (progress) rt.io.err('\n')
   print(rt, { kind, format, ...summary }, () => summaryText(kind, summary))

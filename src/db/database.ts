@@ -8,6 +8,9 @@ export type { Database }
 /** The database file's name inside the data directory. */
 export const DATABASE_FILE = 'mida.sqlite'
 
+/** Where SQLite keeps temporary tables and sort spills; a first load changes it for a while. */
+export const TEMP_STORE = 'MEMORY'
+
 /** Sets the pragmas every connection needs; the one place they are chosen. */
 function configure(db: Database): void {
   db.exec('PRAGMA journal_mode = WAL')
@@ -16,7 +19,7 @@ function configure(db: Database): void {
   db.exec('PRAGMA foreign_keys = ON')
   // With WAL, NORMAL is durable across application crashes and much faster than FULL.
   db.exec('PRAGMA synchronous = NORMAL')
-  db.exec('PRAGMA temp_store = MEMORY')
+  db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
 }
 
 /** Applies every migration newer than the file's `user_version`, each in its own transaction. */

@@ -303,6 +303,6 @@ export async function importOrders(
       )
     }
   }
-  const summary = await importNdjson(db, storeId, 'orders', peeked.stream, clock, onProgress)
+  const summary = await importNdjson(db, storeId, 'orders', peeked.stream, clock, { onProgress })
   return { format: 'ndjson', summary }
 }

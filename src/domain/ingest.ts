@@ -1,8 +1,8 @@
-import type { Database } from '../db/database.ts'
+import { type Database, TEMP_STORE } from '../db/database.ts'
 import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
-import type { ParseMessage } from './importWorker.ts'
-import { MAX_REPORTED_ERRORS, type ParsedChunk, type RecordKind } from './ndjson.ts'
+import type { ParseMessage, ParseReply } from './importWorker.ts'
+import { MAX_REPORTED_ERRORS, type RecordKind, SESSION_ROW_FIELDS } from './ndjson.ts'
 import type { OrderRecord, SessionRecord } from './records.ts'
 
 export type { RecordKind } from './ndjson.ts'
@@ -43,6 +43,17 @@ export function dataRevision(db: Database, storeId: number): number {
 /** The read-cache key of a store's data revision. */
 export const revisionKey = (storeId: number): string => `data-revision:${storeId}`
 
+/** Gives the store a new data revision, inside the caller's transaction, and returns it. */
+function nextRevision(db: Database, storeId: number): number {
+  const { data_revision } = db
+    .query(
+      'UPDATE stores SET data_revision = data_revision + 1 WHERE id = ? RETURNING data_revision',
+    )
+    .get(storeId) as { data_revision: number }
+  readCache(db).forget(revisionKey(storeId))
+  return data_revision
+}
+
 /**
  * Marks the hours holding changed rows with a new store revision, so that stored syncs of
  * those periods know they are stale. Runs inside the caller's transaction.
@@ -51,12 +62,7 @@ function markChanged(db: Database, storeId: number, times: Iterable<number>): vo
   const hours = new Set<number>()
   for (const t of times) hours.add(Math.floor(t / HOUR_MS))
   if (hours.size === 0) return
-  const { data_revision } = db
-    .query(
-      'UPDATE stores SET data_revision = data_revision + 1 WHERE id = ? RETURNING data_revision',
-    )
-    .get(storeId) as { data_revision: number }
-  readCache(db).forget(revisionKey(storeId))
+  const data_revision = nextRevision(db, storeId)
   const mark = db.query(
     `INSERT INTO data_changes (store_id, hour, revision) VALUES (?, ?, ?)
      ON CONFLICT (store_id, hour) DO UPDATE SET revision = excluded.revision`,
@@ -272,8 +278,6 @@ export function writeOrders(
  */
 const PARSE_AHEAD_BYTES = 16 * 1024 * 1024
 
-type ParseReply = ParsedChunk & { done?: true }
-
 /**
  * The parse thread's entry point: beside this file, or, in the compiled binary (where this code
  * is bundled into the root entry), under domain/ of the binary's file system (scripts/build.ts).
@@ -292,7 +296,8 @@ class ParseThread {
   /** Bytes sent whose records have not been taken yet. */
   ahead = 0
 
-  constructor(kind: RecordKind) {
+  /** `rows`: sessions come back as JSON rows, for a first load. */
+  constructor(kind: RecordKind, rows: boolean) {
     this.worker.onmessage = (event: MessageEvent<ParseReply>) => {
       this.replies.push(event.data)
       this.wake?.()
@@ -301,7 +306,7 @@ class ParseThread {
       this.failure = new Error(`The import's parse thread failed: ${event.message}`)
       this.wake?.()
     }
-    this.worker.postMessage({ kind } satisfies ParseMessage)
+    this.worker.postMessage({ kind, rows } satisfies ParseMessage)
   }
 
   send(chunk: Uint8Array): void {
@@ -340,10 +345,135 @@ class ParseThread {
   }
 }
 
+/** The page cache (in KiB, negative as SQLite takes it) while a first load builds its indexes. */
+const SORT_CACHE_SIZE = -16_384
+
+/**
+ * A first load: sessions imported over a connection of their own into an empty `sessions`
+ * table, in one transaction. The table's secondary indexes (and the visitors kept from it) are
+ * dropped at the start and built once at the end, each by one sort, which is much cheaper than
+ * keeping them up to date row by row. Other connections see nothing until the commit; if the
+ * import fails or is killed, the rollback leaves the empty tables and every index as they were.
+ */
+class FirstLoad {
+  private readonly indexes: { name: string; table: string; sql: string }[]
+  private readonly insert
+  private readonly at: number
+  private received = 0
+
+  private constructor(
+    private readonly db: Database,
+    private readonly storeId: number,
+    clock: Clock,
+  ) {
+    // The indexes' own definitions, so they come back exactly as the migrations made them.
+    this.indexes = db
+      .query(
+        `SELECT name, tbl_name AS "table", sql FROM sqlite_schema
+         WHERE type = 'index' AND tbl_name IN ('sessions', 'visitors') AND sql IS NOT NULL`,
+      )
+      .all() as { name: string; table: string; sql: string }[]
+    for (const index of this.indexes) db.exec(`DROP INDEX "${index.name}"`)
+    db.exec('DELETE FROM visitors')
+    // A session sent twice is updated, as on the batched path; visitors are built at the end.
+    const columns = SESSION_ROW_FIELDS.join(', ')
+    const values = SESSION_ROW_FIELDS.map((_, i) => `value->>${i}`).join(', ')
+    const updates = SESSION_ROW_FIELDS.slice(1)
+      .map((column) => `${column} = excluded.${column}`)
+      .join(', ')
+    this.insert = db.query(
+      `INSERT INTO sessions (store_id, ${columns}, updated_at)
+       SELECT ?1, ${values}, ?2 FROM json_each(?3) WHERE true
+       ON CONFLICT (store_id, id) DO UPDATE SET ${updates}, updated_at = excluded.updated_at`,
+    )
+    this.at = nowMs(clock)
+  }
+
+  /** Starts a first load, or returns null (and starts nothing) when sessions are stored already. */
+  static begin(db: Database, storeId: number, clock: Clock): FirstLoad | null {
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      if (db.query('SELECT 1 FROM sessions LIMIT 1').get() !== null) {
+        db.exec('ROLLBACK')
+        return null
+      }
+      return new FirstLoad(db, storeId, clock)
+    } catch (err) {
+      db.exec('ROLLBACK')
+      throw err
+    }
+  }
+
+  /** Writes sessions given as JSON rows (sessionRows). */
+  write(rows: { json: string; count: number }): void {
+    if (rows.count === 0) return
+    this.insert.run(this.storeId, this.at, rows.json)
+    this.received += rows.count
+  }
+
+  /** Builds the indexes and visitors, marks every hour written as changed, and commits. */
+  finish(): { inserted: number; updated: number } {
+    const { db, storeId } = this
+    // Building an index sorts every row. Its sorter holds up to a page cache's worth in memory and
+    // spills the rest to temporary files: kept on disk and with a smaller cache, memory stays the
+    // same however large the load (measured in bench/import.ts), at no cost in time.
+    const { cache_size } = db.query('PRAGMA cache_size').get() as { cache_size: number }
+    db.exec('PRAGMA temp_store = FILE')
+    db.exec(`PRAGMA cache_size = ${SORT_CACHE_SIZE}`)
+    try {
+      // Sessions' indexes first: visitors are read in order from sessions_by_visitor, and
+      // written before their own index is built.
+      for (const index of this.indexes.filter((i) => i.table === 'sessions')) db.exec(index.sql)
+      db.query(
+        `INSERT INTO visitors (store_id, id, first_seen_at, last_seen_at)
+         SELECT store_id, visitor_id, min(started_at), max(ended_at) FROM sessions
+         GROUP BY store_id, visitor_id`,
+      ).run()
+      for (const index of this.indexes.filter((i) => i.table === 'visitors')) db.exec(index.sql)
+    } finally {
+      db.exec(`PRAGMA cache_size = ${cache_size}`)
+      db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
+    }
+    // Rows are only added to a table that was empty: their count is the last rowid given.
+    const { inserted } = db
+      .query('SELECT coalesce(max(rowid), 0) AS inserted FROM sessions')
+      .get() as { inserted: number }
+    if (inserted > 0) {
+      // Every hour holding a session changed: the table was empty.
+      db.query(
+        `INSERT INTO data_changes (store_id, hour, revision)
+         SELECT ?1, started_at / ${HOUR_MS}, ?2 FROM sessions WHERE store_id = ?1 GROUP BY 2
+         ON CONFLICT (store_id, hour) DO UPDATE SET revision = excluded.revision`,
+      ).run(storeId, nextRevision(db, storeId))
+    }
+    db.exec('COMMIT')
+    // Forgotten again: a read between the bump and the commit could have cached the old value.
+    readCache(db).forget(revisionKey(storeId))
+    sessionWrites.set(db, sessionWriteCount(db) + 1)
+    return { inserted, updated: this.received - inserted }
+  }
+
+  abort(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK')
+  }
+}
+
+/** How an import runs, beyond its input. */
+export interface ImportOptions {
+  /** Gets the lines read so far, and the summary so far, after each batch. */
+  onProgress?: (linesRead: number, summary: ImportSummary) => void
+  /**
+   * The connection is this import's alone (the CLI's): sessions imported into an empty table
+   * are then written as a first load, in one transaction (see FirstLoad). A server must not set
+   * this: its other requests share its connection.
+   */
+  exclusive?: boolean
+}
+
 /**
  * Imports NDJSON sessions or orders: each line validated on its own, bad lines reported by
  * number and skipped, good lines upserted in batches. Lines are parsed on a second thread while
- * this one writes. `onProgress` gets the lines read so far.
+ * this one writes.
  */
 export async function importNdjson(
   db: Database,
@@ -351,7 +481,7 @@ export async function importNdjson(
   kind: RecordKind,
   stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   clock: Clock,
-  onProgress?: (linesRead: number, summary: ImportSummary) => void,
+  { onProgress, exclusive = false }: ImportOptions = {},
 ): Promise<ImportSummary> {
   const summary = emptySummary()
   let batch: (SessionRecord | OrderRecord)[] = []
@@ -367,19 +497,29 @@ export async function importNdjson(
     batch = []
     onProgress?.(lines, summary)
   }
-  const take = (parsed: ParsedChunk) => {
+  // Begun before the parse thread starts, which must know the form to send records in.
+  const firstLoad = kind === 'sessions' && exclusive ? FirstLoad.begin(db, storeId, clock) : null
+  const take = (parsed: ParseReply) => {
     lines = parsed.lines
     summary.rejected += parsed.rejected
     for (const e of parsed.errors) {
       if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push(e)
+    }
+    if (firstLoad && parsed.rows) {
+      firstLoad.write(parsed.rows)
+      // Counted as new until the end says which were sent twice.
+      summary.inserted += parsed.rows.count
+      onProgress?.(lines, summary)
+      return
     }
     for (const record of parsed.records) {
       batch.push(record)
       if (batch.length >= BATCH_SIZE) flush()
     }
   }
-  const parser = new ParseThread(kind)
+  let parser: ParseThread | null = null
   try {
+    parser = new ParseThread(kind, firstLoad !== null)
     for await (const chunk of stream as AsyncIterable<Uint8Array>) {
       parser.send(chunk)
       for (const parsed of parser.take()) take(parsed)
@@ -391,8 +531,12 @@ export async function importNdjson(
       take(parsed)
       if (parsed.done) break
     }
+    if (firstLoad) Object.assign(summary, firstLoad.finish())
+  } catch (err) {
+    firstLoad?.abort()
+    throw err
   } finally {
-    parser.close()
+    parser?.close()
   }
   flush()
   onProgress?.(lines, summary)

@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import type { Database } from '../../src/db/database.ts'
 import type { FixedClock } from '../../src/domain/clock.ts'
-import { BATCH_SIZE, importNdjson, type RecordKind } from '../../src/domain/ingest.ts'
+import {
+  BATCH_SIZE,
+  dataRevision,
+  importNdjson,
+  type RecordKind,
+  sessionWriteCount,
+} from '../../src/domain/ingest.ts'
 import { LineSplitter } from '../../src/domain/ndjson.ts'
 import {
   describeIssues,
@@ -500,5 +506,114 @@ describe("a visitor's first and last seen times", () => {
         last_seen_at: ms('2026-11-21T09:30:00Z'),
       },
     ])
+  })
+})
+
+describe('a first load: sessions imported with the connection to itself into an empty table', () => {
+  const INDEXES = "SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name"
+  // Visitors with several sessions, a session sent twice (changed), hours apart, bad lines.
+  const lines = [
+    ...Array.from({ length: 300 }, (_, i) =>
+      JSON.stringify({
+        id: `f${i}`,
+        visitor_id: `v${i % 37}`,
+        started_at: ms('2026-11-20T00:00:00Z') + i * 600_000,
+        ended_at: ms('2026-11-20T00:00:00Z') + i * 600_000 + (i % 9) * 60_000,
+        pageviews: i % 5,
+        device: ['desktop', 'mobile', 'tablet'][i % 3],
+        source: ['direct', 'organic', 'paid', 'referral'][i % 4],
+        landing_page: `https://shop.example/products/p${i % 11}?ref=x`,
+        viewed_product: i % 2 === 0,
+        added_to_cart: i % 3 === 0,
+        reached_checkout: i % 6 === 0,
+      }),
+    ),
+    '{"id": "f7", "visitor_id": "v99", "started_at": "2026-11-19T08:00:00Z", "pageviews": 40}',
+    '{"id": "broken"',
+    '{"visitor_id": "v1", "started_at": 1}',
+  ].join('\n')
+  const load = (into: Database, id: number, exclusive: boolean) =>
+    importNdjson(into, id, 'sessions', new Blob([lines]).stream(), clock, { exclusive })
+  const contents = (of: Database) => ({
+    sessions: of.query('SELECT * FROM sessions ORDER BY id').all(),
+    visitors: of.query('SELECT * FROM visitors ORDER BY id').all(),
+    hours: of.query('SELECT hour FROM data_changes ORDER BY hour').all(),
+    indexes: of.query(INDEXES).all(),
+  })
+
+  test('stores exactly what the batched path stores, and counts the same', async () => {
+    const other = openTestStore()
+    try {
+      const indexes = db.query(INDEXES).all()
+      const pragmas = () => [
+        db.query('PRAGMA cache_size').get(),
+        db.query('PRAGMA temp_store').get(),
+      ]
+      const settings = pragmas()
+      const writes = sessionWriteCount(db)
+      const first = await load(db, storeId, true)
+      const batched = await load(other.db, other.storeId, false)
+      expect(first).toEqual(batched)
+      expect(first).toEqual({
+        inserted: 300,
+        updated: 1,
+        rejected: 2,
+        errors: [
+          { line: 302, error: 'not valid JSON' },
+          { line: 303, error: 'id: is required' },
+        ],
+      })
+      expect(contents(db)).toEqual(contents(other.db))
+      expect(contents(db).indexes).toEqual(indexes)
+      // f7 was sent twice: the second one wins, and moves v99's first sight.
+      expect(db.query("SELECT visitor_id, pageviews FROM sessions WHERE id = 'f7'").get()).toEqual({
+        visitor_id: 'v99',
+        pageviews: 40,
+      })
+      expect(db.query("SELECT first_seen_at FROM visitors WHERE id = 'v99'").get()).toEqual({
+        first_seen_at: ms('2026-11-19T08:00:00Z'),
+      })
+      // One revision for the whole load; in-memory copies learn that sessions were written.
+      expect(db.query('SELECT data_revision FROM stores WHERE id = ?').get(storeId)).toEqual({
+        data_revision: 1,
+      })
+      expect(dataRevision(db, storeId)).toBe(1)
+      expect(sessionWriteCount(db)).toBe(writes + 1)
+      expect(db.inTransaction).toBe(false)
+      // The connection's settings, changed while the indexes are built, are as they were.
+      expect(pragmas()).toEqual(settings)
+      expect(db.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+    } finally {
+      other.close()
+    }
+  })
+
+  test('when sessions are stored already, the import runs batch by batch as usual', async () => {
+    await importText('sessions', ndjson(SESSIONS))
+    const revision = dataRevision(db, storeId)
+    // (A first load here would count the three stored sessions as new too.)
+    expect(await load(db, storeId, true)).toMatchObject({ inserted: 300, updated: 1 })
+    // The batched path: a revision for each batch written (one here), visitors kept as it goes.
+    expect(dataRevision(db, storeId)).toBe(revision + 1)
+    // v0 … v36, v99, and 42 from SESSIONS (whose v1 and v2 are among the 37).
+    expect(db.query('SELECT count(*) AS n FROM visitors').get()).toEqual({ n: 39 })
+  })
+
+  test('an input that fails half-way leaves the tables empty and every index in place', async () => {
+    const indexes = db.query(INDEXES).all()
+    const encoder = new TextEncoder()
+    async function* failing() {
+      yield encoder.encode(`${lines}\n`)
+      await Bun.sleep(50) // the first records are written inside the load's transaction
+      throw new Error('the disk went away')
+    }
+    await expect(
+      importNdjson(db, storeId, 'sessions', failing(), clock, { exclusive: true }),
+    ).rejects.toThrow('the disk went away')
+    expect(db.inTransaction).toBe(false)
+    expect(contents(db)).toEqual({ sessions: [], visitors: [], hours: [], indexes })
+    expect(dataRevision(db, storeId)).toBe(0)
+    // And the next import works, as a first load again.
+    expect(await load(db, storeId, true)).toMatchObject({ inserted: 300, updated: 1, rejected: 2 })
   })
 })

@@ -15,7 +15,7 @@ const SERVE_AT = join(ROOT, 'test', 'fixtures', 'serve-at.ts')
 
 /** A child process running the real command line. */
 export interface Child {
-  proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>
+  proc: Bun.Subprocess<'ignore' | 'pipe', 'pipe', 'pipe'>
   pid: number
   /** Everything it wrote to stdout and stderr so far. */
   stdout(): string
@@ -23,14 +23,17 @@ export interface Child {
   exited: Promise<number>
 }
 
-/** Spawns `bun test/fixtures/serve-at.ts ARGS` (the CLI, clock from `now` if given). */
+/**
+ * Spawns `bun test/fixtures/serve-at.ts ARGS` (the CLI, clock from `now` if given); with
+ * `stdin: 'pipe'`, the test writes its input through `proc.stdin`.
+ */
 export function spawnCli(
   args: string[],
-  options: { now?: string; env?: Record<string, string> } = {},
+  options: { now?: string; env?: Record<string, string>; stdin?: 'pipe' } = {},
 ): Child {
   const proc = Bun.spawn([process.execPath, SERVE_AT, ...args], {
     cwd: ROOT,
-    stdin: 'ignore',
+    stdin: options.stdin ?? 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
     env: {

@@ -61,19 +61,39 @@ function digest(dir: string) {
   }
 }
 
+/** Writes sessions 0 … n-1 as an NDJSON file in `dir`; returns its path. */
+async function sessionsFile(dir: string, n: number): Promise<string> {
+  const file = join(dir, 'sessions.ndjson')
+  const out = createWriteStream(file)
+  for (let i = 0; i < n; i += 1000) {
+    let chunk = ''
+    for (let j = i; j < Math.min(i + 1000, n); j++) chunk += `${JSON.stringify(session(j))}\n`
+    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r))
+  }
+  await new Promise((r) => out.end(r))
+  return file
+}
+
+/** The names and definitions of the database's indexes. */
+function indexes(dir: string) {
+  const db = peek(dir)
+  try {
+    return db.query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name").all()
+  } finally {
+    db.close()
+  }
+}
+
 describe('kill -9 during a bulk CLI import', () => {
-  test('leaves whole batches only; running the import again gives the clean-run figures', async () => {
+  test('into a store holding sessions: whole batches only; the import again gives the clean-run figures', async () => {
     const dir = dataDir()
     prepareDataDir(dir, { settings: { timezone: 'UTC' } })
     const total = 250_000
-    const file = join(dir, 'sessions.ndjson')
-    const out = createWriteStream(file)
-    for (let i = 0; i < total; i += 1000) {
-      let chunk = ''
-      for (let j = i; j < i + 1000; j++) chunk += `${JSON.stringify(session(j))}\n`
-      if (!out.write(chunk)) await new Promise((r) => out.once('drain', r))
-    }
-    await new Promise((r) => out.end(r))
+    const file = await sessionsFile(dir, total)
+    // Session 0 is stored already, so the import writes batch by batch (not as a first load).
+    const seed = openDatabase(dir)
+    writeSessions(seed, 1, [sessionInput.parse(session(0))], new FixedClock('2026-11-26T06:00:00Z'))
+    seed.close()
 
     const importer = spawnCli(['import', 'sessions', file, '--data-dir', dir])
     const watcher = peek(dir)
@@ -90,15 +110,51 @@ describe('kill -9 during a bulk CLI import', () => {
     const partial = digest(dir).sessions
     expect(partial).toBeGreaterThanOrEqual(2 * BATCH_SIZE)
     expect(partial).toBeLessThan(total)
-    // One transaction a batch: a batch is there entirely or not at all.
+    // One transaction a batch: a batch is there entirely or not at all (the seed is in the first).
     expect(partial % BATCH_SIZE).toBe(0)
 
     const again = spawnCli(['import', 'sessions', file, '--data-dir', dir, '--json'])
     expect(await again.exited).toBe(0)
     const summary = JSON.parse(again.stdout())
-    // The batches already there are updated (to the same values), the rest inserted.
+    // The sessions already there are updated (to the same values), the rest inserted.
     expect(summary).toMatchObject({ inserted: total - partial, updated: partial, rejected: 0 })
     expect(integrity(dir)).toBe('ok')
+    expect(digest(dir)).toEqual(expectedDigest(total))
+  })
+
+  test('a first load (no sessions yet): nothing at all, every index intact; the import again gives the clean-run figures', async () => {
+    const dir = dataDir()
+    prepareDataDir(dir, { settings: { timezone: 'UTC' } })
+    const total = 250_000
+    const file = await sessionsFile(dir, total)
+    const before = indexes(dir)
+    expect(before.map((i) => (i as { name: string }).name)).toContain('sessions_by_visitor')
+
+    // Fed through stdin, so the import is surely underway when it is killed: once the pipe has
+    // taken 40 MB, all but the 16 MB parsed ahead are written into the open transaction.
+    const importer = spawnCli(['import', 'sessions', '-', '--data-dir', dir], { stdin: 'pipe' })
+    const stdin = importer.proc.stdin as import('bun').FileSink
+    const input = await Bun.file(file).bytes()
+    stdin.write(input.subarray(0, 40 * 1024 * 1024))
+    await stdin.flush()
+    await Bun.sleep(500)
+    expect(importer.proc.exitCode).toBeNull()
+    await killHard(importer)
+    expect(importer.proc.signalCode).toBe('SIGKILL')
+
+    expect(integrity(dir)).toBe('ok')
+    expect(indexes(dir)).toEqual(before)
+    expect(digest(dir)).toEqual({ sessions: 0, pageviews: 0, visitors: 0 })
+    const db = peek(dir)
+    expect(scalar(db, 'SELECT count(*) FROM visitors')).toBe(0)
+    expect(scalar(db, 'SELECT data_revision FROM stores')).toBe(0)
+    db.close()
+
+    const again = spawnCli(['import', 'sessions', file, '--data-dir', dir, '--json'])
+    expect(await again.exited).toBe(0)
+    expect(JSON.parse(again.stdout())).toMatchObject({ inserted: total, updated: 0, rejected: 0 })
+    expect(integrity(dir)).toBe('ok')
+    expect(indexes(dir)).toEqual(before)
     expect(digest(dir)).toEqual(expectedDigest(total))
   })
 })
