@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { copyFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildBinary } from '../scripts/build.ts'
+import { startSmtpSink } from './smtp.ts'
 import { tempDir } from './utils.ts'
 
 // The compiled binary, copied alone into an empty directory, must serve, import and sync.
@@ -36,23 +37,36 @@ describe('the single binary', () => {
     expect(cli('--version')).toEqual({ code: 0, out: '0.1.0\n', err: '' })
   })
 
-  test('imports, serves /healthz and answers a sync from an empty directory', async () => {
+  test('imports, serves /healthz, a sync, its email and a page from an empty directory', async () => {
     const ndjson = join(run.dir, 'sessions.ndjson')
     await Bun.write(
       ndjson,
       `${JSON.stringify({ id: 's1', visitor_id: 'v1', started_at: '2026-01-10T12:00:00Z', pageviews: 3 })}\n`,
     )
-    expect(cli('settings', 'set', 'timezone=UTC', 'api_enabled=true').code).toBe(0)
+    // The scheduler's first tick syncs yesterday at once (sync hour 0) and emails the result:
+    // nodemailer is loaded on first use, from its own chunk of the binary.
+    expect(
+      cli(
+        'settings',
+        'set',
+        'timezone=UTC',
+        'api_enabled=true',
+        'sync_hour=0',
+        'notify_success=true',
+        'notify_recipient=owner@shop.example',
+      ).code,
+    ).toBe(0)
     const imported = cli('import', 'sessions', ndjson, '--json')
     expect(imported.code).toBe(0)
     expect(JSON.parse(imported.out)).toMatchObject({ inserted: 1, rejected: 0 })
     const key = JSON.parse(cli('keys', 'create', '--name', 'ci', '--json').out).key as string
 
+    const smtp = await startSmtpSink()
     const server = Bun.spawn([binary, 'serve', '--port', '0'], {
       cwd: run.dir,
       stdout: 'pipe',
       stderr: 'pipe',
-      env: { PATH: '/usr/bin:/bin' },
+      env: { PATH: '/usr/bin:/bin', MIDA_SMTP_URL: `smtp://127.0.0.1:${smtp.port}` },
     })
     try {
       const reader = server.stderr.getReader()
@@ -83,9 +97,24 @@ describe('the single binary', () => {
       })
       expect(body.data.total_sessions).toBe(1)
       expect(body.data.total_pageviews).toBe(3)
+
+      const [mail] = await smtp.waitFor(1, 15_000)
+      expect(mail!.to).toEqual(['owner@shop.example'])
+      expect(mail!.subject).toMatch(/^\[Analytics Sync\] Success - \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/)
+
+      // A page (the JSX views) and the htmx it loads, both from inside the binary.
+      const login = await fetch(`${base}/login`)
+      expect(login.status).toBe(200)
+      const page = await login.text()
+      const htmx = /src="(\/assets\/htmx\.min\.js\?v=[^"]+)"/.exec(page)?.[1]
+      expect(htmx).toBeDefined()
+      const script = await fetch(`${base}${htmx}`)
+      expect(script.status).toBe(200)
+      expect(await script.text()).toContain('htmx')
     } finally {
       server.kill('SIGTERM')
       expect(await server.exited).toBe(0)
+      await smtp.stop()
     }
   }, 60_000)
 })
