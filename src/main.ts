@@ -24,6 +24,7 @@ import { KEYS_HELP, KEYS_OPTIONS, runKeys } from './cli/keys.ts'
 import { openRuntime, type Runtime } from './cli/runtime.ts'
 import { runServe, SERVE_HELP } from './cli/serve.ts'
 import { ConfigError } from './config.ts'
+import { isBusy } from './db/database.ts'
 import { type Clock, systemClock } from './domain/clock.ts'
 import { AppError } from './domain/errors.ts'
 import { VERSION } from './version.ts'
@@ -71,6 +72,10 @@ Options for every command:
 Server options: --port N (PORT, 8080), --host ADDR (HOST, 127.0.0.1), --base-url URL
 (MIDA_BASE_URL), --trust-proxy (MIDA_TRUST_PROXY). Run "mida-export COMMAND --help" for more.`
 
+/** What the CLI says when another process holds the database past the busy timeout. */
+export const BUSY_TEXT =
+  'another process holds the database (an import into an empty store keeps it until it ends); try again when it is done'
+
 /** Runs the command line; returns the exit code. Tests call it in-process with their own Io. */
 export async function runCli(
   argv: string[],
@@ -108,6 +113,10 @@ export async function runCli(
     }
     if (err instanceof AppError || err instanceof ConfigError) {
       io.err(`Error: ${err.message}\n`)
+      return 1
+    }
+    if (isBusy(err)) {
+      io.err(`Error: ${BUSY_TEXT}\n`)
       return 1
     }
     io.err(`Error: ${(err as Error).message ?? String(err)}\n`)

@@ -1,4 +1,4 @@
-import { Database } from 'bun:sqlite'
+import { Database, SQLiteError } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { MIGRATIONS, type Migration } from './migrations.ts'
@@ -11,11 +11,23 @@ export const DATABASE_FILE = 'mida.sqlite'
 /** Where SQLite keeps temporary tables and sort spills; a first load changes it for a while. */
 export const TEMP_STORE = 'MEMORY'
 
+/** How long a connection waits for another process's write lock before giving up. */
+export const BUSY_TIMEOUT_MS = 5000
+
+/**
+ * True for SQLite's "database is locked" (SQLITE_BUSY and its extended codes): another process
+ * held the lock past the busy timeout. Temporary: worth a retry, not a crash report.
+ */
+export function isBusy(error: unknown): boolean {
+  return error instanceof SQLiteError && (error.errno & 0xff) === 5
+}
+
 /** Sets the pragmas every connection needs; the one place they are chosen. */
 function configure(db: Database): void {
+  // First, so that even switching to WAL waits for a process that holds the file a moment
+  // (a CLI import while the server runs; a first load, which holds it to itself).
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
   db.exec('PRAGMA journal_mode = WAL')
-  // Another process (a CLI import while the server runs) may hold the write lock for a moment.
-  db.exec('PRAGMA busy_timeout = 5000')
   db.exec('PRAGMA foreign_keys = ON')
   // With WAL, NORMAL is durable across application crashes and much faster than FULL.
   db.exec('PRAGMA synchronous = NORMAL')
@@ -25,24 +37,31 @@ function configure(db: Database): void {
 /** Applies every migration newer than the file's `user_version`, each in its own transaction. */
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {
   let applied = 0
-  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    // BEGIN IMMEDIATE so two processes starting together apply each migration once.
-    db.exec('BEGIN IMMEDIATE')
-    try {
-      const current = (db.query('PRAGMA user_version').get() as { user_version: number })
-        .user_version
-      if (current >= m.version) {
+  // A migration may build an index over every session: its sort spills to a file, not to
+  // memory, so an upgrade of a large store does not need memory in proportion to it.
+  db.exec('PRAGMA temp_store = FILE')
+  try {
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      // BEGIN IMMEDIATE so two processes starting together apply each migration once.
+      db.exec('BEGIN IMMEDIATE')
+      try {
+        const current = (db.query('PRAGMA user_version').get() as { user_version: number })
+          .user_version
+        if (current >= m.version) {
+          db.exec('COMMIT')
+          continue
+        }
+        db.exec(m.sql)
+        db.exec(`PRAGMA user_version = ${m.version}`)
         db.exec('COMMIT')
-        continue
+        applied++
+      } catch (err) {
+        db.exec('ROLLBACK')
+        throw new Error(`Migration ${m.version} (${m.name}) failed: ${(err as Error).message}`)
       }
-      db.exec(m.sql)
-      db.exec(`PRAGMA user_version = ${m.version}`)
-      db.exec('COMMIT')
-      applied++
-    } catch (err) {
-      db.exec('ROLLBACK')
-      throw new Error(`Migration ${m.version} (${m.name}) failed: ${(err as Error).message}`)
     }
+  } finally {
+    db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
   }
   return applied
 }

@@ -1,4 +1,4 @@
-import type { Database } from '../db/database.ts'
+import { type Database, isBusy } from '../db/database.ts'
 
 /** One call of the sync API, as logged. */
 export interface SyncRequestEntry {
@@ -73,7 +73,13 @@ export function flushSyncRequestLog(db: Database): void {
       }
     })()
   } catch (err) {
-    // A closed database (tests, shutdown races) or a busy one: the log is not worth a crash.
+    if (isBusy(err)) {
+      // Another process holds the database for a while: the entries wait for the next flush.
+      buffer.entries.unshift(...entries)
+      buffer.timer ??= setTimeout(() => flushSyncRequestLog(db), FLUSH_AFTER_MS)
+      return
+    }
+    // A closed database (tests, shutdown races): the log is not worth a crash.
     console.error(`Could not write ${entries.length} sync log entries: ${(err as Error).message}`)
   }
 }

@@ -1,6 +1,6 @@
-import { SQLiteError } from 'bun:sqlite'
 import { escapeHTML } from 'bun'
 import { Elysia } from 'elysia'
+import { isBusy } from '../db/database.ts'
 import { AppError, TooManyRequests } from '../domain/errors.ts'
 import { json } from './context.ts'
 
@@ -11,14 +11,6 @@ export function errorBody(error: string) {
 
 /** Seconds a client is asked to wait when the database is locked by another process. */
 const BUSY_RETRY_SECONDS = 5
-
-/**
- * SQLite's "database is locked": another process (a CLI first load) held the write lock past
- * the connection's busy timeout. Temporary, so a 503 to retry, not a 500.
- */
-function isBusy(error: unknown): boolean {
-  return error instanceof SQLiteError && (error.code === 'SQLITE_BUSY' || error.errno === 5)
-}
 
 const BUSY_MESSAGE = 'The database is busy with another process writing (an import?); try again'
 

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
+import { isBusy } from '../db/database.ts'
 import { nowMs } from '../domain/clock.ts'
 import { AppError, Forbidden, InvalidInput, Unauthorized } from '../domain/errors.ts'
 import { authenticateApiKey } from '../domain/keys.ts'
@@ -104,12 +105,13 @@ export function syncHandler(ctx: AppContext) {
       return response
     }
     const fail = (caught: unknown) => {
-      // Whatever breaks past the checks is a failed sync, in the contract's words.
-      const err = caught instanceof AppError ? caught : new SyncFailed(caught)
+      // Another process holding the database (503, retry) is no failed sync; whatever else
+      // breaks past the checks is one, in the contract's words.
+      const err = caught instanceof AppError || isBusy(caught) ? caught : new SyncFailed(caught)
       if (err instanceof SyncFailed) console.error('Sync failed:', err.cause)
       const response = errorResponse(err)
       for (const [name, value] of Object.entries(security)) response.headers.set(name, value)
-      return finish(response, err.message)
+      return finish(response, (err as Error).message)
     }
     const answer = (text: string) => {
       try {

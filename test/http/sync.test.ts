@@ -1,4 +1,7 @@
+import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
+import { join } from 'node:path'
+import { DATABASE_FILE, isBusy } from '../../src/db/database.ts'
 import { readCache } from '../../src/db/readCache.ts'
 import { writeOrders, writeSessions } from '../../src/domain/ingest.ts'
 import { createApiKey, generateApiKey, revokeApiKey } from '../../src/domain/keys.ts'
@@ -6,6 +9,7 @@ import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { flushSyncRequestLog } from '../../src/domain/requestLog.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
 import { etagOf } from '../../src/domain/sync.ts'
+import { errorResponse } from '../../src/http/errors.ts'
 import { createTestApp, listen, NEW_YORK_DAY_SYNC, type TestApp } from '../utils.ts'
 
 // 06:00Z on 2026-11-26 is 01:00 in New York: the last completed day is 2026-11-25.
@@ -489,5 +493,48 @@ describe('request log', () => {
         }
       ).last_used_at,
     ).toBe(at)
+  })
+})
+
+describe('another process holding the database past the busy timeout', () => {
+  test('the call is answered 503 with Retry-After, and logged once the database is free', async () => {
+    t.db.exec('PRAGMA busy_timeout = 100') // the server waits 5 s; no need here
+    const other = new Database(join(t.dir, DATABASE_FILE))
+    other.exec('BEGIN IMMEDIATE')
+    const res = await withKey()
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(await res.json()).toEqual({
+      success: false,
+      error: 'The database is busy with another process writing (an import?); try again',
+    })
+    flushSyncRequestLog(t.db) // busy still: the entry waits
+    other.exec('ROLLBACK')
+    other.close()
+    expect((await withKey()).status).toBe(200)
+    flushSyncRequestLog(t.db)
+    expect(
+      t.db.query('SELECT status FROM sync_requests ORDER BY id').all() as { status: number }[],
+    ).toEqual([{ status: 503 }, { status: 200 }])
+  })
+
+  test("SQLite's extended busy codes count too (a write on a stale snapshot)", () => {
+    const other = new Database(join(t.dir, DATABASE_FILE))
+    t.db.exec('BEGIN')
+    t.db.query('SELECT count(*) FROM stores').get()
+    other.exec("UPDATE stores SET tracking_id = tracking_id || '' WHERE id = 1")
+    let caught: unknown = null
+    try {
+      t.db.exec("UPDATE stores SET tracking_id = tracking_id || '' WHERE id = 1")
+    } catch (err) {
+      caught = err
+    } finally {
+      t.db.exec('ROLLBACK')
+      other.close()
+    }
+    expect((caught as { code?: string }).code).toBe('SQLITE_BUSY_SNAPSHOT')
+    expect(isBusy(caught)).toBe(true)
+    expect(errorResponse(caught).status).toBe(503)
   })
 })
