@@ -1,4 +1,4 @@
-import { type Database, TEMP_STORE } from '../db/database.ts'
+import { BUSY_TIMEOUT_MS, type Database, isBusy, TEMP_STORE } from '../db/database.ts'
 import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { ParseMessage, ParseReply } from './importWorker.ts'
@@ -349,11 +349,17 @@ class ParseThread {
 const SORT_CACHE_SIZE = -16_384
 
 /**
- * A first load: sessions imported over a connection of their own into an empty `sessions`
- * table, in one transaction. The table's secondary indexes (and the visitors kept from it) are
- * dropped at the start and built once at the end, each by one sort, which is much cheaper than
- * keeping them up to date row by row. Other connections see nothing until the commit; if the
- * import fails or is killed, the rollback leaves the empty tables and every index as they were.
+ * A first load: sessions imported into an empty `sessions` table by a process that has the
+ * database to itself, in one transaction. The table's secondary indexes (and the visitors kept
+ * from it) are dropped at the start and built once at the end, each by one sort, which is much
+ * cheaper than keeping them up to date row by row. If the import fails or is killed, the
+ * rollback leaves the empty tables and every index as they were.
+ *
+ * "To itself": the load holds the write lock from start to end, and a connection waiting on
+ * that lock blocks its whole process (SQLite calls are synchronous), so a running server
+ * would freeze. The load therefore takes SQLite's exclusive locking mode, without waiting: it
+ * is refused while any other connection has the file open, and the import then writes batch
+ * by batch. Granted, it keeps other processes out until the load ends.
  */
 class FirstLoad {
   private readonly indexes: { name: string; table: string; sql: string }[]
@@ -389,17 +395,34 @@ class FirstLoad {
     this.at = nowMs(clock)
   }
 
-  /** Starts a first load, or returns null (and starts nothing) when sessions are stored already. */
+  /**
+   * Starts a first load, or returns null (having changed nothing) when sessions are stored
+   * already or another connection has the database open.
+   */
   static begin(db: Database, storeId: number, clock: Clock): FirstLoad | null {
-    db.exec('BEGIN IMMEDIATE')
+    if (db.query('SELECT 1 FROM sessions LIMIT 1').get() !== null) return null
+    db.exec('PRAGMA busy_timeout = 0')
+    db.exec('PRAGMA locking_mode = EXCLUSIVE')
     try {
+      db.exec('BEGIN EXCLUSIVE')
+    } catch (err) {
+      releaseExclusive(db)
+      if (isBusy(err)) return null
+      throw err
+    } finally {
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    }
+    try {
+      // Checked again under the lock: another process may have written since.
       if (db.query('SELECT 1 FROM sessions LIMIT 1').get() !== null) {
         db.exec('ROLLBACK')
+        releaseExclusive(db)
         return null
       }
       return new FirstLoad(db, storeId, clock)
     } catch (err) {
       db.exec('ROLLBACK')
+      releaseExclusive(db)
       throw err
     }
   }
@@ -414,15 +437,44 @@ class FirstLoad {
   /** Builds the indexes and visitors, marks every hour written as changed, and commits. */
   finish(): { inserted: number; updated: number } {
     const { db, storeId } = this
-    // Building an index sorts every row. Its sorter holds up to a page cache's worth in memory and
-    // spills the rest to temporary files: kept on disk and with a smaller cache, memory stays the
-    // same however large the load (measured in bench/import.ts), at no cost in time.
+    this.buildIndexes()
+    // Rows are only added to a table that was empty: their count is the last rowid given.
+    const { inserted } = db
+      .query('SELECT coalesce(max(rowid), 0) AS inserted FROM sessions')
+      .get() as { inserted: number }
+    if (inserted > 0) {
+      // Every hour holding a session changed: the table was empty. The hour is rounded down
+      // (SQLite's division rounds toward zero), as markChanged's Math.floor does.
+      db.query(
+        `INSERT INTO data_changes (store_id, hour, revision)
+         SELECT ?1, (started_at - ((started_at % ${HOUR_MS}) + ${HOUR_MS}) % ${HOUR_MS}) / ${HOUR_MS},
+           ?2
+         FROM sessions WHERE store_id = ?1 GROUP BY 2
+         ON CONFLICT (store_id, hour) DO UPDATE SET revision = excluded.revision`,
+      ).run(storeId, nextRevision(db, storeId))
+    }
+    db.exec('COMMIT')
+    // Forgotten again: a read between the bump and the commit could have cached the old value.
+    readCache(db).forget(revisionKey(storeId))
+    sessionWrites.set(db, sessionWriteCount(db) + 1)
+    // The whole load went through the WAL: give that space back while no one else can read.
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    releaseExclusive(db)
+    return { inserted, updated: this.received - inserted }
+  }
+
+  /**
+   * The indexes, then visitors from sessions_by_visitor (in order), then visitors' own index.
+   * Building an index sorts every row. Its sorter holds up to a page cache's worth in memory
+   * and spills the rest to temporary files: kept on disk and with a smaller cache, memory stays
+   * the same however large the load (measured in bench/import.ts), at no cost in time.
+   */
+  private buildIndexes(): void {
+    const { db } = this
     const { cache_size } = db.query('PRAGMA cache_size').get() as { cache_size: number }
-    db.exec('PRAGMA temp_store = FILE')
-    db.exec(`PRAGMA cache_size = ${SORT_CACHE_SIZE}`)
     try {
-      // Sessions' indexes first: visitors are read in order from sessions_by_visitor, and
-      // written before their own index is built.
+      db.exec('PRAGMA temp_store = FILE')
+      db.exec(`PRAGMA cache_size = ${SORT_CACHE_SIZE}`)
       for (const index of this.indexes.filter((i) => i.table === 'sessions')) db.exec(index.sql)
       db.query(
         `INSERT INTO visitors (store_id, id, first_seen_at, last_seen_at)
@@ -434,28 +486,19 @@ class FirstLoad {
       db.exec(`PRAGMA cache_size = ${cache_size}`)
       db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
     }
-    // Rows are only added to a table that was empty: their count is the last rowid given.
-    const { inserted } = db
-      .query('SELECT coalesce(max(rowid), 0) AS inserted FROM sessions')
-      .get() as { inserted: number }
-    if (inserted > 0) {
-      // Every hour holding a session changed: the table was empty.
-      db.query(
-        `INSERT INTO data_changes (store_id, hour, revision)
-         SELECT ?1, started_at / ${HOUR_MS}, ?2 FROM sessions WHERE store_id = ?1 GROUP BY 2
-         ON CONFLICT (store_id, hour) DO UPDATE SET revision = excluded.revision`,
-      ).run(storeId, nextRevision(db, storeId))
-    }
-    db.exec('COMMIT')
-    // Forgotten again: a read between the bump and the commit could have cached the old value.
-    readCache(db).forget(revisionKey(storeId))
-    sessionWrites.set(db, sessionWriteCount(db) + 1)
-    return { inserted, updated: this.received - inserted }
   }
 
+  /** Rolls the load back (the indexes come back with it) and lets other processes in. */
   abort(): void {
     if (this.db.inTransaction) this.db.exec('ROLLBACK')
+    releaseExclusive(this.db)
   }
+}
+
+/** Leaves SQLite's exclusive locking mode: the lock goes at the next read. */
+function releaseExclusive(db: Database): void {
+  db.exec('PRAGMA locking_mode = NORMAL')
+  db.query('SELECT 1 FROM sqlite_schema LIMIT 1').get()
 }
 
 /** How an import runs, beyond its input. */

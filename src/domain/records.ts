@@ -35,7 +35,9 @@ const id = z
     error: (iss) =>
       iss.input === undefined ? 'is required' : 'must be a non-empty string or a whole number',
   })
-  .transform(String)
+  // Well-formed: a lone UTF-16 surrogate (valid in JSON) becomes U+FFFD, as SQLite would store
+  // it from a bound string, so an id is the same text on every path into the database.
+  .transform((v) => String(v).toWellFormed())
 
 const flag = z.boolean({ error: 'must be true or false' }).default(false)
 
@@ -67,7 +69,7 @@ export type SessionRecord = z.output<typeof sessionInput>
 
 /** Reduces a landing URL to its path: `https://shop/x?y` and `/x?y` both become `/x`. */
 export function landingPath(value: string): string {
-  const text = value.trim()
+  const text = value.trim().toWellFormed()
   if (!text) return '/'
   try {
     return new URL(text, 'http://x').pathname || '/'

@@ -8,6 +8,7 @@ import { openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { BATCH_SIZE, writeSessions } from '../../src/domain/ingest.ts'
 import { sessionInput } from '../../src/domain/records.ts'
+import { BUSY_TEXT } from '../../src/main.ts'
 import { startSmtpSink } from '../smtp.ts'
 import {
   integrity,
@@ -138,6 +139,11 @@ describe('kill -9 during a bulk CLI import', () => {
     stdin.write(input.subarray(0, 40 * 1024 * 1024))
     await stdin.flush()
     await Bun.sleep(500)
+    expect(importer.proc.exitCode).toBeNull()
+    // The load has the database to itself: another command waits 5 s, then says why it stops.
+    const other = spawnCli(['settings', '--data-dir', dir])
+    expect(await other.exited).toBe(1)
+    expect(other.stderr()).toBe(`Error: ${BUSY_TEXT}\n`)
     expect(importer.proc.exitCode).toBeNull()
     await killHard(importer)
     expect(importer.proc.signalCode).toBe('SIGKILL')
