@@ -16,7 +16,18 @@ const FLUSH_AFTER_MS = 250
 const FLUSH_AT_ENTRIES = 500
 const ROWS_PER_STATEMENT = 50
 
-const pending = new WeakMap<Database, { entries: SyncRequestEntry[]; timer: Timer | null }>()
+/** How long the call log keeps a call; older calls are deleted, at most once an hour. */
+export const SYNC_LOG_RETENTION_MS = 90 * 86_400_000
+const PRUNE_EVERY_MS = 3_600_000
+
+interface LogBuffer {
+  entries: SyncRequestEntry[]
+  timer: Timer | null
+  /** The log time of the last pruning (entries carry the clock's time). */
+  prunedAt: number
+}
+
+const pending = new WeakMap<Database, LogBuffer>()
 
 /**
  * Appends a call of the sync API to the log. Entries are written in batches (a write transaction
@@ -26,7 +37,7 @@ const pending = new WeakMap<Database, { entries: SyncRequestEntry[]; timer: Time
 export function logSyncRequest(db: Database, e: SyncRequestEntry): void {
   let buffer = pending.get(db)
   if (!buffer) {
-    buffer = { entries: [], timer: null }
+    buffer = { entries: [], timer: null, prunedAt: Number.NEGATIVE_INFINITY }
     pending.set(db, buffer)
   }
   buffer.entries.push(e)
@@ -71,6 +82,11 @@ export function flushSyncRequestLog(db: Database): void {
         put(entries[i]!, row, 0)
         one.run(...row)
       }
+      const newest = Math.max(...entries.map((e) => e.at))
+      if (newest - buffer.prunedAt >= PRUNE_EVERY_MS) {
+        pruneSyncRequestLog(db, newest - SYNC_LOG_RETENTION_MS)
+        buffer.prunedAt = newest
+      }
     })()
   } catch (err) {
     if (isBusy(err)) {
@@ -82,6 +98,18 @@ export function flushSyncRequestLog(db: Database): void {
     // A closed database (tests, shutdown races): the log is not worth a crash.
     console.error(`Could not write ${entries.length} sync log entries: ${(err as Error).message}`)
   }
+}
+
+/**
+ * Deletes the calls logged before `before`. Calls are appended in time order, so they go by id:
+ * from the first call at or after `before` (found scanning from the oldest) back.
+ */
+function pruneSyncRequestLog(db: Database, before: number): void {
+  db.query(
+    `DELETE FROM sync_requests WHERE id < coalesce(
+       (SELECT id FROM sync_requests WHERE at >= ?1 ORDER BY id LIMIT 1),
+       (SELECT coalesce(max(id), 0) + 1 FROM sync_requests))`,
+  ).run(before)
 }
 
 /** A logged call with the name of the key that made it. */

@@ -5,6 +5,7 @@ import {
   flushSyncRequestLog,
   logSyncRequest,
   recentSyncRequests,
+  SYNC_LOG_RETENTION_MS,
 } from '../../src/domain/requestLog.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import { tempDir } from '../utils.ts'
@@ -57,5 +58,46 @@ test('entries wait in memory, then every one is written in order, many rows a st
   })
   expect(recentSyncRequests(db, store.id, 1)[0]).toMatchObject({ at: 5_000, status: 403 })
   expect(rowCount()).toBe(count + 1)
+  db.close()
+})
+
+test('calls older than 90 days are pruned, at most once an hour of log time', () => {
+  const t = tempDir()
+  cleanup = t.cleanup
+  const db = openDatabase(t.dir)
+  const store = ensureDefaultStore(db, new FixedClock('2026-11-26T06:00:00Z'))
+  const DAY = 86_400_000
+  const now = Date.parse('2026-11-26T06:00:00Z')
+  const log = (at: number, status = 200) =>
+    logSyncRequest(db, {
+      storeId: store.id,
+      at,
+      keyId: null,
+      address: null,
+      status,
+      durationMs: 1,
+      error: null,
+    })
+  const days = () =>
+    (db.query('SELECT at FROM sync_requests ORDER BY id').all() as { at: number }[]).map(
+      (r) => (now - r.at) / DAY,
+    )
+  // Calls 200, 120, 91, 89 and 10 days before now: the flush prunes 90 days back from its
+  // newest call (10 days ago), so the 200- and 120-day-old calls go.
+  for (const d of [200, 120, 91, 89, 10]) log(now - d * DAY)
+  flushSyncRequestLog(db)
+  expect(SYNC_LOG_RETENTION_MS).toBe(90 * DAY)
+  expect(days()).toEqual([91, 89, 10])
+  // A call now, ten days of log time later: 90 days back from now.
+  log(now)
+  flushSyncRequestLog(db)
+  expect(days()).toEqual([89, 10, 0])
+  // Within the hour, no pruning; an hour later, the next 90-day edge moves on.
+  log(now + 59 * 60_000)
+  flushSyncRequestLog(db)
+  expect(days()).toEqual([89, 10, 0, -59 / 1440])
+  log(now + 2 * DAY + 3_600_000, 401)
+  flushSyncRequestLog(db)
+  expect(days()).toEqual([10, 0, -59 / 1440, -2 - 1 / 24])
   db.close()
 })
