@@ -8,7 +8,10 @@ export type { Database }
 /** The database file's name inside the data directory. */
 export const DATABASE_FILE = 'mida.sqlite'
 
-/** Where SQLite keeps temporary tables and sort spills; a first load changes it for a while. */
+/**
+ * Where SQLite keeps temporary tables and sort spills; migrations and a first load's index
+ * builds use files instead.
+ */
 export const TEMP_STORE = 'MEMORY'
 
 /** How long a connection waits for another process's write lock before giving up. */

@@ -54,6 +54,14 @@ function nextRevision(db: Database, storeId: number): number {
   return data_revision
 }
 
+/** The statement marking an hour (store, hour, revision) as changed at a revision. */
+function hourMark(db: Database) {
+  return db.query(
+    `INSERT INTO data_changes (store_id, hour, revision) VALUES (?, ?, ?)
+     ON CONFLICT (store_id, hour) DO UPDATE SET revision = excluded.revision`,
+  )
+}
+
 /**
  * Marks the hours holding changed rows with a new store revision, so that stored syncs of
  * those periods know they are stale. Runs inside the caller's transaction.
@@ -63,10 +71,7 @@ function markChanged(db: Database, storeId: number, times: Iterable<number>): vo
   for (const t of times) hours.add(Math.floor(t / HOUR_MS))
   if (hours.size === 0) return
   const data_revision = nextRevision(db, storeId)
-  const mark = db.query(
-    `INSERT INTO data_changes (store_id, hour, revision) VALUES (?, ?, ?)
-     ON CONFLICT (store_id, hour) DO UPDATE SET revision = excluded.revision`,
-  )
+  const mark = hourMark(db)
   for (const hour of hours) mark.run(storeId, hour, data_revision)
 }
 
@@ -390,7 +395,7 @@ class FirstLoad {
     // A session sent twice is updated, as on the batched path; visitors are built at the end.
     const columns = SESSION_ROW_FIELDS.join(', ')
     const values = SESSION_ROW_FIELDS.map((_, i) => `value->>${i}`).join(', ')
-    const updates = SESSION_ROW_FIELDS.slice(1)
+    const updates = SESSION_ROW_FIELDS.filter((column) => column !== 'id')
       .map((column) => `${column} = excluded.${column}`)
       .join(', ')
     this.insert = db.query(
@@ -495,10 +500,7 @@ class FirstLoad {
     const next = db.query(
       'SELECT min(started_at) AS t FROM sessions WHERE store_id = ? AND started_at >= ?',
     )
-    const mark = db.query(
-      `INSERT INTO data_changes (store_id, hour, revision) VALUES (?, ?, ?)
-       ON CONFLICT (store_id, hour) DO UPDATE SET revision = excluded.revision`,
-    )
+    const mark = hourMark(db)
     let t = (next.get(storeId, Number.MIN_SAFE_INTEGER) as { t: number | null }).t
     while (t !== null) {
       const hour = Math.floor(t / HOUR_MS)
