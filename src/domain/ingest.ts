@@ -1,4 +1,10 @@
-import { BUSY_TIMEOUT_MS, type Database, isBusy, TEMP_STORE } from '../db/database.ts'
+import {
+  BUSY_TIMEOUT_MS,
+  type Database,
+  forgetPartialStatistics,
+  isBusy,
+  TEMP_STORE,
+} from '../db/database.ts'
 import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { ParseMessage, ParseReply } from './importWorker.ts'
@@ -457,6 +463,7 @@ class FirstLoad {
       .query('SELECT coalesce(max(rowid), 0) AS inserted FROM sessions')
       .get() as { inserted: number }
     if (inserted > 0) this.markEveryHour()
+    forgetPartialStatistics(db)
     db.exec('COMMIT')
     // Forgotten again: a read between the bump and the commit could have cached the old value.
     readCache(db).forget(revisionKey(storeId))

@@ -42,3 +42,46 @@ test('a failing migration is rolled back, named, and leaves the settings as they
   expect(db.inTransaction).toBe(false)
   db.close()
 })
+
+test('statistics left with a hole by a rebuilt index are dropped for that table, and replanned', () => {
+  const db = fresh()
+  db.exec("INSERT INTO stores (id, tracking_id, created_at) VALUES (1, 't', 0)")
+  const insert = db.query(
+    `INSERT INTO sessions (store_id, id, visitor_id, started_at, ended_at, pageviews, device,
+       source, landing_page, viewed_product, added_to_cart, reached_checkout, updated_at)
+     VALUES (1, ?, ?, ?, ?, 1, 'desktop', 'direct', '/', 0, 0, 0, 0)`,
+  )
+  db.transaction(() => {
+    for (let i = 0; i < 2000; i++) insert.run(`s${i}`, `v${i % 300}`, i * 60_000, i * 60_000)
+  })()
+  db.exec('ANALYZE')
+  const plan = () => {
+    // Prepared and finalized each time: a statement kept open would lock the table's schema.
+    const statement = db.prepare(
+      'EXPLAIN QUERY PLAN SELECT count(DISTINCT visitor_id) FROM sessions WHERE store_id = 1 AND started_at >= ? AND started_at < ?',
+    )
+    const details = (statement.all(0, 3_600_000) as { detail: string }[]).map((r) => r.detail)
+    statement.finalize()
+    return details
+  }
+  const statTables = () =>
+    (db.query('SELECT DISTINCT tbl FROM sqlite_stat1 ORDER BY tbl').all() as { tbl: string }[]).map(
+      (r) => r.tbl,
+    )
+  expect(statTables()).toContain('sessions')
+  expect(plan().join(' ')).toContain('sessions_by_start')
+  // A later migration rebuilds an index of sessions (as migration 7 did): its statistics go.
+  const next = MIGRATIONS.at(-1)!.version + 1
+  migrate(db, [
+    {
+      version: next,
+      name: 'rebuild an index',
+      sql: `DROP INDEX sessions_by_visitor;
+            CREATE INDEX sessions_by_visitor ON sessions (store_id, visitor_id, started_at, ended_at)`,
+    },
+  ])
+  expect(statTables()).not.toContain('sessions')
+  expect(statTables()).toContain('stores')
+  expect(plan().join(' ')).toContain('sessions_by_start')
+  db.close()
+})
