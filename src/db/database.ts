@@ -66,7 +66,9 @@ export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): num
   } finally {
     db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
   }
-  if (applied > 0) forgetPartialStatistics(db)
+  // At every open, not only after a migration ran: a database upgraded before this check
+  // existed is mended too. Cheap when there is nothing to drop (one lookup).
+  forgetPartialStatistics(db)
   return applied
 }
 
