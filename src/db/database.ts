@@ -12,7 +12,7 @@ export const DATABASE_FILE = 'mida.sqlite'
  * Where SQLite keeps temporary tables and sort spills; migrations and a first load's index
  * builds use files instead.
  */
-export const TEMP_STORE = 'MEMORY'
+const TEMP_STORE = 'MEMORY'
 
 /** How long a connection waits for another process's write lock before giving up. */
 export const BUSY_TIMEOUT_MS = 5000
@@ -37,13 +37,25 @@ function configure(db: Database): void {
   db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
 }
 
+/**
+ * Runs `work` with SQLite's sort spills and temporaries in files instead of memory, then puts the
+ * setting back: for index builds over every session (a migration, a first load), whose memory
+ * would otherwise grow with the table.
+ */
+export function withTemporariesOnDisk<T>(db: Database, work: () => T): T {
+  try {
+    db.exec('PRAGMA temp_store = FILE')
+    return work()
+  } finally {
+    db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
+  }
+}
+
 /** Applies every migration newer than the file's `user_version`, each in its own transaction. */
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {
-  let applied = 0
-  // A migration may build an index over every session: its sort spills to a file, not to
-  // memory, so an upgrade of a large store does not need memory in proportion to it.
-  db.exec('PRAGMA temp_store = FILE')
-  try {
+  // A migration may build an index over every session (an upgrade of a large store).
+  const applied = withTemporariesOnDisk(db, () => {
+    let count = 0
     for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
       // BEGIN IMMEDIATE so two processes starting together apply each migration once.
       db.exec('BEGIN IMMEDIATE')
@@ -57,15 +69,14 @@ export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): num
         db.exec(m.sql)
         db.exec(`PRAGMA user_version = ${m.version}`)
         db.exec('COMMIT')
-        applied++
+        count++
       } catch (err) {
         db.exec('ROLLBACK')
         throw new Error(`Migration ${m.version} (${m.name}) failed: ${(err as Error).message}`)
       }
     }
-  } finally {
-    db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
-  }
+    return count
+  })
   // At every open, not only after a migration ran: a database upgraded before this check
   // existed is mended too. Cheap when there is nothing to drop (one lookup).
   forgetPartialStatistics(db)

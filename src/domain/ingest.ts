@@ -3,7 +3,7 @@ import {
   type Database,
   forgetPartialStatistics,
   isBusy,
-  TEMP_STORE,
+  withTemporariesOnDisk,
 } from '../db/database.ts'
 import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
@@ -482,8 +482,7 @@ class FirstLoad {
    */
   private buildIndexes(): void {
     const { db } = this
-    try {
-      db.exec('PRAGMA temp_store = FILE')
+    withTemporariesOnDisk(db, () => {
       for (const index of this.indexes.filter((i) => i.table === 'sessions')) db.exec(index.sql)
       db.query(
         `INSERT INTO visitors (store_id, id, first_seen_at, last_seen_at)
@@ -491,9 +490,7 @@ class FirstLoad {
          GROUP BY store_id, visitor_id`,
       ).run()
       for (const index of this.indexes.filter((i) => i.table === 'visitors')) db.exec(index.sql)
-    } finally {
-      db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
-    }
+    })
   }
 
   /**
