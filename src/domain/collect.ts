@@ -264,16 +264,21 @@ interface Pending {
 
 /**
  * Batches tracker events: each is stamped on arrival and written with the others that arrive
- * within a few milliseconds, in one transaction; `add` resolves once its event is committed.
+ * meanwhile, in one transaction; `add` resolves once its event is committed.
+ *
+ * By default a batch is written at the end of the event loop's turn (`delayMs` 0): every event
+ * whose request was read in that turn, and under load the ones that arrived while the last
+ * batch was written. A timer, even of 1 ms, would hold each request that long: with 50
+ * connections that caps a bare server at ~32 000 events/s (bench/RESULTS.md).
  */
 export class CollectQueue {
   private pending: Pending[] = []
-  private timer: ReturnType<typeof setTimeout> | null = null
+  private cancel: (() => void) | null = null
 
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-    private readonly options: { delayMs: number; maxBatch: number } = { delayMs: 1, maxBatch: 500 },
+    private readonly options: { delayMs: number; maxBatch: number } = { delayMs: 0, maxBatch: 500 },
   ) {}
 
   /** Queues an event (stamped now) and resolves when it is durable; rejects if the write fails. */
@@ -281,14 +286,24 @@ export class CollectQueue {
     return new Promise((resolve, reject) => {
       this.pending.push({ event: { ...event, at: nowMs(this.clock) }, resolve, reject })
       if (this.pending.length >= this.options.maxBatch) this.flush()
-      else this.timer ??= setTimeout(() => this.flush(), this.options.delayMs)
+      else this.cancel ??= this.schedule()
     })
+  }
+
+  /** Arranges the next flush; returns how to call it off. */
+  private schedule(): () => void {
+    if (this.options.delayMs <= 0) {
+      const immediate = setImmediate(() => this.flush())
+      return () => clearImmediate(immediate)
+    }
+    const timer = setTimeout(() => this.flush(), this.options.delayMs)
+    return () => clearTimeout(timer)
   }
 
   /** Writes everything queued now, in one transaction. */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
+    this.cancel?.()
+    this.cancel = null
     const batch = this.pending
     this.pending = []
     if (batch.length === 0) return

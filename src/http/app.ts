@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import type { Clock } from '../domain/clock.ts'
+import { CollectQueue } from '../domain/collect.ts'
 import { configuredMailer, type Mailer } from '../domain/mailer.ts'
 import { bindSecretKey } from '../domain/secrets.ts'
 import { initialiseSettings } from '../domain/settings.ts'
@@ -9,7 +10,7 @@ import { ensureDefaultStore } from '../domain/stores.ts'
 import { FailureThrottle, RateLimiter } from '../domain/throttle.ts'
 import { assetRoutes } from './assets.ts'
 import { authRoutes } from './auth.ts'
-import { collectRoutes } from './collect.ts'
+import { COLLECT_PATH, collectHandler, collectRoutes } from './collect.ts'
 import type { AppContext } from './context.ts'
 import { errorHandler } from './errors.ts'
 import { healthRoutes } from './health.ts'
@@ -50,18 +51,21 @@ export function createApp({ db, config, clock, mailer }: AppOptions) {
     mailer: mailer ? () => mailer : configuredMailer(config, db),
   }
   const sync = syncHandler(ctx)
+  const queue = new CollectQueue(db, clock)
+  const collect = collectHandler(ctx, queue)
   const app = new Elysia({
     serve: {
       maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
-      // The sync API straight from Bun's router: its handler does all a route's hooks would do.
-      routes: { [SYNC_PATH]: { POST: sync } },
+      // The two busiest routes straight from Bun's router: each handler does all that a route's
+      // hooks would do (security headers, body limits, errors).
+      routes: { [SYNC_PATH]: { POST: sync }, [COLLECT_PATH]: { POST: collect } },
     },
   })
     .use(security(config))
     .use(errorHandler)
     .use(healthRoutes(ctx))
     .use(syncRoutes(sync))
-    .use(collectRoutes(ctx))
+    .use(collectRoutes(ctx, queue))
     .use(webhookRoutes(ctx))
     .use(importRoutes(ctx))
     .use(assetRoutes())

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { TrackingToday } from '../../views/settings/tracking.tsx'
-import { CollectQueue, isBot } from '../domain/collect.ts'
+import { type CollectQueue, isBot } from '../domain/collect.ts'
 import { Forbidden, InvalidInput, NotFound } from '../domain/errors.ts'
 import { describeIssues } from '../domain/records.ts'
 import { readSettings } from '../domain/settings.ts'
@@ -11,7 +11,7 @@ import { adminAuth } from './auth.ts'
 import type { AppContext } from './context.ts'
 import { errorResponse } from './errors.ts'
 import { htmlResponse } from './html.ts'
-import { bodyLimitFor, readBodyText } from './security.ts'
+import { bodyLimitFor, readBodyText, securityHeaders } from './security.ts'
 
 const TRACKER_GZIP = Bun.gzipSync(trackerSource)
 const TRACKER_ETAG = `"${Bun.hash(trackerSource).toString(36)}"`
@@ -26,8 +26,11 @@ const TRACKER_HEADERS = {
   'x-content-type-options': 'nosniff',
 }
 
+/** The path tracker events are posted to. */
+export const COLLECT_PATH = '/apiv1/collect'
+
 /** The size limit of one event (16 KB): a URL and a referrer with room to spare. */
-const MAX_EVENT_BYTES = bodyLimitFor('/apiv1/collect')
+const MAX_EVENT_BYTES = bodyLimitFor(COLLECT_PATH)
 
 const collectBody = z.object({
   store: z.string('must be the tracking id (data-store)').trim().min(1).max(100),
@@ -68,11 +71,66 @@ function corsHeaders(origin: string | null): Record<string, string> {
 }
 
 /**
- * `GET /mida.js` (the storefront tracker, cached and gzipped) and `POST /apiv1/collect` (its
- * events: validated, origin-checked, bots dropped, batched into sessions; no IP address kept).
+ * `POST /apiv1/collect`, whole: body, store, origin, rate, bot check, queueing, and a Response
+ * carrying every header (security and CORS). createApp hands it to Bun's router directly, like
+ * the sync API, so the busiest route skips Elysia's per-request work; `collectRoutes` runs the
+ * same function inside Elysia (for `app.handle`). Resolves once the event is durable.
  */
-export function collectRoutes(ctx: AppContext) {
-  const queue = new CollectQueue(ctx.db, ctx.clock)
+export function collectHandler(ctx: AppContext, queue: CollectQueue) {
+  const security = securityHeaders(ctx.config)
+  /** The headers of an answer, security and CORS (`origin` null: no origin allowed). */
+  const headersOf = (origin: string | null, extra?: Headers) => {
+    const headers = new Headers(security)
+    if (origin) headers.set('access-control-allow-origin', origin)
+    headers.set('vary', 'Origin')
+    if (extra) for (const [name, value] of extra) headers.set(name, value)
+    return headers
+  }
+  return async (request: Request): Promise<Response> => {
+    const origin = request.headers.get('origin')
+    let allowedOrigin: string | null = null
+    try {
+      const body = parseCollectBody(await readBodyText(request, MAX_EVENT_BYTES))
+      const store = findStoreByTrackingId(ctx.db, body.store)
+      if (!store) throw new NotFound('Unknown tracking id')
+      const allowed = allowedOrigins(ctx, store.id)
+      if (allowed && !(origin && allowed.includes(origin))) {
+        throw new Forbidden('Origin not allowed')
+      }
+      allowedOrigin = origin
+      // MIDA_COLLECT_RATE events per visitor (120 a minute): a runaway script cannot flood us.
+      ctx.collectLimiter.take(`${store.id}:${body.visitor}`)
+      const userAgent = request.headers.get('user-agent') ?? ''
+      // Bots get the same answer as people, so nothing tells them they are ignored.
+      if (!isBot(userAgent)) {
+        await queue.add({
+          storeId: store.id,
+          visitorId: body.visitor,
+          name: body.event,
+          url: body.url,
+          referrer: body.referrer,
+          userAgent,
+          ownHosts: (allowed ?? []).map((o) => new URL(o).hostname),
+        })
+      }
+      return new Response(null, { status: 204, headers: headersOf(allowedOrigin) })
+    } catch (err) {
+      const response = errorResponse(err)
+      return new Response(response.body, {
+        status: response.status,
+        headers: headersOf(allowedOrigin, response.headers),
+      })
+    }
+  }
+}
+
+/**
+ * `GET /mida.js` (the storefront tracker, cached and gzipped) and `POST /apiv1/collect` (its
+ * events: validated, origin-checked, bots dropped, batched into sessions; no IP address kept;
+ * `handler` is built by `collectHandler`).
+ */
+export function collectRoutes(ctx: AppContext, queue: CollectQueue) {
+  const handler = collectHandler(ctx, queue)
   // onStop: at shutdown, after the requests in flight, write anything still queued.
   return new Elysia({ name: 'collect' })
     .onStop(() => queue.flush())
@@ -86,7 +144,7 @@ export function collectRoutes(ctx: AppContext) {
         headers: gzip ? { ...TRACKER_HEADERS, 'content-encoding': 'gzip' } : TRACKER_HEADERS,
       })
     })
-    .options('/apiv1/collect', ({ request }) => {
+    .options(COLLECT_PATH, ({ request }) => {
       const origin = request.headers.get('origin')
       const allowed = allowedOrigins(ctx, ctx.store.id)
       if (origin && allowed && !allowed.includes(origin)) {
@@ -102,47 +160,7 @@ export function collectRoutes(ctx: AppContext) {
         },
       })
     })
-    .post(
-      '/apiv1/collect',
-      async ({ request, set }) => {
-        const origin = request.headers.get('origin')
-        let cors = corsHeaders(null)
-        try {
-          const body = parseCollectBody(await readBodyText(request, MAX_EVENT_BYTES))
-          const store = findStoreByTrackingId(ctx.db, body.store)
-          if (!store) throw new NotFound('Unknown tracking id')
-          const allowed = allowedOrigins(ctx, store.id)
-          if (allowed && !(origin && allowed.includes(origin))) {
-            throw new Forbidden('Origin not allowed')
-          }
-          cors = corsHeaders(origin)
-          // MIDA_COLLECT_RATE events per visitor (120 a minute): a runaway script cannot flood us.
-          ctx.collectLimiter.take(`${store.id}:${body.visitor}`)
-          const userAgent = request.headers.get('user-agent') ?? ''
-          // Bots get the same answer as people, so nothing tells them they are ignored.
-          if (!isBot(userAgent)) {
-            await queue.add({
-              storeId: store.id,
-              visitorId: body.visitor,
-              name: body.event,
-              url: body.url,
-              referrer: body.referrer,
-              userAgent,
-              ownHosts: (allowed ?? []).map((o) => new URL(o).hostname),
-            })
-          }
-          // No Response of our own: Elysia answers once over set (security headers included).
-          set.status = 204
-          Object.assign(set.headers, cors)
-          return
-        } catch (err) {
-          const response = errorResponse(err)
-          for (const [k, v] of Object.entries(cors)) response.headers.set(k, v)
-          return response
-        }
-      },
-      { parse: 'none' },
-    )
+    .post(COLLECT_PATH, ({ request }) => handler(request), { parse: 'none' })
 }
 
 /** `GET /settings/tracking/today`: the settings page's live count of today's sessions and orders. */

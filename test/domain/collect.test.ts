@@ -313,6 +313,37 @@ describe('CollectQueue', () => {
     db.close()
   })
 
+  test('by default a batch is written at the end of the turn its events arrived in, not later', async () => {
+    const db = openDatabaseFile(':memory:')
+    const clock = new FixedClock('2026-11-25T15:00:00Z')
+    const storeId = ensureDefaultStore(db, clock).id
+    const queue = new CollectQueue(db, clock)
+    const count = () => (db.query('SELECT count(*) AS n FROM sessions').get() as { n: number }).n
+    const add = (visitorId: string) =>
+      queue.add({
+        storeId,
+        visitorId,
+        name: 'pageview',
+        url: 'https://shop.example/',
+        referrer: '',
+        userAgent: UA.desktop,
+      })
+    const first = [add('visitor-a'), add('visitor-b')]
+    expect(queue.size).toBe(2)
+    expect(count()).toBe(0)
+    // The queue's check callback was scheduled before this one: it has run when this one does.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(queue.size).toBe(0)
+    expect(count()).toBe(2)
+    await Promise.all(first)
+    // An event of a later turn is its own batch.
+    const later = add('visitor-c')
+    expect(queue.size).toBe(1)
+    await later
+    expect(count()).toBe(3)
+    db.close()
+  })
+
   test('a failed write rejects every event of the batch', async () => {
     const db = openDatabaseFile(':memory:')
     const clock = new FixedClock('2026-11-25T15:00:00Z')

@@ -2,7 +2,7 @@ import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { DATABASE_FILE } from '../../src/db/database.ts'
-import { createTestApp, type TestApp } from '../utils.ts'
+import { createTestApp, listen, type TestApp } from '../utils.ts'
 
 const DESKTOP =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
@@ -189,6 +189,94 @@ describe('POST /apiv1/collect', () => {
     })
     // one transaction per flush, not per event
     expect(revision() - before).toBeLessThanOrEqual(3)
+  })
+})
+
+describe("POST /apiv1/collect: Bun's router and Elysia's route", () => {
+  let t: TestApp
+  let server: { url: string; stop: () => Promise<void> }
+  beforeEach(() => {
+    t = createTestApp({ now: '2026-11-25T15:00:00Z' })
+    server = listen(t.app)
+  })
+  afterEach(async () => {
+    await server.stop()
+    t.close()
+  })
+
+  test('answer alike: status, headers (security and CORS) and bytes, for every outcome', async () => {
+    const { updateSettings } = await import('../../src/domain/settings.ts')
+    updateSettings(t.db, t.storeId, { allowed_origins: 'https://shop.example' }, t.clock)
+    const body = (fields: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        store: t.app.context.store.trackingId,
+        visitor: 'visitor-0001',
+        event: 'pageview',
+        url: 'https://shop.example/',
+        ...fields,
+      })
+    const calls: [string, Record<string, string>, number][] = [
+      [body(), { origin: 'https://shop.example' }, 204],
+      [body(), { origin: 'https://evil.example' }, 403],
+      [body({ store: 'MIDA-nope' }), { origin: 'https://shop.example' }, 404],
+      ['not json', { origin: 'https://shop.example' }, 400],
+      [body(), { origin: 'https://shop.example', 'user-agent': GOOGLEBOT }, 204],
+    ]
+    const shape = async (res: Response) => {
+      const headers = Object.fromEntries(res.headers)
+      delete headers.date
+      delete headers['content-length']
+      return { status: res.status, headers, body: await res.text() }
+    }
+    for (const [text, headers, status] of calls) {
+      const init = {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': DESKTOP, ...headers },
+        body: text,
+      }
+      // Over a socket the route is Bun's own (createApp's serve.routes); app.handle goes through Elysia.
+      const routed = await shape(await fetch(`${server.url}/apiv1/collect`, init))
+      const handled = await shape(await t.request('/apiv1/collect', init))
+      expect(handled).toEqual(routed)
+      expect(routed.status).toBe(status)
+      expect(routed.headers['x-content-type-options']).toBe('nosniff')
+      expect(routed.headers['content-security-policy']).toContain("default-src 'none'")
+      expect(routed.headers.vary).toBe('Origin')
+      // The origin is allowed only once the store's list has been checked.
+      expect(routed.headers['access-control-allow-origin']).toBe(
+        status === 204 ? 'https://shop.example' : undefined,
+      )
+    }
+    // The two good events of a person, one per route; the bot's were dropped.
+    expect(t.db.query('SELECT pageviews FROM sessions').all()).toEqual([{ pageviews: 2 }])
+  })
+
+  test('over a socket: a body past 16 KB gets 413, a chunked one too, and nothing is stored', async () => {
+    const big = JSON.stringify({
+      store: t.app.context.store.trackingId,
+      visitor: 'visitor-0001',
+      event: 'pageview',
+      url: `https://shop.example/${'x'.repeat(20_000)}`,
+    })
+    const declared = await fetch(`${server.url}/apiv1/collect`, {
+      method: 'POST',
+      headers: { 'user-agent': DESKTOP },
+      body: big,
+    })
+    const chunked = await fetch(`${server.url}/apiv1/collect`, {
+      method: 'POST',
+      headers: { 'user-agent': DESKTOP },
+      body: new Blob([big]).stream(),
+    })
+    for (const res of [declared, chunked]) {
+      expect(res.status).toBe(413)
+      expect(res.headers.get('x-frame-options')).toBe('DENY')
+      expect(await res.json()).toEqual({
+        success: false,
+        error: 'Body is too large: at most 16 KB',
+      })
+    }
+    expect(t.db.query('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 0 })
   })
 })
 
