@@ -78,14 +78,8 @@ function corsHeaders(origin: string | null): Record<string, string> {
  */
 export function collectHandler(ctx: AppContext, queue: CollectQueue) {
   const security = securityHeaders(ctx.config)
-  /** The headers of an answer, security and CORS (`origin` null: no origin allowed). */
-  const headersOf = (origin: string | null, extra?: Headers) => {
-    const headers = new Headers(security)
-    if (origin) headers.set('access-control-allow-origin', origin)
-    headers.set('vary', 'Origin')
-    if (extra) for (const [name, value] of extra) headers.set(name, value)
-    return headers
-  }
+  /** The headers of an answer: security, and CORS for an allowed origin (null: none). */
+  const headersOf = (origin: string | null) => ({ ...security, ...corsHeaders(origin) })
   return async (request: Request): Promise<Response> => {
     const origin = request.headers.get('origin')
     let allowedOrigin: string | null = null
@@ -116,10 +110,10 @@ export function collectHandler(ctx: AppContext, queue: CollectQueue) {
       return new Response(null, { status: 204, headers: headersOf(allowedOrigin) })
     } catch (err) {
       const response = errorResponse(err)
-      return new Response(response.body, {
-        status: response.status,
-        headers: headersOf(allowedOrigin, response.headers),
-      })
+      for (const [name, value] of Object.entries(headersOf(allowedOrigin))) {
+        response.headers.set(name, value)
+      }
+      return response
     }
   }
 }
