@@ -57,7 +57,7 @@ Commands:
   admin               create an admin or reset its password
   keys                create, list, revoke or regenerate API keys
   settings            print or change the store settings
-  import              import sessions or orders (NDJSON)
+  import              import sessions or orders (NDJSON; orders also Shopify CSV)
   sync                run a sync now and print the API's JSON body
   stats               print the metrics for any range of days
   demo                fill the store with realistic demo data

@@ -4,6 +4,7 @@ import { auditSettingsChange, CLI_ACTOR } from '../domain/audit.ts'
 import { backupDatabase, backupDay, dailyBackup } from '../domain/backup.ts'
 import { importOrders } from '../domain/csv.ts'
 import { generateDemo } from '../domain/demo.ts'
+import { InvalidInput } from '../domain/errors.ts'
 import { type ImportSummary, importNdjson, type RecordKind } from '../domain/ingest.ts'
 import { computeMetrics } from '../domain/metrics.ts'
 import { dayRange, parseDate, storeDate } from '../domain/periods.ts'
@@ -71,7 +72,7 @@ export async function runImport(rt: Runtime, p: Parsed): Promise<number> {
     throw new UsageError('import needs a kind: sessions or orders')
   }
   if (!file) throw new UsageError(`import ${kind} needs a FILE (or - for stdin)`)
-  if (file !== '-' && !existsSync(file)) throw new UsageError(`No such file: ${file}`)
+  if (file !== '-' && !existsSync(file)) throw new InvalidInput(`No such file: ${file}`)
   // A bulk import touches index pages all over the table: 64 MB of page cache keeps them in memory.
   rt.db.exec('PRAGMA cache_size = -65536')
   const stream = file === '-' ? rt.io.stdin() : Bun.file(file).stream()
@@ -248,7 +249,7 @@ export function runBackup(rt: Runtime, p: Parsed): number {
   }
   if (!file) throw new UsageError('backup needs a FILE (or --keep N)')
   const target = resolve(rt.io.cwd, file)
-  if (existsSync(target)) throw new UsageError(`${file} already exists; choose a new file`)
+  if (existsSync(target)) throw new InvalidInput(`${file} already exists; choose a new file`)
   const { bytes } = backupDatabase(rt.db, target)
   print(
     rt,

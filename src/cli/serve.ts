@@ -6,11 +6,14 @@ import { ensureAdminAtStartup } from './admin.ts'
 import type { Runtime } from './runtime.ts'
 
 export const SERVE_HELP = `Usage: mida-export serve [--port N] [--host ADDR] [--data-dir DIR] [--base-url URL]
+                         [--trust-proxy]
 
 Runs the HTTP server (settings page, sync API) and the scheduler. Stops cleanly on SIGTERM/SIGINT:
 new connections are refused, requests in flight finish (up to 30 s), the scheduler and the email
 sender stop, the database is closed, exit code 0. A second signal exits at once (143 or 130).
-With MIDA_BACKUP_KEEP=N it also writes a daily backup to DATA_DIR/backups, keeping the newest N.`
+With MIDA_BACKUP_KEEP=N it also writes a daily backup to DATA_DIR/backups, keeping the newest N.
+--trust-proxy (MIDA_TRUST_PROXY) takes the client address from X-Forwarded-For: only behind your
+own reverse proxy.`
 
 /** How long a shutdown waits for requests in flight before closing their connections. */
 export const SHUTDOWN_GRACE_MS = 30_000

@@ -333,9 +333,10 @@ describe('import', () => {
     expect((await cli(['import', 'visitors', 'x'])).err).toStartWith(
       'import needs a kind: sessions or orders',
     )
+    // A file that is not there is an error (1), not a usage mistake: no usage text.
     const missing = await cli(['import', 'sessions', join(dir, 'nope.ndjson')])
-    expect(missing.code).toBe(2)
-    expect(missing.err).toStartWith(`No such file: ${join(dir, 'nope.ndjson')}`)
+    expect(missing.code).toBe(1)
+    expect(missing.err).toBe(`Error: No such file: ${join(dir, 'nope.ndjson')}\n`)
   })
 })
 
@@ -540,8 +541,8 @@ describe('demo and backup', () => {
     }
     // an existing file is never overwritten
     const again = await cli(['backup', target])
-    expect(again.code).toBe(2)
-    expect(again.err).toStartWith(`${target} already exists; choose a new file`)
+    expect(again.code).toBe(1)
+    expect(again.err).toBe(`Error: ${target} already exists; choose a new file\n`)
     expect((await cli(['backup'])).err).toStartWith('backup needs a FILE')
   })
 })

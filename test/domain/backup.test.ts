@@ -139,8 +139,8 @@ describe('mida-export backup', () => {
     expect(sessionsIn(join(dir, 'one.sqlite'))).toBe(3)
 
     const again = captureIo(dir)
-    expect(await runCli(['backup', 'one.sqlite', '--data-dir', dir], again, clock)).toBe(2)
-    expect(again.stderr()).toContain('one.sqlite already exists; choose a new file')
+    expect(await runCli(['backup', 'one.sqlite', '--data-dir', dir], again, clock)).toBe(1)
+    expect(again.stderr()).toBe('Error: one.sqlite already exists; choose a new file\n')
 
     for (const day of ['2026-11-23', '2026-11-24', '2026-11-25']) {
       mkdirSync(join(dir, 'backups'), { recursive: true })
