@@ -1,5 +1,5 @@
-import { afterAll, beforeAll } from 'bun:test'
-import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, expect } from 'bun:test'
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { launchBrowser } from '../browser.ts'
 import { createTestApp, listen, type TestApp } from '../utils.ts'
 
@@ -29,4 +29,49 @@ export function useBrowserHarness(started: (harness: BrowserHarness) => void): v
     await server?.stop()
     t?.close()
   })
+}
+
+/** Retries an assertion until it holds or 5 s pass (the page updates asynchronously). */
+export async function eventually(
+  check: () => Promise<void> | void,
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      await check()
+      return
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+      await Bun.sleep(25)
+    }
+  }
+}
+export const hasText = (l: Locator, expected: string | RegExp) =>
+  eventually(async () => {
+    const text = ((await l.textContent()) ?? '').trim()
+    if (typeof expected === 'string') expect(text).toBe(expected)
+    else expect(text).toMatch(expected)
+  })
+export const hasValue = (l: Locator, expected: string) =>
+  eventually(async () => expect(await l.inputValue()).toBe(expected))
+export const isVisible = (l: Locator) =>
+  eventually(async () => expect(await l.isVisible()).toBe(true))
+export const isHidden = (l: Locator) =>
+  eventually(async () => expect(await l.isHidden()).toBe(true))
+export const isChecked = (l: Locator) =>
+  eventually(async () => expect(await l.isChecked()).toBe(true))
+export const hasCount = (l: Locator, n: number) =>
+  eventually(async () => expect(await l.count()).toBe(n))
+
+/** A page that records console errors and uncaught exceptions, and accepts confirm dialogs. */
+export async function openPage(context: BrowserContext): Promise<{ page: Page; errors: string[] }> {
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${page.url()}: ${m.text()}`)
+  })
+  page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`))
+  page.on('dialog', (d) => void d.accept())
+  return { page, errors }
 }

@@ -1,10 +1,20 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { ensureAdminAtStartup } from '../../src/cli/admin.ts'
 import { listApiKeys } from '../../src/domain/keys.ts'
 import { readSettings } from '../../src/domain/settings.ts'
 import type { TestApp } from '../utils.ts'
-import { type BrowserHarness, useBrowserHarness } from './harness.ts'
+import {
+  type BrowserHarness,
+  hasCount,
+  hasText,
+  hasValue,
+  isChecked,
+  isHidden,
+  isVisible,
+  openPage,
+  useBrowserHarness,
+} from './harness.ts'
 
 // A real browser path takes a few seconds; each wait inside is bounded by `eventually`.
 setDefaultTimeout(30_000)
@@ -16,44 +26,6 @@ let browser: Browser
 useBrowserHarness((started) => {
   ;({ t, server, browser } = started)
 })
-
-/** Retries an assertion until it holds or 5 s pass (the page updates asynchronously). */
-async function eventually(check: () => Promise<void> | void, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      await check()
-      return
-    } catch (err) {
-      if (Date.now() > deadline) throw err
-      await Bun.sleep(25)
-    }
-  }
-}
-const hasText = (l: Locator, expected: string | RegExp) =>
-  eventually(async () => {
-    const text = ((await l.textContent()) ?? '').trim()
-    if (typeof expected === 'string') expect(text).toBe(expected)
-    else expect(text).toMatch(expected)
-  })
-const hasValue = (l: Locator, expected: string) =>
-  eventually(async () => expect(await l.inputValue()).toBe(expected))
-const isVisible = (l: Locator) => eventually(async () => expect(await l.isVisible()).toBe(true))
-const isHidden = (l: Locator) => eventually(async () => expect(await l.isHidden()).toBe(true))
-const isChecked = (l: Locator) => eventually(async () => expect(await l.isChecked()).toBe(true))
-const hasCount = (l: Locator, n: number) => eventually(async () => expect(await l.count()).toBe(n))
-
-/** A page that records console errors and uncaught exceptions, and accepts confirm dialogs. */
-async function openPage(context: BrowserContext): Promise<{ page: Page; errors: string[] }> {
-  const page = await context.newPage()
-  const errors: string[] = []
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`${page.url()}: ${m.text()}`)
-  })
-  page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`))
-  page.on('dialog', (d) => void d.accept())
-  return { page, errors }
-}
 
 const sync = (key: string) =>
   fetch(`${server.url}/apiv1/analytics/sync`, {
