@@ -13,8 +13,11 @@ export interface Config {
   mailFrom: string
   adminEmail: string | undefined
   adminPassword: string | undefined
-  /** Take the client address from `X-Forwarded-For` (only behind a reverse proxy you control). */
-  trustProxy: boolean
+  /**
+   * Reverse proxies in front of the server (0: none). With N, the client address is the Nth
+   * `X-Forwarded-For` entry from the right: the one the proxy the client connected to appended.
+   */
+  trustProxy: number
   /** Failed API-key attempts allowed per client address and window (sync and import). */
   keyAttempts: RateLimit
   /** Failed logins allowed per client address and window. */
@@ -50,6 +53,14 @@ const booleanText = z
   .toLowerCase()
   .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
   .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+/** `false`, `true` (one proxy) or how many proxies are in front (`1` is `true`, `0` is `false`). */
+const proxyCount = z
+  .string()
+  .trim()
+  .regex(/^\d{1,2}$/)
+  .transform(Number)
+  .or(booleanText.transform((on) => (on ? 1 : 0)))
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 }
 
@@ -134,8 +145,8 @@ const SETTINGS: Setting[] = [
     key: 'trustProxy',
     env: 'MIDA_TRUST_PROXY',
     flag: 'trust-proxy',
-    schema: booleanText,
-    allowed: 'true or false',
+    schema: proxyCount,
+    allowed: 'false, true (one proxy) or the number of proxies in front, such as 2',
   },
   {
     key: 'keyAttempts',
@@ -239,7 +250,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     mailFrom: (values.mailFrom as string | undefined) ?? `mida-export@${hostname()}`,
     adminEmail: values.adminEmail as string | undefined,
     adminPassword: values.adminPassword as string | undefined,
-    trustProxy: (values.trustProxy as boolean | undefined) ?? false,
+    trustProxy: (values.trustProxy as number | undefined) ?? 0,
     keyAttempts: (values.keyAttempts as RateLimit | undefined) ?? { ...DEFAULT_LIMITS.keyAttempts },
     loginAttempts: (values.loginAttempts as RateLimit | undefined) ?? {
       ...DEFAULT_LIMITS.loginAttempts,

@@ -70,7 +70,8 @@ Options for every command:
   --version           print the version
 
 Server options: --port N (PORT, 8080), --host ADDR (HOST, 127.0.0.1), --base-url URL
-(MIDA_BASE_URL), --trust-proxy (MIDA_TRUST_PROXY). Run "mida-export COMMAND --help" for more.`
+(MIDA_BASE_URL), --trust-proxy[=N] (MIDA_TRUST_PROXY, N proxies in front).
+Run "mida-export COMMAND --help" for more.`
 
 /** What the CLI says when another process holds the database past the busy timeout. */
 export const BUSY_TEXT =

@@ -24,16 +24,44 @@ export interface Parsed {
   positionals: string[]
 }
 
+/**
+ * `--trust-proxy` alone means one proxy; `--trust-proxy=N` or `--trust-proxy N` (a number, true
+ * or false) gives the count. parseArgs has no optional values, so that one is taken out first.
+ */
+function takeTrustProxy(args: string[]): { rest: string[]; value: string | undefined } {
+  const rest: string[] = []
+  let value: string | undefined
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === '--') {
+      rest.push(...args.slice(i))
+      break
+    }
+    if (arg.startsWith('--trust-proxy=')) value = arg.slice('--trust-proxy='.length)
+    else if (arg === '--trust-proxy') {
+      const next = args[i + 1]
+      if (next !== undefined && /^(\d+|true|false|yes|no)$/i.test(next)) {
+        value = next
+        i++
+      } else value = 'true'
+    } else rest.push(arg)
+  }
+  return { rest, value }
+}
+
 /** Parses a command's arguments, turning unknown options into a UsageError that names them. */
 export function parse(args: string[], options: Record<string, OptionSpec> = {}): Parsed {
   try {
+    const trustProxy = takeTrustProxy(args)
     const { values, positionals } = parseArgs({
-      args,
+      args: trustProxy.rest,
       options: { ...COMMON, ...options },
       allowPositionals: true,
       strict: true,
     })
-    return { values: values as Parsed['values'], positionals }
+    const parsed = values as Parsed['values']
+    if (trustProxy.value !== undefined) parsed['trust-proxy'] = trustProxy.value
+    return { values: parsed, positionals }
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify.*$/s, ''))
   }

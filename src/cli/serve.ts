@@ -6,14 +6,17 @@ import { ensureAdminAtStartup } from './admin.ts'
 import type { Runtime } from './runtime.ts'
 
 export const SERVE_HELP = `Usage: mida-export serve [--port N] [--host ADDR] [--data-dir DIR] [--base-url URL]
-                         [--trust-proxy]
+                         [--trust-proxy[=N]]
 
 Runs the HTTP server (settings page, sync API) and the scheduler. Stops cleanly on SIGTERM/SIGINT:
 new connections are refused, requests in flight finish (up to 30 s), the scheduler and the email
 sender stop, the database is closed, exit code 0. A second signal exits at once (143 or 130).
 With MIDA_BACKUP_KEEP=N it also writes a daily backup to DATA_DIR/backups, keeping the newest N.
---trust-proxy (MIDA_TRUST_PROXY) takes the client address from X-Forwarded-For: only behind your
-own reverse proxy.`
+--trust-proxy (MIDA_TRUST_PROXY) is for a server behind your own reverse proxy: the client address
+(for the throttles, the tracker's per-address limit and the audit log) is then the X-Forwarded-For
+entry your proxy appended, the rightmost; --trust-proxy=N with N proxies in a chain (a CDN in front
+of nginx: 2) takes the Nth from the right. Entries a client sent itself are never used; without a
+valid IP address there, the socket's address is used.`
 
 /** How long a shutdown waits for requests in flight before closing their connections. */
 export const SHUTDOWN_GRACE_MS = 30_000

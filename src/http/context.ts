@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import type { Clock } from '../domain/clock.ts'
@@ -24,11 +25,18 @@ export interface AppContext {
 /** What a handler needs of Bun's server to know who called: the socket's address. */
 export type AddressSource = { requestIP(r: Request): { address: string } | null } | null
 
-/** The client's address: the socket's, or the first `X-Forwarded-For` hop behind a trusted proxy. */
+/**
+ * The client's address: the socket's, or behind N trusted proxies (MIDA_TRUST_PROXY) the Nth
+ * `X-Forwarded-For` entry from the right, the one the proxy the client reached appended. Entries
+ * left of it are the client's own words, never used; without an IP address there, the socket's.
+ */
 export function clientAddress(ctx: AppContext, request: Request, server: AddressSource): string {
-  if (ctx.config.trustProxy) {
-    const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim()
-    if (forwarded) return forwarded
+  const proxies = ctx.config.trustProxy
+  if (proxies > 0) {
+    // Several X-Forwarded-For lines arrive joined by ", ", in order: one list either way.
+    const entries = request.headers.get('x-forwarded-for')?.split(',')
+    const forwarded = entries?.[entries.length - proxies]?.trim()
+    if (forwarded && isIP(forwarded) !== 0) return forwarded
   }
   return server?.requestIP(request)?.address ?? 'local'
 }
