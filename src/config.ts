@@ -24,6 +24,8 @@ export interface Config {
   loginAttempts: RateLimit
   /** Tracker events accepted per visitor and window (collect). */
   collectRate: RateLimit
+  /** Tracker events accepted per client address and window (collect). */
+  collectIpRate: RateLimit
   /** Encrypts the SMTP password and the webhook secret at rest when set (MIDA_SECRET_KEY). */
   secretKey: string | undefined
   /** Daily backups `serve` keeps in `DATA_DIR/backups` (MIDA_BACKUP_KEEP; 0: no daily backup). */
@@ -86,6 +88,7 @@ export const DEFAULT_LIMITS = {
   keyAttempts: { max: 10, windowMs: 15 * 60_000 },
   loginAttempts: { max: 5, windowMs: 15 * 60_000 },
   collectRate: { max: 120, windowMs: 60_000 },
+  collectIpRate: { max: 600, windowMs: 60_000 },
 } as const satisfies Record<string, RateLimit>
 
 const SETTINGS: Setting[] = [
@@ -165,6 +168,12 @@ const SETTINGS: Setting[] = [
     env: 'MIDA_COLLECT_RATE',
     schema: rateLimit(DEFAULT_LIMITS.collectRate.windowMs),
     allowed: 'a count, optionally per window, such as 120 or 120/1m (s, m or h)',
+  },
+  {
+    key: 'collectIpRate',
+    env: 'MIDA_COLLECT_IP_RATE',
+    schema: rateLimit(DEFAULT_LIMITS.collectIpRate.windowMs),
+    allowed: 'a count, optionally per window, such as 600 or 600/1m (s, m or h)',
   },
   {
     key: 'secretKey',
@@ -256,6 +265,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       ...DEFAULT_LIMITS.loginAttempts,
     },
     collectRate: (values.collectRate as RateLimit | undefined) ?? { ...DEFAULT_LIMITS.collectRate },
+    collectIpRate: (values.collectIpRate as RateLimit | undefined) ?? {
+      ...DEFAULT_LIMITS.collectIpRate,
+    },
     secretKey: values.secretKey as string | undefined,
     backupKeep: (values.backupKeep as number | undefined) ?? 0,
   }

@@ -48,6 +48,11 @@ export function createApp({ db, config, clock, mailer }: AppOptions) {
       windowMs: config.loginAttempts.windowMs,
     }),
     collectLimiter: new RateLimiter(clock, config.collectRate, 'Too many events from this visitor'),
+    collectIpLimiter: new RateLimiter(
+      clock,
+      config.collectIpRate,
+      'Too many events from this address',
+    ),
     mailer: mailer ? () => mailer : configuredMailer(config, db),
   }
   const sync = syncHandler(ctx)

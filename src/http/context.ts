@@ -18,6 +18,8 @@ export interface AppContext {
   loginThrottle: FailureThrottle
   /** Tracker events per visitor. */
   collectLimiter: RateLimiter
+  /** Tracker events per client address. */
+  collectIpLimiter: RateLimiter
   /** The mailer for a store's emails (null: no SMTP configured); resolved at each send. */
   mailer: MailerResolver
 }

@@ -58,6 +58,7 @@ beforeAll(async () => {
       MIDA_KEY_ATTEMPTS: '1000000',
       MIDA_LOGIN_ATTEMPTS: '1000000',
       MIDA_COLLECT_RATE: '1000000',
+      MIDA_COLLECT_IP_RATE: '1000000',
     },
     cwd: dir.dir,
   })
