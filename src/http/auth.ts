@@ -219,7 +219,9 @@ export function authRoutes(ctx: AppContext) {
         return loginForm(403, { email, next, error: 'The login form expired. Please try again.' })
       }
       try {
-        loginThrottle.check(address)
+        // Counted before the password is checked (which awaits), so concurrent attempts cannot
+        // all pass the check; a success forgets the address.
+        loginThrottle.take(address)
       } catch (err) {
         if (!(err instanceof TooManyRequests)) throw err
         recordAudit(db, { storeId, actor: email, address, action: 'login.throttled' }, clock)
@@ -236,7 +238,6 @@ export function authRoutes(ctx: AppContext) {
       }
       const admin = await verifyLogin(db, email, field(body, 'password'))
       if (!admin) {
-        loginThrottle.fail(address)
         recordAudit(db, { storeId, actor: email, address, action: 'login.failed' }, clock)
         return loginForm(401, { email, next, error: 'Wrong email or password.' })
       }
