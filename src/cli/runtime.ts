@@ -20,7 +20,7 @@ export interface Runtime {
 /** Loads the configuration and opens the data directory for a command. */
 export function openRuntime(parsed: Parsed, io: Io, clock: Clock): Runtime {
   const config = loadConfig({ flags: parsed.values, env: io.env, cwd: io.cwd })
-  const db = openDatabase(config.dataDir)
+  const db = openDatabase(config.dataDir, (line) => io.err(`${line}\n`))
   bindSecretKey(db, config.secretKey)
   const store = ensureDefaultStore(db, clock)
   initialiseSettings(db, store.id, clock)

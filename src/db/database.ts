@@ -1,6 +1,13 @@
 import { Database, SQLiteError } from 'bun:sqlite'
-import { mkdirSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { BACKUP_DIR } from '../domain/backup.ts'
+import {
+  createPrivateFile,
+  describeTightened,
+  ensurePrivateDir,
+  tightenPermissions,
+} from './files.ts'
 import { MIGRATIONS, type Migration } from './migrations.ts'
 
 export type { Database }
@@ -103,10 +110,32 @@ export function forgetPartialStatistics(db: Database): void {
   if (changes > 0) db.exec('ANALYZE sqlite_schema')
 }
 
-/** Opens (creating if needed) the data directory's database, configured and migrated. */
-export function openDatabase(dataDir: string): Database {
-  mkdirSync(dataDir, { recursive: true })
-  return openDatabaseFile(join(dataDir, DATABASE_FILE))
+/** The files SQLite keeps next to the database: WAL, shared memory, rollback journal. */
+const SIDECARS = ['-wal', '-shm', '-journal']
+
+/**
+ * Opens (creating if needed) the data directory's database, configured and migrated. The
+ * directory is made 0700 and the database file 0600 before SQLite opens it (its WAL and
+ * shared-memory files take that mode); an existing directory, database or backup that other
+ * users can read is tightened, and `log` told so in one line.
+ */
+export function openDatabase(dataDir: string, log?: (line: string) => void): Database {
+  ensurePrivateDir(dataDir)
+  const file = join(dataDir, DATABASE_FILE)
+  const backups = join(dataDir, BACKUP_DIR)
+  const backupFiles = existsSync(backups)
+    ? readdirSync(backups, { withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(backups, entry.name))
+    : []
+  const tightened = tightenPermissions(
+    [dataDir, backups],
+    [file, ...SIDECARS.map((suffix) => file + suffix), ...backupFiles],
+  )
+  const line = describeTightened(dataDir, tightened)
+  if (line) log?.(line)
+  createPrivateFile(file)
+  return openDatabaseFile(file)
 }
 
 /** Opens a database file by path (`:memory:` works too), configured and migrated. */
