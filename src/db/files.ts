@@ -9,6 +9,9 @@ import {
   statSync,
 } from 'node:fs'
 
+/** The daily backups' folder inside the data directory. */
+export const BACKUP_DIR = 'backups'
+
 /** The data directory and its backups folder: the owner only, whatever the umask. */
 export const PRIVATE_DIR_MODE = 0o700
 /** The database, its WAL and shared-memory files, backups: read and write for the owner only. */

@@ -2,14 +2,12 @@ import { Database as SqliteDatabase } from 'bun:sqlite'
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Database } from '../db/database.ts'
-import { createPrivateFile, ensurePrivateDir } from '../db/files.ts'
+import { BACKUP_DIR, createPrivateFile, ensurePrivateDir } from '../db/files.ts'
 import type { Clock } from './clock.ts'
 import { PeriodicTask } from './periodic.ts'
 import { storeDate } from './periods.ts'
 import { readSettings } from './settings.ts'
 
-/** The daily backups' folder inside the data directory. */
-export const BACKUP_DIR = 'backups'
 /** How often the backup job looks at the clock (it writes at most one file a store day). */
 export const BACKUP_INTERVAL_MS = 60_000
 
