@@ -2,7 +2,7 @@ import { type Config, loadConfig } from '../config.ts'
 import { type Database, openDatabase } from '../db/database.ts'
 import type { Clock } from '../domain/clock.ts'
 import { bindSecretKey } from '../domain/secrets.ts'
-import { initialiseSettings } from '../domain/settings.ts'
+import { initialiseSettings, sealPlaintextSecrets } from '../domain/settings.ts'
 import { ensureDefaultStore, type Store } from '../domain/stores.ts'
 import type { Parsed } from './args.ts'
 import type { Io } from './io.ts'
@@ -20,8 +20,9 @@ export interface Runtime {
 /** Loads the configuration and opens the data directory for a command. */
 export function openRuntime(parsed: Parsed, io: Io, clock: Clock): Runtime {
   const config = loadConfig({ flags: parsed.values, env: io.env, cwd: io.cwd })
-  const db = openDatabase(config.dataDir)
+  const db = openDatabase(config.dataDir, (line) => io.err(`${line}\n`))
   bindSecretKey(db, config.secretKey)
+  sealPlaintextSecrets(db, (line) => io.err(`${line}\n`))
   const store = ensureDefaultStore(db, clock)
   initialiseSettings(db, store.id, clock)
   return { config, db, store, clock, io, json: parsed.values.json === true }

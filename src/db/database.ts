@@ -1,6 +1,13 @@
 import { Database, SQLiteError } from 'bun:sqlite'
-import { mkdirSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import {
+  BACKUP_DIR,
+  createPrivateFile,
+  describeTightened,
+  ensurePrivateDir,
+  tightenPermissions,
+} from './files.ts'
 import { MIGRATIONS, type Migration } from './migrations.ts'
 
 export type { Database }
@@ -49,6 +56,40 @@ export function withTemporariesOnDisk<T>(db: Database, work: () => T): T {
   } finally {
     db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
   }
+}
+
+/** What `replaceLeavingNoCopy` did besides its change. */
+export interface NoCopyResult<T> {
+  result: T
+  /** False when another connection kept the checkpoint from emptying the WAL (see below). */
+  walEmptied: boolean
+}
+
+/**
+ * Runs `change`, a write that replaces values of which no copy may survive in the files, and
+ * removes every earlier copy of them. SQLite keeps replaced bytes: in free pages, in the unused
+ * part of pages in use, and in the WAL. So VACUUM first rebuilds the file from its live rows
+ * (nothing else is left), `change` then runs with `secure_delete` on (the bytes it replaces are
+ * zeroed), and a TRUNCATE checkpoint writes the pages into the file and empties the WAL, which
+ * held the earlier versions of those pages. The cost is VACUUM's: the whole file is rewritten
+ * (time in proportion to its size), with a temporary copy on disk and a WAL growing to about the
+ * file's size until the checkpoint. The checkpoint waits up to the busy timeout for other
+ * connections' reads; `walEmptied` is false when one still held an older snapshot, and the old
+ * pages then go at a later checkpoint.
+ */
+export function replaceLeavingNoCopy<T>(db: Database, change: () => T): NoCopyResult<T> {
+  // The copy VACUUM builds can be as large as the store: in a temporary file, not in memory.
+  withTemporariesOnDisk(db, () => db.exec('VACUUM'))
+  const before = (db.query('PRAGMA secure_delete').get() as { secure_delete: number }).secure_delete
+  let result: T
+  try {
+    db.exec('PRAGMA secure_delete = ON')
+    result = change()
+  } finally {
+    db.exec(`PRAGMA secure_delete = ${before}`)
+  }
+  const checkpoint = db.query('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number }
+  return { result, walEmptied: checkpoint.busy === 0 }
 }
 
 /** Applies every migration newer than the file's `user_version`, each in its own transaction. */
@@ -103,10 +144,32 @@ export function forgetPartialStatistics(db: Database): void {
   if (changes > 0) db.exec('ANALYZE sqlite_schema')
 }
 
-/** Opens (creating if needed) the data directory's database, configured and migrated. */
-export function openDatabase(dataDir: string): Database {
-  mkdirSync(dataDir, { recursive: true })
-  return openDatabaseFile(join(dataDir, DATABASE_FILE))
+/** The files SQLite keeps next to the database: WAL, shared memory, rollback journal. */
+const SIDECARS = ['-wal', '-shm', '-journal']
+
+/**
+ * Opens (creating if needed) the data directory's database, configured and migrated. The
+ * directory is made 0700 and the database file 0600 before SQLite opens it (its WAL and
+ * shared-memory files take that mode); an existing directory, database or backup that other
+ * users can read is tightened, and `log` told so in one line.
+ */
+export function openDatabase(dataDir: string, log?: (line: string) => void): Database {
+  ensurePrivateDir(dataDir)
+  const file = join(dataDir, DATABASE_FILE)
+  const backups = join(dataDir, BACKUP_DIR)
+  const backupFiles = existsSync(backups)
+    ? readdirSync(backups, { withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(backups, entry.name))
+    : []
+  const tightened = tightenPermissions(
+    [dataDir, backups],
+    [file, ...SIDECARS.map((suffix) => file + suffix), ...backupFiles],
+  )
+  const line = describeTightened(dataDir, tightened)
+  if (line) log?.(line)
+  createPrivateFile(file)
+  return openDatabaseFile(file)
 }
 
 /** Opens a database file by path (`:memory:` works too), configured and migrated. */

@@ -1,14 +1,13 @@
 import { Database as SqliteDatabase } from 'bun:sqlite'
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Database } from '../db/database.ts'
+import { BACKUP_DIR, createPrivateFile, ensurePrivateDir } from '../db/files.ts'
 import type { Clock } from './clock.ts'
 import { PeriodicTask } from './periodic.ts'
 import { storeDate } from './periods.ts'
 import { readSettings } from './settings.ts'
 
-/** The daily backups' folder inside the data directory. */
-export const BACKUP_DIR = 'backups'
 /** How often the backup job looks at the clock (it writes at most one file a store day). */
 export const BACKUP_INTERVAL_MS = 60_000
 
@@ -27,12 +26,14 @@ export class BackupCheckFailed extends Error {}
  * Writes a consistent copy of the live database to `file` with `VACUUM INTO` (a read
  * transaction: writers go on meanwhile) and checks it with `PRAGMA integrity_check`. The copy is
  * written next to `file` and renamed into place once checked, so `file` is never half written.
- * `file` is replaced when `replace` is set; otherwise an existing `file` is an error.
+ * `file` is replaced when `replace` is set; otherwise an existing `file` is an error. The copy is
+ * 0600 from its first byte: `VACUUM INTO` fills the empty private file made for it.
  */
 export function backupDatabase(db: Database, file: string, replace = false): BackupResult {
   if (!replace && existsSync(file)) throw new Error(`${file} already exists`)
   const partial = `${file}.partial`
   rmSync(partial, { force: true })
+  if (!createPrivateFile(partial)) throw new Error(`${partial} is being written by another backup`)
   try {
     db.query('VACUUM INTO ?').run(partial)
     const copy = new SqliteDatabase(partial, { readonly: true })
@@ -98,7 +99,7 @@ export function dailyBackup(
   const file = dailyBackupPath(dataDir, day)
   let written = false
   if (replace || !existsSync(file)) {
-    mkdirSync(join(dataDir, BACKUP_DIR), { recursive: true })
+    ensurePrivateDir(join(dataDir, BACKUP_DIR))
     backupDatabase(db, file, true)
     written = true
   }

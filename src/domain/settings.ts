@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Database } from '../db/database.ts'
+import { type Database, type NoCopyResult, replaceLeavingNoCopy } from '../db/database.ts'
 import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { InvalidInput } from './errors.ts'
@@ -277,4 +277,58 @@ export function displaySettings(
   }
   out.tracking_id = trackingId
   return out
+}
+
+/**
+ * With MIDA_SECRET_KEY bound (at start-up): seals every secret saved without it, in every store,
+ * and leaves no copy of the plaintext in the database's files (`replaceLeavingNoCopy`, whose
+ * VACUUM runs only when such a secret is found). Tells `log` the settings' names, never values.
+ */
+export function sealPlaintextSecrets(db: Database, log?: (line: string) => void): string[] {
+  const secretKey = secretKeyOf(db)
+  if (!secretKey) return []
+  const names = [...SECRET_SETTINGS]
+  const find = db.query(
+    `SELECT store_id, key, value FROM store_settings
+     WHERE key IN (${names.map(() => '?').join(', ')}) AND value <> ''`,
+  )
+  const plaintext = () =>
+    (find.all(...names) as { store_id: number; key: string; value: string }[]).filter(
+      (row) => !isSealed(row.value),
+    )
+  const found = plaintext()
+  if (found.length === 0) return []
+  const namesOf = (rows: { key: string }[]) =>
+    names.filter((name) => rows.some((row) => row.key === name)).join(' and ')
+  const seal = db.query('UPDATE store_settings SET value = ? WHERE store_id = ? AND key = ?')
+  let outcome: NoCopyResult<{ key: string }[]>
+  try {
+    outcome = replaceLeavingNoCopy(db, () =>
+      db
+        .transaction(() => {
+          const rows = plaintext()
+          for (const row of rows) seal.run(sealSecret(row.value, secretKey), row.store_id, row.key)
+          return rows
+        })
+        .immediate(),
+    )
+  } catch (err) {
+    // The VACUUM comes first: when it fails nothing is sealed yet, and the next start tries again.
+    log?.(
+      `Could not seal ${namesOf(found)}, saved before MIDA_SECRET_KEY was set: ${(err as Error).message}; they stay as saved, and the next start tries again`,
+    )
+    return []
+  }
+  readCache(db).invalidate()
+  const { result: sealed, walEmptied } = outcome
+  if (sealed.length > 0) {
+    log?.(
+      `Sealed ${namesOf(sealed)}, saved before MIDA_SECRET_KEY was set, and rewrote the database so that no plaintext copy is left${
+        walEmptied
+          ? ''
+          : ' (another process has it open: old copies stay in its WAL until that process closes it)'
+      }`,
+    )
+  }
+  return names.filter((name) => sealed.some((row) => row.key === name))
 }

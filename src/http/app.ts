@@ -5,7 +5,7 @@ import type { Clock } from '../domain/clock.ts'
 import { CollectQueue } from '../domain/collect.ts'
 import { configuredMailer, type Mailer } from '../domain/mailer.ts'
 import { bindSecretKey } from '../domain/secrets.ts'
-import { initialiseSettings } from '../domain/settings.ts'
+import { initialiseSettings, sealPlaintextSecrets } from '../domain/settings.ts'
 import { ensureDefaultStore } from '../domain/stores.ts'
 import { FailureThrottle, RateLimiter } from '../domain/throttle.ts'
 import { assetRoutes } from './assets.ts'
@@ -32,6 +32,7 @@ export interface AppOptions {
 /** Builds the whole HTTP app over an open database; `serve` listens with it, tests call `handle`. */
 export function createApp({ db, config, clock, mailer }: AppOptions) {
   bindSecretKey(db, config.secretKey)
+  sealPlaintextSecrets(db)
   const store = ensureDefaultStore(db, clock)
   initialiseSettings(db, store.id, clock)
   const ctx: AppContext = {

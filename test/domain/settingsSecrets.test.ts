@@ -52,11 +52,12 @@ describe('secrets at rest', () => {
     expect([s.smtp_password, s.shopify_webhook_secret]).toEqual(['smtp-hunter2', 'shpss_abc'])
   })
 
-  test('without it they are stored as typed (documented); with it later, the next save encrypts them', () => {
+  test('without it they are stored as typed (documented); with it later, the next start encrypts them', () => {
     t = createTestApp()
     updateSettings(t.db, t.storeId, { smtp_password: 'smtp-hunter2' }, t.clock)
     expect(stored('smtp_password')).toBe('smtp-hunter2')
     const later = restart({ MIDA_SECRET_KEY: KEY })
+    expect(stored('smtp_password')).toStartWith(SEALED_PREFIX)
     expect(readSettings(later.db, t.storeId).smtp_password).toBe('smtp-hunter2')
     updateSettings(later.db, t.storeId, { store_name: 'Renamed' }, t.clock)
     expect(stored('smtp_password')).toStartWith(SEALED_PREFIX)

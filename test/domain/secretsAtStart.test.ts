@@ -1,0 +1,272 @@
+// Secrets saved before MIDA_SECRET_KEY was set: the next start with the key seals them and no
+// copy of the plaintext is left in mida.sqlite, its WAL or its shared-memory file.
+import { afterEach, expect, test } from 'bun:test'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { type Database, openDatabase } from '../../src/db/database.ts'
+import { FixedClock } from '../../src/domain/clock.ts'
+import { bindSecretKey, SEALED_PREFIX } from '../../src/domain/secrets.ts'
+import {
+  initialiseSettings,
+  readSettings,
+  sealPlaintextSecrets,
+  updateSettings,
+} from '../../src/domain/settings.ts'
+import { ensureDefaultStore } from '../../src/domain/stores.ts'
+import { runCli } from '../../src/main.ts'
+import { killHard, prepareDataDir, testScope } from '../reliability/child.ts'
+import { captureIo, tempDir } from '../utils.ts'
+
+const KEY = 'a-long-random-secret-key-0123456789'
+const FILES = ['mida.sqlite', 'mida.sqlite-wal', 'mida.sqlite-shm']
+
+const scope = testScope()
+const cleanups: (() => void)[] = []
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c()
+})
+
+function dataDir(): string {
+  const { dir, cleanup } = tempDir('mida-seal-')
+  cleanups.push(cleanup)
+  return dir
+}
+
+function open(dir: string, secretKey?: string): Database {
+  const db = openDatabase(dir)
+  cleanups.push(() => db.close())
+  bindSecretKey(db, secretKey)
+  return db
+}
+
+/** Which of the data dir's files hold `text` byte for byte (UTF-8). */
+function filesHolding(dir: string, text: string): string[] {
+  const needle = Buffer.from(text, 'utf8')
+  return FILES.filter((f) => {
+    const path = join(dir, f)
+    return existsSync(path) && readFileSync(path).includes(needle)
+  })
+}
+
+/** The pages of mida.sqlite that hold `text` and are not in use (free pages). */
+function freePagesHolding(dir: string, text: string): number[] {
+  const db = openDatabase(dir)
+  try {
+    const { page_size } = db.query('PRAGMA page_size').get() as { page_size: number }
+    const used = new Set(
+      (db.query('SELECT pageno FROM dbstat').all() as { pageno: number }[]).map((r) => r.pageno),
+    )
+    const raw = readFileSync(join(dir, 'mida.sqlite'))
+    const pages: number[] = []
+    for (let at = raw.indexOf(text); at >= 0; at = raw.indexOf(text, at + 1)) {
+      const page = Math.floor(at / page_size) + 1
+      if (!used.has(page)) pages.push(page)
+    }
+    return pages
+  } finally {
+    db.close()
+  }
+}
+
+const clock = new FixedClock('2026-11-26T06:00:00Z')
+
+test('a secret saved without the key is in the file as typed: the search finds it', () => {
+  const dir = dataDir()
+  const db = open(dir)
+  const { id } = ensureDefaultStore(db, clock)
+  initialiseSettings(db, id, clock)
+  updateSettings(db, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
+  expect(filesHolding(dir, 'Plain-SMTP-pw-7f3Qx')).not.toEqual([])
+})
+
+test('the next start with the key seals it, says which, and leaves no copy in the files', () => {
+  const dir = dataDir()
+  const before = open(dir)
+  const { id } = ensureDefaultStore(before, clock)
+  initialiseSettings(before, id, clock)
+  updateSettings(
+    before,
+    id,
+    { smtp_password: 'Plain-SMTP-pw-7f3Qx', shopify_webhook_secret: 'shpss_Plain-9KwZ' },
+    clock,
+  )
+  before.close()
+  expect(filesHolding(dir, 'Plain-SMTP-pw-7f3Qx')).toEqual(['mida.sqlite'])
+
+  const db = open(dir, KEY)
+  const lines: string[] = []
+  expect(sealPlaintextSecrets(db, (line) => lines.push(line))).toEqual([
+    'smtp_password',
+    'shopify_webhook_secret',
+  ])
+  expect(lines).toEqual([
+    'Sealed smtp_password and shopify_webhook_secret, saved before MIDA_SECRET_KEY was set, and rewrote the database so that no plaintext copy is left',
+  ])
+  // Checked while the database is open: its WAL exists and is what a running server has.
+  expect(existsSync(join(dir, 'mida.sqlite-wal'))).toBe(true)
+  expect(filesHolding(dir, 'Plain-SMTP-pw-7f3Qx')).toEqual([])
+  expect(filesHolding(dir, 'shpss_Plain-9KwZ')).toEqual([])
+  const stored = db
+    .query('SELECT key, substr(value, 1, 7) AS prefix FROM store_settings WHERE key IN (?, ?)')
+    .all('smtp_password', 'shopify_webhook_secret')
+  expect(stored).toEqual([
+    { key: 'shopify_webhook_secret', prefix: SEALED_PREFIX },
+    { key: 'smtp_password', prefix: SEALED_PREFIX },
+  ])
+  const settings = readSettings(db, id)
+  expect([settings.smtp_password, settings.shopify_webhook_secret]).toEqual([
+    'Plain-SMTP-pw-7f3Qx',
+    'shpss_Plain-9KwZ',
+  ])
+  // Done once: the next start finds nothing to seal and rewrites nothing.
+  const again: string[] = []
+  expect(sealPlaintextSecrets(db, (line) => again.push(line))).toEqual([])
+  expect(again).toEqual([])
+})
+
+test('when the rewrite fails nothing is sealed, the log says why, and the next start seals', () => {
+  const dir = dataDir()
+  const db = open(dir)
+  const { id } = ensureDefaultStore(db, clock)
+  initialiseSettings(db, id, clock)
+  updateSettings(db, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
+  bindSecretKey(db, KEY)
+  // A statement still stepping keeps VACUUM from running, as a full disk would.
+  const rows = db.query('SELECT key FROM store_settings').iterate()
+  rows.next()
+  const lines: string[] = []
+  expect(sealPlaintextSecrets(db, (line) => lines.push(line))).toEqual([])
+  expect(lines).toEqual([
+    'Could not seal smtp_password, saved before MIDA_SECRET_KEY was set: cannot VACUUM - SQL statements in progress; they stay as saved, and the next start tries again',
+  ])
+  expect(readSettings(db, id).smtp_password).toBe('Plain-SMTP-pw-7f3Qx')
+  rows.return?.()
+  expect(sealPlaintextSecrets(db)).toEqual(['smtp_password'])
+  expect(filesHolding(dir, 'Plain-SMTP-pw-7f3Qx')).toEqual([])
+})
+
+test('a reader elsewhere keeps the WAL from being emptied: the log says so, its close ends it', () => {
+  const dir = dataDir()
+  const db = open(dir)
+  const { id } = ensureDefaultStore(db, clock)
+  initialiseSettings(db, id, clock)
+  updateSettings(db, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
+  bindSecretKey(db, KEY)
+  const reader = openDatabase(dir)
+  reader.exec('BEGIN')
+  reader.query('SELECT count(*) FROM store_settings').get()
+  db.exec('PRAGMA busy_timeout = 0')
+  const lines: string[] = []
+  expect(sealPlaintextSecrets(db, (line) => lines.push(line))).toEqual(['smtp_password'])
+  expect(lines).toEqual([
+    'Sealed smtp_password, saved before MIDA_SECRET_KEY was set, and rewrote the database so that no plaintext copy is left (another process has it open: old copies stay in its WAL until that process closes it)',
+  ])
+  expect(filesHolding(dir, 'Plain-SMTP-pw-7f3Qx')).not.toEqual([])
+  reader.exec('COMMIT')
+  reader.close()
+  db.close()
+  expect(filesHolding(dir, 'Plain-SMTP-pw-7f3Qx')).toEqual([])
+})
+
+test('a secret changed several times before the key was set: no old value is left either', () => {
+  const dir = dataDir()
+  // Each longer than the one before, so that none is written over the bytes of the last.
+  const values = [
+    'Old-pw-1-Ka81',
+    'Old-pw-2-Lb92-long',
+    'Old-pw-3-Mc03-longer',
+    'Old-pw-4-Nd14-longest',
+    'Now-pw-5-Oe25-the-longest',
+  ]
+  const hooks = ['shpss_Old-1-Pf36', 'shpss_Now-2-Qg47']
+  /** One run of the server without the key: opens, changes, closes (the WAL is checkpointed). */
+  const run = (change: (db: Database, id: number) => void) => {
+    const db = openDatabase(dir)
+    const { id } = ensureDefaultStore(db, clock)
+    initialiseSettings(db, id, clock)
+    change(db, id)
+    db.close()
+  }
+  run((db, id) =>
+    updateSettings(db, id, { smtp_password: values[0], shopify_webhook_secret: hooks[0] }, clock),
+  )
+  run((db, id) => updateSettings(db, id, { smtp_password: values[1] }, clock))
+  // More stores make the settings table grow over several pages; removing them later frees
+  // those pages, with whatever they held, to the free list.
+  run((db, id) => {
+    const store = db.query('INSERT INTO stores (id, tracking_id, created_at) VALUES (?, ?, 0)')
+    const setting = db.query(
+      "INSERT INTO store_settings (store_id, key, value, updated_at) VALUES (?, ?, 'x', 0)",
+    )
+    db.transaction(() => {
+      for (let s = 2; s <= 200; s++) {
+        store.run(s, `MIDA-other-${s}`)
+        for (const key of ['store_name', 'store_email', 'timezone', 'currency']) setting.run(s, key)
+      }
+    })()
+    updateSettings(db, id, { smtp_password: values[2] }, clock)
+  })
+  run((db, id) =>
+    updateSettings(db, id, { smtp_password: values[3], shopify_webhook_secret: hooks[1] }, clock),
+  )
+  run((db, id) => {
+    db.query('DELETE FROM stores WHERE id > 1').run()
+    updateSettings(db, id, { smtp_password: values[4] }, clock)
+    const free = db.query('PRAGMA freelist_count').get() as { freelist_count: number }
+    expect(free.freelist_count).toBeGreaterThan(0)
+  })
+  // Before: the last but one password is still in the file, in a free page among others.
+  const held = [...values, ...hooks].filter((v) => filesHolding(dir, v).length > 0)
+  expect(held).toEqual([values[3]!, values[4]!, hooks[1]!])
+  expect(freePagesHolding(dir, values[3]!)).not.toEqual([])
+
+  const db = open(dir, KEY)
+  expect(sealPlaintextSecrets(db)).toEqual(['smtp_password', 'shopify_webhook_secret'])
+  for (const v of [...values, ...hooks]) expect([v, filesHolding(dir, v)]).toEqual([v, []])
+  expect(readSettings(db, 1).smtp_password).toBe(values[4]!)
+  expect(db.query('PRAGMA freelist_count').get()).toEqual({ freelist_count: 0 })
+})
+
+test('serve with the key after a crash: sealed at start-up, said once, no copy left in the WAL', async () => {
+  const dir = scope.dataDir('mida-seal-serve-')
+  prepareDataDir(dir)
+  const before = await scope.startServer(dir)
+  // Saved by the CLI while the server runs: the server's connection keeps the WAL, and the
+  // kill -9 leaves it there with every version of the page.
+  for (const change of [
+    ['smtp_password=Crash-pw-1-Zr58', 'shopify_webhook_secret=shpss_Crash-Ys69'],
+    ['smtp_password=Crash-pw-2-Xt70-longer'],
+  ]) {
+    const io = captureIo(dir, '', { MIDA_DATA_DIR: dir })
+    expect(await runCli(['settings', 'set', ...change], io, clock)).toBe(0)
+  }
+  await killHard(before)
+  const secrets = ['Crash-pw-1-Zr58', 'shpss_Crash-Ys69', 'Crash-pw-2-Xt70-longer']
+  for (const v of secrets) expect([v, filesHolding(dir, v)]).toEqual([v, ['mida.sqlite-wal']])
+
+  const env = { MIDA_SECRET_KEY: KEY }
+  const server = await scope.startServer(dir, { env })
+  expect(
+    server
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('Sealed')),
+  ).toEqual([
+    'Sealed smtp_password and shopify_webhook_secret, saved before MIDA_SECRET_KEY was set, and rewrote the database so that no plaintext copy is left',
+  ])
+  for (const v of secrets) expect([v, filesHolding(dir, v)]).toEqual([v, []])
+  const peek = open(dir, KEY)
+  const settings = readSettings(peek, 1)
+  expect([settings.smtp_password, settings.shopify_webhook_secret]).toEqual([
+    'Crash-pw-2-Xt70-longer',
+    'shpss_Crash-Ys69',
+  ])
+  peek.close()
+  server.proc.kill('SIGTERM')
+  expect(await server.exited).toBe(0)
+
+  const next = await scope.startServer(dir, { env })
+  next.proc.kill('SIGTERM')
+  expect(await next.exited).toBe(0)
+  expect(next.stderr()).not.toContain('Sealed')
+}, 30_000)
