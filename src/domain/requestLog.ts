@@ -29,14 +29,12 @@ interface RefusalRun {
   count: number
   /** The row once written; later refusals update its count. */
   rowId: number | null
-  /** The count the row holds. */
-  written: number
   /** A refusal from this time on starts a new row (the throttle's window has ended). */
   until: number
 }
 
 /** Open refusal runs kept before the ended ones are swept. */
-const MAX_OPEN_RUNS = 1_000
+const SWEEP_RUNS_AT = 1_000
 
 interface LogBuffer {
   entries: SyncRequestEntry[]
@@ -47,6 +45,8 @@ interface LogBuffer {
   runs: Map<string, RefusalRun>
   /** Runs whose count is not written yet. */
   dirty: Set<RefusalRun>
+  /** The number of open runs at which the ended ones are swept (doubles if few end). */
+  sweepAt: number
 }
 
 /** How a call is logged: `refusedWithinMs` (the key throttle's window) marks a refused call. */
@@ -73,6 +73,7 @@ export function logSyncRequest(db: Database, e: SyncRequestEntry, options?: LogO
       prunedAt: Number.NEGATIVE_INFINITY,
       runs: new Map(),
       dirty: new Set(),
+      sweepAt: SWEEP_RUNS_AT,
     }
     pending.set(db, buffer)
   }
@@ -92,10 +93,11 @@ function logRefusal(db: Database, buffer: LogBuffer, e: SyncRequestEntry, window
   let run = buffer.runs.get(key)
   if (run && e.at < run.until) run.count++
   else {
-    if (!run && buffer.runs.size >= MAX_OPEN_RUNS) {
+    if (!run && buffer.runs.size >= buffer.sweepAt) {
       for (const [k, open] of buffer.runs) if (open.until <= e.at) buffer.runs.delete(k)
+      buffer.sweepAt = Math.max(SWEEP_RUNS_AT, buffer.runs.size * 2)
     }
-    run = { entry: e, count: 1, rowId: null, written: 0, until: e.at + windowMs }
+    run = { entry: e, count: 1, rowId: null, until: e.at + windowMs }
     buffer.runs.set(key, run)
   }
   buffer.dirty.add(run)
@@ -121,7 +123,7 @@ export function flushSyncRequestLog(db: Database): void {
     )
     const one = db.query(`${columns}(?, ?, ?, ?, ?, ?, ?)`)
     const params: (string | number | null)[] = new Array(ROWS_PER_STATEMENT * 7)
-    const written: [RefusalRun, number, number][] = []
+    const written: [RefusalRun, number][] = []
     const put = (e: SyncRequestEntry, into: (string | number | null)[], at: number) => {
       into[at] = e.storeId
       into[at + 1] = e.at
@@ -151,10 +153,9 @@ export function flushSyncRequestLog(db: Database): void {
                  count) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
             )
             .get(...row, run.count) as { id: number }
-          written.push([run, id.id, run.count])
+          written.push([run, id.id])
         } else {
           db.query('UPDATE sync_requests SET count = ? WHERE id = ?').run(run.count, run.rowId)
-          written.push([run, run.rowId, run.count])
         }
       }
       const newest = Math.max(...entries.map((e) => e.at), ...runs.map((r) => r.entry.at))
@@ -164,10 +165,7 @@ export function flushSyncRequestLog(db: Database): void {
       }
     })()
     // Only once committed: a rolled-back row has no id to update.
-    for (const [run, id, count] of written) {
-      run.rowId = id
-      run.written = count
-    }
+    for (const [run, id] of written) run.rowId = id
   } catch (err) {
     if (isBusy(err)) {
       // Another process holds the database for a while: the entries wait for the next flush.
