@@ -30,6 +30,8 @@ export interface Config {
   secretKey: string | undefined
   /** Daily backups `serve` keeps in `DATA_DIR/backups` (MIDA_BACKUP_KEEP; 0: no daily backup). */
   backupKeep: number
+  /** Days the audit log keeps an entry (MIDA_AUDIT_KEEP_DAYS; 0: forever). */
+  auditKeepDays: number
 }
 
 /** At most `max` events per `windowMs`. */
@@ -82,6 +84,9 @@ function rateLimit(defaultWindowMs: number) {
     })
     .refine((r) => r.max >= 1 && r.windowMs >= 1000)
 }
+
+/** How long the audit log keeps an entry unless MIDA_AUDIT_KEEP_DAYS says otherwise. */
+export const DEFAULT_AUDIT_KEEP_DAYS = 365
 
 /** The defaults of the abuse limits (documented in the README's "Security and reliability"). */
 export const DEFAULT_LIMITS = {
@@ -187,6 +192,12 @@ const SETTINGS: Setting[] = [
     schema: z.coerce.number().int().min(0).max(3650),
     allowed: 'how many daily backups to keep, 0 to 3650 (0: no daily backup)',
   },
+  {
+    key: 'auditKeepDays',
+    env: 'MIDA_AUDIT_KEEP_DAYS',
+    schema: z.coerce.number().int().min(0).max(36500),
+    allowed: 'how many days to keep audit log entries, 0 to 36500 (0: forever)',
+  },
 ]
 
 /** The command-line flags that configure the server, for the CLI parser. */
@@ -270,5 +281,6 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     },
     secretKey: values.secretKey as string | undefined,
     backupKeep: (values.backupKeep as number | undefined) ?? 0,
+    auditKeepDays: (values.auditKeepDays as number | undefined) ?? DEFAULT_AUDIT_KEEP_DAYS,
   }
 }

@@ -71,3 +71,13 @@ export function Refreshable({
     </div>
   )
 }
+
+/** How many events a log row stands for (a flood of refusals is one row): ` ×N`, or nothing. */
+export function RepeatCount({ count }: { count: number }) {
+  if (count <= 1) return ''
+  return (
+    <small class="muted" title={`${count} times in a row from this address`}>
+      {` ×${count}`}
+    </small>
+  )
+}

@@ -71,6 +71,7 @@ export async function runServe(rt: Runtime): Promise<number> {
     baseUrl: rt.config.baseUrl,
     log: (line) => rt.io.err(line),
     backup: { dataDir: rt.config.dataDir, keep: rt.config.backupKeep },
+    auditKeepDays: rt.config.auditKeepDays,
   })
   releaseStartupMemory()
   const signal = await signalled

@@ -264,4 +264,17 @@ DROP INDEX sessions_by_visitor;
 CREATE INDEX sessions_by_visitor ON sessions (store_id, visitor_id, started_at, ended_at);
 `,
   },
+  {
+    version: 8,
+    name: 'repeated refusals counted in one log row',
+    sql: `
+-- A flood of refused calls or logins (429 of a throttle) is one row per address and throttle
+-- window, counted, instead of a row per refusal; the row's time is the first refusal's.
+ALTER TABLE sync_requests ADD COLUMN count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1);
+ALTER TABLE audit_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1);
+-- The latest entry of an address, to extend its refusal row; and the retention's pruning by age.
+CREATE INDEX audit_log_by_address ON audit_log (store_id, address);
+CREATE INDEX audit_log_by_time ON audit_log (at);
+`,
+  },
 ]

@@ -213,7 +213,8 @@ export async function verifyLogin(
 ): Promise<Admin | null> {
   const row = db
     .query('SELECT id, email, created_at, updated_at, password_hash FROM admins WHERE email = ?')
-    .get(email.trim()) as (AdminRow & { password_hash: string }) | null
+    // Stored trimmed and lowercased (validateCredentials); the column also compares without case.
+    .get(email.trim().toLowerCase()) as (AdminRow & { password_hash: string }) | null
   if (!row) {
     dummyHash ??= hashPassword(randomBase62(16))
     await Bun.password.verify(password, await dummyHash)

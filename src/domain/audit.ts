@@ -38,7 +38,10 @@ export interface AuditInput {
 
 export interface AuditEntry extends Required<AuditInput> {
   id: number
+  /** When it happened; for a counted row, the first time. */
   at: number
+  /** How many times it happened in a row (a flood of refused logins is one row). */
+  count: number
 }
 
 /** Long free text (a typed email, a key name) is cut so one entry stays one line. */
@@ -60,11 +63,51 @@ export function recordAudit(db: Database, entry: AuditInput, clock: Clock): void
   )
 }
 
+/**
+ * Records a repeatable event (a throttled login): when the address's latest entry is the same
+ * action, begun less than `windowMs` ago (the throttle's window), it is counted there instead of
+ * adding a row. Between two throttle windows an address always leaves another entry (its failed
+ * logins), so each window of refusals is one row; its time and actor are the first refusal's.
+ */
+export function recordRepeatedAudit(
+  db: Database,
+  entry: AuditInput,
+  windowMs: number,
+  clock: Clock,
+): void {
+  const at = nowMs(clock)
+  db.transaction(() => {
+    const latest = db
+      .query(
+        `SELECT id, action, at FROM audit_log WHERE store_id = ? AND address IS ?
+         ORDER BY id DESC LIMIT 1`,
+      )
+      .get(entry.storeId, entry.address === null ? null : clip(entry.address, 100)) as {
+      id: number
+      action: string
+      at: number
+    } | null
+    if (latest && latest.action === entry.action && at - latest.at < windowMs) {
+      db.query('UPDATE audit_log SET count = count + 1 WHERE id = ?').run(latest.id)
+    } else recordAudit(db, entry, clock)
+  })()
+}
+
+/**
+ * Deletes the audit entries older than `keepDays` (0: keeps them all); returns how many went.
+ * Run by the server's background jobs.
+ */
+export function pruneAuditLog(db: Database, keepDays: number, clock: Clock): number {
+  if (keepDays <= 0) return 0
+  return db.query('DELETE FROM audit_log WHERE at < ?').run(nowMs(clock) - keepDays * 86_400_000)
+    .changes
+}
+
 /** The store's most recent audit entries, newest first. */
 export function recentAudit(db: Database, storeId: number, limit = 50): AuditEntry[] {
   return db
     .query(
-      `SELECT id, store_id AS storeId, at, actor, address, action, detail FROM audit_log
+      `SELECT id, store_id AS storeId, at, actor, address, action, detail, count FROM audit_log
        WHERE store_id = ? ORDER BY at DESC, id DESC LIMIT ?`,
     )
     .all(storeId, limit) as AuditEntry[]

@@ -20,29 +20,88 @@ const ROWS_PER_STATEMENT = 50
 export const SYNC_LOG_RETENTION_MS = 90 * 86_400_000
 const PRUNE_EVERY_MS = 3_600_000
 
+/**
+ * The refused calls (429 of the key throttle) of one address in a row: one log row, counted.
+ * The row's time is the first refusal's.
+ */
+interface RefusalRun {
+  entry: SyncRequestEntry
+  count: number
+  /** The row once written; later refusals update its count. */
+  rowId: number | null
+  /** A refusal from this time on starts a new row (the throttle's window has ended). */
+  until: number
+}
+
+/** Open refusal runs kept before the ended ones are swept. */
+const SWEEP_RUNS_AT = 1_000
+
 interface LogBuffer {
   entries: SyncRequestEntry[]
   timer: Timer | null
   /** The log time of the last pruning (entries carry the clock's time). */
   prunedAt: number
+  /** The open refusal run of each `store address`. */
+  runs: Map<string, RefusalRun>
+  /** Runs whose count is not written yet. */
+  dirty: Set<RefusalRun>
+  /** The number of open runs at which the ended ones are swept (doubles if few end). */
+  sweepAt: number
 }
+
+/** How a call is logged: `refusedWithinMs` (the key throttle's window) marks a refused call. */
+export interface LogOptions {
+  refusedWithinMs?: number
+}
+
+const runKey = (e: SyncRequestEntry) => `${e.storeId} ${e.address}`
 
 const pending = new WeakMap<Database, LogBuffer>()
 
 /**
  * Appends a call of the sync API to the log. Entries are written in batches (a write transaction
  * per request would cost more than serving a stored sync); a crash loses at most the last 250 ms
- * of log lines, never data.
+ * of log lines, never data. Refused calls (`refusedWithinMs`) of an address in a row, within one
+ * throttle window, are one row with a count: a flood of them cannot grow the database.
  */
-export function logSyncRequest(db: Database, e: SyncRequestEntry): void {
+export function logSyncRequest(db: Database, e: SyncRequestEntry, options?: LogOptions): void {
   let buffer = pending.get(db)
   if (!buffer) {
-    buffer = { entries: [], timer: null, prunedAt: Number.NEGATIVE_INFINITY }
+    buffer = {
+      entries: [],
+      timer: null,
+      prunedAt: Number.NEGATIVE_INFINITY,
+      runs: new Map(),
+      dirty: new Set(),
+      sweepAt: SWEEP_RUNS_AT,
+    }
     pending.set(db, buffer)
   }
+  if (options?.refusedWithinMs !== undefined) {
+    logRefusal(db, buffer, e, options.refusedWithinMs)
+    return
+  }
+  // Any other call of the address ends its refusals in a row: the next refusal is a new window.
+  if (buffer.runs.size !== 0) buffer.runs.delete(runKey(e))
   buffer.entries.push(e)
   if (buffer.entries.length >= FLUSH_AT_ENTRIES) flushSyncRequestLog(db)
   else if (!buffer.timer) buffer.timer = setTimeout(() => flushSyncRequestLog(db), FLUSH_AFTER_MS)
+}
+
+function logRefusal(db: Database, buffer: LogBuffer, e: SyncRequestEntry, windowMs: number) {
+  const key = runKey(e)
+  let run = buffer.runs.get(key)
+  if (run && e.at < run.until) run.count++
+  else {
+    if (!run && buffer.runs.size >= buffer.sweepAt) {
+      for (const [k, open] of buffer.runs) if (open.until <= e.at) buffer.runs.delete(k)
+      buffer.sweepAt = Math.max(SWEEP_RUNS_AT, buffer.runs.size * 2)
+    }
+    run = { entry: e, count: 1, rowId: null, until: e.at + windowMs }
+    buffer.runs.set(key, run)
+  }
+  buffer.dirty.add(run)
+  buffer.timer ??= setTimeout(() => flushSyncRequestLog(db), FLUSH_AFTER_MS)
 }
 
 /** Writes the waiting log entries now (before reading the log, and at shutdown). */
@@ -52,7 +111,9 @@ export function flushSyncRequestLog(db: Database): void {
   if (buffer.timer) clearTimeout(buffer.timer)
   buffer.timer = null
   const entries = buffer.entries.splice(0)
-  if (entries.length === 0) return
+  const runs = [...buffer.dirty]
+  buffer.dirty.clear()
+  if (entries.length === 0 && runs.length === 0) return
   try {
     const columns =
       'INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error) VALUES '
@@ -62,6 +123,7 @@ export function flushSyncRequestLog(db: Database): void {
     )
     const one = db.query(`${columns}(?, ?, ?, ?, ?, ?, ?)`)
     const params: (string | number | null)[] = new Array(ROWS_PER_STATEMENT * 7)
+    const written: [RefusalRun, number][] = []
     const put = (e: SyncRequestEntry, into: (string | number | null)[], at: number) => {
       into[at] = e.storeId
       into[at + 1] = e.at
@@ -82,16 +144,33 @@ export function flushSyncRequestLog(db: Database): void {
         put(entries[i]!, row, 0)
         one.run(...row)
       }
-      const newest = Math.max(...entries.map((e) => e.at))
+      for (const run of runs) {
+        if (run.rowId === null) {
+          put(run.entry, row, 0)
+          const id = db
+            .query(
+              `INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error,
+                 count) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+            )
+            .get(...row, run.count) as { id: number }
+          written.push([run, id.id])
+        } else {
+          db.query('UPDATE sync_requests SET count = ? WHERE id = ?').run(run.count, run.rowId)
+        }
+      }
+      const newest = Math.max(...entries.map((e) => e.at), ...runs.map((r) => r.entry.at))
       if (newest - buffer.prunedAt >= PRUNE_EVERY_MS) {
         pruneSyncRequestLog(db, newest - SYNC_LOG_RETENTION_MS)
         buffer.prunedAt = newest
       }
     })()
+    // Only once committed: a rolled-back row has no id to update.
+    for (const [run, id] of written) run.rowId = id
   } catch (err) {
     if (isBusy(err)) {
       // Another process holds the database for a while: the entries wait for the next flush.
       buffer.entries.unshift(...entries)
+      for (const run of runs) buffer.dirty.add(run)
       buffer.timer ??= setTimeout(() => flushSyncRequestLog(db), FLUSH_AFTER_MS)
       return
     }
@@ -116,6 +195,8 @@ function pruneSyncRequestLog(db: Database, before: number): void {
 export interface SyncRequestView extends SyncRequestEntry {
   keyName: string | null
   keyPrefix: string | null
+  /** How many calls the row stands for: refusals of one address in a row are one row. */
+  count: number
 }
 
 /** The latest calls of the sync API, newest first (calls without a valid key included). */
@@ -124,7 +205,7 @@ export function recentSyncRequests(db: Database, storeId: number, limit = 20): S
   return (
     db
       .query(
-        `SELECT r.store_id, r.at, r.key_id, r.address, r.status, r.duration_ms, r.error,
+        `SELECT r.store_id, r.at, r.key_id, r.address, r.status, r.duration_ms, r.error, r.count,
            k.name AS key_name, k.prefix AS key_prefix
          FROM sync_requests r LEFT JOIN api_keys k ON k.id = r.key_id
          WHERE r.store_id = ? OR r.store_id IS NULL
@@ -138,6 +219,7 @@ export function recentSyncRequests(db: Database, storeId: number, limit = 20): S
       status: number
       duration_ms: number
       error: string | null
+      count: number
       key_name: string | null
       key_prefix: string | null
     }[]
@@ -151,5 +233,6 @@ export function recentSyncRequests(db: Database, storeId: number, limit = 20): S
     error: r.error,
     keyName: r.key_name,
     keyPrefix: r.key_prefix,
+    count: r.count,
   }))
 }

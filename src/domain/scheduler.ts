@@ -1,4 +1,6 @@
+import { DEFAULT_AUDIT_KEEP_DAYS } from '../config.ts'
 import type { Database } from '../db/database.ts'
+import { pruneAuditLog } from './audit.ts'
 import { BackupJob } from './backup.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { MailerResolver } from './mailer.ts'
@@ -16,6 +18,8 @@ export const CLAIM_LEASE_MS = 5 * 60_000
 export const CLAIM_RETRY_MS = 15 * 60_000
 /** Scheduled attempts per period before the scheduler leaves it to the API. */
 export const MAX_SYNC_ATTEMPTS = 4
+/** How often old log entries (the audit log past its retention) are deleted. */
+export const MAINTENANCE_INTERVAL_MS = 3_600_000
 
 /** The settings that decide when a store's period is due. */
 export type ScheduleSettings = Pick<
@@ -236,6 +240,8 @@ export interface BackgroundJobs {
   sender: OutboxSender
   /** Present when daily backups are on (`MIDA_BACKUP_KEEP` > 0). */
   backup: BackupJob | undefined
+  /** Prunes the audit log past its retention, at start and then hourly. */
+  maintenance: PeriodicTask
   /** Stops them all; waits for an email being sent. */
   stop(): Promise<void>
 }
@@ -254,6 +260,9 @@ export function startBackgroundJobs(options: {
   senderIntervalMs?: number
   /** Daily backups into `dataDir/backups`, keeping the newest `keep` (0: none). */
   backup?: { dataDir: string; keep: number; intervalMs?: number }
+  /** Days the audit log keeps an entry (0: forever); default 365. */
+  auditKeepDays?: number
+  maintenanceIntervalMs?: number
 }): BackgroundJobs {
   const owner = processOwner()
   const sender = new OutboxSender({ ...options, owner })
@@ -262,16 +271,25 @@ export function startBackgroundJobs(options: {
     options.backup && options.backup.keep > 0
       ? new BackupJob({ ...options, dataDir: options.backup.dataDir, keep: options.backup.keep })
       : undefined
+  const log = options.log ?? (() => {})
+  const maintenance = new PeriodicTask(
+    () =>
+      pruneAuditLog(options.db, options.auditKeepDays ?? DEFAULT_AUDIT_KEEP_DAYS, options.clock),
+    (err) => log(`Maintenance: ${err.message}\n`),
+  )
   sender.start(options.senderIntervalMs)
   scheduler.start(options.schedulerIntervalMs)
   backup?.start(options.backup?.intervalMs)
+  maintenance.start(options.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS)
   return {
     scheduler,
     sender,
     backup,
+    maintenance,
     async stop() {
       scheduler.stop()
       backup?.stop()
+      maintenance.stop()
       await sender.stop()
     },
   }

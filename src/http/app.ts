@@ -16,6 +16,7 @@ import { errorHandler } from './errors.ts'
 import { healthRoutes } from './health.ts'
 import { importRoutes } from './import.ts'
 import { notificationRoutes } from './notifications.tsx'
+import { pageRoutes } from './pages.ts'
 import { MAX_REQUEST_BODY_BYTES, security } from './security.ts'
 import { settingsRoutes } from './settings.tsx'
 import { SYNC_PATH, syncHandler, syncRoutes } from './sync.ts'
@@ -76,6 +77,7 @@ export function createApp({ db, config, clock, mailer }: AppOptions) {
     .use(importRoutes(ctx))
     .use(assetRoutes())
     .use(authRoutes(ctx))
+    .use(pageRoutes(ctx))
     .use(settingsRoutes(ctx))
     .use(notificationRoutes(ctx))
   return Object.assign(app, { context: ctx })

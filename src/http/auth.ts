@@ -14,7 +14,7 @@ import {
   startSession,
   verifyLogin,
 } from '../domain/admins.ts'
-import { recordAudit } from '../domain/audit.ts'
+import { recordAudit, recordRepeatedAudit } from '../domain/audit.ts'
 import { AppError, TooManyRequests } from '../domain/errors.ts'
 import { randomBase62 } from '../domain/random.ts'
 import { type AppContext, clientAddress } from './context.ts'
@@ -224,7 +224,12 @@ export function authRoutes(ctx: AppContext) {
         loginThrottle.take(address)
       } catch (err) {
         if (!(err instanceof TooManyRequests)) throw err
-        recordAudit(db, { storeId, actor: email, address, action: 'login.throttled' }, clock)
+        recordRepeatedAudit(
+          db,
+          { storeId, actor: email, address, action: 'login.throttled' },
+          ctx.config.loginAttempts.windowMs,
+          clock,
+        )
         const minutes = Math.ceil(err.retryAfterSeconds / 60)
         return loginForm(
           429,

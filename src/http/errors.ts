@@ -1,8 +1,10 @@
 import { escapeHTML } from 'bun'
 import { Elysia } from 'elysia'
+import { ErrorPage } from '../../views/pages.tsx'
 import { isBusy } from '../db/database.ts'
 import { AppError, TooManyRequests } from '../domain/errors.ts'
 import { json } from './context.ts'
+import { htmlResponse } from './html.ts'
 
 /** The API's error body. */
 export function errorBody(error: string) {
@@ -44,26 +46,45 @@ function clientFault(code: unknown, error: unknown): { status: number; message: 
   return null
 }
 
+/** The status and the message an error is shown with on a page or in a fragment. */
+function shownError(code: unknown, error: unknown): { status: number; message: string } {
+  const fault = clientFault(code, error)
+  if (error instanceof AppError) return { status: error.status, message: error.message }
+  if (isBusy(error)) return { status: 503, message: BUSY_MESSAGE }
+  if (fault) return fault
+  console.error(error)
+  return { status: 500, message: 'Something went wrong. Reload the page and try again.' }
+}
+
 /** An error as an HTML fragment, for htmx to swap in where the answer was expected. */
 function htmxErrorResponse(code: unknown, error: unknown): Response {
-  let status = 500
-  let message = 'Something went wrong. Reload the page and try again.'
-  const fault = clientFault(code, error)
-  if (error instanceof AppError) {
-    status = error.status
-    message = error.message
-  } else if (isBusy(error)) {
-    status = 503
-    message = BUSY_MESSAGE
-  } else if (fault) {
-    ;({ status, message } = fault)
-  } else {
-    console.error(error)
-  }
+  const { status, message } = shownError(code, error)
   return new Response(`<p class="error" role="alert">${escapeHTML(message)}</p>`, {
     status,
     headers: { 'content-type': 'text/html; charset=utf-8' },
   })
+}
+
+/**
+ * True for a browser asking for a page (its `Accept` names `text/html`) outside the API: such a
+ * request gets an error page, the API and other clients the JSON shape.
+ */
+function wantsPage(request: Request): boolean {
+  if (!request.headers.get('accept')?.includes('text/html')) return false
+  return !new URL(request.url).pathname.startsWith('/apiv1/')
+}
+
+/** An error as a whole page with a way back, for a browser that asked for a page. */
+function pageErrorResponse(code: unknown, error: unknown): Response {
+  const { status, message } = shownError(code, error)
+  const page =
+    status === 404
+      ? { title: 'Page not found', message: 'There is no page at this address.' }
+      : { title: status >= 500 ? 'Something went wrong' : 'Request refused', message }
+  const headers: Record<string, string> =
+    error instanceof TooManyRequests ? { 'retry-after': String(error.retryAfterSeconds) } : {}
+  if (isBusy(error)) headers['retry-after'] = String(BUSY_RETRY_SECONDS)
+  return htmlResponse(ErrorPage(page), status, headers)
 }
 
 /** One onError for the whole app: typed errors, Elysia's own (404, parse, validation), the rest. */
@@ -71,6 +92,7 @@ export const errorHandler = new Elysia({ name: 'errors' }).onError(
   { as: 'global' },
   ({ code, error, request }) => {
     if (request.headers.get('hx-request') === 'true') return htmxErrorResponse(code, error)
+    if (wantsPage(request)) return pageErrorResponse(code, error)
     if (error instanceof AppError) return errorResponse(error)
     const fault = clientFault(code, error)
     return fault ? json(errorBody(fault.message), fault.status) : errorResponse(error)

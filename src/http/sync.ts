@@ -86,6 +86,9 @@ export function syncHandler(ctx: AppContext) {
     return served.headers
   }
 
+  // A refusal of the key throttle (429) is counted in its address's row for the throttle window.
+  const refused = { refusedWithinMs: ctx.config.keyAttempts.windowMs }
+
   return (request: Request, server: AddressSource): Response | Promise<Response> => {
     const started = performance.now()
     const address = clientAddress(ctx, request, server)
@@ -93,15 +96,19 @@ export function syncHandler(ctx: AppContext) {
 
     /** Logs the call (every call, whatever its outcome) and returns its answer. */
     const finish = (response: Response, error: string | null) => {
-      logSyncRequest(db, {
-        storeId: ctx.store.id,
-        at: nowMs(clock),
-        keyId,
-        address,
-        status: response.status,
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-        error,
-      })
+      logSyncRequest(
+        db,
+        {
+          storeId: ctx.store.id,
+          at: nowMs(clock),
+          keyId,
+          address,
+          status: response.status,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          error,
+        },
+        response.status === 429 ? refused : undefined,
+      )
       return response
     }
     const fail = (caught: unknown) => {

@@ -101,3 +101,53 @@ test('calls older than 90 days are pruned, at most once an hour of log time', ()
   expect(days()).toEqual([10, 0, -59 / 1440, -2 - 1 / 24])
   db.close()
 })
+
+test('refused calls of an address in a row are one row, counted, until the window ends or another call', () => {
+  const t = tempDir()
+  cleanup = t.cleanup
+  const db = openDatabase(t.dir)
+  const store = ensureDefaultStore(db, new FixedClock('2026-11-26T06:00:00Z'))
+  const WINDOW = 15 * 60_000
+  const log = (at: number, address: string, status: number) =>
+    logSyncRequest(
+      db,
+      { storeId: store.id, at, keyId: null, address, status, durationMs: 0.1, error: null },
+      status === 429 ? { refusedWithinMs: WINDOW } : undefined,
+    )
+  for (let i = 0; i < 600; i++) log(1_000 + i, '10.0.0.1', 429)
+  log(2_000, '10.0.0.2', 429)
+  // Nothing is written before the flush; then one row per address.
+  const rows = () =>
+    db.query('SELECT at, address, status, count FROM sync_requests ORDER BY id').all()
+  expect(rows()).toEqual([])
+  flushSyncRequestLog(db)
+  expect(rows()).toEqual([
+    { at: 1_000, address: '10.0.0.1', status: 429, count: 600 },
+    { at: 2_000, address: '10.0.0.2', status: 429, count: 1 },
+  ])
+  // The row's time stays the first refusal's; up to the window's end the count grows.
+  log(1_000 + WINDOW - 1, '10.0.0.1', 429)
+  flushSyncRequestLog(db)
+  expect(rows()).toContainEqual({ at: 1_000, address: '10.0.0.1', status: 429, count: 601 })
+  // A refusal a whole window after the row's first one starts a new row.
+  log(1_000 + WINDOW, '10.0.0.1', 429)
+  // Another call of the address ends its run: its next refusal is a new row too.
+  log(1_000 + WINDOW + 1, '10.0.0.2', 200)
+  log(1_000 + WINDOW + 2, '10.0.0.2', 429)
+  flushSyncRequestLog(db)
+  expect(rows()).toEqual([
+    { at: 1_000, address: '10.0.0.1', status: 429, count: 601 },
+    { at: 2_000, address: '10.0.0.2', status: 429, count: 1 },
+    { at: 1_000 + WINDOW + 1, address: '10.0.0.2', status: 200, count: 1 },
+    { at: 1_000 + WINDOW, address: '10.0.0.1', status: 429, count: 1 },
+    { at: 1_000 + WINDOW + 2, address: '10.0.0.2', status: 429, count: 1 },
+  ])
+  expect(recentSyncRequests(db, store.id, 10).map((r) => [r.address, r.status, r.count])).toEqual([
+    ['10.0.0.2', 429, 1],
+    ['10.0.0.2', 200, 1],
+    ['10.0.0.1', 429, 1],
+    ['10.0.0.2', 429, 1],
+    ['10.0.0.1', 429, 601],
+  ])
+  db.close()
+})

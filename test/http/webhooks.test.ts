@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { writeSessions } from '../../src/domain/ingest.ts'
 import type { SessionRecord } from '../../src/domain/records.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
 import { signShopifyBody, verifyShopifyHmac } from '../../src/domain/webhooks.ts'
 import { runCli } from '../../src/main.ts'
-import { captureIo, createTestApp, type TestApp } from '../utils.ts'
+import { captureIo, createTestApp, listen, type TestApp } from '../utils.ts'
 
 const SECRET = 'shpss_0123456789abcdef'
 
@@ -60,7 +60,14 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
 
   const deliver = (
     order: unknown,
-    options: { topic?: string; id?: string; secret?: string | null; tamper?: boolean } = {},
+    options: {
+      topic?: string
+      id?: string
+      secret?: string | null
+      tamper?: boolean
+      /** A real server's URL to post to, instead of calling the app in-process. */
+      server?: string
+    } = {},
   ) => {
     const body = JSON.stringify(order)
     const headers: Record<string, string> = {
@@ -71,11 +78,13 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
     }
     if (options.secret !== null)
       headers['x-shopify-hmac-sha256'] = signShopifyBody(body, options.secret ?? SECRET)
-    return t.request('/apiv1/webhooks/shopify/orders', {
+    const init = {
       method: 'POST',
       headers,
       body: options.tamper ? body.replace('199.00', '1.00') : body,
-    })
+    }
+    if (options.server) return fetch(`${options.server}/apiv1/webhooks/shopify/orders`, init)
+    return t.request('/apiv1/webhooks/shopify/orders', init)
   }
   const orderCount = () => (t.db.query('SELECT count(*) AS n FROM orders').get() as { n: number }).n
   const stats = async (date: string) => {
@@ -116,11 +125,33 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
     expect(orderCount()).toBe(1)
   })
 
-  test('without a configured secret every delivery is refused', async () => {
-    updateSettings(t.db, t.storeId, { shopify_webhook_secret: '' }, t.clock)
-    const res = await deliver(shopifyOrder({}))
-    expect(res.status).toBe(401)
-    expect(await res.json()).toEqual({ success: false, error: 'Webhook secret is not configured' })
+  test('without a configured secret every delivery is refused with the bad-signature answer, logged once', async () => {
+    const { url: server, stop } = listen(t.app)
+    const warn = spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      const badSignature = await deliver(shopifyOrder({}), { secret: 'wrong-secret', server })
+      updateSettings(t.db, t.storeId, { shopify_webhook_secret: '' }, t.clock)
+      const answers = [badSignature]
+      for (let i = 0; i < 3; i++) answers.push(await deliver(shopifyOrder({}), { server }))
+      answers.push(await deliver(shopifyOrder({}), { secret: null, server }))
+      for (const res of answers) {
+        // Same status, headers and body: nothing tells whether a secret is set.
+        expect(res.status).toBe(401)
+        expect([...res.headers].filter(([name]) => name !== 'date')).toEqual(
+          [...badSignature.headers].filter(([name]) => name !== 'date'),
+        )
+        expect(await res.text()).toBe('{"success":false,"error":"Invalid webhook signature"}')
+      }
+      // The real reason is told to the operator, once, never with a secret.
+      expect(warn.mock.calls).toEqual([
+        [
+          'Shopify webhook refused: no webhook signing secret is set (settings page, Tracking; or settings set shopify_webhook_secret=…).',
+        ],
+      ])
+    } finally {
+      warn.mockRestore()
+      await stop()
+    }
     expect(orderCount()).toBe(0)
   })
 

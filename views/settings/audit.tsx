@@ -1,5 +1,6 @@
+import { escapeHtml } from '@kitajs/html'
 import { AUDIT_ACTIONS, recentAudit } from '../../src/domain/audit.ts'
-import { Refreshable, StoreTime, Table } from '../table.tsx'
+import { Refreshable, RepeatCount, StoreTime, Table } from '../table.tsx'
 import type { SettingsSection, SettingsView } from './types.ts'
 
 /** The audit log fragment (`#audit-log`): who changed keys and settings, who logged in. */
@@ -18,7 +19,10 @@ export function AuditLog({ view }: { view: SettingsView }) {
             </td>
             <td safe>{e.actor}</td>
             <td safe>{e.address ?? ''}</td>
-            <td safe>{AUDIT_ACTIONS[e.action] ?? e.action}</td>
+            <td>
+              {escapeHtml(AUDIT_ACTIONS[e.action] ?? e.action)}
+              <RepeatCount count={e.count} />
+            </td>
             <td safe>{e.detail}</td>
           </tr>
         ))}

@@ -1,6 +1,6 @@
 import { recentSyncRequests } from '../../src/domain/requestLog.ts'
 import { recentSyncRecords } from '../../src/domain/sync.ts'
-import { Refreshable, StoreTime, Table } from '../table.tsx'
+import { Refreshable, RepeatCount, StoreTime, Table } from '../table.tsx'
 import type { SettingsSection, SettingsView } from './types.ts'
 
 /** A failure's message after its status, or nothing. */
@@ -57,6 +57,7 @@ export function SyncLog({ view }: { view: SettingsView }) {
               <span class={`status ${r.status < 400 ? 'status-success' : 'status-failed'}`}>
                 {r.status}
               </span>
+              <RepeatCount count={r.count} />
               <ErrorNote error={r.error} />
             </td>
             <td>{`${r.durationMs.toFixed(1)} ms`}</td>
