@@ -577,3 +577,84 @@ describe('end to end with the real SMTP server', () => {
     expect(recentOutbox(t.db, t.storeId).map((r) => r.status)).toEqual(['sent', 'sent'])
   })
 })
+
+describe('only the last completed period is mailed; a backfill sends nothing', () => {
+  const outboxRows = () => t.db.query('SELECT outcome, period_label FROM outbox ORDER BY id').all()
+  const syncBody = (key: string, body: Record<string, string>) =>
+    t.request('/apiv1/analytics/sync', {
+      method: 'POST',
+      headers: { 'x-mida-secret-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+
+  beforeEach(() => {
+    useSink()
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+  })
+
+  test('20 calls for distinct past dates queue and send no email; the last completed period one', async () => {
+    const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+    // The last completed day is 2026-11-25: the 20 days before it are backfills.
+    for (let day = 5; day <= 24; day++) {
+      const res = await syncBody(key, { date: `2026-11-${String(day).padStart(2, '0')}` })
+      expect(res.status).toBe(200)
+    }
+    expect(
+      t.db.query("SELECT count(*) AS n FROM sync_records WHERE status = 'success'").get(),
+    ).toEqual({ n: 20 })
+    expect(outboxRows()).toEqual([])
+    await sender().runOnce()
+    expect(sink.connections()).toBe(0)
+
+    // The last completed period, named or not: one email, however often it is recomputed.
+    expect((await syncBody(key, { date: '2026-11-25' })).status).toBe(200)
+    expect((await apiSync(t.request, key)).status).toBe(200)
+    updateSettings(t.db, t.storeId, { currency: 'EUR' }, t.clock) // the next call recomputes
+    expect((await apiSync(t.request, key)).status).toBe(200)
+    expect(outboxRows()).toEqual([{ outcome: 'success', period_label: '2026-11-25' }])
+    await sender().runOnce()
+    expect(sink.messages.map((m) => m.subject)).toEqual([
+      '[Analytics Sync] Success - 2026-11-26 01:00',
+    ])
+    expect(sink.messages[0]?.raw).toContain('2026-11-25 (daily')
+  })
+
+  test('a failing backfill sends no failure email; a failing last period does', async () => {
+    const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    for (const date of ['2026-11-20', '2026-11-21', '2026-11-22']) {
+      expect((await syncBody(key, { date })).status).toBe(500)
+    }
+    expect(
+      t.db.query("SELECT count(*) AS n FROM sync_records WHERE status = 'failed'").get(),
+    ).toEqual({ n: 3 })
+    expect(outboxRows()).toEqual([])
+    await sender().runOnce()
+    expect(sink.connections()).toBe(0)
+
+    expect((await apiSync(t.request, key)).status).toBe(500)
+    expect(outboxRows()).toEqual([{ outcome: 'failed', period_label: '2026-11-25' }])
+    await sender().runOnce()
+    expect(sink.messages.map((m) => m.subject)).toEqual([
+      '[Analytics Sync] Failed - 2026-11-26 01:00',
+    ])
+  })
+
+  test('the scheduled sync still mails', async () => {
+    const jobs = startBackgroundJobs({
+      db: t.db,
+      clock: t.clock,
+      mailer: t.app.context.mailer,
+      baseUrl: t.config.baseUrl,
+    })
+    try {
+      await sink.waitFor(1)
+    } finally {
+      await jobs.stop()
+    }
+    expect(sink.messages.map((m) => m.subject)).toEqual([
+      '[Analytics Sync] Success - 2026-11-26 01:00',
+    ])
+    expect(outboxRows()).toEqual([{ outcome: 'success', period_label: '2026-11-25' }])
+  })
+})
