@@ -102,6 +102,27 @@ export function sameSmtpServer(a: SmtpTarget, b: SmtpTarget): boolean {
   )
 }
 
+/** The field error of a Save that would carry the saved SMTP password to another server. */
+export const RETYPE_SMTP_PASSWORD =
+  'type the password again: the saved password only goes to the SMTP server and user it was saved with'
+
+/**
+ * True when saving `after` over `before` keeps the saved SMTP password (its field left empty)
+ * for another host, port, security or user: the next email would hand it to that server.
+ */
+export function savedPasswordMoves(before: StoreSettings, after: StoreSettings): boolean {
+  if (before.smtp_password === '' || after.smtp_password !== before.smtp_password) return false
+  if (after.smtp_user === '' || after.smtp_host.trim() === '') return false // no login, no password
+  const server = (s: StoreSettings) =>
+    [
+      s.smtp_host.trim().toLowerCase(),
+      s.smtp_port === '' ? DEFAULT_PORTS[s.smtp_security] : s.smtp_port,
+      s.smtp_security,
+      s.smtp_user,
+    ].join('\n')
+  return server(before) !== server(after)
+}
+
 /** A Mailer over nodemailer's SMTP transport, one connection per message. */
 export function smtpMailer(target: SmtpTarget): Mailer {
   const timeouts = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 }
