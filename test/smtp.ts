@@ -15,6 +15,10 @@ export interface SmtpSink {
   port: number
   /** Every accepted message, in order. */
   messages: ReceivedMail[]
+  /** How many connections were opened to it. */
+  connections: () => number
+  /** Every AUTH attempt, with the password as received. */
+  logins: { user: string; pass: string }[]
   /** Refuses every recipient with this reply (`451 …` style) until called with null. */
   refuse(reply: { code: number; message: string } | null): void
   /** Resolves once `count` messages have arrived (bounded wait). */
@@ -34,16 +38,22 @@ export function parseHeaders(raw: string): Record<string, string> {
   return headers
 }
 
-/** A real SMTP server (the `smtp-server` package) on 127.0.0.1, no TLS, no auth required. */
+/** A real SMTP server (the `smtp-server` package) on 127.0.0.1, no TLS, no auth unless asked. */
 export async function startSmtpSink(
   options: {
     port?: number
     auth?: { user: string; pass: string }
     /** Awaited after a message is recorded and before it is acknowledged (a slow server). */
     holdReply?: () => Promise<void>
+    /** Text added to the 220 greeting. */
+    banner?: string
+    /** The loopback address to listen on (default 127.0.0.1). */
+    host?: string
   } = {},
 ): Promise<SmtpSink> {
   const messages: ReceivedMail[] = []
+  const logins: { user: string; pass: string }[] = []
+  let connections = 0
   let refusal: { code: number; message: string } | null = null
   const server = new SMTPServer({
     authOptional: !options.auth,
@@ -52,7 +62,13 @@ export async function startSmtpSink(
     allowInsecureAuth: true,
     logger: false,
     closeTimeout: 500,
+    ...(options.banner === undefined ? {} : { banner: options.banner }),
+    onConnect(_session, callback) {
+      connections++
+      callback()
+    },
     onAuth(auth, _session, callback) {
+      logins.push({ user: auth.username ?? '', pass: auth.password ?? '' })
       if (auth.username === options.auth?.user && auth.password === options.auth?.pass) {
         callback(null, { user: auth.username })
       } else {
@@ -84,13 +100,15 @@ export async function startSmtpSink(
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve())
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve())
   })
   const address = server.server.address()
   if (!address || typeof address === 'string') throw new Error('SMTP sink did not start')
   return {
     port: address.port,
     messages,
+    connections: () => connections,
+    logins,
     refuse(reply) {
       refusal = reply
     },

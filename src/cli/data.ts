@@ -113,7 +113,9 @@ export const SYNC_OPTIONS: Record<string, OptionSpec> = {
 export const SYNC_HELP = `Usage: mida-export sync [--frequency daily|weekly] [--date YYYY-MM-DD]
 
 Runs a sync now and prints the JSON body the API returns. Without --date: the last completed
-period; --frequency overrides the saved sync frequency for this run.`
+period; --frequency overrides the saved sync frequency for this run. As with the API, only a sync
+of the last completed period of the saved frequency sends notification emails; an older --date or
+another --frequency is a backfill and sends none.`
 
 /** `sync`: the same body as the API, from the command line. */
 export function runSync(rt: Runtime, p: Parsed): number {

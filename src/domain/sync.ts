@@ -113,6 +113,25 @@ export function resolvePeriod(
   return { frequency, period }
 }
 
+/**
+ * True when a sync of this period sends notifications (DESIGN "Notifications"): the last
+ * completed period of the store's saved frequency at the sync's time, or the period the scheduler
+ * syncs (it only ever syncs the latest due one). An API or CLI call for an older period or another
+ * frequency is a backfill: it sends none, so a key cannot queue an email per past date.
+ */
+export function notifiesFor(
+  settings: StoreSettings,
+  trigger: SyncTrigger,
+  frequency: Frequency,
+  period: Period,
+  now: Temporal.Instant,
+): boolean {
+  if (trigger === 'scheduler') return true
+  if (frequency !== settings.sync_frequency) return false
+  const last = previousPeriod(now, frequency, settings.timezone, settings.week_start)
+  return last.start.epochMilliseconds === period.start.epochMilliseconds
+}
+
 /** True when sessions or orders of the period changed after the record was computed. */
 function isStale(db: Database, storeId: number, period: Period, revision: number): boolean {
   const row = db
@@ -140,6 +159,7 @@ export function syncPeriod(
   const settings = readSettings(db, storeId)
   const now = clock.now()
   const { frequency, period } = resolvePeriod(settings, request, now)
+  const notify = notifiesFor(settings, request.trigger, frequency, period, now)
   const start = period.start.epochMilliseconds
   const print = fingerprint(settings)
 
@@ -189,7 +209,16 @@ export function syncPeriod(
       return { body: JSON.stringify(payload), revision: data_revision, metrics: payload.data }
     })())
   } catch (err) {
-    recordFailure(db, storeId, settings, frequency, period, request.trigger, err, print, clock)
+    recordFailure(
+      db,
+      storeId,
+      settings,
+      { frequency, period, notify },
+      request.trigger,
+      err,
+      print,
+      clock,
+    )
     throw new SyncFailed(err)
   }
   const etag = etagOf(body)
@@ -217,13 +246,15 @@ export function syncPeriod(
       print,
       now.epochMilliseconds,
     )
-    queueSyncNotification(
-      db,
-      storeId,
-      settings,
-      { outcome: 'success', frequency, period, syncedAt: now, trigger: request.trigger, metrics },
-      clock,
-    )
+    if (notify) {
+      queueSyncNotification(
+        db,
+        storeId,
+        settings,
+        { outcome: 'success', frequency, period, syncedAt: now, trigger: request.trigger, metrics },
+        clock,
+      )
+    }
   })()
   cache.set(memoKey, { body, etag, revision })
   return { body, etag, period, frequency, computed: true }
@@ -231,14 +262,13 @@ export function syncPeriod(
 
 /**
  * Stores a failed attempt (unless a successful record of the period already exists) and queues
- * the failure notification, in one transaction.
+ * the failure notification when the period `notify`s, in one transaction.
  */
 function recordFailure(
   db: Database,
   storeId: number,
   settings: StoreSettings,
-  frequency: Frequency,
-  period: Period,
+  { frequency, period, notify }: { frequency: Frequency; period: Period; notify: boolean },
   trigger: SyncTrigger,
   err: unknown,
   print: string,
@@ -266,13 +296,15 @@ function recordFailure(
         print,
         now.epochMilliseconds,
       )
-      queueSyncNotification(
-        db,
-        storeId,
-        settings,
-        { outcome: 'failed', frequency, period, syncedAt: now, trigger, error },
-        clock,
-      )
+      if (notify) {
+        queueSyncNotification(
+          db,
+          storeId,
+          settings,
+          { outcome: 'failed', frequency, period, syncedAt: now, trigger, error },
+          clock,
+        )
+      }
     })()
   } catch {
     // The database itself may be what failed; the caller still reports the failure.

@@ -1,6 +1,13 @@
 import { Elysia } from 'elysia'
 import { Outbox, TestEmailResult } from '../../views/settings/notifications.tsx'
-import { previewSettings, smtpTarget, testEmail } from '../domain/mailer.ts'
+import {
+  describeSmtpTarget,
+  previewSettings,
+  sameSmtpServer,
+  smtpTarget,
+  testEmail,
+  testEmailFailure,
+} from '../domain/mailer.ts'
 import { storeMinute } from '../domain/notifications.ts'
 import { notificationRecipient, readSettings, SettingsError } from '../domain/settings.ts'
 import { adminAuth } from './auth.ts'
@@ -46,24 +53,43 @@ export function notificationRoutes(ctx: AppContext) {
       }
       const to = notificationRecipient(settings)
       if (!to) return invalid('Not sent: set a Recipient or the store email first.')
+      let target = smtpTarget(ctx.config, settings)
+      if (target?.source === 'settings' && typed.smtp_password === undefined) {
+        // An empty password field means the saved password: it goes only to the saved server.
+        const saved = smtpTarget(ctx.config, readSettings(db, storeId))
+        if (!saved || !sameSmtpServer(target, saved)) {
+          if (target.user && target.password) {
+            return invalid(
+              `Not sent: the saved SMTP password is only sent to the saved server${saved ? ` (${describeSmtpTarget(saved)})` : ''}. To test ${describeSmtpTarget(target)}, type the password again.`,
+            )
+          }
+          settings = { ...settings, smtp_password: '' }
+          target = smtpTarget(ctx.config, settings)
+        }
+      }
       const mailer = ctx.mailer(storeId, settings)
-      const target = smtpTarget(ctx.config, settings)
       if (!mailer || !target) {
         return invalid('Not sent: fill in the SMTP host first (or set MIDA_SMTP_URL).')
       }
       const at = `${storeMinute(clock.now(), settings.timezone)} (${settings.timezone})`
+      const server = `${target.host}:${target.port}`
       try {
         const receipt = await mailer.send(testEmail(to, target, ctx.config.baseUrl, at))
+        // Only the reply code: the server's own words are not echoed (see testEmailFailure).
+        const code = /^\d{3}/.exec(receipt.response.trim())?.[0]
         return htmlResponse(
           <TestEmailResult
             outcome="sent"
-            message={`Test email sent to ${to}. The SMTP server answered: ${receipt.response}`}
+            message={`Test email sent to ${to} through ${server}${code ? `; the SMTP server accepted it (${code})` : ''}.`}
           />,
         )
       } catch (err) {
         // The SMTP server's refusal is the answer the admin asked for, not a server error.
         return htmlResponse(
-          <TestEmailResult outcome="failed" message={`Not sent: ${(err as Error).message}`} />,
+          <TestEmailResult
+            outcome="failed"
+            message={`Not sent: ${testEmailFailure(err, target)}`}
+          />,
         )
       }
     })

@@ -13,6 +13,7 @@ import {
   regenerateApiKey,
   revokeApiKey,
 } from '../domain/keys.ts'
+import { previewSettings, RETYPE_SMTP_PASSWORD, savedPasswordMoves } from '../domain/mailer.ts'
 import {
   readSettings,
   SECRET_SETTINGS,
@@ -129,6 +130,12 @@ export function settingsRoutes(ctx: AppContext) {
       const submitted = settingsChanges(body)
       try {
         const before = readSettings(db, storeId)
+        if (
+          submitted.smtp_password === undefined &&
+          savedPasswordMoves(before, previewSettings(db, storeId, submitted, clock))
+        ) {
+          throw new SettingsError({ smtp_password: RETYPE_SMTP_PASSWORD })
+        }
         const after = updateSettings(db, storeId, submitted, clock)
         auditSettingsChange(db, actor(auth, request, server), before, after, clock)
       } catch (err) {

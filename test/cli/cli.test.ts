@@ -409,6 +409,35 @@ describe('sync and stats', () => {
     expect(weekly.period.label).toBe('2026-11-16/2026-11-22')
   })
 
+  test('sync --date of an older period or another --frequency queues no email; sync does', async () => {
+    await newYorkStore()
+    const on = [
+      'settings',
+      'set',
+      'notify_success=true',
+      'notify_failure=true',
+      'store_email=o@a.test',
+    ]
+    expect((await cli(on)).code).toBe(0)
+    const outbox = () => {
+      const db = openDatabase(dir)
+      try {
+        return db.query('SELECT frequency, period_label, outcome FROM outbox ORDER BY id').all()
+      } finally {
+        db.close()
+      }
+    }
+    for (const date of ['2026-11-20', '2026-11-21', '2026-11-24']) {
+      expect((await cli(['sync', '--date', date, '--json'])).code).toBe(0)
+    }
+    expect((await cli(['sync', '--frequency', 'weekly', '--json'])).code).toBe(0)
+    expect(outbox()).toEqual([])
+    expect((await cli(['sync', '--json'])).code).toBe(0)
+    expect(outbox()).toEqual([
+      { frequency: 'daily', period_label: '2026-11-25', outcome: 'success' },
+    ])
+  })
+
   test('sync errors', async () => {
     expect((await cli(['sync', '--frequency', 'monthly'])).err).toStartWith(
       '--frequency must be daily or weekly, got "monthly"',

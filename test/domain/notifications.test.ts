@@ -142,15 +142,11 @@ describe('queueing with the sync', () => {
     expect(recentOutbox(t.db, t.storeId)[0]?.recipient).toBe('reports@acme.test')
 
     updateSettings(t.db, t.storeId, { notify_recipient: '', store_email: '' }, t.clock)
-    syncPeriod(
-      t.db,
-      t.storeId,
-      { trigger: 'cli', strictFrequency: true, date: Temporal.PlainDate.from('2026-11-24') },
-      t.clock,
-    )
+    t.clock.set('2026-11-27T06:00:00Z') // a day later: the 26th is the last completed period
+    sync()
     const [row] = recentOutbox(t.db, t.storeId)
     expect(row).toMatchObject({
-      periodLabel: '2026-11-24',
+      periodLabel: '2026-11-26',
       recipient: '',
       status: 'unsendable',
       lastError: NO_RECIPIENT,
@@ -474,11 +470,12 @@ describe('the sender', () => {
   test('two senders on one data directory deliver each email once', async () => {
     useSink()
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    // Scheduled syncs of five days (an API call for an older day would be a backfill: no email).
     for (const date of ['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24', '2026-11-25']) {
       syncPeriod(
         t.db,
         t.storeId,
-        { trigger: 'api', strictFrequency: true, date: Temporal.PlainDate.from(date) },
+        { trigger: 'scheduler', strictFrequency: false, date: Temporal.PlainDate.from(date) },
         t.clock,
       )
     }

@@ -3,13 +3,16 @@ import type { Database } from '../../src/db/database.ts'
 import type { FixedClock } from '../../src/domain/clock.ts'
 import { Conflict, InvalidInput } from '../../src/domain/errors.ts'
 import { writeOrders, writeSessions } from '../../src/domain/ingest.ts'
+import { type Frequency, type Period, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
-import { initialiseSettings, updateSettings } from '../../src/domain/settings.ts'
+import { initialiseSettings, readSettings, updateSettings } from '../../src/domain/settings.ts'
 import {
   etagOf,
+  notifiesFor,
   recentSyncRecords,
   SyncFailed,
   type SyncRequest,
+  type SyncTrigger,
   syncPeriod,
 } from '../../src/domain/sync.ts'
 import { NEW_YORK_DAY_SYNC, openTestStore } from '../utils.ts'
@@ -289,5 +292,38 @@ describe('failure', () => {
     db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
     expect(() => sync()).toThrow(SyncFailed)
     expect(record()[0]).toMatchObject({ status: 'success', body: ok.body, error: null })
+  })
+})
+
+describe('which syncs send notifications', () => {
+  test('the last completed period of the saved frequency, or whatever the scheduler syncs', () => {
+    const settings = readSettings(db, storeId)
+    const now = clock.now() // 01:00 on 26 Nov in New York: the 25th is the last completed day
+    const day = (date: string) =>
+      periodContaining(Temporal.PlainDate.from(date), 'daily', 'America/New_York', 'monday')
+    const lastWeek = periodContaining(
+      Temporal.PlainDate.from('2026-11-18'),
+      'weekly',
+      'America/New_York',
+      'monday',
+    )
+    const cases: [SyncTrigger, Frequency, Period, boolean][] = [
+      ['api', 'daily', day('2026-11-25'), true],
+      ['cli', 'daily', day('2026-11-25'), true],
+      ['api', 'daily', day('2026-11-24'), false],
+      ['cli', 'daily', day('2026-10-01'), false],
+      // Another frequency than the saved one is a backfill too (the CLI's --frequency).
+      ['cli', 'weekly', lastWeek, false],
+      // The scheduler syncs only the latest due period, after downtime before sync_hour the
+      // day before the last completed one.
+      ['scheduler', 'daily', day('2026-11-24'), true],
+    ]
+    expect(
+      cases.map(([trigger, frequency, period]) =>
+        notifiesFor(settings, trigger, frequency, period, now),
+      ),
+    ).toEqual(cases.map((c) => c[3]))
+    updateSettings(db, storeId, { sync_frequency: 'weekly' }, clock)
+    expect(notifiesFor(readSettings(db, storeId), 'cli', 'weekly', lastWeek, now)).toBe(true)
   })
 })

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { type AddressInfo, createServer } from 'node:net'
 import { openDatabase } from '../../src/db/database.ts'
 import { createOrResetAdmin, startSession } from '../../src/domain/admins.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
@@ -112,8 +113,8 @@ describe('Send test email', () => {
     expect(res.status).toBe(200)
     const html = await res.text()
     expect(html).toContain('data-outcome="sent"')
-    expect(html).toMatch(
-      /Test email sent to reports@acme\.test\. The SMTP server answered: 250 [^<]*<\/p>$/,
+    expect(html).toContain(
+      `>Test email sent to reports@acme.test through 127.0.0.1:${sink.port}; the SMTP server accepted it (250).</p>`,
     )
     expect(sink.messages.map((m) => [m.from, m.to, m.subject])).toEqual([
       ['shop@acme.test', ['reports@acme.test'], 'mida-export: test email'],
@@ -135,9 +136,10 @@ describe('Send test email', () => {
     const res = await post('/settings/notifications/test', {}, auth)
     expect(res.status).toBe(200)
     const html = await res.text()
-    expect(html).toContain('data-outcome="failed"')
-    expect(html).toContain('Not sent: ')
-    expect(html).toContain('550 Relay access denied')
+    expect(html).toContain(
+      `data-outcome="failed">Not sent: 127.0.0.1:${sink.port} refused the message (SMTP reply 550): check the sender and recipient addresses.</p>`,
+    )
+    expect(html).not.toContain('Relay access denied')
   })
 
   test('an empty password field keeps the saved password (never shown back)', async () => {
@@ -160,7 +162,9 @@ describe('Send test email', () => {
       expect(await res.text()).toContain('data-outcome="sent"')
       expect(authed.messages).toHaveLength(1)
       const wrong = await post('/settings/notifications/test', { smtp_password: 'nope' }, auth)
-      expect(await wrong.text()).toContain('535 Authentication failed')
+      expect(await wrong.text()).toContain(
+        `Not sent: login refused by 127.0.0.1:${authed.port}: check the user name and password.`,
+      )
 
       const page = await t.request('/settings', { headers: { cookie: auth.cookie } })
       const body = await page.text()
@@ -196,6 +200,248 @@ describe('Send test email', () => {
       expect(await res.text()).toContain(`data-outcome="invalid">${Bun.escapeHTML(message)}</p>`)
     }
     expect(sink.messages).toHaveLength(0)
+  })
+})
+
+describe('Send test email: the saved password goes only to the saved server', () => {
+  const LOGIN = { user: 'mida', pass: 'pa55-saved' }
+  let saved: SmtpSink
+  let other: SmtpSink
+
+  beforeEach(async () => {
+    saved = await startSmtpSink({ auth: LOGIN })
+    // Another server: same port on another loopback address, so a host change alone reaches it.
+    other = await startSmtpSink({
+      auth: { user: 'mida', pass: 'typed-again' },
+      host: '127.0.0.2',
+      port: saved.port,
+    })
+    updateSettings(
+      t.db,
+      t.storeId,
+      {
+        smtp_host: '127.0.0.1',
+        smtp_port: saved.port,
+        smtp_security: 'none',
+        smtp_user: LOGIN.user,
+        smtp_password: LOGIN.pass,
+      },
+      t.clock,
+    )
+  })
+
+  afterEach(async () => {
+    await saved.stop()
+    await other.stop()
+  })
+
+  const answer = async (fields: Record<string, string>) => {
+    const res = await post('/settings/notifications/test', fields, await login())
+    return { status: res.status, html: await res.text() }
+  }
+
+  test('another host with the field empty: nothing is sent anywhere, the password is asked for', async () => {
+    const changes: Record<string, string>[] = [
+      { smtp_host: '127.0.0.2', smtp_password: '' },
+      { smtp_host: '127.0.0.2' },
+      { smtp_port: String(sink.port) },
+      { smtp_security: 'starttls' },
+      { smtp_user: 'someone-else' },
+    ]
+    for (const fields of changes) {
+      const { status, html } = await answer(fields)
+      expect(status).toBe(422)
+      expect(html).toContain(
+        'data-outcome="invalid">Not sent: the saved SMTP password is only sent to the saved server (',
+      )
+      expect(html).toContain(', type the password again.</p>')
+    }
+    const { html } = await answer({ smtp_host: '127.0.0.2' })
+    expect(html).toContain(
+      `>Not sent: the saved SMTP password is only sent to the saved server (127.0.0.1:${saved.port} (no encryption, as mida)). To test 127.0.0.2:${saved.port} (no encryption, as mida), type the password again.</p>`,
+    )
+    expect([other.connections(), saved.connections(), sink.connections()]).toEqual([0, 0, 0])
+    expect(other.logins).toEqual([])
+  })
+
+  test('the saved server with the field empty: sent, with the saved password', async () => {
+    const { html } = await answer({ smtp_host: '127.0.0.1', smtp_port: String(saved.port) })
+    expect(html).toContain(
+      `>Test email sent to owner@acme.test through 127.0.0.1:${saved.port}; the SMTP server accepted it (250).</p>`,
+    )
+    expect(saved.logins).toEqual([LOGIN])
+    expect(saved.messages).toHaveLength(1)
+    expect(other.connections()).toBe(0)
+  })
+
+  test('another host with the password typed again: sent, with the typed password', async () => {
+    const { html } = await answer({ smtp_host: '127.0.0.2', smtp_password: 'typed-again' })
+    expect(html).toContain(
+      `>Test email sent to owner@acme.test through 127.0.0.2:${saved.port}; the SMTP server accepted it (250).</p>`,
+    )
+    expect(other.logins).toEqual([{ user: 'mida', pass: 'typed-again' }])
+    expect(other.messages).toHaveLength(1)
+    expect(saved.connections()).toBe(0)
+    // Nothing was saved: the next empty field still means the saved password, for the saved server.
+    expect(readSettings(t.db, t.storeId).smtp_password).toBe(LOGIN.pass)
+  })
+
+  test('a local server without a login works with the field empty; the password is not sent', async () => {
+    const { html } = await answer({
+      smtp_host: 'localhost',
+      smtp_port: String(sink.port),
+      smtp_user: '',
+    })
+    expect(html).toContain(
+      `>Test email sent to owner@acme.test through localhost:${sink.port}; the SMTP server accepted it (250).</p>`,
+    )
+    expect(sink.messages).toHaveLength(1)
+    expect(sink.logins).toEqual([])
+    expect(sink.messages[0]?.raw).not.toContain(LOGIN.pass)
+  })
+
+  test('MIDA_SMTP_URL overrides the form: the test goes to it, with its own credentials', async () => {
+    const env = createTestApp({
+      now: NOW,
+      settings: { store_email: 'owner@acme.test' },
+      env: { MIDA_SMTP_URL: `smtp://mida:${LOGIN.pass}@127.0.0.1:${saved.port}` },
+    })
+    try {
+      const { admin } = await createOrResetAdmin(
+        env.db,
+        'admin@acme.test',
+        'correct horse 1',
+        env.clock,
+      )
+      const session = startSession(env.db, admin.id, env.clock)
+      const res = await env.request('/settings/notifications/test', {
+        method: 'POST',
+        headers: {
+          cookie: `mida_session=${session.token}`,
+          'x-csrf-token': session.csrfToken,
+          'hx-request': 'true',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({
+          smtp_host: '127.0.0.2',
+          smtp_port: String(saved.port),
+        }).toString(),
+      })
+      expect(await res.text()).toContain(
+        `>Test email sent to owner@acme.test through 127.0.0.1:${saved.port}; the SMTP server accepted it (250).</p>`,
+      )
+      expect(saved.logins).toEqual([LOGIN])
+      expect(other.connections()).toBe(0)
+    } finally {
+      env.close()
+    }
+  })
+})
+
+describe('Send test email: a failure says what to act on, never what the peer said', () => {
+  const answer = async (fields: Record<string, string>) => {
+    const res = await post('/settings/notifications/test', fields, await login())
+    expect(res.status).toBe(200)
+    return res.text()
+  }
+  const failed = (message: string) => `data-outcome="failed">Not sent: ${message}</p>`
+
+  test('a closed port: could not connect', async () => {
+    const gone = await startSmtpSink()
+    const port = gone.port
+    await gone.stop()
+    expect(
+      await answer({ smtp_host: '127.0.0.1', smtp_port: String(port), smtp_security: 'none' }),
+    ).toContain(failed(`could not connect to 127.0.0.1:${port}: the connection was refused.`))
+  })
+
+  test('a wrong password: login refused', async () => {
+    const authed = await startSmtpSink({
+      auth: { user: 'mida', pass: 'right' },
+      banner: 'ZORGLUB-BANNER',
+    })
+    try {
+      const html = await answer({
+        smtp_host: '127.0.0.1',
+        smtp_port: String(authed.port),
+        smtp_security: 'none',
+        smtp_user: 'mida',
+        smtp_password: 'wrong',
+      })
+      expect(html).toContain(
+        failed(`login refused by 127.0.0.1:${authed.port}: check the user name and password.`),
+      )
+      expect(html).not.toContain('Authentication failed')
+      expect(html).not.toContain('ZORGLUB')
+      expect(authed.logins).toEqual([{ user: 'mida', pass: 'wrong' }])
+    } finally {
+      await authed.stop()
+    }
+  })
+
+  test('a plain-text server where TLS is expected: TLS failed', async () => {
+    const fields = { smtp_host: '127.0.0.1', smtp_port: String(sink.port) }
+    expect(await answer({ ...fields, smtp_security: 'tls' })).toContain(
+      failed(
+        `TLS failed with 127.0.0.1:${sink.port} (ERR_SSL_WRONG_VERSION_NUMBER): check that the port expects TLS from the first byte (465), or choose STARTTLS.`,
+      ),
+    )
+    // STARTTLS against this server: it upgrades with an expired self-signed certificate.
+    expect(await answer({ ...fields, smtp_security: 'starttls' })).toContain(
+      failed(
+        `TLS failed with 127.0.0.1:${sink.port} (CERT_HAS_EXPIRED): check the port and the security setting.`,
+      ),
+    )
+    expect(sink.messages).toHaveLength(0)
+  })
+
+  test("the peer's banner and replies are not shown", async () => {
+    const chatty = await startSmtpSink({ banner: 'ZORGLUB-BANNER internal-relay-7' })
+    chatty.refuse({ code: 550, message: 'ZORGLUB-REPLY user unknown in vault 42' })
+    // Not SMTP at all: an internal service that greets with something of its own.
+    const service = createServer((socket) =>
+      socket.end('HTTP/1.1 400 ZORGLUB-SERVICE secret-build-9\r\n\r\n'),
+    )
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', () => resolve()))
+    const servicePort = (service.address() as AddressInfo).port
+    try {
+      const refused = await answer({
+        smtp_host: '127.0.0.1',
+        smtp_port: String(chatty.port),
+        smtp_security: 'none',
+      })
+      expect(refused).toContain(
+        failed(
+          `127.0.0.1:${chatty.port} refused the message (SMTP reply 550): check the sender and recipient addresses.`,
+        ),
+      )
+      chatty.refuse(null)
+      const sent = await answer({
+        smtp_host: '127.0.0.1',
+        smtp_port: String(chatty.port),
+        smtp_security: 'none',
+      })
+      expect(sent).toContain(
+        `Test email sent to owner@acme.test through 127.0.0.1:${chatty.port}; the SMTP server accepted it (250).`,
+      )
+      const notSmtp = await answer({
+        smtp_host: '127.0.0.1',
+        smtp_port: String(servicePort),
+        smtp_security: 'none',
+      })
+      expect(notSmtp).toContain(
+        failed(
+          `127.0.0.1:${servicePort} did not answer like an SMTP server: check the host and port.`,
+        ),
+      )
+      for (const html of [refused, sent, notSmtp]) {
+        expect(html).not.toContain('ZORGLUB')
+        expect(html).not.toContain('queued')
+      }
+    } finally {
+      await chatty.stop()
+      await new Promise((resolve) => service.close(resolve))
+    }
   })
 })
 
@@ -329,5 +575,86 @@ describe('end to end with the real SMTP server', () => {
       { period_label: '2026-11-28', trigger: 'scheduler' },
     ])
     expect(recentOutbox(t.db, t.storeId).map((r) => r.status)).toEqual(['sent', 'sent'])
+  })
+})
+
+describe('only the last completed period is mailed; a backfill sends nothing', () => {
+  const outboxRows = () => t.db.query('SELECT outcome, period_label FROM outbox ORDER BY id').all()
+  const syncBody = (key: string, body: Record<string, string>) =>
+    t.request('/apiv1/analytics/sync', {
+      method: 'POST',
+      headers: { 'x-mida-secret-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+
+  beforeEach(() => {
+    useSink()
+    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+  })
+
+  test('20 calls for distinct past dates queue and send no email; the last completed period one', async () => {
+    const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+    // The last completed day is 2026-11-25: the 20 days before it are backfills.
+    for (let day = 5; day <= 24; day++) {
+      const res = await syncBody(key, { date: `2026-11-${String(day).padStart(2, '0')}` })
+      expect(res.status).toBe(200)
+    }
+    expect(
+      t.db.query("SELECT count(*) AS n FROM sync_records WHERE status = 'success'").get(),
+    ).toEqual({ n: 20 })
+    expect(outboxRows()).toEqual([])
+    await sender().runOnce()
+    expect(sink.connections()).toBe(0)
+
+    // The last completed period, named or not: one email, however often it is recomputed.
+    expect((await syncBody(key, { date: '2026-11-25' })).status).toBe(200)
+    expect((await apiSync(t.request, key)).status).toBe(200)
+    updateSettings(t.db, t.storeId, { currency: 'EUR' }, t.clock) // the next call recomputes
+    expect((await apiSync(t.request, key)).status).toBe(200)
+    expect(outboxRows()).toEqual([{ outcome: 'success', period_label: '2026-11-25' }])
+    await sender().runOnce()
+    expect(sink.messages.map((m) => m.subject)).toEqual([
+      '[Analytics Sync] Success - 2026-11-26 01:00',
+    ])
+    expect(sink.messages[0]?.raw).toContain('2026-11-25 (daily')
+  })
+
+  test('a failing backfill sends no failure email; a failing last period does', async () => {
+    const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    for (const date of ['2026-11-20', '2026-11-21', '2026-11-22']) {
+      expect((await syncBody(key, { date })).status).toBe(500)
+    }
+    expect(
+      t.db.query("SELECT count(*) AS n FROM sync_records WHERE status = 'failed'").get(),
+    ).toEqual({ n: 3 })
+    expect(outboxRows()).toEqual([])
+    await sender().runOnce()
+    expect(sink.connections()).toBe(0)
+
+    expect((await apiSync(t.request, key)).status).toBe(500)
+    expect(outboxRows()).toEqual([{ outcome: 'failed', period_label: '2026-11-25' }])
+    await sender().runOnce()
+    expect(sink.messages.map((m) => m.subject)).toEqual([
+      '[Analytics Sync] Failed - 2026-11-26 01:00',
+    ])
+  })
+
+  test('the scheduled sync still mails', async () => {
+    const jobs = startBackgroundJobs({
+      db: t.db,
+      clock: t.clock,
+      mailer: t.app.context.mailer,
+      baseUrl: t.config.baseUrl,
+    })
+    try {
+      await sink.waitFor(1)
+    } finally {
+      await jobs.stop()
+    }
+    expect(sink.messages.map((m) => m.subject)).toEqual([
+      '[Analytics Sync] Success - 2026-11-26 01:00',
+    ])
+    expect(outboxRows()).toEqual([{ outcome: 'success', period_label: '2026-11-25' }])
   })
 })

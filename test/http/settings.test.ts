@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { createOrResetAdmin, issueSetupToken, startSession } from '../../src/domain/admins.ts'
 import { createApiKey, listApiKeys } from '../../src/domain/keys.ts'
+import { RETYPE_SMTP_PASSWORD } from '../../src/domain/mailer.ts'
 import { readSettings, updateSettings } from '../../src/domain/settings.ts'
 import { createTestApp, type TestApp } from '../utils.ts'
 
@@ -164,6 +165,42 @@ describe('Save', () => {
     expect(html).toContain('must be an IANA time zone such as America/New_York')
     expect(html).toContain('<option value="weekly" selected>')
     expect(readSettings(t.db, t.storeId).sync_frequency).toBe('daily')
+  })
+
+  test('an empty SMTP password field keeps it only for the server and user it was saved with', async () => {
+    const SMTP = {
+      smtp_host: 'smtp.shop.example',
+      smtp_port: 587,
+      smtp_security: 'starttls',
+      smtp_user: 'me@shop.example',
+      smtp_password: 'hunter22',
+    }
+    updateSettings(t.db, t.storeId, SMTP, t.clock)
+    const changes: Record<string, string>[] = [
+      { smtp_host: 'mail.attacker.example' },
+      { smtp_port: '2525' },
+      { smtp_security: 'none' },
+      { smtp_user: 'other@shop.example' },
+    ]
+    for (const change of changes) {
+      const res = await hx('/settings', { ...change, smtp_password: '', store_name: 'Changed' })
+      expect(res.status).toBe(422)
+      expect(await res.text()).toContain(
+        `<small id="field-smtp_password-msg" class="field-error" role="alert">${RETYPE_SMTP_PASSWORD}</small>`,
+      )
+      expect(readSettings(t.db, t.storeId)).toMatchObject({ ...SMTP, store_name: 'My Store' })
+    }
+    // The same server (the host in other letters, the port it defaults to): saved.
+    const same = { smtp_host: 'SMTP.shop.example', smtp_port: '', smtp_password: '' }
+    expect((await hx('/settings', same)).status).toBe(200)
+    expect(readSettings(t.db, t.storeId).smtp_password).toBe('hunter22')
+    // Another server with the password typed again: saved.
+    const moved = { smtp_host: 'smtp.other.example', smtp_password: 'hunter23' }
+    expect((await hx('/settings', moved)).status).toBe(200)
+    expect(readSettings(t.db, t.storeId)).toMatchObject(moved)
+    // Without a user name no login happens: a local relay can be saved without the password.
+    const relay = { smtp_host: 'localhost', smtp_port: '25', smtp_security: 'none', smtp_user: '' }
+    expect((await hx('/settings', relay)).status).toBe(200)
   })
 
   test('an empty secret field keeps the saved secret; secrets are never sent back', async () => {
