@@ -217,8 +217,26 @@ describe('unsaved edits in Chromium', () => {
     await hasValue(storeName(page), 'After the timeout')
     await isChecked(page.getByRole('switch', { name: /API Status/ }))
 
-    // A wrong password: said in the dialog, which stays.
+    // A background request meanwhile (a refresh, the tracking poll) is held back: it would be
+    // refused too and replace the dialog under the typing.
     await dialog.getByLabel('Email').fill(EMAIL)
+    let refreshes = 0
+    page.on('request', (req) => {
+      if (req.url().endsWith('/settings/sync-log')) refreshes++
+    })
+    // (Clicked from inside the page: the modal dialog makes the page behind it inert.)
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          const refresh = document.querySelector('#sync-log button') as HTMLButtonElement
+          refresh.addEventListener('htmx:finally:request', () => resolve(), { once: true })
+          refresh.click()
+        }),
+    )
+    expect(refreshes).toBe(0)
+    await hasValue(dialog.getByLabel('Email'), EMAIL)
+
+    // A wrong password: said in the dialog, which stays.
     await dialog.getByLabel('Password').fill('wrong password')
     await dialog.getByRole('button', { name: 'Log in' }).click()
     await hasText(page.locator('#relogin-error'), 'Wrong email or password.')

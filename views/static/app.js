@@ -112,9 +112,17 @@
     if (status) status.textContent = text
   }
 
+  // While the re-login dialog is open only its own login goes out: a poll (the tracking figures)
+  // would be refused too and replace the dialog under the merchant's typing.
+  document.addEventListener('htmx:before:request', (event) => {
+    const dialog = document.getElementById('relogin-dialog')
+    const inDialog = event.target instanceof Element && event.target.closest('#relogin')
+    if (dialog instanceof HTMLDialogElement && dialog.open && !inDialog) event.preventDefault()
+  })
+
   // While a Save runs its button is disabled (hx-disable) and busy; the top bar says so.
   document.addEventListener('htmx:before:request', (event) => {
-    if (!isSave(event)) return
+    if (!isSave(event) || event.defaultPrevented) return
     document.getElementById('save-button')?.setAttribute('aria-busy', 'true')
     setStatus('Saving…')
   })
