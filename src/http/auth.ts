@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { LoginPage } from '../../views/login.tsx'
+import { ReloginDialog, type ReloginDialogProps } from '../../views/relogin.tsx'
 import { MessagePage, SetupPage } from '../../views/setup.tsx'
 import {
   AdminInputError,
@@ -116,22 +117,33 @@ function pathOf(request: Request): string {
   return url.pathname + url.search
 }
 
-/** The answer to a request without a valid session: the login page for pages, 401 otherwise. */
-export function refuseAnonymous(request: Request): Response {
+/**
+ * The re-login dialog for an htmx request (a 401 for a refused request, or the answer to a
+ * failed login in it), with a fresh pre-login CSRF cookie. It lands in the page's `#relogin`
+ * whatever the request targeted, so the page and its unsaved edits stay.
+ */
+export function reloginAnswer(
+  ctx: AppContext,
+  status: number,
+  props: Omit<ReloginDialogProps, 'csrfToken'> = {},
+  headers: Record<string, string> = {},
+): Response {
+  const csrf = randomBase62(32)
+  return htmlResponse(ReloginDialog({ ...props, csrfToken: csrf }), status, {
+    'set-cookie': cookieHeader(ctx, LOGIN_CSRF_COOKIE, csrf, { path: '/login' }),
+    'hx-retarget': '#relogin',
+    'hx-reswap': 'innerHTML',
+    ...headers,
+  })
+}
+
+/**
+ * The answer to a request without a valid session: the login page for pages, the re-login
+ * dialog for htmx (the page keeps what was typed), 401 otherwise.
+ */
+export function refuseAnonymous(ctx: AppContext, request: Request): Response {
   const login = `/login?next=${encodeURIComponent(pathOf(request))}`
-  if (isHtmx(request)) {
-    // htmx follows HX-Redirect: the page goes to the login form instead of swapping an error.
-    const current = request.headers.get('hx-current-url')
-    let next = '/settings'
-    try {
-      if (current) next = new URL(current).pathname
-    } catch {}
-    return htmlResponse(
-      '<p class="error" role="alert">Your session has ended. Log in again.</p>',
-      401,
-      { 'hx-redirect': `/login?next=${encodeURIComponent(safeNext(next))}` },
-    )
-  }
+  if (isHtmx(request)) return reloginAnswer(ctx, 401)
   if (request.method === 'GET' || request.method === 'HEAD') return redirect(login)
   return htmlResponse('<p>Log in first: this page needs an admin session.</p>', 401)
 }
@@ -156,7 +168,7 @@ export function adminAuth(ctx: AppContext) {
     admin: {
       resolve({ request, body, status, set }) {
         const auth = currentSession(ctx, request)
-        if (!auth) return status(401, refuseAnonymous(request))
+        if (!auth) return status(401, refuseAnonymous(ctx, request))
         if (!SAFE_METHODS.has(request.method)) {
           const presented = presentedCsrfToken(request, body)
           if (!presented || !sameSecret(presented, auth.csrfToken)) return status(403, refuseCsrf())
@@ -185,7 +197,7 @@ export function authRoutes(ctx: AppContext) {
   const sessionCookie = (token: string) =>
     cookieHeader(ctx, SESSION_COOKIE, token, { maxAgeSeconds: Math.floor(SESSION_IDLE_MS / 1000) })
 
-  const loginForm = (
+  const loginPage = (
     status: number,
     props: { email?: string; next: string; error?: string },
     headers: Record<string, string> = {},
@@ -207,9 +219,14 @@ export function authRoutes(ctx: AppContext) {
     .get('/login', ({ request, query }) => {
       const next = safeNext(query.next)
       if (currentSession(ctx, request)) return redirect(next)
-      return loginForm(200, { next })
+      return loginPage(200, { next })
     })
     .post('/login', async ({ request, body, server }) => {
+      // The re-login dialog (htmx) gets the dialog back, the login page the page.
+      const loginForm = isHtmx(request)
+        ? (status: number, props: { email?: string; error?: string }, headers = {}) =>
+            reloginAnswer(ctx, status, { email: props.email, error: props.error }, headers)
+        : loginPage
       const address = clientAddress(ctx, request, server)
       const email = field(body, 'email').trim()
       const next = safeNext(field(body, 'next'))
@@ -249,7 +266,14 @@ export function authRoutes(ctx: AppContext) {
       loginThrottle.succeed(address)
       recordAudit(db, { storeId, actor: admin.email, address, action: 'login' }, clock)
       const session = startSession(db, admin.id, clock)
-      const response = redirect(next)
+      const response = isHtmx(request)
+        ? // Back on the page it came from: the dialog closes, the page takes the new CSRF token.
+          htmlResponse('', 200, {
+            'hx-trigger': JSON.stringify({
+              'session-renewed': { target: 'body', csrfToken: session.csrfToken },
+            }),
+          })
+        : redirect(next)
       response.headers.append('set-cookie', sessionCookie(session.token))
       response.headers.append(
         'set-cookie',

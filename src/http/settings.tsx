@@ -20,6 +20,7 @@ import {
   SETTING_KEYS,
   SettingsError,
   type StoreSettings,
+  settingsEdits,
   updateSettings,
 } from '../domain/settings.ts'
 import { type AdminAuth, adminAuth } from './auth.ts'
@@ -59,6 +60,27 @@ export function settingsChanges(body: unknown): Record<string, string> {
     changes[key] = value
   }
   return changes
+}
+
+/** The hidden `_loaded` field: the values the page was rendered with (see `loadedValues`). */
+export const LOADED_FIELD = '_loaded'
+
+/**
+ * The setting values a submitted page was rendered with (its `_loaded` field, JSON), or nothing
+ * for a client that does not send them (every submitted field is then written).
+ */
+export function loadedValues(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object') return {}
+  const raw = lastString((body as Record<string, unknown>)[LOADED_FIELD])
+  if (!raw) return {}
+  try {
+    const parsed: unknown = JSON.parse(raw)
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : {}
+  } catch {
+    return {}
+  }
 }
 
 /** `/settings` and its fragments: the page, Save, API keys, the sync log. */
@@ -118,38 +140,51 @@ export function settingsRoutes(ctx: AppContext) {
   return new Elysia({ name: 'settings', seed: ctx })
     .use(adminAuth(ctx))
     .guard({ admin: true })
-    .get('/settings', ({ auth, query }) =>
-      htmlResponse(
+    .get('/settings', ({ auth, query }) => {
+      const v = view(auth)
+      return htmlResponse(
         <SettingsPage
-          view={view(auth)}
-          saveStatus={query.saved === '1' ? <SaveStatus ok /> : undefined}
+          view={v}
+          saveStatus={query.saved === '1' ? <SaveStatus ok view={v} /> : undefined}
         />,
-      ),
-    )
+      )
+    })
     .post('/settings', ({ auth, body, request, server }) => {
       const submitted = settingsChanges(body)
+      const before = readSettings(db, storeId)
+      // Only what the merchant changed is written: a change made elsewhere since the page loaded
+      // survives, and one to the same field is shown as a conflict instead of being overwritten.
+      const { changes, conflicts } = settingsEdits(before, submitted, loadedValues(body))
       try {
-        const before = readSettings(db, storeId)
+        if (Object.keys(conflicts).length > 0) throw new SettingsError(conflicts)
         if (
-          submitted.smtp_password === undefined &&
-          savedPasswordMoves(before, previewSettings(db, storeId, submitted, clock))
+          changes.smtp_password === undefined &&
+          savedPasswordMoves(before, previewSettings(db, storeId, changes, clock))
         ) {
           throw new SettingsError({ smtp_password: RETYPE_SMTP_PASSWORD })
         }
-        const after = updateSettings(db, storeId, submitted, clock)
+        const after = updateSettings(db, storeId, changes, clock)
         auditSettingsChange(db, actor(auth, request, server), before, after, clock)
       } catch (err) {
         if (!(err instanceof SettingsError)) throw err
         const v = view(auth)
-        // What was typed stays in the fields, each error next to its field.
-        v.state = { values: { ...v.state.values, ...submitted }, errors: err.fields }
+        // What was typed stays in the fields, each error next to its field; the fields the
+        // merchant did not touch show the saved values (changed elsewhere or not).
+        const typed = { ...changes }
+        for (const key of Object.keys(conflicts)) typed[key] = submitted[key] ?? ''
+        v.state = { values: { ...v.state.values, ...typed }, errors: err.fields }
+        const status = Object.keys(conflicts).length > 0 ? 409 : 422
+        const errorCount = Object.keys(err.fields).length
         if (!isHtmx(request)) {
           return htmlResponse(
-            <SettingsPage view={v} saveStatus={<SaveStatus ok={false} errorCount={1} />} />,
-            422,
+            <SettingsPage
+              view={v}
+              saveStatus={<SaveStatus ok={false} errorCount={errorCount} view={v} />}
+            />,
+            status,
           )
         }
-        return htmlResponse(<SaveResult view={v} ok={false} />, 422)
+        return htmlResponse(<SaveResult view={v} ok={false} />, status)
       }
       if (!isHtmx(request)) return redirect('/settings?saved=1')
       return htmlResponse(<SaveResult view={view(auth)} ok />, 200, {

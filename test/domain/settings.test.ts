@@ -7,6 +7,7 @@ import {
   notificationRecipient,
   readSettings,
   SettingsError,
+  settingsEdits,
   updateSettings,
 } from '../../src/domain/settings.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
@@ -175,5 +176,61 @@ describe('store settings', () => {
     expect(shown.shopify_webhook_secret).toBe('(set)')
     expect(shown.tracking_id).toBe(store.trackingId)
     expect(JSON.stringify(shown)).not.toContain('hunter2')
+  })
+})
+
+describe('a Save from a page (settingsEdits)', () => {
+  const loaded = {
+    store_name: 'Loaded',
+    api_enabled: 'false',
+    sync_hour: '1',
+    smtp_port: '',
+  }
+  const current = (changes: Partial<typeof DEFAULT_SETTINGS>) => ({
+    ...DEFAULT_SETTINGS,
+    store_name: 'Loaded',
+    ...changes,
+  })
+
+  test('only the fields that differ from what the page was rendered with are written', () => {
+    const submitted = { store_name: 'Renamed', api_enabled: 'false', sync_hour: '1', smtp_port: '' }
+    // The CLI turned the API on meanwhile: the page's untouched "false" does not undo it.
+    expect(settingsEdits(current({ api_enabled: true }), submitted, loaded)).toEqual({
+      changes: { store_name: 'Renamed' },
+      conflicts: {},
+    })
+  })
+
+  test('a field changed on the page and elsewhere is a conflict naming the other value', () => {
+    const submitted = { store_name: 'Page name', sync_hour: '3' }
+    expect(settingsEdits(current({ store_name: 'CLI name' }), submitted, loaded)).toEqual({
+      changes: { sync_hour: '3' },
+      conflicts: {
+        store_name:
+          'was changed elsewhere to "CLI name" while you edited it; Save again to replace it with yours',
+      },
+    })
+    // The same change on both sides is no conflict, and nothing left to write.
+    expect(settingsEdits(current({ sync_hour: 3 }), { sync_hour: '3' }, loaded)).toEqual({
+      changes: {},
+      conflicts: {},
+    })
+  })
+
+  test('without loaded values (the CLI, an API client) every submitted field is written', () => {
+    expect(settingsEdits(current({}), { store_name: 'Loaded', week_start: 'sunday' }, {})).toEqual({
+      changes: { store_name: 'Loaded', week_start: 'sunday' },
+      conflicts: {},
+    })
+  })
+
+  test('a typed secret is always a change (the page never shows secrets), unknown keys go on to be refused', () => {
+    expect(
+      settingsEdits(
+        current({}),
+        { smtp_password: 'hunter2', nonsense: 'x' },
+        { smtp_password: 'hunter2' },
+      ),
+    ).toEqual({ changes: { smtp_password: 'hunter2', nonsense: 'x' }, conflicts: {} })
   })
 })

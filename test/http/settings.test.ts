@@ -61,11 +61,14 @@ describe('the admin guard', () => {
         method,
         headers: { 'hx-request': 'true', 'hx-current-url': 'http://localhost/settings' },
       })
-      expect([path, viaHtmx.status, viaHtmx.headers.get('hx-redirect')]).toEqual([
+      // htmx gets the re-login dialog in place (the page and its unsaved edits stay).
+      expect([
         path,
-        401,
-        '/login?next=%2Fsettings',
-      ])
+        viaHtmx.status,
+        viaHtmx.headers.get('hx-redirect'),
+        viaHtmx.headers.get('hx-retarget'),
+        (await viaHtmx.text()).includes('<dialog id="relogin-dialog"'),
+      ]).toEqual([path, 401, null, '#relogin', true])
       // A forged or expired cookie is no better.
       const forged = await t.request(path, {
         method,
@@ -119,6 +122,56 @@ describe('the admin guard', () => {
 })
 
 describe('Save', () => {
+  test('only fields changed on the page are written; one changed elsewhere meanwhile is a 409', async () => {
+    const page = await (await t.request('/settings', { headers: { cookie } })).text()
+    const loaded = /name="_loaded" value="([^"]+)"/.exec(page)![1]!.replaceAll('&#34;', '"')
+    const rendered = JSON.parse(loaded)
+    expect([rendered.store_name, rendered.api_enabled, 'smtp_password' in rendered]).toEqual([
+      'My Store',
+      'false',
+      false,
+    ])
+    // Elsewhere (the CLI): the API goes on, and the store email changes.
+    updateSettings(
+      t.db,
+      t.storeId,
+      { api_enabled: 'true', store_email: 'cli@shop.example' },
+      t.clock,
+    )
+    const fields = {
+      _loaded: loaded,
+      api_enabled: 'false',
+      store_name: 'My Store',
+      store_email: 'page@shop.example',
+      week_start: 'sunday',
+    }
+    const conflict = await hx('/settings', fields)
+    expect(conflict.status).toBe(409)
+    const html = await conflict.text()
+    expect(html).toContain(
+      '<small id="field-store_email-msg" class="field-error" role="alert">was changed elsewhere to &quot;cli@shop.example&quot; while you edited it; Save again to replace it with yours</small>',
+    )
+    expect(html).toContain('value="page@shop.example"')
+    let s = readSettings(t.db, t.storeId)
+    expect([s.api_enabled, s.store_email, s.week_start]).toEqual([
+      true,
+      'cli@shop.example',
+      'monday',
+    ])
+
+    // Saved again from the re-rendered form (its _loaded now the saved values): the page's email
+    // and week start win, the API stays on.
+    const reloaded = /name="_loaded" value="([^"]+)"/.exec(html)![1]!.replaceAll('&#34;', '"')
+    const again = await hx('/settings', { ...fields, _loaded: reloaded, api_enabled: 'true' })
+    expect(again.status).toBe(200)
+    s = readSettings(t.db, t.storeId)
+    expect([s.api_enabled, s.store_email, s.week_start]).toEqual([
+      true,
+      'page@shop.example',
+      'sunday',
+    ])
+  })
+
   test('saves every field of the form, booleans from the hidden/checkbox pair', async () => {
     const res = await hx('/settings', {
       api_enabled: ['false', 'true'],
@@ -133,7 +186,9 @@ describe('Save', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('hx-trigger')).toBe('settings-saved')
     const html = await res.text()
-    expect(html).toStartWith('<span class="save-ok" role="status">Saved</span>')
+    expect(html).toStartWith(
+      '<title>Shop · Analytics API Data Export</title><span class="save-ok" role="status">Saved at 06:00:00</span>',
+    )
     expect(html).toContain('<hx-partial hx-target="#section-notifications" hx-swap="outerHTML">')
     expect(html).not.toContain('hx-target="#section-api-keys"')
     const s = readSettings(t.db, t.storeId)
@@ -289,7 +344,9 @@ describe('API keys', () => {
     const outsideAttributes = html.replace(/="[^"]*"/g, '=""')
     expect(outsideAttributes).not.toContain('<script>alert')
     expect(outsideAttributes).not.toContain('<img src=x')
-    expect(html).toContain('<small>&lt;script&gt;alert(1)&lt;/script&gt;</small>')
+    expect(html).toContain(
+      '<small id="topbar-store-name">&lt;script&gt;alert(1)&lt;/script&gt;</small>',
+    )
     expect(html).toContain('<td class="key-name">&lt;img src=x onerror=alert(2)&gt;</td>')
     expect(html).toContain('value="<script>alert(1)</script>"')
   })
@@ -309,6 +366,52 @@ describe('login, logout and setup', () => {
       body: form({ _csrf: f.csrfField, email: 'me@shop.example', password, next }),
     })
   }
+
+  test('the re-login dialog (htmx): a failure answers the dialog again, a success the new CSRF token', async () => {
+    // The 401 of an htmx request brings the dialog with its own login CSRF cookie.
+    const refused = await t.request('/settings', {
+      method: 'POST',
+      headers: { 'hx-request': 'true' },
+      body: form({ store_name: 'x' }),
+    })
+    const dialog = await refused.text()
+    const csrfField = /name="_csrf" value="([^"]+)"/.exec(dialog)![1]!
+    const loginCookie = refused.headers.get('set-cookie')!.split(';')[0]!
+    expect(loginCookie).toBe(`mida_login_csrf=${csrfField}`)
+    const relogin = (password: string, cookieHeader = loginCookie) =>
+      t.request('/login', {
+        method: 'POST',
+        headers: { cookie: cookieHeader, 'hx-request': 'true' },
+        body: form({ _csrf: csrfField, email: 'me@shop.example', password }),
+      })
+    const wrong = await relogin('wrong password')
+    expect([wrong.status, wrong.headers.get('hx-retarget'), wrong.headers.get('location')]).toEqual(
+      [401, '#relogin', null],
+    )
+    const wrongHtml = await wrong.text()
+    expect(wrongHtml).toStartWith('<dialog id="relogin-dialog"')
+    expect(wrongHtml).toContain(
+      '<p class="error" role="alert" id="relogin-error">Wrong email or password.</p>',
+    )
+    expect((await relogin('a good password', 'mida_login_csrf=other')).status).toBe(403)
+
+    const ok = await relogin('a good password')
+    expect([ok.status, await ok.text(), ok.headers.get('location')]).toEqual([200, '', null])
+    const renewed = JSON.parse(ok.headers.get('hx-trigger')!)['session-renewed']
+    const session = ok.headers.getSetCookie().find((c) => c.startsWith('mida_session='))!
+    // The token works with the new session for the refused Save.
+    const saved = await t.request('/settings', {
+      method: 'POST',
+      headers: {
+        cookie: session.split(';')[0]!,
+        'hx-request': 'true',
+        'x-csrf-token': renewed.csrfToken,
+      },
+      body: form({ store_name: 'Saved after re-login' }),
+    })
+    expect([renewed.target, saved.status]).toEqual(['body', 200])
+    expect(readSettings(t.db, t.storeId).store_name).toBe('Saved after re-login')
+  })
 
   test('logs in with a session cookie, returns to a same-site path only, logs out', async () => {
     const ok = await login('a good password', '/settings#section-store')

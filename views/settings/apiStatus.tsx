@@ -14,7 +14,7 @@ export const apiStatusSection: SettingsSection = {
         <CheckboxField name="api_enabled" label="API Status" role="switch" state={state}>
           {' '}
           <strong class="switch-state" data-switch-state="field-api_enabled">
-            {on ? '[Activated]' : '[Deactivated]'}
+            {on ? 'Activated' : 'Deactivated'}
           </strong>
         </CheckboxField>
         <p>

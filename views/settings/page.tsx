@@ -1,3 +1,6 @@
+import { nowMs } from '../../src/domain/clock.ts'
+import { SECRET_SETTINGS, SETTING_KEYS, settingFormValue } from '../../src/domain/settings.ts'
+import { attrText } from '../fields.tsx'
 import { Layout } from '../layout.tsx'
 import { SETTINGS_SECTIONS } from './sections.tsx'
 import type { SettingsSection, SettingsView } from './types.ts'
@@ -21,12 +24,28 @@ export function SectionBlock({ section, view }: { section: SettingsSection; view
   )
 }
 
-/** The outcome of a Save, shown in the top bar. */
-export function SaveStatus({ ok, errorCount }: { ok: boolean; errorCount?: number }) {
+/** The time of a Save in the store's time zone, `HH:mm:ss`. */
+function saveTime(view: SettingsView): string {
+  const z = Temporal.Instant.fromEpochMilliseconds(nowMs(view.ctx.clock)).toZonedDateTimeISO(
+    view.settings.timezone,
+  )
+  return [z.hour, z.minute, z.second].map((n) => String(n).padStart(2, '0')).join(':')
+}
+
+/** The outcome of a Save, shown in the top bar; a success says when (each Save is visible). */
+export function SaveStatus({
+  ok,
+  errorCount,
+  view,
+}: {
+  ok: boolean
+  errorCount?: number
+  view: SettingsView
+}) {
   if (ok) {
     return (
-      <span class="save-ok" role="status">
-        Saved
+      <span class="save-ok" role="status" safe>
+        {`Saved at ${saveTime(view)}`}
       </span>
     )
   }
@@ -38,19 +57,58 @@ export function SaveStatus({ ok, errorCount }: { ok: boolean; errorCount?: numbe
   )
 }
 
+/** The page title, which names the store. */
+const pageTitle = (view: SettingsView) => `${view.settings.store_name} · Analytics API Data Export`
+
+/** The store name in the top bar. */
+function TopbarStoreName({ view }: { view: SettingsView }) {
+  return (
+    <small id="topbar-store-name" safe>
+      {view.settings.store_name}
+    </small>
+  )
+}
+
 /**
- * The answer to an htmx Save: the status for the top bar, and every section with fields
- * rendered again (saved values, or what was typed with the errors) through `<hx-partial>`.
+ * The values the form was rendered with (secrets aside, the form never shows them): a Save
+ * writes only the fields that differ from these, and reports a field changed elsewhere meanwhile.
+ */
+function LoadedValues({ view }: { view: SettingsView }) {
+  const loaded: Record<string, string> = {}
+  for (const key of SETTING_KEYS) {
+    if (!SECRET_SETTINGS.has(key)) loaded[key] = settingFormValue(view.settings, key)
+  }
+  return (
+    <input
+      type="hidden"
+      id="settings-loaded"
+      name="_loaded"
+      value={attrText(JSON.stringify(loaded))}
+    />
+  )
+}
+
+/**
+ * The answer to an htmx Save: the status for the top bar, every section with fields rendered
+ * again (saved values, or what was typed with the errors), the values the form now stands on,
+ * the store name in the top bar, and the tab title (htmx takes it from `<title>`).
  */
 export function SaveResult({ view, ok }: { view: SettingsView; ok: boolean }) {
   return (
     <>
-      <SaveStatus ok={ok} errorCount={Object.keys(view.state.errors).length} />
+      <title safe>{pageTitle(view)}</title>
+      <SaveStatus ok={ok} errorCount={Object.keys(view.state.errors).length} view={view} />
       {SETTINGS_SECTIONS.filter((s) => s.fields).map((s) => (
         <hx-partial hx-target={`#section-${s.id}`} hx-swap="outerHTML">
           <SectionBlock section={s} view={view} />
         </hx-partial>
       ))}
+      <hx-partial hx-target="#settings-loaded" hx-swap="outerHTML">
+        <LoadedValues view={view} />
+      </hx-partial>
+      <hx-partial hx-target="#topbar-store-name" hx-swap="outerHTML">
+        <TopbarStoreName view={view} />
+      </hx-partial>
     </>
   )
 }
@@ -63,14 +121,14 @@ export function SettingsPage({
   view: SettingsView
   saveStatus?: JSX.Element
 }) {
-  const { settings, ctx } = view
+  const { ctx } = view
   return (
-    <Layout title={`${settings.store_name} · Analytics API Data Export`} csrfToken={view.csrfToken}>
+    <Layout title={pageTitle(view)} csrfToken={view.csrfToken}>
       <header class="topbar">
         <div class="container topbar-inner">
           <div class="brand">
             <strong>Analytics API Data Export</strong>
-            <small safe>{settings.store_name}</small>
+            <TopbarStoreName view={view} />
           </div>
           <div class="topbar-actions">
             <span class="unsaved" id="unsaved" hidden>
@@ -111,13 +169,19 @@ export function SettingsPage({
           hx-post="/settings"
           hx-target="#save-status"
           hx-swap="innerHTML"
+          hx-disable="#save-button"
+          hx-indicator="#save-button"
+          hx-sync="this:drop"
         >
           <input type="hidden" name="_csrf" value={view.csrfToken} />
+          <LoadedValues view={view} />
           {SETTINGS_SECTIONS.map((s) => (
             <SectionBlock section={s} view={view} />
           ))}
         </form>
         {SETTINGS_SECTIONS.map((s) => (s.forms ? s.forms(view) : ''))}
+        {/* The re-login dialog lands here when a request finds the session ended (auth.ts). */}
+        <div id="relogin"></div>
         <footer class="muted">
           mida-export · data in <code safe>{ctx.config.dataDir}</code>
         </footer>

@@ -1,4 +1,5 @@
-// mida-export's own behaviour: copy buttons, the API Status label, the unsaved-changes badge.
+// mida-export's own behaviour: copy buttons, the API Status label, the unsaved-changes badge and
+// guard, Save's busy state, and the re-login dialog when the session has ended.
 // A static file (no inline script or handler), so the page runs under a strict CSP.
 ;(() => {
   const FORM_ID = 'settings-form'
@@ -48,17 +49,25 @@
     if (!form) return ''
     const pairs = []
     for (const [k, v] of new FormData(form)) {
-      if (k !== '_csrf' && typeof v === 'string') pairs.push(`${k}=${v}`)
+      if (k !== '_csrf' && k !== '_loaded' && typeof v === 'string') pairs.push(`${k}=${v}`)
     }
     return pairs.join('&')
   }
 
   let saved = null
+  // Set once the merchant chose to leave (Log out confirmed): no second warning on the way out.
+  let leaving = false
+  // A Save refused because the session ended: sent again once the merchant has logged in again.
+  let retrySave = false
+
+  function isDirty() {
+    return saved !== null && snapshot() !== saved
+  }
 
   function updateDirty() {
     const badge = document.getElementById('unsaved')
     if (!badge || saved === null) return
-    const dirty = snapshot() !== saved
+    const dirty = isDirty()
     badge.hidden = !dirty
     document.body.toggleAttribute('data-unsaved', dirty)
   }
@@ -66,7 +75,7 @@
   function updateSwitchLabels() {
     for (const label of document.querySelectorAll('[data-switch-state]')) {
       const input = document.getElementById(label.getAttribute('data-switch-state'))
-      if (input) label.textContent = input.checked ? '[Activated]' : '[Deactivated]'
+      if (input) label.textContent = input.checked ? 'Activated' : 'Deactivated'
     }
   }
 
@@ -78,6 +87,90 @@
   document.addEventListener('input', onChange)
   document.addEventListener('change', onChange)
 
+  // Reload, a link away, closing the tab: the browser asks first while edits are unsaved.
+  window.addEventListener('beforeunload', (event) => {
+    if (leaving || !isDirty()) return
+    event.preventDefault()
+    event.returnValue = ''
+  })
+
+  // Log out with unsaved edits: say so, and stay unless the merchant confirms.
+  document.addEventListener('submit', (event) => {
+    const form = event.target
+    if (!(form instanceof HTMLFormElement) || !form.classList.contains('logout')) return
+    if (isDirty() && !window.confirm('You have unsaved changes. Log out and lose them?')) {
+      event.preventDefault()
+      return
+    }
+    leaving = true
+  })
+
+  const isSave = (event) => event.target instanceof Element && event.target.id === FORM_ID
+
+  function setStatus(text) {
+    const status = document.getElementById('save-status')
+    if (status) status.textContent = text
+  }
+
+  // While the re-login dialog is open only its own login goes out: a poll (the tracking figures)
+  // would be refused too and replace the dialog under the merchant's typing.
+  document.addEventListener('htmx:before:request', (event) => {
+    const dialog = document.getElementById('relogin-dialog')
+    const inDialog = event.target instanceof Element && event.target.closest('#relogin')
+    if (dialog instanceof HTMLDialogElement && dialog.open && !inDialog) event.preventDefault()
+  })
+
+  // While a Save runs its button is disabled (hx-disable) and busy; the top bar says so.
+  document.addEventListener('htmx:before:request', (event) => {
+    if (!isSave(event) || event.defaultPrevented) return
+    document.getElementById('save-button')?.setAttribute('aria-busy', 'true')
+    setStatus('Saving…')
+  })
+  document.addEventListener('htmx:finally:request', (event) => {
+    if (!isSave(event)) return
+    document.getElementById('save-button')?.removeAttribute('aria-busy')
+  })
+  document.addEventListener('htmx:after:request', (event) => {
+    if (!isSave(event)) return
+    const status = event.detail?.ctx?.response?.status
+    if (status === 401) {
+      retrySave = true
+      setStatus('Not saved yet: your session has ended.')
+    } else if (status === undefined || status >= 500) {
+      setStatus('Not saved: the server did not answer. Try again.')
+    }
+  })
+  document.addEventListener('htmx:error', (event) => {
+    if (isSave(event)) setStatus('Not saved: the server did not answer. Try again.')
+  })
+
+  // The session ended: the server put a login dialog in #relogin; it opens over the page.
+  function openRelogin() {
+    const dialog = document.getElementById('relogin-dialog')
+    if (dialog instanceof HTMLDialogElement && !dialog.open) dialog.showModal()
+  }
+
+  // Logged in again: the page's requests carry the new session's CSRF token, the dialog goes,
+  // and a Save the ended session refused is sent again with the edits as they are.
+  document.addEventListener('session-renewed', (event) => {
+    const token = event.detail?.csrfToken
+    if (typeof token !== 'string' || token === '') return
+    document.body.setAttribute('hx-headers:inherited', JSON.stringify({ 'X-CSRF-Token': token }))
+    for (const input of document.querySelectorAll('input[name="_csrf"]')) {
+      if (!input.closest('#relogin')) input.value = token
+    }
+    const dialog = document.getElementById('relogin-dialog')
+    if (dialog instanceof HTMLDialogElement) {
+      if (dialog.open) dialog.close()
+      dialog.remove()
+    }
+    setStatus('')
+    if (retrySave) {
+      retrySave = false
+      document.getElementById(FORM_ID)?.requestSubmit()
+    }
+  })
+
   // The server answered a Save with HX-Trigger: settings-saved: the form now matches the database.
   document.addEventListener('settings-saved', () => {
     saved = snapshot()
@@ -87,6 +180,7 @@
   document.addEventListener('htmx:after:settle', () => {
     updateSwitchLabels()
     updateDirty()
+    openRelogin()
   })
 
   function init() {
