@@ -12,6 +12,7 @@ import {
   sameSecret,
   setupTokenProblem,
   startSession,
+  validateCredentials,
   verifyLogin,
 } from '../domain/admins.ts'
 import { recordAudit } from '../domain/audit.ts'
@@ -187,7 +188,7 @@ export function authRoutes(ctx: AppContext) {
 
   const loginForm = (
     status: number,
-    props: { email?: string; next: string; error?: string },
+    props: { email?: string; next: string; error?: string; loggedOut?: boolean },
     headers: Record<string, string> = {},
   ) => {
     const csrf = randomBase62(32)
@@ -207,7 +208,7 @@ export function authRoutes(ctx: AppContext) {
     .get('/login', ({ request, query }) => {
       const next = safeNext(query.next)
       if (currentSession(ctx, request)) return redirect(next)
-      return loginForm(200, { next })
+      return loginForm(200, { next, loggedOut: query.logged_out === '1' })
     })
     .post('/login', async ({ request, body, server }) => {
       const address = clientAddress(ctx, request, server)
@@ -257,7 +258,7 @@ export function authRoutes(ctx: AppContext) {
         endSession(db, auth.sessionToken)
         const address = clientAddress(ctx, request, server)
         recordAudit(db, { storeId, actor: auth.admin.email, address, action: 'logout' }, clock)
-        return redirect('/login', {
+        return redirect('/login?logged_out=1', {
           'set-cookie': cookieHeader(ctx, SESSION_COOKIE, '', { maxAgeSeconds: 0 }),
         })
       },
@@ -280,10 +281,15 @@ export function authRoutes(ctx: AppContext) {
         return htmlResponse(MessagePage({ title: 'Set up mida-export', message: problem }), 410)
       }
       if (password !== field(body, 'password_confirm')) {
-        return htmlResponse(
-          SetupPage({ token, email, errors: { password_confirm: 'does not match the password' } }),
-          422,
-        )
+        // Both problems at once: a short password is named too, not only the mismatch.
+        const errors: Record<string, string> = { password_confirm: 'does not match the password' }
+        try {
+          validateCredentials(email, password)
+        } catch (err) {
+          if (!(err instanceof AdminInputError)) throw err
+          Object.assign(errors, err.fields)
+        }
+        return htmlResponse(SetupPage({ token, email, errors }), 422)
       }
       try {
         const admin = await createFirstAdmin(db, token, email, password, clock)
