@@ -259,7 +259,9 @@ describe('API keys', () => {
     expect(outsideAttributes).not.toContain('<script>alert')
     expect(outsideAttributes).not.toContain('<img src=x')
     expect(html).toContain('<small>&lt;script&gt;alert(1)&lt;/script&gt;</small>')
-    expect(html).toContain('<td class="key-name">&lt;img src=x onerror=alert(2)&gt;</td>')
+    expect(html).toContain(
+      '<td class="key-name" data-label="Name">&lt;img src=x onerror=alert(2)&gt;</td>',
+    )
     expect(html).toContain('value="<script>alert(1)</script>"')
   })
 })
