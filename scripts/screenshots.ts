@@ -49,27 +49,21 @@ try {
   // The section as the nav shows it: its top just under the sticky top bar.
   await page.locator('#section-api-keys').evaluate((e) => e.scrollIntoView())
   await page.screenshot({ path: `${OUT}/settings-new-key.png` })
-  await page.locator('#section-sync').scrollIntoViewIfNeeded()
+  await page.locator('#section-sync').evaluate((e) => e.scrollIntoView())
   await page.screenshot({ path: `${OUT}/settings-unsaved.png` })
   await desktop.close()
 
-  for (const [name, colorScheme] of [
-    ['settings-phone', 'light'],
-    ['settings-phone-dark', 'dark'],
-  ] as const) {
-    const phone = await browser.newContext({
-      viewport: { width: 390, height: 844 },
-      deviceScaleFactor: 2,
-      colorScheme,
-    })
-    await phone.addCookies([cookie])
-    const mobile = await phone.newPage()
-    await mobile.goto(`${server.url}/settings`)
-    await mobile.screenshot({ path: `${OUT}/${name}.png` })
-    await mobile.locator('#section-api-keys').scrollIntoViewIfNeeded()
-    await mobile.screenshot({ path: `${OUT}/${name}-keys.png` })
-    await phone.close()
-  }
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+  })
+  await phone.addCookies([cookie])
+  const mobile = await phone.newPage()
+  await mobile.goto(`${server.url}/settings`)
+  await mobile.screenshot({ path: `${OUT}/settings-phone.png` })
+  await mobile.locator('#section-api-keys').evaluate((e) => e.scrollIntoView())
+  await mobile.screenshot({ path: `${OUT}/settings-phone-keys.png` })
+  await phone.close()
 
   const dark = await browser.newContext({
     viewport: { width: 1366, height: 900 },
@@ -80,6 +74,17 @@ try {
   await darkPage.goto(`${server.url}/settings`)
   await darkPage.screenshot({ path: `${OUT}/settings-dark.png` })
   await dark.close()
+
+  const darkPhone = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    colorScheme: 'dark',
+  })
+  await darkPhone.addCookies([cookie])
+  const darkMobile = await darkPhone.newPage()
+  await darkMobile.goto(`${server.url}/settings#section-sync-log`)
+  await darkMobile.screenshot({ path: `${OUT}/settings-phone-dark.png` })
+  await darkPhone.close()
   console.log(`Screenshots written to ${OUT}/`)
 } finally {
   await browser?.close()

@@ -34,7 +34,7 @@ function labelCells(row: JSX.Element, labels: string[]): string {
 }
 
 /**
- * A striped table; on a narrow screen (its box under 40rem) each row becomes a card whose cells
+ * A striped table; on a narrow screen (its box under 48rem) each row becomes a card whose cells
  * show their column's name (`data-label`, added here). With `empty`, that line instead when
  * there are no rows. `columns` are header markup written here, never user input; `rows` are
  * rendered `<tr>` elements (their cells escape their own text).

@@ -168,6 +168,20 @@ describe('the settings page layout', () => {
     }
   })
 
+  test('at tablet and desktop widths every table fits its card: no sideways scroll inside', async () => {
+    for (const width of [768, 1024, 1280, 1366, 1920]) {
+      const { context, page } = await settingsAt({ width, height: 900 })
+      const wide = await page.locator('.table-cards').evaluateAll((boxes) =>
+        boxes
+          .filter((b) => b.checkVisibility())
+          .map((b) => ({ scroll: b.scrollWidth, client: b.clientWidth }))
+          .filter((b) => b.scroll > b.client),
+      )
+      expect({ width, wide }).toEqual({ width, wide: [] })
+      await context.close()
+    }
+  })
+
   test('the top bar: at most 64 px on a phone, Save and Log out of the same height', async () => {
     for (const viewport of [DESKTOP, PHONE]) {
       const { context, page } = await settingsAt(viewport)
@@ -181,6 +195,16 @@ describe('the settings page layout', () => {
         ),
       )
       expect(heights[0]).toBe(heights[1]!)
+      if (viewport === PHONE) {
+        // Still one slim row with "Unsaved changes" showing, and nothing pushed off screen.
+        await page.getByLabel('Store name').fill('Renamed')
+        await isVisible(page.locator('#unsaved'))
+        expect((await topBar(page)).height).toBeLessThanOrEqual(64)
+        const right = await page
+          .getByRole('button', { name: 'Log out' })
+          .evaluate((b) => b.getBoundingClientRect().right)
+        expect(right).toBeLessThanOrEqual(PHONE.width)
+      }
       await context.close()
     }
   })
