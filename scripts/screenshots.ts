@@ -1,6 +1,8 @@
-// Writes the README's screenshots of the settings page to docs/screenshots/ (PNG), using a
-// temporary data directory with demo data, the real server and Chromium: bun scripts/screenshots.ts
+// Writes the README's screenshots of the settings page (PNG) from demo data, using a temporary
+// data directory, the real server on a free port and Chromium:
+//   bun scripts/screenshots.ts [OUT_DIR]      (OUT_DIR: docs/screenshots by default)
 import { mkdirSync } from 'node:fs'
+import type { Browser } from 'playwright-core'
 import { createOrResetAdmin, startSession } from '../src/domain/admins.ts'
 import { generateDemo } from '../src/domain/demo.ts'
 import { createApiKey } from '../src/domain/keys.ts'
@@ -8,7 +10,7 @@ import { syncPeriod } from '../src/domain/sync.ts'
 import { launchBrowser } from '../test/browser.ts'
 import { createTestApp, listen } from '../test/utils.ts'
 
-const OUT = 'docs/screenshots'
+const OUT = process.argv[2] ?? 'docs/screenshots'
 mkdirSync(OUT, { recursive: true })
 
 const t = createTestApp({
@@ -22,28 +24,32 @@ const t = createTestApp({
   env: { MIDA_BASE_URL: 'https://analytics.acme.example' },
 })
 const server = listen(t.app)
-const browser = await launchBrowser()
+let browser: Browser | undefined
 try {
+  browser = await launchBrowser()
   generateDemo(t.db, t.storeId, 'America/New_York', { days: 30, seed: 7 }, t.clock)
   createApiKey(t.db, t.storeId, 'Looker Studio', 'export', t.clock)
+  createApiKey(t.db, t.storeId, 'Google Sheets import', 'ingest', t.clock)
   syncPeriod(t.db, t.storeId, { trigger: 'scheduler', strictFrequency: false }, t.clock)
   const { admin } = await createOrResetAdmin(t.db, 'owner@acme.example', 'screenshot only', t.clock)
   const session = startSession(t.db, admin.id, t.clock)
   const cookie = { name: 'mida_session', value: session.token, url: server.url }
 
-  const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  const desktop = await browser.newContext({ viewport: { width: 1366, height: 900 } })
   await desktop.addCookies([cookie])
   const page = await desktop.newPage()
   await page.goto(`${server.url}/settings`)
   await page.screenshot({ path: `${OUT}/settings.png` })
 
-  await page.getByLabel('Key name').fill('Google Sheets')
+  await page.getByLabel('Key name').fill('Data warehouse')
   await page.getByRole('button', { name: 'Generate API Key' }).click()
   await page.locator('#new-key-value').waitFor()
   await page.getByRole('combobox', { name: 'Data Sync Frequency' }).selectOption('weekly')
   await page.getByLabel('Notify me when data sync is successful').check()
-  await page.locator('#section-api-keys').screenshot({ path: `${OUT}/settings-new-key.png` })
-  await page.locator('#section-sync').scrollIntoViewIfNeeded()
+  // The section as the nav shows it: its top just under the sticky top bar.
+  await page.locator('#section-api-keys').evaluate((e) => e.scrollIntoView())
+  await page.screenshot({ path: `${OUT}/settings-new-key.png` })
+  await page.locator('#section-sync').evaluate((e) => e.scrollIntoView())
   await page.screenshot({ path: `${OUT}/settings-unsaved.png` })
   await desktop.close()
 
@@ -55,10 +61,33 @@ try {
   const mobile = await phone.newPage()
   await mobile.goto(`${server.url}/settings`)
   await mobile.screenshot({ path: `${OUT}/settings-phone.png` })
+  await mobile.locator('#section-api-keys').evaluate((e) => e.scrollIntoView())
+  await mobile.screenshot({ path: `${OUT}/settings-phone-keys.png` })
   await phone.close()
+
+  const dark = await browser.newContext({
+    viewport: { width: 1366, height: 900 },
+    colorScheme: 'dark',
+  })
+  await dark.addCookies([cookie])
+  const darkPage = await dark.newPage()
+  await darkPage.goto(`${server.url}/settings`)
+  await darkPage.screenshot({ path: `${OUT}/settings-dark.png` })
+  await dark.close()
+
+  const darkPhone = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    colorScheme: 'dark',
+  })
+  await darkPhone.addCookies([cookie])
+  const darkMobile = await darkPhone.newPage()
+  await darkMobile.goto(`${server.url}/settings#section-sync-log`)
+  await darkMobile.screenshot({ path: `${OUT}/settings-phone-dark.png` })
+  await darkPhone.close()
   console.log(`Screenshots written to ${OUT}/`)
 } finally {
-  await browser.close()
+  await browser?.close()
   await server.stop()
   t.close()
 }

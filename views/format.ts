@@ -19,6 +19,24 @@ export function formatMoney(amount: number, currency: string): string {
   }
 }
 
+/**
+ * An amount short enough for a stat card: exact below 1,000 (`$860.10`), compact from there on
+ * (`$2.1K`, `$1.2M`). Show the exact `formatMoney` next to it (a title, hidden text).
+ */
+export function formatCompactMoney(amount: number, currency: string): string {
+  if (Math.abs(amount) < 1000) return formatMoney(amount, currency)
+  try {
+    return new Intl.NumberFormat('en-US', {
+      style: 'currency',
+      currency,
+      notation: 'compact',
+      maximumFractionDigits: 1,
+    }).format(amount)
+  } catch {
+    return formatMoney(amount, currency)
+  }
+}
+
 /** A count with thousands separators. */
 export function formatCount(n: number): string {
   return new Intl.NumberFormat('en-US').format(n)

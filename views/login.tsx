@@ -9,6 +9,8 @@ export interface LoginPageProps {
   csrfToken: string
   /** No admin exists yet: point to the setup link and the CLI. */
   noAdmin: boolean
+  /** Just logged out (`/login?logged_out=1`, where Log out leads): say so. */
+  loggedOut?: boolean
 }
 
 /** The admin login form (a plain form post: it works before any script has loaded). */
@@ -25,6 +27,13 @@ export function LoginPage(props: LoginPageProps) {
             <p class="notice" role="status">
               No admin exists yet. Open the one-time setup link the server printed in its console,
               or create one with <code>mida-export admin create --email E --password P</code>.
+            </p>
+          ) : (
+            ''
+          )}
+          {props.loggedOut && !props.error ? (
+            <p class="notice" role="status">
+              You have been logged out.
             </p>
           ) : (
             ''

@@ -16,7 +16,9 @@ export function SetupPage(props: SetupPageProps) {
       <main class="container">
         <article>
           <header>
-            <h1>Welcome to mida-export</h1>
+            <h1>
+              Welcome to <span class="nowrap">mida-export</span>
+            </h1>
             <p>Create the admin account that manages the analytics export.</p>
           </header>
           <form method="post" action="/setup">

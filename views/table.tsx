@@ -10,8 +10,32 @@ export function StoreTime({ ms, timeZone }: { ms: number; timeZone: string }) {
   )
 }
 
+/** The text of a column header's markup (its tags dropped), for a cell's `data-label`. */
+function headerText(markup: JSX.Element): string {
+  return String(markup)
+    .replace(/<[^>]*>/g, '')
+    .trim()
+}
+
 /**
- * A striped table that scrolls sideways on a narrow screen; with `empty`, that line instead when
+ * Gives the n-th `<td>` of a rendered row the n-th column's `data-label` (what a narrow screen
+ * shows before the value, when the table is laid out as cards). A cell that already has a
+ * `data-label`, or spans columns, is left as it is. `<td` only ever comes from markup the views
+ * write: cell text is escaped.
+ */
+function labelCells(row: JSX.Element, labels: string[]): string {
+  let column = 0
+  return String(row).replace(/<td(?=[\s>])([^>]*)>/g, (cell, attributes: string) => {
+    const label = labels[column]
+    column += 1
+    if (label === undefined || /\s(data-label|colspan)=/.test(attributes)) return cell
+    return `<td${attributes} data-label="${label.replaceAll('"', '&#34;')}">`
+  })
+}
+
+/**
+ * A striped table; on a narrow screen (its box under 48rem) each row becomes a card whose cells
+ * show their column's name (`data-label`, added here). With `empty`, that line instead when
  * there are no rows. `columns` are header markup written here, never user input; `rows` are
  * rendered `<tr>` elements (their cells escape their own text).
  */
@@ -31,8 +55,9 @@ export function Table({
       </p>
     )
   }
+  const labels = columns.map(headerText)
   return (
-    <div class="overflow-auto">
+    <div class="overflow-auto table-cards">
       <table class="striped">
         <thead>
           <tr>
@@ -41,7 +66,7 @@ export function Table({
             ))}
           </tr>
         </thead>
-        <tbody>{rows}</tbody>
+        <tbody>{rows.map((row) => labelCells(row, labels))}</tbody>
       </table>
     </div>
   )

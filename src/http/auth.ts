@@ -13,6 +13,7 @@ import {
   sameSecret,
   setupTokenProblem,
   startSession,
+  validateCredentials,
   verifyLogin,
 } from '../domain/admins.ts'
 import { recordAudit, recordRepeatedAudit } from '../domain/audit.ts'
@@ -199,7 +200,7 @@ export function authRoutes(ctx: AppContext) {
 
   const loginPage = (
     status: number,
-    props: { email?: string; next: string; error?: string },
+    props: { email?: string; next: string; error?: string; loggedOut?: boolean },
     headers: Record<string, string> = {},
   ) => {
     const csrf = randomBase62(32)
@@ -219,7 +220,7 @@ export function authRoutes(ctx: AppContext) {
     .get('/login', ({ request, query }) => {
       const next = safeNext(query.next)
       if (currentSession(ctx, request)) return redirect(next)
-      return loginPage(200, { next })
+      return loginPage(200, { next, loggedOut: query.logged_out === '1' })
     })
     .post('/login', async ({ request, body, server }) => {
       // The re-login dialog (htmx) gets the dialog back, the login page the page.
@@ -287,7 +288,7 @@ export function authRoutes(ctx: AppContext) {
         endSession(db, auth.sessionToken)
         const address = clientAddress(ctx, request, server)
         recordAudit(db, { storeId, actor: auth.admin.email, address, action: 'logout' }, clock)
-        return redirect('/login', {
+        return redirect('/login?logged_out=1', {
           'set-cookie': cookieHeader(ctx, SESSION_COOKIE, '', { maxAgeSeconds: 0 }),
         })
       },
@@ -310,10 +311,15 @@ export function authRoutes(ctx: AppContext) {
         return htmlResponse(MessagePage({ title: 'Set up mida-export', message: problem }), 410)
       }
       if (password !== field(body, 'password_confirm')) {
-        return htmlResponse(
-          SetupPage({ token, email, errors: { password_confirm: 'does not match the password' } }),
-          422,
-        )
+        // Both problems at once: a short password is named too, not only the mismatch.
+        const errors: Record<string, string> = { password_confirm: 'does not match the password' }
+        try {
+          validateCredentials(email, password)
+        } catch (err) {
+          if (!(err instanceof AdminInputError)) throw err
+          Object.assign(errors, err.fields)
+        }
+        return htmlResponse(SetupPage({ token, email, errors }), 422)
       }
       try {
         const admin = await createFirstAdmin(db, token, email, password, clock)

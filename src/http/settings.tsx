@@ -126,7 +126,8 @@ export function settingsRoutes(ctx: AppContext) {
       const newKey = act(String(key.id))
       const detail = newKey ? `${describeKey(key)} → ${newKey.key.prefix}…` : describeKey(key)
       recordAudit(db, { ...actor(auth, request, server), action, detail }, clock)
-      return keysAnswer(request, view(auth, { newKey }))
+      const revokedKey = action === 'key.revoked' ? key.id : undefined
+      return keysAnswer(request, view(auth, { newKey, revokedKey }))
     } catch (err) {
       if (!(err instanceof AppError)) throw err
       return keysAnswer(

@@ -132,7 +132,7 @@ describe('the settings page in Chromium', () => {
 
     // Log out: back to the login page, and the settings are closed again.
     await page.getByRole('button', { name: 'Log out' }).click()
-    await page.waitForURL(`${server.url}/login`)
+    await page.waitForURL(`${server.url}/login?logged_out=1`)
     await page.goto(`${server.url}/settings`)
     await page.waitForURL(`${server.url}/login?next=%2Fsettings`)
     expect(errors).toEqual([])
@@ -178,7 +178,9 @@ describe('the settings page in Chromium', () => {
       void d.accept()
     })
     await page.locator('tr', { hasText: evil }).getByRole('button', { name: 'Revoke' }).click()
-    await hasCount(page.locator('td.key-name', { hasText: evil }), 0)
+    // The revoked key's row stays in place, marked revoked, without its buttons.
+    await hasCount(page.locator('tr.revoked td.key-name', { hasText: evil }), 1)
+    await hasCount(page.locator('tr.revoked button'), 0)
     expect(confirmText).toBe(`Revoke the key "${evil}"? Clients using it get 401 from now on.`)
     expect(listApiKeys(t.db, t.storeId).filter((k) => k.revokedAt === null).length).toBe(1)
     expect(errors).toEqual([])

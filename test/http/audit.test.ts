@@ -133,9 +133,11 @@ describe('the audit log over HTTP', () => {
     )
     const page = await (await t.request('/settings', { headers: { cookie } })).text()
     expect(page).toContain('<section id="section-audit"')
-    expect(page).toContain('<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>')
-    expect(page).toContain('<td>&quot;&gt;&lt;img src=x&gt;</td>')
-    expect(page).toContain('<td>Failed login</td><td>a &amp; b</td>')
+    expect(page).toContain('<td data-label="Who">&lt;script&gt;alert(1)&lt;/script&gt;</td>')
+    expect(page).toContain('<td data-label="Address">&quot;&gt;&lt;img src=x&gt;</td>')
+    expect(page).toContain(
+      '<td data-label="What">Failed login</td><td data-label="Detail">a &amp; b</td>',
+    )
     expect(page).not.toContain('<script>alert(1)')
     const fragment = await t.request('/settings/audit', {
       headers: { cookie, 'hx-request': 'true' },

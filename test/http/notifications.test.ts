@@ -470,7 +470,9 @@ describe('the settings page', () => {
       await t.request('/settings/notifications/outbox', { headers: { cookie: auth.cookie } })
     ).text()
     expect(after).toContain('>sent</span>')
-    expect(after).toMatch(/<td>1<\/td><td><small>250 /)
+    expect(after).toMatch(
+      /<td data-label="Attempts">1<\/td><td data-label="Last answer"><small>250 /,
+    )
     const settingsPage = await (
       await t.request('/settings', { headers: { cookie: auth.cookie } })
     ).text()

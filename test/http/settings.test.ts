@@ -325,7 +325,13 @@ describe('API keys', () => {
     const active = listApiKeys(t.db, t.storeId).find((k) => k.revokedAt === null)!
     const revoked = await hx(`/settings/keys/${active.id}/revoke`, {})
     expect(revoked.status).toBe(200)
-    expect(await revoked.text()).toContain('No active keys yet.')
+    // The answer keeps the revoked key's row, marked and without buttons, so the list stays put;
+    // the next look at the list has no active key.
+    const answer = await revoked.text()
+    expect(answer).toContain(`<tr id="key-${active.id}" class="revoked">`)
+    expect(answer).toContain('<span class="revoked-note">Revoked</span>')
+    expect(answer).not.toContain(`/settings/keys/${active.id}/`)
+    expect(await (await hx('/settings/keys')).text()).toContain('No active keys yet.')
     expect((await sync(fresh!)).status).toBe(401)
     const again = await hx(`/settings/keys/${active.id}/revoke`, {})
     expect(again.status).toBe(409)
@@ -347,7 +353,9 @@ describe('API keys', () => {
     expect(html).toContain(
       '<small id="topbar-store-name">&lt;script&gt;alert(1)&lt;/script&gt;</small>',
     )
-    expect(html).toContain('<td class="key-name">&lt;img src=x onerror=alert(2)&gt;</td>')
+    expect(html).toContain(
+      '<td class="key-name" data-label="Name">&lt;img src=x onerror=alert(2)&gt;</td>',
+    )
     expect(html).toContain('value="<script>alert(1)</script>"')
   })
 })
@@ -433,7 +441,7 @@ describe('login, logout and setup', () => {
       headers: { cookie: sessionCookie },
       body: form({ _csrf: token }),
     })
-    expect([out.status, out.headers.get('location')]).toEqual([303, '/login'])
+    expect([out.status, out.headers.get('location')]).toEqual([303, '/login?logged_out=1'])
     expect(out.headers.get('set-cookie')).toStartWith(
       'mida_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0',
     )

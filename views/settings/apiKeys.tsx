@@ -57,8 +57,9 @@ function NewKeyPanel({ view }: { view: SettingsView }) {
 export function ApiKeys({ view }: { view: SettingsView }) {
   const { ctx, settings } = view
   const keys = listApiKeys(ctx.db, ctx.store.id)
-  const active = keys.filter((k) => k.revokedAt === null)
-  const revoked = keys.length - active.length
+  // The key this request revoked keeps its row (marked revoked), so nothing on the page moves.
+  const shown = keys.filter((k) => k.revokedAt === null || k.id === view.revokedKey)
+  const revoked = keys.length - shown.length
   const typed = view.keyForm
   return (
     <div id="api-keys">
@@ -110,8 +111,8 @@ export function ApiKeys({ view }: { view: SettingsView }) {
           <span class="visually-hidden">Actions</span>,
         ]}
         empty="No active keys yet. Generate one to call the sync API."
-        rows={active.map((k) => (
-          <tr id={`key-${k.id}`}>
+        rows={shown.map((k) => (
+          <tr id={`key-${k.id}`} class={k.revokedAt === null ? undefined : 'revoked'}>
             <td class="key-name" safe>
               {k.name}
             </td>
@@ -126,30 +127,36 @@ export function ApiKeys({ view }: { view: SettingsView }) {
               <When ms={k.lastUsedAt} timeZone={settings.timezone} />
             </td>
             <td class="actions">
-              <button
-                type="button"
-                class="secondary outline"
-                hx-post={`/settings/keys/${k.id}/regenerate`}
-                hx-target="#api-keys"
-                hx-swap="outerHTML"
-                hx-confirm={attrText(
-                  `Regenerate the secret key of "${k.name}"? The current key stops working at once.`,
-                )}
-              >
-                Regenerate secret key
-              </button>
-              <button
-                type="button"
-                class="contrast outline"
-                hx-post={`/settings/keys/${k.id}/revoke`}
-                hx-target="#api-keys"
-                hx-swap="outerHTML"
-                hx-confirm={attrText(
-                  `Revoke the key "${k.name}"? Clients using it get 401 from now on.`,
-                )}
-              >
-                Revoke
-              </button>
+              {k.revokedAt !== null ? (
+                <span class="revoked-note">Revoked</span>
+              ) : (
+                <>
+                  <button
+                    type="button"
+                    class="secondary outline"
+                    hx-post={`/settings/keys/${k.id}/regenerate`}
+                    hx-target="#api-keys"
+                    hx-swap="outerHTML"
+                    hx-confirm={attrText(
+                      `Regenerate the secret key of "${k.name}"? The current key stops working at once.`,
+                    )}
+                  >
+                    Regenerate secret key
+                  </button>
+                  <button
+                    type="button"
+                    class="destructive outline"
+                    hx-post={`/settings/keys/${k.id}/revoke`}
+                    hx-target="#api-keys"
+                    hx-swap="outerHTML"
+                    hx-confirm={attrText(
+                      `Revoke the key "${k.name}"? Clients using it get 401 from now on.`,
+                    )}
+                  >
+                    Revoke
+                  </button>
+                </>
+              )}
             </td>
           </tr>
         ))}

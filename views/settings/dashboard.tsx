@@ -1,5 +1,5 @@
 import { type Dashboard, dashboardData } from '../../src/domain/dashboard.ts'
-import { formatCount, formatMoney, formatPercent } from '../format.ts'
+import { formatCompactMoney, formatCount, formatMoney, formatPercent } from '../format.ts'
 import { Table } from '../table.tsx'
 import type { SettingsSection } from './types.ts'
 
@@ -87,16 +87,47 @@ export function DailyChart({ data }: { data: Dashboard }) {
   )
 }
 
-function Figure({ label, value }: { label: string; value: string }) {
+/** A stat card; `exact`, when the value is shortened, is its title and what a screen reader says. */
+function Figure({ label, value, exact }: { label: string; value: string; exact?: string }) {
   return (
     <div class="figure">
       <span class="figure-label" safe>
         {label}
       </span>
-      <strong class="figure-value" safe>
-        {value}
-      </strong>
+      {exact === undefined || exact === value ? (
+        <strong class="figure-value" safe>
+          {value}
+        </strong>
+      ) : (
+        <strong class="figure-value" title={exact}>
+          <span aria-hidden="true" safe>
+            {value}
+          </span>
+          <span class="visually-hidden" safe>
+            {exact}
+          </span>
+        </strong>
+      )}
     </div>
+  )
+}
+
+/** A money stat card: compact (`$2.1K`) with the exact amount as its title. */
+function MoneyFigure({
+  label,
+  amount,
+  currency,
+}: {
+  label: string
+  amount: number
+  currency: string
+}) {
+  return (
+    <Figure
+      label={label}
+      value={formatCompactMoney(amount, currency)}
+      exact={formatMoney(amount, currency)}
+    />
   )
 }
 
@@ -119,9 +150,9 @@ export const dashboardSection: SettingsSection = {
           <Figure label="Visitors" value={formatCount(m.total_visitors)} />
           <Figure label="Sessions" value={formatCount(m.total_sessions)} />
           <Figure label="Orders" value={formatCount(m.successful_orders)} />
-          <Figure label="Revenue" value={formatMoney(m.total_revenue, data.currency)} />
+          <MoneyFigure label="Revenue" amount={m.total_revenue} currency={data.currency} />
           <Figure label="Conversion" value={formatPercent(m.conversion_rate)} />
-          <Figure label="Avg. order" value={formatMoney(m.average_order_value, data.currency)} />
+          <MoneyFigure label="Avg. order" amount={m.average_order_value} currency={data.currency} />
         </div>
         <DailyChart data={data} />
         <details>

@@ -16,6 +16,8 @@ export interface SettingsView {
   csrfToken: string
   /** A key issued by this request: shown once, in the API keys section. */
   newKey?: IssuedKey
+  /** The id of a key revoked by this request: its row stays, marked revoked, so nothing moves. */
+  revokedKey?: number
   /** The "Generate API Key" inputs after a refused attempt: what was typed and why it failed. */
   keyForm?: { name: string; scope: string; error: string }
 }
