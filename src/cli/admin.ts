@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import {
+  adoptAdminEmail,
   countAdmins,
   createOrResetAdmin,
   issueSetupToken,
@@ -43,7 +44,9 @@ export async function runAdmin(rt: Runtime, p: Parsed): Promise<number> {
       if (!email) throw new UsageError('admin create needs --email E')
       if (password === undefined) throw new UsageError('admin create needs --password P')
       if (password === '-') password = await readFirstLine(rt.io)
+      const first = countAdmins(rt.db) === 0
       const { admin, created } = await createOrResetAdmin(rt.db, email, password, rt.clock)
+      if (first && created) adoptAdminEmail(rt.db, admin.email, rt.clock)
       recordAudit(
         rt.db,
         {
@@ -97,6 +100,7 @@ export async function ensureAdminAtStartup(
   if (countAdmins(db) > 0) return
   if (config.adminEmail && config.adminPassword) {
     const { admin } = await createOrResetAdmin(db, config.adminEmail, config.adminPassword, clock)
+    adoptAdminEmail(db, admin.email, clock)
     recordAudit(
       db,
       {
