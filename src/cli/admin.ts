@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import {
+  adoptAdminEmail,
   countAdmins,
   createOrResetAdmin,
   issueSetupToken,
@@ -9,6 +10,7 @@ import {
 } from '../domain/admins.ts'
 import { CLI_ACTOR, ENV_ACTOR, recordAudit } from '../domain/audit.ts'
 import type { Clock } from '../domain/clock.ts'
+import { initialiseSettings } from '../domain/settings.ts'
 import { ensureDefaultStore } from '../domain/stores.ts'
 import { type OptionSpec, type Parsed, str } from './args.ts'
 import { type Io, UsageError } from './io.ts'
@@ -43,7 +45,9 @@ export async function runAdmin(rt: Runtime, p: Parsed): Promise<number> {
       if (!email) throw new UsageError('admin create needs --email E')
       if (password === undefined) throw new UsageError('admin create needs --password P')
       if (password === '-') password = await readFirstLine(rt.io)
+      const first = countAdmins(rt.db) === 0
       const { admin, created } = await createOrResetAdmin(rt.db, email, password, rt.clock)
+      if (first && created) adoptAdminEmail(rt.db, admin.email, rt.clock)
       recordAudit(
         rt.db,
         {
@@ -97,10 +101,14 @@ export async function ensureAdminAtStartup(
   if (countAdmins(db) > 0) return
   if (config.adminEmail && config.adminPassword) {
     const { admin } = await createOrResetAdmin(db, config.adminEmail, config.adminPassword, clock)
+    const store = ensureDefaultStore(db, clock)
+    // Seeded first, so the store email below is not taken for an initialised store.
+    initialiseSettings(db, store.id, clock)
+    adoptAdminEmail(db, admin.email, clock)
     recordAudit(
       db,
       {
-        storeId: ensureDefaultStore(db, clock).id,
+        storeId: store.id,
         actor: ENV_ACTOR,
         address: null,
         action: 'admin.created',

@@ -4,6 +4,7 @@ import type { Database } from '../db/database.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { Conflict, InvalidInput } from './errors.ts'
 import { randomBase62 } from './random.ts'
+import { readSettings, updateSettings } from './settings.ts'
 
 /** How long a setup link stays valid. */
 export const SETUP_TOKEN_TTL_MS = 30 * 60_000
@@ -141,6 +142,20 @@ export async function createOrResetAdmin(
     .immediate()
 }
 
+/**
+ * Makes the first admin's email the store email of every store that has none, so notifications
+ * (which go to the store email when no Recipient is set) reach someone from the start. A store
+ * email already set is kept.
+ */
+export function adoptAdminEmail(db: Database, email: string, clock: Clock): void {
+  const stores = db.query('SELECT id FROM stores ORDER BY id').all() as { id: number }[]
+  for (const { id } of stores) {
+    if (readSettings(db, id).store_email === '') {
+      updateSettings(db, id, { store_email: email }, clock)
+    }
+  }
+}
+
 /** Issues a one-time setup link token, valid for 30 minutes. */
 export function issueSetupToken(db: Database, clock: Clock): { token: string; expiresAt: number } {
   const token = randomBase62(32)
@@ -197,6 +212,7 @@ export async function createFirstAdmin(
            RETURNING id, email, created_at, updated_at`,
         )
         .get(clean.email, hash, at, at) as AdminRow
+      adoptAdminEmail(db, row.email, clock)
       return fromRow(row)
     })
     .immediate()

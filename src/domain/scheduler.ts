@@ -67,6 +67,26 @@ export function duePeriod(
   return { frequency, period: periodContaining(before, frequency, timezone, week_start) }
 }
 
+/**
+ * The next time the scheduler syncs, and which period: the first period whose sync time
+ * (`dueAt`) is after `now`. The period that is due at `now` itself is being synced by the
+ * current tick, so the next one is the period after it. Computed whatever `api_enabled` says
+ * (the page says when it only applies once the API is activated).
+ */
+export function nextSync(
+  now: Temporal.Instant,
+  settings: ScheduleSettings,
+): { at: Temporal.Instant; frequency: Frequency; period: Period } {
+  const { sync_frequency: frequency, timezone, week_start } = settings
+  let period = previousPeriod(now, frequency, timezone, week_start)
+  let at = dueAt(period, settings.sync_hour)
+  if (Temporal.Instant.compare(at, now) <= 0) {
+    period = periodContaining(period.end.toPlainDate(), frequency, timezone, week_start)
+    at = dueAt(period, settings.sync_hour)
+  }
+  return { at, frequency, period }
+}
+
 export type ClaimResult =
   /** This process may sync the period now. */
   | 'claimed'

@@ -311,14 +311,41 @@ function recordFailure(
   }
 }
 
+/** The headline figures of a successful sync, as its stored body says. */
+export interface SyncFigures {
+  currency: string
+  sessions: number
+  visitors: number
+  orders: number
+  revenue: number
+  conversion: number
+}
+
 /** A recorded sync, for the settings page and the CLI. */
 export interface SyncRecordSummary {
+  id: number
   frequency: Frequency
   periodLabel: string
   status: 'success' | 'failed'
   trigger: SyncTrigger
   error: string | null
   syncedAt: number
+  /** A success's figures from its stored body; null for a failure. */
+  figures: SyncFigures | null
+}
+
+/** The figures of a stored success body (null when there is none). */
+function figuresOf(body: string | null): SyncFigures | null {
+  if (!body) return null
+  const parsed = JSON.parse(body) as SyncBody
+  return {
+    currency: parsed.currency,
+    sessions: parsed.data.total_sessions,
+    visitors: parsed.data.total_visitors,
+    orders: parsed.data.successful_orders,
+    revenue: parsed.data.total_revenue,
+    conversion: parsed.data.conversion_rate,
+  }
 }
 
 /** The most recent sync records of a store. */
@@ -326,23 +353,27 @@ export function recentSyncRecords(db: Database, storeId: number, limit = 20): Sy
   return (
     db
       .query(
-        `SELECT frequency, period_label, status, trigger, error, synced_at FROM sync_records
-         WHERE store_id = ? ORDER BY synced_at DESC, id DESC LIMIT ?`,
+        `SELECT id, frequency, period_label, status, trigger, error, synced_at, body
+         FROM sync_records WHERE store_id = ? ORDER BY synced_at DESC, id DESC LIMIT ?`,
       )
       .all(storeId, limit) as {
+      id: number
       frequency: Frequency
       period_label: string
       status: 'success' | 'failed'
       trigger: SyncTrigger
       error: string | null
       synced_at: number
+      body: string | null
     }[]
   ).map((r) => ({
+    id: r.id,
     frequency: r.frequency,
     periodLabel: r.period_label,
     status: r.status,
     trigger: r.trigger,
     error: r.error,
     syncedAt: r.synced_at,
+    figures: r.status === 'success' ? figuresOf(r.body) : null,
   }))
 }

@@ -16,6 +16,7 @@ import { errorHandler } from './errors.ts'
 import { healthRoutes } from './health.ts'
 import { importRoutes } from './import.ts'
 import { notificationRoutes } from './notifications.tsx'
+import { onboardingRoutes } from './onboarding.tsx'
 import { pageRoutes } from './pages.ts'
 import { MAX_REQUEST_BODY_BYTES, security } from './security.ts'
 import { settingsRoutes } from './settings.tsx'
@@ -80,6 +81,7 @@ export function createApp({ db, config, clock, mailer }: AppOptions) {
     .use(pageRoutes(ctx))
     .use(settingsRoutes(ctx))
     .use(notificationRoutes(ctx))
+    .use(onboardingRoutes(ctx, sync))
   return Object.assign(app, { context: ctx })
 }
 

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import { ApiKeys } from '../../views/settings/apiKeys.tsx'
 import { AuditLog } from '../../views/settings/audit.tsx'
 import { SaveResult, SaveStatus, SettingsPage } from '../../views/settings/page.tsx'
+import { AfterChangePartials } from '../../views/settings/partials.tsx'
 import { SyncLog } from '../../views/settings/syncLog.tsx'
 import type { SettingsView } from '../../views/settings/types.ts'
 import { type AuditAction, auditSettingsChange, describeKey, recordAudit } from '../domain/audit.ts'
@@ -99,10 +100,19 @@ export function settingsRoutes(ctx: AppContext) {
     }
   }
 
-  /** The keys fragment for htmx, the whole page for a plain form post. */
-  const keysAnswer = (request: Request, v: SettingsView, status = 200) =>
+  /**
+   * The keys fragment for htmx (after a change, with the audit log and the overview as
+   * partials), the whole page for a plain form post.
+   */
+  const keysAnswer = (request: Request, v: SettingsView, status = 200, changed = false) =>
     isHtmx(request)
-      ? htmlResponse(<ApiKeys view={v} />, status)
+      ? htmlResponse(
+          <>
+            <ApiKeys view={v} />
+            {changed ? <AfterChangePartials view={v} /> : ''}
+          </>,
+          status,
+        )
       : htmlResponse(<SettingsPage view={v} />, status)
 
   /** Who did it, for the audit log: the admin and the client's address. */
@@ -127,7 +137,7 @@ export function settingsRoutes(ctx: AppContext) {
       const detail = newKey ? `${describeKey(key)} → ${newKey.key.prefix}…` : describeKey(key)
       recordAudit(db, { ...actor(auth, request, server), action, detail }, clock)
       const revokedKey = action === 'key.revoked' ? key.id : undefined
-      return keysAnswer(request, view(auth, { newKey, revokedKey }))
+      return keysAnswer(request, view(auth, { newKey, revokedKey }), 200, true)
     } catch (err) {
       if (!(err instanceof AppError)) throw err
       return keysAnswer(
@@ -203,7 +213,7 @@ export function settingsRoutes(ctx: AppContext) {
         const newKey = createApiKey(db, storeId, name, scope, clock)
         const detail = describeKey(newKey.key)
         recordAudit(db, { ...actor(auth, request, server), action: 'key.created', detail }, clock)
-        return keysAnswer(request, view(auth, { newKey }))
+        return keysAnswer(request, view(auth, { newKey }), 200, true)
       } catch (err) {
         if (!(err instanceof AppError)) throw err
         const status = err.status === 409 ? 409 : 422

@@ -18,6 +18,7 @@ import {
 import { recentAudit } from '../../src/domain/audit.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { Conflict } from '../../src/domain/errors.ts'
+import { readSettings, updateSettings } from '../../src/domain/settings.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import { runCli } from '../../src/main.ts'
 import { captureIo, tempDir } from '../utils.ts'
@@ -226,6 +227,62 @@ describe('start-up and the admin command', () => {
       expect(JSON.parse(list.out)).toEqual([
         { id: 1, email: 'me@shop.example', created_at: '2026-11-26T06:00:00Z' },
       ])
+    } finally {
+      cleanup()
+    }
+  })
+})
+
+describe("the first admin's email as the store email", () => {
+  test('the setup link makes it the store email when the store has none', async () => {
+    open()
+    const storeId = ensureDefaultStore(db, clock).id
+    const { token } = issueSetupToken(db, clock)
+    await createFirstAdmin(db, token, 'First@Shop.example', 'a good password', clock)
+    expect(readSettings(db, storeId).store_email).toBe('first@shop.example')
+  })
+
+  test('a store email already set is kept', async () => {
+    open()
+    const storeId = ensureDefaultStore(db, clock).id
+    updateSettings(db, storeId, { store_email: 'shop@shop.example' }, clock)
+    const { token } = issueSetupToken(db, clock)
+    await createFirstAdmin(db, token, 'first@shop.example', 'a good password', clock)
+    expect(readSettings(db, storeId).store_email).toBe('shop@shop.example')
+  })
+
+  test('MIDA_ADMIN_EMAIL at start-up makes it the store email, after seeding the time zone', async () => {
+    open()
+    const config = loadConfig({
+      cwd: '/',
+      flags: {},
+      env: { MIDA_ADMIN_EMAIL: 'env@shop.example', MIDA_ADMIN_PASSWORD: 'from the env' },
+    })
+    await ensureAdminAtStartup(db, config, clock, () => {})
+    const settings = readSettings(db, ensureDefaultStore(db, clock).id)
+    expect(settings.store_email).toBe('env@shop.example')
+    expect(settings.timezone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC')
+  })
+
+  test('`admin create` does it for the first admin only, never for a later one', async () => {
+    const { dir, cleanup } = tempDir()
+    try {
+      const run = (email: string) =>
+        runCli(
+          ['admin', 'create', '--email', email, '--password', 'pass word 1', '--data-dir', dir],
+          captureIo(dir),
+          new FixedClock('2026-11-26T06:00:00Z'),
+        )
+      expect(await run('first@shop.example')).toBe(0)
+      const io = captureIo(dir)
+      expect(await runCli(['settings', '--json', '--data-dir', dir], io, clock)).toBe(0)
+      expect(JSON.parse(io.stdout()).store_email).toBe('first@shop.example')
+      const clear = captureIo(dir)
+      await runCli(['settings', 'set', 'store_email=', '--data-dir', dir], clear, clock)
+      expect(await run('second@shop.example')).toBe(0)
+      const after = captureIo(dir)
+      await runCli(['settings', '--json', '--data-dir', dir], after, clock)
+      expect(JSON.parse(after.stdout()).store_email).toBe('')
     } finally {
       cleanup()
     }

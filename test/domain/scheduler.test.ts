@@ -8,6 +8,7 @@ import {
   claimPeriod,
   duePeriod,
   isDue,
+  nextSync,
   Scheduler,
   type ScheduleSettings,
 } from '../../src/domain/scheduler.ts'
@@ -32,6 +33,48 @@ function schedule(overrides: Partial<ScheduleSettings> = {}): ScheduleSettings {
 function dueAt(settings: ScheduleSettings, instants: string[]): [string, boolean][] {
   return instants.map((i) => [i, isDue(at(i), settings)])
 }
+
+/** nextSync at an instant, as [store time of the sync, its period's label]. */
+function next(iso: string, settings: ScheduleSettings): [string, string] {
+  const n = nextSync(at(iso), settings)
+  return [n.at.toZonedDateTimeISO(settings.timezone).toPlainDateTime().toString(), n.period.label]
+}
+
+describe('nextSync', () => {
+  test('daily: before sync_hour the previous day is next, from sync_hour on today is', () => {
+    expect(next('2026-11-26T05:59:59Z', schedule())).toEqual(['2026-11-26T01:00:00', '2026-11-25'])
+    // 01:00 in New York: yesterday's sync is due now (this tick runs it); next is today's.
+    expect(next('2026-11-26T06:00:00Z', schedule())).toEqual(['2026-11-27T01:00:00', '2026-11-26'])
+    expect(next('2026-11-26T06:00:00Z', schedule({ sync_hour: 7 }))).toEqual([
+      '2026-11-26T07:00:00',
+      '2026-11-25',
+    ])
+  })
+
+  test('weekly: the week that holds today, synced on the first day of the next week', () => {
+    // Thursday 2026-11-26: the week of Monday the 23rd, synced Monday the 30th.
+    expect(next('2026-11-26T06:00:00Z', schedule({ sync_frequency: 'weekly' }))).toEqual([
+      '2026-11-30T01:00:00',
+      '2026-11-23/2026-11-29',
+    ])
+    expect(
+      next('2026-11-26T06:00:00Z', schedule({ sync_frequency: 'weekly', week_start: 'sunday' })),
+    ).toEqual(['2026-11-29T01:00:00', '2026-11-22/2026-11-28'])
+    // Monday 00:30: last week is not synced yet; it is next, at 01:00.
+    expect(next('2026-11-30T05:30:00Z', schedule({ sync_frequency: 'weekly' }))).toEqual([
+      '2026-11-30T01:00:00',
+      '2026-11-23/2026-11-29',
+    ])
+  })
+
+  test('an hour skipped by daylight saving time is the first valid time after it', () => {
+    // 2027-03-14 in New York: 02:00 does not exist, the sync runs at 03:00.
+    expect(next('2027-03-14T06:00:00Z', schedule({ sync_hour: 2 }))).toEqual([
+      '2027-03-14T03:00:00',
+      '2027-03-13',
+    ])
+  })
+})
 
 describe('isDue', () => {
   test('daily: false from store midnight until sync_hour, true from sync_hour on', () => {

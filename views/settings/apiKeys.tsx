@@ -13,6 +13,69 @@ function When({ ms, timeZone }: { ms: number | null; timeZone: string }) {
   return <StoreTime ms={ms} timeZone={timeZone} />
 }
 
+/** In the new-key box while API Status is Deactivated: why the key gets 403, and the fix. */
+function ApiOffWarning() {
+  return (
+    <div id="new-key-api-warning" class="new-key-warning" role="alert">
+      <p>
+        <strong>API Status is Deactivated</strong>: the sync API answers this key (and every other)
+        with 403 "API is deactivated" until the API is activated.
+      </p>
+      <button type="submit" form="api-activate-form">
+        Activate the API now
+      </button>
+    </div>
+  )
+}
+
+/** What replaces the warning once "Activate the API now" has saved `api_enabled=true`. */
+export function ApiActivatedNote() {
+  return (
+    <p id="new-key-api-warning" class="status status-success" role="status">
+      API Status is now Activated: the key works.
+    </p>
+  )
+}
+
+/** The outcome of "Test this key": the sync API's status and JSON, and a hint when refused. */
+export function KeyTestResult({ status, body }: { status: number; body: string }) {
+  let pretty = body
+  let error = ''
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown }
+    pretty = JSON.stringify(parsed, null, 2)
+    if (typeof parsed.error === 'string') error = parsed.error
+  } catch {}
+  const hint =
+    status === 403 && error === 'API is deactivated'
+      ? 'API Status is Deactivated: activate the API (the button above, or the API Status switch and Save), then test again.'
+      : status === 401
+        ? 'The key was not accepted: it was revoked or regenerated since.'
+        : status === 429
+          ? 'Too many failed key attempts from this address: wait, then test again.'
+          : ''
+  return (
+    <>
+      <p
+        class={`status ${status < 400 ? 'status-success' : 'status-failed'}`}
+        data-status={String(status)}
+      >
+        {`HTTP ${status}`}
+      </p>
+      {hint ? (
+        <p class="key-test-hint" role="alert" safe>
+          {hint}
+        </p>
+      ) : (
+        ''
+      )}
+      <pre class="key-test-body">
+        <code safe>{pretty}</code>
+      </pre>
+    </>
+  )
+}
+
 /** The key just issued, shown once with its Copy button and the cURL command. */
 function NewKeyPanel({ view }: { view: SettingsView }) {
   const issued = view.newKey
@@ -36,6 +99,7 @@ function NewKeyPanel({ view }: { view: SettingsView }) {
       </div>
       {key.scope === 'export' ? (
         <>
+          {view.settings.api_enabled ? '' : <ApiOffWarning />}
           <p>Ready cURL command:</p>
           <div class="copy-row">
             <code id="new-key-curl" safe>
@@ -45,6 +109,15 @@ function NewKeyPanel({ view }: { view: SettingsView }) {
               Copy
             </button>
           </div>
+          <div class="key-test">
+            {/* Tied to its own form (after the settings form), so Save never sends the key. */}
+            <input type="hidden" name="key" value={secret} form="key-test-form" />
+            <button type="submit" class="outline" form="key-test-form">
+              Test this key
+            </button>
+            <small class="muted">calls POST /apiv1/analytics/sync with it, as the cURL does</small>
+          </div>
+          <div id="key-test-result" aria-live="polite"></div>
         </>
       ) : (
         ''
@@ -184,16 +257,38 @@ export const apiKeysSection: SettingsSection = {
   },
   forms(view) {
     return (
-      <form
-        id="new-key-form"
-        method="post"
-        action="/settings/keys"
-        hx-post="/settings/keys"
-        hx-target="#api-keys"
-        hx-swap="outerHTML"
-      >
-        <input type="hidden" name="_csrf" value={view.csrfToken} />
-      </form>
+      <>
+        <form
+          id="new-key-form"
+          method="post"
+          action="/settings/keys"
+          hx-post="/settings/keys"
+          hx-target="#api-keys"
+          hx-swap="outerHTML"
+        >
+          <input type="hidden" name="_csrf" value={view.csrfToken} />
+        </form>
+        <form
+          id="api-activate-form"
+          method="post"
+          action="/settings/api/activate"
+          hx-post="/settings/api/activate"
+          hx-target="#new-key-api-warning"
+          hx-swap="outerHTML"
+        >
+          <input type="hidden" name="_csrf" value={view.csrfToken} />
+        </form>
+        <form
+          id="key-test-form"
+          method="post"
+          action="/settings/keys/test"
+          hx-post="/settings/keys/test"
+          hx-target="#key-test-result"
+          hx-swap="innerHTML"
+        >
+          <input type="hidden" name="_csrf" value={view.csrfToken} />
+        </form>
+      </>
     )
   },
 }

@@ -1,11 +1,19 @@
-import { type Dashboard, dashboardData } from '../../src/domain/dashboard.ts'
+import {
+  type Dashboard,
+  dashboardData,
+  type GettingStarted,
+  gettingStarted,
+  hasStoreData,
+} from '../../src/domain/dashboard.ts'
+import { smtpTarget } from '../../src/domain/mailer.ts'
+import { notificationRecipient } from '../../src/domain/settings.ts'
 import { formatCompactMoney, formatCount, formatMoney, formatPercent } from '../format.ts'
 import { Table } from '../table.tsx'
-import type { SettingsSection } from './types.ts'
+import type { SettingsSection, SettingsView } from './types.ts'
 
 const W = 720
 const H = 220
-const PAD = { top: 16, right: 8, bottom: 28, left: 44 }
+const PAD = { top: 16, right: 64, bottom: 28, left: 44 }
 
 /** A rounded-up axis maximum: 1, 2 or 5 times a power of ten. */
 function niceMax(value: number): number {
@@ -15,23 +23,39 @@ function niceMax(value: number): number {
   return 10 * p
 }
 
-/** Sessions per day as bars, revenue as a line: a server-rendered SVG, no script. */
+/** A revenue axis label: whole units of the currency (`$2,000`). */
+function moneyTick(amount: number, currency: string): string {
+  try {
+    return new Intl.NumberFormat('en-US', {
+      style: 'currency',
+      currency,
+      maximumFractionDigits: 0,
+      minimumFractionDigits: 0,
+    }).format(amount)
+  } catch {
+    return `${amount} ${currency}`
+  }
+}
+
+/**
+ * Sessions per day as bars on the left axis, revenue as a line on its own right axis: a
+ * server-rendered SVG, no script.
+ */
 export function DailyChart({ data }: { data: Dashboard }) {
   const days = data.days
   const innerW = W - PAD.left - PAD.right
   const innerH = H - PAD.top - PAD.bottom
   const maxSessions = niceMax(Math.max(0, ...days.map((d) => d.sessions)))
-  const maxRevenue = Math.max(0, ...days.map((d) => d.revenue))
+  const maxRevenue = niceMax(Math.max(0, ...days.map((d) => d.revenue)))
   const slot = innerW / days.length
   const barW = Math.max(2, slot * 0.6)
   const y = (v: number) => PAD.top + innerH - (v / maxSessions) * innerH
-  const revenueY = (v: number) =>
-    PAD.top + innerH - (maxRevenue === 0 ? 0 : (v / maxRevenue) * innerH)
+  const revenueY = (v: number) => PAD.top + innerH - (v / maxRevenue) * innerH
   const points = days
     .map((d, i) => `${(PAD.left + slot * (i + 0.5)).toFixed(1)},${revenueY(d.revenue).toFixed(1)}`)
     .join(' ')
   const total = days.reduce((s, d) => s + d.sessions, 0)
-  const summary = `Sessions per day over the last ${days.length} days (${formatCount(total)} in all), with revenue as a line.`
+  const summary = `Sessions per day over the last ${days.length} days (${formatCount(total)} in all), with revenue as a line on its own scale (0 to ${moneyTick(maxRevenue, data.currency)}).`
   return (
     <figure class="chart">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary} preserveAspectRatio="none">
@@ -48,6 +72,30 @@ export function DailyChart({ data }: { data: Dashboard }) {
         </text>
         <text class="tick" x={PAD.left - 6} y={y(0) + 4} text-anchor="end">
           0
+        </text>
+        <line
+          class="axis revenue-axis"
+          x1={W - PAD.right}
+          x2={W - PAD.right}
+          y1={revenueY(0)}
+          y2={revenueY(maxRevenue)}
+        />
+        <text
+          class="tick revenue-tick"
+          data-axis="revenue-max"
+          x={W - PAD.right + 6}
+          y={revenueY(maxRevenue) + 4}
+          text-anchor="start"
+        >
+          {moneyTick(maxRevenue, data.currency)}
+        </text>
+        <text
+          class="tick revenue-tick"
+          x={W - PAD.right + 6}
+          y={revenueY(0) + 4}
+          text-anchor="start"
+        >
+          {moneyTick(0, data.currency)}
         </text>
         {days.map((d, i) => {
           const x = PAD.left + slot * i + (slot - barW) / 2
@@ -81,7 +129,8 @@ export function DailyChart({ data }: { data: Dashboard }) {
         <polyline class="revenue" points={points} />
       </svg>
       <figcaption>
-        <span class="legend-bar">Sessions</span> <span class="legend-line">Revenue</span>
+        <span class="legend-bar">Sessions (left scale)</span>{' '}
+        <span class="legend-line">Revenue (right scale)</span>
       </figcaption>
     </figure>
   )
@@ -131,46 +180,162 @@ function MoneyFigure({
   )
 }
 
-/** The headline figures of the last completed period and the 14-day chart. */
+/** One step of the getting-started checklist, ticked or not, with a link to its section. */
+function Step({
+  id,
+  done,
+  href,
+  title,
+  children,
+}: {
+  id: string
+  done: boolean
+  href: string
+  title: string
+  children: JSX.Element
+}) {
+  return (
+    <li class={done ? 'step step-done' : 'step step-todo'} data-step={id} data-done={String(done)}>
+      <span class="step-mark" aria-hidden="true">
+        {done ? '✓' : '○'}
+      </span>{' '}
+      <span class="visually-hidden">{done ? 'Done: ' : 'To do: '}</span>
+      <a href={href} safe>
+        {title}
+      </a>
+      <br />
+      <small>{children}</small>
+    </li>
+  )
+}
+
+/** The first screen of a store without data: four steps, each ticked from the real state. */
+export function Checklist({ steps, recipient }: { steps: GettingStarted; recipient: string }) {
+  return (
+    <div class="checklist">
+      <h3>Getting started</h3>
+      <p>
+        No sessions or orders yet. Four steps to the first sync; the figures and a 14-day chart
+        replace this list once data arrives.
+      </p>
+      <ol>
+        <Step id="api" done={steps.apiEnabled} href="#section-api-status" title="Activate the API">
+          {steps.apiEnabled
+            ? 'API Status is Activated.'
+            : 'API Status is Deactivated: the sync API answers 403 to every key.'}
+        </Step>
+        <Step id="key" done={steps.hasKey} href="#section-api-keys" title="Generate an API key">
+          {steps.hasKey ? 'An export key exists.' : 'No export key yet.'}
+        </Step>
+        <Step
+          id="data"
+          done={steps.dataIn}
+          href="#section-tracking"
+          title="Install the tracker or the Shopify webhooks"
+        >
+          {steps.dataIn
+            ? 'The Shopify webhook secret is set: waiting for the first order.'
+            : 'Paste the tracking tag into your theme, or set up the order webhooks.'}
+        </Step>
+        <Step
+          id="recipient"
+          done={steps.hasRecipient && steps.smtpConfigured}
+          href="#section-notifications"
+          title="Check the notification recipient"
+        >
+          {!steps.hasRecipient ? (
+            'No recipient: set a Recipient or the store email.'
+          ) : !steps.smtpConfigured ? (
+            <>
+              Emails would go to <span safe>{recipient}</span>, but no SMTP server is configured (
+              <a href="#section-smtp">Email delivery</a>).
+            </>
+          ) : (
+            <>
+              Emails go to <span safe>{recipient}</span>.
+            </>
+          )}
+        </Step>
+      </ol>
+    </div>
+  )
+}
+
+/** The last completed period's figures and the chart, with data. */
+function Figures({ data }: { data: Dashboard }) {
+  const m = data.metrics
+  return (
+    <>
+      <p class="period-label">
+        Last completed period: {data.frequency === 'daily' ? 'yesterday' : 'last week'},{' '}
+        <span safe>{data.period.label}</span> ({data.period.timeZone}): what the sync API returns
+        now.
+      </p>
+      <div class="figures">
+        <Figure label="Visitors" value={formatCount(m.total_visitors)} />
+        <Figure label="Sessions" value={formatCount(m.total_sessions)} />
+        <Figure label="Orders" value={formatCount(m.successful_orders)} />
+        <MoneyFigure label="Revenue" amount={m.total_revenue} currency={data.currency} />
+        <Figure label="Conversion" value={formatPercent(m.conversion_rate)} />
+        <MoneyFigure label="Avg. order" amount={m.average_order_value} currency={data.currency} />
+      </div>
+      <DailyChart data={data} />
+      <details>
+        <summary>The last {data.days.length} days as a table</summary>
+        <Table
+          columns={['Day', 'Visitors', 'Sessions', 'Orders', 'Revenue']}
+          rows={data.days.map((d) => (
+            <tr>
+              <td>{d.date}</td>
+              <td>{formatCount(d.visitors)}</td>
+              <td>{formatCount(d.sessions)}</td>
+              <td>{formatCount(d.successful_orders)}</td>
+              <td safe>{formatMoney(d.revenue, data.currency)}</td>
+            </tr>
+          ))}
+        />
+      </details>
+    </>
+  )
+}
+
+/**
+ * The overview fragment (`#overview`): the checklist on a store without data, else the figures
+ * and the chart. It reloads itself after a Save (the `settings-saved` event); key actions and
+ * "Activate" send it along as a partial.
+ */
+export function Overview({ view }: { view: Pick<SettingsView, 'ctx' | 'settings'> }) {
+  const { ctx, settings } = view
+  let body: JSX.Element
+  if (hasStoreData(ctx.db, ctx.store.id)) {
+    body = <Figures data={dashboardData(ctx.db, ctx.store.id, ctx.clock.now())} />
+  } else {
+    const recipient = notificationRecipient(settings)
+    const steps = gettingStarted(ctx.db, ctx.store.id, {
+      ...settings,
+      recipient,
+      smtpConfigured: smtpTarget(ctx.config, settings) !== null,
+    })
+    body = <Checklist steps={steps} recipient={recipient} />
+  }
+  return (
+    <div
+      id="overview"
+      hx-get="/settings/overview"
+      hx-trigger="settings-saved from:body"
+      hx-swap="outerHTML"
+    >
+      {body}
+    </div>
+  )
+}
+
+/** The getting-started checklist, or the last completed period's figures and the 14-day chart. */
 export const dashboardSection: SettingsSection = {
   id: 'dashboard',
-  title: 'Last completed period',
+  title: 'Overview',
   fields: false,
-  render({ ctx }) {
-    const data = dashboardData(ctx.db, ctx.store.id, ctx.clock.now())
-    const m = data.metrics
-    return (
-      <>
-        <p class="period-label">
-          {data.frequency === 'daily' ? 'Yesterday' : 'Last week'},{' '}
-          <span safe>{data.period.label}</span> ({data.period.timeZone}): what the sync API returns
-          now.
-        </p>
-        <div class="figures">
-          <Figure label="Visitors" value={formatCount(m.total_visitors)} />
-          <Figure label="Sessions" value={formatCount(m.total_sessions)} />
-          <Figure label="Orders" value={formatCount(m.successful_orders)} />
-          <MoneyFigure label="Revenue" amount={m.total_revenue} currency={data.currency} />
-          <Figure label="Conversion" value={formatPercent(m.conversion_rate)} />
-          <MoneyFigure label="Avg. order" amount={m.average_order_value} currency={data.currency} />
-        </div>
-        <DailyChart data={data} />
-        <details>
-          <summary>The last {data.days.length} days as a table</summary>
-          <Table
-            columns={['Day', 'Visitors', 'Sessions', 'Orders', 'Revenue']}
-            rows={data.days.map((d) => (
-              <tr>
-                <td>{d.date}</td>
-                <td>{formatCount(d.visitors)}</td>
-                <td>{formatCount(d.sessions)}</td>
-                <td>{formatCount(d.successful_orders)}</td>
-                <td safe>{formatMoney(d.revenue, data.currency)}</td>
-              </tr>
-            ))}
-          />
-        </details>
-      </>
-    )
+  render(view) {
+    return <Overview view={view} />
   },
 }

@@ -1,14 +1,59 @@
+import { smtpTarget } from '../../src/domain/mailer.ts'
+import { notificationRecipient, type StoreSettings } from '../../src/domain/settings.ts'
+import type { AppContext } from '../../src/http/context.ts'
 import { CheckboxField, TextField } from '../fields.tsx'
 import type { SettingsSection } from './types.ts'
+
+/**
+ * Next to the switches: a warning for each reason the saved notification settings would send
+ * nothing (no SMTP server, no recipient), naming which emails are on.
+ */
+export function NotificationWarnings({
+  ctx,
+  settings,
+}: {
+  ctx: AppContext
+  settings: StoreSettings
+}) {
+  const on = [settings.notify_failure ? 'Failure' : '', settings.notify_success ? 'success' : '']
+    .filter(Boolean)
+    .join(' and ')
+  if (!on) return ''
+  const kinds = `${on.charAt(0).toUpperCase()}${on.slice(1)} emails are on`
+  const noSmtp = smtpTarget(ctx.config, settings) === null
+  const noRecipient = notificationRecipient(settings) === ''
+  return (
+    <>
+      {noSmtp ? (
+        <p id="notify-warning-smtp" class="notify-warning" role="note">
+          <strong safe>{`${kinds} but no SMTP server is configured`}</strong>: they wait in the
+          outbox as "not sendable". Fill in <a href="#section-smtp">Email delivery (SMTP)</a> and
+          Save, or set <code>MIDA_SMTP_URL</code>.
+        </p>
+      ) : (
+        ''
+      )}
+      {noRecipient ? (
+        <p id="notify-warning-recipient" class="notify-warning" role="note">
+          <strong safe>{`${kinds} but no recipient`}</strong>: set a Recipient below or the{' '}
+          <a href="#section-store">store email</a>, and Save.
+        </p>
+      ) : (
+        ''
+      )}
+    </>
+  )
+}
 
 /** "Receive email Notifications": success and failure emails and their recipient. */
 export const emailNotificationsSection: SettingsSection = {
   id: 'notifications',
   title: 'Receive email Notifications',
   fields: true,
-  render({ state, settings }) {
+  render({ state, settings, ctx }) {
     return (
       <>
+        <NotificationWarnings ctx={ctx} settings={settings} />
         <CheckboxField
           name="notify_success"
           label="Notify me when data sync is successful"

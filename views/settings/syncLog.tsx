@@ -1,5 +1,6 @@
 import { recentSyncRequests } from '../../src/domain/requestLog.ts'
-import { recentSyncRecords } from '../../src/domain/sync.ts'
+import { recentSyncRecords, type SyncRecordSummary } from '../../src/domain/sync.ts'
+import { formatCount, formatMoney, formatPercent } from '../format.ts'
 import { Refreshable, RepeatCount, StoreTime, Table } from '../table.tsx'
 import type { SettingsSection, SettingsView } from './types.ts'
 
@@ -10,6 +11,29 @@ function ErrorNote({ error }: { error: string | null }) {
     <small class="muted" safe>
       {` ${error}`}
     </small>
+  )
+}
+
+/** A sync's period, with its stored headline figures a click away (a success only). */
+function PeriodCell({ record }: { record: SyncRecordSummary }) {
+  const f = record.figures
+  if (!f) return <span safe>{record.periodLabel}</span>
+  return (
+    <details class="sync-figures">
+      <summary safe>{record.periodLabel}</summary>
+      <dl>
+        <dt>Sessions</dt>
+        <dd>{formatCount(f.sessions)}</dd>
+        <dt>Visitors</dt>
+        <dd>{formatCount(f.visitors)}</dd>
+        <dt>Orders</dt>
+        <dd>{formatCount(f.orders)}</dd>
+        <dt>Revenue</dt>
+        <dd safe>{formatMoney(f.revenue, f.currency)}</dd>
+        <dt>Conversion</dt>
+        <dd>{formatPercent(f.conversion)}</dd>
+      </dl>
+    </details>
   )
 }
 
@@ -26,11 +50,13 @@ export function SyncLog({ view }: { view: SettingsView }) {
         columns={['Time', 'Period', 'Frequency', 'Trigger', 'Status']}
         empty="No sync yet."
         rows={records.map((r) => (
-          <tr>
+          <tr data-sync-id={String(r.id)}>
             <td>
               <StoreTime ms={r.syncedAt} timeZone={tz} />
             </td>
-            <td safe>{r.periodLabel}</td>
+            <td>
+              <PeriodCell record={r} />
+            </td>
             <td safe>{r.frequency}</td>
             <td safe>{r.trigger}</td>
             <td>

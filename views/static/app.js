@@ -191,3 +191,18 @@
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init)
   else init()
 })()
+
+// --- ui2: "Activate the API now" in the new-key box (separate block) ---
+// The answer swaps in the API Status section with its switch on, which the database now says
+// too. A form that had no unsaved edit before stays clean (the same event a Save sends); one that
+// had edits keeps showing them as unsaved.
+;(() => {
+  let wasClean = false
+  document.addEventListener('htmx:before:request', (event) => {
+    const form = event.target instanceof Element ? event.target.closest('#api-activate-form') : null
+    if (form) wasClean = document.getElementById('unsaved')?.hidden !== false
+  })
+  document.addEventListener('api-activated', () => {
+    if (wasClean) document.dispatchEvent(new CustomEvent('settings-saved'))
+  })
+})()

@@ -1,0 +1,87 @@
+import { Elysia } from 'elysia'
+import { ApiActivatedNote, KeyTestResult } from '../../views/settings/apiKeys.tsx'
+import { apiStatusSection } from '../../views/settings/apiStatus.tsx'
+import { Overview } from '../../views/settings/dashboard.tsx'
+import { SectionBlock } from '../../views/settings/page.tsx'
+import { AfterChangePartials } from '../../views/settings/partials.tsx'
+import { NextSync } from '../../views/settings/syncFrequency.tsx'
+import type { SettingsView } from '../../views/settings/types.ts'
+import { auditSettingsChange } from '../domain/audit.ts'
+import { readSettings, updateSettings } from '../domain/settings.ts'
+import { type AdminAuth, adminAuth } from './auth.ts'
+import { type AppContext, clientAddress } from './context.ts'
+import { htmlResponse, isHtmx, redirect } from './html.ts'
+import { formValues } from './settings.tsx'
+import { SYNC_PATH, type syncHandler } from './sync.ts'
+
+type Server = Parameters<typeof clientAddress>[2]
+
+/** The last value of a form field. */
+function lastString(value: unknown): string {
+  const last = Array.isArray(value) ? value.at(-1) : value
+  return typeof last === 'string' ? last : ''
+}
+
+/**
+ * The first-run helpers of the settings page: the overview fragment, "Activate the API now" in
+ * the new-key box, and "Test this key", which calls the sync API with the one-time key.
+ */
+export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHandler>) {
+  const { db, clock } = ctx
+  const storeId = ctx.store.id
+
+  const view = (auth: AdminAuth): SettingsView => {
+    const settings = readSettings(db, storeId)
+    return {
+      ctx,
+      settings,
+      state: { values: formValues(settings), errors: {} },
+      csrfToken: auth.csrfToken,
+    }
+  }
+
+  return new Elysia({ name: 'onboarding', seed: ctx })
+    .use(adminAuth(ctx))
+    .guard({ admin: true })
+    .get('/settings/overview', ({ auth, request }) =>
+      isHtmx(request)
+        ? htmlResponse(<Overview view={view(auth)} />)
+        : redirect('/settings#section-dashboard'),
+    )
+    .post('/settings/api/activate', ({ auth, request, server }) => {
+      const before = readSettings(db, storeId)
+      const after = updateSettings(db, storeId, { api_enabled: 'true' }, clock)
+      const address = clientAddress(ctx, request, server as Server)
+      auditSettingsChange(db, { storeId, actor: auth.admin.email, address }, before, after, clock)
+      if (!isHtmx(request)) return redirect('/settings#section-api-status')
+      const v = view(auth)
+      // The API Status section holds only the switch: replacing it keeps every other unsaved
+      // edit of the form. `api-activated` lets the page keep a clean form clean.
+      return htmlResponse(
+        <>
+          <ApiActivatedNote />
+          <hx-partial hx-target="#section-api-status" hx-swap="outerHTML">
+            <SectionBlock section={apiStatusSection} view={v} />
+          </hx-partial>
+          <hx-partial hx-target="#next-sync" hx-swap="outerHTML">
+            <NextSync settings={v.settings} now={clock.now()} />
+          </hx-partial>
+          <AfterChangePartials view={v} />
+        </>,
+        200,
+        { 'hx-trigger': 'api-activated' },
+      )
+    })
+    .post('/settings/keys/test', async ({ body, request, server }) => {
+      // The key comes from the one-time box and goes only into this in-process call: it is
+      // neither stored nor logged (the call log keeps the key's id, as for any call).
+      const key = lastString((body as Record<string, unknown> | null)?.key).trim()
+      const address = clientAddress(ctx, request, server as Server)
+      const call = new Request(new URL(SYNC_PATH, ctx.config.baseUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-mida-secret-key': key },
+      })
+      const answer = await sync(call, { requestIP: () => ({ address }) })
+      return htmlResponse(<KeyTestResult status={answer.status} body={await answer.text()} />)
+    })
+}
