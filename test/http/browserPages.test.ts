@@ -111,7 +111,7 @@ describe('GET /logout', () => {
       body: new URLSearchParams({ _csrf: session.csrfToken }),
     })
     expect(out.status).toBe(303)
-    expect(out.headers.get('location')).toBe('/login')
+    expect(out.headers.get('location')).toBe('/login?logged_out=1')
     expect((await get('/settings', { cookie })).headers.get('location')).toBe(
       '/login?next=%2Fsettings',
     )

@@ -163,9 +163,9 @@ describe('refused logins', () => {
     )
     const page = await fragment('/settings/audit')
     expect(page).toContain(
-      '<td>Login refused: too many failures<small class="muted" title="1000 times in a row from this address"> ×1000</small></td>',
+      '<td data-label="What">Login refused: too many failures<small class="muted" title="1000 times in a row from this address"> ×1000</small></td>',
     )
-    expect(page).toContain('<td>Failed login</td>')
+    expect(page).toContain('<td data-label="What">Failed login</td>')
 
     // After the 15-minute window: failures again, then a new row for the new window.
     t.clock.advance({ minutes: 15 })
