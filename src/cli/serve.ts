@@ -12,6 +12,7 @@ Runs the HTTP server (settings page, sync API) and the scheduler. Stops cleanly 
 new connections are refused, requests in flight finish (up to 30 s), the scheduler and the email
 sender stop, the database is closed, exit code 0. A second signal exits at once (143 or 130).
 With MIDA_BACKUP_KEEP=N it also writes a daily backup to DATA_DIR/backups, keeping the newest N.
+It deletes audit log entries older than MIDA_AUDIT_KEEP_DAYS (default 365; 0 keeps them) hourly.
 --trust-proxy (MIDA_TRUST_PROXY) is for a server behind your own reverse proxy: the client address
 (for the throttles, the tracker's per-address limit and the audit log) is then the X-Forwarded-For
 entry your proxy appended, the rightmost; --trust-proxy=N with N proxies in a chain (a CDN in front
