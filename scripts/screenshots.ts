@@ -85,6 +85,44 @@ try {
   await darkMobile.goto(`${server.url}/settings#section-sync-log`)
   await darkMobile.screenshot({ path: `${OUT}/settings-phone-dark.png` })
   await darkPhone.close()
+
+  // A fresh install: no data yet, the API still deactivated.
+  const fresh = createTestApp({
+    now: '2026-11-26T15:00:00Z',
+    settings: {
+      store_name: 'New Shop',
+      store_email: 'owner@newshop.example',
+      timezone: 'Europe/Paris',
+    },
+  })
+  const freshServer = listen(fresh.app)
+  try {
+    const owner = await createOrResetAdmin(
+      fresh.db,
+      'owner@newshop.example',
+      'screenshot only',
+      fresh.clock,
+    )
+    const freshSession = startSession(fresh.db, owner.admin.id, fresh.clock)
+    const first = await browser.newContext({ viewport: { width: 1366, height: 900 } })
+    await first.addCookies([
+      { name: 'mida_session', value: freshSession.token, url: freshServer.url },
+    ])
+    const firstPage = await first.newPage()
+    await firstPage.goto(`${freshServer.url}/settings`)
+    await firstPage.screenshot({ path: `${OUT}/settings-first-run.png` })
+    await firstPage.getByLabel('Key name').fill('Looker Studio')
+    await firstPage.getByRole('button', { name: 'Generate API Key' }).click()
+    await firstPage.locator('#new-key-value').waitFor()
+    await firstPage.getByRole('button', { name: 'Test this key' }).click()
+    await firstPage.locator('.key-test-body').waitFor()
+    await firstPage.locator('#section-api-keys').evaluate((e) => e.scrollIntoView())
+    await firstPage.screenshot({ path: `${OUT}/settings-first-key.png` })
+    await first.close()
+  } finally {
+    await freshServer.stop()
+    fresh.close()
+  }
   console.log(`Screenshots written to ${OUT}/`)
 } finally {
   await browser?.close()
