@@ -48,34 +48,47 @@ export function LoginPage(props: LoginPageProps) {
           <form method="post" action="/login">
             <input type="hidden" name="_csrf" value={props.csrfToken} />
             <input type="hidden" name="next" value={attrText(props.next)} />
-            <label for="login-email">
-              Email
-              <input
-                id="login-email"
-                name="email"
-                type="email"
-                autocomplete="username"
-                required
-                value={attrText(props.email ?? '')}
-                autofocus={!props.email}
-              />
-            </label>
-            <label for="login-password">
-              Password
-              <input
-                id="login-password"
-                name="password"
-                type="password"
-                autocomplete="current-password"
-                required
-                autofocus={Boolean(props.email)}
-                aria-describedby={props.error ? 'login-error' : undefined}
-              />
-            </label>
+            <LoginFields idPrefix="login" email={props.email} error={props.error} />
             <button type="submit">Log in</button>
           </form>
         </article>
       </main>
     </Layout>
+  )
+}
+
+/**
+ * The email and password fields of a login, on the login page and in the re-login dialog:
+ * `idPrefix` keeps their ids apart, and the password points at `IDPREFIX-error` when there is one.
+ */
+export function LoginFields(props: { idPrefix: string; email?: string; error?: string }) {
+  const { idPrefix } = props
+  return (
+    <>
+      <label for={`${idPrefix}-email`}>
+        Email
+        <input
+          id={`${idPrefix}-email`}
+          name="email"
+          type="email"
+          autocomplete="username"
+          required
+          value={attrText(props.email ?? '')}
+          autofocus={!props.email}
+        />
+      </label>
+      <label for={`${idPrefix}-password`}>
+        Password
+        <input
+          id={`${idPrefix}-password`}
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+          autofocus={Boolean(props.email)}
+          aria-describedby={props.error ? `${idPrefix}-error` : undefined}
+        />
+      </label>
+    </>
   )
 }

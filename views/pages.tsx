@@ -3,8 +3,25 @@ import { Layout } from './layout.tsx'
 /** The settings page's address: where a lost browser is sent back to. */
 const HOME = '/settings'
 
-/** A browser's error page (an unknown address, a refused request): what happened and a way back. */
-export function ErrorPage({ title, message }: { title: string; message: string }) {
+/** Where a message page leads back to. */
+export interface BackLink {
+  href: string
+  label: string
+}
+
+/**
+ * A page with one message and a way back: a browser's error page (an unknown address, a refused
+ * request) leads to the settings page, an expired setup link to the login page.
+ */
+export function MessagePage({
+  title,
+  message,
+  back = { href: HOME, label: 'Go to the settings page' },
+}: {
+  title: string
+  message: string
+  back?: BackLink
+}) {
   return (
     <Layout title={`${title} · mida-export`} bodyClass="narrow">
       <main class="container">
@@ -14,7 +31,9 @@ export function ErrorPage({ title, message }: { title: string; message: string }
           </header>
           <p safe>{message}</p>
           <p>
-            <a href={HOME}>Go to the settings page</a>
+            <a href={back.href} safe>
+              {back.label}
+            </a>
           </p>
         </article>
       </main>

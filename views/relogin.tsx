@@ -1,4 +1,4 @@
-import { attrText } from './fields.tsx'
+import { LoginFields } from './login.tsx'
 
 export interface ReloginDialogProps {
   /** The pre-login CSRF token (also in the login form's cookie). */
@@ -31,30 +31,7 @@ export function ReloginDialog(props: ReloginDialogProps) {
         )}
         <form hx-post="/login" hx-target="#relogin" hx-swap="innerHTML">
           <input type="hidden" name="_csrf" value={props.csrfToken} />
-          <label for="relogin-email">
-            Email
-            <input
-              id="relogin-email"
-              name="email"
-              type="email"
-              autocomplete="username"
-              required
-              value={attrText(props.email ?? '')}
-              autofocus={!props.email}
-            />
-          </label>
-          <label for="relogin-password">
-            Password
-            <input
-              id="relogin-password"
-              name="password"
-              type="password"
-              autocomplete="current-password"
-              required
-              autofocus={Boolean(props.email)}
-              aria-describedby={props.error ? 'relogin-error' : undefined}
-            />
-          </label>
+          <LoginFields idPrefix="relogin" email={props.email} error={props.error} />
           <button type="submit">Log in</button>
         </form>
       </article>

@@ -55,22 +55,3 @@ export function SetupPage(props: SetupPageProps) {
     </Layout>
   )
 }
-
-/** A page with one message (an expired setup link, for instance). */
-export function MessagePage({ title, message }: { title: string; message: string }) {
-  return (
-    <Layout title={`${title} · mida-export`} bodyClass="narrow">
-      <main class="container">
-        <article>
-          <header>
-            <h1 safe>{title}</h1>
-          </header>
-          <p safe>{message}</p>
-          <p>
-            <a href="/login">Go to the login page</a>
-          </p>
-        </article>
-      </main>
-    </Layout>
-  )
-}

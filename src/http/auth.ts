@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia'
 import { LoginPage } from '../../views/login.tsx'
+import { MessagePage } from '../../views/pages.tsx'
 import { ReloginDialog, type ReloginDialogProps } from '../../views/relogin.tsx'
-import { MessagePage, SetupPage } from '../../views/setup.tsx'
+import { SetupPage } from '../../views/setup.tsx'
 import {
   AdminInputError,
   type AdminSession,
@@ -38,6 +39,9 @@ export interface AdminAuth extends AdminSession {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** The way back from a setup link that no longer works. */
+const TO_LOGIN = { href: '/login', label: 'Go to the login page' }
 
 /** Reads one cookie from a request. */
 export function readCookie(request: Request, name: string): string | null {
@@ -298,7 +302,10 @@ export function authRoutes(ctx: AppContext) {
       const token = typeof query.token === 'string' ? query.token : ''
       const problem = setupTokenProblem(db, token, clock)
       if (problem) {
-        return htmlResponse(MessagePage({ title: 'Set up mida-export', message: problem }), 410)
+        return htmlResponse(
+          MessagePage({ title: 'Set up mida-export', message: problem, back: TO_LOGIN }),
+          410,
+        )
       }
       return htmlResponse(SetupPage({ token, email: '', errors: {} }))
     })
@@ -308,7 +315,10 @@ export function authRoutes(ctx: AppContext) {
       const password = field(body, 'password')
       const problem = setupTokenProblem(db, token, clock)
       if (problem) {
-        return htmlResponse(MessagePage({ title: 'Set up mida-export', message: problem }), 410)
+        return htmlResponse(
+          MessagePage({ title: 'Set up mida-export', message: problem, back: TO_LOGIN }),
+          410,
+        )
       }
       if (password !== field(body, 'password_confirm')) {
         // Both problems at once: a short password is named too, not only the mismatch.
@@ -337,7 +347,7 @@ export function authRoutes(ctx: AppContext) {
         }
         if (err instanceof AppError) {
           return htmlResponse(
-            MessagePage({ title: 'Set up mida-export', message: err.message }),
+            MessagePage({ title: 'Set up mida-export', message: err.message, back: TO_LOGIN }),
             err.status,
           )
         }

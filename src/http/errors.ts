@@ -1,6 +1,6 @@
 import { escapeHTML } from 'bun'
 import { Elysia } from 'elysia'
-import { ErrorPage } from '../../views/pages.tsx'
+import { MessagePage } from '../../views/pages.tsx'
 import { isBusy } from '../db/database.ts'
 import { AppError, TooManyRequests } from '../domain/errors.ts'
 import { json } from './context.ts'
@@ -84,7 +84,7 @@ function pageErrorResponse(code: unknown, error: unknown): Response {
   const headers: Record<string, string> =
     error instanceof TooManyRequests ? { 'retry-after': String(error.retryAfterSeconds) } : {}
   if (isBusy(error)) headers['retry-after'] = String(BUSY_RETRY_SECONDS)
-  return htmlResponse(ErrorPage(page), status, headers)
+  return htmlResponse(MessagePage(page), status, headers)
 }
 
 /** One onError for the whole app: typed errors, Elysia's own (404, parse, validation), the rest. */
