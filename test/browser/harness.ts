@@ -75,3 +75,44 @@ export async function openPage(context: BrowserContext): Promise<{ page: Page; e
   page.on('dialog', (d) => void d.accept())
   return { page, errors }
 }
+
+/** What a page said in its console (errors and warnings), its uncaught errors, its dialogs. */
+export interface Recorded {
+  page: Page
+  /** Console errors and warnings, uncaught exceptions and CSP violations. */
+  problems: string[]
+  /** Chromium's own line for each 4xx/5xx answer ("Failed to load resource: … status of 422"). */
+  statuses: number[]
+  /** Every dialog: its type and message (`beforeunload`, `confirm: …`). */
+  dialogs: string[]
+  /** What to do with the next dialogs: accept (leave, confirm) or dismiss (stay). */
+  answer: 'accept' | 'dismiss'
+}
+
+/**
+ * A page that records every console error and warning, uncaught exception and CSP violation
+ * (`securitypolicyviolation`, counted inside the page), and every dialog it opens.
+ */
+export async function recordedPage(context: BrowserContext): Promise<Recorded> {
+  const page = await context.newPage()
+  const r: Recorded = { page, problems: [], statuses: [], dialogs: [], answer: 'accept' }
+  page.on('console', (m) => {
+    if (m.type() !== 'error' && m.type() !== 'warning') return
+    const status = /^Failed to load resource: the server responded with a status of (\d+)/.exec(
+      m.text(),
+    )
+    if (status) r.statuses.push(Number(status[1]))
+    else r.problems.push(`${m.type()}: ${m.text()}`)
+  })
+  page.on('pageerror', (e) => r.problems.push(`pageerror: ${e.message}`))
+  page.on('dialog', (d) => {
+    r.dialogs.push(d.type() === 'beforeunload' ? 'beforeunload' : `${d.type()}: ${d.message()}`)
+    void (r.answer === 'accept' ? d.accept() : d.dismiss())
+  })
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sample}`),
+    )
+  })
+  return r
+}

@@ -13,7 +13,7 @@ import {
   isChecked,
   isHidden,
   isVisible,
-  openPage,
+  recordedPage,
   useBrowserHarness,
 } from './harness.ts'
 
@@ -52,7 +52,8 @@ describe('the settings page for a first run, in Chromium', () => {
     await ensureAdminAtStartup(t.db, t.config, t.clock, (l) => lines.push(l))
     const link = /\/setup\?token=[0-9A-Za-z]+/.exec(lines.join('\n'))![0]
     const context = await browser.newContext()
-    const { page, errors } = await openPage(context)
+    const r = await recordedPage(context)
+    const { page } = r
     await page.goto(server.url + link)
     await page.getByLabel('Email').fill('me@shop.example')
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
@@ -152,14 +153,16 @@ describe('the settings page for a first run, in Chromium', () => {
     await isHidden(page.locator('#unsaved'))
     expect(readSettings(t.db, t.storeId).store_name).toBe('Edited Shop')
     expect(readSettings(t.db, t.storeId).api_enabled).toBe(true)
-    expect(errors).toEqual([])
+
+    expect({ problems: r.problems, statuses: r.statuses }).toEqual({ problems: [], statuses: [] })
     await context.close()
   })
 
   test('a clean form stays clean after Activate; Save moves the next sync and the warnings; revoke refreshes the audit log', async () => {
     updateSettings(t.db, t.storeId, { api_enabled: 'false' }, t.clock)
     const context = await browser.newContext()
-    const { page, errors } = await openPage(context)
+    const r = await recordedPage(context)
+    const { page } = r
     await logIn(page, server.url)
     await hasText(
       page.locator('#next-sync'),
@@ -205,7 +208,42 @@ describe('the settings page for a first run, in Chromium', () => {
       page.locator('#audit-log tbody tr').first().locator('td').nth(3),
       'API key revoked',
     )
-    expect(errors).toEqual([])
+
+    expect({ problems: r.problems, statuses: r.statuses }).toEqual({ problems: [], statuses: [] })
+    await context.close()
+  })
+
+  test('after Activate, Save compares the switch with the activation, not with the page load', async () => {
+    updateSettings(t.db, t.storeId, { api_enabled: 'false', store_name: 'My Store' }, t.clock)
+    const context = await browser.newContext()
+    const r = await recordedPage(context)
+    const { page } = r
+    await logIn(page, server.url)
+    const activate = async (keyName: string) => {
+      await page.getByLabel('Key name').fill(keyName)
+      await page.getByRole('button', { name: 'Generate API Key' }).click()
+      await page.getByRole('button', { name: 'Activate the API now' }).click()
+      await hasText(page.locator('.switch-state'), 'Activated')
+      expect(readSettings(t.db, t.storeId).api_enabled).toBe(true)
+    }
+
+    // Switched off again on the page and saved: off.
+    await activate('first')
+    await page.getByRole('switch', { name: /API Status/ }).uncheck()
+    await page.getByRole('button', { name: 'Save' }).click()
+    await isHidden(page.locator('#unsaved'))
+    expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
+
+    // Switched off elsewhere (the command line) after an activation: a Save of another field
+    // leaves it off instead of writing the page's switch back.
+    await activate('second')
+    updateSettings(t.db, t.storeId, { api_enabled: 'false' }, t.clock)
+    await page.getByLabel('Store name').fill('Renamed')
+    await page.getByRole('button', { name: 'Save' }).click()
+    await eventually(async () => expect(readSettings(t.db, t.storeId).store_name).toBe('Renamed'))
+    expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
+    await hasText(page.locator('.switch-state'), 'Deactivated')
+    expect({ problems: r.problems, statuses: r.statuses }).toEqual({ problems: [], statuses: [] })
     await context.close()
   })
 
@@ -217,7 +255,8 @@ describe('the settings page for a first run, in Chromium', () => {
     try {
       await ensureAdminAtStartup(envApp.db, envApp.config, envApp.clock, () => {})
       const context = await browser.newContext()
-      const { page, errors } = await openPage(context)
+      const r = await recordedPage(context)
+      const { page } = r
       await logIn(page, envServer.url, 'env@shop.example')
       await hasValue(page.getByLabel('Store email'), 'env@shop.example')
       await hasText(
@@ -225,7 +264,7 @@ describe('the settings page for a first run, in Chromium', () => {
         'Empty: the store email (env@shop.example).',
       )
       await hasCount(page.locator('#notify-warning-recipient'), 0)
-      expect(errors).toEqual([])
+      expect({ problems: r.problems, statuses: r.statuses }).toEqual({ problems: [], statuses: [] })
       await context.close()
     } finally {
       await envServer.stop()
@@ -235,9 +274,10 @@ describe('the settings page for a first run, in Chromium', () => {
 
   test('with data the chart replaces the checklist, and the sync log shows a sync’s figures', async () => {
     generateDemo(t.db, t.storeId, 'America/New_York', { days: 20, seed: 3 }, t.clock)
-    updateSettings(t.db, t.storeId, { sync_frequency: 'daily' }, t.clock)
+    updateSettings(t.db, t.storeId, { sync_frequency: 'daily', api_enabled: 'true' }, t.clock)
     const context = await browser.newContext()
-    const { page, errors } = await openPage(context)
+    const r = await recordedPage(context)
+    const { page } = r
     await logIn(page, server.url)
     await hasCount(page.locator('#overview [data-step]'), 0)
     await isVisible(page.locator('#overview figure.chart'))
@@ -269,7 +309,7 @@ describe('the settings page for a first run, in Chromium', () => {
       `${(body.data.conversion_rate * 100).toFixed(1)}%`,
     ])
     expect(body.data.total_sessions).toBeGreaterThan(0)
-    expect(errors).toEqual([])
+    expect({ problems: r.problems, statuses: r.statuses }).toEqual({ problems: [], statuses: [] })
     await context.close()
   })
 })

@@ -203,6 +203,14 @@
     if (form) wasClean = document.getElementById('unsaved')?.hidden !== false
   })
   document.addEventListener('api-activated', () => {
+    // The form now stands on api_enabled=true: a Save compares the switch with that, so turning
+    // it off again is a change, and one made elsewhere meanwhile is a conflict, not a revert.
+    const loaded = document.getElementById('settings-loaded')
+    if (loaded instanceof HTMLInputElement) {
+      const values = JSON.parse(loaded.value || '{}')
+      values.api_enabled = 'true'
+      loaded.value = JSON.stringify(values)
+    }
     if (wasClean) document.dispatchEvent(new CustomEvent('settings-saved'))
   })
 })()
