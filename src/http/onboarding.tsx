@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { ApiActivatedNote, KeyTestResult } from '../../views/settings/apiKeys.tsx'
+import { ApiActivatedNote, ApiKeyState, KeyTestResult } from '../../views/settings/apiKeys.tsx'
 import { apiStatusSection } from '../../views/settings/apiStatus.tsx'
 import { Overview } from '../../views/settings/dashboard.tsx'
 import { SectionBlock } from '../../views/settings/page.tsx'
@@ -47,6 +47,11 @@ export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHa
       isHtmx(request)
         ? htmlResponse(<Overview view={view(auth)} />)
         : redirect('/settings#section-dashboard'),
+    )
+    .get('/settings/keys/api-state', ({ request }) =>
+      isHtmx(request)
+        ? htmlResponse(<ApiKeyState apiEnabled={readSettings(db, storeId).api_enabled} reloaded />)
+        : redirect('/settings#section-api-keys'),
     )
     .post('/settings/api/activate', ({ auth, request, server }) => {
       const before = readSettings(db, storeId)

@@ -233,6 +233,8 @@ describe('the settings page for a first run, in Chromium', () => {
     await page.getByRole('button', { name: 'Save' }).click()
     await isHidden(page.locator('#unsaved'))
     expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
+    // The new-key box follows the Save: the warning is back.
+    await hasText(page.locator('#new-key-api-warning strong'), 'API Status is Deactivated')
 
     // Switched off elsewhere (the command line) after an activation: a Save of another field
     // leaves it off instead of writing the page's switch back.
@@ -243,6 +245,16 @@ describe('the settings page for a first run, in Chromium', () => {
     await eventually(async () => expect(readSettings(t.db, t.storeId).store_name).toBe('Renamed'))
     expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
     await hasText(page.locator('.switch-state'), 'Deactivated')
+    await hasText(page.locator('#new-key-api-warning strong'), 'API Status is Deactivated')
+
+    // Switched on by a Save of the switch: the box says the key works.
+    await page.getByRole('switch', { name: /API Status/ }).check()
+    await page.getByRole('button', { name: 'Save' }).click()
+    await hasText(
+      page.locator('#new-key-api-warning'),
+      'API Status is now Activated: the key works.',
+    )
+    expect(readSettings(t.db, t.storeId).api_enabled).toBe(true)
     expect({ problems: r.problems, statuses: r.statuses }).toEqual({ problems: [], statuses: [] })
     await context.close()
   })

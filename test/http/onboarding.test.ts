@@ -62,6 +62,23 @@ describe('Activate the API now', () => {
   })
 })
 
+describe("the new-key box's API state", () => {
+  test('reloads as the warning while the API is off, the working note once on; admins only', async () => {
+    const off = await (await hx('/settings/keys/api-state')).text()
+    expect(off).toStartWith(
+      '<div id="new-key-api-state" hx-get="/settings/keys/api-state" hx-trigger="settings-saved from:body" hx-swap="outerHTML"><div id="new-key-api-warning" class="new-key-warning" role="alert">',
+    )
+    set({ api_enabled: 'true' })
+    const on = await (await hx('/settings/keys/api-state')).text()
+    expect(on).toContain('<p id="new-key-api-warning" class="status status-success" role="status">')
+    expect(on).toContain('API Status is now Activated: the key works.')
+    const anonymous = await t.request('/settings/keys/api-state', {
+      headers: { 'hx-request': 'true' },
+    })
+    expect(anonymous.status).toBe(401)
+  })
+})
+
 describe('Test this key', () => {
   test('calls the sync API with the key: 403 with the hint while deactivated, then 200 with the JSON', async () => {
     const { secret } = createApiKey(t.db, t.storeId, 'curl', 'export', t.clock)

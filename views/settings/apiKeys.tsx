@@ -28,6 +28,30 @@ function ApiOffWarning() {
   )
 }
 
+/**
+ * The new-key box's word on API Status, reloaded after every Save (`settings-saved`), so a Save
+ * that switches the API on or off never leaves it stale: the warning while the API is off; once
+ * a Save or "Activate the API now" switched it on, that the key works.
+ */
+export function ApiKeyState({
+  apiEnabled,
+  reloaded = false,
+}: {
+  apiEnabled: boolean
+  reloaded?: boolean
+}) {
+  return (
+    <div
+      id="new-key-api-state"
+      hx-get="/settings/keys/api-state"
+      hx-trigger="settings-saved from:body"
+      hx-swap="outerHTML"
+    >
+      {!apiEnabled ? <ApiOffWarning /> : reloaded ? <ApiActivatedNote /> : ''}
+    </div>
+  )
+}
+
 /** What replaces the warning once "Activate the API now" has saved `api_enabled=true`. */
 export function ApiActivatedNote() {
   return (
@@ -99,7 +123,7 @@ function NewKeyPanel({ view }: { view: SettingsView }) {
       </div>
       {key.scope === 'export' ? (
         <>
-          {view.settings.api_enabled ? '' : <ApiOffWarning />}
+          <ApiKeyState apiEnabled={view.settings.api_enabled} />
           <p>Ready cURL command:</p>
           <div class="copy-row">
             <code id="new-key-curl" safe>
