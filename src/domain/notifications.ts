@@ -1,4 +1,10 @@
 import type { Database } from '../db/database.ts'
+import {
+  formatCount,
+  formatMoney,
+  formatStoreTime,
+  formatStoreTimeWithZone,
+} from '../lib/format.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { Metrics } from './metrics.ts'
 import { type Frequency, type Period, type PeriodJson, periodJson } from './periods.ts'
@@ -40,13 +46,6 @@ export const NO_RECIPIENT =
   'No recipient: set a notification recipient or the store email in the settings'
 export const NO_SMTP = 'No SMTP server configured'
 
-/** `2026-11-26 01:00`: an instant on the store's wall clock, to the minute. */
-export function storeMinute(instant: Temporal.Instant, timeZone: string): string {
-  const z = instant.toZonedDateTimeISO(timeZone)
-  const pad = (n: number) => String(n).padStart(2, '0')
-  return `${z.toPlainDate()} ${pad(z.hour)}:${pad(z.minute)}`
-}
-
 /** `[Analytics Sync] Success - 2026-11-26 01:00`, in store time of the sync. */
 export function notificationSubject(
   outcome: Outcome,
@@ -54,18 +53,8 @@ export function notificationSubject(
   timeZone: string,
 ): string {
   const word = outcome === 'success' ? 'Success' : 'Failed'
-  return `[Analytics Sync] ${word} - ${storeMinute(syncedAt, timeZone)}`
+  return `[Analytics Sync] ${word} - ${formatStoreTime(syncedAt, timeZone)}`
 }
-
-function money(amount: number, currency: string): string {
-  try {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(amount)
-  } catch {
-    return `${amount.toFixed(2)} ${currency}`
-  }
-}
-
-const count = (n: number) => new Intl.NumberFormat('en-US').format(n)
 
 /** The labelled lines both bodies show, in order. */
 function facts(p: NotificationPayload): [string, string][] {
@@ -75,19 +64,19 @@ function facts(p: NotificationPayload): [string, string][] {
   const rows: [string, string][] = [
     ['Store', p.store_name],
     ['Status', p.outcome === 'success' ? 'Success' : 'Failed'],
-    ['Synced at', `${storeMinute(synced, p.period.timezone)} (${p.period.timezone})`],
+    ['Synced at', formatStoreTimeWithZone(synced, p.period.timezone)],
     [
       'Period',
-      `${p.period.label} (${p.frequency}, ${storeMinute(start, p.period.timezone)} to ${storeMinute(end, p.period.timezone)})`,
+      `${p.period.label} (${p.frequency}, ${formatStoreTime(start, p.period.timezone)} to ${formatStoreTime(end, p.period.timezone)})`,
     ],
     ['Triggered by', p.trigger],
   ]
   if (p.figures) {
     rows.push(
-      ['Visitors', count(p.figures.total_visitors)],
-      ['Sessions', count(p.figures.total_sessions)],
-      ['Successful orders', count(p.figures.successful_orders)],
-      ['Revenue', money(p.figures.total_revenue, p.currency)],
+      ['Visitors', formatCount(p.figures.total_visitors)],
+      ['Sessions', formatCount(p.figures.total_sessions)],
+      ['Successful orders', formatCount(p.figures.successful_orders)],
+      ['Revenue', formatMoney(p.figures.total_revenue, p.currency)],
     )
   }
   if (p.error !== undefined) rows.push(['Error', p.error])
