@@ -1,11 +1,11 @@
 import { Elysia } from 'elysia'
+import { testEmail } from '../../views/emails/testEmail.tsx'
 import { Outbox, TestEmailResult } from '../../views/settings/notifications.tsx'
 import {
   describeSmtpTarget,
   previewSettings,
   sameSmtpServer,
   smtpTarget,
-  testEmail,
   testEmailFailure,
 } from '../domain/mailer.ts'
 import { notificationRecipient, readSettings, SettingsError } from '../domain/settings.ts'
