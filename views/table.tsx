@@ -1,5 +1,5 @@
 import type { PropsWithChildren } from '@kitajs/html'
-import { formatStoreTime, isoInstant } from './format.ts'
+import { formatStoreTime, isoInstant } from '../src/lib/format.ts'
 
 /** An instant as store time (`YYYY-MM-DD HH:mm`), with its ISO form for machines. */
 export function StoreTime({ ms, timeZone }: { ms: number; timeZone: string }) {

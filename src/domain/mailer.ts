@@ -314,39 +314,3 @@ export function previewSettings(
   }
   return preview as StoreSettings
 }
-
-/** The test email of the settings page. */
-export function testEmail(
-  to: string,
-  target: SmtpTarget,
-  baseUrl: string,
-  at: string,
-): MailMessage {
-  const lines = [
-    'This is a test email from mida-export.',
-    '',
-    `Sent at: ${at}`,
-    `SMTP server: ${describeSmtpTarget(target)}`,
-    `Sender: ${target.from}`,
-    `Recipient: ${to}`,
-    '',
-    'Sync notifications will arrive like this one.',
-    '',
-    `Settings: ${baseUrl}/settings`,
-    '',
-  ]
-  const esc = Bun.escapeHTML
-  return {
-    to,
-    subject: 'mida-export: test email',
-    text: lines.join('\n'),
-    html: `<!doctype html><html><body style="font-family:system-ui,sans-serif">${lines
-      .filter(Boolean)
-      .map((l) =>
-        l.startsWith('Settings: ')
-          ? `<p><a href="${esc(`${baseUrl}/settings`)}">Open the settings page</a></p>`
-          : `<p>${esc(l)}</p>`,
-      )
-      .join('')}</body></html>`,
-  }
-}

@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.ts'
+import { formatStoreTime } from '../lib/format.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { Metrics } from './metrics.ts'
 import { type Frequency, type Period, type PeriodJson, periodJson } from './periods.ts'
@@ -7,7 +8,10 @@ import { notificationRecipient, type StoreSettings } from './settings.ts'
 export type Outcome = 'success' | 'failed'
 export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'unsendable'
 
-/** What a notification email says; stored with the outbox row, rendered when it is sent. */
+/**
+ * What a notification email says; stored with the outbox row, rendered when it is sent (by
+ * views/emails/notification.tsx).
+ */
 export interface NotificationPayload {
   outcome: Outcome
   store_name: string
@@ -28,24 +32,10 @@ export interface NotificationPayload {
   error?: string
 }
 
-/** A rendered email, ready for a Mailer. */
-export interface RenderedEmail {
-  subject: string
-  text: string
-  html: string
-}
-
 /** Why a row cannot be sent without the admin acting. */
 export const NO_RECIPIENT =
   'No recipient: set a notification recipient or the store email in the settings'
 export const NO_SMTP = 'No SMTP server configured'
-
-/** `2026-11-26 01:00`: an instant on the store's wall clock, to the minute. */
-export function storeMinute(instant: Temporal.Instant, timeZone: string): string {
-  const z = instant.toZonedDateTimeISO(timeZone)
-  const pad = (n: number) => String(n).padStart(2, '0')
-  return `${z.toPlainDate()} ${pad(z.hour)}:${pad(z.minute)}`
-}
 
 /** `[Analytics Sync] Success - 2026-11-26 01:00`, in store time of the sync. */
 export function notificationSubject(
@@ -54,96 +44,7 @@ export function notificationSubject(
   timeZone: string,
 ): string {
   const word = outcome === 'success' ? 'Success' : 'Failed'
-  return `[Analytics Sync] ${word} - ${storeMinute(syncedAt, timeZone)}`
-}
-
-function money(amount: number, currency: string): string {
-  try {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(amount)
-  } catch {
-    return `${amount.toFixed(2)} ${currency}`
-  }
-}
-
-const count = (n: number) => new Intl.NumberFormat('en-US').format(n)
-
-/** The labelled lines both bodies show, in order. */
-function facts(p: NotificationPayload): [string, string][] {
-  const synced = Temporal.Instant.from(p.synced_at)
-  const start = Temporal.Instant.from(p.period.start)
-  const end = Temporal.Instant.from(p.period.end)
-  const rows: [string, string][] = [
-    ['Store', p.store_name],
-    ['Status', p.outcome === 'success' ? 'Success' : 'Failed'],
-    ['Synced at', `${storeMinute(synced, p.period.timezone)} (${p.period.timezone})`],
-    [
-      'Period',
-      `${p.period.label} (${p.frequency}, ${storeMinute(start, p.period.timezone)} to ${storeMinute(end, p.period.timezone)})`,
-    ],
-    ['Triggered by', p.trigger],
-  ]
-  if (p.figures) {
-    rows.push(
-      ['Visitors', count(p.figures.total_visitors)],
-      ['Sessions', count(p.figures.total_sessions)],
-      ['Successful orders', count(p.figures.successful_orders)],
-      ['Revenue', money(p.figures.total_revenue, p.currency)],
-    )
-  }
-  if (p.error !== undefined) rows.push(['Error', p.error])
-  return rows
-}
-
-/** Renders the subject and the text and HTML bodies of a notification. */
-export function renderNotification(p: NotificationPayload, baseUrl: string): RenderedEmail {
-  const subject = notificationSubject(
-    p.outcome,
-    Temporal.Instant.from(p.synced_at),
-    p.period.timezone,
-  )
-  const settingsUrl = `${baseUrl.replace(/\/+$/, '')}/settings`
-  const headline =
-    p.outcome === 'success'
-      ? `The ${p.frequency} analytics sync of ${p.period.label} succeeded.`
-      : `The ${p.frequency} analytics sync of ${p.period.label} failed.`
-  const after =
-    p.outcome === 'success'
-      ? 'The figures are what POST /apiv1/analytics/sync returns for this period.'
-      : 'API clients asking for this period get "Sync failed" until a sync succeeds; the server log has the details.'
-  const rows = facts(p)
-  const width = Math.max(...rows.map(([k]) => k.length)) + 2
-  const text = [
-    headline,
-    '',
-    ...rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`),
-    '',
-    after,
-    '',
-    `Settings: ${settingsUrl}`,
-    '',
-    '-- mida-export',
-    '',
-  ].join('\n')
-  const esc = Bun.escapeHTML
-  const color = p.outcome === 'success' ? '#1a7f37' : '#cf222e'
-  const html = `<!doctype html>
-<html><head><meta charset="utf-8"><title>${esc(subject)}</title></head>
-<body style="font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1f2328;margin:0;padding:24px">
-<h1 style="font-size:20px;margin:0 0 12px;color:${color}">${esc(headline)}</h1>
-<table style="border-collapse:collapse;font-size:14px">
-${rows
-  .map(
-    ([k, v]) =>
-      `<tr><th style="text-align:left;padding:4px 16px 4px 0;color:#59636e;font-weight:600">${esc(k)}</th><td style="padding:4px 0">${esc(v)}</td></tr>`,
-  )
-  .join('\n')}
-</table>
-<p style="font-size:14px">${esc(after)}</p>
-<p style="font-size:14px"><a href="${esc(settingsUrl)}">Open the settings page</a></p>
-<p style="font-size:12px;color:#59636e">mida-export</p>
-</body></html>
-`
-  return { subject, text, html }
+  return `[Analytics Sync] ${word} - ${formatStoreTime(syncedAt, timeZone)}`
 }
 
 /** A finished sync, as the notification sees it. */

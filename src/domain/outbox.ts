@@ -1,8 +1,9 @@
 import { hostname } from 'node:os'
+import { renderNotification } from '../../views/emails/notification.tsx'
 import type { Database } from '../db/database.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { MailerResolver } from './mailer.ts'
-import { NO_SMTP, outboxPayload, renderNotification } from './notifications.ts'
+import { NO_SMTP, outboxPayload } from './notifications.ts'
 import { PeriodicTask } from './periodic.ts'
 import { randomBase62 } from './random.ts'
 

@@ -1,15 +1,15 @@
 import { Elysia } from 'elysia'
+import { testEmail } from '../../views/emails/testEmail.tsx'
 import { Outbox, TestEmailResult } from '../../views/settings/notifications.tsx'
 import {
   describeSmtpTarget,
   previewSettings,
   sameSmtpServer,
   smtpTarget,
-  testEmail,
   testEmailFailure,
 } from '../domain/mailer.ts'
-import { storeMinute } from '../domain/notifications.ts'
 import { notificationRecipient, readSettings, SettingsError } from '../domain/settings.ts'
+import { formatStoreTimeWithZone } from '../lib/format.ts'
 import { adminAuth } from './auth.ts'
 import type { AppContext } from './context.ts'
 import { htmlResponse } from './html.ts'
@@ -71,7 +71,7 @@ export function notificationRoutes(ctx: AppContext) {
       if (!mailer || !target) {
         return invalid('Not sent: fill in the SMTP host first (or set MIDA_SMTP_URL).')
       }
-      const at = `${storeMinute(clock.now(), settings.timezone)} (${settings.timezone})`
+      const at = formatStoreTimeWithZone(clock.now(), settings.timezone)
       const server = `${target.host}:${target.port}`
       try {
         const receipt = await mailer.send(testEmail(to, target, ctx.config.baseUrl, at))

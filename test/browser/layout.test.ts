@@ -7,7 +7,7 @@ import { generateDemo } from '../../src/domain/demo.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
 import { syncPeriod } from '../../src/domain/sync.ts'
-import { formatMoney } from '../../views/format.ts'
+import { formatMoney } from '../../src/lib/format.ts'
 import { createTestApp, listen, type TestApp } from '../utils.ts'
 import {
   type BrowserHarness,

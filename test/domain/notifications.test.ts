@@ -14,12 +14,12 @@ import {
   notificationSubject,
   outboxEntry,
   recentOutbox,
-  renderNotification,
 } from '../../src/domain/notifications.ts'
 import { OutboxSender, retryDelayMs } from '../../src/domain/outbox.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { readSettings, updateSettings } from '../../src/domain/settings.ts'
 import { SyncFailed, syncPeriod } from '../../src/domain/sync.ts'
+import { renderNotification } from '../../views/emails/notification.tsx'
 import { type SmtpSink, startSmtpSink } from '../smtp.ts'
 import { createTestApp, type TestApp } from '../utils.ts'
 

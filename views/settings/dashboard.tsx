@@ -7,7 +7,12 @@ import {
 } from '../../src/domain/dashboard.ts'
 import { smtpTarget } from '../../src/domain/mailer.ts'
 import { notificationRecipient } from '../../src/domain/settings.ts'
-import { formatCompactMoney, formatCount, formatMoney, formatPercent } from '../format.ts'
+import {
+  formatCompactMoney,
+  formatCount,
+  formatMoney,
+  formatPercent,
+} from '../../src/lib/format.ts'
 import { Table } from '../table.tsx'
 import type { SettingsSection, SettingsView } from './types.ts'
 

@@ -1,6 +1,6 @@
 import { recentSyncRequests } from '../../src/domain/requestLog.ts'
 import { recentSyncRecords, type SyncRecordSummary } from '../../src/domain/sync.ts'
-import { formatCount, formatMoney, formatPercent } from '../format.ts'
+import { formatCount, formatMoney, formatPercent } from '../../src/lib/format.ts'
 import { Refreshable, RepeatCount, StoreTime, Table } from '../table.tsx'
 import type { SettingsSection, SettingsView } from './types.ts'
 

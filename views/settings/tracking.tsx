@@ -1,6 +1,6 @@
 import { countToday } from '../../src/domain/collect.ts'
+import { formatCount } from '../../src/lib/format.ts'
 import { TextField } from '../fields.tsx'
-import { formatCount } from '../format.ts'
 import type { SettingsSection, SettingsView } from './types.ts'
 
 /** The tag a merchant pastes into the theme (`theme.liquid`, before `</head>`). */

@@ -1,8 +1,20 @@
-/** Epoch ms as `YYYY-MM-DD HH:mm` in a time zone (the store's), or a dash. */
-export function formatStoreTime(ms: number | null, timeZone: string): string {
-  if (ms === null) return '–'
-  const z = Temporal.Instant.fromEpochMilliseconds(ms).toZonedDateTimeISO(timeZone)
+// How pages and emails write numbers and instants (en-US, the store's zone and currency). Generic:
+// it imports nothing, so views, emails and the domain (an email's subject) all share it.
+
+/**
+ * An instant (epoch ms or a Temporal.Instant) on a time zone's wall clock (the store's), to the
+ * minute: `2026-11-26 01:00`; null (never happened) is a dash.
+ */
+export function formatStoreTime(at: number | Temporal.Instant | null, timeZone: string): string {
+  if (at === null) return '–'
+  const instant = typeof at === 'number' ? Temporal.Instant.fromEpochMilliseconds(at) : at
+  const z = instant.toZonedDateTimeISO(timeZone)
   return `${z.toPlainDate()} ${String(z.hour).padStart(2, '0')}:${String(z.minute).padStart(2, '0')}`
+}
+
+/** `formatStoreTime` followed by the zone's name: `2026-11-26 01:00 (America/New_York)`. */
+export function formatStoreTimeWithZone(at: number | Temporal.Instant, timeZone: string): string {
+  return `${formatStoreTime(at, timeZone)} (${timeZone})`
 }
 
 /** Epoch ms as a machine-readable ISO instant (for `<time datetime>`). */
