@@ -3,11 +3,12 @@ import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import type { Clock } from '../domain/clock.ts'
 import { CollectQueue } from '../domain/collect.ts'
+import { TooManyRequests } from '../domain/errors.ts'
 import { configuredMailer, type Mailer } from '../domain/mailer.ts'
 import { bindSecretKey } from '../domain/secrets.ts'
 import { initialiseSettings, sealPlaintextSecrets } from '../domain/settings.ts'
 import { ensureDefaultStore } from '../domain/stores.ts'
-import { FailureThrottle, RateLimiter } from '../domain/throttle.ts'
+import { Throttle } from '../lib/throttle.ts'
 import { assetRoutes } from './assets.ts'
 import { authRoutes } from './auth.ts'
 import { COLLECT_PATH, collectHandler, collectRoutes } from './collect.ts'
@@ -37,24 +38,23 @@ export function createApp({ db, config, clock, mailer }: AppOptions) {
   sealPlaintextSecrets(db)
   const store = ensureDefaultStore(db, clock)
   initialiseSettings(db, store.id, clock)
+  const nowMs = () => clock.now().epochMilliseconds
   const ctx: AppContext = {
     db,
     config,
     clock,
     store,
-    keyThrottle: new FailureThrottle(clock, {
-      maxFailures: config.keyAttempts.max,
-      windowMs: config.keyAttempts.windowMs,
-    }),
-    loginThrottle: new FailureThrottle(clock, {
-      maxFailures: config.loginAttempts.max,
-      windowMs: config.loginAttempts.windowMs,
-    }),
-    collectLimiter: new RateLimiter(clock, config.collectRate, 'Too many events from this visitor'),
-    collectIpLimiter: new RateLimiter(
-      clock,
+    keyThrottle: new Throttle(nowMs, config.keyAttempts, (s) => new TooManyRequests(s)),
+    loginThrottle: new Throttle(nowMs, config.loginAttempts, (s) => new TooManyRequests(s)),
+    collectLimiter: new Throttle(
+      nowMs,
+      config.collectRate,
+      (s) => new TooManyRequests(s, 'Too many events from this visitor'),
+    ),
+    collectIpLimiter: new Throttle(
+      nowMs,
       config.collectIpRate,
-      'Too many events from this address',
+      (s) => new TooManyRequests(s, 'Too many events from this address'),
     ),
     mailer: mailer ? () => mailer : configuredMailer(config, db),
   }

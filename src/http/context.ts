@@ -4,7 +4,7 @@ import type { Database } from '../db/database.ts'
 import type { Clock } from '../domain/clock.ts'
 import type { MailerResolver } from '../domain/mailer.ts'
 import type { Store } from '../domain/stores.ts'
-import type { FailureThrottle, RateLimiter } from '../domain/throttle.ts'
+import type { Throttle } from '../lib/throttle.ts'
 
 /** What every route plugin needs: built once by createApp and passed to each plugin. */
 export interface AppContext {
@@ -13,13 +13,13 @@ export interface AppContext {
   clock: Clock
   store: Store
   /** Failed API-key attempts per client address. */
-  keyThrottle: FailureThrottle
+  keyThrottle: Throttle
   /** Failed logins per client address. */
-  loginThrottle: FailureThrottle
+  loginThrottle: Throttle
   /** Tracker events per visitor. */
-  collectLimiter: RateLimiter
+  collectLimiter: Throttle
   /** Tracker events per client address. */
-  collectIpLimiter: RateLimiter
+  collectIpLimiter: Throttle
   /** The mailer for a store's emails (null: no SMTP configured); resolved at each send. */
   mailer: MailerResolver
 }

@@ -1,10 +1,18 @@
 import { describe, expect, test } from 'bun:test'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { TooManyRequests } from '../../src/domain/errors.ts'
-import { FailureThrottle, MAX_THROTTLE_ENTRIES, RateLimiter } from '../../src/domain/throttle.ts'
+import { MAX_THROTTLE_ENTRIES, Throttle, type ThrottleOptions } from '../../src/lib/throttle.ts'
 
-const WINDOW = { maxFailures: 3, windowMs: 15 * 60_000 }
+const WINDOW = { max: 3, windowMs: 15 * 60_000 }
 const address = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
+
+/** A throttle on the fixed clock, refusing with TooManyRequests as the server's do. */
+const throttleOn = (clock: FixedClock, options: ThrottleOptions, message?: string) =>
+  new Throttle(
+    () => clock.now().epochMilliseconds,
+    options,
+    (seconds) => new TooManyRequests(seconds, message),
+  )
 
 /** The seconds to wait a refused call names, or null when it is let through. */
 function refusal(call: () => void): number | null {
@@ -17,10 +25,10 @@ function refusal(call: () => void): number | null {
   }
 }
 
-describe('FailureThrottle', () => {
+describe('Throttle: failed attempts (keys, logins)', () => {
   test('take counts the attempt before its outcome: the allowance, then refusals until the window ends; a success forgets', () => {
     const clock = new FixedClock('2026-11-26T06:00:00Z')
-    const throttle = new FailureThrottle(clock, WINDOW)
+    const throttle = throttleOn(clock, WINDOW)
     expect([1, 2, 3].map(() => refusal(() => throttle.take('a')))).toEqual([null, null, null])
     expect(refusal(() => throttle.take('a'))).toBe(900)
     clock.advance({ minutes: 5, seconds: 1 })
@@ -36,8 +44,8 @@ describe('FailureThrottle', () => {
 
   test('memory is bounded: past the cap the oldest address is forgotten, the newest kept', () => {
     const clock = new FixedClock('2026-11-26T06:00:00Z')
-    const throttle = new FailureThrottle(clock, {
-      maxFailures: 1,
+    const throttle = throttleOn(clock, {
+      max: 1,
       windowMs: 60_000,
       maxEntries: 1000,
     })
@@ -50,14 +58,14 @@ describe('FailureThrottle', () => {
 
   test(`the default cap is ${MAX_THROTTLE_ENTRIES} addresses`, () => {
     const clock = new FixedClock('2026-11-26T06:00:00Z')
-    const throttle = new FailureThrottle(clock, WINDOW)
+    const throttle = throttleOn(clock, WINDOW)
     for (let i = 0; i <= MAX_THROTTLE_ENTRIES; i++) throttle.fail(address(i))
     expect(throttle.size).toBe(MAX_THROTTLE_ENTRIES)
   })
 
   test('ended windows are dropped from the front as new addresses arrive, the open ones kept', () => {
     const clock = new FixedClock('2026-11-26T06:00:00Z')
-    const throttle = new FailureThrottle(clock, WINDOW)
+    const throttle = throttleOn(clock, WINDOW)
     for (let i = 0; i < 300; i++) throttle.fail(address(i))
     clock.advance({ minutes: 5 })
     for (let i = 300; i < 500; i++) throttle.fail(address(i))
@@ -72,7 +80,7 @@ describe('FailureThrottle', () => {
 
   test('an address whose window starts again moves behind the others, so none outlives its window', () => {
     const clock = new FixedClock('2026-11-26T06:00:00Z')
-    const throttle = new FailureThrottle(clock, WINDOW)
+    const throttle = throttleOn(clock, WINDOW)
     throttle.fail('a') // 06:00
     clock.advance({ minutes: 10 })
     throttle.fail('b') // 06:10
@@ -87,10 +95,10 @@ describe('FailureThrottle', () => {
   })
 })
 
-describe('RateLimiter', () => {
+describe('Throttle: events (the tracker)', () => {
   test('max events per key and window, then Retry-After until the window ends', () => {
     const clock = new FixedClock('2026-11-26T06:00:00Z')
-    const limiter = new RateLimiter(clock, { max: 2, windowMs: 60_000 }, 'Too many')
+    const limiter = throttleOn(clock, { max: 2, windowMs: 60_000 }, 'Too many')
     expect(refusal(() => limiter.take('k'))).toBeNull()
     expect(refusal(() => limiter.take('k'))).toBeNull()
     clock.advance({ seconds: 20 })
@@ -102,7 +110,7 @@ describe('RateLimiter', () => {
 
   test('memory is bounded and ended windows leave as new keys arrive', () => {
     const clock = new FixedClock('2026-11-26T06:00:00Z')
-    const limiter = new RateLimiter(clock, { max: 1, windowMs: 60_000, maxEntries: 1000 })
+    const limiter = throttleOn(clock, { max: 1, windowMs: 60_000, maxEntries: 1000 })
     for (let i = 0; i < 25_000; i++) limiter.take(`visitor-${i}`)
     expect(limiter.size).toBe(1000)
     expect(refusal(() => limiter.take('visitor-24999'))).toBe(60)
@@ -114,7 +122,7 @@ describe('RateLimiter', () => {
 
   test(`the default cap is ${MAX_THROTTLE_ENTRIES} keys`, () => {
     const clock = new FixedClock('2026-11-26T06:00:00Z')
-    const limiter = new RateLimiter(clock, { max: 10, windowMs: 60_000 })
+    const limiter = throttleOn(clock, { max: 10, windowMs: 60_000 })
     for (let i = 0; i <= MAX_THROTTLE_ENTRIES; i++) limiter.take(`visitor-${i}`)
     expect(limiter.size).toBe(MAX_THROTTLE_ENTRIES)
   })
