@@ -1,5 +1,5 @@
 import type { PropsWithChildren } from '@kitajs/html'
-import { assetUrl } from '../src/http/assets.ts'
+import { assetUrl } from './assets.ts'
 
 export interface LayoutProps {
   title: string

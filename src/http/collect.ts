@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { TrackingToday } from '../../views/settings/tracking.tsx'
+import { modelOf } from '../../views/settings/types.ts'
 import { type CollectQueue, isBot } from '../domain/collect.ts'
 import { Forbidden, InvalidInput, NotFound } from '../domain/errors.ts'
 import { describeIssues } from '../domain/records.ts'
@@ -12,6 +13,7 @@ import { type AddressSource, type AppContext, clientAddress } from './context.ts
 import { errorResponse } from './errors.ts'
 import { htmlResponse } from './html.ts'
 import { bodyLimitFor, readBodyText, securityHeaders } from './security.ts'
+import { loadSettingsView } from './settingsModels.ts'
 
 const TRACKER_GZIP = Bun.gzipSync(trackerSource)
 const TRACKER_ETAG = `"${Bun.hash(trackerSource).toString(36)}"`
@@ -166,6 +168,10 @@ function trackingSettingsRoutes(ctx: AppContext) {
     .use(adminAuth(ctx))
     .guard({ admin: true })
     .get('/settings/tracking/today', () =>
-      htmlResponse(TrackingToday({ view: { ctx, settings: readSettings(ctx.db, ctx.store.id) } })),
+      htmlResponse(
+        TrackingToday({
+          model: modelOf(loadSettingsView(ctx, { models: ['trackingToday'] }), 'trackingToday'),
+        }),
+      ),
     )
 }

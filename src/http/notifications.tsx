@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { testEmail } from '../../views/emails/testEmail.tsx'
 import { Outbox, TestEmailResult } from '../../views/settings/notifications.tsx'
+import { modelOf } from '../../views/settings/types.ts'
 import {
   describeSmtpTarget,
   previewSettings,
@@ -14,6 +15,7 @@ import { adminAuth } from './auth.ts'
 import type { AppContext } from './context.ts'
 import { htmlResponse } from './html.ts'
 import { settingsChanges } from './settings.tsx'
+import { loadSettingsView } from './settingsModels.ts'
 
 /** The form fields "Send test email" takes into account (saved or not). */
 const TEST_FIELDS = new Set([
@@ -38,7 +40,9 @@ export function notificationRoutes(ctx: AppContext) {
     .use(adminAuth(ctx))
     .guard({ admin: true })
     .get('/settings/notifications/outbox', () =>
-      htmlResponse(<Outbox ctx={ctx} settings={readSettings(db, storeId)} />),
+      htmlResponse(
+        <Outbox model={modelOf(loadSettingsView(ctx, { models: ['outbox'] }), 'outbox')} />,
+      ),
     )
     .post('/settings/notifications/test', async ({ body }) => {
       const typed = Object.fromEntries(

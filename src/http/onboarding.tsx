@@ -3,15 +3,15 @@ import { ApiActivatedNote, ApiKeyState, KeyTestResult } from '../../views/settin
 import { apiStatusSection } from '../../views/settings/apiStatus.tsx'
 import { Overview } from '../../views/settings/dashboard.tsx'
 import { SectionBlock } from '../../views/settings/page.tsx'
-import { AfterChangePartials } from '../../views/settings/partials.tsx'
+import { AFTER_CHANGE_MODELS, AfterChangePartials } from '../../views/settings/partials.tsx'
 import { NextSync } from '../../views/settings/syncFrequency.tsx'
-import type { SettingsView } from '../../views/settings/types.ts'
+import { type ModelName, modelOf } from '../../views/settings/types.ts'
 import { auditSettingsChange } from '../domain/audit.ts'
 import { readSettings, updateSettings } from '../domain/settings.ts'
 import { type AdminAuth, adminAuth } from './auth.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { htmlResponse, isHtmx, redirect } from './html.ts'
-import { formValues } from './settings.tsx'
+import { loadSettingsView } from './settingsModels.ts'
 import { SYNC_PATH, type syncHandler } from './sync.ts'
 
 type Server = Parameters<typeof clientAddress>[2]
@@ -30,22 +30,15 @@ export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHa
   const { db, clock } = ctx
   const storeId = ctx.store.id
 
-  const view = (auth: AdminAuth): SettingsView => {
-    const settings = readSettings(db, storeId)
-    return {
-      ctx,
-      settings,
-      state: { values: formValues(settings), errors: {} },
-      csrfToken: auth.csrfToken,
-    }
-  }
+  const view = (auth: AdminAuth, models: readonly ModelName[]) =>
+    loadSettingsView(ctx, { csrfToken: auth.csrfToken, models })
 
   return new Elysia({ name: 'onboarding', seed: ctx })
     .use(adminAuth(ctx))
     .guard({ admin: true })
     .get('/settings/overview', ({ auth, request }) =>
       isHtmx(request)
-        ? htmlResponse(<Overview view={view(auth)} />)
+        ? htmlResponse(<Overview model={modelOf(view(auth, ['overview']), 'overview')} />)
         : redirect('/settings#section-dashboard'),
     )
     .get('/settings/keys/api-state', ({ request }) =>
@@ -59,7 +52,7 @@ export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHa
       const address = clientAddress(ctx, request, server as Server)
       auditSettingsChange(db, { storeId, actor: auth.admin.email, address }, before, after, clock)
       if (!isHtmx(request)) return redirect('/settings#section-api-status')
-      const v = view(auth)
+      const v = view(auth, [...(apiStatusSection.models ?? []), ...AFTER_CHANGE_MODELS])
       // The API Status section holds only the switch: replacing it keeps every other unsaved
       // edit of the form. `api-activated` lets the page keep a clean form clean.
       return htmlResponse(
@@ -69,7 +62,7 @@ export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHa
             <SectionBlock section={apiStatusSection} view={v} />
           </hx-partial>
           <hx-partial hx-target="#next-sync" hx-swap="outerHTML">
-            <NextSync settings={v.settings} now={clock.now()} />
+            <NextSync settings={v.settings} now={Temporal.Instant.fromEpochMilliseconds(v.now)} />
           </hx-partial>
           <AfterChangePartials view={v} />
         </>,

@@ -1,10 +1,16 @@
 import { Elysia } from 'elysia'
 import { ApiKeys } from '../../views/settings/apiKeys.tsx'
 import { AuditLog } from '../../views/settings/audit.tsx'
-import { SaveResult, SaveStatus, SettingsPage } from '../../views/settings/page.tsx'
-import { AfterChangePartials } from '../../views/settings/partials.tsx'
+import {
+  SAVE_RESULT_MODELS,
+  SaveResult,
+  SaveStatus,
+  SettingsPage,
+} from '../../views/settings/page.tsx'
+import { AFTER_CHANGE_MODELS, AfterChangePartials } from '../../views/settings/partials.tsx'
+import { PAGE_MODELS } from '../../views/settings/sections.tsx'
 import { SyncLog } from '../../views/settings/syncLog.tsx'
-import type { SettingsView } from '../../views/settings/types.ts'
+import { type ApiKeysModel, type ModelName, modelOf } from '../../views/settings/types.ts'
 import { type AuditAction, auditSettingsChange, describeKey, recordAudit } from '../domain/audit.ts'
 import { AppError } from '../domain/errors.ts'
 import {
@@ -20,30 +26,20 @@ import {
   SECRET_SETTINGS,
   SETTING_KEYS,
   SettingsError,
-  type StoreSettings,
   settingsEdits,
   updateSettings,
 } from '../domain/settings.ts'
 import { type AdminAuth, adminAuth } from './auth.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { htmlResponse, isHtmx, redirect } from './html.ts'
+import { loadSettingsView } from './settingsModels.ts'
 
-type FormValue = string | boolean | number
 type Server = Parameters<typeof clientAddress>[2]
 
 /** The last value of a form field (a checkbox sends a hidden `false`, then `true` when ticked). */
 function lastString(value: unknown): string | undefined {
   const last = Array.isArray(value) ? value.at(-1) : value
   return typeof last === 'string' ? last : undefined
-}
-
-/** The saved settings as form values; secrets are never sent back to a form. */
-export function formValues(settings: StoreSettings): Record<string, FormValue> {
-  const values: Record<string, FormValue> = {}
-  for (const key of SETTING_KEYS) {
-    values[key] = SECRET_SETTINGS.has(key) ? '' : settings[key]
-  }
-  return values
 }
 
 /**
@@ -89,31 +85,49 @@ export function settingsRoutes(ctx: AppContext) {
   const { db, clock } = ctx
   const storeId = ctx.store.id
 
-  const view = (auth: AdminAuth, extra: Partial<SettingsView> = {}): SettingsView => {
-    const settings = readSettings(db, storeId)
-    return {
-      ctx,
-      settings,
-      state: { values: formValues(settings), errors: {} },
-      csrfToken: auth.csrfToken,
-      ...extra,
-    }
+  const view = (auth: AdminAuth, models: readonly ModelName[]) =>
+    loadSettingsView(ctx, { csrfToken: auth.csrfToken, models })
+
+  /**
+   * The view of an htmx Save's answer: its sections with fields. Today's tracking counts depend
+   * on the time zone alone, so they are counted again only when a Save changed it; otherwise
+   * the answer keeps the page's live counter (see `TrackingToday`).
+   */
+  const saveAnswerView = (auth: AdminAuth, zoneChanged: boolean) => {
+    const models = SAVE_RESULT_MODELS.filter((m) => zoneChanged || m !== 'trackingToday')
+    const v = view(auth, models)
+    if (!zoneChanged) v.models.trackingToday = null
+    return v
   }
 
   /**
    * The keys fragment for htmx (after a change, with the audit log and the overview as
    * partials), the whole page for a plain form post.
    */
-  const keysAnswer = (request: Request, v: SettingsView, status = 200, changed = false) =>
-    isHtmx(request)
+  const keysAnswer = (
+    request: Request,
+    auth: AdminAuth,
+    keys: Pick<ApiKeysModel, 'newKey' | 'revokedKey' | 'keyForm'> = {},
+    status = 200,
+    changed = false,
+  ) => {
+    const htmx = isHtmx(request)
+    const models: ModelName[] = !htmx
+      ? PAGE_MODELS
+      : changed
+        ? ['apiKeys', ...AFTER_CHANGE_MODELS]
+        : ['apiKeys']
+    const v = loadSettingsView(ctx, { csrfToken: auth.csrfToken, models, keys })
+    return htmx
       ? htmlResponse(
           <>
-            <ApiKeys view={v} />
+            <ApiKeys model={modelOf(v, 'apiKeys')} />
             {changed ? <AfterChangePartials view={v} /> : ''}
           </>,
           status,
         )
       : htmlResponse(<SettingsPage view={v} />, status)
+  }
 
   /** Who did it, for the audit log: the admin and the client's address. */
   const actor = (auth: AdminAuth, request: Request, server: Server) => ({
@@ -137,12 +151,13 @@ export function settingsRoutes(ctx: AppContext) {
       const detail = newKey ? `${describeKey(key)} → ${newKey.key.prefix}…` : describeKey(key)
       recordAudit(db, { ...actor(auth, request, server), action, detail }, clock)
       const revokedKey = action === 'key.revoked' ? key.id : undefined
-      return keysAnswer(request, view(auth, { newKey, revokedKey }), 200, true)
+      return keysAnswer(request, auth, { newKey, revokedKey }, 200, true)
     } catch (err) {
       if (!(err instanceof AppError)) throw err
       return keysAnswer(
         request,
-        view(auth, { keyForm: { name: '', scope: 'export', error: err.message } }),
+        auth,
+        { keyForm: { name: '', scope: 'export', error: err.message } },
         err.status,
       )
     }
@@ -152,7 +167,7 @@ export function settingsRoutes(ctx: AppContext) {
     .use(adminAuth(ctx))
     .guard({ admin: true })
     .get('/settings', ({ auth, query }) => {
-      const v = view(auth)
+      const v = view(auth, PAGE_MODELS)
       return htmlResponse(
         <SettingsPage
           view={v}
@@ -166,6 +181,7 @@ export function settingsRoutes(ctx: AppContext) {
       // Only what the merchant changed is written: a change made elsewhere since the page loaded
       // survives, and one to the same field is shown as a conflict instead of being overwritten.
       const { changes, conflicts } = settingsEdits(before, submitted, loadedValues(body))
+      let after = before
       try {
         if (Object.keys(conflicts).length > 0) throw new SettingsError(conflicts)
         if (
@@ -174,11 +190,12 @@ export function settingsRoutes(ctx: AppContext) {
         ) {
           throw new SettingsError({ smtp_password: RETYPE_SMTP_PASSWORD })
         }
-        const after = updateSettings(db, storeId, changes, clock)
+        after = updateSettings(db, storeId, changes, clock)
         auditSettingsChange(db, actor(auth, request, server), before, after, clock)
       } catch (err) {
         if (!(err instanceof SettingsError)) throw err
-        const v = view(auth)
+        const htmx = isHtmx(request)
+        const v = htmx ? saveAnswerView(auth, false) : view(auth, PAGE_MODELS)
         // What was typed stays in the fields, each error next to its field; the fields the
         // merchant did not touch show the saved values (changed elsewhere or not).
         const typed = { ...changes }
@@ -186,7 +203,7 @@ export function settingsRoutes(ctx: AppContext) {
         v.state = { values: { ...v.state.values, ...typed }, errors: err.fields }
         const status = Object.keys(conflicts).length > 0 ? 409 : 422
         const errorCount = Object.keys(err.fields).length
-        if (!isHtmx(request)) {
+        if (!htmx) {
           return htmlResponse(
             <SettingsPage
               view={v}
@@ -198,12 +215,13 @@ export function settingsRoutes(ctx: AppContext) {
         return htmlResponse(<SaveResult view={v} ok={false} />, status)
       }
       if (!isHtmx(request)) return redirect('/settings?saved=1')
-      return htmlResponse(<SaveResult view={view(auth)} ok />, 200, {
+      const v = saveAnswerView(auth, after.timezone !== before.timezone)
+      return htmlResponse(<SaveResult view={v} ok />, 200, {
         'hx-trigger': 'settings-saved',
       })
     })
     .get('/settings/keys', ({ auth, request }) =>
-      isHtmx(request) ? keysAnswer(request, view(auth)) : redirect('/settings#section-api-keys'),
+      isHtmx(request) ? keysAnswer(request, auth) : redirect('/settings#section-api-keys'),
     )
     .post('/settings/keys', ({ auth, body, request, server }) => {
       const fields = (body ?? {}) as Record<string, unknown>
@@ -213,15 +231,11 @@ export function settingsRoutes(ctx: AppContext) {
         const newKey = createApiKey(db, storeId, name, scope, clock)
         const detail = describeKey(newKey.key)
         recordAudit(db, { ...actor(auth, request, server), action: 'key.created', detail }, clock)
-        return keysAnswer(request, view(auth, { newKey }), 200, true)
+        return keysAnswer(request, auth, { newKey }, 200, true)
       } catch (err) {
         if (!(err instanceof AppError)) throw err
         const status = err.status === 409 ? 409 : 422
-        return keysAnswer(
-          request,
-          view(auth, { keyForm: { name, scope, error: err.message } }),
-          status,
-        )
+        return keysAnswer(request, auth, { keyForm: { name, scope, error: err.message } }, status)
       }
     })
     .post('/settings/keys/:id/regenerate', ({ auth, params, request, server }) =>
@@ -237,12 +251,12 @@ export function settingsRoutes(ctx: AppContext) {
     )
     .get('/settings/sync-log', ({ auth, request }) =>
       isHtmx(request)
-        ? htmlResponse(<SyncLog view={view(auth)} />)
+        ? htmlResponse(<SyncLog model={modelOf(view(auth, ['syncLog']), 'syncLog')} />)
         : redirect('/settings#section-sync-log'),
     )
     .get('/settings/audit', ({ auth, request }) =>
       isHtmx(request)
-        ? htmlResponse(<AuditLog view={view(auth)} />)
+        ? htmlResponse(<AuditLog model={modelOf(view(auth, ['audit']), 'audit')} />)
         : redirect('/settings#section-audit'),
     )
 }

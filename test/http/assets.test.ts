@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { assetUrl } from '../../src/http/assets.ts'
+import { assetUrl } from '../../views/assets.ts'
 import { createTestApp, type TestApp } from '../utils.ts'
 
 let t: TestApp

@@ -1,7 +1,6 @@
-import { listApiKeys } from '../../src/domain/keys.ts'
 import { attrText } from '../fields.tsx'
 import { StoreTime, Table } from '../table.tsx'
-import type { SettingsSection, SettingsView } from './types.ts'
+import { type ApiKeysModel, modelOf, type SettingsSection } from './types.ts'
 
 /** The ready-to-run cURL command of the MIDA documentation, for one key. */
 export function curlCommand(baseUrl: string, key: string): string {
@@ -101,8 +100,8 @@ export function KeyTestResult({ status, body }: { status: number; body: string }
 }
 
 /** The key just issued, shown once with its Copy button and the cURL command. */
-function NewKeyPanel({ view }: { view: SettingsView }) {
-  const issued = view.newKey
+function NewKeyPanel({ model }: { model: ApiKeysModel }) {
+  const issued = model.newKey
   if (!issued) return ''
   const { key, secret } = issued
   return (
@@ -123,11 +122,11 @@ function NewKeyPanel({ view }: { view: SettingsView }) {
       </div>
       {key.scope === 'export' ? (
         <>
-          <ApiKeyState apiEnabled={view.settings.api_enabled} />
+          <ApiKeyState apiEnabled={model.apiEnabled} />
           <p>Ready cURL command:</p>
           <div class="copy-row">
             <code id="new-key-curl" safe>
-              {curlCommand(view.ctx.config.baseUrl, secret)}
+              {curlCommand(model.baseUrl, secret)}
             </code>
             <button type="button" class="outline" data-copy="new-key-curl">
               Copy
@@ -151,16 +150,15 @@ function NewKeyPanel({ view }: { view: SettingsView }) {
 }
 
 /** The keys fragment (`#api-keys`): the new key if any, the generate inputs, the key list. */
-export function ApiKeys({ view }: { view: SettingsView }) {
-  const { ctx, settings } = view
-  const keys = listApiKeys(ctx.db, ctx.store.id)
+export function ApiKeys({ model }: { model: ApiKeysModel }) {
+  const { keys, timeZone } = model
   // The key this request revoked keeps its row (marked revoked), so nothing on the page moves.
-  const shown = keys.filter((k) => k.revokedAt === null || k.id === view.revokedKey)
+  const shown = keys.filter((k) => k.revokedAt === null || k.id === model.revokedKey)
   const revoked = keys.length - shown.length
-  const typed = view.keyForm
+  const typed = model.keyForm
   return (
     <div id="api-keys">
-      <NewKeyPanel view={view} />
+      <NewKeyPanel model={model} />
       <div class="key-create">
         <label for="new-key-name">
           Key name
@@ -218,10 +216,10 @@ export function ApiKeys({ view }: { view: SettingsView }) {
             </td>
             <td safe>{k.scope}</td>
             <td>
-              <When ms={k.createdAt} timeZone={settings.timezone} />
+              <When ms={k.createdAt} timeZone={timeZone} />
             </td>
             <td>
-              <When ms={k.lastUsedAt} timeZone={settings.timezone} />
+              <When ms={k.lastUsedAt} timeZone={timeZone} />
             </td>
             <td class="actions">
               {k.revokedAt !== null ? (
@@ -276,8 +274,9 @@ export const apiKeysSection: SettingsSection = {
   title: 'API Keys',
   intro: 'Each client gets its own named key; only a short prefix is kept in clear.',
   fields: false,
+  models: ['apiKeys'],
   render(view) {
-    return <ApiKeys view={view} />
+    return <ApiKeys model={modelOf(view, 'apiKeys')} />
   },
   forms(view) {
     return (

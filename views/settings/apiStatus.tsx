@@ -7,7 +7,7 @@ export const apiStatusSection: SettingsSection = {
   title: 'API Status',
   intro: 'When deactivated, the sync API answers 403 to every key.',
   fields: true,
-  render({ state, ctx }) {
+  render({ state, server }) {
     const on = state.values.api_enabled === true || state.values.api_enabled === 'true'
     return (
       <>
@@ -18,7 +18,7 @@ export const apiStatusSection: SettingsSection = {
           </strong>
         </CheckboxField>
         <p>
-          Endpoint: <code safe>{`POST ${ctx.config.baseUrl}/apiv1/analytics/sync`}</code>
+          Endpoint: <code safe>{`POST ${server.baseUrl}/apiv1/analytics/sync`}</code>
         </p>
       </>
     )

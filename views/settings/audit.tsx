@@ -1,12 +1,11 @@
 import { escapeHtml } from '@kitajs/html'
-import { AUDIT_ACTIONS, recentAudit } from '../../src/domain/audit.ts'
+import { AUDIT_ACTIONS } from '../../src/domain/audit.ts'
 import { Refreshable, RepeatCount, StoreTime, Table } from '../table.tsx'
-import type { SettingsSection, SettingsView } from './types.ts'
+import { type AuditModel, modelOf, type SettingsSection } from './types.ts'
 
 /** The audit log fragment (`#audit-log`): who changed keys and settings, who logged in. */
-export function AuditLog({ view }: { view: SettingsView }) {
-  const { ctx, settings } = view
-  const entries = recentAudit(ctx.db, ctx.store.id, 50)
+export function AuditLog({ model }: { model: AuditModel }) {
+  const { entries, timeZone } = model
   return (
     <Refreshable id="audit-log" path="/settings/audit">
       <Table
@@ -15,7 +14,7 @@ export function AuditLog({ view }: { view: SettingsView }) {
         rows={entries.map((e) => (
           <tr>
             <td>
-              <StoreTime ms={e.at} timeZone={settings.timezone} />
+              <StoreTime ms={e.at} timeZone={timeZone} />
             </td>
             <td safe>{e.actor}</td>
             <td safe>{e.address ?? ''}</td>
@@ -38,7 +37,8 @@ export const auditSection: SettingsSection = {
   intro:
     'Keys created, revoked and regenerated, the API switched on or off, settings changed, logins. Times in the store time zone.',
   fields: false,
+  models: ['audit'],
   render(view) {
-    return <AuditLog view={view} />
+    return <AuditLog model={modelOf(view, 'audit')} />
   },
 }

@@ -1,12 +1,4 @@
-import {
-  type Dashboard,
-  dashboardData,
-  type GettingStarted,
-  gettingStarted,
-  hasStoreData,
-} from '../../src/domain/dashboard.ts'
-import { smtpTarget } from '../../src/domain/mailer.ts'
-import { notificationRecipient } from '../../src/domain/settings.ts'
+import type { GettingStarted } from '../../src/domain/dashboard.ts'
 import {
   formatCompactMoney,
   formatCount,
@@ -14,7 +6,7 @@ import {
   formatPercent,
 } from '../../src/lib/format.ts'
 import { Table } from '../table.tsx'
-import type { SettingsSection, SettingsView } from './types.ts'
+import { modelOf, type OverviewFigures, type OverviewModel, type SettingsSection } from './types.ts'
 
 const W = 720
 const H = 220
@@ -46,7 +38,7 @@ function moneyTick(amount: number, currency: string): string {
  * Sessions per day as bars on the left axis, revenue as a line on its own right axis: a
  * server-rendered SVG, no script.
  */
-export function DailyChart({ data }: { data: Dashboard }) {
+export function DailyChart({ data }: { data: Pick<OverviewFigures, 'days' | 'currency'> }) {
   const days = data.days
   const innerW = W - PAD.left - PAD.right
   const innerH = H - PAD.top - PAD.bottom
@@ -267,14 +259,13 @@ export function Checklist({ steps, recipient }: { steps: GettingStarted; recipie
 }
 
 /** The last completed period's figures and the chart, with data. */
-function Figures({ data }: { data: Dashboard }) {
+function Figures({ data }: { data: OverviewFigures }) {
   const m = data.metrics
   return (
     <>
       <p class="period-label">
         Last completed period: {data.frequency === 'daily' ? 'yesterday' : 'last week'},{' '}
-        <span safe>{data.period.label}</span> ({data.period.timeZone}): what the sync API returns
-        now.
+        <span safe>{data.periodLabel}</span> ({data.timeZone}): what the sync API returns now.
       </p>
       <div class="figures">
         <Figure label="Visitors" value={formatCount(m.total_visitors)} />
@@ -309,20 +300,13 @@ function Figures({ data }: { data: Dashboard }) {
  * and the chart. It reloads itself after a Save (the `settings-saved` event); key actions and
  * "Activate" send it along as a partial.
  */
-export function Overview({ view }: { view: Pick<SettingsView, 'ctx' | 'settings'> }) {
-  const { ctx, settings } = view
-  let body: JSX.Element
-  if (hasStoreData(ctx.db, ctx.store.id)) {
-    body = <Figures data={dashboardData(ctx.db, ctx.store.id, ctx.clock.now())} />
-  } else {
-    const recipient = notificationRecipient(settings)
-    const steps = gettingStarted(ctx.db, ctx.store.id, {
-      ...settings,
-      recipient,
-      smtpConfigured: smtpTarget(ctx.config, settings) !== null,
-    })
-    body = <Checklist steps={steps} recipient={recipient} />
-  }
+export function Overview({ model }: { model: OverviewModel }) {
+  const body =
+    model.kind === 'figures' ? (
+      <Figures data={model} />
+    ) : (
+      <Checklist steps={model.steps} recipient={model.recipient} />
+    )
   return (
     <div
       id="overview"
@@ -340,7 +324,8 @@ export const dashboardSection: SettingsSection = {
   id: 'dashboard',
   title: 'Overview',
   fields: false,
+  models: ['overview'],
   render(view) {
-    return <Overview view={view} />
+    return <Overview model={modelOf(view, 'overview')} />
   },
 }

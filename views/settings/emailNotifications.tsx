@@ -1,26 +1,18 @@
-import { smtpTarget } from '../../src/domain/mailer.ts'
-import { notificationRecipient, type StoreSettings } from '../../src/domain/settings.ts'
-import type { AppContext } from '../../src/http/context.ts'
+import { notificationRecipient } from '../../src/domain/settings.ts'
 import { CheckboxField, TextField } from '../fields.tsx'
-import type { SettingsSection } from './types.ts'
+import type { SettingsSection, SettingsView } from './types.ts'
 
 /**
  * Next to the switches: a warning for each reason the saved notification settings would send
  * nothing (no SMTP server, no recipient), naming which emails are on.
  */
-export function NotificationWarnings({
-  ctx,
-  settings,
-}: {
-  ctx: AppContext
-  settings: StoreSettings
-}) {
+export function NotificationWarnings({ settings, smtp }: Pick<SettingsView, 'settings' | 'smtp'>) {
   const on = [settings.notify_failure ? 'Failure' : '', settings.notify_success ? 'success' : '']
     .filter(Boolean)
     .join(' and ')
   if (!on) return ''
   const kinds = `${on.charAt(0).toUpperCase()}${on.slice(1)} emails are on`
-  const noSmtp = smtpTarget(ctx.config, settings) === null
+  const noSmtp = smtp === null
   const noRecipient = notificationRecipient(settings) === ''
   return (
     <>
@@ -50,10 +42,10 @@ export const emailNotificationsSection: SettingsSection = {
   id: 'notifications',
   title: 'Receive email Notifications',
   fields: true,
-  render({ state, settings, ctx }) {
+  render({ state, settings, smtp }) {
     return (
       <>
-        <NotificationWarnings ctx={ctx} settings={settings} />
+        <NotificationWarnings settings={settings} smtp={smtp} />
         <CheckboxField
           name="notify_success"
           label="Notify me when data sync is successful"

@@ -1,10 +1,7 @@
-import { describeSmtpTarget, type SmtpTarget, smtpTarget } from '../../src/domain/mailer.ts'
-import { outboxStatusLabel, recentOutbox } from '../../src/domain/notifications.ts'
-import type { StoreSettings } from '../../src/domain/settings.ts'
-import type { AppContext } from '../../src/http/context.ts'
+import { describeSmtpTarget, type SmtpTarget } from '../../src/domain/mailer.ts'
 import { SelectField, TextField } from '../fields.tsx'
 import { Refreshable, StoreTime, Table } from '../table.tsx'
-import type { SettingsSection } from './types.ts'
+import { modelOf, type OutboxModel, type SettingsSection } from './types.ts'
 
 /** Where mail goes now, or how to set it up when it goes nowhere. */
 function SmtpSource({ target, mailFrom }: { target: SmtpTarget | null; mailFrom: string }) {
@@ -41,10 +38,8 @@ function SmtpSource({ target, mailFrom }: { target: SmtpTarget | null; mailFrom:
 }
 
 /** The outbox fragment (`#outbox`): recent notification emails and what became of them. */
-export function Outbox({ ctx, settings }: { ctx: AppContext; settings: StoreSettings }) {
-  const rows = recentOutbox(ctx.db, ctx.store.id, 10)
-  const configured = smtpTarget(ctx.config, settings) !== null
-  const tz = settings.timezone
+export function Outbox({ model }: { model: OutboxModel }) {
+  const { rows, timeZone: tz } = model
   return (
     <Refreshable id="outbox" path="/settings/notifications/outbox">
       <h3>Outbox</h3>
@@ -52,7 +47,7 @@ export function Outbox({ ctx, settings }: { ctx: AppContext; settings: StoreSett
         columns={['Queued', 'Subject', 'To', 'Status', 'Attempts', 'Last answer']}
         empty="No notification email yet."
         rows={rows.map((r) => {
-          const label = outboxStatusLabel(r, configured)
+          const label = r.label
           const tone =
             label === 'sent'
               ? 'success'
@@ -70,10 +65,10 @@ export function Outbox({ ctx, settings }: { ctx: AppContext; settings: StoreSett
                 <span class={`status status-${tone}`} safe>
                   {label}
                 </span>
-                {r.status === 'pending' && r.attempts > 0 && configured ? (
+                {r.nextTryAt !== null ? (
                   <small class="muted">
                     {' next try '}
-                    <StoreTime ms={r.nextAttemptAt} timeZone={tz} />
+                    <StoreTime ms={r.nextTryAt} timeZone={tz} />
                   </small>
                 ) : (
                   ''
@@ -81,7 +76,7 @@ export function Outbox({ ctx, settings }: { ctx: AppContext; settings: StoreSett
               </td>
               <td>{String(r.attempts)}</td>
               <td>
-                <small safe>{r.lastError ?? r.smtpResponse ?? ''}</small>
+                <small safe>{r.lastAnswer ?? ''}</small>
               </td>
             </tr>
           )
@@ -118,11 +113,12 @@ export const smtpSection: SettingsSection = {
   title: 'Email delivery (SMTP)',
   intro: 'The mail server that sends the sync notifications.',
   fields: true,
-  render({ ctx, settings, state }) {
-    const target = smtpTarget(ctx.config, settings)
+  models: ['outbox'],
+  render(view) {
+    const { server, settings, state } = view
     return (
       <>
-        <SmtpSource target={target} mailFrom={ctx.config.mailFrom} />
+        <SmtpSource target={view.smtp} mailFrom={server.mailFrom} />
         <div class="grid">
           <TextField
             name="smtp_host"
@@ -173,8 +169,8 @@ export const smtpSection: SettingsSection = {
             name="smtp_from"
             label="Sender address"
             type="email"
-            placeholder={ctx.config.mailFrom}
-            help={`Empty: ${ctx.config.mailFrom}.`}
+            placeholder={server.mailFrom}
+            help={`Empty: ${server.mailFrom}.`}
             state={state}
           />
         </div>
@@ -195,7 +191,7 @@ export const smtpSection: SettingsSection = {
           </small>
           <p id="smtp-test-result" aria-live="polite"></p>
         </div>
-        <Outbox ctx={ctx} settings={settings} />
+        <Outbox model={modelOf(view, 'outbox')} />
       </>
     )
   },

@@ -1,8 +1,7 @@
-import { nowMs } from '../../src/domain/clock.ts'
 import { SECRET_SETTINGS, SETTING_KEYS, settingFormValue } from '../../src/domain/settings.ts'
 import { attrText } from '../fields.tsx'
 import { Layout } from '../layout.tsx'
-import { SETTINGS_SECTIONS } from './sections.tsx'
+import { SETTINGS_SECTIONS, sectionModels } from './sections.tsx'
 import type { SettingsSection, SettingsView } from './types.ts'
 
 /** One section as a card; `partial` wraps it for an htmx swap by id after a Save. */
@@ -26,7 +25,7 @@ export function SectionBlock({ section, view }: { section: SettingsSection; view
 
 /** The time of a Save in the store's time zone, `HH:mm:ss`. */
 function saveTime(view: SettingsView): string {
-  const z = Temporal.Instant.fromEpochMilliseconds(nowMs(view.ctx.clock)).toZonedDateTimeISO(
+  const z = Temporal.Instant.fromEpochMilliseconds(view.now).toZonedDateTimeISO(
     view.settings.timezone,
   )
   return [z.hour, z.minute, z.second].map((n) => String(n).padStart(2, '0')).join(':')
@@ -88,6 +87,12 @@ function LoadedValues({ view }: { view: SettingsView }) {
   )
 }
 
+/** The sections a Save answer renders again: those with setting fields. */
+const SAVED_SECTIONS = SETTINGS_SECTIONS.filter((s) => s.fields)
+
+/** The models a Save answer renders (the tracking counter aside, see `TrackingToday`). */
+export const SAVE_RESULT_MODELS = sectionModels(SAVED_SECTIONS)
+
 /**
  * The answer to an htmx Save: the status for the top bar, every section with fields rendered
  * again (saved values, or what was typed with the errors), the values the form now stands on,
@@ -98,7 +103,7 @@ export function SaveResult({ view, ok }: { view: SettingsView; ok: boolean }) {
     <>
       <title safe>{pageTitle(view)}</title>
       <SaveStatus ok={ok} errorCount={Object.keys(view.state.errors).length} view={view} />
-      {SETTINGS_SECTIONS.filter((s) => s.fields).map((s) => (
+      {SAVED_SECTIONS.map((s) => (
         <hx-partial hx-target={`#section-${s.id}`} hx-swap="outerHTML">
           <SectionBlock section={s} view={view} />
         </hx-partial>
@@ -121,7 +126,6 @@ export function SettingsPage({
   view: SettingsView
   saveStatus?: JSX.Element
 }) {
-  const { ctx } = view
   return (
     <Layout title={pageTitle(view)} csrfToken={view.csrfToken}>
       <header class="topbar">
@@ -183,7 +187,7 @@ export function SettingsPage({
         {/* The re-login dialog lands here when a request finds the session ended (auth.ts). */}
         <div id="relogin"></div>
         <footer class="muted">
-          mida-export · data in <code safe>{ctx.config.dataDir}</code>
+          mida-export · data in <code safe>{view.server.dataDir}</code>
         </footer>
       </main>
     </Layout>

@@ -1,6 +1,9 @@
 import { AuditLog } from './audit.tsx'
 import { Overview } from './dashboard.tsx'
-import type { SettingsView } from './types.ts'
+import { type ModelName, modelOf, type SettingsView } from './types.ts'
+
+/** The models `AfterChangePartials` renders. */
+export const AFTER_CHANGE_MODELS: ModelName[] = ['audit', 'overview']
 
 /**
  * The page parts that follow what a key action or "Activate the API now" changed, as htmx
@@ -11,10 +14,10 @@ export function AfterChangePartials({ view }: { view: SettingsView }) {
   return (
     <>
       <hx-partial hx-target="#audit-log" hx-swap="outerHTML">
-        <AuditLog view={view} />
+        <AuditLog model={modelOf(view, 'audit')} />
       </hx-partial>
       <hx-partial hx-target="#overview" hx-swap="outerHTML">
-        <Overview view={view} />
+        <Overview model={modelOf(view, 'overview')} />
       </hx-partial>
     </>
   )

@@ -8,7 +8,7 @@ import { storeSection } from './store.tsx'
 import { syncFrequencySection } from './syncFrequency.tsx'
 import { syncLogSection } from './syncLog.tsx'
 import { trackingSection } from './tracking.tsx'
-import type { SettingsSection } from './types.ts'
+import type { ModelName, SettingsSection } from './types.ts'
 
 /**
  * The sections of the settings page, in page order: THE place to add one. A section is a
@@ -28,3 +28,11 @@ export const SETTINGS_SECTIONS: SettingsSection[] = [
   syncLogSection,
   auditSection,
 ]
+
+/** The models a set of sections renders: what a loader must build for them, and no more. */
+export function sectionModels(sections: SettingsSection[]): ModelName[] {
+  return [...new Set(sections.flatMap((s) => s.models ?? []))]
+}
+
+/** The whole page's models. */
+export const PAGE_MODELS = sectionModels(SETTINGS_SECTIONS)

@@ -40,7 +40,7 @@ export const syncFrequencySection: SettingsSection = {
   title: 'Data Sync Frequency',
   intro: 'Which period the API returns, and when the scheduler syncs it.',
   fields: true,
-  render({ state, settings, ctx }) {
+  render({ state, settings, now }) {
     return (
       <>
         <div class="grid">
@@ -61,7 +61,7 @@ export const syncFrequencySection: SettingsSection = {
             help="The scheduled sync runs after this hour, once the period is complete."
           />
         </div>
-        <NextSync settings={settings} now={ctx.clock.now()} />
+        <NextSync settings={settings} now={Temporal.Instant.fromEpochMilliseconds(now)} />
       </>
     )
   },

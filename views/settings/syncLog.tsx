@@ -1,8 +1,7 @@
-import { recentSyncRequests } from '../../src/domain/requestLog.ts'
-import { recentSyncRecords, type SyncRecordSummary } from '../../src/domain/sync.ts'
+import type { SyncRecordSummary } from '../../src/domain/sync.ts'
 import { formatCount, formatMoney, formatPercent } from '../../src/lib/format.ts'
 import { Refreshable, RepeatCount, StoreTime, Table } from '../table.tsx'
-import type { SettingsSection, SettingsView } from './types.ts'
+import { modelOf, type SettingsSection, type SyncLogModel } from './types.ts'
 
 /** A failure's message after its status, or nothing. */
 function ErrorNote({ error }: { error: string | null }) {
@@ -38,11 +37,8 @@ function PeriodCell({ record }: { record: SyncRecordSummary }) {
 }
 
 /** The sync log fragment (`#sync-log`): recent syncs and recent calls of the sync API. */
-export function SyncLog({ view }: { view: SettingsView }) {
-  const { ctx, settings } = view
-  const tz = settings.timezone
-  const records = recentSyncRecords(ctx.db, ctx.store.id, 10)
-  const requests = recentSyncRequests(ctx.db, ctx.store.id, 10)
+export function SyncLog({ model }: { model: SyncLogModel }) {
+  const { records, requests, timeZone: tz } = model
   return (
     <Refreshable id="sync-log" path="/settings/sync-log">
       <h3>Syncs</h3>
@@ -100,7 +96,8 @@ export const syncLogSection: SettingsSection = {
   title: 'Sync log',
   intro: 'Times in the store time zone.',
   fields: false,
+  models: ['syncLog'],
   render(view) {
-    return <SyncLog view={view} />
+    return <SyncLog model={modelOf(view, 'syncLog')} />
   },
 }

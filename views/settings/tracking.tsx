@@ -1,7 +1,6 @@
-import { countToday } from '../../src/domain/collect.ts'
 import { formatCount } from '../../src/lib/format.ts'
 import { TextField } from '../fields.tsx'
-import type { SettingsSection, SettingsView } from './types.ts'
+import { modelOf, type SettingsSection, type TrackingTodayModel } from './types.ts'
 
 /** The tag a merchant pastes into the theme (`theme.liquid`, before `</head>`). */
 export function trackingSnippet(baseUrl: string, trackingId: string): string {
@@ -13,10 +12,13 @@ export function webhookUrl(baseUrl: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/apiv1/webhooks/shopify/orders`
 }
 
-/** The live counter fragment (`#tracking-today`), polled by htmx every 30 seconds. */
-export function TrackingToday({ view }: { view: Pick<SettingsView, 'ctx' | 'settings'> }) {
-  const { ctx, settings } = view
-  const today = countToday(ctx.db, ctx.store.id, settings.timezone, ctx.clock.now())
+/**
+ * The live counter fragment (`#tracking-today`), polled by htmx every 30 seconds. Without a
+ * model (a Save answer that left the time zone alone) it is a placeholder marked `hx-preserve`:
+ * htmx keeps the page's own counter in its place, so a Save does not count today again.
+ */
+export function TrackingToday({ model }: { model: TrackingTodayModel | null }) {
+  if (!model) return <p id="tracking-today" hx-preserve></p>
   return (
     <p
       id="tracking-today"
@@ -25,9 +27,9 @@ export function TrackingToday({ view }: { view: Pick<SettingsView, 'ctx' | 'sett
       hx-swap="outerHTML"
       aria-live="polite"
     >
-      Today so far (<span safe>{settings.timezone}</span>):{' '}
-      <strong>{formatCount(today.sessions)}</strong> sessions,{' '}
-      <strong>{formatCount(today.orders)}</strong> orders.
+      Today so far (<span safe>{model.timeZone}</span>):{' '}
+      <strong>{formatCount(model.sessions)}</strong> sessions,{' '}
+      <strong>{formatCount(model.orders)}</strong> orders.
     </p>
   )
 }
@@ -38,12 +40,13 @@ export const trackingSection: SettingsSection = {
   title: 'Tracking',
   intro: 'How sessions and orders get here: the storefront tracker and Shopify order webhooks.',
   fields: true,
+  models: ['trackingToday'],
   render(view) {
-    const { ctx, settings, state } = view
-    const base = ctx.config.baseUrl
+    const { server, settings, state } = view
+    const base = server.baseUrl
     return (
       <>
-        <TrackingToday view={view} />
+        <TrackingToday model={modelOf(view, 'trackingToday')} />
         <h3>Storefront tracker</h3>
         <p>
           Paste this tag into your theme (Online Store → Themes → Edit code →{' '}
@@ -51,7 +54,7 @@ export const trackingSection: SettingsSection = {
         </p>
         <div class="copy-row">
           <code id="tracking-snippet" safe>
-            {trackingSnippet(base, ctx.store.trackingId)}
+            {trackingSnippet(base, server.trackingId)}
           </code>
           <button type="button" class="outline" data-copy="tracking-snippet">
             Copy

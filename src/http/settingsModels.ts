@@ -1,0 +1,151 @@
+/**
+ * The load step of the settings page: builds the plain models its views render, from the
+ * database, the config and the clock. The full page and every htmx fragment load through here,
+ * naming the models they render, so a fragment shows what the page shows and reads nothing more.
+ */
+import type {
+  ApiKeysModel,
+  ModelName,
+  SectionModels,
+  SettingsView,
+} from '../../views/settings/types.ts'
+import { recentAudit } from '../domain/audit.ts'
+import { countToday } from '../domain/collect.ts'
+import { dashboardData, gettingStarted, hasStoreData } from '../domain/dashboard.ts'
+import { listApiKeys } from '../domain/keys.ts'
+import { smtpTarget } from '../domain/mailer.ts'
+import { outboxStatusLabel, recentOutbox } from '../domain/notifications.ts'
+import { recentSyncRequests } from '../domain/requestLog.ts'
+import {
+  notificationRecipient,
+  readSettings,
+  SECRET_SETTINGS,
+  SETTING_KEYS,
+  type StoreSettings,
+} from '../domain/settings.ts'
+import { recentSyncRecords } from '../domain/sync.ts'
+import type { AppContext } from './context.ts'
+
+/** The saved settings as form values; secrets are never sent back to a form. */
+export function formValues(settings: StoreSettings): Record<string, string | boolean | number> {
+  const values: Record<string, string | boolean | number> = {}
+  for (const key of SETTING_KEYS) {
+    values[key] = SECRET_SETTINGS.has(key) ? '' : settings[key]
+  }
+  return values
+}
+
+export interface LoadOptions {
+  /** The models the response renders (`SettingsSection.models`, `PAGE_MODELS`, …). */
+  models: readonly ModelName[]
+  csrfToken?: string
+  /** What this request did to the keys, shown in the API keys fragment. */
+  keys?: Pick<ApiKeysModel, 'newKey' | 'revokedKey' | 'keyForm'>
+}
+
+type Loader<K extends ModelName> = (
+  ctx: AppContext,
+  view: SettingsView,
+  options: LoadOptions,
+) => SectionModels[K]
+
+/** One loader per model: the only database reads of the settings page. */
+const LOADERS: { [K in ModelName]: Loader<K> } = {
+  overview(ctx, { settings, smtp, now }) {
+    const storeId = ctx.store.id
+    if (hasStoreData(ctx.db, storeId)) {
+      const data = dashboardData(ctx.db, storeId, Temporal.Instant.fromEpochMilliseconds(now))
+      return {
+        kind: 'figures',
+        frequency: data.frequency,
+        currency: data.currency,
+        periodLabel: data.period.label,
+        timeZone: data.period.timeZone,
+        metrics: data.metrics,
+        days: data.days,
+      }
+    }
+    const recipient = notificationRecipient(settings)
+    const steps = gettingStarted(ctx.db, storeId, {
+      ...settings,
+      recipient,
+      smtpConfigured: smtp !== null,
+    })
+    return { kind: 'checklist', steps, recipient }
+  },
+  apiKeys(ctx, { settings, server }, { keys }) {
+    return {
+      timeZone: settings.timezone,
+      baseUrl: server.baseUrl,
+      apiEnabled: settings.api_enabled,
+      keys: listApiKeys(ctx.db, ctx.store.id),
+      ...keys,
+    }
+  },
+  trackingToday(ctx, { settings, now }) {
+    const today = countToday(
+      ctx.db,
+      ctx.store.id,
+      settings.timezone,
+      Temporal.Instant.fromEpochMilliseconds(now),
+    )
+    return { timeZone: settings.timezone, ...today }
+  },
+  syncLog(ctx, { settings }) {
+    return {
+      timeZone: settings.timezone,
+      records: recentSyncRecords(ctx.db, ctx.store.id, 10),
+      requests: recentSyncRequests(ctx.db, ctx.store.id, 10),
+    }
+  },
+  audit(ctx, { settings }) {
+    return { timeZone: settings.timezone, entries: recentAudit(ctx.db, ctx.store.id, 50) }
+  },
+  outbox(ctx, { settings, smtp }) {
+    const configured = smtp !== null
+    const rows = recentOutbox(ctx.db, ctx.store.id, 10).map((r) => ({
+      id: r.id,
+      createdAt: r.createdAt,
+      subject: r.subject,
+      recipient: r.recipient,
+      label: outboxStatusLabel(r, configured),
+      attempts: r.attempts,
+      nextTryAt: r.status === 'pending' && r.attempts > 0 && configured ? r.nextAttemptAt : null,
+      lastAnswer: r.lastError ?? r.smtpResponse,
+    }))
+    return { timeZone: settings.timezone, rows }
+  },
+}
+
+function loadModel<K extends ModelName>(
+  name: K,
+  ctx: AppContext,
+  view: SettingsView,
+  options: LoadOptions,
+): void {
+  view.models[name] = LOADERS[name](ctx, view, options)
+}
+
+/**
+ * A settings view: the saved settings, the server's facts, one clock reading, and the models
+ * named in `options.models`, each read once.
+ */
+export function loadSettingsView(ctx: AppContext, options: LoadOptions): SettingsView {
+  const settings = readSettings(ctx.db, ctx.store.id)
+  const view: SettingsView = {
+    settings,
+    state: { values: formValues(settings), errors: {} },
+    csrfToken: options.csrfToken ?? '',
+    server: {
+      baseUrl: ctx.config.baseUrl,
+      mailFrom: ctx.config.mailFrom,
+      dataDir: ctx.config.dataDir,
+      trackingId: ctx.store.trackingId,
+    },
+    now: ctx.clock.now().epochMilliseconds,
+    smtp: smtpTarget(ctx.config, settings),
+    models: {},
+  }
+  for (const name of new Set(options.models)) loadModel(name, ctx, view, options)
+  return view
+}
