@@ -3,14 +3,9 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { DATABASE_FILE, isBusy } from '../../src/db/database.ts'
 import type { FixedClock } from '../../src/domain/clock.ts'
-import {
-  BATCH_SIZE,
-  dataRevision,
-  importNdjson,
-  type RecordKind,
-  sessionWriteCount,
-} from '../../src/domain/ingest.ts'
-import { LineSplitter } from '../../src/domain/ndjson.ts'
+import { importNdjson } from '../../src/domain/ingest/ndjsonImport.ts'
+import { BATCH_SIZE, sessionWriteCount } from '../../src/domain/ingest/writers.ts'
+import { LineSplitter, type RecordKind } from '../../src/domain/ndjson.ts'
 import {
   describeIssues,
   landingPath,
@@ -19,6 +14,7 @@ import {
   parseMoneyCents,
   sessionInput,
 } from '../../src/domain/records.ts'
+import { dataRevision } from '../../src/domain/revisions.ts'
 import { openTestStore } from '../utils.ts'
 
 let db: Database
