@@ -21,7 +21,7 @@ export function buildBinary(outfile: string): { exitCode: number; output: string
       '--format=esm',
       'src/main.ts',
       // A worker runs its own entry point: the import's parse thread.
-      'src/domain/importWorker.ts',
+      'src/domain/ingest/parseWorker.ts',
       '--outfile',
       outfile,
     ],

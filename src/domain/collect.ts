@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.ts'
 import { type Clock, nowMs } from './clock.ts'
-import { type StoredSpan, sessionWriteCount, writeSessions } from './ingest.ts'
+import { type StoredSpan, sessionWriteCount, writeSessions } from './ingest/writers.ts'
 import { randomBase62 } from './random.ts'
 import { landingPath, type SessionRecord } from './records.ts'
 

@@ -2,16 +2,11 @@ import type { z } from 'zod'
 import type { Database } from '../db/database.ts'
 import type { Clock } from './clock.ts'
 import { InvalidInput } from './errors.ts'
-import {
-  BATCH_SIZE,
-  emptySummary,
-  type ImportSummary,
-  importNdjson,
-  reject,
-  writeOrders,
-} from './ingest.ts'
+import { sessionForOrder } from './ingest/attribution.ts'
+import { importNdjson } from './ingest/ndjsonImport.ts'
+import { emptySummary, type ImportSummary, reject } from './ingest/summary.ts'
+import { BATCH_SIZE, writeOrders } from './ingest/writers.ts'
 import { type OrderRecord, orderInput } from './records.ts'
-import { sessionForOrder } from './webhooks.ts'
 
 type ByteStream = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>
 

@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.ts'
 import type { Clock } from './clock.ts'
-import { writeOrders, writeSessions } from './ingest.ts'
+import { writeOrders, writeSessions } from './ingest/writers.ts'
 import { startOfDay, storeDate } from './periods.ts'
 import type { OrderRecord, SessionRecord } from './records.ts'
 

@@ -3,7 +3,6 @@ import type { Database } from '../db/database.ts'
 import { readCache } from '../db/readCache.ts'
 import type { Clock } from './clock.ts'
 import { AppError, Conflict, InvalidInput } from './errors.ts'
-import { dataRevision } from './ingest.ts'
 import { computeMetrics, type Metrics } from './metrics.ts'
 import { queueSyncNotification } from './notifications.ts'
 import {
@@ -15,6 +14,7 @@ import {
   periodJson,
   previousPeriod,
 } from './periods.ts'
+import { dataRevision } from './revisions.ts'
 import { readSettings, type StoreSettings } from './settings.ts'
 
 export type SyncTrigger = 'api' | 'cli' | 'scheduler'

@@ -10,7 +10,7 @@ import {
   rotateBackups,
 } from '../../src/domain/backup.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
-import { writeSessions } from '../../src/domain/ingest.ts'
+import { writeSessions } from '../../src/domain/ingest/writers.ts'
 import { sessionInput } from '../../src/domain/records.ts'
 import { initialiseSettings, updateSettings } from '../../src/domain/settings.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'

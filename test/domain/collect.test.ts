@@ -9,7 +9,7 @@ import {
   type TrackerEvent,
   trafficSource,
 } from '../../src/domain/collect.ts'
-import { writeSessions } from '../../src/domain/ingest.ts'
+import { writeSessions } from '../../src/domain/ingest/writers.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
 
 const UA = {

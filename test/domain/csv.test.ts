@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { type Database, openDatabaseFile } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { type CsvRow, importOrders, parseCsv, parseNoteAttributes } from '../../src/domain/csv.ts'
-import { writeSessions } from '../../src/domain/ingest.ts'
+import { writeSessions } from '../../src/domain/ingest/writers.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
 
 /** A stream that delivers the text `size` bytes at a time, to cross every chunk boundary. */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import type { Database } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
-import { writeOrders, writeSessions } from '../../src/domain/ingest.ts'
+import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import { computeMetrics, type Metrics, round } from '../../src/domain/metrics.ts'
 import { dayRange, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { openDatabase } from '../../src/db/database.ts'
-import { writeOrders, writeSessions } from '../../src/domain/ingest.ts'
+import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import {
   configuredMailer,
   type Mailer,

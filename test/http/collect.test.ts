@@ -343,7 +343,7 @@ describe('the Tracking section of the settings page', () => {
         url: 'https://shop.example/',
       }),
     })
-    const { writeOrders } = await import('../../src/domain/ingest.ts')
+    const { writeOrders } = await import('../../src/domain/ingest/writers.ts')
     const at = (s: string) => Temporal.Instant.from(s).epochMilliseconds
     writeOrders(
       t.db,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
-import { writeSessions } from '../../src/domain/ingest.ts'
+import { writeSessions } from '../../src/domain/ingest/writers.ts'
 import type { SessionRecord } from '../../src/domain/records.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
 import { signShopifyBody, verifyShopifyHmac } from '../../src/domain/webhooks.ts'

@@ -1,6 +1,7 @@
-// The parse thread of an NDJSON import: bytes in, validated records out, in order.
-import { NdjsonParser, type ParsedChunk, type RecordKind, sessionRows } from './ndjson.ts'
-import type { SessionRecord } from './records.ts'
+// The parse thread of an NDJSON import: bytes in, validated records out, in order. It runs in a
+// worker of its own (started by parseThread.ts) and never touches the database.
+import { NdjsonParser, type ParsedChunk, type RecordKind, sessionRows } from '../ndjson.ts'
+import type { SessionRecord } from '../records.ts'
 
 declare const self: Worker
 

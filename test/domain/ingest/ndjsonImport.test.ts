@@ -1,16 +1,9 @@
-import { Database } from 'bun:sqlite'
+import type { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { join } from 'node:path'
-import { DATABASE_FILE, isBusy } from '../../src/db/database.ts'
-import type { FixedClock } from '../../src/domain/clock.ts'
-import {
-  BATCH_SIZE,
-  dataRevision,
-  importNdjson,
-  type RecordKind,
-  sessionWriteCount,
-} from '../../src/domain/ingest.ts'
-import { LineSplitter } from '../../src/domain/ndjson.ts'
+import type { FixedClock } from '../../../src/domain/clock.ts'
+import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
+import { BATCH_SIZE } from '../../../src/domain/ingest/writers.ts'
+import { LineSplitter, type RecordKind } from '../../../src/domain/ndjson.ts'
 import {
   describeIssues,
   landingPath,
@@ -18,57 +11,25 @@ import {
   parseInstant,
   parseMoneyCents,
   sessionInput,
-} from '../../src/domain/records.ts'
-import { openTestStore } from '../utils.ts'
+} from '../../../src/domain/records.ts'
+import { openTestStore } from '../../utils.ts'
+import { ms, ndjson, ORDERS, SESSIONS } from './fixtures.ts'
 
 let db: Database
 let storeId: number
 let clock: FixedClock
 let close: () => void
-let dir: string
 
 beforeEach(() => {
-  ;({ db, clock, storeId, close, dir } = openTestStore())
+  ;({ db, clock, storeId, close } = openTestStore())
 })
 
 afterEach(() => close())
 
-const ms = (iso: string) => Date.parse(iso)
 const importText = (kind: RecordKind, text: string) =>
   importNdjson(db, storeId, kind, new Blob([text]).stream(), clock)
 const rows = (table: 'sessions' | 'orders') =>
   db.query(`SELECT * FROM ${table} ORDER BY id`).all() as Record<string, unknown>[]
-
-const SESSIONS = [
-  {
-    id: 's1',
-    visitor_id: 'v1',
-    started_at: '2026-11-25T10:00:00-05:00',
-    ended_at: '2026-11-25T10:05:00-05:00',
-    pageviews: 4,
-    device: 'mobile',
-    source: 'paid',
-    landing_page: '/products/shirt',
-    viewed_product: true,
-    added_to_cart: true,
-    reached_checkout: false,
-  },
-  { id: 's2', visitor_id: 'v2', started_at: '2026-11-25T11:00:00Z' },
-  { id: 3, visitor_id: 42, started_at: 1764068400000, pageviews: 0 },
-]
-const ORDERS = [
-  {
-    id: 1001,
-    name: '#1001',
-    created_at: '2026-11-25T10:04:00-05:00',
-    total_price: '59.90',
-    currency: 'usd',
-    financial_status: 'PAID',
-    session_id: 's1',
-  },
-  { id: '1002', created_at: '2026-11-25 12:00:00 -0500', total_price: 12 },
-]
-const ndjson = (records: unknown[]) => `${records.map((r) => JSON.stringify(r)).join('\n')}\n`
 
 describe('idempotent import', () => {
   test('the same sessions twice: inserted, then all updated, same table contents', async () => {
@@ -509,175 +470,5 @@ describe("a visitor's first and last seen times", () => {
         last_seen_at: ms('2026-11-21T09:30:00Z'),
       },
     ])
-  })
-})
-
-describe('a first load: sessions imported into an empty table by a process alone with the database', () => {
-  const INDEXES = "SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name"
-  // Visitors with several sessions, a session sent twice (changed), hours apart, bad lines.
-  const lines = [
-    ...Array.from({ length: 300 }, (_, i) =>
-      JSON.stringify({
-        id: `f${i}`,
-        visitor_id: `v${i % 37}`,
-        started_at: ms('2026-11-20T00:00:00Z') + i * 600_000,
-        ended_at: ms('2026-11-20T00:00:00Z') + i * 600_000 + (i % 9) * 60_000,
-        pageviews: i % 5,
-        device: ['desktop', 'mobile', 'tablet'][i % 3],
-        source: ['direct', 'organic', 'paid', 'referral'][i % 4],
-        landing_page: `https://shop.example/products/p${i % 11}?ref=x`,
-        viewed_product: i % 2 === 0,
-        added_to_cart: i % 3 === 0,
-        reached_checkout: i % 6 === 0,
-      }),
-    ),
-    '{"id": "f7", "visitor_id": "v99", "started_at": "2026-11-19T08:00:00Z", "pageviews": 40}',
-    // Lone surrogates (valid JSON escapes): both ids are "u\uFFFD", so the second updates.
-    '{"id": "u\\ud800", "visitor_id": "vu", "started_at": "2026-11-21T00:00:00Z"}',
-    '{"id": "u\\udc00", "visitor_id": "vu", "started_at": "2026-11-21T01:00:00Z"}',
-    // Before 1970: its hour is -1 (rounded down), on both paths.
-    '{"id": "old", "visitor_id": "v0", "started_at": "1969-12-31T23:30:00Z"}',
-    '{"id": "broken"',
-    '{"visitor_id": "v1", "started_at": 1}',
-  ].join('\n')
-  const load = (into: Database, id: number, exclusive: boolean) =>
-    importNdjson(into, id, 'sessions', new Blob([lines]).stream(), clock, { exclusive })
-  const contents = (of: Database) => ({
-    sessions: of.query('SELECT * FROM sessions ORDER BY id').all(),
-    visitors: of.query('SELECT * FROM visitors ORDER BY id').all(),
-    hours: of.query('SELECT hour FROM data_changes ORDER BY hour').all(),
-    indexes: of.query(INDEXES).all(),
-  })
-
-  test('stores exactly what the batched path stores, and counts the same', async () => {
-    const other = openTestStore()
-    try {
-      const indexes = db.query(INDEXES).all()
-      const pragmas = () => [
-        db.query('PRAGMA cache_size').get(),
-        db.query('PRAGMA temp_store').get(),
-      ]
-      const settings = pragmas()
-      const writes = sessionWriteCount(db)
-      const first = await load(db, storeId, true)
-      const batched = await load(other.db, other.storeId, false)
-      expect(first).toEqual(batched)
-      expect(first).toEqual({
-        inserted: 302,
-        updated: 2,
-        rejected: 2,
-        errors: [
-          { line: 305, error: 'not valid JSON' },
-          { line: 306, error: 'id: is required' },
-        ],
-      })
-      expect(contents(db)).toEqual(contents(other.db))
-      expect(contents(db).indexes).toEqual(indexes)
-      // f7 was sent twice: the second one wins, and moves v99's first sight.
-      expect(db.query("SELECT visitor_id, pageviews FROM sessions WHERE id = 'f7'").get()).toEqual({
-        visitor_id: 'v99',
-        pageviews: 40,
-      })
-      expect(db.query("SELECT first_seen_at FROM visitors WHERE id = 'v99'").get()).toEqual({
-        first_seen_at: ms('2026-11-19T08:00:00Z'),
-      })
-      expect(db.query("SELECT started_at FROM sessions WHERE id = 'u\uFFFD'").get()).toEqual({
-        started_at: ms('2026-11-21T01:00:00Z'),
-      })
-      expect(db.query('SELECT min(hour) AS hour FROM data_changes').get()).toEqual({ hour: -1 })
-      // One revision for the whole load; in-memory copies learn that sessions were written.
-      expect(db.query('SELECT data_revision FROM stores WHERE id = ?').get(storeId)).toEqual({
-        data_revision: 1,
-      })
-      expect(dataRevision(db, storeId)).toBe(1)
-      expect(sessionWriteCount(db)).toBe(writes + 1)
-      expect(db.inTransaction).toBe(false)
-      // The connection's settings, changed while the indexes are built, are as they were.
-      expect(pragmas()).toEqual(settings)
-      expect(db.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
-    } finally {
-      other.close()
-    }
-  })
-
-  test('when sessions are stored already, the import runs batch by batch as usual', async () => {
-    await importText('sessions', ndjson(SESSIONS))
-    const revision = dataRevision(db, storeId)
-    // (A first load here would count the three stored sessions as new too.)
-    expect(await load(db, storeId, true)).toMatchObject({ inserted: 302, updated: 2 })
-    // The batched path: a revision for each batch written (one here), visitors kept as it goes.
-    expect(dataRevision(db, storeId)).toBe(revision + 1)
-    // v0 … v36, v99, vu, and 42 from SESSIONS (whose v1 and v2 are among the 37).
-    expect(db.query('SELECT count(*) AS n FROM visitors').get()).toEqual({ n: 40 })
-  })
-
-  test('an input that fails half-way leaves the tables empty and every index in place', async () => {
-    const indexes = db.query(INDEXES).all()
-    const encoder = new TextEncoder()
-    async function* failing() {
-      yield encoder.encode(`${lines}\n`)
-      await Bun.sleep(50) // the first records are written inside the load's transaction
-      throw new Error('the disk went away')
-    }
-    await expect(
-      importNdjson(db, storeId, 'sessions', failing(), clock, { exclusive: true }),
-    ).rejects.toThrow('the disk went away')
-    expect(db.inTransaction).toBe(false)
-    expect(contents(db)).toEqual({ sessions: [], visitors: [], hours: [], indexes })
-    expect(dataRevision(db, storeId)).toBe(0)
-    // And the next import works, as a first load again.
-    expect(await load(db, storeId, true)).toMatchObject({ inserted: 302, updated: 2, rejected: 2 })
-  })
-  /** The lines as a stream that runs `between` after the first half has been handed over. */
-  async function* halves(between: () => void) {
-    const all = lines.split('\n')
-    const encoder = new TextEncoder()
-    yield encoder.encode(`${all.slice(0, 150).join('\n')}\n`)
-    await Bun.sleep(50) // the first half is parsed and written meanwhile
-    between()
-    yield encoder.encode(`${all.slice(150).join('\n')}\n`)
-  }
-  const importing = (between: () => void) =>
-    importNdjson(db, storeId, 'sessions', halves(between), clock, { exclusive: true })
-
-  test('it keeps other processes out until it ends, then lets them in', async () => {
-    const path = join(dir, DATABASE_FILE)
-    let during: unknown = null
-    const summary = await importing(() => {
-      const other = new Database(path)
-      try {
-        other.query('SELECT count(*) FROM sessions').get()
-      } catch (err) {
-        during = err
-      } finally {
-        other.close()
-      }
-    })
-    expect(summary).toMatchObject({ inserted: 302, updated: 2, rejected: 2 })
-    expect(isBusy(during)).toBe(true)
-    const after = new Database(path)
-    after.exec('PRAGMA busy_timeout = 0')
-    expect(after.query('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 302 })
-    after.exec('UPDATE stores SET tracking_id = tracking_id WHERE id = 1')
-    after.close()
-  })
-
-  test('while another connection has the database open (a server), it writes batch by batch and that connection works throughout', async () => {
-    const server = new Database(join(dir, DATABASE_FILE))
-    server.query('SELECT count(*) FROM stores').get()
-    let during: unknown = 'not run'
-    const summary = await importing(() => {
-      try {
-        during = server.query('SELECT count(*) AS n FROM stores').get()
-        server.exec('UPDATE stores SET tracking_id = tracking_id WHERE id = 1')
-      } catch (err) {
-        during = err
-      }
-    })
-    server.close()
-    expect(during).toEqual({ n: 1 })
-    expect(summary).toMatchObject({ inserted: 302, updated: 2, rejected: 2 })
-    // The batched path: the indexes were never dropped, visitors kept row by row.
-    expect(db.query('SELECT count(*) AS n FROM visitors').get()).toEqual({ n: 39 })
   })
 })

@@ -1,0 +1,191 @@
+// The first load: sessions bulk-loaded into an empty store in one exclusive transaction, indexes
+// and visitors built once at the end. It does not read the input (ndjsonImport.ts does) and
+// is never used by a server, whose connection is shared.
+import {
+  BUSY_TIMEOUT_MS,
+  type Database,
+  forgetPartialStatistics,
+  isBusy,
+  withTemporariesOnDisk,
+} from '../../db/database.ts'
+import { readCache } from '../../db/readCache.ts'
+import { type Clock, nowMs } from '../clock.ts'
+import { SESSION_ROW_FIELDS } from '../ndjson.ts'
+import { HOUR_MS, hourMark, nextRevision, revisionKey } from '../revisions.ts'
+import { countSessionWrite } from './writers.ts'
+
+/**
+ * The page cache (in KiB, negative as SQLite takes it) during a first load. Rows are appended and
+ * indexes built by sorting, so a small cache costs no time (1 M sessions: 8.3-9.8 s with 16 MB,
+ * 8.7-10.1 s with 64 MB) and keeps memory low (~190 MB at the peak instead of ~240 MB).
+ */
+const FIRST_LOAD_CACHE_SIZE = -16_384
+
+/**
+ * A first load: sessions imported into an empty `sessions` table by a process that has the
+ * database to itself, in one transaction. The table's secondary indexes (and the visitors kept
+ * from it) are dropped at the start and built once at the end, each by one sort, which is much
+ * cheaper than keeping them up to date row by row. If the import fails or is killed, the
+ * rollback leaves the empty tables and every index as they were.
+ *
+ * "To itself": the load holds the write lock from start to end, and a connection waiting on
+ * that lock blocks its whole process (SQLite calls are synchronous), so a running server
+ * would freeze. The load therefore takes SQLite's exclusive locking mode, without waiting: it
+ * is refused while any other connection has the file open, and the import then writes batch
+ * by batch. Granted, it keeps other processes out until the load ends.
+ */
+export class FirstLoad {
+  private readonly indexes: { name: string; table: string; sql: string }[]
+  private readonly insert
+  private readonly at: number
+  /** The connection's own page cache size, given back at the end. */
+  private readonly cacheSize: number
+  private received = 0
+
+  private constructor(
+    private readonly db: Database,
+    private readonly storeId: number,
+    clock: Clock,
+  ) {
+    // The indexes' own definitions, so they come back exactly as the migrations made them.
+    this.indexes = db
+      .query(
+        `SELECT name, tbl_name AS "table", sql FROM sqlite_schema
+         WHERE type = 'index' AND tbl_name IN ('sessions', 'visitors') AND sql IS NOT NULL`,
+      )
+      .all() as { name: string; table: string; sql: string }[]
+    for (const index of this.indexes) db.exec(`DROP INDEX "${index.name}"`)
+    db.exec('DELETE FROM visitors')
+    // A session sent twice is updated, as on the batched path; visitors are built at the end.
+    const columns = SESSION_ROW_FIELDS.join(', ')
+    const values = SESSION_ROW_FIELDS.map((_, i) => `value->>${i}`).join(', ')
+    const updates = SESSION_ROW_FIELDS.filter((column) => column !== 'id')
+      .map((column) => `${column} = excluded.${column}`)
+      .join(', ')
+    this.insert = db.query(
+      `INSERT INTO sessions (store_id, ${columns}, updated_at)
+       SELECT ?1, ${values}, ?2 FROM json_each(?3) WHERE true
+       ON CONFLICT (store_id, id) DO UPDATE SET ${updates}, updated_at = excluded.updated_at`,
+    )
+    this.at = nowMs(clock)
+    // Last, once nothing here can fail: release() gives it back.
+    this.cacheSize = (db.query('PRAGMA cache_size').get() as { cache_size: number }).cache_size
+    db.exec(`PRAGMA cache_size = ${FIRST_LOAD_CACHE_SIZE}`)
+  }
+
+  /**
+   * Starts a first load, or returns null (having changed nothing) when sessions are stored
+   * already or another connection has the database open.
+   */
+  static begin(db: Database, storeId: number, clock: Clock): FirstLoad | null {
+    if (db.query('SELECT 1 FROM sessions LIMIT 1').get() !== null) return null
+    db.exec('PRAGMA busy_timeout = 0')
+    db.exec('PRAGMA locking_mode = EXCLUSIVE')
+    try {
+      db.exec('BEGIN EXCLUSIVE')
+    } catch (err) {
+      releaseExclusive(db)
+      if (isBusy(err)) return null
+      throw err
+    } finally {
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    }
+    try {
+      // Checked again under the lock: another process may have written since.
+      if (db.query('SELECT 1 FROM sessions LIMIT 1').get() !== null) {
+        db.exec('ROLLBACK')
+        releaseExclusive(db)
+        return null
+      }
+      return new FirstLoad(db, storeId, clock)
+    } catch (err) {
+      db.exec('ROLLBACK')
+      releaseExclusive(db)
+      throw err
+    }
+  }
+
+  /** Writes sessions given as JSON rows (sessionRows). */
+  write(rows: { json: string; count: number }): void {
+    if (rows.count === 0) return
+    this.insert.run(this.storeId, this.at, rows.json)
+    this.received += rows.count
+  }
+
+  /** Builds the indexes and visitors, marks every hour written as changed, and commits. */
+  finish(): { inserted: number; updated: number } {
+    const { db, storeId } = this
+    this.buildIndexes()
+    // Rows are only added to a table that was empty: their count is the last rowid given.
+    const { inserted } = db
+      .query('SELECT coalesce(max(rowid), 0) AS inserted FROM sessions')
+      .get() as { inserted: number }
+    if (inserted > 0) this.markEveryHour()
+    forgetPartialStatistics(db)
+    db.exec('COMMIT')
+    // Forgotten again: a read between the bump and the commit could have cached the old value.
+    readCache(db).forget(revisionKey(storeId))
+    countSessionWrite(db)
+    // The whole load went through the WAL: give that space back while no one else can read.
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    this.release()
+    return { inserted, updated: this.received - inserted }
+  }
+
+  /**
+   * The indexes, then visitors from sessions_by_visitor (in order), then visitors' own index.
+   * Building an index sorts every row. Its sorter holds up to a page cache's worth in memory
+   * and spills the rest to temporary files: kept on disk, memory stays the same however large
+   * the load (measured in bench/import.ts).
+   */
+  private buildIndexes(): void {
+    const { db } = this
+    withTemporariesOnDisk(db, () => {
+      for (const index of this.indexes.filter((i) => i.table === 'sessions')) db.exec(index.sql)
+      db.query(
+        `INSERT INTO visitors (store_id, id, first_seen_at, last_seen_at)
+         SELECT store_id, visitor_id, min(started_at), max(ended_at) FROM sessions
+         GROUP BY store_id, visitor_id`,
+      ).run()
+      for (const index of this.indexes.filter((i) => i.table === 'visitors')) db.exec(index.sql)
+    })
+  }
+
+  /**
+   * Marks every hour holding a session as changed (the table was empty before). Hour by hour,
+   * each found with one seek on sessions_by_start: a GROUP BY on the hour would sort every
+   * session, with memory in proportion to the load (a 4 M-session load peaked at 298 MB so).
+   */
+  private markEveryHour(): void {
+    const { db, storeId } = this
+    const revision = nextRevision(db, storeId)
+    const next = db.query(
+      'SELECT min(started_at) AS t FROM sessions WHERE store_id = ? AND started_at >= ?',
+    )
+    const mark = hourMark(db)
+    let t = (next.get(storeId, Number.MIN_SAFE_INTEGER) as { t: number | null }).t
+    while (t !== null) {
+      const hour = Math.floor(t / HOUR_MS)
+      mark.run(storeId, hour, revision)
+      t = (next.get(storeId, (hour + 1) * HOUR_MS) as { t: number | null }).t
+    }
+  }
+
+  /** Rolls the load back (the indexes come back with it) and lets other processes in. */
+  abort(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK')
+    this.release()
+  }
+
+  /** The connection as it was: its page cache, and no longer exclusive. */
+  private release(): void {
+    this.db.exec(`PRAGMA cache_size = ${this.cacheSize}`)
+    releaseExclusive(this.db)
+  }
+}
+
+/** Leaves SQLite's exclusive locking mode: the lock goes at the next read. */
+function releaseExclusive(db: Database): void {
+  db.exec('PRAGMA locking_mode = NORMAL')
+  db.query('SELECT 1 FROM sqlite_schema LIMIT 1').get()
+}
