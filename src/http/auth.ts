@@ -21,7 +21,7 @@ import { recordAudit, recordRepeatedAudit } from '../domain/audit.ts'
 import { AppError, TooManyRequests } from '../domain/errors.ts'
 import { randomBase62 } from '../domain/random.ts'
 import { type AppContext, clientAddress } from './context.ts'
-import { htmlResponse, isHtmx, redirect } from './html.ts'
+import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
 
 /** The login session cookie. */
 export const SESSION_COOKIE = 'mida_session'
@@ -185,13 +185,6 @@ export function adminAuth(ctx: AppContext) {
   })
 }
 
-function field(body: unknown, name: string): string {
-  if (!body || typeof body !== 'object') return ''
-  const value = (body as Record<string, unknown>)[name]
-  const last = Array.isArray(value) ? value.at(-1) : value
-  return typeof last === 'string' ? last : ''
-}
-
 /** `/login`, `/logout`, `/setup`, and `/` (which leads to the settings page). */
 export function authRoutes(ctx: AppContext) {
   const { db, clock } = ctx
@@ -233,10 +226,10 @@ export function authRoutes(ctx: AppContext) {
             reloginAnswer(ctx, status, { email: props.email, error: props.error }, headers)
         : loginPage
       const address = clientAddress(ctx, request, server)
-      const email = field(body, 'email').trim()
-      const next = safeNext(field(body, 'next'))
+      const email = (formField(body, 'email') ?? '').trim()
+      const next = safeNext(formField(body, 'next') ?? '')
       const cookieCsrf = readCookie(request, LOGIN_CSRF_COOKIE)
-      const formCsrf = field(body, CSRF_FIELD)
+      const formCsrf = formField(body, CSRF_FIELD) ?? ''
       if (!cookieCsrf || !formCsrf || !sameSecret(cookieCsrf, formCsrf)) {
         return loginForm(403, { email, next, error: 'The login form expired. Please try again.' })
       }
@@ -263,7 +256,7 @@ export function authRoutes(ctx: AppContext) {
           { 'retry-after': String(err.retryAfterSeconds) },
         )
       }
-      const admin = await verifyLogin(db, email, field(body, 'password'))
+      const admin = await verifyLogin(db, email, formField(body, 'password') ?? '')
       if (!admin) {
         recordAudit(db, { storeId, actor: email, address, action: 'login.failed' }, clock)
         return loginForm(401, { email, next, error: 'Wrong email or password.' })
@@ -310,9 +303,9 @@ export function authRoutes(ctx: AppContext) {
       return htmlResponse(SetupPage({ token, email: '', errors: {} }))
     })
     .post('/setup', async ({ body, request, server }) => {
-      const token = field(body, 'token')
-      const email = field(body, 'email').trim()
-      const password = field(body, 'password')
+      const token = formField(body, 'token') ?? ''
+      const email = (formField(body, 'email') ?? '').trim()
+      const password = formField(body, 'password') ?? ''
       const problem = setupTokenProblem(db, token, clock)
       if (problem) {
         return htmlResponse(
@@ -320,7 +313,7 @@ export function authRoutes(ctx: AppContext) {
           410,
         )
       }
-      if (password !== field(body, 'password_confirm')) {
+      if (password !== (formField(body, 'password_confirm') ?? '')) {
         // Both problems at once: a short password is named too, not only the mismatch.
         const errors: Record<string, string> = { password_confirm: 'does not match the password' }
         try {
