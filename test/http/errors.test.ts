@@ -8,7 +8,7 @@ afterEach(() => t?.close())
 describe('one error style: handlers throw, onError answers', () => {
   test('the API answers its JSON shape even to htmx and to a browser asking for a page', async () => {
     t = createTestApp()
-    const asked = [
+    const asked: Record<string, string>[] = [
       { 'hx-request': 'true' },
       { accept: 'text/html,application/xhtml+xml' },
       { 'hx-request': 'true', accept: 'text/html' },
