@@ -6,7 +6,7 @@ import { randomBase62 } from './random.ts'
 import { landingPath, type SessionRecord } from './records.ts'
 
 /** What the storefront tracker reports. */
-export type TrackerEventName = 'pageview' | 'add_to_cart' | 'checkout'
+type TrackerEventName = 'pageview' | 'add_to_cart' | 'checkout'
 
 /** One tracker event, as the collect endpoint accepted it. The client's address is never kept. */
 export interface TrackerEvent {
@@ -25,7 +25,7 @@ export interface TrackerEvent {
 }
 
 /** A visitor's events this far apart or more start a new session. */
-export const SESSION_IDLE_MS = 30 * 60 * 1000
+const SESSION_IDLE_MS = 30 * 60 * 1000
 
 /**
  * Our additions to isbot's list: tools and link previews it lets through once they sit inside a
@@ -181,7 +181,7 @@ function remember(
 }
 
 /** A new, unguessable session id. */
-export function newSessionId(at: number): string {
+function newSessionId(at: number): string {
   // Time first (11 base36 digits sort in time order until the year 5188): new sessions append
   // to the primary-key index instead of landing on a random page of it.
   return `s_${at.toString(36).padStart(11, '0')}${randomBase62(12)}`

@@ -24,11 +24,11 @@ import { type AppContext, clientAddress } from './context.ts'
 import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
 
 /** The login session cookie. */
-export const SESSION_COOKIE = 'mida_session'
+const SESSION_COOKIE = 'mida_session'
 /** The header htmx sends the CSRF token in (from `hx-headers:inherited` on `<body>`). */
-export const CSRF_HEADER = 'x-csrf-token'
+const CSRF_HEADER = 'x-csrf-token'
 /** The hidden form field plain form posts send the CSRF token in. */
-export const CSRF_FIELD = '_csrf'
+const CSRF_FIELD = '_csrf'
 /** The pre-login CSRF cookie of the login form (double submit: cookie and field must match). */
 const LOGIN_CSRF_COOKIE = 'mida_login_csrf'
 
@@ -44,7 +44,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const TO_LOGIN = { href: '/login', label: 'Go to the login page' }
 
 /** Reads one cookie from a request. */
-export function readCookie(request: Request, name: string): string | null {
+function readCookie(request: Request, name: string): string | null {
   const header = request.headers.get('cookie')
   if (!header) return null
   for (const part of header.split(';')) {
@@ -61,7 +61,7 @@ export function readCookie(request: Request, name: string): string | null {
 }
 
 /** A Set-Cookie value: HttpOnly, SameSite=Lax, and Secure when the public URL is https. */
-export function cookieHeader(
+function cookieHeader(
   ctx: AppContext,
   name: string,
   value: string,
@@ -87,7 +87,7 @@ export function currentSession(ctx: AppContext, request: Request): AdminAuth | n
 }
 
 /** The CSRF token a state-changing request presents: the header, else the form field. */
-export function presentedCsrfToken(request: Request, body: unknown): string | null {
+function presentedCsrfToken(request: Request, body: unknown): string | null {
   const header = request.headers.get(CSRF_HEADER)
   if (header) return header
   if (body && typeof body === 'object' && CSRF_FIELD in body) {
@@ -127,7 +127,7 @@ function pathOf(request: Request): string {
  * failed login in it), with a fresh pre-login CSRF cookie. It lands in the page's `#relogin`
  * whatever the request targeted, so the page and its unsaved edits stay.
  */
-export function reloginAnswer(
+function reloginAnswer(
   ctx: AppContext,
   status: number,
   props: Omit<ReloginDialogProps, 'csrfToken'> = {},
@@ -146,7 +146,7 @@ export function reloginAnswer(
  * The answer to a request without a valid session: the login page for pages, the re-login
  * dialog for htmx (the page keeps what was typed), 401 otherwise.
  */
-export function refuseAnonymous(ctx: AppContext, request: Request): Response {
+function refuseAnonymous(ctx: AppContext, request: Request): Response {
   const login = `/login?next=${encodeURIComponent(pathOf(request))}`
   if (isHtmx(request)) return reloginAnswer(ctx, 401)
   if (request.method === 'GET' || request.method === 'HEAD') return redirect(login)
@@ -154,7 +154,7 @@ export function refuseAnonymous(ctx: AppContext, request: Request): Response {
 }
 
 /** The answer to a state-changing request whose CSRF token is missing or wrong. */
-export function refuseCsrf(): Response {
+function refuseCsrf(): Response {
   return htmlResponse(
     '<p class="error" role="alert">This form has expired. Reload the page and try again.</p>',
     403,

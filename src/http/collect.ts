@@ -50,7 +50,7 @@ const collectBody = z.object({
 })
 
 /** Parses a tracker event body (JSON, sent as text/plain by sendBeacon). */
-export function parseCollectBody(text: string): z.output<typeof collectBody> {
+function parseCollectBody(text: string): z.output<typeof collectBody> {
   let value: unknown
   try {
     value = JSON.parse(text)

@@ -15,7 +15,7 @@ export function formField(body: unknown, name: string): string | undefined {
 }
 
 /** The rendered string of a JSX element; views here are synchronous. */
-export function render(element: JSX.Element): string {
+function render(element: JSX.Element): string {
   if (typeof element !== 'string') throw new Error('An async view was rendered synchronously')
   return element
 }

@@ -52,13 +52,13 @@ export function settingsChanges(body: unknown): Record<string, string> {
 }
 
 /** The hidden `_loaded` field: the values the page was rendered with (see `loadedValues`). */
-export const LOADED_FIELD = '_loaded'
+const LOADED_FIELD = '_loaded'
 
 /**
  * The setting values a submitted page was rendered with (its `_loaded` field, JSON), or nothing
  * for a client that does not send them (every submitted field is then written).
  */
-export function loadedValues(body: unknown): Record<string, unknown> {
+function loadedValues(body: unknown): Record<string, unknown> {
   const raw = formField(body, LOADED_FIELD)
   if (!raw) return {}
   try {

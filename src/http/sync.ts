@@ -31,7 +31,7 @@ const syncBody = z.strictObject({
 })
 
 /** Parses the optional JSON body of a sync request, naming what is wrong. */
-export function parseSyncBody(text: string): Pick<SyncRequest, 'frequency' | 'date'> {
+function parseSyncBody(text: string): Pick<SyncRequest, 'frequency' | 'date'> {
   if (text.trim() === '') return {}
   let value: unknown
   try {
