@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia'
+import { type Cookie, Elysia } from 'elysia'
 import { LoginPage } from '../../views/login.tsx'
 import { MessagePage } from '../../views/pages.tsx'
 import { ReloginDialog, type ReloginDialogProps } from '../../views/relogin.tsx'
@@ -43,24 +43,23 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 /** The way back from a setup link that no longer works. */
 const TO_LOGIN = { href: '/login', label: 'Go to the login page' }
 
-/** Reads one cookie from a request. */
-function readCookie(request: Request, name: string): string | null {
-  const header = request.headers.get('cookie')
-  if (!header) return null
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(eq + 1).trim())
-      } catch {
-        return null
-      }
-    }
-  }
-  return null
+/** A request's cookies, as Elysia parsed them (the handler's `cookie`). */
+type Cookies = Record<string, Cookie<unknown>>
+
+/**
+ * One cookie's text, or null: missing, empty, not valid percent-encoding, or a value Elysia
+ * read as JSON (`{…}`, `[…]`), which no cookie of ours holds.
+ */
+function cookieText(cookie: Cookies, name: string): string | null {
+  const value = cookie[name]?.value
+  return typeof value === 'string' && value !== '' ? value : null
 }
 
-/** A Set-Cookie value: HttpOnly, SameSite=Lax, and Secure when the public URL is https. */
+/**
+ * A Set-Cookie value: HttpOnly, SameSite=Lax, and Secure when the public URL is https. Built
+ * here rather than through Elysia's `cookie.set`: its serializer puts Max-Age first, and the
+ * attribute order (Path, HttpOnly, SameSite, Max-Age, Secure) is part of the tested contract.
+ */
 function cookieHeader(
   ctx: AppContext,
   name: string,
@@ -79,8 +78,8 @@ function cookieHeader(
 }
 
 /** The admin session a request carries, or null. */
-export function currentSession(ctx: AppContext, request: Request): AdminAuth | null {
-  const token = readCookie(request, SESSION_COOKIE)
+export function currentSession(ctx: AppContext, cookie: Cookies): AdminAuth | null {
+  const token = cookieText(cookie, SESSION_COOKIE)
   if (!token) return null
   const session = findSession(ctx.db, token, ctx.clock)
   return session ? { ...session, sessionToken: token } : null
@@ -90,12 +89,7 @@ export function currentSession(ctx: AppContext, request: Request): AdminAuth | n
 function presentedCsrfToken(request: Request, body: unknown): string | null {
   const header = request.headers.get(CSRF_HEADER)
   if (header) return header
-  if (body && typeof body === 'object' && CSRF_FIELD in body) {
-    const field = (body as Record<string, unknown>)[CSRF_FIELD]
-    const value = Array.isArray(field) ? field.at(-1) : field
-    return typeof value === 'string' ? value : null
-  }
-  return null
+  return formField(body, CSRF_FIELD) ?? null
 }
 
 /** Where `safeNext` resolves a path to check that it stays on this server. */
@@ -171,8 +165,8 @@ function refuseCsrf(): Response {
 export function adminAuth(ctx: AppContext) {
   return new Elysia({ name: 'admin-auth', seed: ctx }).macro({
     admin: {
-      resolve({ request, body, status, set }) {
-        const auth = currentSession(ctx, request)
+      resolve({ request, body, cookie, status, set }) {
+        const auth = currentSession(ctx, cookie)
         if (!auth) return status(401, refuseAnonymous(ctx, request))
         if (!SAFE_METHODS.has(request.method)) {
           const presented = presentedCsrfToken(request, body)
@@ -213,13 +207,13 @@ export function authRoutes(ctx: AppContext) {
 
   return new Elysia({ name: 'auth', seed: ctx })
     .use(adminAuth(ctx))
-    .get('/', ({ request }) => redirect(currentSession(ctx, request) ? '/settings' : '/login'))
-    .get('/login', ({ request, query }) => {
+    .get('/', ({ cookie }) => redirect(currentSession(ctx, cookie) ? '/settings' : '/login'))
+    .get('/login', ({ cookie, query }) => {
       const next = safeNext(query.next)
-      if (currentSession(ctx, request)) return redirect(next)
+      if (currentSession(ctx, cookie)) return redirect(next)
       return loginPage(200, { next, loggedOut: query.logged_out === '1' })
     })
-    .post('/login', async ({ request, body, server }) => {
+    .post('/login', async ({ request, body, cookie, server }) => {
       // The re-login dialog (htmx) gets the dialog back, the login page the page.
       const loginForm = isHtmx(request)
         ? (status: number, props: { email?: string; error?: string }, headers = {}) =>
@@ -228,7 +222,7 @@ export function authRoutes(ctx: AppContext) {
       const address = clientAddress(ctx, request, server)
       const email = (formField(body, 'email') ?? '').trim()
       const next = safeNext(formField(body, 'next') ?? '')
-      const cookieCsrf = readCookie(request, LOGIN_CSRF_COOKIE)
+      const cookieCsrf = cookieText(cookie, LOGIN_CSRF_COOKIE)
       const formCsrf = formField(body, CSRF_FIELD) ?? ''
       if (!cookieCsrf || !formCsrf || !sameSecret(cookieCsrf, formCsrf)) {
         return loginForm(403, { email, next, error: 'The login form expired. Please try again.' })
