@@ -35,7 +35,7 @@ export interface Config {
 }
 
 /** At most `max` events per `windowMs`. */
-export interface RateLimit {
+interface RateLimit {
   max: number
   windowMs: number
 }
@@ -89,7 +89,7 @@ function rateLimit(defaultWindowMs: number) {
 export const DEFAULT_AUDIT_KEEP_DAYS = 365
 
 /** The defaults of the abuse limits (documented in the README's "Security and reliability"). */
-export const DEFAULT_LIMITS = {
+const DEFAULT_LIMITS = {
   keyAttempts: { max: 10, windowMs: 15 * 60_000 },
   loginAttempts: { max: 5, windowMs: 15 * 60_000 },
   collectRate: { max: 120, windowMs: 60_000 },
@@ -204,7 +204,7 @@ const SETTINGS: Setting[] = [
 export const CONFIG_FLAGS = SETTINGS.filter((s) => s.flag).map((s) => s.flag as string)
 
 /** Reads KEY=VALUE lines of a `.env` file; quotes around a value are removed. */
-export function parseDotenv(text: string): Record<string, string> {
+function parseDotenv(text: string): Record<string, string> {
   const out: Record<string, string> = {}
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim()

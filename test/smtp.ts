@@ -1,7 +1,7 @@
 import { SMTPServer } from 'smtp-server'
 
 /** A message as the test SMTP server received it. */
-export interface ReceivedMail {
+interface ReceivedMail {
   /** Envelope sender and recipients. */
   from: string
   to: string[]
@@ -27,7 +27,7 @@ export interface SmtpSink {
 }
 
 /** Parses the header block of a raw message, minimally (enough for subject and recipients). */
-export function parseHeaders(raw: string): Record<string, string> {
+function parseHeaders(raw: string): Record<string, string> {
   const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? ''
   const unfolded = head.replace(/\r?\n[ \t]+/g, ' ')
   const headers: Record<string, string> = {}

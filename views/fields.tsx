@@ -26,7 +26,7 @@ export function attrText(value: string): string {
 }
 
 /** The error (or the hint) under a field, tied to the input by aria-describedby. */
-export function FieldMessage({
+function FieldMessage({
   name,
   state,
   help,

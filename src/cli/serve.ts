@@ -20,7 +20,7 @@ of nginx: 2) takes the Nth from the right. Entries a client sent itself are neve
 valid IP address there, the socket's address is used.`
 
 /** How long a shutdown waits for requests in flight before closing their connections. */
-export const SHUTDOWN_GRACE_MS = 30_000
+const SHUTDOWN_GRACE_MS = 30_000
 
 /**
  * Start-up (migrations, building the routes, the scheduler's first tick) leaves free memory that

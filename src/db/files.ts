@@ -13,9 +13,9 @@ import {
 export const BACKUP_DIR = 'backups'
 
 /** The data directory and its backups folder: the owner only, whatever the umask. */
-export const PRIVATE_DIR_MODE = 0o700
+const PRIVATE_DIR_MODE = 0o700
 /** The database, its WAL and shared-memory files, backups: read and write for the owner only. */
-export const PRIVATE_FILE_MODE = 0o600
+const PRIVATE_FILE_MODE = 0o600
 
 /** Mode bits that give the group or other users any access. */
 const OTHERS = 0o077

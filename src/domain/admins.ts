@@ -11,7 +11,7 @@ export const SETUP_TOKEN_TTL_MS = 30 * 60_000
 /** A login session ends after this long without a request… */
 export const SESSION_IDLE_MS = 7 * 24 * 3_600_000
 /** …and in any case this long after the login. */
-export const SESSION_MAX_MS = 30 * 24 * 3_600_000
+const SESSION_MAX_MS = 30 * 24 * 3_600_000
 /** Writing last_seen_at on every page view is wasteful; once a minute keeps the idle limit exact enough. */
 const SESSION_TOUCH_MS = 60_000
 
@@ -65,7 +65,7 @@ export function validateCredentials(
 }
 
 /** The SHA-256 of a token, hex: what the database keeps instead of the token. */
-export function hashToken(token: string): string {
+function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
 

@@ -114,7 +114,7 @@ export function recentAudit(db: Database, storeId: number, limit = 50): AuditEnt
 }
 
 /** The names of the settings whose values differ (secrets compared, never recorded). */
-export function changedSettings(before: StoreSettings, after: StoreSettings): string[] {
+function changedSettings(before: StoreSettings, after: StoreSettings): string[] {
   return (Object.keys(after) as (keyof StoreSettings)[]).filter((k) => before[k] !== after[k])
 }
 

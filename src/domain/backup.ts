@@ -9,7 +9,7 @@ import { storeDate } from './periods.ts'
 import { readSettings } from './settings.ts'
 
 /** How often the backup job looks at the clock (it writes at most one file a store day). */
-export const BACKUP_INTERVAL_MS = 60_000
+const BACKUP_INTERVAL_MS = 60_000
 
 const DAILY_NAME = /^mida-(\d{4}-\d{2}-\d{2})\.sqlite$/
 
@@ -20,7 +20,7 @@ export interface BackupResult {
 }
 
 /** A backup whose copy failed `PRAGMA integrity_check`; the copy has been removed. */
-export class BackupCheckFailed extends Error {}
+class BackupCheckFailed extends Error {}
 
 /**
  * Writes a consistent copy of the live database to `file` with `VACUUM INTO` (a read

@@ -1,3 +1,4 @@
+import { isbot } from 'isbot'
 import type { Database } from '../db/database.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { type StoredSpan, sessionWriteCount, writeSessions } from './ingest/writers.ts'
@@ -5,7 +6,7 @@ import { randomBase62 } from './random.ts'
 import { landingPath, type SessionRecord } from './records.ts'
 
 /** What the storefront tracker reports. */
-export type TrackerEventName = 'pageview' | 'add_to_cart' | 'checkout'
+type TrackerEventName = 'pageview' | 'add_to_cart' | 'checkout'
 
 /** One tracker event, as the collect endpoint accepted it. The client's address is never kept. */
 export interface TrackerEvent {
@@ -24,15 +25,22 @@ export interface TrackerEvent {
 }
 
 /** A visitor's events this far apart or more start a new session. */
-export const SESSION_IDLE_MS = 30 * 60 * 1000
+const SESSION_IDLE_MS = 30 * 60 * 1000
 
-const BOT =
-  /bot\b|bot\/|crawl|spider|slurp|archiver|scrap|headless|phantomjs|selenium|puppeteer|playwright|lighthouse|pagespeed|gtmetrix|pingdom|uptime|monitor|preview|facebookexternalhit|facebookcatalog|embedly|whatsapp|skypeuripreview|vkshare|w3c_validator|curl\/|wget|python|java\/|okhttp|httpclient|axios|node-fetch|go-http|libwww|mediapartners|adsbot|apis-google|feedfetcher|shopify-|^mozilla\/5\.0$/i
+/**
+ * Our additions to isbot's list: tools and link previews it lets through once they sit inside a
+ * browser-like user agent (site checkers, scripted clients, shops' own fetchers).
+ */
+const MORE_BOTS =
+  /slurp|scrap|puppeteer|lighthouse|gtmetrix|uptime|facebookexternalhit|facebookcatalog|embedly|whatsapp|vkshare|wget|python|axios|libwww|mediapartners|shopify-/i
 
-/** True for crawlers, monitors, link previews and scripted clients (and an empty user agent). */
+/**
+ * True for crawlers, monitors, link previews and scripted clients (and an empty user agent):
+ * isbot's maintained list, plus ours.
+ */
 export function isBot(userAgent: string): boolean {
   const ua = userAgent.trim()
-  return ua.length < 10 || BOT.test(ua)
+  return ua.length < 10 || isbot(ua) || MORE_BOTS.test(ua)
 }
 
 /** `tablet`, `mobile` or `desktop`, from the user agent. */
@@ -173,7 +181,7 @@ function remember(
 }
 
 /** A new, unguessable session id. */
-export function newSessionId(at: number): string {
+function newSessionId(at: number): string {
   // Time first (11 base36 digits sort in time order until the year 5188): new sessions append
   // to the primary-key index instead of landing on a random page of it.
   return `s_${at.toString(36).padStart(11, '0')}${randomBase62(12)}`

@@ -130,7 +130,7 @@ function describeCells(error: z.ZodError, input: Record<string, unknown>): strin
 }
 
 /** True when a header row is that of Shopify's orders export. */
-export function isShopifyOrdersHeader(fields: string[]): boolean {
+function isShopifyOrdersHeader(fields: string[]): boolean {
   const names = new Set(fields.map((f) => f.trim().toLowerCase()))
   return names.has(COLUMNS.name) && names.has(COLUMNS.createdAt) && names.has(COLUMNS.total)
 }
@@ -153,7 +153,7 @@ export function parseNoteAttributes(cell: string): { name: string; value: string
  * with the line its first row starts on. The export has no test flag: an order already known as
  * a test order stays one.
  */
-export async function importShopifyOrdersCsv(
+async function importShopifyOrdersCsv(
   db: Database,
   storeId: number,
   rows: AsyncIterable<CsvRow>,
@@ -239,7 +239,7 @@ export async function importShopifyOrdersCsv(
 }
 
 /** Reads the first line of a byte stream and gives back a stream that still starts with it. */
-export async function peekFirstLine(
+async function peekFirstLine(
   stream: ByteStream,
 ): Promise<{ firstLine: string; stream: AsyncIterable<Uint8Array> }> {
   const iterator = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()

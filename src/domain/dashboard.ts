@@ -4,7 +4,7 @@ import { dayRange, type Frequency, type Period, previousPeriod, storeDate } from
 import { readSettings, type StoreSettings } from './settings.ts'
 
 /** How many days the dashboard's chart shows. */
-export const CHART_DAYS = 14
+const CHART_DAYS = 14
 
 /** What the settings page's dashboard shows. */
 export interface Dashboard {

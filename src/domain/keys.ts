@@ -5,7 +5,7 @@ import { Conflict, InvalidInput, NotFound } from './errors.ts'
 import { randomBase62, toBase62 } from './random.ts'
 
 export type KeyScope = 'export' | 'ingest'
-export const KEY_SCOPES: readonly KeyScope[] = ['export', 'ingest']
+const KEY_SCOPES: readonly KeyScope[] = ['export', 'ingest']
 
 const KEY_PREFIX = 'mida_sk_'
 const SECRET_LENGTH = 32 // 62^32 ≈ 2^190

@@ -13,7 +13,7 @@ export interface MailMessage {
 }
 
 /** What the SMTP server answered when it took a message. */
-export interface MailReceipt {
+interface MailReceipt {
   /** The server's final reply, e.g. `250 2.0.0 Ok: queued as 4F2C1`. */
   response: string
   messageId: string
@@ -31,7 +31,7 @@ export interface Mailer {
  */
 export type MailerResolver = (storeId: number, settings?: StoreSettings) => Mailer | null
 
-export type SmtpSecurity = 'starttls' | 'tls' | 'none'
+type SmtpSecurity = 'starttls' | 'tls' | 'none'
 
 /** A resolved SMTP server, from `MIDA_SMTP_URL` or from the saved settings. */
 export interface SmtpTarget {
@@ -47,7 +47,7 @@ export interface SmtpTarget {
 }
 
 /** A send that takes longer than this is abandoned and retried later. */
-export const SEND_TIMEOUT_MS = 60_000
+const SEND_TIMEOUT_MS = 60_000
 
 const DEFAULT_PORTS: Record<SmtpSecurity, number> = { starttls: 587, tls: 465, none: 25 }
 
@@ -188,7 +188,7 @@ function replyCode(response: unknown): number | undefined {
  * A failed send. The message is the full reason with the server's reply (for the outbox of the
  * saved server); `code`, `originalCode` and `responseCode` say what kind of failure it was.
  */
-export class SmtpError extends Error {
+class SmtpError extends Error {
   constructor(
     message: string,
     /** nodemailer's kind: ECONNECTION, ETIMEDOUT, ESOCKET, EDNS, ETLS, EAUTH, EENVELOPE … */
@@ -276,7 +276,7 @@ export function testEmailFailure(err: unknown, target: SmtpTarget): string {
 }
 
 /** A one-line reason from a nodemailer error: the server's reply when there is one. */
-export function smtpErrorMessage(err: unknown): string {
+function smtpErrorMessage(err: unknown): string {
   if (!(err instanceof Error)) return String(err)
   const e = err as Error & { code?: string }
   const message = e.message.replace(/\s+/g, ' ').trim()

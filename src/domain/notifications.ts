@@ -6,7 +6,7 @@ import { type Frequency, type Period, type PeriodJson, periodJson } from './peri
 import { notificationRecipient, type StoreSettings } from './settings.ts'
 
 export type Outcome = 'success' | 'failed'
-export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'unsendable'
+type OutboxStatus = 'pending' | 'sent' | 'failed' | 'unsendable'
 
 /**
  * What a notification email says; stored with the outbox row, rendered when it is sent (by

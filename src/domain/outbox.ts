@@ -8,15 +8,15 @@ import { PeriodicTask } from './periodic.ts'
 import { randomBase62 } from './random.ts'
 
 /** The first retry comes this long after a failure; each next one waits twice as long. */
-export const FIRST_RETRY_MS = 10_000
+const FIRST_RETRY_MS = 10_000
 /** The longest wait between two attempts. */
-export const MAX_RETRY_MS = 10 * 60_000
+const MAX_RETRY_MS = 10 * 60_000
 /** An email not delivered this long after it was queued is given up and shown as failed. */
-export const GIVE_UP_AFTER_MS = 24 * 3_600_000
+const GIVE_UP_AFTER_MS = 24 * 3_600_000
 /** How long a sender holds a row it is sending; an expired lease means the sender died. */
-export const SEND_LEASE_MS = 2 * 60_000
+const SEND_LEASE_MS = 2 * 60_000
 /** How often the loop looks for due emails; with FIRST_RETRY_MS the first retry is within 15 s. */
-export const SENDER_INTERVAL_MS = 5_000
+const SENDER_INTERVAL_MS = 5_000
 
 /** The wait before the next attempt after `attempts` failed ones: 10 s, 20 s, 40 s … 10 min. */
 export function retryDelayMs(attempts: number): number {

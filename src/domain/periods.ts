@@ -111,7 +111,7 @@ export function isComplete(period: Period, now: Temporal.Instant): boolean {
 }
 
 /** An ISO time with the store's offset and no bracketed zone name. */
-export function formatZoned(z: Temporal.ZonedDateTime): string {
+function formatZoned(z: Temporal.ZonedDateTime): string {
   return z.toString({ timeZoneName: 'never', smallestUnit: 'second' })
 }
 

@@ -11,15 +11,15 @@ import { readSettings, type StoreSettings } from './settings.ts'
 import { syncPeriod } from './sync.ts'
 
 /** How often the scheduler looks at the clock; short ticks survive sleeps and clock jumps. */
-export const SCHEDULER_INTERVAL_MS = 30_000
+const SCHEDULER_INTERVAL_MS = 30_000
 /** How long a claim protects a sync in progress; an expired claim means its process died. */
 export const CLAIM_LEASE_MS = 5 * 60_000
 /** The wait before a failed scheduled sync is tried again. */
-export const CLAIM_RETRY_MS = 15 * 60_000
+const CLAIM_RETRY_MS = 15 * 60_000
 /** Scheduled attempts per period before the scheduler leaves it to the API. */
-export const MAX_SYNC_ATTEMPTS = 4
+const MAX_SYNC_ATTEMPTS = 4
 /** How often old log entries (the audit log past its retention) are deleted. */
-export const MAINTENANCE_INTERVAL_MS = 3_600_000
+const MAINTENANCE_INTERVAL_MS = 3_600_000
 
 /** The settings that decide when a store's period is due. */
 export type ScheduleSettings = Pick<
@@ -28,7 +28,7 @@ export type ScheduleSettings = Pick<
 >
 
 /** When the scheduler syncs a period: `sync_hour` store time on the day after it ends. */
-export function dueAt(period: Period, syncHour: number): Temporal.Instant {
+function dueAt(period: Period, syncHour: number): Temporal.Instant {
   // An hour skipped by DST resolves to the first valid time after it ('compatible').
   return period.end
     .toPlainDate()
@@ -142,7 +142,7 @@ export function claimPeriod(
 }
 
 /** Records how a claimed sync ended: done, or failed and to be retried after CLAIM_RETRY_MS. */
-export function finishClaim(
+function finishClaim(
   db: Database,
   key: { storeId: number; frequency: Frequency; periodStart: number },
   owner: string,

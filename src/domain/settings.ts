@@ -22,7 +22,7 @@ const bool = z
 const emailOrEmpty = z.union([z.literal(''), z.email('must be an email address')])
 
 /** True when `name` is an IANA time zone this runtime knows (`UTC` included). */
-export function isTimeZone(name: string): boolean {
+function isTimeZone(name: string): boolean {
   if (TIME_ZONES.has(name) || name === 'UTC') return true
   try {
     // Aliases such as US/Eastern are valid IANA names but not listed by supportedValuesOf.

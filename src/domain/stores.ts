@@ -20,7 +20,7 @@ export function ensureDefaultStore(db: Database, clock: Clock): Store {
 }
 
 /** Loads a store by id. */
-export function getStore(db: Database, id: number): Store {
+function getStore(db: Database, id: number): Store {
   const row = db.query('SELECT id, tracking_id FROM stores WHERE id = ?').get(id) as {
     id: number
     tracking_id: string

@@ -20,7 +20,7 @@ import { readSettings, type StoreSettings } from './settings.ts'
 export type SyncTrigger = 'api' | 'cli' | 'scheduler'
 
 /** The success body of the sync API, stored as sent. */
-export interface SyncBody {
+interface SyncBody {
   success: true
   message: 'Sync successful'
   frequency: Frequency
@@ -85,7 +85,7 @@ export function etagOf(body: string): string {
 }
 
 /** Resolves which period a request means, refusing a mismatched frequency or an open period. */
-export function resolvePeriod(
+function resolvePeriod(
   settings: StoreSettings,
   request: Pick<SyncRequest, 'frequency' | 'date' | 'strictFrequency'>,
   now: Temporal.Instant,
@@ -312,7 +312,7 @@ function recordFailure(
 }
 
 /** The headline figures of a successful sync, as its stored body says. */
-export interface SyncFigures {
+interface SyncFigures {
   currency: string
   sessions: number
   visitors: number

@@ -8,7 +8,7 @@ import { writeOrders } from './ingest/writers.ts'
 import { describeIssues, orderInput, parseInstant } from './records.ts'
 
 /** The order topics applied; any other topic is acknowledged and ignored. */
-export const ORDER_TOPICS: ReadonlySet<string> = new Set([
+const ORDER_TOPICS: ReadonlySet<string> = new Set([
   'orders/create',
   'orders/updated',
   'orders/paid',

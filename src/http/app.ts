@@ -84,5 +84,3 @@ export function createApp({ db, config, clock, mailer }: AppOptions) {
     .use(onboardingRoutes(ctx, sync))
   return Object.assign(app, { context: ctx })
 }
-
-export type App = ReturnType<typeof createApp>

@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia'
+import { type Cookie, Elysia } from 'elysia'
 import { LoginPage } from '../../views/login.tsx'
 import { MessagePage } from '../../views/pages.tsx'
 import { ReloginDialog, type ReloginDialogProps } from '../../views/relogin.tsx'
@@ -21,14 +21,14 @@ import { recordAudit, recordRepeatedAudit } from '../domain/audit.ts'
 import { AppError, TooManyRequests } from '../domain/errors.ts'
 import { randomBase62 } from '../domain/random.ts'
 import { type AppContext, clientAddress } from './context.ts'
-import { htmlResponse, isHtmx, redirect } from './html.ts'
+import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
 
 /** The login session cookie. */
-export const SESSION_COOKIE = 'mida_session'
+const SESSION_COOKIE = 'mida_session'
 /** The header htmx sends the CSRF token in (from `hx-headers:inherited` on `<body>`). */
-export const CSRF_HEADER = 'x-csrf-token'
+const CSRF_HEADER = 'x-csrf-token'
 /** The hidden form field plain form posts send the CSRF token in. */
-export const CSRF_FIELD = '_csrf'
+const CSRF_FIELD = '_csrf'
 /** The pre-login CSRF cookie of the login form (double submit: cookie and field must match). */
 const LOGIN_CSRF_COOKIE = 'mida_login_csrf'
 
@@ -43,25 +43,24 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 /** The way back from a setup link that no longer works. */
 const TO_LOGIN = { href: '/login', label: 'Go to the login page' }
 
-/** Reads one cookie from a request. */
-export function readCookie(request: Request, name: string): string | null {
-  const header = request.headers.get('cookie')
-  if (!header) return null
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(eq + 1).trim())
-      } catch {
-        return null
-      }
-    }
-  }
-  return null
+/** A request's cookies, as Elysia parsed them (the handler's `cookie`). */
+type Cookies = Record<string, Cookie<unknown>>
+
+/**
+ * One cookie's text, or null: missing, empty, not valid percent-encoding, or a value Elysia
+ * read as JSON (`{…}`, `[…]`), which no cookie of ours holds.
+ */
+function cookieText(cookie: Cookies, name: string): string | null {
+  const value = cookie[name]?.value
+  return typeof value === 'string' && value !== '' ? value : null
 }
 
-/** A Set-Cookie value: HttpOnly, SameSite=Lax, and Secure when the public URL is https. */
-export function cookieHeader(
+/**
+ * A Set-Cookie value: HttpOnly, SameSite=Lax, and Secure when the public URL is https. Built
+ * here rather than through Elysia's `cookie.set`: its serializer puts Max-Age first, and the
+ * attribute order (Path, HttpOnly, SameSite, Max-Age, Secure) is part of the tested contract.
+ */
+function cookieHeader(
   ctx: AppContext,
   name: string,
   value: string,
@@ -79,23 +78,18 @@ export function cookieHeader(
 }
 
 /** The admin session a request carries, or null. */
-export function currentSession(ctx: AppContext, request: Request): AdminAuth | null {
-  const token = readCookie(request, SESSION_COOKIE)
+export function currentSession(ctx: AppContext, cookie: Cookies): AdminAuth | null {
+  const token = cookieText(cookie, SESSION_COOKIE)
   if (!token) return null
   const session = findSession(ctx.db, token, ctx.clock)
   return session ? { ...session, sessionToken: token } : null
 }
 
 /** The CSRF token a state-changing request presents: the header, else the form field. */
-export function presentedCsrfToken(request: Request, body: unknown): string | null {
+function presentedCsrfToken(request: Request, body: unknown): string | null {
   const header = request.headers.get(CSRF_HEADER)
   if (header) return header
-  if (body && typeof body === 'object' && CSRF_FIELD in body) {
-    const field = (body as Record<string, unknown>)[CSRF_FIELD]
-    const value = Array.isArray(field) ? field.at(-1) : field
-    return typeof value === 'string' ? value : null
-  }
-  return null
+  return formField(body, CSRF_FIELD) ?? null
 }
 
 /** Where `safeNext` resolves a path to check that it stays on this server. */
@@ -127,7 +121,7 @@ function pathOf(request: Request): string {
  * failed login in it), with a fresh pre-login CSRF cookie. It lands in the page's `#relogin`
  * whatever the request targeted, so the page and its unsaved edits stay.
  */
-export function reloginAnswer(
+function reloginAnswer(
   ctx: AppContext,
   status: number,
   props: Omit<ReloginDialogProps, 'csrfToken'> = {},
@@ -146,7 +140,7 @@ export function reloginAnswer(
  * The answer to a request without a valid session: the login page for pages, the re-login
  * dialog for htmx (the page keeps what was typed), 401 otherwise.
  */
-export function refuseAnonymous(ctx: AppContext, request: Request): Response {
+function refuseAnonymous(ctx: AppContext, request: Request): Response {
   const login = `/login?next=${encodeURIComponent(pathOf(request))}`
   if (isHtmx(request)) return reloginAnswer(ctx, 401)
   if (request.method === 'GET' || request.method === 'HEAD') return redirect(login)
@@ -154,7 +148,7 @@ export function refuseAnonymous(ctx: AppContext, request: Request): Response {
 }
 
 /** The answer to a state-changing request whose CSRF token is missing or wrong. */
-export function refuseCsrf(): Response {
+function refuseCsrf(): Response {
   return htmlResponse(
     '<p class="error" role="alert">This form has expired. Reload the page and try again.</p>',
     403,
@@ -171,8 +165,8 @@ export function refuseCsrf(): Response {
 export function adminAuth(ctx: AppContext) {
   return new Elysia({ name: 'admin-auth', seed: ctx }).macro({
     admin: {
-      resolve({ request, body, status, set }) {
-        const auth = currentSession(ctx, request)
+      resolve({ request, body, cookie, status, set }) {
+        const auth = currentSession(ctx, cookie)
         if (!auth) return status(401, refuseAnonymous(ctx, request))
         if (!SAFE_METHODS.has(request.method)) {
           const presented = presentedCsrfToken(request, body)
@@ -183,13 +177,6 @@ export function adminAuth(ctx: AppContext) {
       },
     },
   })
-}
-
-function field(body: unknown, name: string): string {
-  if (!body || typeof body !== 'object') return ''
-  const value = (body as Record<string, unknown>)[name]
-  const last = Array.isArray(value) ? value.at(-1) : value
-  return typeof last === 'string' ? last : ''
 }
 
 /** `/login`, `/logout`, `/setup`, and `/` (which leads to the settings page). */
@@ -220,23 +207,23 @@ export function authRoutes(ctx: AppContext) {
 
   return new Elysia({ name: 'auth', seed: ctx })
     .use(adminAuth(ctx))
-    .get('/', ({ request }) => redirect(currentSession(ctx, request) ? '/settings' : '/login'))
-    .get('/login', ({ request, query }) => {
+    .get('/', ({ cookie }) => redirect(currentSession(ctx, cookie) ? '/settings' : '/login'))
+    .get('/login', ({ cookie, query }) => {
       const next = safeNext(query.next)
-      if (currentSession(ctx, request)) return redirect(next)
+      if (currentSession(ctx, cookie)) return redirect(next)
       return loginPage(200, { next, loggedOut: query.logged_out === '1' })
     })
-    .post('/login', async ({ request, body, server }) => {
+    .post('/login', async ({ request, body, cookie, server }) => {
       // The re-login dialog (htmx) gets the dialog back, the login page the page.
       const loginForm = isHtmx(request)
         ? (status: number, props: { email?: string; error?: string }, headers = {}) =>
             reloginAnswer(ctx, status, { email: props.email, error: props.error }, headers)
         : loginPage
       const address = clientAddress(ctx, request, server)
-      const email = field(body, 'email').trim()
-      const next = safeNext(field(body, 'next'))
-      const cookieCsrf = readCookie(request, LOGIN_CSRF_COOKIE)
-      const formCsrf = field(body, CSRF_FIELD)
+      const email = (formField(body, 'email') ?? '').trim()
+      const next = safeNext(formField(body, 'next') ?? '')
+      const cookieCsrf = cookieText(cookie, LOGIN_CSRF_COOKIE)
+      const formCsrf = formField(body, CSRF_FIELD) ?? ''
       if (!cookieCsrf || !formCsrf || !sameSecret(cookieCsrf, formCsrf)) {
         return loginForm(403, { email, next, error: 'The login form expired. Please try again.' })
       }
@@ -263,7 +250,7 @@ export function authRoutes(ctx: AppContext) {
           { 'retry-after': String(err.retryAfterSeconds) },
         )
       }
-      const admin = await verifyLogin(db, email, field(body, 'password'))
+      const admin = await verifyLogin(db, email, formField(body, 'password') ?? '')
       if (!admin) {
         recordAudit(db, { storeId, actor: email, address, action: 'login.failed' }, clock)
         return loginForm(401, { email, next, error: 'Wrong email or password.' })
@@ -310,9 +297,9 @@ export function authRoutes(ctx: AppContext) {
       return htmlResponse(SetupPage({ token, email: '', errors: {} }))
     })
     .post('/setup', async ({ body, request, server }) => {
-      const token = field(body, 'token')
-      const email = field(body, 'email').trim()
-      const password = field(body, 'password')
+      const token = formField(body, 'token') ?? ''
+      const email = (formField(body, 'email') ?? '').trim()
+      const password = formField(body, 'password') ?? ''
       const problem = setupTokenProblem(db, token, clock)
       if (problem) {
         return htmlResponse(
@@ -320,7 +307,7 @@ export function authRoutes(ctx: AppContext) {
           410,
         )
       }
-      if (password !== field(body, 'password_confirm')) {
+      if (password !== (formField(body, 'password_confirm') ?? '')) {
         // Both problems at once: a short password is named too, not only the mismatch.
         const errors: Record<string, string> = { password_confirm: 'does not match the password' }
         try {

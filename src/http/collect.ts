@@ -12,7 +12,7 @@ import { adminAuth } from './auth.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
 import { htmlResponse } from './html.ts'
-import { bodyLimitFor, readBodyText, securityHeaders } from './security.ts'
+import { bodyLimitFor, fastRoute, readBodyText } from './security.ts'
 import { loadSettingsView } from './settingsModels.ts'
 
 const TRACKER_GZIP = Bun.gzipSync(trackerSource)
@@ -50,7 +50,7 @@ const collectBody = z.object({
 })
 
 /** Parses a tracker event body (JSON, sent as text/plain by sendBeacon). */
-export function parseCollectBody(text: string): z.output<typeof collectBody> {
+function parseCollectBody(text: string): z.output<typeof collectBody> {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -74,15 +74,12 @@ function corsHeaders(origin: string | null): Record<string, string> {
 
 /**
  * `POST /apiv1/collect`, whole: body, store, origin, rate, bot check, queueing, and a Response
- * carrying every header (security and CORS). createApp hands it to Bun's router directly, like
+ * carrying every header (CORS, and security through `fastRoute`). createApp hands it to Bun's router directly, like
  * the sync API, so the busiest route skips Elysia's per-request work; `collectRoutes` runs the
  * same function inside Elysia (for `app.handle`). Resolves once the event is durable.
  */
 export function collectHandler(ctx: AppContext, queue: CollectQueue) {
-  const security = securityHeaders(ctx.config)
-  /** The headers of an answer: security, and CORS for an allowed origin (null: none). */
-  const headersOf = (origin: string | null) => ({ ...security, ...corsHeaders(origin) })
-  return async (request: Request, server: AddressSource = null): Promise<Response> => {
+  return fastRoute(ctx.config, async (request: Request, server: AddressSource = null) => {
     const origin = request.headers.get('origin')
     let allowedOrigin: string | null = null
     try {
@@ -112,15 +109,15 @@ export function collectHandler(ctx: AppContext, queue: CollectQueue) {
           ownHosts: (allowed ?? []).map((o) => new URL(o).hostname),
         })
       }
-      return new Response(null, { status: 204, headers: headersOf(allowedOrigin) })
+      return new Response(null, { status: 204, headers: corsHeaders(allowedOrigin) })
     } catch (err) {
       const response = errorResponse(err)
-      for (const [name, value] of Object.entries(headersOf(allowedOrigin))) {
+      for (const [name, value] of Object.entries(corsHeaders(allowedOrigin))) {
         response.headers.set(name, value)
       }
       return response
     }
-  }
+  })
 }
 
 /**

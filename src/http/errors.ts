@@ -65,13 +65,9 @@ function htmxErrorResponse(code: unknown, error: unknown): Response {
   })
 }
 
-/**
- * True for a browser asking for a page (its `Accept` names `text/html`) outside the API: such a
- * request gets an error page, the API and other clients the JSON shape.
- */
-function wantsPage(request: Request): boolean {
-  if (!request.headers.get('accept')?.includes('text/html')) return false
-  return !new URL(request.url).pathname.startsWith('/apiv1/')
+/** True for a request to the API (`/apiv1/…`): its errors are always the JSON shape. */
+function isApi(request: Request): boolean {
+  return new URL(request.url).pathname.startsWith('/apiv1/')
 }
 
 /** An error as a whole page with a way back, for a browser that asked for a page. */
@@ -87,12 +83,19 @@ function pageErrorResponse(code: unknown, error: unknown): Response {
   return htmlResponse(MessagePage(page), status, headers)
 }
 
-/** One onError for the whole app: typed errors, Elysia's own (404, parse, validation), the rest. */
+/**
+ * One onError for the whole app: typed errors, Elysia's own (404, parse, validation), the rest.
+ * Handlers throw; the API answers its JSON shape, htmx a fragment, a browser asking for a page
+ * (its `Accept` names `text/html`) an error page, other clients the JSON shape.
+ */
 export const errorHandler = new Elysia({ name: 'errors' }).onError(
   { as: 'global' },
   ({ code, error, request }) => {
-    if (request.headers.get('hx-request') === 'true') return htmxErrorResponse(code, error)
-    if (wantsPage(request)) return pageErrorResponse(code, error)
+    if (!isApi(request)) {
+      if (request.headers.get('hx-request') === 'true') return htmxErrorResponse(code, error)
+      if (request.headers.get('accept')?.includes('text/html'))
+        return pageErrorResponse(code, error)
+    }
     if (error instanceof AppError) return errorResponse(error)
     const fault = clientFault(code, error)
     return fault ? json(errorBody(fault.message), fault.status) : errorResponse(error)

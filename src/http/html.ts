@@ -3,8 +3,19 @@ export function isHtmx(request: Request): boolean {
   return request.headers.get('hx-request') === 'true'
 }
 
+/**
+ * The last value of the form field `name` in a parsed body, or undefined when it is missing or
+ * not text (a checkbox sends a hidden `false`, then `true` when ticked: the last one counts).
+ */
+export function formField(body: unknown, name: string): string | undefined {
+  if (!body || typeof body !== 'object') return undefined
+  const value = (body as Record<string, unknown>)[name]
+  const last = Array.isArray(value) ? value.at(-1) : value
+  return typeof last === 'string' ? last : undefined
+}
+
 /** The rendered string of a JSX element; views here are synchronous. */
-export function render(element: JSX.Element): string {
+function render(element: JSX.Element): string {
   if (typeof element !== 'string') throw new Error('An async view was rendered synchronously')
   return element
 }

@@ -5,7 +5,6 @@ import { importNdjson } from '../domain/ingest/ndjsonImport.ts'
 import type { ImportSummary } from '../domain/ingest/summary.ts'
 import { authenticateApiKey } from '../domain/keys.ts'
 import { type AppContext, clientAddress, json } from './context.ts'
-import { errorResponse } from './errors.ts'
 import { presentedKey } from './sync.ts'
 
 /** The answer to an import: the line-numbered summary; 422 when some lines were rejected. */
@@ -32,28 +31,24 @@ export function importRoutes(ctx: AppContext) {
     '/:kind',
     async ({ request, params, server }) => {
       const address = clientAddress(ctx, request, server)
-      try {
-        const kind = params.kind
-        if (kind !== 'sessions' && kind !== 'orders') {
-          throw new NotFound('Import kind must be sessions or orders')
-        }
-        ctx.keyThrottle.check(address)
-        const secret = presentedKey(request.headers)
-        const key = secret ? authenticateApiKey(ctx.db, secret, 'ingest', ctx.clock) : null
-        if (!key || key.storeId !== ctx.store.id) {
-          ctx.keyThrottle.fail(address)
-          throw new Unauthorized()
-        }
-        const body = request.body ?? new Blob([]).stream()
-        if (kind === 'orders') {
-          const { format, summary } = await importOrders(ctx.db, ctx.store.id, body, ctx.clock)
-          return summaryResponse(kind, format, summary)
-        }
-        const summary = await importNdjson(ctx.db, ctx.store.id, kind, body, ctx.clock)
-        return summaryResponse(kind, 'ndjson', summary)
-      } catch (err) {
-        return errorResponse(err)
+      const kind = params.kind
+      if (kind !== 'sessions' && kind !== 'orders') {
+        throw new NotFound('Import kind must be sessions or orders')
       }
+      ctx.keyThrottle.check(address)
+      const secret = presentedKey(request.headers)
+      const key = secret ? authenticateApiKey(ctx.db, secret, 'ingest', ctx.clock) : null
+      if (!key || key.storeId !== ctx.store.id) {
+        ctx.keyThrottle.fail(address)
+        throw new Unauthorized()
+      }
+      const body = request.body ?? new Blob([]).stream()
+      if (kind === 'orders') {
+        const { format, summary } = await importOrders(ctx.db, ctx.store.id, body, ctx.clock)
+        return summaryResponse(kind, format, summary)
+      }
+      const summary = await importNdjson(ctx.db, ctx.store.id, kind, body, ctx.clock)
+      return summaryResponse(kind, 'ndjson', summary)
     },
     { parse: 'none' },
   )

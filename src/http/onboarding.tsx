@@ -10,17 +10,11 @@ import { auditSettingsChange } from '../domain/audit.ts'
 import { readSettings, updateSettings } from '../domain/settings.ts'
 import { type AdminAuth, adminAuth } from './auth.ts'
 import { type AppContext, clientAddress } from './context.ts'
-import { htmlResponse, isHtmx, redirect } from './html.ts'
+import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
 import { loadSettingsView } from './settingsModels.ts'
 import { SYNC_PATH, type syncHandler } from './sync.ts'
 
 type Server = Parameters<typeof clientAddress>[2]
-
-/** The last value of a form field. */
-function lastString(value: unknown): string {
-  const last = Array.isArray(value) ? value.at(-1) : value
-  return typeof last === 'string' ? last : ''
-}
 
 /**
  * The first-run helpers of the settings page: the overview fragment, "Activate the API now" in
@@ -73,7 +67,7 @@ export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHa
     .post('/settings/keys/test', async ({ body, request, server }) => {
       // The key comes from the one-time box and goes only into this in-process call: it is
       // neither stored nor logged (the call log keeps the key's id, as for any call).
-      const key = lastString((body as Record<string, unknown> | null)?.key).trim()
+      const key = (formField(body, 'key') ?? '').trim()
       const address = clientAddress(ctx, request, server as Server)
       const call = new Request(new URL(SYNC_PATH, ctx.config.baseUrl), {
         method: 'POST',

@@ -31,16 +31,10 @@ import {
 } from '../domain/settings.ts'
 import { type AdminAuth, adminAuth } from './auth.ts'
 import { type AppContext, clientAddress } from './context.ts'
-import { htmlResponse, isHtmx, redirect } from './html.ts'
+import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
 import { loadSettingsView } from './settingsModels.ts'
 
 type Server = Parameters<typeof clientAddress>[2]
-
-/** The last value of a form field (a checkbox sends a hidden `false`, then `true` when ticked). */
-function lastString(value: unknown): string | undefined {
-  const last = Array.isArray(value) ? value.at(-1) : value
-  return typeof last === 'string' ? last : undefined
-}
 
 /**
  * The settings a submitted form changes: every field named after a setting. An empty secret
@@ -48,10 +42,8 @@ function lastString(value: unknown): string | undefined {
  */
 export function settingsChanges(body: unknown): Record<string, string> {
   const changes: Record<string, string> = {}
-  if (!body || typeof body !== 'object') return changes
-  const fields = body as Record<string, unknown>
   for (const key of SETTING_KEYS) {
-    const value = lastString(fields[key])
+    const value = formField(body, key)
     if (value === undefined) continue
     if (SECRET_SETTINGS.has(key) && value === '') continue
     changes[key] = value
@@ -60,15 +52,14 @@ export function settingsChanges(body: unknown): Record<string, string> {
 }
 
 /** The hidden `_loaded` field: the values the page was rendered with (see `loadedValues`). */
-export const LOADED_FIELD = '_loaded'
+const LOADED_FIELD = '_loaded'
 
 /**
  * The setting values a submitted page was rendered with (its `_loaded` field, JSON), or nothing
  * for a client that does not send them (every submitted field is then written).
  */
-export function loadedValues(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object') return {}
-  const raw = lastString((body as Record<string, unknown>)[LOADED_FIELD])
+function loadedValues(body: unknown): Record<string, unknown> {
+  const raw = formField(body, LOADED_FIELD)
   if (!raw) return {}
   try {
     const parsed: unknown = JSON.parse(raw)
@@ -224,9 +215,8 @@ export function settingsRoutes(ctx: AppContext) {
       isHtmx(request) ? keysAnswer(request, auth) : redirect('/settings#section-api-keys'),
     )
     .post('/settings/keys', ({ auth, body, request, server }) => {
-      const fields = (body ?? {}) as Record<string, unknown>
-      const name = lastString(fields.name) ?? ''
-      const scope = lastString(fields.scope) ?? 'export'
+      const name = formField(body, 'name') ?? ''
+      const scope = formField(body, 'scope') ?? 'export'
       try {
         const newKey = createApiKey(db, storeId, name, scope, clock)
         const detail = describeKey(newKey.key)

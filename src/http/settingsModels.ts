@@ -27,7 +27,7 @@ import { recentSyncRecords } from '../domain/sync.ts'
 import type { AppContext } from './context.ts'
 
 /** The saved settings as form values; secrets are never sent back to a form. */
-export function formValues(settings: StoreSettings): Record<string, string | boolean | number> {
+function formValues(settings: StoreSettings): Record<string, string | boolean | number> {
   const values: Record<string, string | boolean | number> = {}
   for (const key of SETTING_KEYS) {
     values[key] = SECRET_SETTINGS.has(key) ? '' : settings[key]

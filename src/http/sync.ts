@@ -10,7 +10,7 @@ import { readSettings } from '../domain/settings.ts'
 import { SyncFailed, type SyncRequest, syncPeriod } from '../domain/sync.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
-import { bodyLimitFor, readBodyText, securityHeaders } from './security.ts'
+import { bodyLimitFor, fastRoute, readBodyText } from './security.ts'
 
 /** The path of the sync API. */
 export const SYNC_PATH = '/apiv1/analytics/sync'
@@ -31,7 +31,7 @@ const syncBody = z.strictObject({
 })
 
 /** Parses the optional JSON body of a sync request, naming what is wrong. */
-export function parseSyncBody(text: string): Pick<SyncRequest, 'frequency' | 'date'> {
+function parseSyncBody(text: string): Pick<SyncRequest, 'frequency' | 'date'> {
   if (text.trim() === '') return {}
   let value: unknown
   try {
@@ -67,20 +67,17 @@ function hasBody(request: Request): boolean {
 
 /**
  * `POST /apiv1/analytics/sync`, whole: key, API status, body, sync, call log, and a Response
- * carrying every header (the security headers too). createApp hands it to Bun's router directly,
- * so the API's hottest call skips Elysia's per-request work; `syncRoutes` runs the same function
- * inside Elysia (for `app.handle`).
+ * carrying every header (the security headers through `fastRoute`). createApp hands it to Bun's
+ * router directly, so the API's hottest call skips Elysia's per-request work; `syncRoutes` runs
+ * the same function inside Elysia (for `app.handle`).
  */
 export function syncHandler(ctx: AppContext) {
   const { db, clock } = ctx
-  const security = securityHeaders(ctx.config)
   // The headers of the last body served, built once per ETag.
   let served: { etag: string; headers: Headers } | null = null
   const headersFor = (etag: string) => {
     if (served?.etag !== etag) {
-      const headers = new Headers(security)
-      headers.set('content-type', 'application/json; charset=utf-8')
-      headers.set('etag', etag)
+      const headers = new Headers({ 'content-type': 'application/json; charset=utf-8', etag })
       served = { etag, headers }
     }
     return served.headers
@@ -89,7 +86,7 @@ export function syncHandler(ctx: AppContext) {
   // A refusal of the key throttle (429) is counted in its address's row for the throttle window.
   const refused = { refusedWithinMs: ctx.config.keyAttempts.windowMs }
 
-  return (request: Request, server: AddressSource): Response | Promise<Response> => {
+  return fastRoute(ctx.config, (request: Request, server: AddressSource) => {
     const started = performance.now()
     const address = clientAddress(ctx, request, server)
     let keyId: number | null = null
@@ -116,9 +113,7 @@ export function syncHandler(ctx: AppContext) {
       // breaks past the checks is one, in the contract's words.
       const err = caught instanceof AppError || isBusy(caught) ? caught : new SyncFailed(caught)
       if (err instanceof SyncFailed) console.error('Sync failed:', err.cause)
-      const response = errorResponse(err)
-      for (const [name, value] of Object.entries(security)) response.headers.set(name, value)
-      return finish(response, (err as Error).message)
+      return finish(errorResponse(err), (err as Error).message)
     }
     const answer = (text: string) => {
       try {
@@ -150,7 +145,7 @@ export function syncHandler(ctx: AppContext) {
     // A request without a body (the usual call) is answered in the same turn.
     if (!hasBody(request)) return answer('')
     return readBodyText(request, SYNC_BODY_LIMIT).then(answer, fail)
-  }
+  })
 }
 
 /** The sync API as an Elysia route, running `handler` (built by `syncHandler`). */

@@ -5,7 +5,6 @@ import { readSettings } from '../domain/settings.ts'
 import { applyOrderWebhook, verifyShopifyHmac } from '../domain/webhooks.ts'
 import type { AppContext } from './context.ts'
 import { json } from './context.ts'
-import { errorResponse } from './errors.ts'
 import { bodyLimitFor, readBody } from './security.ts'
 
 /** The answer (401) to a delivery that is not signed with the configured secret, or to any when none is. */
@@ -24,39 +23,35 @@ export function webhookRoutes(ctx: AppContext) {
   return new Elysia({ name: 'webhooks', prefix: '/apiv1/webhooks' }).post(
     '/shopify/orders',
     async ({ request }) => {
-      try {
-        const body = await readBody(request, MAX_WEBHOOK_BYTES)
-        const secret = requireSecret(
-          readSettings(ctx.db, ctx.store.id).shopify_webhook_secret,
-          'The webhook signing secret',
-        )
-        // One answer whether a secret is set or not: the client learns nothing of the config.
-        if (!secret) {
-          if (!toldNoSecret) {
-            console.warn(
-              'Shopify webhook refused: no webhook signing secret is set (settings page, Tracking; or settings set shopify_webhook_secret=…).',
-            )
-            toldNoSecret = true
-          }
-          throw new Unauthorized(INVALID_SIGNATURE)
+      const body = await readBody(request, MAX_WEBHOOK_BYTES)
+      const secret = requireSecret(
+        readSettings(ctx.db, ctx.store.id).shopify_webhook_secret,
+        'The webhook signing secret',
+      )
+      // One answer whether a secret is set or not: the client learns nothing of the config.
+      if (!secret) {
+        if (!toldNoSecret) {
+          console.warn(
+            'Shopify webhook refused: no webhook signing secret is set (settings page, Tracking; or settings set shopify_webhook_secret=…).',
+          )
+          toldNoSecret = true
         }
-        toldNoSecret = false
-        const signature = request.headers.get('x-shopify-hmac-sha256')
-        if (!verifyShopifyHmac(body, secret, signature)) throw new Unauthorized(INVALID_SIGNATURE)
-        const result = applyOrderWebhook(
-          ctx.db,
-          ctx.store.id,
-          {
-            webhookId: request.headers.get('x-shopify-webhook-id')?.trim() || null,
-            topic: request.headers.get('x-shopify-topic') ?? '',
-            body,
-          },
-          ctx.clock,
-        )
-        return json({ success: true, result: result.outcome, order_id: result.orderId })
-      } catch (err) {
-        return errorResponse(err)
+        throw new Unauthorized(INVALID_SIGNATURE)
       }
+      toldNoSecret = false
+      const signature = request.headers.get('x-shopify-hmac-sha256')
+      if (!verifyShopifyHmac(body, secret, signature)) throw new Unauthorized(INVALID_SIGNATURE)
+      const result = applyOrderWebhook(
+        ctx.db,
+        ctx.store.id,
+        {
+          webhookId: request.headers.get('x-shopify-webhook-id')?.trim() || null,
+          topic: request.headers.get('x-shopify-topic') ?? '',
+          body,
+        },
+        ctx.clock,
+      )
+      return json({ success: true, result: result.outcome, order_id: result.orderId })
     },
     { parse: 'none' },
   )

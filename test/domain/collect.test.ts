@@ -43,6 +43,47 @@ describe('isBot', () => {
   test.each([UA.desktop, UA.iphone, UA.androidPhone, UA.ipad])('%p is a person', (ua) => {
     expect(isBot(ua)).toBe(false)
   })
+  // From isbot's maintained list: none of these was in our own pattern.
+  test.each([
+    'Mozilla/5.0 (compatible; Qwantify/2.4w; +https://www.qwant.com/)/2.4w',
+    'Mozilla/5.0 (compatible; YandexImages/3.0; +http://yandex.com/bots)',
+    'Mozilla/5.0 (compatible; Yeti/1.1; +http://naver.me/spd)',
+    'Mozilla/5.0 (compatible; Google-Site-Verification/1.0)',
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 PTST/240201.144029',
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Cypress/13.6.0',
+  ])('%p is a bot (isbot)', (ua) => {
+    expect(isBot(ua)).toBe(true)
+  })
+  // Our additions: isbot lets these through inside a browser's user agent.
+  test.each([
+    'slurp',
+    'Scraper',
+    'Puppeteer',
+    'Chrome-Lighthouse',
+    'GTmetrix',
+    'UptimeRobot',
+    'facebookexternalhit/1.1',
+    'facebookcatalog/1.0',
+    'Embedly',
+    'WhatsApp/2.23',
+    'vkShare',
+    'Wget/1.21',
+    'python-httpx/0.27',
+    'axios/1.7.2',
+    'libwww-perl/6.72',
+    'Mediapartners-Google',
+    'Shopify-Captain-Hook',
+  ])('a browser user agent ending in %p is a bot (our additions)', (tool) => {
+    expect(isBot(`${UA.desktop} ${tool}`)).toBe(true)
+  })
+  test('short user agents are bots; a phone named CUBOT is a person', () => {
+    expect([isBot('Mozilla'), isBot('   abc   '), isBot('Mozilla/5.0')]).toEqual([true, true, true])
+    expect(
+      isBot(
+        'Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
+      ),
+    ).toBe(false)
+  })
 })
 
 describe('deviceFromUserAgent', () => {

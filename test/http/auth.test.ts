@@ -88,3 +88,52 @@ describe('where a login returns to (next)', () => {
     expect(await failed.text()).toContain('value="a&amp;amp;b@shop.example"')
   })
 })
+
+describe('cookies read through Elysia', () => {
+  test('the session cookie, percent-encoded or among others, is the session', async () => {
+    const token = cookie.slice('mida_session='.length)
+    for (const header of [
+      cookie,
+      `a=1; ${cookie}; b=2`,
+      `mida_session=${encodeURIComponent(token)}`,
+    ]) {
+      const res = await t.request('/logout', { headers: { cookie: header } })
+      expect({ header, status: res.status, cookie: res.headers.get('set-cookie') }).toEqual({
+        header,
+        status: 200,
+        cookie: null,
+      })
+    }
+  })
+
+  test('a session cookie that is not a token is no session, never an error', async () => {
+    for (const header of [
+      'mida_session={"token":"x"}',
+      'mida_session=[1,2]',
+      'mida_session=%E0%A4%A',
+      'mida_session=',
+      'mida_session',
+    ]) {
+      const page = await t.request('/logout', { headers: { cookie: header } })
+      const settings = await t.request('/settings', { headers: { cookie: header } })
+      expect({ header, page: page.status, settings: settings.status }).toEqual({
+        header,
+        page: 303,
+        settings: 303,
+      })
+      expect(settings.headers.get('location')).toBe('/login?next=%2Fsettings')
+    }
+  })
+
+  test('a login form whose CSRF cookie Elysia reads as JSON is refused as expired', async () => {
+    const page = await t.request('/login')
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!
+    const res = await t.request('/login', {
+      method: 'POST',
+      headers: { cookie: `mida_login_csrf={"a":"${csrf}"}` },
+      body: new URLSearchParams({ _csrf: csrf, email: 'me@shop.example', password: 'x' }),
+    })
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('The login form expired. Please try again.')
+  })
+})

@@ -62,13 +62,13 @@ export function spawnCli(
 }
 
 /** A running server child: its base URL once it printed its banner. */
-export interface ServerChild extends Child {
+interface ServerChild extends Child {
   url: string
   port: number
 }
 
 /** Starts `serve --port 0` on `dir` and waits (at most 10 s) for it to listen. */
-export async function startServer(
+async function startServer(
   dir: string,
   options: { now?: string; env?: Record<string, string> } = {},
 ): Promise<ServerChild> {

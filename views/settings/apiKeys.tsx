@@ -3,7 +3,7 @@ import { StoreTime, Table } from '../table.tsx'
 import { type ApiKeysModel, modelOf, type SettingsSection } from './types.ts'
 
 /** The ready-to-run cURL command of the MIDA documentation, for one key. */
-export function curlCommand(baseUrl: string, key: string): string {
+function curlCommand(baseUrl: string, key: string): string {
   return `curl -X POST ${baseUrl}/apiv1/analytics/sync -H "Content-Type: application/json" -H "x-mida-secret-key: ${key}"`
 }
 

@@ -38,7 +38,7 @@ function moneyTick(amount: number, currency: string): string {
  * Sessions per day as bars on the left axis, revenue as a line on its own right axis: a
  * server-rendered SVG, no script.
  */
-export function DailyChart({ data }: { data: Pick<OverviewFigures, 'days' | 'currency'> }) {
+function DailyChart({ data }: { data: Pick<OverviewFigures, 'days' | 'currency'> }) {
   const days = data.days
   const innerW = W - PAD.left - PAD.right
   const innerH = H - PAD.top - PAD.bottom
@@ -207,7 +207,7 @@ function Step({
 }
 
 /** The first screen of a store without data: four steps, each ticked from the real state. */
-export function Checklist({ steps, recipient }: { steps: GettingStarted; recipient: string }) {
+function Checklist({ steps, recipient }: { steps: GettingStarted; recipient: string }) {
   return (
     <div class="checklist">
       <h3>Getting started</h3>

@@ -6,7 +6,7 @@ import type { SettingsSection, SettingsView } from './types.ts'
  * Next to the switches: a warning for each reason the saved notification settings would send
  * nothing (no SMTP server, no recipient), naming which emails are on.
  */
-export function NotificationWarnings({ settings, smtp }: Pick<SettingsView, 'settings' | 'smtp'>) {
+function NotificationWarnings({ settings, smtp }: Pick<SettingsView, 'settings' | 'smtp'>) {
   const on = [settings.notify_failure ? 'Failure' : '', settings.notify_success ? 'success' : '']
     .filter(Boolean)
     .join(' and ')

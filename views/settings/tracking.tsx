@@ -3,12 +3,12 @@ import { TextField } from '../fields.tsx'
 import { modelOf, type SettingsSection, type TrackingTodayModel } from './types.ts'
 
 /** The tag a merchant pastes into the theme (`theme.liquid`, before `</head>`). */
-export function trackingSnippet(baseUrl: string, trackingId: string): string {
+function trackingSnippet(baseUrl: string, trackingId: string): string {
   return `<script defer src="${baseUrl.replace(/\/+$/, '')}/mida.js" data-store="${trackingId}"></script>`
 }
 
 /** Where Shopify posts order webhooks. */
-export function webhookUrl(baseUrl: string): string {
+function webhookUrl(baseUrl: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/apiv1/webhooks/shopify/orders`
 }
 

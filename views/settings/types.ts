@@ -16,7 +16,7 @@ import type { FieldState } from '../fields.tsx'
  */
 
 /** What the page tells about this server (from its config) and store. */
-export interface ServerFacts {
+interface ServerFacts {
   /** The public address (MIDA_BASE_URL): the sync endpoint, the tracker tag, the webhook URL. */
   baseUrl: string
   /** The default sender of notification emails. */
@@ -47,7 +47,7 @@ export interface OverviewFigures {
 }
 
 /** The overview of a store without data: the getting-started checklist. */
-export interface OverviewChecklist {
+interface OverviewChecklist {
   kind: 'checklist'
   steps: GettingStarted
   /** Where notifications go (Recipient, else the store email; empty: nowhere). */
@@ -90,7 +90,7 @@ export interface AuditModel {
 }
 
 /** One notification email as the outbox shows it. */
-export interface OutboxRowModel {
+interface OutboxRowModel {
   id: number
   createdAt: number
   subject: string
