@@ -15,12 +15,11 @@ import { settingsRoutes } from './settings.tsx'
 import { SYNC_PATH, syncHandler, syncRoutes } from './sync.ts'
 import { webhookRoutes } from './webhooks.ts'
 
-/** Builds the whole HTTP app over an open core (openCore); `serve` listens with it, tests call `handle`. */
-export function createApp(core: Core) {
-  const ctx = core
-  const { config } = core
+/** Builds the whole HTTP app over an open core (openCore); `serve` listens, tests call `handle`. */
+export function createApp(ctx: Core) {
+  const { config } = ctx
   const sync = syncHandler(ctx)
-  const queue = new CollectQueue(core.db, core.openSessions, core.clock)
+  const queue = new CollectQueue(ctx.db, ctx.openSessions, ctx.clock)
   const collect = collectHandler(ctx, queue)
   const app = new Elysia({
     serve: {
