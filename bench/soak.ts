@@ -28,7 +28,7 @@ function rssMb(pid: number): number {
 
 // A data dir with 30 days of demo data, an export key, an admin session and a webhook secret.
 const dir = mkdtempSync(join(tmpdir(), 'mida-soak-'))
-const db = openDatabase(dir)
+const db = openDatabase(dir, { secretKey: undefined })
 const store = ensureDefaultStore(db, systemClock)
 initialiseSettings(db, store.id, systemClock)
 updateSettings(

@@ -2,7 +2,6 @@
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { openDatabase } from '../src/db/database.ts'
-import { readCache } from '../src/db/readCache.ts'
 import { FixedClock } from '../src/domain/clock.ts'
 import { writeOrders, writeSessions } from '../src/domain/ingest/writers.ts'
 import type { OrderRecord, SessionRecord } from '../src/domain/records.ts'
@@ -20,7 +19,7 @@ export function benchStore(total: number) {
   const dir = join(OUT, `store-${total}`)
   if (!exists(join(dir, 'complete'))) rmSync(dir, { recursive: true, force: true })
   const fresh = !exists(join(dir, 'complete'))
-  const db = openDatabase(dir)
+  const db = openDatabase(dir, { secretKey: undefined })
   const store = ensureDefaultStore(db, clock)
   if (fresh) {
     console.log(`building a store of ${total} sessions in ${dir} …`)
@@ -60,7 +59,7 @@ export function benchStore(total: number) {
     Bun.spawnSync(['sync'])
     Bun.write(join(dir, 'complete'), 'built\n')
     Bun.gc(true)
-    return { db: openDatabase(dir), store }
+    return { db: openDatabase(dir, { secretKey: undefined }), store }
   }
   return { db, store }
 }
@@ -76,7 +75,7 @@ function coldSync(total: number, frequency: 'daily' | 'weekly', runs = 5): numbe
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     db.exec('DELETE FROM sync_records')
-    readCache(db).invalidate()
+    db.cache.invalidate()
     const t = performance.now()
     const r = syncPeriod(db, store.id, { frequency, trigger: 'cli', strictFrequency: false }, clock)
     times.push(performance.now() - t)

@@ -24,6 +24,7 @@ import { KEYS_HELP, KEYS_OPTIONS, runKeys } from './cli/keys.ts'
 import { openRuntime, type Runtime } from './cli/runtime.ts'
 import { runServe, SERVE_HELP } from './cli/serve.ts'
 import { ConfigError } from './config.ts'
+import { closeCore } from './core.ts'
 import { isBusy } from './db/database.ts'
 import { type Clock, systemClock } from './domain/clock.ts'
 import { AppError } from './domain/errors.ts'
@@ -123,7 +124,7 @@ export async function runCli(
     io.err(`Error: ${(err as Error).message ?? String(err)}\n`)
     return 1
   } finally {
-    if (name !== 'serve') rt?.db.close()
+    if (rt && name !== 'serve') closeCore(rt)
   }
 }
 

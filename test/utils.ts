@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Io } from '../src/cli/io.ts'
 import { type Config, loadConfig } from '../src/config.ts'
+import { type Core, closeCore, openCore } from '../src/core.ts'
 import { type Database, openDatabase } from '../src/db/database.ts'
 import { FixedClock } from '../src/domain/clock.ts'
+import type { Mailer } from '../src/domain/mailer.ts'
 import { updateSettings } from '../src/domain/settings.ts'
 import { ensureDefaultStore } from '../src/domain/stores.ts'
 import { createApp } from '../src/http/app.ts'
@@ -17,6 +19,8 @@ export function tempDir(prefix = 'mida-test-'): { dir: string; cleanup: () => vo
 
 export interface TestApp {
   app: ReturnType<typeof createApp>
+  /** The core the app runs on (openCore), as `serve` and the CLI open it. */
+  core: Core
   db: Database
   clock: FixedClock
   config: Config
@@ -31,6 +35,8 @@ export interface TestAppOptions {
   now?: string
   settings?: Record<string, unknown>
   env?: Record<string, string>
+  /** Sends every email (default: the configured SMTP, as in production). */
+  mailer?: Mailer
 }
 
 /** A whole app on a temp data dir with a fixed clock: the test app factory. */
@@ -38,12 +44,14 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
   const { dir, cleanup } = tempDir()
   const clock = new FixedClock(options.now ?? '2026-11-26T06:00:00Z')
   const config = loadConfig({ env: { MIDA_DATA_DIR: dir, ...options.env }, cwd: dir })
-  const db = openDatabase(dir)
-  const app = createApp({ db, config, clock })
-  const storeId = app.context.store.id
+  const core = openCore({ config, clock, mailer: options.mailer })
+  const { db } = core
+  const app = createApp(core)
+  const storeId = core.store.id
   if (options.settings) updateSettings(db, storeId, options.settings, clock)
   return {
     app,
+    core,
     db,
     clock,
     config,
@@ -51,7 +59,7 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
     storeId,
     request: (path, init) => app.handle(new Request(`http://localhost${path}`, init)),
     close() {
-      db.close()
+      closeCore(core)
       cleanup()
     },
   }
@@ -85,7 +93,7 @@ export interface TestStore {
 /** A store in a fresh data dir with a fixed clock, for domain tests that need no HTTP. */
 export function openTestStore(now = '2026-11-26T06:00:00Z'): TestStore {
   const { dir, cleanup } = tempDir()
-  const db = openDatabase(dir)
+  const db = openDatabase(dir, { secretKey: undefined })
   const clock = new FixedClock(now)
   const storeId = ensureDefaultStore(db, clock).id
   return {

@@ -1,31 +1,20 @@
-import { type Config, loadConfig } from '../config.ts'
-import { type Database, openDatabase } from '../db/database.ts'
+import { loadConfig } from '../config.ts'
+import { type Core, openCore } from '../core.ts'
 import type { Clock } from '../domain/clock.ts'
-import { bindSecretKey } from '../domain/secrets.ts'
-import { initialiseSettings, sealPlaintextSecrets } from '../domain/settings.ts'
-import { ensureDefaultStore, type Store } from '../domain/stores.ts'
 import type { Parsed } from './args.ts'
 import type { Io } from './io.ts'
 
-/** What a command works with: the layered config, the open database, the store, the clock. */
-export interface Runtime {
-  config: Config
-  db: Database
-  store: Store
-  clock: Clock
+/** What a command works with: the core (config, database, store, clock…), its Io and `--json`. */
+export interface Runtime extends Core {
   io: Io
   json: boolean
 }
 
-/** Loads the configuration and opens the data directory for a command. */
+/** Loads the configuration and opens the core for a command (closeCore closes it). */
 export function openRuntime(parsed: Parsed, io: Io, clock: Clock): Runtime {
   const config = loadConfig({ flags: parsed.values, env: io.env, cwd: io.cwd })
-  const db = openDatabase(config.dataDir, (line) => io.err(`${line}\n`))
-  bindSecretKey(db, config.secretKey)
-  sealPlaintextSecrets(db, (line) => io.err(`${line}\n`))
-  const store = ensureDefaultStore(db, clock)
-  initialiseSettings(db, store.id, clock)
-  return { config, db, store, clock, io, json: parsed.values.json === true }
+  const core = openCore({ config, clock, log: (line) => io.err(`${line}\n`) })
+  return Object.assign(core, { io, json: parsed.values.json === true })
 }
 
 /** Prints one JSON document (with `--json`) or the human text. */

@@ -1,5 +1,5 @@
 import { constants } from 'node:os'
-import { flushSyncRequestLog } from '../domain/requestLog.ts'
+import { closeCore } from '../core.ts'
 import { startBackgroundJobs } from '../domain/scheduler.ts'
 import { createApp } from '../http/app.ts'
 import { ensureAdminAtStartup } from './admin.ts'
@@ -36,7 +36,7 @@ function releaseStartupMemory(): void {
 
 /** `serve`: listens until a signal arrives, then closes the server and the database. */
 export async function runServe(rt: Runtime): Promise<number> {
-  const app = createApp({ db: rt.db, config: rt.config, clock: rt.clock })
+  const app = createApp(rt)
   app.listen({ port: rt.config.port, hostname: rt.config.host })
   const server = app.server
   if (!server) throw new Error('The server did not start')
@@ -87,7 +87,6 @@ export async function runServe(rt: Runtime): Promise<number> {
   // The plugins' stop hooks run once the server has stopped (the collect queue flushes).
   await Promise.all([app.stop(), jobs.stop()])
   clearTimeout(force)
-  flushSyncRequestLog(rt.db)
-  rt.db.close()
+  closeCore(rt)
   return 0
 }

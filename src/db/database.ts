@@ -1,6 +1,7 @@
-import { Database, SQLiteError } from 'bun:sqlite'
+import { SQLiteError, Database as SqliteDatabase } from 'bun:sqlite'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { Secrets } from '../domain/secrets.ts'
 import {
   BACKUP_DIR,
   createPrivateFile,
@@ -9,8 +10,44 @@ import {
   tightenPermissions,
 } from './files.ts'
 import { MIGRATIONS, type Migration } from './migrations.ts'
+import { ReadCache } from './readCache.ts'
 
-export type { Database }
+/**
+ * One open connection and what belongs to it alone: its read cache (which watches this
+ * connection's data_version), the secrets it seals and opens settings with, and the count of
+ * session batches written through it. Nothing is kept beside it in a module: two connections,
+ * two of each.
+ */
+export class Database extends SqliteDatabase {
+  /** Memoised rarely-changing reads (settings, API keys, revisions), dropped on any change. */
+  readonly cache: ReadCache
+  /**
+   * Session batches written on this connection: a change signal for in-memory copies of
+   * sessions (the tracker's open sessions) that another path of this process may have made stale.
+   */
+  sessionWrites = 0
+
+  constructor(
+    path: string,
+    /** MIDA_SECRET_KEY's sealing: given when the connection is opened, so it cannot be forgotten. */
+    readonly secrets: Secrets,
+  ) {
+    super(path, { create: true, strict: true })
+    this.cache = new ReadCache(this)
+  }
+
+  /** The file, not the cache's loop back to this connection (Elysia hashes plugin seeds as JSON). */
+  toJSON(): { filename: string } {
+    return { filename: this.filename }
+  }
+}
+
+/** What opening a database needs: the secret key (undefined only when none is configured). */
+export interface OpenOptions {
+  secretKey: string | undefined
+  /** Told, in one line, about files whose permissions were tightened. */
+  log?: (line: string) => void
+}
 
 /** The database file's name inside the data directory. */
 export const DATABASE_FILE = 'mida.sqlite'
@@ -153,7 +190,7 @@ const SIDECARS = ['-wal', '-shm', '-journal']
  * shared-memory files take that mode); an existing directory, database or backup that other
  * users can read is tightened, and `log` told so in one line.
  */
-export function openDatabase(dataDir: string, log?: (line: string) => void): Database {
+export function openDatabase(dataDir: string, options: OpenOptions): Database {
   ensurePrivateDir(dataDir)
   const file = join(dataDir, DATABASE_FILE)
   const backups = join(dataDir, BACKUP_DIR)
@@ -167,14 +204,14 @@ export function openDatabase(dataDir: string, log?: (line: string) => void): Dat
     [file, ...SIDECARS.map((suffix) => file + suffix), ...backupFiles],
   )
   const line = describeTightened(dataDir, tightened)
-  if (line) log?.(line)
+  if (line) options.log?.(line)
   createPrivateFile(file)
-  return openDatabaseFile(file)
+  return openDatabaseFile(file, options)
 }
 
 /** Opens a database file by path (`:memory:` works too), configured and migrated. */
-export function openDatabaseFile(path: string): Database {
-  const db = new Database(path, { create: true, strict: true })
+export function openDatabaseFile(path: string, options: OpenOptions): Database {
+  const db = new Database(path, new Secrets(options.secretKey))
   configure(db)
   migrate(db)
   return db

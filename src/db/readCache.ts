@@ -66,15 +66,3 @@ export class ReadCache {
 }
 
 const MAX_ENTRIES = 1000
-
-const caches = new WeakMap<Database, ReadCache>()
-
-/** The read cache of a connection. */
-export function readCache(db: Database): ReadCache {
-  let cache = caches.get(db)
-  if (!cache) {
-    cache = new ReadCache(db)
-    caches.set(db, cache)
-  }
-  return cache
-}

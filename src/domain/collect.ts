@@ -1,7 +1,7 @@
 import { isbot } from 'isbot'
 import type { Database } from '../db/database.ts'
 import { type Clock, nowMs } from './clock.ts'
-import { type StoredSpan, sessionWriteCount, writeSessions } from './ingest/writers.ts'
+import { type StoredSpan, writeSessions } from './ingest/writers.ts'
 import { randomBase62 } from './random.ts'
 import { landingPath, type SessionRecord } from './records.ts'
 
@@ -140,45 +140,42 @@ function latestSession(db: Database, storeId: number, visitorId: string): OpenSe
  * The latest session of each visitor seen lately, as this process last wrote it, so that a
  * visitor's next event needs no index probe. Dropped whole when anything else wrote sessions:
  * another connection (SQLite's data_version moves) or another path of this one (an import).
+ * The core holds one (`core.openSessions`); recordEvents is given it.
  */
-interface OpenSessions {
-  dataVersion: number
-  writes: number
-  byVisitor: Map<string, OpenSession>
+export class OpenSessions {
+  private dataVersion = -1
+  private writes = -1
+  private byVisitor = new Map<string, OpenSession>()
+
+  /** The remembered sessions by `store:visitor`, emptied first if anything else wrote sessions. */
+  current(db: Database): ReadonlyMap<string, OpenSession> {
+    const { data_version } = db.query('PRAGMA data_version').get() as { data_version: number }
+    if (this.dataVersion !== data_version || this.writes !== db.sessionWrites) {
+      this.dataVersion = data_version
+      this.writes = db.sessionWrites
+      this.byVisitor = new Map()
+    }
+    return this.byVisitor
+  }
+
+  /** Remembers the sessions just written by recordEvents (its own write is no change to drop). */
+  remember(db: Database, sessions: Iterable<[string, OpenSession]>): void {
+    const { byVisitor } = this
+    for (const [key, s] of sessions) {
+      // Re-inserted at the end: a Map iterates in insertion order, oldest first.
+      byVisitor.delete(key)
+      byVisitor.set(key, { ...s })
+    }
+    for (const key of byVisitor.keys()) {
+      if (byVisitor.size <= MAX_OPEN_SESSIONS) break
+      byVisitor.delete(key)
+    }
+    this.writes = db.sessionWrites
+  }
 }
 
-const openSessions = new WeakMap<Database, OpenSessions>()
 /** At most this many visitors are remembered; the least recently seen are forgotten first. */
 const MAX_OPEN_SESSIONS = 20_000
-
-function openSessionsOf(db: Database): OpenSessions {
-  const { data_version } = db.query('PRAGMA data_version').get() as { data_version: number }
-  const writes = sessionWriteCount(db)
-  let open = openSessions.get(db)
-  if (!open || open.dataVersion !== data_version || open.writes !== writes) {
-    open = { dataVersion: data_version, writes, byVisitor: new Map() }
-    openSessions.set(db, open)
-  }
-  return open
-}
-
-function remember(
-  db: Database,
-  open: OpenSessions,
-  sessions: Iterable<[string, OpenSession]>,
-): void {
-  const { byVisitor } = open
-  for (const [key, s] of sessions) {
-    // Re-inserted at the end: a Map iterates in insertion order, oldest first.
-    byVisitor.delete(key)
-    byVisitor.set(key, { ...s })
-  }
-  for (const key of byVisitor.keys()) {
-    if (byVisitor.size <= MAX_OPEN_SESSIONS) break
-    byVisitor.delete(key)
-  }
-  open.writes = sessionWriteCount(db)
-}
 
 /** A new, unguessable session id. */
 function newSessionId(at: number): string {
@@ -195,6 +192,7 @@ function newSessionId(at: number): string {
  */
 export function recordEvents(
   db: Database,
+  openSessions: OpenSessions,
   events: readonly TrackerEvent[],
   clock: Clock,
 ): { inserted: number; updated: number } {
@@ -204,7 +202,7 @@ export function recordEvents(
     if (list) list.push(e)
     else byStore.set(e.storeId, [e])
   }
-  const known = openSessionsOf(db)
+  const known = openSessions.current(db)
   const latest: [string, OpenSession][] = []
   const result = db
     .transaction(() => {
@@ -217,7 +215,7 @@ export function recordEvents(
         const stored = new Map<string, StoredSpan>()
         for (const e of storeEvents) {
           if (!open.has(e.visitorId)) {
-            const copy = known.byVisitor.get(`${storeId}:${e.visitorId}`)
+            const copy = known.get(`${storeId}:${e.visitorId}`)
             const found = copy ? { ...copy } : latestSession(db, storeId, e.visitorId)
             if (found) {
               const { started_at, ended_at, visitor_id } = found
@@ -260,7 +258,7 @@ export function recordEvents(
       return { inserted, updated }
     })
     .immediate()
-  remember(db, known, latest)
+  openSessions.remember(db, latest)
   return result
 }
 
@@ -285,6 +283,7 @@ export class CollectQueue {
 
   constructor(
     private readonly db: Database,
+    private readonly openSessions: OpenSessions,
     private readonly clock: Clock,
     private readonly options: { delayMs: number; maxBatch: number } = { delayMs: 0, maxBatch: 500 },
   ) {}
@@ -318,6 +317,7 @@ export class CollectQueue {
     try {
       recordEvents(
         this.db,
+        this.openSessions,
         batch.map((p) => p.event),
         this.clock,
       )

@@ -1,5 +1,4 @@
 import type { Database } from '../db/database.ts'
-import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { Conflict, InvalidInput, NotFound } from './errors.ts'
 import { randomBase62, toBase62 } from './random.ts'
@@ -181,7 +180,7 @@ export function revokeApiKey(
       const row = db
         .query(`UPDATE api_keys SET revoked_at = ? WHERE id = ? RETURNING ${COLUMNS}`)
         .get(nowMs(clock), key.id) as KeyRow
-      readCache(db).invalidate()
+      db.cache.invalidate()
       return fromRow(row)
     })
     .immediate()
@@ -202,7 +201,7 @@ export function regenerateApiKey(
       }
       const at = nowMs(clock)
       db.query('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(at, old.id)
-      readCache(db).invalidate()
+      db.cache.invalidate()
       return insertKey(db, storeId, old.name, old.scope, at)
     })
     .immediate()
@@ -220,7 +219,7 @@ export function authenticateApiKey(
 ): ApiKey | null {
   if (!KEY_PATTERN.test(secret)) return null
   const hash = hashApiKey(secret)
-  const cache = readCache(db)
+  const cache = db.cache
   const cacheKey = `key:${hash}`
   // A key found before is well formed; any other is checked before the lookup (typos need none).
   const row =

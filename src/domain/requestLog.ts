@@ -36,19 +36,6 @@ interface RefusalRun {
 /** Open refusal runs kept before the ended ones are swept. */
 const SWEEP_RUNS_AT = 1_000
 
-interface LogBuffer {
-  entries: SyncRequestEntry[]
-  timer: Timer | null
-  /** The log time of the last pruning (entries carry the clock's time). */
-  prunedAt: number
-  /** The open refusal run of each `store address`. */
-  runs: Map<string, RefusalRun>
-  /** Runs whose count is not written yet. */
-  dirty: Set<RefusalRun>
-  /** The number of open runs at which the ended ones are swept (doubles if few end). */
-  sweepAt: number
-}
-
 /** How a call is logged: `refusedWithinMs` (the key throttle's window) marks a refused call. */
 export interface LogOptions {
   refusedWithinMs?: number
@@ -56,126 +43,129 @@ export interface LogOptions {
 
 const runKey = (e: SyncRequestEntry) => `${e.storeId} ${e.address}`
 
-const pending = new WeakMap<Database, LogBuffer>()
-
 /**
- * Appends a call of the sync API to the log. Entries are written in batches (a write transaction
- * per request would cost more than serving a stored sync); a crash loses at most the last 250 ms
- * of log lines, never data. Refused calls (`refusedWithinMs`) of an address in a row, within one
- * throttle window, are one row with a count: a flood of them cannot grow the database.
+ * The log of sync API calls, buffered: entries are written in batches (a write transaction per
+ * request would cost more than serving a stored sync); a crash loses at most the last 250 ms of
+ * log lines, never data. Refused calls (`refusedWithinMs`) of an address in a row, within one
+ * throttle window, are one row with a count: a flood of them cannot grow the database. The core
+ * holds one (`core.callLog`) and flushes it when it closes.
  */
-export function logSyncRequest(db: Database, e: SyncRequestEntry, options?: LogOptions): void {
-  let buffer = pending.get(db)
-  if (!buffer) {
-    buffer = {
-      entries: [],
-      timer: null,
-      prunedAt: Number.NEGATIVE_INFINITY,
-      runs: new Map(),
-      dirty: new Set(),
-      sweepAt: SWEEP_RUNS_AT,
-    }
-    pending.set(db, buffer)
-  }
-  if (options?.refusedWithinMs !== undefined) {
-    logRefusal(db, buffer, e, options.refusedWithinMs)
-    return
-  }
-  // Any other call of the address ends its refusals in a row: the next refusal is a new window.
-  if (buffer.runs.size !== 0) buffer.runs.delete(runKey(e))
-  buffer.entries.push(e)
-  if (buffer.entries.length >= FLUSH_AT_ENTRIES) flushSyncRequestLog(db)
-  else if (!buffer.timer) buffer.timer = setTimeout(() => flushSyncRequestLog(db), FLUSH_AFTER_MS)
-}
+export class SyncRequestLog {
+  private readonly entries: SyncRequestEntry[] = []
+  private timer: Timer | null = null
+  /** The log time of the last pruning (entries carry the clock's time). */
+  private prunedAt = Number.NEGATIVE_INFINITY
+  /** The open refusal run of each `store address`. */
+  private readonly runs = new Map<string, RefusalRun>()
+  /** Runs whose count is not written yet. */
+  private readonly dirty = new Set<RefusalRun>()
+  /** The number of open runs at which the ended ones are swept (doubles if few end). */
+  private sweepAt = SWEEP_RUNS_AT
+  private readonly flushLater = () => this.flush()
 
-function logRefusal(db: Database, buffer: LogBuffer, e: SyncRequestEntry, windowMs: number) {
-  const key = runKey(e)
-  let run = buffer.runs.get(key)
-  if (run && e.at < run.until) run.count++
-  else {
-    if (!run && buffer.runs.size >= buffer.sweepAt) {
-      for (const [k, open] of buffer.runs) if (open.until <= e.at) buffer.runs.delete(k)
-      buffer.sweepAt = Math.max(SWEEP_RUNS_AT, buffer.runs.size * 2)
-    }
-    run = { entry: e, count: 1, rowId: null, until: e.at + windowMs }
-    buffer.runs.set(key, run)
-  }
-  buffer.dirty.add(run)
-  buffer.timer ??= setTimeout(() => flushSyncRequestLog(db), FLUSH_AFTER_MS)
-}
+  constructor(readonly db: Database) {}
 
-/** Writes the waiting log entries now (before reading the log, and at shutdown). */
-export function flushSyncRequestLog(db: Database): void {
-  const buffer = pending.get(db)
-  if (!buffer) return
-  if (buffer.timer) clearTimeout(buffer.timer)
-  buffer.timer = null
-  const entries = buffer.entries.splice(0)
-  const runs = [...buffer.dirty]
-  buffer.dirty.clear()
-  if (entries.length === 0 && runs.length === 0) return
-  try {
-    const columns =
-      'INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error) VALUES '
-    // Many rows per statement: under load, one statement per row cost more than serving the sync.
-    const many = db.query(
-      columns + Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', '),
-    )
-    const one = db.query(`${columns}(?, ?, ?, ?, ?, ?, ?)`)
-    const params: (string | number | null)[] = new Array(ROWS_PER_STATEMENT * 7)
-    const written: [RefusalRun, number][] = []
-    const put = (e: SyncRequestEntry, into: (string | number | null)[], at: number) => {
-      into[at] = e.storeId
-      into[at + 1] = e.at
-      into[at + 2] = e.keyId
-      into[at + 3] = e.address
-      into[at + 4] = e.status
-      into[at + 5] = e.durationMs
-      into[at + 6] = e.error
-    }
-    db.transaction(() => {
-      let i = 0
-      for (; i + ROWS_PER_STATEMENT <= entries.length; i += ROWS_PER_STATEMENT) {
-        for (let j = 0; j < ROWS_PER_STATEMENT; j++) put(entries[i + j]!, params, j * 7)
-        many.run(...params)
-      }
-      const row: (string | number | null)[] = new Array(7)
-      for (; i < entries.length; i++) {
-        put(entries[i]!, row, 0)
-        one.run(...row)
-      }
-      for (const run of runs) {
-        if (run.rowId === null) {
-          put(run.entry, row, 0)
-          const id = db
-            .query(
-              `INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error,
-                 count) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-            )
-            .get(...row, run.count) as { id: number }
-          written.push([run, id.id])
-        } else {
-          db.query('UPDATE sync_requests SET count = ? WHERE id = ?').run(run.count, run.rowId)
-        }
-      }
-      const newest = Math.max(...entries.map((e) => e.at), ...runs.map((r) => r.entry.at))
-      if (newest - buffer.prunedAt >= PRUNE_EVERY_MS) {
-        pruneSyncRequestLog(db, newest - SYNC_LOG_RETENTION_MS)
-        buffer.prunedAt = newest
-      }
-    })()
-    // Only once committed: a rolled-back row has no id to update.
-    for (const [run, id] of written) run.rowId = id
-  } catch (err) {
-    if (isBusy(err)) {
-      // Another process holds the database for a while: the entries wait for the next flush.
-      buffer.entries.unshift(...entries)
-      for (const run of runs) buffer.dirty.add(run)
-      buffer.timer ??= setTimeout(() => flushSyncRequestLog(db), FLUSH_AFTER_MS)
+  /** Appends a call of the sync API to the log. */
+  add(e: SyncRequestEntry, options?: LogOptions): void {
+    if (options?.refusedWithinMs !== undefined) {
+      this.addRefusal(e, options.refusedWithinMs)
       return
     }
-    // A closed database (tests, shutdown races): the log is not worth a crash.
-    console.error(`Could not write ${entries.length} sync log entries: ${(err as Error).message}`)
+    // Any other call of the address ends its refusals in a row: the next refusal is a new window.
+    if (this.runs.size !== 0) this.runs.delete(runKey(e))
+    this.entries.push(e)
+    if (this.entries.length >= FLUSH_AT_ENTRIES) this.flush()
+    else if (!this.timer) this.timer = setTimeout(this.flushLater, FLUSH_AFTER_MS)
+  }
+
+  private addRefusal(e: SyncRequestEntry, windowMs: number): void {
+    const key = runKey(e)
+    let run = this.runs.get(key)
+    if (run && e.at < run.until) run.count++
+    else {
+      if (!run && this.runs.size >= this.sweepAt) {
+        for (const [k, open] of this.runs) if (open.until <= e.at) this.runs.delete(k)
+        this.sweepAt = Math.max(SWEEP_RUNS_AT, this.runs.size * 2)
+      }
+      run = { entry: e, count: 1, rowId: null, until: e.at + windowMs }
+      this.runs.set(key, run)
+    }
+    this.dirty.add(run)
+    this.timer ??= setTimeout(this.flushLater, FLUSH_AFTER_MS)
+  }
+
+  /** Writes the waiting log entries now (before reading the log, and at shutdown). */
+  flush(): void {
+    const { db } = this
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    const entries = this.entries.splice(0)
+    const runs = [...this.dirty]
+    this.dirty.clear()
+    if (entries.length === 0 && runs.length === 0) return
+    try {
+      const columns =
+        'INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error) VALUES '
+      // Many rows per statement: under load, one statement per row cost more than serving the sync.
+      const many = db.query(
+        columns + Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', '),
+      )
+      const one = db.query(`${columns}(?, ?, ?, ?, ?, ?, ?)`)
+      const params: (string | number | null)[] = new Array(ROWS_PER_STATEMENT * 7)
+      const written: [RefusalRun, number][] = []
+      const put = (e: SyncRequestEntry, into: (string | number | null)[], at: number) => {
+        into[at] = e.storeId
+        into[at + 1] = e.at
+        into[at + 2] = e.keyId
+        into[at + 3] = e.address
+        into[at + 4] = e.status
+        into[at + 5] = e.durationMs
+        into[at + 6] = e.error
+      }
+      db.transaction(() => {
+        let i = 0
+        for (; i + ROWS_PER_STATEMENT <= entries.length; i += ROWS_PER_STATEMENT) {
+          for (let j = 0; j < ROWS_PER_STATEMENT; j++) put(entries[i + j]!, params, j * 7)
+          many.run(...params)
+        }
+        const row: (string | number | null)[] = new Array(7)
+        for (; i < entries.length; i++) {
+          put(entries[i]!, row, 0)
+          one.run(...row)
+        }
+        for (const run of runs) {
+          if (run.rowId === null) {
+            put(run.entry, row, 0)
+            const id = db
+              .query(
+                `INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error,
+                   count) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+              )
+              .get(...row, run.count) as { id: number }
+            written.push([run, id.id])
+          } else {
+            db.query('UPDATE sync_requests SET count = ? WHERE id = ?').run(run.count, run.rowId)
+          }
+        }
+        const newest = Math.max(...entries.map((e) => e.at), ...runs.map((r) => r.entry.at))
+        if (newest - this.prunedAt >= PRUNE_EVERY_MS) {
+          pruneSyncRequestLog(db, newest - SYNC_LOG_RETENTION_MS)
+          this.prunedAt = newest
+        }
+      })()
+      // Only once committed: a rolled-back row has no id to update.
+      for (const [run, id] of written) run.rowId = id
+    } catch (err) {
+      if (isBusy(err)) {
+        // Another process holds the database for a while: the entries wait for the next flush.
+        this.entries.unshift(...entries)
+        for (const run of runs) this.dirty.add(run)
+        this.timer ??= setTimeout(this.flushLater, FLUSH_AFTER_MS)
+        return
+      }
+      // A closed database (tests, shutdown races): the log is not worth a crash.
+      console.error(`Could not write ${entries.length} sync log entries: ${(err as Error).message}`)
+    }
   }
 }
 
@@ -200,10 +190,14 @@ export interface SyncRequestView extends SyncRequestEntry {
 }
 
 /** The latest calls of the sync API, newest first (calls without a valid key included). */
-export function recentSyncRequests(db: Database, storeId: number, limit = 20): SyncRequestView[] {
-  flushSyncRequestLog(db)
+export function recentSyncRequests(
+  log: SyncRequestLog,
+  storeId: number,
+  limit = 20,
+): SyncRequestView[] {
+  log.flush()
   return (
-    db
+    log.db
       .query(
         `SELECT r.store_id, r.at, r.key_id, r.address, r.status, r.duration_ms, r.error, r.count,
            k.name AS key_name, k.prefix AS key_prefix

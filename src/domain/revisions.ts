@@ -3,14 +3,13 @@
 // (ingest/writers.ts and ingest/firstLoad.ts call it inside their transactions) nor compare a
 // stored sync with them (sync.ts).
 import type { Database } from '../db/database.ts'
-import { readCache } from '../db/readCache.ts'
 
 /** Changes are tracked by the hour. */
 export const HOUR_MS = 3_600_000
 
 /** The store's data revision, cached until this process writes data or another one commits. */
 export function dataRevision(db: Database, storeId: number): number {
-  return readCache(db).get(revisionKey(storeId), () => {
+  return db.cache.get(revisionKey(storeId), () => {
     const row = db.query('SELECT data_revision FROM stores WHERE id = ?').get(storeId) as {
       data_revision: number
     }
@@ -28,7 +27,7 @@ export function nextRevision(db: Database, storeId: number): number {
       'UPDATE stores SET data_revision = data_revision + 1 WHERE id = ? RETURNING data_revision',
     )
     .get(storeId) as { data_revision: number }
-  readCache(db).forget(revisionKey(storeId))
+  db.cache.forget(revisionKey(storeId))
   return data_revision
 }
 

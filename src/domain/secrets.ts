@@ -102,18 +102,26 @@ export function requireSecret(value: string, what: string): string {
   return value
 }
 
-const keys = new WeakMap<object, string>()
-
 /**
- * Ties MIDA_SECRET_KEY to an open database (createApp and every command do this), so the
- * settings module seals and opens secrets without the configuration passed down to it.
+ * MIDA_SECRET_KEY as the settings use it: every stored secret is sealed and opened through one
+ * of these, which the connection is given when it is opened (openDatabase), so no path can
+ * save a secret without the configured key.
  */
-export function bindSecretKey(db: object, secretKey: string | undefined): void {
-  if (secretKey) keys.set(db, secretKey)
-  else keys.delete(db)
-}
+export class Secrets {
+  constructor(private readonly secretKey: string | undefined) {}
 
-/** The MIDA_SECRET_KEY bound to this database, if any. */
-export function secretKeyOf(db: object): string | undefined {
-  return keys.get(db)
+  /** True when a key is configured (secrets are stored sealed). */
+  get sealing(): boolean {
+    return this.secretKey !== undefined && this.secretKey !== ''
+  }
+
+  /** The value to store for a secret (sealSecret with this key). */
+  seal(plain: string): string {
+    return sealSecret(plain, this.secretKey)
+  }
+
+  /** A stored secret as readSettings returns it (revealSecret with this key). */
+  reveal(stored: string): string {
+    return revealSecret(stored, this.secretKey)
+  }
 }

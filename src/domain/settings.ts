@@ -1,9 +1,8 @@
 import { z } from 'zod'
 import { type Database, type NoCopyResult, replaceLeavingNoCopy } from '../db/database.ts'
-import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { InvalidInput } from './errors.ts'
-import { isSealed, revealSecret, sealSecret, secretKeyOf } from './secrets.ts'
+import { isSealed } from './secrets.ts'
 
 const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone'))
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'))
@@ -184,7 +183,7 @@ function encode(value: unknown): string {
 
 /** Reads a store's settings, defaults filled in for what was never saved. */
 export function readSettings(db: Database, storeId: number): Readonly<StoreSettings> {
-  return readCache(db).get(`settings:${storeId}`, () => Object.freeze(loadSettings(db, storeId)))
+  return db.cache.get(`settings:${storeId}`, () => Object.freeze(loadSettings(db, storeId)))
 }
 
 function loadSettings(db: Database, storeId: number): StoreSettings {
@@ -195,7 +194,7 @@ function loadSettings(db: Database, storeId: number): StoreSettings {
   for (const { key, value } of rows) {
     if (!Object.hasOwn(WRITABLE, key)) continue
     settings[key] = SECRET_SETTINGS.has(key)
-      ? revealSecret(value, secretKeyOf(db))
+      ? db.secrets.reveal(value)
       : decode(key as SettingKey, value)
   }
   return settings as unknown as StoreSettings
@@ -231,8 +230,7 @@ export function updateSettings(
     valid.push([key as SettingKey, encode(parsed.data)])
   }
   if (Object.keys(errors).length > 0) throw new SettingsError(errors)
-  const secretKey = secretKeyOf(db)
-  if (secretKey) {
+  if (db.secrets.sealing) {
     // A secret saved before MIDA_SECRET_KEY was set is encrypted by the next save of any setting.
     const current = readSettings(db, storeId) as unknown as Record<string, string>
     for (const name of SECRET_SETTINGS) {
@@ -247,10 +245,10 @@ export function updateSettings(
   const at = nowMs(clock)
   db.transaction(() => {
     for (const [key, value] of valid) {
-      upsert.run(storeId, key, SECRET_SETTINGS.has(key) ? sealSecret(value, secretKey) : value, at)
+      upsert.run(storeId, key, SECRET_SETTINGS.has(key) ? db.secrets.seal(value) : value, at)
     }
   })()
-  readCache(db).invalidate()
+  db.cache.invalidate()
   return readSettings(db, storeId)
 }
 
@@ -329,8 +327,7 @@ export function displaySettings(
  * VACUUM runs only when such a secret is found). Tells `log` the settings' names, never values.
  */
 export function sealPlaintextSecrets(db: Database, log?: (line: string) => void): string[] {
-  const secretKey = secretKeyOf(db)
-  if (!secretKey) return []
+  if (!db.secrets.sealing) return []
   const names = [...SECRET_SETTINGS]
   const find = db.query(
     `SELECT store_id, key, value FROM store_settings
@@ -351,7 +348,7 @@ export function sealPlaintextSecrets(db: Database, log?: (line: string) => void)
       db
         .transaction(() => {
           const rows = plaintext()
-          for (const row of rows) seal.run(sealSecret(row.value, secretKey), row.store_id, row.key)
+          for (const row of rows) seal.run(db.secrets.seal(row.value), row.store_id, row.key)
           return rows
         })
         .immediate(),
@@ -363,7 +360,7 @@ export function sealPlaintextSecrets(db: Database, log?: (line: string) => void)
     )
     return []
   }
-  readCache(db).invalidate()
+  db.cache.invalidate()
   const { result: sealed, walEmptied } = outcome
   if (sealed.length > 0) {
     log?.(

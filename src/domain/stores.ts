@@ -1,5 +1,4 @@
 import type { Database } from '../db/database.ts'
-import { readCache } from '../db/readCache.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { randomBase62 } from './random.ts'
 
@@ -32,7 +31,7 @@ function getStore(db: Database, id: number): Store {
 /** Finds the store that owns a tracking id, for the storefront tracker. */
 export function findStoreByTrackingId(db: Database, trackingId: string): Store | null {
   // Every tracker event asks; tracking ids never change, unknown ones are not remembered.
-  return readCache(db).get(`store-by-tracking-id:${trackingId}`, () => {
+  return db.cache.get(`store-by-tracking-id:${trackingId}`, () => {
     const row = db
       .query('SELECT id, tracking_id FROM stores WHERE tracking_id = ?')
       .get(trackingId) as {

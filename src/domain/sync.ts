@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import type { Database } from '../db/database.ts'
-import { readCache } from '../db/readCache.ts'
 import type { Clock } from './clock.ts'
 import { AppError, Conflict, InvalidInput } from './errors.ts'
 import { computeMetrics, type Metrics } from './metrics.ts'
@@ -165,7 +164,7 @@ export function syncPeriod(
 
   // Hot path: a body already checked against this store revision is still current.
   const memoKey = `sync:${storeId}:${frequency}:${start}:${print}`
-  const cache = readCache(db)
+  const cache = db.cache
   const current = dataRevision(db, storeId)
   const memo = cache.peek<CheckedBody>(memoKey)
   if (memo && memo.revision === current) {

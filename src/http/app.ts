@@ -1,18 +1,9 @@
 import { Elysia } from 'elysia'
-import type { Config } from '../config.ts'
-import type { Database } from '../db/database.ts'
-import type { Clock } from '../domain/clock.ts'
+import type { Core } from '../core.ts'
 import { CollectQueue } from '../domain/collect.ts'
-import { TooManyRequests } from '../domain/errors.ts'
-import { configuredMailer, type Mailer } from '../domain/mailer.ts'
-import { bindSecretKey } from '../domain/secrets.ts'
-import { initialiseSettings, sealPlaintextSecrets } from '../domain/settings.ts'
-import { ensureDefaultStore } from '../domain/stores.ts'
-import { Throttle } from '../lib/throttle.ts'
 import { assetRoutes } from './assets.ts'
 import { authRoutes } from './auth.ts'
 import { COLLECT_PATH, collectHandler, collectRoutes } from './collect.ts'
-import type { AppContext } from './context.ts'
 import { errorHandler } from './errors.ts'
 import { healthRoutes } from './health.ts'
 import { importRoutes } from './import.ts'
@@ -24,42 +15,11 @@ import { settingsRoutes } from './settings.tsx'
 import { SYNC_PATH, syncHandler, syncRoutes } from './sync.ts'
 import { webhookRoutes } from './webhooks.ts'
 
-export interface AppOptions {
-  db: Database
-  config: Config
-  clock: Clock
-  /** Sends every email (tests inject one); default: MIDA_SMTP_URL, else the saved SMTP settings. */
-  mailer?: Mailer
-}
-
-/** Builds the whole HTTP app over an open database; `serve` listens with it, tests call `handle`. */
-export function createApp({ db, config, clock, mailer }: AppOptions) {
-  bindSecretKey(db, config.secretKey)
-  sealPlaintextSecrets(db)
-  const store = ensureDefaultStore(db, clock)
-  initialiseSettings(db, store.id, clock)
-  const nowMs = () => clock.now().epochMilliseconds
-  const ctx: AppContext = {
-    db,
-    config,
-    clock,
-    store,
-    keyThrottle: new Throttle(nowMs, config.keyAttempts, (s) => new TooManyRequests(s)),
-    loginThrottle: new Throttle(nowMs, config.loginAttempts, (s) => new TooManyRequests(s)),
-    collectLimiter: new Throttle(
-      nowMs,
-      config.collectRate,
-      (s) => new TooManyRequests(s, 'Too many events from this visitor'),
-    ),
-    collectIpLimiter: new Throttle(
-      nowMs,
-      config.collectIpRate,
-      (s) => new TooManyRequests(s, 'Too many events from this address'),
-    ),
-    mailer: mailer ? () => mailer : configuredMailer(config, db),
-  }
+/** Builds the whole HTTP app over an open core (openCore); `serve` listens, tests call `handle`. */
+export function createApp(ctx: Core) {
+  const { config } = ctx
   const sync = syncHandler(ctx)
-  const queue = new CollectQueue(db, clock)
+  const queue = new CollectQueue(ctx.db, ctx.openSessions, ctx.clock)
   const collect = collectHandler(ctx, queue)
   const app = new Elysia({
     serve: {

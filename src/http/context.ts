@@ -1,28 +1,8 @@
 import { isIP } from 'node:net'
-import type { Config } from '../config.ts'
-import type { Database } from '../db/database.ts'
-import type { Clock } from '../domain/clock.ts'
-import type { MailerResolver } from '../domain/mailer.ts'
-import type { Store } from '../domain/stores.ts'
-import type { Throttle } from '../lib/throttle.ts'
+import type { Core } from '../core.ts'
 
-/** What every route plugin needs: built once by createApp and passed to each plugin. */
-export interface AppContext {
-  db: Database
-  config: Config
-  clock: Clock
-  store: Store
-  /** Failed API-key attempts per client address. */
-  keyThrottle: Throttle
-  /** Failed logins per client address. */
-  loginThrottle: Throttle
-  /** Tracker events per visitor. */
-  collectLimiter: Throttle
-  /** Tracker events per client address. */
-  collectIpLimiter: Throttle
-  /** The mailer for a store's emails (null: no SMTP configured); resolved at each send. */
-  mailer: MailerResolver
-}
+/** What every route plugin needs: the core (src/core.ts), given to createApp and to each plugin. */
+export type AppContext = Core
 
 /** What a handler needs of Bun's server to know who called: the socket's address. */
 export type AddressSource = { requestIP(r: Request): { address: string } | null } | null

@@ -95,7 +95,7 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
     return {
       timeZone: settings.timezone,
       records: recentSyncRecords(ctx.db, ctx.store.id, 10),
-      requests: recentSyncRequests(ctx.db, ctx.store.id, 10),
+      requests: recentSyncRequests(ctx.callLog, ctx.store.id, 10),
     }
   },
   audit(ctx, { settings }) {

@@ -5,7 +5,6 @@ import { nowMs } from '../domain/clock.ts'
 import { AppError, Forbidden, InvalidInput, Unauthorized } from '../domain/errors.ts'
 import { authenticateApiKey } from '../domain/keys.ts'
 import { parseDate } from '../domain/periods.ts'
-import { logSyncRequest } from '../domain/requestLog.ts'
 import { readSettings } from '../domain/settings.ts'
 import { SyncFailed, type SyncRequest, syncPeriod } from '../domain/sync.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
@@ -93,8 +92,7 @@ export function syncHandler(ctx: AppContext) {
 
     /** Logs the call (every call, whatever its outcome) and returns its answer. */
     const finish = (response: Response, error: string | null) => {
-      logSyncRequest(
-        db,
+      ctx.callLog.add(
         {
           storeId: ctx.store.id,
           at: nowMs(clock),

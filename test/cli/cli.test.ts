@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadConfig } from '../../src/config.ts'
+import { closeCore, openCore } from '../../src/core.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { authenticateApiKey } from '../../src/domain/keys.ts'
@@ -160,7 +161,7 @@ describe('keys', () => {
     })
     const revokedB = await cliJson(['keys', 'revoke', 'b'])
     expect(revokedB.revoked_at).toBe('2026-11-26T06:01:00Z')
-    const db = openDatabase(dir)
+    const db = openDatabase(dir, { secretKey: undefined })
     expect(authenticateApiKey(db, a.key, 'export', clock)).toBeNull()
     expect(authenticateApiKey(db, b.key, 'export', clock)).toBeNull()
     db.close()
@@ -185,7 +186,7 @@ describe('keys', () => {
     })
     const byName = await cliJson(['keys', 'regenerate', 'a'])
     expect(byName.id).toBe(3)
-    const db = openDatabase(dir)
+    const db = openDatabase(dir, { secretKey: undefined })
     expect(authenticateApiKey(db, a.key, 'ingest', clock)).toBeNull()
     expect(authenticateApiKey(db, byId.key, 'ingest', clock)).toBeNull()
     expect(authenticateApiKey(db, byName.key, 'ingest', clock)?.name).toBe('a')
@@ -378,13 +379,9 @@ describe('sync and stats', () => {
     // the API on the same data dir answers with the same bytes
     await cli(['settings', 'set', 'api_enabled=true'])
     const { key } = await cliJson(['keys', 'create', '--name', 'api'])
-    const db = openDatabase(dir)
+    const core = openCore({ config: loadConfig({ env: { MIDA_DATA_DIR: dir }, cwd: dir }), clock })
     try {
-      const app = createApp({
-        db,
-        config: loadConfig({ env: { MIDA_DATA_DIR: dir }, cwd: dir }),
-        clock,
-      })
+      const app = createApp(core)
       const res = await app.handle(
         new Request('http://localhost/apiv1/analytics/sync', {
           method: 'POST',
@@ -394,7 +391,7 @@ describe('sync and stats', () => {
       expect(res.status).toBe(200)
       expect(await res.text()).toBe(r.out.trimEnd())
     } finally {
-      db.close()
+      closeCore(core)
     }
   })
 
@@ -420,7 +417,7 @@ describe('sync and stats', () => {
     ]
     expect((await cli(on)).code).toBe(0)
     const outbox = () => {
-      const db = openDatabase(dir)
+      const db = openDatabase(dir, { secretKey: undefined })
       try {
         return db.query('SELECT frequency, period_label, outcome FROM outbox ORDER BY id').all()
       } finally {
@@ -479,7 +476,7 @@ describe('sync and stats', () => {
       ],
     })
     // no sync was recorded
-    const db = openDatabase(dir)
+    const db = openDatabase(dir, { secretKey: undefined })
     expect(db.query('SELECT count(*) AS n FROM sync_records').get()).toEqual({ n: 0 })
     db.close()
   })
@@ -561,7 +558,7 @@ describe('demo and backup', () => {
     const copy = new SqliteDatabase(target, { readonly: true })
     try {
       expect(copy.query('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }])
-      const live = openDatabase(dir)
+      const live = openDatabase(dir, { secretKey: undefined })
       const count = 'SELECT count(*) AS n FROM sessions'
       expect(copy.query(count).get()).toEqual(live.query(count).get())
       live.close()

@@ -11,7 +11,7 @@ afterEach(() => {
 const fresh = () => {
   const d = tempDir()
   dirs.push(d)
-  return openDatabaseFile(join(d.dir, 'test.sqlite'))
+  return openDatabaseFile(join(d.dir, 'test.sqlite'), { secretKey: undefined })
 }
 const pragma = (db: ReturnType<typeof fresh>, name: string) =>
   Object.values(db.query(`PRAGMA ${name}`).get() as Record<string, unknown>)[0]

@@ -32,7 +32,7 @@ afterEach(() => {
 /** openDatabase with its log collected. */
 function open(dir: string) {
   const lines: string[] = []
-  const db = openDatabase(dir, (line) => lines.push(line))
+  const db = openDatabase(dir, { secretKey: undefined, log: (line) => lines.push(line) })
   cleanups.push(() => db.close())
   return { db, lines }
 }
@@ -86,7 +86,7 @@ describe('an existing data directory others can read', () => {
   /** A data dir as an older version left it: 0755 and 0644, its server still running. */
   function looseDataDir() {
     const dir = join(parent, 'data')
-    const running = openDatabase(dir)
+    const running = openDatabase(dir, { secretKey: undefined })
     cleanups.push(() => running.close())
     ensureDefaultStore(running, new FixedClock('2026-11-26T06:00:00Z'))
     mkdirSync(join(dir, 'backups'))
@@ -118,7 +118,7 @@ describe('an existing data directory others can read', () => {
 
   test('only the files: the line counts them', () => {
     const dir = join(parent, 'data')
-    openDatabase(dir).close()
+    openDatabase(dir, { secretKey: undefined }).close()
     chmodSync(join(dir, 'mida.sqlite'), 0o604)
     expect(open(dir).lines).toEqual([
       `Tightened permissions of 1 file in ${dir} to 0600 (other users had access)`,
@@ -130,7 +130,7 @@ describe('an existing data directory others can read', () => {
 describe('through the command line', () => {
   test('backup FILE is written 0600; a loose data dir is tightened and the line goes to stderr', async () => {
     const dir = join(parent, 'data')
-    openDatabase(dir).close()
+    openDatabase(dir, { secretKey: undefined }).close()
     chmodSync(dir, 0o755)
     chmodSync(join(dir, 'mida.sqlite'), 0o644)
     const clock = new FixedClock('2026-11-26T06:00:00Z')

@@ -26,7 +26,7 @@ import { captureIo, tempDir } from '../utils.ts'
 let db: Database
 let clock: FixedClock
 const open = () => {
-  db = openDatabaseFile(':memory:')
+  db = openDatabaseFile(':memory:', { secretKey: undefined })
   clock = new FixedClock('2026-11-26T06:00:00Z')
 }
 afterEach(() => db?.close())

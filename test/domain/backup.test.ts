@@ -26,7 +26,7 @@ function store(timezone = 'America/New_York') {
   const { dir, cleanup } = tempDir('mida-backup-')
   cleanups.push(cleanup)
   const clock = new FixedClock('2026-11-26T06:00:00Z')
-  const db = openDatabase(dir)
+  const db = openDatabase(dir, { secretKey: undefined })
   cleanups.unshift(() => db.close())
   const { id } = ensureDefaultStore(db, clock)
   initialiseSettings(db, id, clock)

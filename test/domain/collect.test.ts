@@ -5,6 +5,7 @@ import {
   CollectQueue,
   deviceFromUserAgent,
   isBot,
+  OpenSessions,
   recordEvents,
   type TrackerEvent,
   trafficSource,
@@ -141,10 +142,13 @@ describe('trafficSource', () => {
 
 describe('recordEvents', () => {
   let db: Database
+  /** The tracker's open sessions, as the core holds them across batches. */
+  let open: OpenSessions
   let clock: FixedClock
   let storeId: number
   beforeEach(() => {
-    db = openDatabaseFile(':memory:')
+    db = openDatabaseFile(':memory:', { secretKey: undefined })
+    open = new OpenSessions()
     clock = new FixedClock('2026-11-25T15:00:00Z')
     storeId = ensureDefaultStore(db, clock).id
   })
@@ -177,6 +181,7 @@ describe('recordEvents', () => {
   test('a visit: pageviews, product view, add to cart, checkout; device and source from the first event', () => {
     const result = recordEvents(
       db,
+      open,
       [
         event(
           'pageview',
@@ -212,10 +217,21 @@ describe('recordEvents', () => {
   })
 
   test('30 minutes idle or more starts a new session; 29:59 does not', () => {
-    recordEvents(db, [event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z')], clock)
-    recordEvents(db, [event('pageview', 'https://shop.example/a', '2026-11-25T10:29:59Z')], clock)
+    recordEvents(
+      db,
+      open,
+      [event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z')],
+      clock,
+    )
+    recordEvents(
+      db,
+      open,
+      [event('pageview', 'https://shop.example/a', '2026-11-25T10:29:59Z')],
+      clock,
+    )
     const second = recordEvents(
       db,
+      open,
       [event('pageview', 'https://shop.example/b', '2026-11-25T10:59:59Z')],
       clock,
     )
@@ -236,7 +252,12 @@ describe('recordEvents', () => {
   })
 
   test('the next event extends the session as stored, also when an import changed it meanwhile', () => {
-    recordEvents(db, [event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z')], clock)
+    recordEvents(
+      db,
+      open,
+      [event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z')],
+      clock,
+    )
     const id = (db.query('SELECT id FROM sessions').get() as { id: string }).id
     // Another path rewrites the visitor's open session (an import correcting it).
     writeSessions(
@@ -259,7 +280,12 @@ describe('recordEvents', () => {
       ],
       clock,
     )
-    recordEvents(db, [event('pageview', 'https://shop.example/a', '2026-11-25T10:06:00Z')], clock)
+    recordEvents(
+      db,
+      open,
+      [event('pageview', 'https://shop.example/a', '2026-11-25T10:06:00Z')],
+      clock,
+    )
     expect(sessions()).toEqual([
       {
         visitor_id: 'visitor-1',
@@ -279,6 +305,7 @@ describe('recordEvents', () => {
   test('visitors are kept apart, and an event-only session has no pageview', () => {
     recordEvents(
       db,
+      open,
       [
         event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z'),
         event('checkout', 'https://shop.example/cart', '2026-11-25T10:01:00Z', {
@@ -305,6 +332,7 @@ describe('recordEvents', () => {
   test('a product page under a collection counts; a page merely named like checkout does not', () => {
     recordEvents(
       db,
+      open,
       [
         event(
           'pageview',
@@ -321,10 +349,10 @@ describe('recordEvents', () => {
 
 describe('CollectQueue', () => {
   test('a burst of events is one transaction, and each add resolves once it is written', async () => {
-    const db = openDatabaseFile(':memory:')
+    const db = openDatabaseFile(':memory:', { secretKey: undefined })
     const clock = new FixedClock('2026-11-25T15:00:00Z')
     const storeId = ensureDefaultStore(db, clock).id
-    const queue = new CollectQueue(db, clock, { delayMs: 5, maxBatch: 500 })
+    const queue = new CollectQueue(db, new OpenSessions(), clock, { delayMs: 5, maxBatch: 500 })
     const revision = () =>
       (db.query('SELECT data_revision FROM stores').get() as { data_revision: number })
         .data_revision
@@ -355,10 +383,10 @@ describe('CollectQueue', () => {
   })
 
   test('by default a batch is written at the end of the turn its events arrived in, not later', async () => {
-    const db = openDatabaseFile(':memory:')
+    const db = openDatabaseFile(':memory:', { secretKey: undefined })
     const clock = new FixedClock('2026-11-25T15:00:00Z')
     const storeId = ensureDefaultStore(db, clock).id
-    const queue = new CollectQueue(db, clock)
+    const queue = new CollectQueue(db, new OpenSessions(), clock)
     const count = () => (db.query('SELECT count(*) AS n FROM sessions').get() as { n: number }).n
     const add = (visitorId: string) =>
       queue.add({
@@ -386,9 +414,9 @@ describe('CollectQueue', () => {
   })
 
   test('a failed write rejects every event of the batch', async () => {
-    const db = openDatabaseFile(':memory:')
+    const db = openDatabaseFile(':memory:', { secretKey: undefined })
     const clock = new FixedClock('2026-11-25T15:00:00Z')
-    const queue = new CollectQueue(db, clock)
+    const queue = new CollectQueue(db, new OpenSessions(), clock)
     db.close()
     const add = queue.add({
       storeId: 1,

@@ -87,7 +87,7 @@ describe('importOrders from a Shopify CSV export', () => {
   let clock: FixedClock
   let storeId: number
   beforeEach(() => {
-    db = openDatabaseFile(':memory:')
+    db = openDatabaseFile(':memory:', { secretKey: undefined })
     clock = new FixedClock('2026-11-26T06:00:00Z')
     storeId = ensureDefaultStore(db, clock).id
   })

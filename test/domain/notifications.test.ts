@@ -449,7 +449,7 @@ describe('the sender', () => {
     t.db
       .query("UPDATE outbox SET lease_owner = 'dead', lease_until = ?")
       .run(t.clock.now().epochMilliseconds + 120_000)
-    const reopened = openDatabase(t.dir)
+    const reopened = openDatabase(t.dir, { secretKey: undefined })
     try {
       const restarted = new OutboxSender({
         db: reopened,
@@ -479,7 +479,7 @@ describe('the sender', () => {
         t.clock,
       )
     }
-    const other = openDatabase(t.dir)
+    const other = openDatabase(t.dir, { secretKey: undefined })
     try {
       const a = sender()
       const b = new OutboxSender({

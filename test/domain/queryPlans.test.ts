@@ -6,7 +6,7 @@ import { METRIC_QUERIES } from '../../src/domain/metrics.ts'
 test.each(Object.entries(METRIC_QUERIES))(
   '%s reads through an index, never a full scan',
   (_, sql) => {
-    const db = openDatabaseFile(':memory:')
+    const db = openDatabaseFile(':memory:', { secretKey: undefined })
     const plan = (db.query(`EXPLAIN QUERY PLAN ${sql}`).all(1, 0, 1) as { detail: string }[]).map(
       (r) => r.detail,
     )

@@ -362,14 +362,14 @@ describe('Scheduler', () => {
     const results = outputs.map((o) => o[0]?.result)
     expect(results.filter((r) => r === 'synced')).toHaveLength(1)
     expect(results.filter((r) => r === 'done' || r === 'busy')).toHaveLength(2)
-    const db = openDatabase(t.dir)
+    const db = openDatabase(t.dir, { secretKey: undefined })
     try {
       expect(db.query('SELECT count(*) AS n FROM sync_records').get()).toEqual({ n: 1 })
       expect(db.query('SELECT attempts FROM sync_claims').all()).toEqual([{ attempts: 1 }])
       expect(db.query('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 1 })
     } finally {
       db.close()
-      t.db = openDatabase(t.dir) // so afterEach can close it
+      t.db = openDatabase(t.dir, { secretKey: undefined }) // so afterEach can close it
     }
   })
 })

@@ -1,13 +1,12 @@
 import { describe, expect, test } from 'bun:test'
 import {
-  bindSecretKey,
   isSealed,
   openSecret,
   requireSecret,
   revealSecret,
+  Secrets,
   SecretUnavailable,
   sealSecret,
-  secretKeyOf,
 } from '../../src/domain/secrets.ts'
 
 const KEY = 'a-long-random-secret-key-0123456789'
@@ -60,13 +59,15 @@ describe('sealSecret and openSecret', () => {
     )
   })
 
-  test('the key is bound per database object', () => {
-    const a = {}
-    const b = {}
-    bindSecretKey(a, KEY)
-    expect(secretKeyOf(a)).toBe(KEY)
-    expect(secretKeyOf(b)).toBeUndefined()
-    bindSecretKey(a, undefined)
-    expect(secretKeyOf(a)).toBeUndefined()
+  test('a Secrets seals with its own key only: none stores as is, another cannot open it', () => {
+    const sealing = new Secrets(KEY)
+    const none = new Secrets(undefined)
+    expect([sealing.sealing, none.sealing, new Secrets('').sealing]).toEqual([true, false, false])
+    const sealed = sealing.seal('hunter2')
+    expect(isSealed(sealed)).toBe(true)
+    expect(sealing.reveal(sealed)).toBe('hunter2')
+    expect(none.seal('hunter2')).toBe('hunter2')
+    expect(none.reveal(sealed)).toBe(sealed)
+    expect(new Secrets(OTHER).reveal(sealed)).toBe(sealed)
   })
 })

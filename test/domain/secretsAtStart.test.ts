@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Database, openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
-import { bindSecretKey, SEALED_PREFIX } from '../../src/domain/secrets.ts'
+import { SEALED_PREFIX } from '../../src/domain/secrets.ts'
 import {
   initialiseSettings,
   readSettings,
@@ -33,9 +33,8 @@ function dataDir(): string {
 }
 
 function open(dir: string, secretKey?: string): Database {
-  const db = openDatabase(dir)
+  const db = openDatabase(dir, { secretKey })
   cleanups.push(() => db.close())
-  bindSecretKey(db, secretKey)
   return db
 }
 
@@ -50,7 +49,7 @@ function filesHolding(dir: string, text: string): string[] {
 
 /** The pages of mida.sqlite that hold `text` and are not in use (free pages). */
 function freePagesHolding(dir: string, text: string): number[] {
-  const db = openDatabase(dir)
+  const db = openDatabase(dir, { secretKey: undefined })
   try {
     const { page_size } = db.query('PRAGMA page_size').get() as { page_size: number }
     const used = new Set(
@@ -126,11 +125,12 @@ test('the next start with the key seals it, says which, and leaves no copy in th
 
 test('when the rewrite fails nothing is sealed, the log says why, and the next start seals', () => {
   const dir = dataDir()
-  const db = open(dir)
-  const { id } = ensureDefaultStore(db, clock)
-  initialiseSettings(db, id, clock)
-  updateSettings(db, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
-  bindSecretKey(db, KEY)
+  const before = open(dir)
+  const { id } = ensureDefaultStore(before, clock)
+  initialiseSettings(before, id, clock)
+  updateSettings(before, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
+  before.close()
+  const db = open(dir, KEY)
   // A statement still stepping keeps VACUUM from running, as a full disk would.
   const rows = db.query('SELECT key FROM store_settings').iterate()
   rows.next()
@@ -147,12 +147,13 @@ test('when the rewrite fails nothing is sealed, the log says why, and the next s
 
 test('a reader elsewhere keeps the WAL from being emptied: the log says so, its close ends it', () => {
   const dir = dataDir()
-  const db = open(dir)
-  const { id } = ensureDefaultStore(db, clock)
-  initialiseSettings(db, id, clock)
-  updateSettings(db, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
-  bindSecretKey(db, KEY)
-  const reader = openDatabase(dir)
+  const before = open(dir)
+  const { id } = ensureDefaultStore(before, clock)
+  initialiseSettings(before, id, clock)
+  updateSettings(before, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
+  before.close()
+  const db = open(dir, KEY)
+  const reader = openDatabase(dir, { secretKey: undefined })
   reader.exec('BEGIN')
   reader.query('SELECT count(*) FROM store_settings').get()
   db.exec('PRAGMA busy_timeout = 0')
@@ -181,7 +182,7 @@ test('a secret changed several times before the key was set: no old value is lef
   const hooks = ['shpss_Old-1-Pf36', 'shpss_Now-2-Qg47']
   /** One run of the server without the key: opens, changes, closes (the WAL is checkpointed). */
   const run = (change: (db: Database, id: number) => void) => {
-    const db = openDatabase(dir)
+    const db = openDatabase(dir, { secretKey: undefined })
     const { id } = ensureDefaultStore(db, clock)
     initialiseSettings(db, id, clock)
     change(db, id)

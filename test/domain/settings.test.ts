@@ -19,7 +19,7 @@ let cleanup = () => {}
 function freshStore() {
   const t = tempDir()
   cleanup = t.cleanup
-  const db = openDatabase(t.dir)
+  const db = openDatabase(t.dir, { secretKey: undefined })
   const store = ensureDefaultStore(db, clock)
   return { db, store }
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
 import { loadConfig } from '../../src/config.ts'
-import { openDatabase } from '../../src/db/database.ts'
+import { openCore } from '../../src/core.ts'
 import { SEALED_PREFIX } from '../../src/domain/secrets.ts'
 import { displaySettings, readSettings, updateSettings } from '../../src/domain/settings.ts'
 import { createApp } from '../../src/http/app.ts'
@@ -18,10 +18,11 @@ afterEach(() => {
 
 /** The same data directory opened again, as a restart with other environment would. */
 function restart(env: Record<string, string>) {
-  const db = openDatabase(t.dir)
-  reopened.push(db)
   const config = loadConfig({ env: { MIDA_DATA_DIR: t.dir, ...env }, cwd: t.dir })
-  const app = createApp({ db, config, clock: t.clock })
+  const core = openCore({ config, clock: t.clock })
+  const { db } = core
+  reopened.push(db)
+  const app = createApp(core)
   return {
     db,
     request: (path: string, init?: RequestInit) =>

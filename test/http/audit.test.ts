@@ -174,7 +174,7 @@ describe('the audit log from the command line', () => {
     )
     await cli('admin', 'create', '--email', 'two@shop.example', '--password', 'another password')
     await cli('admin', 'create', '--email', 'two@shop.example', '--password', 'a third password')
-    const db = openDatabase(dir)
+    const db = openDatabase(dir, { secretKey: undefined })
     try {
       const keys = listApiKeys(db, t.storeId)
       const [first, second] = [keys.find((k) => k.id === 1)!, keys.find((k) => k.id === 2)!]

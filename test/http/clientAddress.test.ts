@@ -6,7 +6,6 @@ import { ConfigError, loadConfig } from '../../src/config.ts'
 import { createOrResetAdmin } from '../../src/domain/admins.ts'
 import { recentAudit } from '../../src/domain/audit.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
-import { flushSyncRequestLog } from '../../src/domain/requestLog.ts'
 import { runCli } from '../../src/main.ts'
 import { captureIo, createTestApp, listen, type TestApp, tempDir } from '../utils.ts'
 
@@ -17,7 +16,7 @@ let t: TestApp | undefined
 let server: { url: string; stop: () => Promise<void> } | undefined
 afterEach(async () => {
   await server?.stop()
-  if (t) flushSyncRequestLog(t.db)
+  if (t) t.core.callLog.flush()
   t?.close()
   server = undefined
   t = undefined

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
 import { loadConfig } from '../../src/config.ts'
-import { type Database, openDatabase } from '../../src/db/database.ts'
+import { openCore } from '../../src/core.ts'
+import type { Database } from '../../src/db/database.ts'
 import { createOrResetAdmin, startSession } from '../../src/domain/admins.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
@@ -49,7 +50,6 @@ const WEBHOOK_SECRET = 'fuzz-webhook-secret'
 beforeAll(async () => {
   const dir = tempDir('mida-fuzz-')
   cleanup = dir.cleanup
-  db = openDatabase(dir.dir)
   const clock = new FixedClock('2026-11-26T06:00:00Z')
   // Throttles out of the way, so most requests reach the handlers instead of a 429.
   const config = loadConfig({
@@ -69,7 +69,9 @@ beforeAll(async () => {
       return { messageId: 'fuzz', response: '250 OK' }
     },
   } as Mailer
-  app = createApp({ db, config, clock, mailer })
+  const core = openCore({ config, clock, mailer })
+  db = core.db
+  app = createApp(core)
   const storeId = app.context.store.id
   updateSettings(
     db,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { type AddressInfo, createServer } from 'node:net'
-import { openDatabase } from '../../src/db/database.ts'
+import { closeCore, openCore } from '../../src/core.ts'
 import { createOrResetAdmin, startSession } from '../../src/domain/admins.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
@@ -518,9 +518,10 @@ describe('end to end with the real SMTP server', () => {
     expect((await apiSync(t.request, key)).status).toBe(200)
 
     // A restart: a new app on the same data directory, and a second one running alongside.
-    const dbs = [openDatabase(t.dir), openDatabase(t.dir)]
+    const cores = [0, 1].map(() => openCore({ config: t.config, clock: t.clock }))
+    const dbs = cores.map((core) => core.db)
     try {
-      const apps = dbs.map((db) => createApp({ db, config: t.config, clock: t.clock }))
+      const apps = cores.map((core) => createApp(core))
       const requests = apps.map(
         (app) => (path: string, init?: RequestInit) =>
           app.handle(new Request(`http://localhost${path}`, init)),
@@ -529,7 +530,7 @@ describe('end to end with the real SMTP server', () => {
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200])
       await Promise.all([sender(dbs[0]).runOnce(), sender(dbs[1]).runOnce(), sender().runOnce()])
     } finally {
-      for (const db of dbs) db.close()
+      for (const core of cores) closeCore(core)
     }
     expect(sink.messages.map((m) => [m.subject, m.to])).toEqual([
       ['[Analytics Sync] Success - 2026-11-27 01:00', ['r@acme.test']],
@@ -551,12 +552,13 @@ describe('end to end with the real SMTP server', () => {
     await jobs.stop()
     // Down until the 29th at 15:00 New York time; the restart catches up the 28th only.
     const clock = new FixedClock('2026-11-29T20:00:00Z')
-    const db = openDatabase(t.dir)
+    const core = openCore({ config: t.config, clock })
+    const { db } = core
     try {
       jobs = startBackgroundJobs({
         db,
         clock,
-        mailer: createApp({ db, config: t.config, clock }).context.mailer,
+        mailer: core.mailer,
         baseUrl: 'https://stats.acme.test',
       })
       await sink.waitFor(2)

@@ -3,7 +3,6 @@ import { createOrResetAdmin, startSession } from '../../src/domain/admins.ts'
 import { recentAudit } from '../../src/domain/audit.ts'
 import { generateDemo } from '../../src/domain/demo.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
-import { flushSyncRequestLog } from '../../src/domain/requestLog.ts'
 import { readSettings, updateSettings } from '../../src/domain/settings.ts'
 import { createTestApp, type TestApp } from '../utils.ts'
 
@@ -98,7 +97,7 @@ describe('Test this key', () => {
 
     // Real calls: in the call log under the key's name, from the admin's address; the key is
     // stored nowhere.
-    flushSyncRequestLog(t.db)
+    t.core.callLog.flush()
     const calls = t.db.query('SELECT status, key_id FROM sync_requests ORDER BY id').all() as {
       status: number
       key_id: number

@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { createOrResetAdmin, startSession } from '../../src/domain/admins.ts'
-import { flushSyncRequestLog } from '../../src/domain/requestLog.ts'
 import { createTestApp, listen, type TestApp } from '../utils.ts'
 
 // A flood of refused requests (429 of a throttle) is one log row per address and throttle window,
@@ -59,7 +58,7 @@ describe('refused sync calls', () => {
     })
 
   const rows = () => {
-    flushSyncRequestLog(t.db)
+    t.core.callLog.flush()
     return t.db.query('SELECT at, address, status, count FROM sync_requests ORDER BY id').all() as {
       at: number
       address: string
@@ -96,7 +95,7 @@ describe('refused sync calls', () => {
     const start = t.clock.now().epochMilliseconds
     await repeat(10, sync(A))
     expect(await repeat(3, sync(A))).toEqual({ 429: 3 })
-    flushSyncRequestLog(t.db)
+    t.core.callLog.flush()
     // Written, then counted on in the same row.
     expect(await repeat(2, sync(A))).toEqual({ 429: 2 })
     expect(rows().filter((r) => r.status === 429)).toEqual([

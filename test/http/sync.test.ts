@@ -2,11 +2,9 @@ import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { join } from 'node:path'
 import { DATABASE_FILE, isBusy } from '../../src/db/database.ts'
-import { readCache } from '../../src/db/readCache.ts'
 import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import { createApiKey, generateApiKey, revokeApiKey } from '../../src/domain/keys.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
-import { flushSyncRequestLog } from '../../src/domain/requestLog.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
 import { etagOf } from '../../src/domain/sync.ts'
 import { errorResponse } from '../../src/http/errors.ts'
@@ -421,7 +419,7 @@ describe('500', () => {
     const logged = spyOn(console, 'error').mockImplementation(() => {})
     try {
       t.db.exec('ALTER TABLE store_settings RENAME TO store_settings_gone')
-      readCache(t.db).invalidate()
+      t.db.cache.invalidate()
       await expectError(await withKey(), 500, 'Sync failed')
       expect(logged).toHaveBeenCalled()
     } finally {
@@ -447,7 +445,7 @@ describe('request log', () => {
     t.clock.advance({ seconds: 1 })
     await withKey('nope')
     // The log is written in batches; reading it through the domain (as the page does) flushes.
-    flushSyncRequestLog(t.db)
+    t.core.callLog.flush()
     const rows = t.db
       .query(
         'SELECT store_id, at, key_id, address, status, duration_ms, error FROM sync_requests ORDER BY id',
@@ -509,11 +507,11 @@ describe('another process holding the database past the busy timeout', () => {
       success: false,
       error: 'The database is busy with another process writing (an import?); try again',
     })
-    flushSyncRequestLog(t.db) // busy still: the entry waits
+    t.core.callLog.flush() // busy still: the entry waits
     other.exec('ROLLBACK')
     other.close()
     expect((await withKey()).status).toBe(200)
-    flushSyncRequestLog(t.db)
+    t.core.callLog.flush()
     expect(
       t.db.query('SELECT status FROM sync_requests ORDER BY id').all() as { status: number }[],
     ).toEqual([{ status: 503 }, { status: 200 }])

@@ -4,7 +4,6 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createOrResetAdmin } from '../../src/domain/admins.ts'
 import { recentAudit } from '../../src/domain/audit.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
-import { flushSyncRequestLog } from '../../src/domain/requestLog.ts'
 import { createTestApp, listen, type TestApp } from '../utils.ts'
 
 // Every login hashes a password, and a burst of them shares two cores with the rest of the run.
@@ -14,7 +13,7 @@ let t: TestApp
 let server: { url: string; stop: () => Promise<void> }
 afterEach(async () => {
   await server.stop()
-  flushSyncRequestLog(t.db)
+  t.core.callLog.flush()
   t.close()
 })
 

@@ -15,7 +15,7 @@ const NOW = '2026-11-26T06:00:00Z'
 function dataDirWithAudit(daysAgo: number[]): string {
   const dir = scope.dataDir('mida-audit-keep-')
   prepareDataDir(dir)
-  const db = openDatabase(dir)
+  const db = openDatabase(dir, { secretKey: undefined })
   for (const d of daysAgo) {
     const clock = new FixedClock(Temporal.Instant.from(NOW).subtract({ hours: d * 24 }))
     recordAudit(

@@ -140,7 +140,7 @@ export function prepareDataDir(
   options: { settings?: Record<string, unknown>; keyScope?: 'export' | 'ingest' } = {},
 ): { trackingId: string; key: string | undefined } {
   const clock = new FixedClock('2026-11-26T06:00:00Z')
-  const db = openDatabase(dir)
+  const db = openDatabase(dir, { secretKey: undefined })
   try {
     const store = ensureDefaultStore(db, clock)
     initialiseSettings(db, store.id, clock)

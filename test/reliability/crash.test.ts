@@ -92,7 +92,7 @@ describe('kill -9 during a bulk CLI import', () => {
     const total = 250_000
     const file = await sessionsFile(dir, total)
     // Session 0 is stored already, so the import writes batch by batch (not as a first load).
-    const seed = openDatabase(dir)
+    const seed = openDatabase(dir, { secretKey: undefined })
     writeSessions(seed, 1, [sessionInput.parse(session(0))], new FixedClock('2026-11-26T06:00:00Z'))
     seed.close()
 
@@ -274,7 +274,7 @@ describe('kill -9 during a sync', () => {
       settings: { timezone: 'UTC', api_enabled: 'true', sync_frequency: 'weekly', sync_hour: '1' },
     })
     // Enough sessions in the week of 16-22 November for the sync to take a while.
-    const seed = openDatabase(dir)
+    const seed = openDatabase(dir, { secretKey: undefined })
     const clock = new FixedClock('2026-11-26T06:00:00Z')
     for (let b = 0; b < 60_000; b += 5_000) {
       const batch = Array.from({ length: 5_000 }, (_, j) => sessionInput.parse(session(b + j)))

@@ -8,11 +8,9 @@ import {
   isBusy,
   withTemporariesOnDisk,
 } from '../../db/database.ts'
-import { readCache } from '../../db/readCache.ts'
 import { type Clock, nowMs } from '../clock.ts'
 import { SESSION_ROW_FIELDS } from '../ndjson.ts'
 import { HOUR_MS, hourMark, nextRevision, revisionKey } from '../revisions.ts'
-import { countSessionWrite } from './writers.ts'
 
 /**
  * The page cache (in KiB, negative as SQLite takes it) during a first load. Rows are appended and
@@ -124,8 +122,8 @@ export class FirstLoad {
     forgetPartialStatistics(db)
     db.exec('COMMIT')
     // Forgotten again: a read between the bump and the commit could have cached the old value.
-    readCache(db).forget(revisionKey(storeId))
-    countSessionWrite(db)
+    db.cache.forget(revisionKey(storeId))
+    db.sessionWrites++
     // The whole load went through the WAL: give that space back while no one else can read.
     db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
     this.release()

@@ -9,19 +9,6 @@ import { markChanged } from '../revisions.ts'
 /** Rows written per transaction: large enough to be fast, small enough to keep memory flat. */
 export const BATCH_SIZE = 50_000
 
-// Pending the core object (issue 14), which will hold this count instead of a module-level map.
-const sessionWrites = new WeakMap<Database, number>()
-
-/** How many session batches this connection has written: a change signal for in-memory copies. */
-export function sessionWriteCount(db: Database): number {
-  return sessionWrites.get(db) ?? 0
-}
-
-/** Counts one more session batch written on this connection (see sessionWriteCount). */
-export function countSessionWrite(db: Database): void {
-  sessionWrites.set(db, sessionWriteCount(db) + 1)
-}
-
 /** What a session was before this write, when the caller already knows it is stored. */
 export interface StoredSpan {
   started_at: number
@@ -81,7 +68,7 @@ export function writeSessions(
        AND NOT EXISTS (SELECT 1 FROM sessions WHERE store_id = ?1 AND visitor_id = ?2)`,
   )
   const at = nowMs(clock)
-  countSessionWrite(db)
+  db.sessionWrites++
   return db
     .transaction(() => {
       let inserted = 0

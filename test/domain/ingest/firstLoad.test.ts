@@ -1,16 +1,15 @@
 import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { DATABASE_FILE, isBusy } from '../../../src/db/database.ts'
+import { type Database as Connection, DATABASE_FILE, isBusy } from '../../../src/db/database.ts'
 import type { FixedClock } from '../../../src/domain/clock.ts'
 import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
-import { sessionWriteCount } from '../../../src/domain/ingest/writers.ts'
 import type { RecordKind } from '../../../src/domain/ndjson.ts'
 import { dataRevision } from '../../../src/domain/revisions.ts'
 import { openTestStore } from '../../utils.ts'
 import { ms, ndjson, SESSIONS } from './fixtures.ts'
 
-let db: Database
+let db: Connection
 let storeId: number
 let clock: FixedClock
 let close: () => void
@@ -53,7 +52,7 @@ describe('a first load: sessions imported into an empty table by a process alone
     '{"id": "broken"',
     '{"visitor_id": "v1", "started_at": 1}',
   ].join('\n')
-  const load = (into: Database, id: number, exclusive: boolean) =>
+  const load = (into: Connection, id: number, exclusive: boolean) =>
     importNdjson(into, id, 'sessions', new Blob([lines]).stream(), clock, { exclusive })
   const contents = (of: Database) => ({
     sessions: of.query('SELECT * FROM sessions ORDER BY id').all(),
@@ -71,7 +70,7 @@ describe('a first load: sessions imported into an empty table by a process alone
         db.query('PRAGMA temp_store').get(),
       ]
       const settings = pragmas()
-      const writes = sessionWriteCount(db)
+      const writes = db.sessionWrites
       const first = await load(db, storeId, true)
       const batched = await load(other.db, other.storeId, false)
       expect(first).toEqual(batched)
@@ -103,7 +102,7 @@ describe('a first load: sessions imported into an empty table by a process alone
         data_revision: 1,
       })
       expect(dataRevision(db, storeId)).toBe(1)
-      expect(sessionWriteCount(db)).toBe(writes + 1)
+      expect(db.sessionWrites).toBe(writes + 1)
       expect(db.inTransaction).toBe(false)
       // The connection's settings, changed while the indexes are built, are as they were.
       expect(pragmas()).toEqual(settings)

@@ -1,5 +1,5 @@
-import type { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import type { Database } from '../../../src/db/database.ts'
 import type { FixedClock } from '../../../src/domain/clock.ts'
 import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
 import { BATCH_SIZE } from '../../../src/domain/ingest/writers.ts'

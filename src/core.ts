@@ -1,0 +1,98 @@
+// The core: everything a running mida-export holds, in one object built by one start-up path.
+// `serve`, every CLI command and the test factory open it with openCore and close it with
+// closeCore; nothing lives in a module beside it (two cores in one process share nothing).
+import type { Config } from './config.ts'
+import { type Database, openDatabase } from './db/database.ts'
+import type { ReadCache } from './db/readCache.ts'
+import type { Clock } from './domain/clock.ts'
+import { OpenSessions } from './domain/collect.ts'
+import { TooManyRequests } from './domain/errors.ts'
+import { configuredMailer, type Mailer, type MailerResolver } from './domain/mailer.ts'
+import { SyncRequestLog } from './domain/requestLog.ts'
+import type { Secrets } from './domain/secrets.ts'
+import { initialiseSettings, sealPlaintextSecrets } from './domain/settings.ts'
+import { ensureDefaultStore, type Store } from './domain/stores.ts'
+import { Throttle } from './lib/throttle.ts'
+
+/** What a running server or command works with; routes, commands and jobs are given it. */
+export interface Core {
+  readonly config: Config
+  readonly clock: Clock
+  /** The open connection, which carries its read cache and the secrets (openDatabase). */
+  readonly db: Database
+  /** The store requests and commands act on (for now the one default store). */
+  readonly store: Store
+  /** The connection's read cache (settings, API keys, revisions, tracking ids). */
+  readonly cache: ReadCache
+  /** MIDA_SECRET_KEY's sealing, the one every stored secret goes through. */
+  readonly secrets: Secrets
+  /** The mailer for a store's emails (null: no SMTP configured); resolved at each send. */
+  readonly mailer: MailerResolver
+  /** Failed API-key attempts per client address. */
+  readonly keyThrottle: Throttle
+  /** Failed logins per client address. */
+  readonly loginThrottle: Throttle
+  /** Tracker events per visitor. */
+  readonly collectLimiter: Throttle
+  /** Tracker events per client address. */
+  readonly collectIpLimiter: Throttle
+  /** The sync API's call log, buffered until flushed (closeCore flushes it). */
+  readonly callLog: SyncRequestLog
+  /** The tracker's latest session per visitor, as last written. */
+  readonly openSessions: OpenSessions
+}
+
+export interface CoreOptions {
+  config: Config
+  clock: Clock
+  /** Sends every email (tests inject one); default: MIDA_SMTP_URL, else the saved SMTP settings. */
+  mailer?: Mailer
+  /** Told about start-up repairs (permissions tightened, secrets sealed), one line each. */
+  log?: (line: string) => void
+}
+
+/**
+ * Opens the core: the data directory's database (migrated, with MIDA_SECRET_KEY), secrets saved
+ * before the key was set sealed, the default store and its first settings, the throttles.
+ */
+export function openCore({ config, clock, mailer, log }: CoreOptions): Core {
+  const db = openDatabase(config.dataDir, { secretKey: config.secretKey, log })
+  try {
+    sealPlaintextSecrets(db, log)
+    const store = ensureDefaultStore(db, clock)
+    initialiseSettings(db, store.id, clock)
+    const nowMs = () => clock.now().epochMilliseconds
+    return {
+      config,
+      clock,
+      db,
+      store,
+      cache: db.cache,
+      secrets: db.secrets,
+      mailer: mailer ? () => mailer : configuredMailer(config, db),
+      keyThrottle: new Throttle(nowMs, config.keyAttempts, (s) => new TooManyRequests(s)),
+      loginThrottle: new Throttle(nowMs, config.loginAttempts, (s) => new TooManyRequests(s)),
+      collectLimiter: new Throttle(
+        nowMs,
+        config.collectRate,
+        (s) => new TooManyRequests(s, 'Too many events from this visitor'),
+      ),
+      collectIpLimiter: new Throttle(
+        nowMs,
+        config.collectIpRate,
+        (s) => new TooManyRequests(s, 'Too many events from this address'),
+      ),
+      callLog: new SyncRequestLog(db),
+      openSessions: new OpenSessions(),
+    }
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}
+
+/** Closes the core: the waiting call-log lines are written, then the database is closed. */
+export function closeCore(core: Core): void {
+  core.callLog.flush()
+  core.db.close()
+}

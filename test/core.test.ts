@@ -1,0 +1,137 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { loadConfig } from '../src/config.ts'
+import { type Core, closeCore, openCore } from '../src/core.ts'
+import { openDatabase } from '../src/db/database.ts'
+import { FixedClock } from '../src/domain/clock.ts'
+import { recordEvents } from '../src/domain/collect.ts'
+import { isSealed, SEALED_PREFIX } from '../src/domain/secrets.ts'
+import { readSettings, updateSettings } from '../src/domain/settings.ts'
+import { runCli } from '../src/main.ts'
+import { captureIo, tempDir } from './utils.ts'
+
+const KEY = 'a-long-random-secret-key-0123456789'
+const clock = new FixedClock('2026-11-26T06:00:00Z')
+const cleanups: (() => void)[] = []
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c()
+})
+
+/** A core on a fresh data dir, closed and removed after the test. */
+function core(env: Record<string, string> = {}): Core {
+  const { dir, cleanup } = tempDir('mida-core-')
+  cleanups.push(cleanup)
+  const opened = openCore({
+    config: loadConfig({ env: { MIDA_DATA_DIR: dir, ...env }, cwd: dir }),
+    clock,
+  })
+  cleanups.push(() => closeCore(opened))
+  return opened
+}
+
+/** The value stored for a setting, as it is in the database. */
+const stored = (c: Core, key: string) =>
+  (
+    c.db
+      .query('SELECT value FROM store_settings WHERE store_id = ? AND key = ?')
+      .get(c.store.id, key) as { value: string }
+  ).value
+
+describe('two cores in one process share nothing', () => {
+  test('each has its own read cache: a setting cached by one is not what the other reads', () => {
+    const a = core()
+    const b = core()
+    expect(a.cache).not.toBe(b.cache)
+    updateSettings(a.db, a.store.id, { timezone: 'Europe/Berlin' }, clock)
+    updateSettings(b.db, b.store.id, { timezone: 'Asia/Tokyo' }, clock)
+    expect(readSettings(a.db, a.store.id).timezone).toBe('Europe/Berlin')
+    expect(readSettings(b.db, b.store.id).timezone).toBe('Asia/Tokyo')
+    expect(a.cache.peek<{ timezone: string }>(`settings:${a.store.id}`)?.timezone).toBe(
+      'Europe/Berlin',
+    )
+    b.cache.invalidate()
+    expect(a.cache.peek<{ timezone: string }>(`settings:${a.store.id}`)?.timezone).toBe(
+      'Europe/Berlin',
+    )
+  })
+
+  test('each has its own secret key: one seals, the other (no key) stores as is', () => {
+    const sealing = core({ MIDA_SECRET_KEY: KEY })
+    const plain = core()
+    updateSettings(sealing.db, sealing.store.id, { smtp_password: 'pw-one' }, clock)
+    updateSettings(plain.db, plain.store.id, { smtp_password: 'pw-two' }, clock)
+    expect(stored(sealing, 'smtp_password').startsWith(SEALED_PREFIX)).toBe(true)
+    expect(stored(plain, 'smtp_password')).toBe('pw-two')
+    expect(readSettings(sealing.db, sealing.store.id).smtp_password).toBe('pw-one')
+  })
+
+  test("each has its own call-log buffer: one's flush writes none of the other's lines", () => {
+    const a = core()
+    const b = core()
+    const entry = {
+      storeId: a.store.id,
+      at: clock.now().epochMilliseconds,
+      keyId: null,
+      address: '10.0.0.1',
+      status: 401,
+      durationMs: 1,
+      error: 'Invalid API key',
+    }
+    a.callLog.add(entry)
+    const count = (c: Core) =>
+      (c.db.query('SELECT count(*) AS n FROM sync_requests').get() as { n: number }).n
+    b.callLog.flush()
+    expect([count(a), count(b)]).toEqual([0, 0])
+    a.callLog.flush()
+    expect([count(a), count(b)]).toEqual([1, 0])
+  })
+
+  test("each has its own open sessions: one's visitor is new to the other", () => {
+    const a = core()
+    const b = core()
+    expect(a.openSessions).not.toBe(b.openSessions)
+    const event = (c: Core, at: string) => ({
+      storeId: c.store.id,
+      visitorId: 'visitor-1',
+      name: 'pageview' as const,
+      url: 'https://shop.example/',
+      referrer: '',
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0',
+      at: Date.parse(at),
+    })
+    const record = (c: Core, at: string) =>
+      recordEvents(c.db, c.openSessions, [event(c, at)], clock)
+    expect(record(a, '2026-11-26T05:00:00Z')).toEqual({ inserted: 1, updated: 0 })
+    expect(record(a, '2026-11-26T05:10:00Z')).toEqual({ inserted: 0, updated: 1 })
+    expect(record(b, '2026-11-26T05:10:00Z')).toEqual({ inserted: 1, updated: 0 })
+  })
+})
+
+describe('no entry point writes a secret in plaintext when a key is configured', () => {
+  test('a connection cannot be opened without stating the key', () => {
+    const { dir, cleanup } = tempDir('mida-core-')
+    cleanups.push(cleanup)
+    // @ts-expect-error: the options, with the secret key, are required.
+    expect(() => openDatabase(dir)).toThrow()
+  })
+
+  test('the core, the test factory path and the CLI all seal with MIDA_SECRET_KEY', async () => {
+    const c = core({ MIDA_SECRET_KEY: KEY })
+    updateSettings(c.db, c.store.id, { shopify_webhook_secret: 'shpss_core' }, clock)
+    expect(isSealed(stored(c, 'shopify_webhook_secret'))).toBe(true)
+
+    const { dir, cleanup } = tempDir('mida-core-')
+    cleanups.push(cleanup)
+    const io = captureIo(dir, '', { MIDA_DATA_DIR: dir, MIDA_SECRET_KEY: KEY })
+    expect(await runCli(['settings', 'set', 'smtp_password=pw-from-cli'], io, clock)).toBe(0)
+    const reader = openDatabase(dir, { secretKey: undefined })
+    try {
+      const row = reader
+        .query("SELECT value FROM store_settings WHERE key = 'smtp_password'")
+        .get() as { value: string }
+      expect(row.value.startsWith(SEALED_PREFIX)).toBe(true)
+      expect(row.value).not.toContain('pw-from-cli')
+    } finally {
+      reader.close()
+    }
+  })
+})
