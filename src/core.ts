@@ -2,6 +2,7 @@
 // `serve`, every CLI command and the test factory open it with openCore and close it with
 // closeCore; nothing lives in a module beside it (two cores in one process share nothing).
 import type { Config } from './config.ts'
+import { SqliteData } from './db/data.ts'
 import { type Database, openDatabase } from './db/database.ts'
 import type { ReadCache } from './db/readCache.ts'
 import type { Clock } from './domain/clock.ts'
@@ -18,7 +19,15 @@ import { Throttle } from './lib/throttle.ts'
 export interface Core {
   readonly config: Config
   readonly clock: Clock
-  /** The open connection, which carries its read cache and the secrets (openDatabase). */
+  /**
+   * The data layer: every query, in transactions, through src/db's query modules. Domain code
+   * takes it as `Data`, never `db`; the engine-specific writers use `exclusive`.
+   */
+  readonly data: SqliteData
+  /**
+   * The SQLite connection itself, which carries its read cache and the secrets (openDatabase):
+   * for the engine-specific hot writers and for the code not yet moved onto `data`.
+   */
   readonly db: Database
   /** The store requests and commands act on (for now the one default store). */
   readonly store: Store
@@ -65,6 +74,7 @@ export function openCore({ config, clock, mailer, log }: CoreOptions): Core {
     return {
       config,
       clock,
+      data: new SqliteData(db),
       db,
       store,
       cache: db.cache,

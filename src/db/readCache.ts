@@ -10,6 +10,8 @@ export class ReadCache {
   /** True while the version has been checked in the current synchronous run of code. */
   private checked = false
   private readonly entries = new Map<string, unknown>()
+  /** Moves whenever entries are dropped: a read that started before must not be remembered. */
+  private generation = 0
   private readonly versionQuery
 
   constructor(private readonly db: Database) {
@@ -28,6 +30,20 @@ export class ReadCache {
     return value
   }
 
+  /**
+   * The cached value of `key`, read with the asynchronous `read` when absent (the data layer's
+   * queries); not remembered when the cache was dropped while it was being read, or when null.
+   */
+  async load<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const cached = this.peek<T>(key)
+    if (cached !== undefined) return cached
+    const generation = this.generation
+    const value = await read()
+    if (value !== null && value !== undefined && generation === this.generation)
+      this.set(key, value)
+    return value
+  }
+
   /** The cached value of `key`, or undefined. */
   peek<T>(key: string): T | undefined {
     if (this.db.inTransaction) return undefined
@@ -40,6 +56,7 @@ export class ReadCache {
       const { data_version } = this.versionQuery.get() as { data_version: number }
       if (data_version !== this.version) {
         this.entries.clear()
+        this.generation++
         this.version = data_version
       }
     }
@@ -57,11 +74,13 @@ export class ReadCache {
   /** Forgets one entry (after this process changed what it holds). */
   forget(key: string): void {
     this.entries.delete(key)
+    this.generation++
   }
 
   /** Forgets every entry (after this process wrote settings or keys). */
   invalidate(): void {
     this.entries.clear()
+    this.generation++
   }
 }
 
