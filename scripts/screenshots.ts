@@ -13,7 +13,7 @@ import { createTestApp, listen } from '../test/utils.ts'
 const OUT = process.argv[2] ?? 'docs/screenshots'
 mkdirSync(OUT, { recursive: true })
 
-const t = createTestApp({
+const t = await createTestApp({
   now: '2026-11-26T15:00:00Z',
   settings: {
     store_name: 'Acme Outfitters',
@@ -87,7 +87,7 @@ try {
   await darkPhone.close()
 
   // A fresh install: no data yet, the API still deactivated.
-  const fresh = createTestApp({
+  const fresh = await createTestApp({
     now: '2026-11-26T15:00:00Z',
     settings: {
       store_name: 'New Shop',

@@ -4,11 +4,12 @@ import { join } from 'node:path'
 import type { Io } from '../src/cli/io.ts'
 import { type Config, loadConfig } from '../src/config.ts'
 import { type Core, closeCore, openCore } from '../src/core.ts'
+import { SqliteData } from '../src/db/data.ts'
 import { type Database, openDatabase } from '../src/db/database.ts'
 import { FixedClock } from '../src/domain/clock.ts'
 import type { Mailer } from '../src/domain/mailer.ts'
 import { updateSettings } from '../src/domain/settings.ts'
-import { ensureDefaultStore } from '../src/domain/stores.ts'
+import { ensureDefaultStore, type Store } from '../src/domain/stores.ts'
 import { createApp } from '../src/http/app.ts'
 
 /** A fresh temporary directory, removed by the returned cleanup. */
@@ -21,10 +22,14 @@ export interface TestApp {
   app: ReturnType<typeof createApp>
   /** The core the app runs on (openCore), as `serve` and the CLI open it. */
   core: Core
+  /** The data layer (core.data): what domain functions are given. */
+  data: SqliteData
   db: Database
   clock: FixedClock
   config: Config
   dir: string
+  /** The store requests act on (core.store). */
+  store: Store
   storeId: number
   /** Calls the app in-process, as Elysia's own tests do. */
   request(path: string, init?: RequestInit): Promise<Response>
@@ -40,7 +45,7 @@ export interface TestAppOptions {
 }
 
 /** A whole app on a temp data dir with a fixed clock: the test app factory. */
-export function createTestApp(options: TestAppOptions = {}): TestApp {
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const { dir, cleanup } = tempDir()
   const clock = new FixedClock(options.now ?? '2026-11-26T06:00:00Z')
   const config = loadConfig({ env: { MIDA_DATA_DIR: dir, ...options.env }, cwd: dir })
@@ -48,14 +53,16 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
   const { db } = core
   const app = createApp(core)
   const storeId = core.store.id
-  if (options.settings) updateSettings(db, storeId, options.settings, clock)
+  if (options.settings) await updateSettings(db, storeId, options.settings, clock)
   return {
     app,
     core,
+    data: core.data,
     db,
     clock,
     config,
     dir,
+    store: core.store,
     storeId,
     request: (path, init) => app.handle(new Request(`http://localhost${path}`, init)),
     close() {
@@ -82,8 +89,11 @@ export function listen(app: ReturnType<typeof createApp>): {
 }
 
 export interface TestStore {
+  /** The data layer over `db`: what domain functions are given. */
+  data: SqliteData
   db: Database
   clock: FixedClock
+  store: Store
   storeId: number
   dir: string
   /** Closes the database and removes its directory. */
@@ -95,11 +105,13 @@ export function openTestStore(now = '2026-11-26T06:00:00Z'): TestStore {
   const { dir, cleanup } = tempDir()
   const db = openDatabase(dir, { secretKey: undefined })
   const clock = new FixedClock(now)
-  const storeId = ensureDefaultStore(db, clock).id
+  const store = ensureDefaultStore(db, clock)
   return {
+    data: new SqliteData(db),
     db,
     clock,
-    storeId,
+    store,
+    storeId: store.id,
     dir,
     close() {
       db.close()

@@ -19,7 +19,7 @@ export function useBrowserHarness(started: (harness: BrowserHarness) => void): v
   let server: BrowserHarness['server'] | undefined
   let browser: Browser | undefined
   beforeAll(async () => {
-    t = createTestApp()
+    t = await createTestApp()
     server = listen(t.app)
     browser = await launchBrowser()
     started({ t, server, browser })

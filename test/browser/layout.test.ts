@@ -354,7 +354,7 @@ describe('the settings page layout', () => {
 
 describe('the setup page', () => {
   test('a short password that does not match gets both errors; the name never breaks', async () => {
-    const fresh = createTestApp()
+    const fresh = await createTestApp()
     const freshServer = listen(fresh.app)
     const context = await browser.newContext({ viewport: PHONE })
     try {

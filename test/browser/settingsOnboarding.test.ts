@@ -260,7 +260,7 @@ describe('the settings page for a first run, in Chromium', () => {
   })
 
   test('MIDA_ADMIN_EMAIL: the admin created at start-up is the recipient', async () => {
-    const envApp = createTestApp({
+    const envApp = await createTestApp({
       env: { MIDA_ADMIN_EMAIL: 'env@shop.example', MIDA_ADMIN_PASSWORD: PASSWORD },
     })
     const envServer = listen(envApp.app)

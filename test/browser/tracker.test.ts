@@ -121,7 +121,7 @@ function storefront(midaUrl: string, trackingId: string) {
 }
 
 beforeAll(async () => {
-  t = createTestApp({
+  t = await createTestApp({
     now: '2026-11-25T15:00:00Z',
     settings: { timezone: 'UTC', shopify_webhook_secret: SECRET },
   })

@@ -36,7 +36,7 @@ let sink: SmtpSink
 
 beforeEach(async () => {
   sink = await startSmtpSink()
-  t = createTestApp({ now: NOW, settings: BASE })
+  t = await createTestApp({ now: NOW, settings: BASE })
 })
 
 afterEach(async () => {
@@ -242,9 +242,9 @@ describe('rendering', () => {
 })
 
 describe('mailer configuration', () => {
-  test('MIDA_SMTP_URL wins over the saved settings and MIDA_MAIL_FROM is the sender', () => {
+  test('MIDA_SMTP_URL wins over the saved settings and MIDA_MAIL_FROM is the sender', async () => {
     useSink()
-    const env = createTestApp({
+    const env = await createTestApp({
       env: {
         MIDA_SMTP_URL: 'smtps://me%40x.test:p%40ss@mail.example:2465',
         MIDA_MAIL_FROM: 'a@b.test',

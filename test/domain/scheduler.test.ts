@@ -41,7 +41,7 @@ function next(iso: string, settings: ScheduleSettings): [string, string] {
 }
 
 describe('nextSync', () => {
-  test('daily: before sync_hour the previous day is next, from sync_hour on today is', () => {
+  test('async daily: before sync_hour the previous day is next, from sync_hour on today is', () => {
     expect(next('2026-11-26T05:59:59Z', schedule())).toEqual(['2026-11-26T01:00:00', '2026-11-25'])
     // 01:00 in New York: yesterday's sync is due now (this tick runs it); next is today's.
     expect(next('2026-11-26T06:00:00Z', schedule())).toEqual(['2026-11-27T01:00:00', '2026-11-26'])
@@ -51,7 +51,7 @@ describe('nextSync', () => {
     ])
   })
 
-  test('weekly: the week that holds today, synced on the first day of the next week', () => {
+  test('async weekly: the week that holds today, synced on the first day of the next week', () => {
     // Thursday 2026-11-26: the week of Monday the 23rd, synced Monday the 30th.
     expect(next('2026-11-26T06:00:00Z', schedule({ sync_frequency: 'weekly' }))).toEqual([
       '2026-11-30T01:00:00',
@@ -67,7 +67,7 @@ describe('nextSync', () => {
     ])
   })
 
-  test('an hour skipped by daylight saving time is the first valid time after it', () => {
+  test('an hour skipped by daylight saving time is the first valid time after it', async () => {
     // 2027-03-14 in New York: 02:00 does not exist, the sync runs at 03:00.
     expect(next('2027-03-14T06:00:00Z', schedule({ sync_hour: 2 }))).toEqual([
       '2027-03-14T03:00:00',
@@ -77,7 +77,7 @@ describe('nextSync', () => {
 })
 
 describe('isDue', () => {
-  test('daily: false from store midnight until sync_hour, true from sync_hour on', () => {
+  test('async daily: false from store midnight until sync_hour, true from sync_hour on', () => {
     expect(
       dueAt(schedule(), [
         '2026-11-26T04:59:59Z', // 23:59:59 on the 25th: the 24th is the previous day, long due
@@ -95,7 +95,7 @@ describe('isDue', () => {
     ])
   })
 
-  test('sync_hour 0 is due at store midnight, 23 an hour before the next midnight', () => {
+  test('sync_hour 0 is due at store midnight, 23 an hour before the next midnight', async () => {
     expect(
       dueAt(schedule({ sync_hour: 0 }), ['2026-11-26T04:59:59Z', '2026-11-26T05:00:00Z']),
     ).toEqual([
@@ -110,12 +110,12 @@ describe('isDue', () => {
     ])
   })
 
-  test('the API switched off: never due', () => {
+  test('the API switched async off: never due', () => {
     expect(isDue(at('2026-11-26T12:00:00Z'), schedule({ api_enabled: false }))).toBe(false)
     expect(duePeriod(at('2026-11-26T12:00:00Z'), schedule({ api_enabled: false }))).toBeNull()
   })
 
-  test('America/New_York, spring forward: 02:00 does not exist, sync_hour 2 means 03:00 EDT', () => {
+  test('America/New_York, spring async forward: 02:00 does not exist, sync_hour 2 means 03:00 EDT', () => {
     // 2026-03-08: 02:00 EST jumps to 03:00 EDT.
     expect(
       dueAt(schedule({ sync_hour: 2 }), [
@@ -134,7 +134,7 @@ describe('isDue', () => {
     expect(duePeriod(at('2026-03-09T05:00:00Z'), schedule())?.period.label).toBe('2026-03-08')
   })
 
-  test('America/New_York, fall back: the first 01:00 (EDT) counts', () => {
+  test('America/New_York, fall async back: the first 01:00 (EDT) counts', () => {
     // 2026-11-01: 02:00 EDT falls back to 01:00 EST; 01:00 happens twice.
     expect(dueAt(schedule(), ['2026-11-01T04:59:59Z', '2026-11-01T05:00:00Z'])).toEqual([
       ['2026-11-01T04:59:59Z', false],
@@ -145,7 +145,7 @@ describe('isDue', () => {
     expect(duePeriod(at('2026-11-02T06:00:00Z'), schedule())?.period.label).toBe('2026-11-01')
   })
 
-  test('Europe/Berlin, spring forward and fall back', () => {
+  test('Europe/Berlin, spring forward and fall back', async () => {
     const berlin = (sync_hour: number) => schedule({ timezone: 'Europe/Berlin', sync_hour })
     // 2026-03-29: 02:00 CET jumps to 03:00 CEST; sync_hour 2 means 03:00 CEST = 01:00Z.
     expect(dueAt(berlin(2), ['2026-03-29T00:59:59Z', '2026-03-29T01:00:00Z'])).toEqual([
@@ -164,7 +164,7 @@ describe('isDue', () => {
     ])
   })
 
-  test('weekly: the previous week is due on the first day of the week at sync_hour', () => {
+  test('async weekly: the previous week is due on the first day of the week at sync_hour', () => {
     const weekly = schedule({ timezone: 'Europe/Berlin', sync_frequency: 'weekly' })
     // Monday 30 November 2026, Berlin (CET, UTC+1).
     expect(
@@ -191,7 +191,7 @@ describe('isDue', () => {
     )
   })
 
-  test('duePeriod: before sync_hour, the period before the previous one (caught up if missed)', () => {
+  test('async duePeriod: before sync_hour, the period before the previous one (caught up if missed)', () => {
     expect(duePeriod(at('2026-11-26T05:30:00Z'), schedule())).toMatchObject({
       frequency: 'daily',
       period: { label: '2026-11-24' },
@@ -204,8 +204,8 @@ describe('Scheduler', () => {
   let t: TestApp
   afterEach(() => t?.close())
 
-  function app(now = '2026-11-26T06:00:30Z', settings: Record<string, unknown> = {}) {
-    t = createTestApp({
+  async function app(now = '2026-11-26T06:00:30Z', settings: Record<string, unknown> = {}) {
+    t = await createTestApp({
       now,
       settings: {
         timezone: 'America/New_York',
@@ -221,8 +221,8 @@ describe('Scheduler', () => {
   const records = () =>
     t.db.query('SELECT period_label, status, trigger FROM sync_records ORDER BY period_start').all()
 
-  test('syncs the due period once, with trigger scheduler, and queues one email', () => {
-    app()
+  test('syncs the due period once, with trigger scheduler, and queues one email', async () => {
+    await app()
     let wakes = 0
     const scheduler = new Scheduler({
       db: t.db,
@@ -246,22 +246,22 @@ describe('Scheduler', () => {
     ])
   })
 
-  test('does nothing with the API deactivated', () => {
-    app(undefined, { api_enabled: false })
+  test('does nothing with the API deactivated', async () => {
+    await app(undefined, { api_enabled: false })
     expect(new Scheduler({ db: t.db, clock: t.clock }).tick()).toEqual([])
     expect(records()).toEqual([])
   })
 
-  test('a period the API already synced is not synced again', () => {
-    app()
+  test('a period the API already synced is not synced again', async () => {
+    await app()
     syncPeriod(t.db, t.storeId, { trigger: 'api', strictFrequency: true }, t.clock)
     expect(new Scheduler({ db: t.db, clock: t.clock }).tick()[0]?.result).toBe('done')
     expect(records()).toEqual([{ period_label: '2026-11-25', status: 'success', trigger: 'api' }])
     expect(recentOutbox(t.db, t.storeId)).toHaveLength(1)
   })
 
-  test('follows the clock through days; after downtime only the latest period is caught up', () => {
-    app('2026-11-26T05:30:00Z') // 00:30: yesterday is not due yet, the day before is
+  test('follows the clock through days; after downtime only the latest period is caught up', async () => {
+    await app('2026-11-26T05:30:00Z') // 00:30: yesterday is not due yet, the day before is
     const scheduler = new Scheduler({ db: t.db, clock: t.clock })
     expect(scheduler.tick().map((o) => o.periodLabel)).toEqual(['2026-11-24'])
     t.clock.set('2026-11-26T06:00:00Z')
@@ -279,8 +279,8 @@ describe('Scheduler', () => {
     ])
   })
 
-  test('a crashed claim blocks others until its lease expires, then is retried', () => {
-    app()
+  test('a crashed claim blocks others until its lease expires, then is retried', async () => {
+    await app()
     const periodStart = Temporal.PlainDate.from('2026-11-25')
       .toZonedDateTime('America/New_York')
       .toInstant().epochMilliseconds
@@ -298,8 +298,8 @@ describe('Scheduler', () => {
     expect(records()).toHaveLength(1)
   })
 
-  test('a failing scheduled sync: one failure email, retried every 15 minutes, 4 attempts', () => {
-    app(undefined, { notify_success: false })
+  test('a failing scheduled async sync: one failure email, retried every 15 minutes, 4 attempts', async () => {
+    await app(undefined, { notify_success: false })
     t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
     const logs: string[] = []
     const scheduler = new Scheduler({ db: t.db, clock: t.clock, log: (l) => logs.push(l) })
@@ -332,7 +332,7 @@ describe('Scheduler', () => {
   })
 
   test('two processes on one data directory ticking at the same moment sync the period once', async () => {
-    app()
+    await app()
     t.db.close()
     const startAt = Date.now() + 400
     const procs = ['p1', 'p2', 'p3'].map((owner) =>

@@ -38,8 +38,8 @@ const stored = (key: string) =>
   )?.value
 
 describe('secrets at rest', () => {
-  test('with MIDA_SECRET_KEY the SMTP password and the webhook secret are stored encrypted', () => {
-    t = createTestApp({ env: { MIDA_SECRET_KEY: KEY } })
+  test('with MIDA_SECRET_KEY the SMTP password and the webhook secret are stored encrypted', async () => {
+    t = await createTestApp({ env: { MIDA_SECRET_KEY: KEY } })
     updateSettings(
       t.db,
       t.storeId,
@@ -53,8 +53,8 @@ describe('secrets at rest', () => {
     expect([s.smtp_password, s.shopify_webhook_secret]).toEqual(['smtp-hunter2', 'shpss_abc'])
   })
 
-  test('without it they are stored as typed (documented); with it later, the next start encrypts them', () => {
-    t = createTestApp()
+  test('without it they are stored as typed (documented); with it later, the next start encrypts them', async () => {
+    t = await createTestApp()
     updateSettings(t.db, t.storeId, { smtp_password: 'smtp-hunter2' }, t.clock)
     expect(stored('smtp_password')).toBe('smtp-hunter2')
     const later = restart({ MIDA_SECRET_KEY: KEY })
@@ -66,7 +66,7 @@ describe('secrets at rest', () => {
   })
 
   test('a wrong key: start-up works, the webhook says what is wrong, a new secret repairs it', async () => {
-    t = createTestApp({ env: { MIDA_SECRET_KEY: KEY } })
+    t = await createTestApp({ env: { MIDA_SECRET_KEY: KEY } })
     updateSettings(t.db, t.storeId, { shopify_webhook_secret: 'shpss_abc' }, t.clock)
     const wrong = restart({ MIDA_SECRET_KEY: 'not-the-key-it-was-saved-with' })
     const settings = readSettings(wrong.db, t.storeId)

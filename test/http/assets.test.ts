@@ -3,8 +3,8 @@ import { assetUrl } from '../../views/assets.ts'
 import { createTestApp, type TestApp } from '../utils.ts'
 
 let t: TestApp
-beforeEach(() => {
-  t = createTestApp()
+beforeEach(async () => {
+  t = await createTestApp()
 })
 afterEach(() => t.close())
 

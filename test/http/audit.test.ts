@@ -12,7 +12,7 @@ let cookie: string
 let csrf: string
 
 beforeEach(async () => {
-  t = createTestApp({ env: { MIDA_TRUST_PROXY: 'true' } })
+  t = await createTestApp({ env: { MIDA_TRUST_PROXY: 'true' } })
   const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
   const s = startSession(t.db, admin.id, t.clock)
   cookie = `mida_session=${s.token}`
@@ -98,7 +98,7 @@ describe('the audit log over HTTP', () => {
       ['me@shop.example', FROM, 'logout', ''],
     ])
 
-    const fresh = createTestApp()
+    const fresh = await createTestApp()
     try {
       const { token } = issueSetupToken(fresh.db, fresh.clock)
       const res = await fresh.request('/setup', {

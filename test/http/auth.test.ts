@@ -7,7 +7,7 @@ let t: TestApp
 let cookie: string
 
 beforeEach(async () => {
-  t = createTestApp()
+  t = await createTestApp()
   const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
   cookie = `mida_session=${startSession(t.db, admin.id, t.clock).token}`
 })

@@ -14,7 +14,7 @@ let server: { url: string; stop: () => Promise<void> }
 let session: { token: string; csrfToken: string }
 
 beforeEach(async () => {
-  t = createTestApp()
+  t = await createTestApp()
   server = listen(t.app)
   const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
   session = startSession(t.db, admin.id, t.clock)

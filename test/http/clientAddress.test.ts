@@ -24,7 +24,7 @@ afterEach(async () => {
 
 /** A server on a free port with an admin, configured by `env`. */
 async function start(env: Record<string, string>) {
-  t = createTestApp({ env, settings: { api_enabled: true } })
+  t = await createTestApp({ env, settings: { api_enabled: true } })
   await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
   server = listen(t.app)
   return { t, url: server.url }

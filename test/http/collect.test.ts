@@ -10,8 +10,8 @@ const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.co
 
 describe('GET /mida.js', () => {
   let t: TestApp
-  beforeEach(() => {
-    t = createTestApp()
+  beforeEach(async () => {
+    t = await createTestApp()
   })
   afterEach(() => t.close())
 
@@ -43,8 +43,8 @@ describe('GET /mida.js', () => {
 
 describe('POST /apiv1/collect', () => {
   let t: TestApp
-  beforeEach(() => {
-    t = createTestApp({ now: '2026-11-25T15:00:00Z' })
+  beforeEach(async () => {
+    t = await createTestApp({ now: '2026-11-25T15:00:00Z' })
   })
   afterEach(() => t.close())
 
@@ -195,8 +195,8 @@ describe('POST /apiv1/collect', () => {
 describe("POST /apiv1/collect: Bun's router and Elysia's route", () => {
   let t: TestApp
   let server: { url: string; stop: () => Promise<void> }
-  beforeEach(() => {
-    t = createTestApp({ now: '2026-11-25T15:00:00Z' })
+  beforeEach(async () => {
+    t = await createTestApp({ now: '2026-11-25T15:00:00Z' })
     server = listen(t.app)
   })
   afterEach(async () => {
@@ -285,7 +285,7 @@ describe('the Tracking section of the settings page', () => {
   let cookie: string
   let csrf: string
   beforeEach(async () => {
-    t = createTestApp({
+    t = await createTestApp({
       now: '2026-11-25T15:00:00Z',
       env: { MIDA_BASE_URL: 'https://mida.shop.example' },
       settings: { timezone: 'America/New_York' },

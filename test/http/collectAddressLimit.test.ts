@@ -10,8 +10,8 @@ const DESKTOP =
 let t: TestApp
 let server: { url: string; stop: () => Promise<void> }
 
-function start(env: Record<string, string>) {
-  t = createTestApp({ env, now: '2026-11-25T15:00:00Z' })
+async function start(env: Record<string, string>) {
+  t = await createTestApp({ env, now: '2026-11-25T15:00:00Z' })
   server = listen(t.app)
 }
 
@@ -63,7 +63,7 @@ describe('events per client address', () => {
   })
 
   test('a new visitor id per event does not get past it: 429 with Retry-After, then the window ends', async () => {
-    start({ MIDA_COLLECT_IP_RATE: '5/1m' })
+    await start({ MIDA_COLLECT_IP_RATE: '5/1m' })
     const first = await Promise.all([1, 2, 3, 4, 5].map((i) => pageview(`visitor-000${i}`)))
     expect(first.map((r) => r.status)).toEqual([204, 204, 204, 204, 204])
     const refused = await pageview('visitor-0006')
@@ -80,7 +80,7 @@ describe('events per client address', () => {
   })
 
   test('behind a proxy, the address it appended counts, not the entries a client sends', async () => {
-    start({ MIDA_COLLECT_IP_RATE: '3/1m', MIDA_TRUST_PROXY: 'true' })
+    await start({ MIDA_COLLECT_IP_RATE: '3/1m', MIDA_TRUST_PROXY: 'true' })
     const statuses: number[] = []
     for (let i = 1; i <= 5; i++) {
       statuses.push((await pageview(`visitor-000${i}`, `203.0.113.${i}, 198.51.100.7`)).status)
@@ -93,7 +93,7 @@ describe('events per client address', () => {
   })
 
   test('the per-visitor limit still holds under it', async () => {
-    start({ MIDA_COLLECT_RATE: '2/1m' })
+    await start({ MIDA_COLLECT_RATE: '2/1m' })
     const statuses: number[] = []
     for (let i = 0; i < 3; i++) statuses.push((await pageview('visitor-0001')).status)
     expect(statuses).toEqual([204, 204, 429])

@@ -7,7 +7,7 @@ afterEach(() => t?.close())
 
 describe('one error style: handlers throw, onError answers', () => {
   test('the API answers its JSON shape even to htmx and to a browser asking for a page', async () => {
-    t = createTestApp()
+    t = await createTestApp()
     const asked: Record<string, string>[] = [
       { 'hx-request': 'true' },
       { accept: 'text/html,application/xhtml+xml' },
@@ -49,7 +49,7 @@ describe('one error style: handlers throw, onError answers', () => {
   })
 
   test('pages still answer htmx with a fragment and a browser with a page', async () => {
-    t = createTestApp()
+    t = await createTestApp()
     const fragment = await t.request('/nowhere', { headers: { 'hx-request': 'true' } })
     expect([fragment.status, await fragment.text()]).toEqual([
       404,

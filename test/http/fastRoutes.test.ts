@@ -31,7 +31,10 @@ function sameNames(res: Response, expected: Record<string, string>): Record<stri
 describe('routes served from Bun’s router carry the headers Elysia’s answers carry', () => {
   for (const baseUrl of ['http://127.0.0.1', 'https://mida.example']) {
     test(`sync and collect answers, success and failure, over ${baseUrl.split(':')[0]}`, async () => {
-      t = createTestApp({ env: { MIDA_BASE_URL: baseUrl }, settings: { api_enabled: 'true' } })
+      t = await createTestApp({
+        env: { MIDA_BASE_URL: baseUrl },
+        settings: { api_enabled: 'true' },
+      })
       const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
       const server = listen(t.app)
       try {

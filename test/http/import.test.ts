@@ -42,8 +42,11 @@ describe('imports over HTTP and the command line', () => {
   let t: TestApp
   let ingestKey: string
   let exportKey: string
-  beforeEach(() => {
-    t = createTestApp({ now: '2026-11-26T06:00:00Z', settings: { timezone: 'America/New_York' } })
+  beforeEach(async () => {
+    t = await createTestApp({
+      now: '2026-11-26T06:00:00Z',
+      settings: { timezone: 'America/New_York' },
+    })
     ingestKey = createApiKey(t.db, t.storeId, 'loader', 'ingest', t.clock).secret
     exportKey = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
   })

@@ -9,8 +9,8 @@ import { captureIo, createTestApp, listen, type TestApp } from '../utils.ts'
 let t: TestApp
 let server: { url: string; stop: () => Promise<void> }
 
-beforeEach(() => {
-  t = createTestApp()
+beforeEach(async () => {
+  t = await createTestApp()
   server = listen(t.app)
 })
 afterEach(async () => {

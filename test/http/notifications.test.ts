@@ -19,7 +19,7 @@ let sink: SmtpSink
 
 beforeEach(async () => {
   sink = await startSmtpSink()
-  t = createTestApp({
+  t = await createTestApp({
     now: NOW,
     settings: {
       timezone: 'America/New_York',
@@ -301,7 +301,7 @@ describe('Send test email: the saved password goes only to the saved server', ()
   })
 
   test('MIDA_SMTP_URL overrides the form: the test goes to it, with its own credentials', async () => {
-    const env = createTestApp({
+    const env = await createTestApp({
       now: NOW,
       settings: { store_email: 'owner@acme.test' },
       env: { MIDA_SMTP_URL: `smtp://mida:${LOGIN.pass}@127.0.0.1:${saved.port}` },

@@ -11,7 +11,7 @@ let cookie: string
 let csrf: string
 
 beforeEach(async () => {
-  t = createTestApp({ settings: { timezone: 'America/New_York' } })
+  t = await createTestApp({ settings: { timezone: 'America/New_York' } })
   const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
   const s = startSession(t.db, admin.id, t.clock)
   cookie = `mida_session=${s.token}`
@@ -191,7 +191,7 @@ describe('notification warnings', () => {
 
   test('MIDA_SMTP_URL counts as an SMTP server', async () => {
     t.close()
-    t = createTestApp({ env: { MIDA_SMTP_URL: 'smtp://relay.example:25' } })
+    t = await createTestApp({ env: { MIDA_SMTP_URL: 'smtp://relay.example:25' } })
     const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
     cookie = `mida_session=${startSession(t.db, admin.id, t.clock).token}`
     set({ store_email: 'shop@shop.example' })

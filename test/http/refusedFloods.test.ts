@@ -15,7 +15,7 @@ let adminCookie: string
 
 beforeEach(async () => {
   // One trusted proxy: the address is the X-Forwarded-For entry the proxy appended.
-  t = createTestApp({ env: { MIDA_TRUST_PROXY: 'true' } })
+  t = await createTestApp({ env: { MIDA_TRUST_PROXY: 'true' } })
   server = listen(t.app)
   const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
   adminCookie = `mida_session=${startSession(t.db, admin.id, t.clock).token}`

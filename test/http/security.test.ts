@@ -28,7 +28,7 @@ const EXPECTED_HEADERS = {
 
 describe('security headers', () => {
   test('every response carries them: pages, API answers, errors, 404s, assets, the tracker', async () => {
-    t = createTestApp({ settings: { api_enabled: 'true' } })
+    t = await createTestApp({ settings: { api_enabled: 'true' } })
     const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
     expect(CONTENT_SECURITY_POLICY).toBe(
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -56,7 +56,7 @@ describe('security headers', () => {
   })
 
   test('the tracker keeps its own cross-origin headers; collect answers CORS preflights', async () => {
-    t = createTestApp()
+    t = await createTestApp()
     const js = await t.request('/mida.js')
     expect(js.headers.get('cross-origin-resource-policy')).toBe('cross-origin')
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8')
@@ -69,7 +69,7 @@ describe('security headers', () => {
   })
 
   test('an https public URL adds Strict-Transport-Security', async () => {
-    t = createTestApp({ env: { MIDA_BASE_URL: 'https://analytics.example' } })
+    t = await createTestApp({ env: { MIDA_BASE_URL: 'https://analytics.example' } })
     expect((await t.request('/login')).headers.get('strict-transport-security')).toBe(
       'max-age=31536000',
     )
@@ -78,7 +78,7 @@ describe('security headers', () => {
 
 describe('body limits', () => {
   test('a declared Content-Length over the route limit gets 413 naming the limit', async () => {
-    t = createTestApp()
+    t = await createTestApp()
     const cases: [string, number, string, string][] = [
       ['/apiv1/analytics/sync', 16 * 1024 + 1, 'application/json', 'at most 16 KB'],
       ['/apiv1/collect', 16 * 1024 + 1, 'application/json', 'at most 16 KB'],
@@ -110,7 +110,7 @@ describe('body limits', () => {
   })
 
   test('over a real socket: chunked bodies are cut at the limit or need a Content-Length', async () => {
-    t = createTestApp()
+    t = await createTestApp()
     const server = listen(t.app)
     try {
       const chunked = (size: number) =>
@@ -179,7 +179,7 @@ describe('abuse limits: configurable, each answered 429 with Retry-After', () =>
   })
 
   test('failed API-key attempts (sync and import share the count)', async () => {
-    t = createTestApp({ env: { MIDA_KEY_ATTEMPTS: '2/1m' }, settings: { api_enabled: true } })
+    t = await createTestApp({ env: { MIDA_KEY_ATTEMPTS: '2/1m' }, settings: { api_enabled: true } })
     const good = createApiKey(t.db, t.storeId, 'good', 'export', t.clock).secret
     const sync = (key: string) =>
       t.request('/apiv1/analytics/sync', { method: 'POST', headers: { 'x-mida-secret-key': key } })
@@ -202,7 +202,7 @@ describe('abuse limits: configurable, each answered 429 with Retry-After', () =>
   })
 
   test('failed logins', async () => {
-    t = createTestApp({ env: { MIDA_LOGIN_ATTEMPTS: '2/10m' } })
+    t = await createTestApp({ env: { MIDA_LOGIN_ATTEMPTS: '2/10m' } })
     await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
     const login = async (password: string) => {
       const page = await t.request('/login')
@@ -224,7 +224,7 @@ describe('abuse limits: configurable, each answered 429 with Retry-After', () =>
   })
 
   test('collect events per visitor; other visitors are not affected', async () => {
-    t = createTestApp({ env: { MIDA_COLLECT_RATE: '3/1m' } })
+    t = await createTestApp({ env: { MIDA_COLLECT_RATE: '3/1m' } })
     const post = (visitor: string) =>
       t.request('/apiv1/collect', {
         method: 'POST',

@@ -10,7 +10,7 @@ let cookie: string
 let csrf: string
 
 beforeEach(async () => {
-  t = createTestApp({ settings: { store_email: 'shop@shop.example' } })
+  t = await createTestApp({ settings: { store_email: 'shop@shop.example' } })
   const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
   const s = startSession(t.db, admin.id, t.clock)
   cookie = `mida_session=${s.token}`
@@ -472,7 +472,7 @@ describe('login, logout and setup', () => {
   })
 
   test('cookies are Secure when the public URL is https', async () => {
-    const secure = createTestApp({ env: { MIDA_BASE_URL: 'https://shop.example' } })
+    const secure = await createTestApp({ env: { MIDA_BASE_URL: 'https://shop.example' } })
     try {
       const res = await secure.request('/login')
       expect(res.headers.get('set-cookie')).toEndWith('; Secure')
@@ -482,7 +482,7 @@ describe('login, logout and setup', () => {
   })
 
   test('a setup link creates the first admin once, then says so', async () => {
-    const fresh = createTestApp()
+    const fresh = await createTestApp()
     try {
       const { token } = issueSetupToken(fresh.db, fresh.clock)
       expect((await fresh.request(`/setup?token=${token}`)).status).toBe(200)

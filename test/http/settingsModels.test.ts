@@ -13,7 +13,7 @@ let cookie: string
 let csrf: string
 
 beforeEach(async () => {
-  t = createTestApp({
+  t = await createTestApp({
     settings: {
       store_email: 'shop@shop.example',
       timezone: 'America/New_York',

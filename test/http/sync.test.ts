@@ -17,8 +17,8 @@ let t: TestApp
 let server: { url: string; stop: () => Promise<void> }
 let key: string
 
-beforeEach(() => {
-  t = createTestApp({
+beforeEach(async () => {
+  t = await createTestApp({
     now: NOW,
     settings: { timezone: 'America/New_York', currency: 'USD', api_enabled: 'true' },
   })

@@ -26,7 +26,7 @@ function tally(statuses: number[]): Record<number, number> {
 
 describe('concurrent attempts from one address', () => {
   test('200 wrong passwords at once: exactly MIDA_LOGIN_ATTEMPTS (5) are checked, the rest 429', async () => {
-    t = createTestApp()
+    t = await createTestApp()
     await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
     server = listen(t.app)
     const page = await fetch(`${server.url}/login`)
@@ -53,7 +53,7 @@ describe('concurrent attempts from one address', () => {
   })
 
   test('a success forgets the address: its next wrong passwords have the whole allowance', async () => {
-    t = createTestApp({ env: { MIDA_LOGIN_ATTEMPTS: '3/15m' } })
+    t = await createTestApp({ env: { MIDA_LOGIN_ATTEMPTS: '3/15m' } })
     await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
     server = listen(t.app)
     const page = await fetch(`${server.url}/login`)
@@ -77,7 +77,7 @@ describe('concurrent attempts from one address', () => {
   })
 
   test('100 bad API keys at once (sync and import): exactly MIDA_KEY_ATTEMPTS (10) are 401, the rest 429', async () => {
-    t = createTestApp({ settings: { api_enabled: true } })
+    t = await createTestApp({ settings: { api_enabled: true } })
     const good = createApiKey(t.db, t.storeId, 'good', 'export', t.clock).secret
     server = listen(t.app)
     const call = async (i: number, key = `mida_sk_wrong${i}`) => {

@@ -50,8 +50,8 @@ const session = (id: string, visitor: string, start: string): SessionRecord => {
 describe('POST /apiv1/webhooks/shopify/orders', () => {
   let t: TestApp
   let delivery = 0
-  beforeEach(() => {
-    t = createTestApp({
+  beforeEach(async () => {
+    t = await createTestApp({
       now: '2026-11-20T16:00:00Z',
       settings: { timezone: 'America/New_York', shopify_webhook_secret: SECRET },
     })
