@@ -26,7 +26,7 @@ export const AUDIT_ACTIONS = {
   'admin.reset': 'Admin password reset',
 } as const
 
-export type AuditAction = keyof typeof AUDIT_ACTIONS
+type AuditAction = keyof typeof AUDIT_ACTIONS
 
 /** The actor of a command-line action. */
 export const CLI_ACTOR = 'cli'
