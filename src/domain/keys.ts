@@ -127,8 +127,10 @@ export async function createApiKey(
       throw new Conflict(`An active key named "${cleanName}" already exists`)
     }
     const issued = await issueKey(q, store, cleanName, cleanScope, nowMs(clock))
-    if (by)
-      await recordAudit(q, { ...by, action: 'key.created', detail: describeKey(issued.key) }, clock)
+    if (by) {
+      const detail = describeKey(issued.key)
+      await recordAudit(q, { ...by, action: 'key.created', detail }, clock)
+    }
     return issued
   })
 }
