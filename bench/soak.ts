@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SqliteData } from '../src/db/data.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { createOrResetAdmin, startSession } from '../src/domain/admins.ts'
 import { systemClock } from '../src/domain/clock.ts'
@@ -29,7 +30,8 @@ function rssMb(pid: number): number {
 // A data dir with 30 days of demo data, an export key, an admin session and a webhook secret.
 const dir = mkdtempSync(join(tmpdir(), 'mida-soak-'))
 const db = openDatabase(dir, { secretKey: undefined })
-const store = ensureDefaultStore(db, systemClock)
+const data = new SqliteData(db)
+const store = await ensureDefaultStore(data, systemClock)
 initialiseSettings(db, store.id, systemClock)
 updateSettings(
   db,
@@ -38,9 +40,9 @@ updateSettings(
   systemClock,
 )
 generateDemo(db, store.id, 'UTC', { days: 30, seed: 7 }, systemClock)
-const exportKey = createApiKey(db, store.id, 'soak', 'export', systemClock).secret
-const { admin } = await createOrResetAdmin(db, 'soak@example.com', 'soak-password-1', systemClock)
-const session = startSession(db, admin.id, systemClock)
+const exportKey = (await createApiKey(data, store, 'soak', 'export', systemClock)).secret
+const { admin } = await createOrResetAdmin(data, 'soak@example.com', 'soak-password-1', systemClock)
+const session = await startSession(data, admin.id, systemClock)
 db.close()
 
 const server = Bun.spawn([process.execPath, join(ROOT, 'src', 'main.ts'), 'serve', '--port', '0'], {

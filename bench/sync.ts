@@ -1,6 +1,7 @@
 // Cold sync (nothing stored yet) over a store of 1 M and 10 M sessions, daily and weekly.
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { SqliteData } from '../src/db/data.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { FixedClock } from '../src/domain/clock.ts'
 import { writeOrders, writeSessions } from '../src/domain/ingest/writers.ts'
@@ -15,12 +16,12 @@ const PER_DAY = 26_000
 const clock = new FixedClock(new Date(END_MS + 6 * 3_600_000).toISOString())
 
 /** Opens (building once, then reusing) a data dir holding `total` sessions and ~2.5 % orders. */
-export function benchStore(total: number) {
+export async function benchStore(total: number) {
   const dir = join(OUT, `store-${total}`)
   if (!exists(join(dir, 'complete'))) rmSync(dir, { recursive: true, force: true })
   const fresh = !exists(join(dir, 'complete'))
   const db = openDatabase(dir, { secretKey: undefined })
-  const store = ensureDefaultStore(db, clock)
+  const store = await ensureDefaultStore(new SqliteData(db), clock)
   if (fresh) {
     console.log(`building a store of ${total} sessions in ${dir} …`)
     updateSettings(db, store.id, { timezone: 'UTC', api_enabled: true }, clock)
@@ -70,8 +71,8 @@ function median(values: number[]): number {
 }
 
 /** Median cold-sync time of a frequency over `runs` runs. */
-function coldSync(total: number, frequency: 'daily' | 'weekly', runs = 5): number {
-  const { db, store } = benchStore(total)
+async function coldSync(total: number, frequency: 'daily' | 'weekly', runs = 5): Promise<number> {
+  const { db, store } = await benchStore(total)
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     db.exec('DELETE FROM sync_records')
@@ -102,13 +103,16 @@ function timeInChild(total: number): Record<'daily' | 'weekly', number> {
 if (import.meta.main && process.argv[2] === '--time') {
   const total = Number(process.argv[3])
   console.log(
-    JSON.stringify({ daily: coldSync(total, 'daily'), weekly: coldSync(total, 'weekly') }),
+    JSON.stringify({
+      daily: await coldSync(total, 'daily'),
+      weekly: await coldSync(total, 'weekly'),
+    }),
   )
 } else if (import.meta.main) {
   const sizes = (process.env.BENCH_SIZES ?? '1000000,10000000').split(',').map(Number)
   const figures: Record<string, number> = {}
   // Every store built first (each closed once built), then each timed by a fresh process.
-  for (const total of sizes) benchStore(total).db.close()
+  for (const total of sizes) (await benchStore(total)).db.close()
   for (const total of sizes) {
     const timed = timeInChild(total)
     for (const frequency of ['daily', 'weekly'] as const) {

@@ -28,11 +28,16 @@ let browser: Browser | undefined
 try {
   browser = await launchBrowser()
   generateDemo(t.db, t.storeId, 'America/New_York', { days: 30, seed: 7 }, t.clock)
-  createApiKey(t.db, t.storeId, 'Looker Studio', 'export', t.clock)
-  createApiKey(t.db, t.storeId, 'Google Sheets import', 'ingest', t.clock)
+  await createApiKey(t.data, t.store, 'Looker Studio', 'export', t.clock)
+  await createApiKey(t.data, t.store, 'Google Sheets import', 'ingest', t.clock)
   syncPeriod(t.db, t.storeId, { trigger: 'scheduler', strictFrequency: false }, t.clock)
-  const { admin } = await createOrResetAdmin(t.db, 'owner@acme.example', 'screenshot only', t.clock)
-  const session = startSession(t.db, admin.id, t.clock)
+  const { admin } = await createOrResetAdmin(
+    t.data,
+    'owner@acme.example',
+    'screenshot only',
+    t.clock,
+  )
+  const session = await startSession(t.data, admin.id, t.clock)
   const cookie = { name: 'mida_session', value: session.token, url: server.url }
 
   const desktop = await browser.newContext({ viewport: { width: 1366, height: 900 } })
@@ -98,12 +103,12 @@ try {
   const freshServer = listen(fresh.app)
   try {
     const owner = await createOrResetAdmin(
-      fresh.db,
+      fresh.data,
       'owner@newshop.example',
       'screenshot only',
       fresh.clock,
     )
-    const freshSession = startSession(fresh.db, owner.admin.id, fresh.clock)
+    const freshSession = await startSession(fresh.data, owner.admin.id, fresh.clock)
     const first = await browser.newContext({ viewport: { width: 1366, height: 900 } })
     await first.addCookies([
       { name: 'mida_session', value: freshSession.token, url: freshServer.url },

@@ -64,17 +64,18 @@ export interface CoreOptions {
  * Opens the core: the data directory's database (migrated, with MIDA_SECRET_KEY), secrets saved
  * before the key was set sealed, the default store and its first settings, the throttles.
  */
-export function openCore({ config, clock, mailer, log }: CoreOptions): Core {
+export async function openCore({ config, clock, mailer, log }: CoreOptions): Promise<Core> {
   const db = openDatabase(config.dataDir, { secretKey: config.secretKey, log })
   try {
     sealPlaintextSecrets(db, log)
-    const store = ensureDefaultStore(db, clock)
+    const data = new SqliteData(db)
+    const store = await ensureDefaultStore(data, clock)
     initialiseSettings(db, store.id, clock)
     const nowMs = () => clock.now().epochMilliseconds
     return {
       config,
       clock,
-      data: new SqliteData(db),
+      data,
       db,
       store,
       cache: db.cache,

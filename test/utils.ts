@@ -49,7 +49,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const { dir, cleanup } = tempDir()
   const clock = new FixedClock(options.now ?? '2026-11-26T06:00:00Z')
   const config = loadConfig({ env: { MIDA_DATA_DIR: dir, ...options.env }, cwd: dir })
-  const core = openCore({ config, clock, mailer: options.mailer })
+  const core = await openCore({ config, clock, mailer: options.mailer })
   const { db } = core
   const app = createApp(core)
   const storeId = core.store.id
@@ -101,13 +101,14 @@ export interface TestStore {
 }
 
 /** A store in a fresh data dir with a fixed clock, for domain tests that need no HTTP. */
-export function openTestStore(now = '2026-11-26T06:00:00Z'): TestStore {
+export async function openTestStore(now = '2026-11-26T06:00:00Z'): Promise<TestStore> {
   const { dir, cleanup } = tempDir()
   const db = openDatabase(dir, { secretKey: undefined })
   const clock = new FixedClock(now)
-  const store = ensureDefaultStore(db, clock)
+  const data = new SqliteData(db)
+  const store = await ensureDefaultStore(data, clock)
   return {
-    data: new SqliteData(db),
+    data,
     db,
     clock,
     store,

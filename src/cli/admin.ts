@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts'
-import type { Database } from '../db/database.ts'
+import { connectionOf, type Data } from '../db/data.ts'
 import {
   adoptAdminEmail,
   countAdmins,
@@ -8,7 +8,7 @@ import {
   listAdmins,
   SETUP_TOKEN_TTL_MS,
 } from '../domain/admins.ts'
-import { CLI_ACTOR, ENV_ACTOR, recordAudit } from '../domain/audit.ts'
+import { CLI_ACTOR, ENV_ACTOR } from '../domain/audit.ts'
 import type { Clock } from '../domain/clock.ts'
 import { initialiseSettings } from '../domain/settings.ts'
 import { ensureDefaultStore } from '../domain/stores.ts'
@@ -45,20 +45,13 @@ export async function runAdmin(rt: Runtime, p: Parsed): Promise<number> {
       if (!email) throw new UsageError('admin create needs --email E')
       if (password === undefined) throw new UsageError('admin create needs --password P')
       if (password === '-') password = await readFirstLine(rt.io)
-      const first = countAdmins(rt.db) === 0
-      const { admin, created } = await createOrResetAdmin(rt.db, email, password, rt.clock)
-      if (first && created) adoptAdminEmail(rt.db, admin.email, rt.clock)
-      recordAudit(
-        rt.db,
-        {
-          storeId: rt.store.id,
-          actor: CLI_ACTOR,
-          address: null,
-          action: created ? 'admin.created' : 'admin.reset',
-          detail: admin.email,
-        },
-        rt.clock,
-      )
+      const first = (await countAdmins(rt.data)) === 0
+      const { admin, created } = await createOrResetAdmin(rt.data, email, password, rt.clock, {
+        storeId: rt.store.id,
+        actor: CLI_ACTOR,
+        address: null,
+      })
+      if (first && created) await adoptAdminEmail(rt.data, admin.email, rt.clock)
       print(rt, { id: admin.id, email: admin.email, created }, () =>
         created
           ? `Created admin ${admin.email}. Log in at ${rt.config.baseUrl}/login`
@@ -67,7 +60,7 @@ export async function runAdmin(rt: Runtime, p: Parsed): Promise<number> {
       return 0
     }
     case 'list': {
-      const admins = listAdmins(rt.db)
+      const admins = await listAdmins(rt.data)
       print(
         rt,
         admins.map((a) => ({ id: a.id, email: a.email, created_at: isoOrDash(a.createdAt) })),
@@ -93,36 +86,32 @@ export async function runAdmin(rt: Runtime, p: Parsed): Promise<number> {
  * MIDA_ADMIN_PASSWORD, or else print a one-time setup link (valid 30 minutes) to the console.
  */
 export async function ensureAdminAtStartup(
-  db: Database,
+  data: Data,
   config: Config,
   clock: Clock,
   log: (line: string) => void,
 ): Promise<void> {
-  if (countAdmins(db) > 0) return
+  if ((await countAdmins(data)) > 0) return
   if (config.adminEmail && config.adminPassword) {
-    const { admin } = await createOrResetAdmin(db, config.adminEmail, config.adminPassword, clock)
-    const store = ensureDefaultStore(db, clock)
-    // Seeded first, so the store email below is not taken for an initialised store.
-    initialiseSettings(db, store.id, clock)
-    adoptAdminEmail(db, admin.email, clock)
-    recordAudit(
-      db,
-      {
-        storeId: store.id,
-        actor: ENV_ACTOR,
-        address: null,
-        action: 'admin.created',
-        detail: admin.email,
-      },
+    const store = await ensureDefaultStore(data, clock)
+    const by = { storeId: store.id, actor: ENV_ACTOR, address: null }
+    const { admin } = await createOrResetAdmin(
+      data,
+      config.adminEmail,
+      config.adminPassword,
       clock,
+      by,
     )
+    // Seeded first, so the store email below is not taken for an initialised store.
+    initialiseSettings(connectionOf(data), store.id, clock)
+    await adoptAdminEmail(data, admin.email, clock)
     log(`Created admin ${admin.email} from MIDA_ADMIN_EMAIL/MIDA_ADMIN_PASSWORD.`)
     return
   }
   if (config.adminEmail || config.adminPassword) {
     log('MIDA_ADMIN_EMAIL and MIDA_ADMIN_PASSWORD must both be set to create the first admin.')
   }
-  const { token } = issueSetupToken(db, clock)
+  const { token } = await issueSetupToken(data, clock)
   log(
     `No admin yet. Open this one-time link within ${SETUP_TOKEN_TTL_MS / 60_000} minutes to create one:\n\n  ${config.baseUrl}/setup?token=${token}\n\n(or run: mida-export admin create --email E --password P)`,
   )

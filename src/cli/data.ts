@@ -22,7 +22,7 @@ Prints the store settings, or changes them with the same validation as the setti
 Example: mida-export settings set timezone=America/New_York currency=USD api_enabled=true`
 
 /** `settings` and `settings set key=value …`. */
-export function runSettings(rt: Runtime, p: Parsed): number {
+export async function runSettings(rt: Runtime, p: Parsed): Promise<number> {
   const [action, ...pairs] = p.positionals
   if (action !== undefined && action !== 'set') {
     throw new UsageError(`Unknown settings command: ${action} (use: settings set key=value …)`)
@@ -39,7 +39,7 @@ export function runSettings(rt: Runtime, p: Parsed): number {
     const before = readSettings(rt.db, rt.store.id)
     const after = updateSettings(rt.db, rt.store.id, changes, rt.clock)
     const who = { storeId: rt.store.id, actor: CLI_ACTOR, address: null }
-    auditSettingsChange(rt.db, who, before, after, rt.clock)
+    await auditSettingsChange(rt.data, who, before, after, rt.clock)
   }
   const shown = displaySettings(readSettings(rt.db, rt.store.id), rt.store.trackingId)
   print(rt, shown, () =>

@@ -1,12 +1,6 @@
-import { type AuditAction, CLI_ACTOR, describeKey, recordAudit } from '../domain/audit.ts'
+import { type AuditActor, CLI_ACTOR } from '../domain/audit.ts'
 import type { ApiKey, IssuedKey } from '../domain/keys.ts'
-import {
-  createApiKey,
-  findApiKey,
-  listApiKeys,
-  regenerateApiKey,
-  revokeApiKey,
-} from '../domain/keys.ts'
+import { createApiKey, listApiKeys, regenerateApiKey, revokeApiKey } from '../domain/keys.ts'
 import { type OptionSpec, type Parsed, str } from './args.ts'
 import { UsageError } from './io.ts'
 import { isoOrDash, print, type Runtime, table } from './runtime.ts'
@@ -56,29 +50,22 @@ export const KEYS_OPTIONS: Record<string, OptionSpec> = {
   scope: { type: 'string' },
 }
 
-function audit(rt: Runtime, action: AuditAction, detail: string): void {
-  recordAudit(
-    rt.db,
-    { storeId: rt.store.id, actor: CLI_ACTOR, address: null, action, detail },
-    rt.clock,
-  )
-}
-
 /** `keys create|list|revoke|regenerate`. */
-export function runKeys(rt: Runtime, p: Parsed): number {
-  const { db, store, clock } = rt
+export async function runKeys(rt: Runtime, p: Parsed): Promise<number> {
+  const { data, store, clock } = rt
+  // What the command line does is audited as `cli`, in the action's transaction.
+  const by: AuditActor = { storeId: store.id, actor: CLI_ACTOR, address: null }
   const [action, ref] = p.positionals
   switch (action) {
     case 'create': {
       const name = str(p, 'name') ?? ref
       if (!name) throw new UsageError('keys create needs --name NAME')
-      const issued = createApiKey(db, store.id, name, str(p, 'scope') ?? 'export', clock)
-      audit(rt, 'key.created', describeKey(issued.key))
+      const issued = await createApiKey(data, store, name, str(p, 'scope') ?? 'export', clock, by)
       print(rt, issuedJson(issued), () => issuedText(issued, 'Created'))
       return 0
     }
     case 'list': {
-      const keys = listApiKeys(db, store.id)
+      const keys = await listApiKeys(data, store)
       print(rt, keys.map(keyJson), () =>
         keys.length === 0
           ? 'No keys yet. Create one with: mida-export keys create --name NAME'
@@ -99,16 +86,13 @@ export function runKeys(rt: Runtime, p: Parsed): number {
     }
     case 'revoke': {
       if (!ref) throw new UsageError('keys revoke needs an ID or NAME')
-      const key = revokeApiKey(db, store.id, ref, clock)
-      audit(rt, 'key.revoked', describeKey(key))
+      const key = await revokeApiKey(data, store, ref, clock, by)
       print(rt, keyJson(key), () => `Revoked key ${key.id} "${key.name}".`)
       return 0
     }
     case 'regenerate': {
       if (!ref) throw new UsageError('keys regenerate needs an ID or NAME')
-      const old = findApiKey(db, store.id, ref)
-      const issued = regenerateApiKey(db, store.id, String(old.id), clock)
-      audit(rt, 'key.regenerated', `${describeKey(old)} → ${issued.key.prefix}…`)
+      const issued = await regenerateApiKey(data, store, ref, clock, by)
       print(rt, issuedJson(issued), () => issuedText(issued, 'Regenerated'))
       return 0
     }

@@ -64,9 +64,10 @@ export async function runServe(rt: Runtime): Promise<number> {
   rt.io.err(
     `mida-export listening on http://${rt.config.host}:${server.port} (public URL ${rt.config.baseUrl}, data in ${rt.config.dataDir})\n`,
   )
-  await ensureAdminAtStartup(rt.db, rt.config, rt.clock, (line) => rt.io.err(`${line}\n`))
+  await ensureAdminAtStartup(rt.data, rt.config, rt.clock, (line) => rt.io.err(`${line}\n`))
   const jobs = startBackgroundJobs({
     db: rt.db,
+    data: rt.data,
     clock: rt.clock,
     mailer: app.context.mailer,
     baseUrl: rt.config.baseUrl,

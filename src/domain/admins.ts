@@ -1,6 +1,28 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { z } from 'zod'
-import type { Database } from '../db/database.ts'
+import {
+  deleteEndedSessions,
+  deleteSession,
+  deleteSessionsOfAdmin,
+  insertSession,
+  sessionByTokenHash,
+  touchSession,
+} from '../db/adminSessions.ts'
+import {
+  adminByEmail,
+  adminCount,
+  adminCredentials,
+  allAdmins,
+  deleteExpiredSetupTokens,
+  insertAdmin,
+  insertSetupToken,
+  setAdminPassword,
+  setupTokenByHash,
+  spendSetupToken,
+} from '../db/admins.ts'
+import { connectionOf, type Data, type Queries } from '../db/data.ts'
+import { allStores } from '../db/stores.ts'
+import { type AuditActor, recordAudit } from './audit.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { Conflict, InvalidInput } from './errors.ts'
 import { randomBase62 } from './random.ts'
@@ -76,70 +98,47 @@ export function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-interface AdminRow {
-  id: number
-  email: string
-  created_at: number
-  updated_at: number
-}
-
-function fromRow(r: AdminRow): Admin {
-  return { id: r.id, email: r.email, createdAt: r.created_at, updatedAt: r.updated_at }
-}
-
 /** Hashes a password with argon2id. */
 export function hashPassword(password: string): Promise<string> {
   return Bun.password.hash(password, { algorithm: 'argon2id' })
 }
 
 /** How many admins exist. */
-export function countAdmins(db: Database): number {
-  return (db.query('SELECT count(*) AS n FROM admins').get() as { n: number }).n
+export function countAdmins(data: Data): Promise<number> {
+  return adminCount(data)
 }
 
 /** All admins, oldest first. */
-export function listAdmins(db: Database): Admin[] {
-  return (
-    db.query('SELECT id, email, created_at, updated_at FROM admins ORDER BY id').all() as AdminRow[]
-  ).map(fromRow)
+export function listAdmins(data: Data): Promise<Admin[]> {
+  return allAdmins(data)
 }
 
 /**
  * Creates an admin, or resets the password of the admin with that email (ending its sessions,
- * so a recovered account is not left open in a forgotten browser).
+ * so a recovered account is not left open in a forgotten browser). With `by`, the audit entry
+ * (`admin.created` or `admin.reset`) is written in the same transaction.
  */
 export async function createOrResetAdmin(
-  db: Database,
+  data: Data,
   email: string,
   password: string,
   clock: Clock,
+  by?: AuditActor,
 ): Promise<{ admin: Admin; created: boolean }> {
   const clean = validateCredentials(email, password)
   const hash = await hashPassword(clean.password)
-  return db
-    .transaction(() => {
-      const at = nowMs(clock)
-      const existing = db.query('SELECT id FROM admins WHERE email = ?').get(clean.email) as {
-        id: number
-      } | null
-      if (existing) {
-        db.query('UPDATE admins SET password_hash = ?, updated_at = ? WHERE id = ?').run(
-          hash,
-          at,
-          existing.id,
-        )
-        db.query('DELETE FROM admin_sessions WHERE admin_id = ?').run(existing.id)
-      } else {
-        db.query(
-          'INSERT INTO admins (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)',
-        ).run(clean.email, hash, at, at)
-      }
-      const row = db
-        .query('SELECT id, email, created_at, updated_at FROM admins WHERE email = ?')
-        .get(clean.email) as AdminRow
-      return { admin: fromRow(row), created: !existing }
-    })
-    .immediate()
+  return data.tx(async (q) => {
+    const at = nowMs(clock)
+    const existing = await adminByEmail(q, clean.email)
+    let admin: Admin
+    if (existing) {
+      admin = await setAdminPassword(q, existing.id, hash, at)
+      await deleteSessionsOfAdmin(q, existing.id)
+    } else admin = await insertAdmin(q, clean.email, hash, at)
+    const action = existing ? 'admin.reset' : 'admin.created'
+    if (by) await recordAudit(q, { ...by, action, detail: admin.email }, clock)
+    return { admin, created: !existing }
+  })
 }
 
 /**
@@ -147,35 +146,37 @@ export async function createOrResetAdmin(
  * (which go to the store email when no Recipient is set) reach someone from the start. A store
  * email already set is kept.
  */
-export function adoptAdminEmail(db: Database, email: string, clock: Clock): void {
-  const stores = db.query('SELECT id FROM stores ORDER BY id').all() as { id: number }[]
-  for (const { id } of stores) {
-    if (readSettings(db, id).store_email === '') {
-      updateSettings(db, id, { store_email: email }, clock)
+export async function adoptAdminEmail(data: Data, email: string, clock: Clock): Promise<void> {
+  for (const store of await allStores(data)) {
+    if (readSettings(connectionOf(data), store.id).store_email === '') {
+      await updateSettings(connectionOf(data), store.id, { store_email: email }, clock)
     }
   }
 }
 
 /** Issues a one-time setup link token, valid for 30 minutes. */
-export function issueSetupToken(db: Database, clock: Clock): { token: string; expiresAt: number } {
+export async function issueSetupToken(
+  data: Data,
+  clock: Clock,
+): Promise<{ token: string; expiresAt: number }> {
   const token = randomBase62(32)
   const at = nowMs(clock)
   const expiresAt = at + SETUP_TOKEN_TTL_MS
-  db.query('DELETE FROM setup_tokens WHERE expires_at <= ?').run(at)
-  db.query('INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)').run(
-    hashToken(token),
-    at,
-    expiresAt,
-  )
+  await data.tx(async (q) => {
+    await deleteExpiredSetupTokens(q, at)
+    await insertSetupToken(q, hashToken(token), at, expiresAt)
+  })
   return { token, expiresAt }
 }
 
 /** Why a setup link cannot be used, or null when it can. */
-export function setupTokenProblem(db: Database, token: string, clock: Clock): string | null {
-  if (countAdmins(db) > 0) return 'An admin already exists. Log in instead.'
-  const row = db
-    .query('SELECT expires_at, used_at FROM setup_tokens WHERE token_hash = ?')
-    .get(hashToken(token)) as { expires_at: number; used_at: number | null } | null
+export async function setupTokenProblem(
+  q: Queries,
+  token: string,
+  clock: Clock,
+): Promise<string | null> {
+  if ((await adminCount(q)) > 0) return 'An admin already exists. Log in instead.'
+  const row = await setupTokenByHash(q, hashToken(token))
   if (!row) return 'This setup link is not valid.'
   if (row.used_at !== null) return 'This setup link was already used.'
   if (row.expires_at <= nowMs(clock)) {
@@ -186,36 +187,37 @@ export function setupTokenProblem(db: Database, token: string, clock: Clock): st
 
 /**
  * Creates the first admin with a setup link: the link must be valid and unused and no admin may
- * exist yet. The link is spent in the same transaction.
+ * exist yet. The link is spent in the same transaction, and with `from` the audit entry
+ * (`admin.created` by the new admin, `setup link`) is written in it. Then the admin's email
+ * becomes the store email of the stores that have none.
  */
 export async function createFirstAdmin(
-  db: Database,
+  data: Data,
   token: string,
   email: string,
   password: string,
   clock: Clock,
+  from?: Omit<AuditActor, 'actor'>,
 ): Promise<Admin> {
   const clean = validateCredentials(email, password)
-  const early = setupTokenProblem(db, token, clock)
+  const early = await setupTokenProblem(data, token, clock)
   if (early) throw new Conflict(early)
   const hash = await hashPassword(clean.password)
-  return db
-    .transaction(() => {
-      // Checked again inside the write lock: two tabs submitting the same link create one admin.
-      const problem = setupTokenProblem(db, token, clock)
-      if (problem) throw new Conflict(problem)
-      const at = nowMs(clock)
-      db.query('UPDATE setup_tokens SET used_at = ? WHERE token_hash = ?').run(at, hashToken(token))
-      const row = db
-        .query(
-          `INSERT INTO admins (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)
-           RETURNING id, email, created_at, updated_at`,
-        )
-        .get(clean.email, hash, at, at) as AdminRow
-      adoptAdminEmail(db, row.email, clock)
-      return fromRow(row)
-    })
-    .immediate()
+  const admin = await data.tx(async (q) => {
+    // Checked again inside the write lock: two tabs submitting the same link create one admin.
+    const problem = await setupTokenProblem(q, token, clock)
+    if (problem) throw new Conflict(problem)
+    const at = nowMs(clock)
+    await spendSetupToken(q, hashToken(token), at)
+    const admin = await insertAdmin(q, clean.email, hash, at)
+    if (from) {
+      const entry = { ...from, actor: admin.email, detail: 'setup link' } as const
+      await recordAudit(q, { ...entry, action: 'admin.created' }, clock)
+    }
+    return admin
+  })
+  await adoptAdminEmail(data, admin.email, clock)
+  return admin
 }
 
 // Verified when the email is unknown, so a wrong email takes as long as a wrong password.
@@ -223,76 +225,70 @@ let dummyHash: Promise<string> | undefined
 
 /** The admin whose email and password these are, or null. */
 export async function verifyLogin(
-  db: Database,
+  data: Data,
   email: string,
   password: string,
 ): Promise<Admin | null> {
-  const row = db
-    .query('SELECT id, email, created_at, updated_at, password_hash FROM admins WHERE email = ?')
-    // Stored trimmed and lowercased (validateCredentials); the column also compares without case.
-    .get(email.trim().toLowerCase()) as (AdminRow & { password_hash: string }) | null
-  if (!row) {
+  // Stored trimmed and lowercased (validateCredentials); the column also compares without case.
+  const found = await adminCredentials(data, email.trim().toLowerCase())
+  if (!found) {
     dummyHash ??= hashPassword(randomBase62(16))
     await Bun.password.verify(password, await dummyHash)
     return null
   }
-  return (await Bun.password.verify(password, row.password_hash)) ? fromRow(row) : null
+  return (await Bun.password.verify(password, found.passwordHash)) ? found.admin : null
 }
 
-/** Starts a login session; returns the cookie token (shown to nobody else) and the CSRF token. */
-export function startSession(
-  db: Database,
+/**
+ * Starts a login session; returns the cookie token (shown to nobody else) and the CSRF token.
+ * With `by`, the `login` audit entry is written in the same transaction.
+ */
+export async function startSession(
+  data: Data,
   adminId: number,
   clock: Clock,
-): { token: string; csrfToken: string; expiresAt: number } {
+  by?: AuditActor,
+): Promise<{ token: string; csrfToken: string; expiresAt: number }> {
   const token = randomBase62(43)
   const csrfToken = randomBase62(32)
   const at = nowMs(clock)
   const expiresAt = at + SESSION_IDLE_MS
-  db.query('DELETE FROM admin_sessions WHERE expires_at <= ? OR created_at <= ?').run(
-    at,
-    at - SESSION_MAX_MS,
-  )
-  db.query(
-    `INSERT INTO admin_sessions (token_hash, admin_id, csrf_token, created_at, last_seen_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?)`,
-  ).run(hashToken(token), adminId, csrfToken, at, at, expiresAt)
+  await data.tx(async (q) => {
+    await deleteEndedSessions(q, at, at - SESSION_MAX_MS)
+    await insertSession(q, { tokenHash: hashToken(token), adminId, csrfToken, at, expiresAt })
+    if (by) await recordAudit(q, { ...by, action: 'login' }, clock)
+  })
   return { token, csrfToken, expiresAt }
 }
 
 /** The live session of a cookie token, or null; extends the idle limit. */
-export function findSession(db: Database, token: string, clock: Clock): AdminSession | null {
+export async function findSession(
+  data: Data,
+  token: string,
+  clock: Clock,
+): Promise<AdminSession | null> {
   if (!/^[0-9A-Za-z]{43}$/.test(token)) return null
   const tokenHash = hashToken(token)
-  const row = db
-    .query(
-      `SELECT a.id, a.email, a.created_at, a.updated_at, s.csrf_token, s.created_at AS started_at,
-         s.last_seen_at, s.expires_at
-       FROM admin_sessions s JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = ?`,
-    )
-    .get(tokenHash) as
-    | (AdminRow & {
-        csrf_token: string
-        started_at: number
-        last_seen_at: number
-        expires_at: number
-      })
-    | null
+  const session = await sessionByTokenHash(data, tokenHash)
   const at = nowMs(clock)
-  if (!row || row.expires_at <= at || row.started_at <= at - SESSION_MAX_MS) return null
-  let expiresAt = row.expires_at
-  if (at - row.last_seen_at >= SESSION_TOUCH_MS) {
-    expiresAt = Math.min(at + SESSION_IDLE_MS, row.started_at + SESSION_MAX_MS)
-    db.query('UPDATE admin_sessions SET last_seen_at = ?, expires_at = ? WHERE token_hash = ?').run(
-      at,
-      expiresAt,
-      tokenHash,
-    )
+  if (!session || session.expiresAt <= at || session.startedAt <= at - SESSION_MAX_MS) return null
+  let expiresAt = session.expiresAt
+  if (at - session.lastSeenAt >= SESSION_TOUCH_MS) {
+    expiresAt = Math.min(at + SESSION_IDLE_MS, session.startedAt + SESSION_MAX_MS)
+    await touchSession(data, tokenHash, at, expiresAt)
   }
-  return { admin: fromRow(row), csrfToken: row.csrf_token, expiresAt }
+  return { admin: session.admin, csrfToken: session.csrfToken, expiresAt }
 }
 
-/** Ends a login session (logout). */
-export function endSession(db: Database, token: string): void {
-  db.query('DELETE FROM admin_sessions WHERE token_hash = ?').run(hashToken(token))
+/** Ends a login session (logout); with `by`, the `logout` audit entry is written with it. */
+export async function endSession(
+  data: Data,
+  token: string,
+  clock: Clock,
+  by?: AuditActor,
+): Promise<void> {
+  await data.tx(async (q) => {
+    await deleteSession(q, hashToken(token))
+    if (by) await recordAudit(q, { ...by, action: 'logout' }, clock)
+  })
 }

@@ -1,6 +1,14 @@
-import type { Database } from '../db/database.ts'
+import {
+  countAuditEntryAgain,
+  deleteAuditEntriesBefore,
+  insertAuditEntry,
+  latestAuditEntryFrom,
+  recentAuditEntries,
+} from '../db/audit.ts'
+import type { Data, Queries } from '../db/data.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { StoreSettings } from './settings.ts'
+import type { Store } from './stores.ts'
 
 /** What the audit log records; the settings page shows each with its label. */
 export const AUDIT_ACTIONS = {
@@ -18,7 +26,7 @@ export const AUDIT_ACTIONS = {
   'admin.reset': 'Admin password reset',
 } as const
 
-export type AuditAction = keyof typeof AUDIT_ACTIONS
+type AuditAction = keyof typeof AUDIT_ACTIONS
 
 /** The actor of a command-line action. */
 export const CLI_ACTOR = 'cli'
@@ -36,6 +44,12 @@ export interface AuditInput {
   detail?: string
 }
 
+/**
+ * Who did an action, in which store, from where: what an audited action is given, so that it
+ * writes its entry in its own transaction.
+ */
+export type AuditActor = Omit<AuditInput, 'action' | 'detail'>
+
 export interface AuditEntry extends Required<AuditInput> {
   id: number
   /** When it happened; for a counted row, the first time. */
@@ -49,18 +63,19 @@ function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
-/** Appends one entry to the audit log. */
-export function recordAudit(db: Database, entry: AuditInput, clock: Clock): void {
-  db.query(
-    'INSERT INTO audit_log (store_id, at, actor, address, action, detail) VALUES (?, ?, ?, ?, ?, ?)',
-  ).run(
-    entry.storeId,
-    nowMs(clock),
-    clip(entry.actor, 200),
-    entry.address === null ? null : clip(entry.address, 100),
-    entry.action,
-    clip(entry.detail ?? '', 500),
-  )
+/**
+ * Appends one entry to the audit log. Given an action's transaction handle, the entry is part
+ * of the action: both are written, or neither.
+ */
+export async function recordAudit(q: Queries, entry: AuditInput, clock: Clock): Promise<void> {
+  await insertAuditEntry(q, {
+    storeId: entry.storeId,
+    at: nowMs(clock),
+    actor: clip(entry.actor, 200),
+    address: entry.address === null ? null : clip(entry.address, 100),
+    action: entry.action,
+    detail: clip(entry.detail ?? '', 500),
+  })
 }
 
 /**
@@ -69,48 +84,34 @@ export function recordAudit(db: Database, entry: AuditInput, clock: Clock): void
  * adding a row. Between two throttle windows an address always leaves another entry (its failed
  * logins), so each window of refusals is one row; its time and actor are the first refusal's.
  */
-export function recordRepeatedAudit(
-  db: Database,
+export async function recordRepeatedAudit(
+  q: Queries,
   entry: AuditInput,
   windowMs: number,
   clock: Clock,
-): void {
+): Promise<void> {
   const at = nowMs(clock)
-  db.transaction(() => {
-    const latest = db
-      .query(
-        `SELECT id, action, at FROM audit_log WHERE store_id = ? AND address IS ?
-         ORDER BY id DESC LIMIT 1`,
-      )
-      .get(entry.storeId, entry.address === null ? null : clip(entry.address, 100)) as {
-      id: number
-      action: string
-      at: number
-    } | null
+  await q.tx(async (q) => {
+    const address = entry.address === null ? null : clip(entry.address, 100)
+    const latest = await latestAuditEntryFrom(q, entry.storeId, address)
     if (latest && latest.action === entry.action && at - latest.at < windowMs) {
-      db.query('UPDATE audit_log SET count = count + 1 WHERE id = ?').run(latest.id)
-    } else recordAudit(db, entry, clock)
-  })()
+      await countAuditEntryAgain(q, latest.id)
+    } else await recordAudit(q, entry, clock)
+  })
 }
 
 /**
  * Deletes the audit entries older than `keepDays` (0: keeps them all); returns how many went.
  * Run by the server's background jobs.
  */
-export function pruneAuditLog(db: Database, keepDays: number, clock: Clock): number {
+export async function pruneAuditLog(data: Data, keepDays: number, clock: Clock): Promise<number> {
   if (keepDays <= 0) return 0
-  return db.query('DELETE FROM audit_log WHERE at < ?').run(nowMs(clock) - keepDays * 86_400_000)
-    .changes
+  return deleteAuditEntriesBefore(data, nowMs(clock) - keepDays * 86_400_000)
 }
 
 /** The store's most recent audit entries, newest first. */
-export function recentAudit(db: Database, storeId: number, limit = 50): AuditEntry[] {
-  return db
-    .query(
-      `SELECT id, store_id AS storeId, at, actor, address, action, detail, count FROM audit_log
-       WHERE store_id = ? ORDER BY at DESC, id DESC LIMIT ?`,
-    )
-    .all(storeId, limit) as AuditEntry[]
+export function recentAudit(data: Data, store: Store, limit = 50): Promise<AuditEntry[]> {
+  return recentAuditEntries(data, store.id, limit)
 }
 
 /** The names of the settings whose values differ (secrets compared, never recorded). */
@@ -122,20 +123,21 @@ function changedSettings(before: StoreSettings, after: StoreSettings): string[] 
  * Records a save of the settings: `api.enabled`/`api.disabled` when the API switch moved, and
  * `settings.changed` naming every other changed setting. Nothing when nothing changed.
  */
-export function auditSettingsChange(
-  db: Database,
-  who: Omit<AuditInput, 'action' | 'detail'>,
+export async function auditSettingsChange(
+  q: Queries,
+  who: AuditActor,
   before: StoreSettings,
   after: StoreSettings,
   clock: Clock,
-): void {
+): Promise<void> {
   const changed = changedSettings(before, after)
   if (changed.includes('api_enabled')) {
-    recordAudit(db, { ...who, action: after.api_enabled ? 'api.enabled' : 'api.disabled' }, clock)
+    const action = after.api_enabled ? 'api.enabled' : 'api.disabled'
+    await recordAudit(q, { ...who, action }, clock)
   }
   const others = changed.filter((k) => k !== 'api_enabled')
   if (others.length > 0) {
-    recordAudit(db, { ...who, action: 'settings.changed', detail: others.join(', ') }, clock)
+    await recordAudit(q, { ...who, action: 'settings.changed', detail: others.join(', ') }, clock)
   }
 }
 

@@ -1,7 +1,21 @@
-import type { Database } from '../db/database.ts'
+import {
+  activeKeyByName,
+  activeKeyNameTaken,
+  insertKey,
+  type KeyRow,
+  keyByHash,
+  keyById,
+  keysOfStore,
+  revokeKey,
+  toApiKey,
+  touchKey,
+} from '../db/apiKeys.ts'
+import type { Data, Queries } from '../db/data.ts'
+import { type AuditActor, describeKey, recordAudit } from './audit.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { Conflict, InvalidInput, NotFound } from './errors.ts'
 import { randomBase62, toBase62 } from './random.ts'
+import type { Store } from './stores.ts'
 
 export type KeyScope = 'export' | 'ingest'
 const KEY_SCOPES: readonly KeyScope[] = ['export', 'ingest']
@@ -31,32 +45,6 @@ export interface ApiKey {
 export interface IssuedKey {
   key: ApiKey
   secret: string
-}
-
-interface KeyRow {
-  id: number
-  store_id: number
-  name: string
-  scope: KeyScope
-  prefix: string
-  created_at: number
-  last_used_at: number | null
-  revoked_at: number | null
-}
-
-const COLUMNS = 'id, store_id, name, scope, prefix, created_at, last_used_at, revoked_at'
-
-function fromRow(r: KeyRow): ApiKey {
-  return {
-    id: r.id,
-    storeId: r.store_id,
-    name: r.name,
-    scope: r.scope,
-    prefix: r.prefix,
-    createdAt: r.created_at,
-    lastUsedAt: r.last_used_at,
-    revokedAt: r.revoked_at,
-  }
 }
 
 function checksum(body: string): string {
@@ -100,142 +88,138 @@ function validScope(scope: string): KeyScope {
   return scope as KeyScope
 }
 
-function insertKey(
-  db: Database,
-  storeId: number,
+/** Issues a key with a fresh secret. */
+async function issueKey(
+  q: Queries,
+  store: Store,
   name: string,
   scope: KeyScope,
   at: number,
-): IssuedKey {
+): Promise<IssuedKey> {
   const secret = generateApiKey()
-  const row = db
-    .query(
-      `INSERT INTO api_keys (store_id, name, scope, prefix, key_hash, created_at)
-       VALUES (?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
-    )
-    .get(storeId, name, scope, secret.slice(0, DISPLAY_LENGTH), hashApiKey(secret), at) as KeyRow
-  return { key: fromRow(row), secret }
+  const row = await insertKey(q, {
+    storeId: store.id,
+    name,
+    scope,
+    prefix: secret.slice(0, DISPLAY_LENGTH),
+    keyHash: hashApiKey(secret),
+    createdAt: at,
+  })
+  return { key: toApiKey(row), secret }
 }
 
-/** Issues a named key of a scope. Names are unique among a store's active keys. */
-export function createApiKey(
-  db: Database,
-  storeId: number,
+/**
+ * Issues a named key of a scope. Names are unique among a store's active keys. With `by`, the
+ * audit entry is written in the same transaction (as for every key action below).
+ */
+export async function createApiKey(
+  data: Data,
+  store: Store,
   name: string,
   scope: string,
   clock: Clock,
-): IssuedKey {
+  by?: AuditActor,
+): Promise<IssuedKey> {
   const cleanName = validName(name)
   const cleanScope = validScope(scope)
-  return db
-    .transaction(() => {
-      const taken = db
-        .query('SELECT 1 FROM api_keys WHERE store_id = ? AND name = ? AND revoked_at IS NULL')
-        .get(storeId, cleanName)
-      if (taken) throw new Conflict(`An active key named "${cleanName}" already exists`)
-      return insertKey(db, storeId, cleanName, cleanScope, nowMs(clock))
-    })
-    .immediate()
+  return data.tx(async (q) => {
+    if (await activeKeyNameTaken(q, store.id, cleanName)) {
+      throw new Conflict(`An active key named "${cleanName}" already exists`)
+    }
+    const issued = await issueKey(q, store, cleanName, cleanScope, nowMs(clock))
+    if (by) {
+      const detail = describeKey(issued.key)
+      await recordAudit(q, { ...by, action: 'key.created', detail }, clock)
+    }
+    return issued
+  })
 }
 
 /** All keys of a store, newest first, revoked ones included. */
-export function listApiKeys(db: Database, storeId: number): ApiKey[] {
-  return (
-    db
-      .query(`SELECT ${COLUMNS} FROM api_keys WHERE store_id = ? ORDER BY id DESC`)
-      .all(storeId) as KeyRow[]
-  ).map(fromRow)
+export async function listApiKeys(data: Data, store: Store): Promise<ApiKey[]> {
+  return (await keysOfStore(data, store.id)).map(toApiKey)
 }
 
 /** Finds a key by numeric id, or by the name of an active key. */
-export function findApiKey(db: Database, storeId: number, idOrName: string): ApiKey {
+export async function findApiKey(q: Queries, store: Store, idOrName: string): Promise<ApiKey> {
   const ref = idOrName.trim()
-  const row = (
-    /^\d+$/.test(ref)
-      ? db
-          .query(`SELECT ${COLUMNS} FROM api_keys WHERE store_id = ? AND id = ?`)
-          .get(storeId, Number(ref))
-      : db
-          .query(
-            `SELECT ${COLUMNS} FROM api_keys WHERE store_id = ? AND name = ? AND revoked_at IS NULL`,
-          )
-          .get(storeId, ref)
-  ) as KeyRow | null
+  const row = /^\d+$/.test(ref)
+    ? await keyById(q, store.id, Number(ref))
+    : await activeKeyByName(q, store.id, ref)
   if (!row) throw new NotFound(`No key with id or active name ${JSON.stringify(ref)}`)
-  return fromRow(row)
+  return toApiKey(row)
 }
 
 /** Revokes a key; revoking an already revoked key is an error that says so. */
-export function revokeApiKey(
-  db: Database,
-  storeId: number,
+export async function revokeApiKey(
+  data: Data,
+  store: Store,
   idOrName: string,
   clock: Clock,
-): ApiKey {
-  return db
-    .transaction(() => {
-      const key = findApiKey(db, storeId, idOrName)
-      if (key.revokedAt !== null)
-        throw new Conflict(`Key ${key.id} (${key.name}) is already revoked`)
-      const row = db
-        .query(`UPDATE api_keys SET revoked_at = ? WHERE id = ? RETURNING ${COLUMNS}`)
-        .get(nowMs(clock), key.id) as KeyRow
-      db.cache.invalidate()
-      return fromRow(row)
-    })
-    .immediate()
+  by?: AuditActor,
+): Promise<ApiKey> {
+  return data.tx(async (q) => {
+    const key = await findApiKey(q, store, idOrName)
+    if (key.revokedAt !== null) throw new Conflict(`Key ${key.id} (${key.name}) is already revoked`)
+    const revoked = toApiKey(await revokeKey(q, key.id, nowMs(clock)))
+    if (by) await recordAudit(q, { ...by, action: 'key.revoked', detail: describeKey(key) }, clock)
+    // Before the commit: no call may be let in by the cached key once the revocation is visible.
+    data.cache.invalidate()
+    return revoked
+  })
 }
 
 /** Revokes a key and issues a new one with the same name and scope, in one transaction. */
-export function regenerateApiKey(
-  db: Database,
-  storeId: number,
+export async function regenerateApiKey(
+  data: Data,
+  store: Store,
   idOrName: string,
   clock: Clock,
-): IssuedKey {
-  return db
-    .transaction(() => {
-      const old = findApiKey(db, storeId, idOrName)
-      if (old.revokedAt !== null) {
-        throw new Conflict(`Key ${old.id} (${old.name}) is revoked; create a new key instead`)
-      }
-      const at = nowMs(clock)
-      db.query('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(at, old.id)
-      db.cache.invalidate()
-      return insertKey(db, storeId, old.name, old.scope, at)
-    })
-    .immediate()
+  by?: AuditActor,
+): Promise<IssuedKey> {
+  return data.tx(async (q) => {
+    const old = await findApiKey(q, store, idOrName)
+    if (old.revokedAt !== null) {
+      throw new Conflict(`Key ${old.id} (${old.name}) is revoked; create a new key instead`)
+    }
+    const at = nowMs(clock)
+    await revokeKey(q, old.id, at)
+    const issued = await issueKey(q, store, old.name, old.scope, at)
+    if (by) {
+      const detail = `${describeKey(old)} → ${issued.key.prefix}…`
+      await recordAudit(q, { ...by, action: 'key.regenerated', detail }, clock)
+    }
+    data.cache.invalidate()
+    return issued
+  })
 }
 
 /**
  * The active key of the given scope that this secret belongs to, or null. Records the use.
- * A malformed secret is rejected before any lookup.
+ * A malformed secret is rejected before any lookup; a key found before is answered from the
+ * read cache without a query.
  */
-export function authenticateApiKey(
-  db: Database,
+export async function authenticateApiKey(
+  data: Data,
   secret: string,
   scope: KeyScope,
   clock: Clock,
-): ApiKey | null {
+): Promise<ApiKey | null> {
   if (!KEY_PATTERN.test(secret)) return null
   const hash = hashApiKey(secret)
-  const cache = db.cache
   const cacheKey = `key:${hash}`
   // A key found before is well formed; any other is checked before the lookup (typos need none).
   const row =
-    cache.peek<KeyRow>(cacheKey) ??
+    data.cache.peek<KeyRow>(cacheKey) ??
     (isWellFormedApiKey(secret)
-      ? cache.get(cacheKey, () => {
-          return db
-            .query(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`)
-            .get(hash) as KeyRow | null
-        })
+      ? await data.cache.load(cacheKey, () => keyByHash(data, hash))
       : null)
   if (!row || row.revoked_at !== null || row.scope !== scope) return null
   const at = nowMs(clock)
   if (row.last_used_at === null || at - row.last_used_at >= LAST_USED_RESOLUTION_MS) {
-    db.query('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, row.id)
+    // Noted before the write, so the calls that arrive while it waits do not write it again.
     row.last_used_at = at
+    await touchKey(data, row.id, at)
   }
-  return fromRow(row)
+  return toApiKey(row)
 }

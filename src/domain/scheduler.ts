@@ -1,4 +1,5 @@
 import { DEFAULT_AUDIT_KEEP_DAYS } from '../config.ts'
+import type { Data } from '../db/data.ts'
 import type { Database } from '../db/database.ts'
 import { pruneAuditLog } from './audit.ts'
 import { BackupJob } from './backup.ts'
@@ -272,6 +273,8 @@ export interface BackgroundJobs {
  */
 export function startBackgroundJobs(options: {
   db: Database
+  /** The data layer over `db` (core.data), for the modules moved onto it. */
+  data: Data
   clock: Clock
   mailer: MailerResolver
   baseUrl: string
@@ -292,11 +295,11 @@ export function startBackgroundJobs(options: {
       ? new BackupJob({ ...options, dataDir: options.backup.dataDir, keep: options.backup.keep })
       : undefined
   const log = options.log ?? (() => {})
-  const maintenance = new PeriodicTask(
-    () =>
-      pruneAuditLog(options.db, options.auditKeepDays ?? DEFAULT_AUDIT_KEEP_DAYS, options.clock),
-    (err) => log(`Maintenance: ${err.message}\n`),
-  )
+  const maintenanceFailed = (err: Error) => log(`Maintenance: ${err.message}\n`)
+  const maintenance = new PeriodicTask(() => {
+    const keepDays = options.auditKeepDays ?? DEFAULT_AUDIT_KEEP_DAYS
+    pruneAuditLog(options.data, keepDays, options.clock).catch(maintenanceFailed)
+  }, maintenanceFailed)
   sender.start(options.senderIntervalMs)
   scheduler.start(options.schedulerIntervalMs)
   backup?.start(options.backup?.intervalMs)

@@ -1,4 +1,5 @@
-import type { Database } from '../db/database.ts'
+import type { Data } from '../db/data.ts'
+import { insertStoreIfMissing, storeById, storeByTrackingId } from '../db/stores.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { randomBase62 } from './random.ts'
 
@@ -11,33 +12,17 @@ export interface Store {
 const DEFAULT_STORE_ID = 1
 
 /** Returns the default store, creating it (with its tracking id) on first run. */
-export function ensureDefaultStore(db: Database, clock: Clock): Store {
-  db.query(
-    'INSERT INTO stores (id, tracking_id, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
-  ).run(DEFAULT_STORE_ID, `MIDA-${randomBase62(12)}`, nowMs(clock))
-  return getStore(db, DEFAULT_STORE_ID)
-}
-
-/** Loads a store by id. */
-function getStore(db: Database, id: number): Store {
-  const row = db.query('SELECT id, tracking_id FROM stores WHERE id = ?').get(id) as {
-    id: number
-    tracking_id: string
-  } | null
-  if (!row) throw new Error(`Store ${id} does not exist`)
-  return { id: row.id, trackingId: row.tracking_id }
+export async function ensureDefaultStore(data: Data, clock: Clock): Promise<Store> {
+  await insertStoreIfMissing(data, DEFAULT_STORE_ID, `MIDA-${randomBase62(12)}`, nowMs(clock))
+  const store = await storeById(data, DEFAULT_STORE_ID)
+  if (!store) throw new Error(`Store ${DEFAULT_STORE_ID} does not exist`)
+  return store
 }
 
 /** Finds the store that owns a tracking id, for the storefront tracker. */
-export function findStoreByTrackingId(db: Database, trackingId: string): Store | null {
+export function findStoreByTrackingId(data: Data, trackingId: string): Promise<Store | null> {
   // Every tracker event asks; tracking ids never change, unknown ones are not remembered.
-  return db.cache.get(`store-by-tracking-id:${trackingId}`, () => {
-    const row = db
-      .query('SELECT id, tracking_id FROM stores WHERE tracking_id = ?')
-      .get(trackingId) as {
-      id: number
-      tracking_id: string
-    } | null
-    return row ? { id: row.id, trackingId: row.tracking_id } : null
-  })
+  return data.cache.load(`store-by-tracking-id:${trackingId}`, () =>
+    storeByTrackingId(data, trackingId),
+  )
 }

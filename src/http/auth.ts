@@ -78,10 +78,10 @@ function cookieHeader(
 }
 
 /** The admin session a request carries, or null. */
-export function currentSession(ctx: AppContext, cookie: Cookies): AdminAuth | null {
+export async function currentSession(ctx: AppContext, cookie: Cookies): Promise<AdminAuth | null> {
   const token = cookieText(cookie, SESSION_COOKIE)
   if (!token) return null
-  const session = findSession(ctx.db, token, ctx.clock)
+  const session = await findSession(ctx.data, token, ctx.clock)
   return session ? { ...session, sessionToken: token } : null
 }
 
@@ -165,8 +165,8 @@ function refuseCsrf(): Response {
 export function adminAuth(ctx: AppContext) {
   return new Elysia({ name: 'admin-auth', seed: ctx }).macro({
     admin: {
-      resolve({ request, body, cookie, status, set }) {
-        const auth = currentSession(ctx, cookie)
+      async resolve({ request, body, cookie, status, set }) {
+        const auth = await currentSession(ctx, cookie)
         if (!auth) return status(401, refuseAnonymous(ctx, request))
         if (!SAFE_METHODS.has(request.method)) {
           const presented = presentedCsrfToken(request, body)
@@ -181,7 +181,7 @@ export function adminAuth(ctx: AppContext) {
 
 /** `/login`, `/logout`, `/setup`, and `/` (which leads to the settings page). */
 export function authRoutes(ctx: AppContext) {
-  const { db, clock } = ctx
+  const { data, clock } = ctx
   // MIDA_LOGIN_ATTEMPTS wrong passwords per address (5 in 15 minutes), then it waits out the window.
   const loginThrottle = ctx.loginThrottle
   const storeId = ctx.store.id
@@ -189,34 +189,33 @@ export function authRoutes(ctx: AppContext) {
   const sessionCookie = (token: string) =>
     cookieHeader(ctx, SESSION_COOKIE, token, { maxAgeSeconds: Math.floor(SESSION_IDLE_MS / 1000) })
 
-  const loginPage = (
+  const loginPage = async (
     status: number,
     props: { email?: string; next: string; error?: string; loggedOut?: boolean },
     headers: Record<string, string> = {},
   ) => {
     const csrf = randomBase62(32)
-    return htmlResponse(
-      LoginPage({ ...props, csrfToken: csrf, noAdmin: countAdmins(db) === 0 }),
-      status,
-      {
-        'set-cookie': cookieHeader(ctx, LOGIN_CSRF_COOKIE, csrf, { path: '/login' }),
-        ...headers,
-      },
-    )
+    const noAdmin = (await countAdmins(data)) === 0
+    return htmlResponse(LoginPage({ ...props, csrfToken: csrf, noAdmin }), status, {
+      'set-cookie': cookieHeader(ctx, LOGIN_CSRF_COOKIE, csrf, { path: '/login' }),
+      ...headers,
+    })
   }
 
   return new Elysia({ name: 'auth', seed: ctx })
     .use(adminAuth(ctx))
-    .get('/', ({ cookie }) => redirect(currentSession(ctx, cookie) ? '/settings' : '/login'))
-    .get('/login', ({ cookie, query }) => {
+    .get('/', async ({ cookie }) =>
+      redirect((await currentSession(ctx, cookie)) ? '/settings' : '/login'),
+    )
+    .get('/login', async ({ cookie, query }) => {
       const next = safeNext(query.next)
-      if (currentSession(ctx, cookie)) return redirect(next)
+      if (await currentSession(ctx, cookie)) return redirect(next)
       return loginPage(200, { next, loggedOut: query.logged_out === '1' })
     })
     .post('/login', async ({ request, body, cookie, server }) => {
       // The re-login dialog (htmx) gets the dialog back, the login page the page.
       const loginForm = isHtmx(request)
-        ? (status: number, props: { email?: string; error?: string }, headers = {}) =>
+        ? async (status: number, props: { email?: string; error?: string }, headers = {}) =>
             reloginAnswer(ctx, status, { email: props.email, error: props.error }, headers)
         : loginPage
       const address = clientAddress(ctx, request, server)
@@ -233,8 +232,8 @@ export function authRoutes(ctx: AppContext) {
         loginThrottle.take(address)
       } catch (err) {
         if (!(err instanceof TooManyRequests)) throw err
-        recordRepeatedAudit(
-          db,
+        await recordRepeatedAudit(
+          data,
           { storeId, actor: email, address, action: 'login.throttled' },
           ctx.config.loginAttempts.windowMs,
           clock,
@@ -250,14 +249,14 @@ export function authRoutes(ctx: AppContext) {
           { 'retry-after': String(err.retryAfterSeconds) },
         )
       }
-      const admin = await verifyLogin(db, email, formField(body, 'password') ?? '')
+      const admin = await verifyLogin(data, email, formField(body, 'password') ?? '')
       if (!admin) {
-        recordAudit(db, { storeId, actor: email, address, action: 'login.failed' }, clock)
+        await recordAudit(data, { storeId, actor: email, address, action: 'login.failed' }, clock)
         return loginForm(401, { email, next, error: 'Wrong email or password.' })
       }
       loginThrottle.succeed(address)
-      recordAudit(db, { storeId, actor: admin.email, address, action: 'login' }, clock)
-      const session = startSession(db, admin.id, clock)
+      const by = { storeId, actor: admin.email, address }
+      const session = await startSession(data, admin.id, clock, by)
       const response = isHtmx(request)
         ? // Back on the page it came from: the dialog closes, the page takes the new CSRF token.
           htmlResponse('', 200, {
@@ -275,19 +274,19 @@ export function authRoutes(ctx: AppContext) {
     })
     .post(
       '/logout',
-      ({ auth, request, server }) => {
-        endSession(db, auth.sessionToken)
+      async ({ auth, request, server }) => {
         const address = clientAddress(ctx, request, server)
-        recordAudit(db, { storeId, actor: auth.admin.email, address, action: 'logout' }, clock)
+        const by = { storeId, actor: auth.admin.email, address }
+        await endSession(data, auth.sessionToken, clock, by)
         return redirect('/login?logged_out=1', {
           'set-cookie': cookieHeader(ctx, SESSION_COOKIE, '', { maxAgeSeconds: 0 }),
         })
       },
       { admin: true },
     )
-    .get('/setup', ({ query }) => {
+    .get('/setup', async ({ query }) => {
       const token = typeof query.token === 'string' ? query.token : ''
-      const problem = setupTokenProblem(db, token, clock)
+      const problem = await setupTokenProblem(data, token, clock)
       if (problem) {
         return htmlResponse(
           MessagePage({ title: 'Set up mida-export', message: problem, back: TO_LOGIN }),
@@ -300,7 +299,7 @@ export function authRoutes(ctx: AppContext) {
       const token = formField(body, 'token') ?? ''
       const email = (formField(body, 'email') ?? '').trim()
       const password = formField(body, 'password') ?? ''
-      const problem = setupTokenProblem(db, token, clock)
+      const problem = await setupTokenProblem(data, token, clock)
       if (problem) {
         return htmlResponse(
           MessagePage({ title: 'Set up mida-export', message: problem, back: TO_LOGIN }),
@@ -319,14 +318,12 @@ export function authRoutes(ctx: AppContext) {
         return htmlResponse(SetupPage({ token, email, errors }), 422)
       }
       try {
-        const admin = await createFirstAdmin(db, token, email, password, clock)
         const address = clientAddress(ctx, request, server)
-        recordAudit(
-          db,
-          { storeId, actor: admin.email, address, action: 'admin.created', detail: 'setup link' },
-          clock,
-        )
-        const session = startSession(db, admin.id, clock)
+        const admin = await createFirstAdmin(data, token, email, password, clock, {
+          storeId,
+          address,
+        })
+        const session = await startSession(data, admin.id, clock)
         return redirect('/settings', { 'set-cookie': sessionCookie(session.token) })
       } catch (err) {
         if (err instanceof AdminInputError) {

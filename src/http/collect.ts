@@ -87,7 +87,7 @@ export function collectHandler(ctx: AppContext, queue: CollectQueue) {
       // the visitor id is the client's choice, the address is not.
       ctx.collectIpLimiter.take(clientAddress(ctx, request, server))
       const body = parseCollectBody(await readBodyText(request, MAX_EVENT_BYTES))
-      const store = findStoreByTrackingId(ctx.db, body.store)
+      const store = await findStoreByTrackingId(ctx.data, body.store)
       if (!store) throw new NotFound('Unknown tracking id')
       const allowed = allowedOrigins(ctx, store.id)
       if (allowed && !(origin && allowed.includes(origin))) {
@@ -164,10 +164,13 @@ function trackingSettingsRoutes(ctx: AppContext) {
   return new Elysia({ name: 'tracking-settings', seed: ctx })
     .use(adminAuth(ctx))
     .guard({ admin: true })
-    .get('/settings/tracking/today', () =>
+    .get('/settings/tracking/today', async () =>
       htmlResponse(
         TrackingToday({
-          model: modelOf(loadSettingsView(ctx, { models: ['trackingToday'] }), 'trackingToday'),
+          model: modelOf(
+            await loadSettingsView(ctx, { models: ['trackingToday'] }),
+            'trackingToday',
+          ),
         }),
       ),
     )

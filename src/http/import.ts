@@ -37,7 +37,7 @@ export function importRoutes(ctx: AppContext) {
       }
       ctx.keyThrottle.check(address)
       const secret = presentedKey(request.headers)
-      const key = secret ? authenticateApiKey(ctx.db, secret, 'ingest', ctx.clock) : null
+      const key = secret ? await authenticateApiKey(ctx.data, secret, 'ingest', ctx.clock) : null
       if (!key || key.storeId !== ctx.store.id) {
         ctx.keyThrottle.fail(address)
         throw new Unauthorized()

@@ -9,8 +9,8 @@ import { htmlResponse, redirect } from './html.ts'
  * POST, with the CSRF token) shows a Log out button to a logged-in admin, else goes to /login.
  */
 export function pageRoutes(ctx: AppContext) {
-  return new Elysia({ name: 'pages', seed: ctx }).get('/logout', ({ cookie }) => {
-    const auth = currentSession(ctx, cookie)
+  return new Elysia({ name: 'pages', seed: ctx }).get('/logout', async ({ cookie }) => {
+    const auth = await currentSession(ctx, cookie)
     if (!auth) return redirect('/login')
     return htmlResponse(LogoutPage({ email: auth.admin.email, csrfToken: auth.csrfToken }))
   })

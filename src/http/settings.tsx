@@ -11,15 +11,9 @@ import { AFTER_CHANGE_MODELS, AfterChangePartials } from '../../views/settings/p
 import { PAGE_MODELS } from '../../views/settings/sections.tsx'
 import { SyncLog } from '../../views/settings/syncLog.tsx'
 import { type ApiKeysModel, type ModelName, modelOf } from '../../views/settings/types.ts'
-import { type AuditAction, auditSettingsChange, describeKey, recordAudit } from '../domain/audit.ts'
+import { type AuditActor, auditSettingsChange } from '../domain/audit.ts'
 import { AppError } from '../domain/errors.ts'
-import {
-  createApiKey,
-  findApiKey,
-  type IssuedKey,
-  regenerateApiKey,
-  revokeApiKey,
-} from '../domain/keys.ts'
+import { createApiKey, regenerateApiKey, revokeApiKey } from '../domain/keys.ts'
 import { previewSettings, RETYPE_SMTP_PASSWORD, savedPasswordMoves } from '../domain/mailer.ts'
 import {
   readSettings,
@@ -73,7 +67,7 @@ function loadedValues(body: unknown): Record<string, unknown> {
 
 /** `/settings` and its fragments: the page, Save, API keys, the sync log. */
 export function settingsRoutes(ctx: AppContext) {
-  const { db, clock } = ctx
+  const { db, data, store, clock } = ctx
   const storeId = ctx.store.id
 
   const view = (auth: AdminAuth, models: readonly ModelName[]) =>
@@ -84,9 +78,9 @@ export function settingsRoutes(ctx: AppContext) {
    * on the time zone alone, so they are counted again only when a Save changed it; otherwise
    * the answer keeps the page's live counter (see `TrackingToday`).
    */
-  const saveAnswerView = (auth: AdminAuth, zoneChanged: boolean) => {
+  const saveAnswerView = async (auth: AdminAuth, zoneChanged: boolean) => {
     const models = SAVE_RESULT_MODELS.filter((m) => zoneChanged || m !== 'trackingToday')
-    const v = view(auth, models)
+    const v = await view(auth, models)
     if (!zoneChanged) v.models.trackingToday = null
     return v
   }
@@ -95,7 +89,7 @@ export function settingsRoutes(ctx: AppContext) {
    * The keys fragment for htmx (after a change, with the audit log and the overview as
    * partials), the whole page for a plain form post.
    */
-  const keysAnswer = (
+  const keysAnswer = async (
     request: Request,
     auth: AdminAuth,
     keys: Pick<ApiKeysModel, 'newKey' | 'revokedKey' | 'keyForm'> = {},
@@ -108,7 +102,7 @@ export function settingsRoutes(ctx: AppContext) {
       : changed
         ? ['apiKeys', ...AFTER_CHANGE_MODELS]
         : ['apiKeys']
-    const v = loadSettingsView(ctx, { csrfToken: auth.csrfToken, models, keys })
+    const v = await loadSettingsView(ctx, { csrfToken: auth.csrfToken, models, keys })
     return htmx
       ? htmlResponse(
           <>
@@ -121,28 +115,23 @@ export function settingsRoutes(ctx: AppContext) {
   }
 
   /** Who did it, for the audit log: the admin and the client's address. */
-  const actor = (auth: AdminAuth, request: Request, server: Server) => ({
+  const actor = (auth: AdminAuth, request: Request, server: Server): AuditActor => ({
     storeId,
     actor: auth.admin.email,
     address: clientAddress(ctx, request, server),
   })
 
-  const keyAction = (
+  /** A change to one key (by id), audited in its transaction; the keys fragment either way. */
+  const keyAction = async (
     request: Request,
-    server: Server,
     auth: AdminAuth,
     id: string,
-    action: AuditAction,
-    act: (ref: string) => IssuedKey | undefined,
+    act: (ref: string) => Promise<Pick<ApiKeysModel, 'newKey' | 'revokedKey'>>,
   ) => {
     try {
       if (!/^\d+$/.test(id)) throw new AppError(404, 'No such key')
-      const key = findApiKey(db, storeId, id)
-      const newKey = act(String(key.id))
-      const detail = newKey ? `${describeKey(key)} → ${newKey.key.prefix}…` : describeKey(key)
-      recordAudit(db, { ...actor(auth, request, server), action, detail }, clock)
-      const revokedKey = action === 'key.revoked' ? key.id : undefined
-      return keysAnswer(request, auth, { newKey, revokedKey }, 200, true)
+      const changed = await act(id)
+      return await keysAnswer(request, auth, changed, 200, true)
     } catch (err) {
       if (!(err instanceof AppError)) throw err
       return keysAnswer(
@@ -157,8 +146,8 @@ export function settingsRoutes(ctx: AppContext) {
   return new Elysia({ name: 'settings', seed: ctx })
     .use(adminAuth(ctx))
     .guard({ admin: true })
-    .get('/settings', ({ auth, query }) => {
-      const v = view(auth, PAGE_MODELS)
+    .get('/settings', async ({ auth, query }) => {
+      const v = await view(auth, PAGE_MODELS)
       return htmlResponse(
         <SettingsPage
           view={v}
@@ -166,7 +155,7 @@ export function settingsRoutes(ctx: AppContext) {
         />,
       )
     })
-    .post('/settings', ({ auth, body, request, server }) => {
+    .post('/settings', async ({ auth, body, request, server }) => {
       const submitted = settingsChanges(body)
       const before = readSettings(db, storeId)
       // Only what the merchant changed is written: a change made elsewhere since the page loaded
@@ -182,11 +171,11 @@ export function settingsRoutes(ctx: AppContext) {
           throw new SettingsError({ smtp_password: RETYPE_SMTP_PASSWORD })
         }
         after = updateSettings(db, storeId, changes, clock)
-        auditSettingsChange(db, actor(auth, request, server), before, after, clock)
+        await auditSettingsChange(data, actor(auth, request, server), before, after, clock)
       } catch (err) {
         if (!(err instanceof SettingsError)) throw err
         const htmx = isHtmx(request)
-        const v = htmx ? saveAnswerView(auth, false) : view(auth, PAGE_MODELS)
+        const v = htmx ? await saveAnswerView(auth, false) : await view(auth, PAGE_MODELS)
         // What was typed stays in the fields, each error next to its field; the fields the
         // merchant did not touch show the saved values (changed elsewhere or not).
         const typed = { ...changes }
@@ -206,7 +195,7 @@ export function settingsRoutes(ctx: AppContext) {
         return htmlResponse(<SaveResult view={v} ok={false} />, status)
       }
       if (!isHtmx(request)) return redirect('/settings?saved=1')
-      const v = saveAnswerView(auth, after.timezone !== before.timezone)
+      const v = await saveAnswerView(auth, after.timezone !== before.timezone)
       return htmlResponse(<SaveResult view={v} ok />, 200, {
         'hx-trigger': 'settings-saved',
       })
@@ -214,14 +203,13 @@ export function settingsRoutes(ctx: AppContext) {
     .get('/settings/keys', ({ auth, request }) =>
       isHtmx(request) ? keysAnswer(request, auth) : redirect('/settings#section-api-keys'),
     )
-    .post('/settings/keys', ({ auth, body, request, server }) => {
+    .post('/settings/keys', async ({ auth, body, request, server }) => {
       const name = formField(body, 'name') ?? ''
       const scope = formField(body, 'scope') ?? 'export'
       try {
-        const newKey = createApiKey(db, storeId, name, scope, clock)
-        const detail = describeKey(newKey.key)
-        recordAudit(db, { ...actor(auth, request, server), action: 'key.created', detail }, clock)
-        return keysAnswer(request, auth, { newKey }, 200, true)
+        const by = actor(auth, request, server)
+        const newKey = await createApiKey(data, store, name, scope, clock, by)
+        return await keysAnswer(request, auth, { newKey }, 200, true)
       } catch (err) {
         if (!(err instanceof AppError)) throw err
         const status = err.status === 409 ? 409 : 422
@@ -229,24 +217,23 @@ export function settingsRoutes(ctx: AppContext) {
       }
     })
     .post('/settings/keys/:id/regenerate', ({ auth, params, request, server }) =>
-      keyAction(request, server, auth, params.id, 'key.regenerated', (ref) =>
-        regenerateApiKey(db, storeId, ref, clock),
-      ),
+      keyAction(request, auth, params.id, async (ref) => ({
+        newKey: await regenerateApiKey(data, store, ref, clock, actor(auth, request, server)),
+      })),
     )
     .post('/settings/keys/:id/revoke', ({ auth, params, request, server }) =>
-      keyAction(request, server, auth, params.id, 'key.revoked', (ref) => {
-        revokeApiKey(db, storeId, ref, clock)
-        return undefined
-      }),
+      keyAction(request, auth, params.id, async (ref) => ({
+        revokedKey: (await revokeApiKey(data, store, ref, clock, actor(auth, request, server))).id,
+      })),
     )
-    .get('/settings/sync-log', ({ auth, request }) =>
+    .get('/settings/sync-log', async ({ auth, request }) =>
       isHtmx(request)
-        ? htmlResponse(<SyncLog model={modelOf(view(auth, ['syncLog']), 'syncLog')} />)
+        ? htmlResponse(<SyncLog model={modelOf(await view(auth, ['syncLog']), 'syncLog')} />)
         : redirect('/settings#section-sync-log'),
     )
-    .get('/settings/audit', ({ auth, request }) =>
+    .get('/settings/audit', async ({ auth, request }) =>
       isHtmx(request)
-        ? htmlResponse(<AuditLog model={modelOf(view(auth, ['audit']), 'audit')} />)
+        ? htmlResponse(<AuditLog model={modelOf(await view(auth, ['audit']), 'audit')} />)
         : redirect('/settings#section-audit'),
     )
 }

@@ -47,7 +47,7 @@ type Loader<K extends ModelName> = (
   ctx: AppContext,
   view: SettingsView,
   options: LoadOptions,
-) => SectionModels[K]
+) => SectionModels[K] | Promise<SectionModels[K]>
 
 /** One loader per model: the only database reads of the settings page. */
 const LOADERS: { [K in ModelName]: Loader<K> } = {
@@ -73,12 +73,12 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
     })
     return { kind: 'checklist', steps, recipient }
   },
-  apiKeys(ctx, { settings, server }, { keys }) {
+  async apiKeys(ctx, { settings, server }, { keys }) {
     return {
       timeZone: settings.timezone,
       baseUrl: server.baseUrl,
       apiEnabled: settings.api_enabled,
-      keys: listApiKeys(ctx.db, ctx.store.id),
+      keys: await listApiKeys(ctx.data, ctx.store),
       ...keys,
     }
   },
@@ -98,8 +98,8 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
       requests: recentSyncRequests(ctx.callLog, ctx.store.id, 10),
     }
   },
-  audit(ctx, { settings }) {
-    return { timeZone: settings.timezone, entries: recentAudit(ctx.db, ctx.store.id, 50) }
+  async audit(ctx, { settings }) {
+    return { timeZone: settings.timezone, entries: await recentAudit(ctx.data, ctx.store, 50) }
   },
   outbox(ctx, { settings, smtp }) {
     const configured = smtp !== null
@@ -117,20 +117,23 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
   },
 }
 
-function loadModel<K extends ModelName>(
+async function loadModel<K extends ModelName>(
   name: K,
   ctx: AppContext,
   view: SettingsView,
   options: LoadOptions,
-): void {
-  view.models[name] = LOADERS[name](ctx, view, options)
+): Promise<void> {
+  view.models[name] = await LOADERS[name](ctx, view, options)
 }
 
 /**
  * A settings view: the saved settings, the server's facts, one clock reading, and the models
  * named in `options.models`, each read once.
  */
-export function loadSettingsView(ctx: AppContext, options: LoadOptions): SettingsView {
+export async function loadSettingsView(
+  ctx: AppContext,
+  options: LoadOptions,
+): Promise<SettingsView> {
   const settings = readSettings(ctx.db, ctx.store.id)
   const view: SettingsView = {
     settings,
@@ -146,6 +149,6 @@ export function loadSettingsView(ctx: AppContext, options: LoadOptions): Setting
     smtp: smtpTarget(ctx.config, settings),
     models: {},
   }
-  for (const name of new Set(options.models)) loadModel(name, ctx, view, options)
+  for (const name of new Set(options.models)) await loadModel(name, ctx, view, options)
   return view
 }

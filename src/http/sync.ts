@@ -85,7 +85,7 @@ export function syncHandler(ctx: AppContext) {
   // A refusal of the key throttle (429) is counted in its address's row for the throttle window.
   const refused = { refusedWithinMs: ctx.config.keyAttempts.windowMs }
 
-  return fastRoute(ctx.config, (request: Request, server: AddressSource) => {
+  return fastRoute(ctx.config, async (request: Request, server: AddressSource) => {
     const started = performance.now()
     const address = clientAddress(ctx, request, server)
     let keyId: number | null = null
@@ -130,7 +130,7 @@ export function syncHandler(ctx: AppContext) {
     try {
       ctx.keyThrottle.check(address)
       const secret = presentedKey(request.headers)
-      const key = secret ? authenticateApiKey(db, secret, 'export', clock) : null
+      const key = secret ? await authenticateApiKey(ctx.data, secret, 'export', clock) : null
       if (!key || key.storeId !== ctx.store.id) {
         ctx.keyThrottle.fail(address)
         throw new Unauthorized()

@@ -17,8 +17,13 @@ useBrowserHarness((started) => {
 
 describe('the strict Content-Security-Policy in Chromium', () => {
   test('the settings page and its htmx actions run with no CSP violation', async () => {
-    const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
-    const session = startSession(t.db, admin.id, t.clock)
+    const { admin } = await createOrResetAdmin(
+      t.data,
+      'me@shop.example',
+      'a good password',
+      t.clock,
+    )
+    const session = await startSession(t.data, admin.id, t.clock)
     const context = await browser.newContext()
     await context.addCookies([
       { name: 'mida_session', value: session.token, url: server.url, httpOnly: true },

@@ -46,9 +46,9 @@ async function demoStore(): Promise<void> {
     t.clock,
   )
   for (const name of ['Looker Studio', 'Google Sheets import', 'Data warehouse nightly']) {
-    createApiKey(t.db, t.storeId, name, 'export', t.clock)
+    await createApiKey(t.data, t.store, name, 'export', t.clock)
   }
-  const { secret } = createApiKey(t.db, t.storeId, 'Reporting', 'export', t.clock)
+  const { secret } = await createApiKey(t.data, t.store, 'Reporting', 'export', t.clock)
   syncPeriod(t.db, t.storeId, { trigger: 'scheduler', strictFrequency: false }, t.clock)
   await fetch(`${server.url}/apiv1/analytics/sync`, {
     method: 'POST',
@@ -58,9 +58,14 @@ async function demoStore(): Promise<void> {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-mida-secret-key': 'mida_sk_wrong' },
   })
-  const { admin } = await createOrResetAdmin(t.db, 'owner@shop.example', 'a good password', t.clock)
-  recordAudit(
-    t.db,
+  const { admin } = await createOrResetAdmin(
+    t.data,
+    'owner@shop.example',
+    'a good password',
+    t.clock,
+  )
+  await recordAudit(
+    t.data,
     { storeId: t.storeId, actor: admin.email, address: '203.0.113.7', action: 'login' },
     t.clock,
   )
@@ -74,7 +79,7 @@ async function settingsAt(viewport: {
 }): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   await demoStore()
   const context = await browser.newContext({ viewport })
-  const session = startSession(t.db, adminId, t.clock)
+  const session = await startSession(t.data, adminId, t.clock)
   await context.addCookies([{ name: 'mida_session', value: session.token, url: server.url }])
   const { page, errors } = await openPage(context)
   await page.goto(`${server.url}/settings`)
@@ -359,7 +364,7 @@ describe('the setup page', () => {
     const context = await browser.newContext({ viewport: PHONE })
     try {
       const { page, errors } = await openPage(context)
-      const { token } = issueSetupToken(fresh.db, fresh.clock)
+      const { token } = await issueSetupToken(fresh.data, fresh.clock)
       await page.goto(`${freshServer.url}/setup?token=${token}`)
       const nameLines = await page.locator('h1 .nowrap').evaluate((e) => {
         const range = document.createRange()

@@ -36,7 +36,7 @@ const sync = (key: string) =>
 describe('the settings page in Chromium', () => {
   test('first-run setup, API on, a named key, Weekly, notifications, Save, reload, regenerate, log out', async () => {
     const lines: string[] = []
-    await ensureAdminAtStartup(t.db, t.config, t.clock, (l) => lines.push(l))
+    await ensureAdminAtStartup(t.data, t.config, t.clock, (l) => lines.push(l))
     const link = /\/setup\?token=[0-9A-Za-z]+/.exec(lines.join('\n'))![0]
 
     const context = await browser.newContext()
@@ -182,7 +182,7 @@ describe('the settings page in Chromium', () => {
     await hasCount(page.locator('tr.revoked td.key-name', { hasText: evil }), 1)
     await hasCount(page.locator('tr.revoked button'), 0)
     expect(confirmText).toBe(`Revoke the key "${evil}"? Clients using it get 401 from now on.`)
-    expect(listApiKeys(t.db, t.storeId).filter((k) => k.revokedAt === null).length).toBe(1)
+    expect((await listApiKeys(t.data, t.store)).filter((k) => k.revokedAt === null).length).toBe(1)
     expect(errors).toEqual([])
     await context.close()
   })

@@ -30,7 +30,7 @@ const EMAIL = 'me@shop.example'
 const PASSWORD = 'correct horse battery'
 
 beforeAll(async () => {
-  await createOrResetAdmin(t.db, EMAIL, PASSWORD, t.clock)
+  await createOrResetAdmin(t.data, EMAIL, PASSWORD, t.clock)
 })
 
 const SAVED = /^Saved at \d\d:\d\d:\d\d$/

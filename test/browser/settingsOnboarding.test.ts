@@ -49,7 +49,7 @@ const ticks = (page: Page) =>
 describe('the settings page for a first run, in Chromium', () => {
   test('setup link: the admin is the recipient; a new key while the API is off warns, tests 403, activates in one click, tests 200', async () => {
     const lines: string[] = []
-    await ensureAdminAtStartup(t.db, t.config, t.clock, (l) => lines.push(l))
+    await ensureAdminAtStartup(t.data, t.config, t.clock, (l) => lines.push(l))
     const link = /\/setup\?token=[0-9A-Za-z]+/.exec(lines.join('\n'))![0]
     const context = await browser.newContext()
     const r = await recordedPage(context)
@@ -265,7 +265,7 @@ describe('the settings page for a first run, in Chromium', () => {
     })
     const envServer = listen(envApp.app)
     try {
-      await ensureAdminAtStartup(envApp.db, envApp.config, envApp.clock, () => {})
+      await ensureAdminAtStartup(envApp.data, envApp.config, envApp.clock, () => {})
       const context = await browser.newContext()
       const r = await recordedPage(context)
       const { page } = r

@@ -19,7 +19,7 @@ const DESKTOP =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 
 beforeAll(async () => {
-  await createOrResetAdmin(t.db, 'me@shop.example', 'correct horse battery', t.clock)
+  await createOrResetAdmin(t.data, 'me@shop.example', 'correct horse battery', t.clock)
   const event = await t.request('/apiv1/collect', {
     method: 'POST',
     headers: { 'user-agent': DESKTOP },

@@ -4,6 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadConfig } from '../../src/config.ts'
 import { closeCore, openCore } from '../../src/core.ts'
+import { SqliteData } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { authenticateApiKey } from '../../src/domain/keys.ts'
@@ -162,8 +163,9 @@ describe('keys', () => {
     const revokedB = await cliJson(['keys', 'revoke', 'b'])
     expect(revokedB.revoked_at).toBe('2026-11-26T06:01:00Z')
     const db = openDatabase(dir, { secretKey: undefined })
-    expect(authenticateApiKey(db, a.key, 'export', clock)).toBeNull()
-    expect(authenticateApiKey(db, b.key, 'export', clock)).toBeNull()
+    const data = new SqliteData(db)
+    expect(await authenticateApiKey(data, a.key, 'export', clock)).toBeNull()
+    expect(await authenticateApiKey(data, b.key, 'export', clock)).toBeNull()
     db.close()
     expect(await cli(['keys', 'revoke', 'b'])).toEqual({
       code: 1,
@@ -187,9 +189,10 @@ describe('keys', () => {
     const byName = await cliJson(['keys', 'regenerate', 'a'])
     expect(byName.id).toBe(3)
     const db = openDatabase(dir, { secretKey: undefined })
-    expect(authenticateApiKey(db, a.key, 'ingest', clock)).toBeNull()
-    expect(authenticateApiKey(db, byId.key, 'ingest', clock)).toBeNull()
-    expect(authenticateApiKey(db, byName.key, 'ingest', clock)?.name).toBe('a')
+    const data = new SqliteData(db)
+    expect(await authenticateApiKey(data, a.key, 'ingest', clock)).toBeNull()
+    expect(await authenticateApiKey(data, byId.key, 'ingest', clock)).toBeNull()
+    expect((await authenticateApiKey(data, byName.key, 'ingest', clock))?.name).toBe('a')
     db.close()
   })
 
@@ -379,7 +382,10 @@ describe('sync and stats', () => {
     // the API on the same data dir answers with the same bytes
     await cli(['settings', 'set', 'api_enabled=true'])
     const { key } = await cliJson(['keys', 'create', '--name', 'api'])
-    const core = openCore({ config: loadConfig({ env: { MIDA_DATA_DIR: dir }, cwd: dir }), clock })
+    const core = await openCore({
+      config: loadConfig({ env: { MIDA_DATA_DIR: dir }, cwd: dir }),
+      clock,
+    })
     try {
       const app = createApp(core)
       const res = await app.handle(

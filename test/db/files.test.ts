@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { SqliteData } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { backupDatabase, dailyBackup } from '../../src/domain/backup.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
@@ -38,10 +39,10 @@ function open(dir: string) {
 }
 
 describe('a new data directory', () => {
-  test('is 0700, with the database, its WAL and shared-memory file 0600, and says nothing', () => {
+  test('is 0700, with the database, its WAL and shared-memory file 0600, and says nothing', async () => {
     const dir = join(parent, 'data')
     const { db, lines } = open(dir)
-    ensureDefaultStore(db, new FixedClock('2026-11-26T06:00:00Z'))
+    await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
     expect(lines).toEqual([])
     expect(mode(dir)).toBe('700')
     for (const file of ['mida.sqlite', 'mida.sqlite-wal', 'mida.sqlite-shm']) {
@@ -59,7 +60,7 @@ describe('a new data directory', () => {
     expect(mode(join(dir, 'mida.sqlite-journal'))).toBe('600')
   })
 
-  test('backups: the folder is 0700, a daily backup and a backup FILE 0600', () => {
+  test('backups: the folder is 0700, a daily backup and a backup FILE 0600', async () => {
     const dir = join(parent, 'data')
     const { db } = open(dir)
     const daily = dailyBackup(db, dir, Temporal.PlainDate.from('2026-11-26'), 7)
@@ -71,11 +72,11 @@ describe('a new data directory', () => {
     expect(mode(parent)).toBe('700')
   })
 
-  test('under a stricter umask the modes are the same', () => {
+  test('under a stricter umask the modes are the same', async () => {
     process.umask(0o277)
     const dir = join(parent, 'data')
     const { db } = open(dir)
-    ensureDefaultStore(db, new FixedClock('2026-11-26T06:00:00Z'))
+    await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
     expect([mode(dir), mode(join(dir, 'mida.sqlite'))]).toEqual(['700', '600'])
     const daily = dailyBackup(db, dir, Temporal.PlainDate.from('2026-11-26'), 7)
     expect([mode(join(dir, 'backups')), mode(daily.file)]).toEqual(['700', '600'])
@@ -84,11 +85,11 @@ describe('a new data directory', () => {
 
 describe('an existing data directory others can read', () => {
   /** A data dir as an older version left it: 0755 and 0644, its server still running. */
-  function looseDataDir() {
+  async function looseDataDir() {
     const dir = join(parent, 'data')
     const running = openDatabase(dir, { secretKey: undefined })
     cleanups.push(() => running.close())
-    ensureDefaultStore(running, new FixedClock('2026-11-26T06:00:00Z'))
+    await ensureDefaultStore(new SqliteData(running), new FixedClock('2026-11-26T06:00:00Z'))
     mkdirSync(join(dir, 'backups'))
     writeFileSync(join(dir, 'backups', 'mida-2026-11-25.sqlite'), 'a backup')
     writeFileSync(join(dir, 'notes.txt'), 'not ours')
@@ -100,8 +101,8 @@ describe('an existing data directory others can read', () => {
     return dir
   }
 
-  test('is tightened when the database opens, in one log line; the next open says nothing', () => {
-    const dir = looseDataDir()
+  test('is tightened when the database opens, in one log line; the next open says nothing', async () => {
+    const dir = await looseDataDir()
     const first = open(dir)
     expect(first.lines).toEqual([
       `Tightened permissions of ${dir} and ${join(dir, 'backups')} to 0700 and 4 files in ${dir} to 0600 (other users had access)`,

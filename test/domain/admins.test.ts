@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { ensureAdminAtStartup } from '../../src/cli/admin.ts'
 import { loadConfig } from '../../src/config.ts'
+import { SqliteData } from '../../src/db/data.ts'
 import { type Database, openDatabaseFile } from '../../src/db/database.ts'
 import {
   AdminInputError,
@@ -24,9 +25,11 @@ import { runCli } from '../../src/main.ts'
 import { captureIo, tempDir } from '../utils.ts'
 
 let db: Database
+let data: SqliteData
 let clock: FixedClock
 const open = () => {
   db = openDatabaseFile(':memory:', { secretKey: undefined })
+  data = new SqliteData(db)
   clock = new FixedClock('2026-11-26T06:00:00Z')
 }
 afterEach(() => db?.close())
@@ -34,70 +37,70 @@ afterEach(() => db?.close())
 describe('admin accounts', () => {
   test('creates an admin with an argon2id hash, then resets its password and ends its sessions', async () => {
     open()
-    const first = await createOrResetAdmin(db, ' Me@Shop.example ', 'first password', clock)
+    const first = await createOrResetAdmin(data, ' Me@Shop.example ', 'first password', clock)
     expect(first.created).toBe(true)
     expect(first.admin.email).toBe('me@shop.example')
     const { password_hash } = db.query('SELECT password_hash FROM admins').get() as {
       password_hash: string
     }
     expect(password_hash.startsWith('$argon2id$')).toBe(true)
-    const session = startSession(db, first.admin.id, clock)
-    expect(findSession(db, session.token, clock)?.admin.email).toBe('me@shop.example')
+    const session = await startSession(data, first.admin.id, clock)
+    expect((await findSession(data, session.token, clock))?.admin.email).toBe('me@shop.example')
 
     clock.advance({ minutes: 5 })
-    const reset = await createOrResetAdmin(db, 'me@shop.example', 'second password', clock)
+    const reset = await createOrResetAdmin(data, 'me@shop.example', 'second password', clock)
     expect(reset.created).toBe(false)
     expect(reset.admin.id).toBe(first.admin.id)
-    expect(countAdmins(db)).toBe(1)
-    expect(findSession(db, session.token, clock)).toBeNull()
-    expect(await verifyLogin(db, 'me@shop.example', 'first password')).toBeNull()
-    expect((await verifyLogin(db, 'me@shop.example', 'second password'))?.id).toBe(first.admin.id)
+    expect(await countAdmins(data)).toBe(1)
+    expect(await findSession(data, session.token, clock)).toBeNull()
+    expect(await verifyLogin(data, 'me@shop.example', 'first password')).toBeNull()
+    expect((await verifyLogin(data, 'me@shop.example', 'second password'))?.id).toBe(first.admin.id)
   })
 
   test('refuses a bad email and a short password, naming each field', async () => {
     open()
-    const err = await createOrResetAdmin(db, 'not-an-email', 'short', clock).catch((e) => e)
+    const err = await createOrResetAdmin(data, 'not-an-email', 'short', clock).catch((e) => e)
     expect(err).toBeInstanceOf(AdminInputError)
     expect(err.fields).toEqual({
       email: 'must be an email address',
       password: 'must be at least 8 characters',
     })
-    expect(countAdmins(db)).toBe(0)
+    expect(await countAdmins(data)).toBe(0)
   })
 
   test('verifyLogin: wrong password and unknown email both give null', async () => {
     open()
-    await createOrResetAdmin(db, 'me@shop.example', 'right password', clock)
-    expect(await verifyLogin(db, 'me@shop.example', 'wrong password')).toBeNull()
-    expect(await verifyLogin(db, 'nobody@shop.example', 'right password')).toBeNull()
-    expect((await verifyLogin(db, 'ME@shop.example', 'right password'))?.email).toBe(
+    await createOrResetAdmin(data, 'me@shop.example', 'right password', clock)
+    expect(await verifyLogin(data, 'me@shop.example', 'wrong password')).toBeNull()
+    expect(await verifyLogin(data, 'nobody@shop.example', 'right password')).toBeNull()
+    expect((await verifyLogin(data, 'ME@shop.example', 'right password'))?.email).toBe(
       'me@shop.example',
     )
   })
 })
 
 describe('setup links', () => {
-  test('are valid for 30 minutes', () => {
+  test('are valid for 30 minutes', async () => {
     open()
-    const { token, expiresAt } = issueSetupToken(db, clock)
+    const { token, expiresAt } = await issueSetupToken(data, clock)
     expect(expiresAt).toBe(Date.parse('2026-11-26T06:30:00Z'))
     clock.advance({ minutes: 29, seconds: 59 })
-    expect(setupTokenProblem(db, token, clock)).toBeNull()
+    expect(await setupTokenProblem(data, token, clock)).toBeNull()
     clock.advance({ seconds: 1 })
-    expect(setupTokenProblem(db, token, clock)).toBe(
+    expect(await setupTokenProblem(data, token, clock)).toBe(
       'This setup link has expired. Restart the server to get a new one.',
     )
-    expect(setupTokenProblem(db, 'made-up', clock)).toBe('This setup link is not valid.')
+    expect(await setupTokenProblem(data, 'made-up', clock)).toBe('This setup link is not valid.')
   })
 
   test('create the first admin once', async () => {
     open()
-    const { token } = issueSetupToken(db, clock)
-    const admin = await createFirstAdmin(db, token, 'me@shop.example', 'a good password', clock)
-    expect(listAdmins(db).map((a) => a.email)).toEqual(['me@shop.example'])
+    const { token } = await issueSetupToken(data, clock)
+    const admin = await createFirstAdmin(data, token, 'me@shop.example', 'a good password', clock)
+    expect((await listAdmins(data)).map((a) => a.email)).toEqual(['me@shop.example'])
     expect(admin.email).toBe('me@shop.example')
     const again = await createFirstAdmin(
-      db,
+      data,
       token,
       'x@shop.example',
       'a good password',
@@ -105,46 +108,46 @@ describe('setup links', () => {
     ).catch((e) => e)
     expect(again).toBeInstanceOf(Conflict)
     expect(again.message).toBe('An admin already exists. Log in instead.')
-    expect(countAdmins(db)).toBe(1)
+    expect(await countAdmins(data)).toBe(1)
   })
 
   test('a used link stays used', async () => {
     open()
-    const { token } = issueSetupToken(db, clock)
-    await createFirstAdmin(db, token, 'me@shop.example', 'a good password', clock)
+    const { token } = await issueSetupToken(data, clock)
+    await createFirstAdmin(data, token, 'me@shop.example', 'a good password', clock)
     db.query('DELETE FROM admins').run()
-    expect(setupTokenProblem(db, token, clock)).toBe('This setup link was already used.')
+    expect(await setupTokenProblem(data, token, clock)).toBe('This setup link was already used.')
   })
 })
 
 describe('login sessions', () => {
   test('end after 7 idle days, slide with use, and never outlive 30 days', async () => {
     open()
-    const { admin } = await createOrResetAdmin(db, 'me@shop.example', 'a good password', clock)
-    const s = startSession(db, admin.id, clock)
+    const { admin } = await createOrResetAdmin(data, 'me@shop.example', 'a good password', clock)
+    const s = await startSession(data, admin.id, clock)
     expect(s.token).toMatch(/^[0-9A-Za-z]{43}$/)
-    expect(findSession(db, s.token, clock)?.csrfToken).toBe(s.csrfToken)
+    expect((await findSession(data, s.token, clock))?.csrfToken).toBe(s.csrfToken)
     // Used every 6 days: still alive after 24 days…
     for (let i = 0; i < 4; i++) {
       clock.advance({ hours: 6 * 24 })
-      expect(findSession(db, s.token, clock)).not.toBeNull()
+      expect(await findSession(data, s.token, clock)).not.toBeNull()
     }
     // …but not past 30 days from the login.
     clock.advance({ hours: 6 * 24 })
-    expect(findSession(db, s.token, clock)).toBeNull()
+    expect(await findSession(data, s.token, clock)).toBeNull()
 
-    const idle = startSession(db, admin.id, clock)
+    const idle = await startSession(data, admin.id, clock)
     clock.advance({ hours: 7 * 24 })
-    expect(findSession(db, idle.token, clock)).toBeNull()
+    expect(await findSession(data, idle.token, clock)).toBeNull()
   })
 
   test('logout ends the session; a malformed token finds nothing', async () => {
     open()
-    const { admin } = await createOrResetAdmin(db, 'me@shop.example', 'a good password', clock)
-    const s = startSession(db, admin.id, clock)
-    endSession(db, s.token)
-    expect(findSession(db, s.token, clock)).toBeNull()
-    expect(findSession(db, "' OR 1=1 --", clock)).toBeNull()
+    const { admin } = await createOrResetAdmin(data, 'me@shop.example', 'a good password', clock)
+    const s = await startSession(data, admin.id, clock)
+    await endSession(data, s.token, clock)
+    expect(await findSession(data, s.token, clock)).toBeNull()
+    expect(await findSession(data, "' OR 1=1 --", clock)).toBeNull()
   })
 })
 
@@ -157,25 +160,29 @@ describe('start-up and the admin command', () => {
       ...base,
       env: { MIDA_ADMIN_EMAIL: 'env@shop.example', MIDA_ADMIN_PASSWORD: 'from the env' },
     })
-    await ensureAdminAtStartup(db, withEnv, clock, (l) => lines.push(l))
+    await ensureAdminAtStartup(data, withEnv, clock, (l) => lines.push(l))
     expect(lines).toEqual([
       'Created admin env@shop.example from MIDA_ADMIN_EMAIL/MIDA_ADMIN_PASSWORD.',
     ])
     expect(
-      recentAudit(db, ensureDefaultStore(db, clock).id).map((e) => [e.actor, e.action, e.detail]),
+      (await recentAudit(data, await ensureDefaultStore(data, clock))).map((e) => [
+        e.actor,
+        e.action,
+        e.detail,
+      ]),
     ).toEqual([['environment', 'admin.created', 'env@shop.example']])
     // An admin exists: nothing more happens, even with other values.
-    await ensureAdminAtStartup(db, withEnv, clock, (l) => lines.push(l))
+    await ensureAdminAtStartup(data, withEnv, clock, (l) => lines.push(l))
     expect(lines.length).toBe(1)
 
     db.close()
     open()
     const plain = loadConfig({ ...base, env: { MIDA_BASE_URL: 'https://shop.example' } })
-    await ensureAdminAtStartup(db, plain, clock, (l) => lines.push(l))
+    await ensureAdminAtStartup(data, plain, clock, (l) => lines.push(l))
     const link = /https:\/\/shop\.example\/setup\?token=([0-9A-Za-z]{32})/.exec(lines[1]!)
     expect(link).not.toBeNull()
     expect(lines[1]).toContain('within 30 minutes')
-    expect(setupTokenProblem(db, link![1]!, clock)).toBeNull()
+    expect(await setupTokenProblem(data, link![1]!, clock)).toBeNull()
   })
 
   test('`admin create` creates, then resets; bad input exits 1 with the reason', async () => {
@@ -236,18 +243,18 @@ describe('start-up and the admin command', () => {
 describe("the first admin's email as the store email", () => {
   test('the setup link makes it the store email when the store has none', async () => {
     open()
-    const storeId = ensureDefaultStore(db, clock).id
-    const { token } = issueSetupToken(db, clock)
-    await createFirstAdmin(db, token, 'First@Shop.example', 'a good password', clock)
+    const storeId = (await ensureDefaultStore(data, clock)).id
+    const { token } = await issueSetupToken(data, clock)
+    await createFirstAdmin(data, token, 'First@Shop.example', 'a good password', clock)
     expect(readSettings(db, storeId).store_email).toBe('first@shop.example')
   })
 
   test('a store email already set is kept', async () => {
     open()
-    const storeId = ensureDefaultStore(db, clock).id
+    const storeId = (await ensureDefaultStore(data, clock)).id
     updateSettings(db, storeId, { store_email: 'shop@shop.example' }, clock)
-    const { token } = issueSetupToken(db, clock)
-    await createFirstAdmin(db, token, 'first@shop.example', 'a good password', clock)
+    const { token } = await issueSetupToken(data, clock)
+    await createFirstAdmin(data, token, 'first@shop.example', 'a good password', clock)
     expect(readSettings(db, storeId).store_email).toBe('shop@shop.example')
   })
 
@@ -258,8 +265,8 @@ describe("the first admin's email as the store email", () => {
       flags: {},
       env: { MIDA_ADMIN_EMAIL: 'env@shop.example', MIDA_ADMIN_PASSWORD: 'from the env' },
     })
-    await ensureAdminAtStartup(db, config, clock, () => {})
-    const settings = readSettings(db, ensureDefaultStore(db, clock).id)
+    await ensureAdminAtStartup(data, config, clock, () => {})
+    const settings = readSettings(db, (await ensureDefaultStore(data, clock)).id)
     expect(settings.store_email).toBe('env@shop.example')
     expect(settings.timezone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC')
   })

@@ -11,10 +11,10 @@ afterEach(() => s.close())
 const NOW = '2026-11-26T06:00:00Z'
 
 /** Records one entry `daysAgo` days before NOW. */
-function recordDaysAgo(daysAgo: number) {
+async function recordDaysAgo(daysAgo: number) {
   const clock = new FixedClock(Temporal.Instant.from(NOW).subtract({ hours: daysAgo * 24 }))
-  recordAudit(
-    s.db,
+  await recordAudit(
+    s.data,
     {
       storeId: s.storeId,
       actor: 'cli',
@@ -31,27 +31,28 @@ const kept = () =>
     Number(r.detail),
   )
 
-test('entries older than the retention are pruned, newer ones kept; 0 keeps them all', () => {
-  s = openTestStore(NOW)
-  for (const d of [800, 366, 365.5, 365, 364, 30, 0]) recordDaysAgo(d)
-  expect(pruneAuditLog(s.db, 0, s.clock)).toBe(0)
+test('entries older than the retention are pruned, newer ones kept; 0 keeps them all', async () => {
+  s = await openTestStore(NOW)
+  for (const d of [800, 366, 365.5, 365, 364, 30, 0]) await recordDaysAgo(d)
+  expect(await pruneAuditLog(s.data, 0, s.clock)).toBe(0)
   expect(kept()).toEqual([800, 366, 365.5, 365, 364, 30, 0])
   // Exactly 365 days old is still kept; older goes.
-  expect(pruneAuditLog(s.db, 365, s.clock)).toBe(3)
+  expect(await pruneAuditLog(s.data, 365, s.clock)).toBe(3)
   expect(kept()).toEqual([365, 364, 30, 0])
   s.clock.advance({ hours: 300 * 24 })
-  expect(pruneAuditLog(s.db, 365, s.clock)).toBe(2)
+  expect(await pruneAuditLog(s.data, 365, s.clock)).toBe(2)
   expect(kept()).toEqual([30, 0])
-  expect(pruneAuditLog(s.db, 7, s.clock)).toBe(2)
+  expect(await pruneAuditLog(s.data, 7, s.clock)).toBe(2)
   expect(kept()).toEqual([])
 })
 
 test('the background jobs prune the audit log when they start, keeping MIDA_AUDIT_KEEP_DAYS', async () => {
-  s = openTestStore(NOW)
-  for (const d of [400, 100, 40, 1]) recordDaysAgo(d)
+  s = await openTestStore(NOW)
+  for (const d of [400, 100, 40, 1]) await recordDaysAgo(d)
   const start = (auditKeepDays?: number) =>
     startBackgroundJobs({
       db: s.db,
+      data: s.data,
       clock: s.clock,
       mailer: () => null,
       baseUrl: 'http://127.0.0.1:8080',
@@ -66,37 +67,37 @@ test('the background jobs prune the audit log when they start, keeping MIDA_AUDI
   expect(kept()).toEqual([40, 1])
 })
 
-test('a repeated event counts in the address latest row while it is the same action in the window', () => {
-  s = openTestStore(NOW)
+test('a repeated event counts in the address latest row while it is the same action in the window', async () => {
+  s = await openTestStore(NOW)
   const WINDOW = 15 * 60_000
-  const refused = (address: string | null) =>
-    recordRepeatedAudit(
-      s.db,
+  const refused = async (address: string | null) =>
+    await recordRepeatedAudit(
+      s.data,
       { storeId: s.storeId, actor: 'x@shop.example', address, action: 'login.throttled' },
       WINDOW,
       s.clock,
     )
   const rows = () =>
     s.db.query('SELECT address, action, count FROM audit_log ORDER BY id').all() as unknown[]
-  for (let i = 0; i < 3; i++) refused('10.0.0.1')
-  refused('10.0.0.2')
-  refused('10.0.0.1')
+  for (let i = 0; i < 3; i++) await refused('10.0.0.1')
+  await refused('10.0.0.2')
+  await refused('10.0.0.1')
   expect(rows()).toEqual([
     { address: '10.0.0.1', action: 'login.throttled', count: 4 },
     { address: '10.0.0.2', action: 'login.throttled', count: 1 },
   ])
   // Past the window from the row's first time: a new row.
   s.clock.advance({ milliseconds: WINDOW })
-  refused('10.0.0.1')
+  await refused('10.0.0.1')
   // Another entry of the address in between: a new row.
-  recordAudit(
-    s.db,
+  await recordAudit(
+    s.data,
     { storeId: s.storeId, actor: 'x@shop.example', address: '10.0.0.2', action: 'login.failed' },
     s.clock,
   )
-  refused('10.0.0.2')
-  refused(null)
-  refused(null)
+  await refused('10.0.0.2')
+  await refused(null)
+  await refused(null)
   expect(rows()).toEqual([
     { address: '10.0.0.1', action: 'login.throttled', count: 4 },
     { address: '10.0.0.2', action: 'login.throttled', count: 1 },
@@ -107,8 +108,8 @@ test('a repeated event counts in the address latest row while it is the same act
   ])
 })
 
-test('MIDA_AUDIT_KEEP_DAYS: 365 by default, 0 for forever, validated', () => {
-  s = openTestStore(NOW)
+test('MIDA_AUDIT_KEEP_DAYS: 365 by default, 0 for forever, validated', async () => {
+  s = await openTestStore(NOW)
   const load = (value?: string) =>
     loadConfig({ env: value === undefined ? {} : { MIDA_AUDIT_KEEP_DAYS: value }, cwd: s.dir })
   expect(load().auditKeepDays).toBe(365)

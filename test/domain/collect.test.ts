@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { SqliteData } from '../../src/db/data.ts'
 import { type Database, openDatabaseFile } from '../../src/db/database.ts'
 import { FixedClock, nowMs } from '../../src/domain/clock.ts'
 import {
@@ -146,11 +147,11 @@ describe('recordEvents', () => {
   let open: OpenSessions
   let clock: FixedClock
   let storeId: number
-  beforeEach(() => {
+  beforeEach(async () => {
     db = openDatabaseFile(':memory:', { secretKey: undefined })
     open = new OpenSessions()
     clock = new FixedClock('2026-11-25T15:00:00Z')
-    storeId = ensureDefaultStore(db, clock).id
+    storeId = (await ensureDefaultStore(new SqliteData(db), clock)).id
   })
   afterEach(() => db.close())
 
@@ -251,7 +252,7 @@ describe('recordEvents', () => {
     ])
   })
 
-  test('the next event extends the session as stored, also when an import changed it meanwhile', () => {
+  test('the next event extends the session as stored, also when an import changed it meanwhile', async () => {
     recordEvents(
       db,
       open,
@@ -351,7 +352,7 @@ describe('CollectQueue', () => {
   test('a burst of events is one transaction, and each add resolves once it is written', async () => {
     const db = openDatabaseFile(':memory:', { secretKey: undefined })
     const clock = new FixedClock('2026-11-25T15:00:00Z')
-    const storeId = ensureDefaultStore(db, clock).id
+    const storeId = (await ensureDefaultStore(new SqliteData(db), clock)).id
     const queue = new CollectQueue(db, new OpenSessions(), clock, { delayMs: 5, maxBatch: 500 })
     const revision = () =>
       (db.query('SELECT data_revision FROM stores').get() as { data_revision: number })
@@ -385,7 +386,7 @@ describe('CollectQueue', () => {
   test('by default a batch is written at the end of the turn its events arrived in, not later', async () => {
     const db = openDatabaseFile(':memory:', { secretKey: undefined })
     const clock = new FixedClock('2026-11-25T15:00:00Z')
-    const storeId = ensureDefaultStore(db, clock).id
+    const storeId = (await ensureDefaultStore(new SqliteData(db), clock)).id
     const queue = new CollectQueue(db, new OpenSessions(), clock)
     const count = () => (db.query('SELECT count(*) AS n FROM sessions').get() as { n: number }).n
     const add = (visitorId: string) =>

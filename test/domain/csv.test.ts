@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { SqliteData } from '../../src/db/data.ts'
 import { type Database, openDatabaseFile } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { type CsvRow, importOrders, parseCsv, parseNoteAttributes } from '../../src/domain/csv.ts'
@@ -86,10 +87,10 @@ describe('importOrders from a Shopify CSV export', () => {
   let db: Database
   let clock: FixedClock
   let storeId: number
-  beforeEach(() => {
+  beforeEach(async () => {
     db = openDatabaseFile(':memory:', { secretKey: undefined })
     clock = new FixedClock('2026-11-26T06:00:00Z')
-    storeId = ensureDefaultStore(db, clock).id
+    storeId = (await ensureDefaultStore(new SqliteData(db), clock)).id
   })
   afterEach(() => db.close())
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { SqliteData } from '../../src/db/data.ts'
 import type { Database } from '../../src/db/database.ts'
 import type { FixedClock } from '../../src/domain/clock.ts'
 import { Conflict, InvalidInput, NotFound } from '../../src/domain/errors.ts'
@@ -15,6 +16,7 @@ import {
   regenerateApiKey,
   revokeApiKey,
 } from '../../src/domain/keys.ts'
+import type { Store } from '../../src/domain/stores.ts'
 import { openTestStore } from '../utils.ts'
 
 const KEY_FORMAT = /^mida_sk_[0-9A-Za-z]{32}[0-9A-Za-z]{6}$/
@@ -23,11 +25,13 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 let dir: string
 let close: () => void
 let db: Database
+let data: SqliteData
+let store: Store
 let storeId: number
 let clock: FixedClock
 
-beforeEach(() => {
-  ;({ db, clock, storeId, dir, close } = openTestStore())
+beforeEach(async () => {
+  ;({ db, data, store, clock, storeId, dir, close } = await openTestStore())
 })
 
 afterEach(() => close())
@@ -74,14 +78,14 @@ describe('key format', () => {
     }
   })
 
-  test('a typo is refused without a database lookup', () => {
-    const { secret } = createApiKey(db, storeId, 'k', 'export', clock)
+  test('a typo is refused without a database lookup', async () => {
+    const { secret } = await createApiKey(data, store, 'k', 'export', clock)
     const last = secret.at(-1) === 'a' ? 'b' : 'a'
     const typo = secret.slice(0, -1) + last
-    expect(authenticateApiKey(db, typo, 'export', clock)).toBeNull()
+    expect(await authenticateApiKey(data, typo, 'export', clock)).toBeNull()
     // even with the table gone, a malformed key answers null instead of failing
     db.exec('ALTER TABLE api_keys RENAME TO api_keys_gone')
-    expect(authenticateApiKey(db, typo, 'export', clock)).toBeNull()
+    expect(await authenticateApiKey(data, typo, 'export', clock)).toBeNull()
     db.exec('ALTER TABLE api_keys_gone RENAME TO api_keys')
   })
 })
@@ -93,8 +97,8 @@ describe('hashing', () => {
     )
   })
 
-  test('only the hash and a display prefix are stored', () => {
-    const { key, secret } = createApiKey(db, storeId, 'Looker Studio', 'export', clock)
+  test('only the hash and a display prefix are stored', async () => {
+    const { key, secret } = await createApiKey(data, store, 'Looker Studio', 'export', clock)
     const row = db.query('SELECT * FROM api_keys WHERE id = ?').get(key.id) as Record<
       string,
       unknown
@@ -114,14 +118,16 @@ describe('hashing', () => {
     expect(key.prefix).toMatch(/^mida_sk_[0-9A-Za-z]{4}$/)
   })
 
-  test('the raw key appears nowhere in the data directory', () => {
+  test('the raw key appears nowhere in the data directory', async () => {
     const secrets: string[] = []
     for (let i = 0; i < 5; i++) {
-      secrets.push(createApiKey(db, storeId, `key ${i}`, i % 2 ? 'ingest' : 'export', clock).secret)
+      secrets.push(
+        (await createApiKey(data, store, `key ${i}`, i % 2 ? 'ingest' : 'export', clock)).secret,
+      )
     }
-    secrets.push(regenerateApiKey(db, storeId, 'key 0', clock).secret)
-    for (const s of secrets) authenticateApiKey(db, s, 'export', clock)
-    revokeApiKey(db, storeId, 'key 1', clock)
+    secrets.push((await regenerateApiKey(data, store, 'key 0', clock)).secret)
+    for (const s of secrets) await authenticateApiKey(data, s, 'export', clock)
+    await revokeApiKey(data, store, 'key 1', clock)
 
     const scan = () => {
       const files = readdirSync(dir)
@@ -150,67 +156,70 @@ describe('hashing', () => {
 })
 
 describe('authenticate, revoke, regenerate', () => {
-  test('a valid key authenticates and records its last use once a minute', () => {
-    const { key, secret } = createApiKey(db, storeId, 'k', 'export', clock)
+  test('a valid key authenticates and records its last use once a minute', async () => {
+    const { key, secret } = await createApiKey(data, store, 'k', 'export', clock)
     const t0 = Date.parse('2026-11-26T06:00:00Z')
-    expect(authenticateApiKey(db, secret, 'export', clock)).toEqual({ ...key, lastUsedAt: t0 })
+    expect(await authenticateApiKey(data, secret, 'export', clock)).toEqual({
+      ...key,
+      lastUsedAt: t0,
+    })
     clock.advance({ seconds: 59 })
-    expect(authenticateApiKey(db, secret, 'export', clock)?.lastUsedAt).toBe(t0)
+    expect((await authenticateApiKey(data, secret, 'export', clock))?.lastUsedAt).toBe(t0)
     clock.advance({ seconds: 1 })
-    expect(authenticateApiKey(db, secret, 'export', clock)?.lastUsedAt).toBe(t0 + 60_000)
-    expect(findApiKey(db, storeId, String(key.id)).lastUsedAt).toBe(t0 + 60_000)
+    expect((await authenticateApiKey(data, secret, 'export', clock))?.lastUsedAt).toBe(t0 + 60_000)
+    expect((await findApiKey(data, store, String(key.id))).lastUsedAt).toBe(t0 + 60_000)
   })
 
-  test('an unknown well-formed key is refused', () => {
-    createApiKey(db, storeId, 'k', 'export', clock)
-    expect(authenticateApiKey(db, generateApiKey(), 'export', clock)).toBeNull()
+  test('an unknown well-formed key is refused', async () => {
+    await createApiKey(data, store, 'k', 'export', clock)
+    expect(await authenticateApiKey(data, generateApiKey(), 'export', clock)).toBeNull()
   })
 
-  test('a revoked key is refused; revoking twice says it is already revoked', () => {
-    const { key, secret } = createApiKey(db, storeId, 'k', 'export', clock)
+  test('a revoked key is refused; revoking twice says it is already revoked', async () => {
+    const { key, secret } = await createApiKey(data, store, 'k', 'export', clock)
     clock.advance({ minutes: 5 })
-    const revoked = revokeApiKey(db, storeId, 'k', clock)
+    const revoked = await revokeApiKey(data, store, 'k', clock)
     expect(revoked).toEqual({ ...key, revokedAt: Date.parse('2026-11-26T06:05:00Z') })
-    expect(authenticateApiKey(db, secret, 'export', clock)).toBeNull()
-    expect(() => revokeApiKey(db, storeId, String(key.id), clock)).toThrow(
+    expect(await authenticateApiKey(data, secret, 'export', clock)).toBeNull()
+    await expect(revokeApiKey(data, store, String(key.id), clock)).rejects.toThrow(
       new Conflict(`Key ${key.id} (k) is already revoked`),
     )
     // by name, a revoked key is no longer found
-    expect(() => revokeApiKey(db, storeId, 'k', clock)).toThrow(
+    await expect(revokeApiKey(data, store, 'k', clock)).rejects.toThrow(
       new NotFound('No key with id or active name "k"'),
     )
   })
 
-  test('regenerate: the old key is refused, the new one accepted, same name and scope', () => {
-    const old = createApiKey(db, storeId, 'Warehouse', 'ingest', clock)
+  test('regenerate: the old key is refused, the new one accepted, same name and scope', async () => {
+    const old = await createApiKey(data, store, 'Warehouse', 'ingest', clock)
     clock.advance({ hours: 1 })
-    const fresh = regenerateApiKey(db, storeId, String(old.key.id), clock)
+    const fresh = await regenerateApiKey(data, store, String(old.key.id), clock)
     expect(fresh.secret).not.toBe(old.secret)
     expect(fresh.secret).toMatch(KEY_FORMAT)
     expect(fresh.key.id).not.toBe(old.key.id)
     expect(fresh.key.name).toBe('Warehouse')
     expect(fresh.key.scope).toBe('ingest')
     expect(fresh.key.createdAt).toBe(Date.parse('2026-11-26T07:00:00Z'))
-    expect(authenticateApiKey(db, old.secret, 'ingest', clock)).toBeNull()
-    expect(authenticateApiKey(db, fresh.secret, 'ingest', clock)?.id).toBe(fresh.key.id)
-    expect(findApiKey(db, storeId, String(old.key.id)).revokedAt).toBe(
+    expect(await authenticateApiKey(data, old.secret, 'ingest', clock)).toBeNull()
+    expect((await authenticateApiKey(data, fresh.secret, 'ingest', clock))?.id).toBe(fresh.key.id)
+    expect((await findApiKey(data, store, String(old.key.id))).revokedAt).toBe(
       Date.parse('2026-11-26T07:00:00Z'),
     )
     // by name, the active one is regenerated again
-    const third = regenerateApiKey(db, storeId, 'Warehouse', clock)
-    expect(authenticateApiKey(db, fresh.secret, 'ingest', clock)).toBeNull()
-    expect(authenticateApiKey(db, third.secret, 'ingest', clock)?.name).toBe('Warehouse')
+    const third = await regenerateApiKey(data, store, 'Warehouse', clock)
+    expect(await authenticateApiKey(data, fresh.secret, 'ingest', clock)).toBeNull()
+    expect((await authenticateApiKey(data, third.secret, 'ingest', clock))?.name).toBe('Warehouse')
     // a revoked key cannot be regenerated
-    expect(() => regenerateApiKey(db, storeId, String(old.key.id), clock)).toThrow(
+    await expect(regenerateApiKey(data, store, String(old.key.id), clock)).rejects.toThrow(
       new Conflict(`Key ${old.key.id} (Warehouse) is revoked; create a new key instead`),
     )
   })
 
-  test('list: newest first, revoked ones included, never the secret', () => {
-    const a = createApiKey(db, storeId, 'a', 'export', clock)
-    const b = createApiKey(db, storeId, 'b', 'ingest', clock)
-    revokeApiKey(db, storeId, 'a', clock)
-    const list = listApiKeys(db, storeId)
+  test('list: newest first, revoked ones included, never the secret', async () => {
+    const a = await createApiKey(data, store, 'a', 'export', clock)
+    const b = await createApiKey(data, store, 'b', 'ingest', clock)
+    await revokeApiKey(data, store, 'a', clock)
+    const list = await listApiKeys(data, store)
     expect(list.map((k) => [k.id, k.name, k.scope, k.revokedAt !== null])).toEqual([
       [b.key.id, 'b', 'ingest', false],
       [a.key.id, 'a', 'export', true],
@@ -219,33 +228,33 @@ describe('authenticate, revoke, regenerate', () => {
     expect(JSON.stringify(list)).not.toContain(b.secret.slice(12))
   })
 
-  test('unknown id or name: NotFound', () => {
-    expect(() => findApiKey(db, storeId, '42')).toThrow(
+  test('unknown id or name: NotFound', async () => {
+    await expect(findApiKey(data, store, '42')).rejects.toThrow(
       new NotFound('No key with id or active name "42"'),
     )
-    expect(() => findApiKey(db, storeId, 'nope')).toThrow(
+    await expect(findApiKey(data, store, 'nope')).rejects.toThrow(
       new NotFound('No key with id or active name "nope"'),
     )
   })
 })
 
 describe('scopes and names', () => {
-  test('an ingest key is refused for export and an export key for ingest', () => {
-    const ingest = createApiKey(db, storeId, 'in', 'ingest', clock)
-    const exp = createApiKey(db, storeId, 'out', 'export', clock)
-    expect(authenticateApiKey(db, ingest.secret, 'export', clock)).toBeNull()
-    expect(authenticateApiKey(db, ingest.secret, 'ingest', clock)?.id).toBe(ingest.key.id)
-    expect(authenticateApiKey(db, exp.secret, 'ingest', clock)).toBeNull()
-    expect(authenticateApiKey(db, exp.secret, 'export', clock)?.id).toBe(exp.key.id)
+  test('an ingest key is refused for export and an export key for ingest', async () => {
+    const ingest = await createApiKey(data, store, 'in', 'ingest', clock)
+    const exp = await createApiKey(data, store, 'out', 'export', clock)
+    expect(await authenticateApiKey(data, ingest.secret, 'export', clock)).toBeNull()
+    expect((await authenticateApiKey(data, ingest.secret, 'ingest', clock))?.id).toBe(ingest.key.id)
+    expect(await authenticateApiKey(data, exp.secret, 'ingest', clock)).toBeNull()
+    expect((await authenticateApiKey(data, exp.secret, 'export', clock))?.id).toBe(exp.key.id)
   })
 
-  test('an unknown scope is refused', () => {
-    expect(() => createApiKey(db, storeId, 'k', 'admin', clock)).toThrow(
+  test('an unknown scope is refused', async () => {
+    await expect(createApiKey(data, store, 'k', 'admin', clock)).rejects.toThrow(
       new InvalidInput('scope must be export or ingest, got "admin"'),
     )
   })
 
-  test('name rules', () => {
+  test('name rules', async () => {
     const cases: [string, string][] = [
       ['', 'name must not be empty'],
       ['   ', 'name must not be empty'],
@@ -254,29 +263,31 @@ describe('scopes and names', () => {
       ['123', 'name must not be only digits (ids are)'],
     ]
     for (const [name, message] of cases) {
-      expect(() => createApiKey(db, storeId, name, 'export', clock)).toThrow(
+      await expect(createApiKey(data, store, name, 'export', clock)).rejects.toThrow(
         new InvalidInput(message),
       )
     }
-    expect(createApiKey(db, storeId, '  Looker Studio  ', 'export', clock).key.name).toBe(
+    expect((await createApiKey(data, store, '  Looker Studio  ', 'export', clock)).key.name).toBe(
       'Looker Studio',
     )
-    expect(createApiKey(db, storeId, 'x'.repeat(100), 'export', clock).key.name.length).toBe(100)
-    expect(listApiKeys(db, storeId).length).toBe(2)
+    expect(
+      (await createApiKey(data, store, 'x'.repeat(100), 'export', clock)).key.name.length,
+    ).toBe(100)
+    expect((await listApiKeys(data, store)).length).toBe(2)
   })
 
-  test('a duplicate active name is a 409 Conflict; a revoked name can be reused', () => {
-    createApiKey(db, storeId, 'dup', 'export', clock)
+  test('a duplicate active name is a 409 Conflict; a revoked name can be reused', async () => {
+    await createApiKey(data, store, 'dup', 'export', clock)
     let error: unknown
     try {
-      createApiKey(db, storeId, ' dup ', 'ingest', clock)
+      await createApiKey(data, store, ' dup ', 'ingest', clock)
     } catch (err) {
       error = err
     }
     expect(error).toBeInstanceOf(Conflict)
     expect((error as Conflict).status).toBe(409)
     expect((error as Conflict).message).toBe('An active key named "dup" already exists')
-    revokeApiKey(db, storeId, 'dup', clock)
-    expect(createApiKey(db, storeId, 'dup', 'ingest', clock).key.scope).toBe('ingest')
+    await revokeApiKey(data, store, 'dup', clock)
+    expect((await createApiKey(data, store, 'dup', 'ingest', clock)).key.scope).toBe('ingest')
   })
 })

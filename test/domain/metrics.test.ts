@@ -13,8 +13,8 @@ let db: Database
 let storeId: number
 let close: () => void
 
-beforeEach(() => {
-  ;({ db, storeId, close } = openTestStore(clock.now().toString()))
+beforeEach(async () => {
+  ;({ db, storeId, close } = await openTestStore(clock.now().toString()))
 })
 
 afterEach(() => close())

@@ -1,4 +1,5 @@
 import { afterEach, expect, test } from 'bun:test'
+import { SqliteData } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import {
@@ -12,12 +13,12 @@ import { tempDir } from '../utils.ts'
 let cleanup = () => {}
 afterEach(() => cleanup())
 
-test('entries wait in memory, then every one is written in order, many rows a statement', () => {
+test('entries wait in memory, then every one is written in order, many rows a statement', async () => {
   const t = tempDir()
   cleanup = t.cleanup
   const db = openDatabase(t.dir, { secretKey: undefined })
   const callLog = new SyncRequestLog(db)
-  const store = ensureDefaultStore(db, new FixedClock('2026-11-26T06:00:00Z'))
+  const store = await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
   const count = 123 // two statements of 50 rows and 23 single rows
   for (let i = 0; i < count; i++) {
     callLog.add({
@@ -61,12 +62,12 @@ test('entries wait in memory, then every one is written in order, many rows a st
   db.close()
 })
 
-test('calls older than 90 days are pruned, at most once an hour of log time', () => {
+test('calls older than 90 days are pruned, at most once an hour of log time', async () => {
   const t = tempDir()
   cleanup = t.cleanup
   const db = openDatabase(t.dir, { secretKey: undefined })
   const callLog = new SyncRequestLog(db)
-  const store = ensureDefaultStore(db, new FixedClock('2026-11-26T06:00:00Z'))
+  const store = await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
   const DAY = 86_400_000
   const now = Date.parse('2026-11-26T06:00:00Z')
   const log = (at: number, status = 200) =>
@@ -103,12 +104,12 @@ test('calls older than 90 days are pruned, at most once an hour of log time', ()
   db.close()
 })
 
-test('refused calls of an address in a row are one row, counted, until the window ends or another call', () => {
+test('refused calls of an address in a row are one row, counted, until the window ends or another call', async () => {
   const t = tempDir()
   cleanup = t.cleanup
   const db = openDatabase(t.dir, { secretKey: undefined })
   const callLog = new SyncRequestLog(db)
-  const store = ensureDefaultStore(db, new FixedClock('2026-11-26T06:00:00Z'))
+  const store = await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
   const WINDOW = 15 * 60_000
   const log = (at: number, address: string, status: number) =>
     callLog.add(

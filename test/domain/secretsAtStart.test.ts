@@ -3,6 +3,7 @@
 import { afterEach, expect, test } from 'bun:test'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { SqliteData } from '../../src/db/data.ts'
 import { type Database, openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { SEALED_PREFIX } from '../../src/domain/secrets.ts'
@@ -69,19 +70,19 @@ function freePagesHolding(dir: string, text: string): number[] {
 
 const clock = new FixedClock('2026-11-26T06:00:00Z')
 
-test('a secret saved without the key is in the file as typed: the search finds it', () => {
+test('a secret saved without the key is in the file as typed: the search finds it', async () => {
   const dir = dataDir()
   const db = open(dir)
-  const { id } = ensureDefaultStore(db, clock)
+  const { id } = await ensureDefaultStore(new SqliteData(db), clock)
   initialiseSettings(db, id, clock)
   updateSettings(db, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
   expect(filesHolding(dir, 'Plain-SMTP-pw-7f3Qx')).not.toEqual([])
 })
 
-test('the next start with the key seals it, says which, and leaves no copy in the files', () => {
+test('the next start with the key seals it, says which, and leaves no copy in the files', async () => {
   const dir = dataDir()
   const before = open(dir)
-  const { id } = ensureDefaultStore(before, clock)
+  const { id } = await ensureDefaultStore(new SqliteData(before), clock)
   initialiseSettings(before, id, clock)
   updateSettings(
     before,
@@ -123,10 +124,10 @@ test('the next start with the key seals it, says which, and leaves no copy in th
   expect(again).toEqual([])
 })
 
-test('when the rewrite fails nothing is sealed, the log says why, and the next start seals', () => {
+test('when the rewrite fails nothing is sealed, the log says why, and the next start seals', async () => {
   const dir = dataDir()
   const before = open(dir)
-  const { id } = ensureDefaultStore(before, clock)
+  const { id } = await ensureDefaultStore(new SqliteData(before), clock)
   initialiseSettings(before, id, clock)
   updateSettings(before, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
   before.close()
@@ -145,10 +146,10 @@ test('when the rewrite fails nothing is sealed, the log says why, and the next s
   expect(filesHolding(dir, 'Plain-SMTP-pw-7f3Qx')).toEqual([])
 })
 
-test('a reader elsewhere keeps the WAL from being emptied: the log says so, its close ends it', () => {
+test('a reader elsewhere keeps the WAL from being emptied: the log says so, its close ends it', async () => {
   const dir = dataDir()
   const before = open(dir)
-  const { id } = ensureDefaultStore(before, clock)
+  const { id } = await ensureDefaultStore(new SqliteData(before), clock)
   initialiseSettings(before, id, clock)
   updateSettings(before, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
   before.close()
@@ -169,7 +170,7 @@ test('a reader elsewhere keeps the WAL from being emptied: the log says so, its 
   expect(filesHolding(dir, 'Plain-SMTP-pw-7f3Qx')).toEqual([])
 })
 
-test('a secret changed several times before the key was set: no old value is left either', () => {
+test('a secret changed several times before the key was set: no old value is left either', async () => {
   const dir = dataDir()
   // Each longer than the one before, so that none is written over the bytes of the last.
   const values = [
@@ -181,20 +182,20 @@ test('a secret changed several times before the key was set: no old value is lef
   ]
   const hooks = ['shpss_Old-1-Pf36', 'shpss_Now-2-Qg47']
   /** One run of the server without the key: opens, changes, closes (the WAL is checkpointed). */
-  const run = (change: (db: Database, id: number) => void) => {
+  const run = async (change: (db: Database, id: number) => void) => {
     const db = openDatabase(dir, { secretKey: undefined })
-    const { id } = ensureDefaultStore(db, clock)
+    const { id } = await ensureDefaultStore(new SqliteData(db), clock)
     initialiseSettings(db, id, clock)
     change(db, id)
     db.close()
   }
-  run((db, id) =>
+  await run((db, id) =>
     updateSettings(db, id, { smtp_password: values[0], shopify_webhook_secret: hooks[0] }, clock),
   )
-  run((db, id) => updateSettings(db, id, { smtp_password: values[1] }, clock))
+  await run((db, id) => updateSettings(db, id, { smtp_password: values[1] }, clock))
   // More stores make the settings table grow over several pages; removing them later frees
   // those pages, with whatever they held, to the free list.
-  run((db, id) => {
+  await run((db, id) => {
     const store = db.query('INSERT INTO stores (id, tracking_id, created_at) VALUES (?, ?, 0)')
     const setting = db.query(
       "INSERT INTO store_settings (store_id, key, value, updated_at) VALUES (?, ?, 'x', 0)",
@@ -207,10 +208,10 @@ test('a secret changed several times before the key was set: no old value is lef
     })()
     updateSettings(db, id, { smtp_password: values[2] }, clock)
   })
-  run((db, id) =>
+  await run((db, id) =>
     updateSettings(db, id, { smtp_password: values[3], shopify_webhook_secret: hooks[1] }, clock),
   )
-  run((db, id) => {
+  await run((db, id) => {
     db.query('DELETE FROM stores WHERE id > 1').run()
     updateSettings(db, id, { smtp_password: values[4] }, clock)
     const free = db.query('PRAGMA freelist_count').get() as { freelist_count: number }
@@ -230,7 +231,7 @@ test('a secret changed several times before the key was set: no old value is lef
 
 test('serve with the key after a crash: sealed at start-up, said once, no copy left in the WAL', async () => {
   const dir = scope.dataDir('mida-seal-serve-')
-  prepareDataDir(dir)
+  await prepareDataDir(dir)
   const before = await scope.startServer(dir)
   // Saved by the CLI while the server runs: the server's connection keeps the WAL, and the
   // kill -9 leaves it there with every version of the page.

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test'
+import { SqliteData } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import {
@@ -16,11 +17,11 @@ import { tempDir } from '../utils.ts'
 const clock = new FixedClock('2026-11-26T06:00:00Z')
 let cleanup = () => {}
 
-function freshStore() {
+async function freshStore() {
   const t = tempDir()
   cleanup = t.cleanup
   const db = openDatabase(t.dir, { secretKey: undefined })
-  const store = ensureDefaultStore(db, clock)
+  const store = await ensureDefaultStore(new SqliteData(db), clock)
   return { db, store }
 }
 
@@ -37,8 +38,8 @@ function errorsOf(fn: () => unknown): Record<string, string> {
 }
 
 describe('store settings', () => {
-  test('a new store reads the documented defaults', () => {
-    const { db, store } = freshStore()
+  test('a new store reads the documented defaults', async () => {
+    const { db, store } = await freshStore()
     expect(readSettings(db, store.id)).toEqual(DEFAULT_SETTINGS)
     expect(DEFAULT_SETTINGS).toMatchObject({
       week_start: 'monday',
@@ -50,8 +51,8 @@ describe('store settings', () => {
     })
   })
 
-  test('values are normalised: booleans from text, upper-case currency, origins without slash', () => {
-    const { db, store } = freshStore()
+  test('values are normalised: booleans from text, upper-case currency, origins without slash', async () => {
+    const { db, store } = await freshStore()
     const s = updateSettings(
       db,
       store.id,
@@ -75,8 +76,8 @@ describe('store settings', () => {
     expect(readSettings(db, store.id)).toEqual(s)
   })
 
-  test('every bad value is named with what is allowed, and nothing is saved', () => {
-    const { db, store } = freshStore()
+  test('every bad value is named with what is allowed, and nothing is saved', async () => {
+    const { db, store } = await freshStore()
     const fields = errorsOf(() =>
       updateSettings(
         db,
@@ -119,8 +120,8 @@ describe('store settings', () => {
     expect(readSettings(db, store.id)).toEqual(DEFAULT_SETTINGS)
   })
 
-  test('names of Object.prototype members are unknown settings, not a crash', () => {
-    const { db, store } = freshStore()
+  test('names of Object.prototype members are unknown settings, not a crash', async () => {
+    const { db, store } = await freshStore()
     expect(
       errorsOf(() =>
         updateSettings(
@@ -138,14 +139,14 @@ describe('store settings', () => {
     expect(readSettings(db, store.id)).toEqual(DEFAULT_SETTINGS)
   })
 
-  test('one bad value keeps the good ones in the same call from being saved', () => {
-    const { db, store } = freshStore()
+  test('one bad value keeps the good ones in the same call from being saved', async () => {
+    const { db, store } = await freshStore()
     errorsOf(() => updateSettings(db, store.id, { store_name: 'Shop', sync_hour: '-1' }, clock))
     expect(readSettings(db, store.id).store_name).toBe(DEFAULT_SETTINGS.store_name)
   })
 
-  test('smtp_port accepts a port or empty, and nothing else', () => {
-    const { db, store } = freshStore()
+  test('smtp_port accepts a port or empty, and nothing else', async () => {
+    const { db, store } = await freshStore()
     for (const bad of ['0', '-1', '65536', 'abc', '1.5']) {
       expect(errorsOf(() => updateSettings(db, store.id, { smtp_port: bad }, clock))).toEqual({
         smtp_port: 'must be a port from 1 to 65535',
@@ -155,16 +156,16 @@ describe('store settings', () => {
     expect(updateSettings(db, store.id, { smtp_port: '' }, clock).smtp_port).toBe('')
   })
 
-  test('the recipient defaults to the store email', () => {
-    const { db, store } = freshStore()
+  test('the recipient defaults to the store email', async () => {
+    const { db, store } = await freshStore()
     let s = updateSettings(db, store.id, { store_email: 'owner@shop.example' }, clock)
     expect(notificationRecipient(s)).toBe('owner@shop.example')
     s = updateSettings(db, store.id, { notify_recipient: 'ops@shop.example' }, clock)
     expect(notificationRecipient(s)).toBe('ops@shop.example')
   })
 
-  test('secrets are shown only as set or unset', () => {
-    const { db, store } = freshStore()
+  test('secrets are shown only as set or unset', async () => {
+    const { db, store } = await freshStore()
     const s = updateSettings(
       db,
       store.id,

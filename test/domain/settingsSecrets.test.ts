@@ -17,9 +17,9 @@ afterEach(() => {
 })
 
 /** The same data directory opened again, as a restart with other environment would. */
-function restart(env: Record<string, string>) {
+async function restart(env: Record<string, string>) {
   const config = loadConfig({ env: { MIDA_DATA_DIR: t.dir, ...env }, cwd: t.dir })
-  const core = openCore({ config, clock: t.clock })
+  const core = await openCore({ config, clock: t.clock })
   const { db } = core
   reopened.push(db)
   const app = createApp(core)
@@ -57,7 +57,7 @@ describe('secrets at rest', () => {
     t = await createTestApp()
     updateSettings(t.db, t.storeId, { smtp_password: 'smtp-hunter2' }, t.clock)
     expect(stored('smtp_password')).toBe('smtp-hunter2')
-    const later = restart({ MIDA_SECRET_KEY: KEY })
+    const later = await restart({ MIDA_SECRET_KEY: KEY })
     expect(stored('smtp_password')).toStartWith(SEALED_PREFIX)
     expect(readSettings(later.db, t.storeId).smtp_password).toBe('smtp-hunter2')
     updateSettings(later.db, t.storeId, { store_name: 'Renamed' }, t.clock)
@@ -68,7 +68,7 @@ describe('secrets at rest', () => {
   test('a wrong key: start-up works, the webhook says what is wrong, a new secret repairs it', async () => {
     t = await createTestApp({ env: { MIDA_SECRET_KEY: KEY } })
     updateSettings(t.db, t.storeId, { shopify_webhook_secret: 'shpss_abc' }, t.clock)
-    const wrong = restart({ MIDA_SECRET_KEY: 'not-the-key-it-was-saved-with' })
+    const wrong = await restart({ MIDA_SECRET_KEY: 'not-the-key-it-was-saved-with' })
     const settings = readSettings(wrong.db, t.storeId)
     expect(displaySettings(settings, 'MIDA-x').shopify_webhook_secret).toBe('(set)')
     const body = JSON.stringify({ id: 1, created_at: '2026-11-25T10:00:00Z', total_price: '1.00' })

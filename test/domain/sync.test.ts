@@ -22,8 +22,8 @@ let storeId: number
 let clock: FixedClock
 let close: () => void
 
-beforeEach(() => {
-  ;({ db, clock, storeId, close } = openTestStore('2026-11-26T06:00:00Z')) // 01:00 in New York
+beforeEach(async () => {
+  ;({ db, clock, storeId, close } = await openTestStore('2026-11-26T06:00:00Z')) // 01:00 in New York
   initialiseSettings(db, storeId, clock)
   updateSettings(db, storeId, { timezone: 'America/New_York', currency: 'USD' }, clock)
   session('s1', '2026-11-25T10:00:00-05:00')

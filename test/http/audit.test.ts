@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { SqliteData } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { createOrResetAdmin, issueSetupToken, startSession } from '../../src/domain/admins.ts'
 import { recentAudit, recordAudit } from '../../src/domain/audit.ts'
@@ -13,8 +14,8 @@ let csrf: string
 
 beforeEach(async () => {
   t = await createTestApp({ env: { MIDA_TRUST_PROXY: 'true' } })
-  const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
-  const s = startSession(t.db, admin.id, t.clock)
+  const { admin } = await createOrResetAdmin(t.data, 'me@shop.example', 'a good password', t.clock)
+  const s = await startSession(t.data, admin.id, t.clock)
   cookie = `mida_session=${s.token}`
   csrf = s.csrfToken
 })
@@ -37,19 +38,19 @@ function post(path: string, fields: Record<string, string>, headers: Record<stri
 }
 
 /** The audit log, oldest first, without ids and store. */
-const log = () =>
-  recentAudit(t.db, t.storeId)
+const log = async () =>
+  (await recentAudit(t.data, t.store))
     .reverse()
     .map((e) => [e.actor, e.address, e.action, e.detail])
 
 describe('the audit log over HTTP', () => {
   test('keys created, regenerated and revoked, with the admin and the address', async () => {
     expect((await post('/settings/keys', { name: 'Looker', scope: 'export' })).status).toBe(200)
-    const key = listApiKeys(t.db, t.storeId)[0]!
+    const key = (await listApiKeys(t.data, t.store))[0]!
     expect((await post(`/settings/keys/${key.id}/regenerate`, {})).status).toBe(200)
-    const fresh = listApiKeys(t.db, t.storeId).find((k) => k.revokedAt === null)!
+    const fresh = (await listApiKeys(t.data, t.store)).find((k) => k.revokedAt === null)!
     expect((await post(`/settings/keys/${fresh.id}/revoke`, {})).status).toBe(200)
-    expect(log()).toEqual([
+    expect(await log()).toEqual([
       ['me@shop.example', FROM, 'key.created', `"Looker" (export, ${key.prefix}…)`],
       [
         'me@shop.example',
@@ -66,12 +67,12 @@ describe('the audit log over HTTP', () => {
     await post('/settings', { api_enabled: 'false' })
     await post('/settings', { store_name: 'Shop' }) // nothing changed: nothing logged
     expect((await post('/settings', { sync_hour: '99' })).status).toBe(422)
-    expect(log()).toEqual([
+    expect(await log()).toEqual([
       ['me@shop.example', FROM, 'api.enabled', ''],
       ['me@shop.example', FROM, 'settings.changed', 'store_name, smtp_password'],
       ['me@shop.example', FROM, 'api.disabled', ''],
     ])
-    expect(JSON.stringify(recentAudit(t.db, t.storeId))).not.toContain('hunter2')
+    expect(JSON.stringify(await recentAudit(t.data, t.store))).not.toContain('hunter2')
   })
 
   test('logins, failed logins, the throttled login, logout and the first admin from the setup link', async () => {
@@ -91,7 +92,7 @@ describe('the audit log over HTTP', () => {
     for (let i = 0; i < 5; i++) await login('wrong', 'who@evil.example')
     expect((await login('a good password')).status).toBe(429)
     expect((await post('/logout', {})).status).toBe(303)
-    expect(log()).toEqual([
+    expect(await log()).toEqual([
       ['me@shop.example', FROM, 'login', ''],
       ...Array.from({ length: 5 }, () => ['who@evil.example', FROM, 'login.failed', '']),
       ['me@shop.example', FROM, 'login.throttled', ''],
@@ -100,7 +101,7 @@ describe('the audit log over HTTP', () => {
 
     const fresh = await createTestApp()
     try {
-      const { token } = issueSetupToken(fresh.db, fresh.clock)
+      const { token } = await issueSetupToken(fresh.data, fresh.clock)
       const res = await fresh.request('/setup', {
         method: 'POST',
         body: new URLSearchParams({
@@ -112,7 +113,7 @@ describe('the audit log over HTTP', () => {
       })
       expect(res.status).toBe(303)
       expect(
-        recentAudit(fresh.db, fresh.storeId).map((e) => [e.actor, e.action, e.detail]),
+        (await recentAudit(fresh.data, fresh.store)).map((e) => [e.actor, e.action, e.detail]),
       ).toEqual([['first@shop.example', 'admin.created', 'setup link']])
     } finally {
       fresh.close()
@@ -120,8 +121,8 @@ describe('the audit log over HTTP', () => {
   })
 
   test('the settings page shows the log, every string escaped; the fragment refreshes for admins only', async () => {
-    recordAudit(
-      t.db,
+    await recordAudit(
+      t.data,
       {
         storeId: t.storeId,
         actor: '<script>alert(1)</script>',
@@ -176,9 +177,10 @@ describe('the audit log from the command line', () => {
     await cli('admin', 'create', '--email', 'two@shop.example', '--password', 'a third password')
     const db = openDatabase(dir, { secretKey: undefined })
     try {
-      const keys = listApiKeys(db, t.storeId)
+      const data = new SqliteData(db)
+      const keys = await listApiKeys(data, t.store)
       const [first, second] = [keys.find((k) => k.id === 1)!, keys.find((k) => k.id === 2)!]
-      const entries = recentAudit(db, t.storeId)
+      const entries = (await recentAudit(data, t.store))
         .reverse()
         .map((e) => [e.actor, e.address, e.action, e.detail])
       expect(entries).toEqual([

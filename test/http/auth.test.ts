@@ -8,8 +8,8 @@ let cookie: string
 
 beforeEach(async () => {
   t = await createTestApp()
-  const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
-  cookie = `mida_session=${startSession(t.db, admin.id, t.clock).token}`
+  const { admin } = await createOrResetAdmin(t.data, 'me@shop.example', 'a good password', t.clock)
+  cookie = `mida_session=${(await startSession(t.data, admin.id, t.clock)).token}`
 })
 afterEach(() => t.close())
 

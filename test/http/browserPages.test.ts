@@ -16,8 +16,8 @@ let session: { token: string; csrfToken: string }
 beforeEach(async () => {
   t = await createTestApp()
   server = listen(t.app)
-  const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
-  session = startSession(t.db, admin.id, t.clock)
+  const { admin } = await createOrResetAdmin(t.data, 'me@shop.example', 'a good password', t.clock)
+  session = await startSession(t.data, admin.id, t.clock)
 })
 afterEach(async () => {
   await server.stop()

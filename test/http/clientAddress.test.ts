@@ -25,7 +25,7 @@ afterEach(async () => {
 /** A server on a free port with an admin, configured by `env`. */
 async function start(env: Record<string, string>) {
   t = await createTestApp({ env, settings: { api_enabled: true } })
-  await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
+  await createOrResetAdmin(t.data, 'me@shop.example', 'a good password', t.clock)
   server = listen(t.app)
   return { t, url: server.url }
 }
@@ -48,8 +48,8 @@ async function wrongLogin(url: string, forwardedFor?: string): Promise<number> {
 }
 
 /** The addresses of the audit log's failed logins, oldest first. */
-const auditedAddresses = (app: TestApp) =>
-  recentAudit(app.db, app.storeId)
+const auditedAddresses = async (app: TestApp) =>
+  (await recentAudit(app.data, app.store))
     .reverse()
     .filter((e) => e.action === 'login.failed')
     .map((e) => e.address)
@@ -107,14 +107,14 @@ describe('behind one proxy (MIDA_TRUST_PROXY=true), as nginx or Caddy forward', 
     for (let i = 1; i <= 7; i++)
       statuses.push(await wrongLogin(url, `203.0.113.${i}, 198.51.100.7`))
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429])
-    expect(auditedAddresses(t)).toEqual(Array(5).fill('198.51.100.7'))
+    expect(await auditedAddresses(t)).toEqual(Array(5).fill('198.51.100.7'))
     // Another address, as the proxy saw it, has its own allowance.
     expect(await wrongLogin(url, '198.51.100.8')).toBe(401)
   })
 
   test('nor the API-key throttle (sync)', async () => {
     const { t, url } = await start({ MIDA_TRUST_PROXY: 'true' })
-    const good = createApiKey(t.db, t.storeId, 'good', 'export', t.clock).secret
+    const good = (await createApiKey(t.data, t.store, 'good', 'export', t.clock)).secret
     const sync = async (key: string, forwardedFor: string) => {
       const res = await fetch(`${url}/apiv1/analytics/sync`, {
         method: 'POST',
@@ -139,7 +139,7 @@ describe('behind one proxy (MIDA_TRUST_PROXY=true), as nginx or Caddy forward', 
     expect(await wrongLogin(url, '')).toBe(401)
     expect(await wrongLogin(url)).toBe(401)
     expect(await wrongLogin(url, '198.51.100.7, 2001:db8::7')).toBe(401)
-    expect(auditedAddresses(t)).toEqual([
+    expect(await auditedAddresses(t)).toEqual([
       '127.0.0.1',
       '127.0.0.1',
       '127.0.0.1',
@@ -157,7 +157,7 @@ describe('behind a chain of proxies (MIDA_TRUST_PROXY=2: a CDN, then nginx)', ()
     expect(await wrongLogin(url, '10.9.9.9, 203.0.113.5, 198.51.100.20')).toBe(401)
     expect(await wrongLogin(url, '203.0.113.6, 198.51.100.20')).toBe(401)
     expect(await wrongLogin(url, '198.51.100.20')).toBe(401)
-    expect(auditedAddresses(t)).toEqual(['203.0.113.5', '203.0.113.6', '127.0.0.1'])
+    expect(await auditedAddresses(t)).toEqual(['203.0.113.5', '203.0.113.6', '127.0.0.1'])
   })
 })
 
@@ -165,7 +165,7 @@ describe('without a proxy (the default)', () => {
   test('X-Forwarded-For is ignored: the socket address counts', async () => {
     const { t, url } = await start({})
     for (let i = 1; i <= 6; i++) await wrongLogin(url, `203.0.113.${i}`)
-    expect(auditedAddresses(t)).toEqual(Array(5).fill('127.0.0.1'))
+    expect(await auditedAddresses(t)).toEqual(Array(5).fill('127.0.0.1'))
     expect(await wrongLogin(url, '198.51.100.8')).toBe(429)
   })
 })

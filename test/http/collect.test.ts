@@ -291,8 +291,13 @@ describe('the Tracking section of the settings page', () => {
       settings: { timezone: 'America/New_York' },
     })
     const { createOrResetAdmin, startSession } = await import('../../src/domain/admins.ts')
-    const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
-    const s = startSession(t.db, admin.id, t.clock)
+    const { admin } = await createOrResetAdmin(
+      t.data,
+      'me@shop.example',
+      'a good password',
+      t.clock,
+    )
+    const s = await startSession(t.data, admin.id, t.clock)
     cookie = `mida_session=${s.token}`
     csrf = s.csrfToken
   })

@@ -35,7 +35,7 @@ describe('routes served from Bun’s router carry the headers Elysia’s answers
         env: { MIDA_BASE_URL: baseUrl },
         settings: { api_enabled: 'true' },
       })
-      const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+      const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
       const server = listen(t.app)
       try {
         const expected = await elysiaHeaders(server.url)

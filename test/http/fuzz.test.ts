@@ -69,10 +69,11 @@ beforeAll(async () => {
       return { messageId: 'fuzz', response: '250 OK' }
     },
   } as Mailer
-  const core = openCore({ config, clock, mailer })
+  const core = await openCore({ config, clock, mailer })
   db = core.db
   app = createApp(core)
   const storeId = app.context.store.id
+  const { data, store } = core
   updateSettings(
     db,
     storeId,
@@ -84,12 +85,12 @@ beforeAll(async () => {
     },
     clock,
   )
-  const { admin } = await createOrResetAdmin(db, 'fuzz@shop.example', 'a good password', clock)
-  const session = startSession(db, admin.id, clock)
+  const { admin } = await createOrResetAdmin(data, 'fuzz@shop.example', 'a good password', clock)
+  const session = await startSession(data, admin.id, clock)
   creds.cookie = `mida_session=${session.token}`
   creds.csrf = session.csrfToken
-  creds.exportKey = createApiKey(db, storeId, 'export', 'export', clock).secret
-  creds.ingestKey = createApiKey(db, storeId, 'ingest', 'ingest', clock).secret
+  creds.exportKey = (await createApiKey(data, store, 'export', 'export', clock)).secret
+  creds.ingestKey = (await createApiKey(data, store, 'ingest', 'ingest', clock)).secret
   creds.tracking = app.context.store.trackingId
   server = listen(app)
 })

@@ -47,8 +47,8 @@ describe('imports over HTTP and the command line', () => {
       now: '2026-11-26T06:00:00Z',
       settings: { timezone: 'America/New_York' },
     })
-    ingestKey = createApiKey(t.db, t.storeId, 'loader', 'ingest', t.clock).secret
-    exportKey = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+    ingestKey = (await createApiKey(t.data, t.store, 'loader', 'ingest', t.clock)).secret
+    exportKey = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
   })
   afterEach(() => t.close())
 

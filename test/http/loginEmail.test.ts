@@ -39,8 +39,8 @@ async function login(email: string, password: string) {
 const LOGGED_IN = { status: 303, location: '/settings', session: true }
 
 test('the admin created by the setup link as me@shop.example logs in as " Me@Shop.Example "', async () => {
-  const { token } = issueSetupToken(t.db, t.clock)
-  const admin = await createFirstAdmin(t.db, token, 'me@shop.example', 'a good password', t.clock)
+  const { token } = await issueSetupToken(t.data, t.clock)
+  const admin = await createFirstAdmin(t.data, token, 'me@shop.example', 'a good password', t.clock)
   for (const typed of ['me@shop.example', 'Me@Shop.Example', ' ME@SHOP.EXAMPLE ']) {
     expect(await login(typed, 'a good password')).toEqual(LOGGED_IN)
   }

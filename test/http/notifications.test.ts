@@ -45,8 +45,8 @@ function useSink(db = t.db): void {
 
 /** A logged-in admin: the session cookie and the CSRF token. */
 async function login(): Promise<{ cookie: string; csrf: string }> {
-  const { admin } = await createOrResetAdmin(t.db, 'admin@acme.test', 'correct horse 1', t.clock)
-  const session = startSession(t.db, admin.id, t.clock)
+  const { admin } = await createOrResetAdmin(t.data, 'admin@acme.test', 'correct horse 1', t.clock)
+  const session = await startSession(t.data, admin.id, t.clock)
   return { cookie: `mida_session=${session.token}`, csrf: session.csrfToken }
 }
 
@@ -308,12 +308,12 @@ describe('Send test email: the saved password goes only to the saved server', ()
     })
     try {
       const { admin } = await createOrResetAdmin(
-        env.db,
+        env.data,
         'admin@acme.test',
         'correct horse 1',
         env.clock,
       )
-      const session = startSession(env.db, admin.id, env.clock)
+      const session = await startSession(env.data, admin.id, env.clock)
       const res = await env.request('/settings/notifications/test', {
         method: 'POST',
         headers: {
@@ -448,7 +448,7 @@ describe('Send test email: a failure says what to act on, never what the peer sa
 describe('the settings page', () => {
   test('without SMTP: says how to configure it, and queued emails show as not sendable', async () => {
     const auth = await login()
-    const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+    const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
     t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
     expect((await apiSync(t.request, key)).status).toBe(500)
     t.db.exec('ALTER TABLE sessions_gone RENAME TO sessions') // the page's dashboard reads it
@@ -485,7 +485,7 @@ describe('the settings page', () => {
 describe('end to end with the real SMTP server', () => {
   test('a failing API sync answers Sync failed and sends one failure email', async () => {
     useSink()
-    const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+    const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
     t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
     for (let i = 0; i < 3; i++) {
       const res = await apiSync(t.request, key)
@@ -502,7 +502,7 @@ describe('end to end with the real SMTP server', () => {
 
   test('success emails only with notify_success; one per period across calls, restarts and two apps', async () => {
     useSink()
-    const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+    const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
     expect((await apiSync(t.request, key)).status).toBe(200)
     await sender().runOnce()
     expect(sink.messages).toHaveLength(0)
@@ -518,7 +518,9 @@ describe('end to end with the real SMTP server', () => {
     expect((await apiSync(t.request, key)).status).toBe(200)
 
     // A restart: a new app on the same data directory, and a second one running alongside.
-    const cores = [0, 1].map(() => openCore({ config: t.config, clock: t.clock }))
+    const cores = await Promise.all(
+      [0, 1].map(() => openCore({ config: t.config, clock: t.clock })),
+    )
     const dbs = cores.map((core) => core.db)
     try {
       const apps = cores.map((core) => createApp(core))
@@ -544,6 +546,7 @@ describe('end to end with the real SMTP server', () => {
     // The server ran on the 26th and synced the 25th.
     let jobs = startBackgroundJobs({
       db: t.db,
+      data: t.data,
       clock: t.clock,
       mailer: t.app.context.mailer,
       baseUrl: t.config.baseUrl,
@@ -552,11 +555,12 @@ describe('end to end with the real SMTP server', () => {
     await jobs.stop()
     // Down until the 29th at 15:00 New York time; the restart catches up the 28th only.
     const clock = new FixedClock('2026-11-29T20:00:00Z')
-    const core = openCore({ config: t.config, clock })
+    const core = await openCore({ config: t.config, clock })
     const { db } = core
     try {
       jobs = startBackgroundJobs({
         db,
+        data: core.data,
         clock,
         mailer: core.mailer,
         baseUrl: 'https://stats.acme.test',
@@ -597,7 +601,7 @@ describe('only the last completed period is mailed; a backfill sends nothing', (
   })
 
   test('20 calls for distinct past dates queue and send no email; the last completed period one', async () => {
-    const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+    const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
     // The last completed day is 2026-11-25: the 20 days before it are backfills.
     for (let day = 5; day <= 24; day++) {
       const res = await syncBody(key, { date: `2026-11-${String(day).padStart(2, '0')}` })
@@ -624,7 +628,7 @@ describe('only the last completed period is mailed; a backfill sends nothing', (
   })
 
   test('a failing backfill sends no failure email; a failing last period does', async () => {
-    const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+    const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
     t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
     for (const date of ['2026-11-20', '2026-11-21', '2026-11-22']) {
       expect((await syncBody(key, { date })).status).toBe(500)
@@ -647,6 +651,7 @@ describe('only the last completed period is mailed; a backfill sends nothing', (
   test('the scheduled sync still mails', async () => {
     const jobs = startBackgroundJobs({
       db: t.db,
+      data: t.data,
       clock: t.clock,
       mailer: t.app.context.mailer,
       baseUrl: t.config.baseUrl,

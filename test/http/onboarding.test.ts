@@ -12,8 +12,8 @@ let csrf: string
 
 beforeEach(async () => {
   t = await createTestApp({ settings: { timezone: 'America/New_York' } })
-  const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
-  const s = startSession(t.db, admin.id, t.clock)
+  const { admin } = await createOrResetAdmin(t.data, 'me@shop.example', 'a good password', t.clock)
+  const s = await startSession(t.data, admin.id, t.clock)
   cookie = `mida_session=${s.token}`
   csrf = s.csrfToken
 })
@@ -37,7 +37,7 @@ describe('Activate the API now', () => {
     expect(res.headers.get('hx-trigger')).toBe('api-activated')
     const html = await res.text()
     expect(readSettings(t.db, t.storeId).api_enabled).toBe(true)
-    expect(recentAudit(t.db, t.storeId).map((e) => [e.actor, e.action])).toEqual([
+    expect((await recentAudit(t.data, t.store)).map((e) => [e.actor, e.action])).toEqual([
       ['me@shop.example', 'api.enabled'],
     ])
     expect(html).toStartWith('<p id="new-key-api-warning" class="status status-success"')
@@ -57,7 +57,7 @@ describe('Activate the API now', () => {
     const forged = await hx('/settings/api/activate', {}, { 'x-csrf-token': 'wrong' })
     expect(forged.status).toBe(403)
     expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
-    expect(recentAudit(t.db, t.storeId)).toEqual([])
+    expect(await recentAudit(t.data, t.store)).toEqual([])
   })
 })
 
@@ -80,7 +80,7 @@ describe("the new-key box's API state", () => {
 
 describe('Test this key', () => {
   test('calls the sync API with the key: 403 with the hint while deactivated, then 200 with the JSON', async () => {
-    const { secret } = createApiKey(t.db, t.storeId, 'curl', 'export', t.clock)
+    const { secret } = await createApiKey(t.data, t.store, 'curl', 'export', t.clock)
     const off = await hx('/settings/keys/test', { key: secret })
     expect(off.status).toBe(200)
     const offHtml = await off.text()
@@ -141,7 +141,7 @@ describe('the new-key box', () => {
   })
 
   test('revoke and regenerate refresh the audit log too; a refused name does not', async () => {
-    const { key } = createApiKey(t.db, t.storeId, 'curl', 'export', t.clock)
+    const { key } = await createApiKey(t.data, t.store, 'curl', 'export', t.clock)
     const regen = await (await hx(`/settings/keys/${key.id}/regenerate`, {})).text()
     expect(regen).toContain('<hx-partial hx-target="#audit-log" hx-swap="outerHTML">')
     expect(regen).toContain('API key regenerated')
@@ -192,8 +192,13 @@ describe('notification warnings', () => {
   test('MIDA_SMTP_URL counts as an SMTP server', async () => {
     t.close()
     t = await createTestApp({ env: { MIDA_SMTP_URL: 'smtp://relay.example:25' } })
-    const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
-    cookie = `mida_session=${startSession(t.db, admin.id, t.clock).token}`
+    const { admin } = await createOrResetAdmin(
+      t.data,
+      'me@shop.example',
+      'a good password',
+      t.clock,
+    )
+    cookie = `mida_session=${(await startSession(t.data, admin.id, t.clock)).token}`
     set({ store_email: 'shop@shop.example' })
     expect(await warnings()).toEqual([null, null])
   })
@@ -211,7 +216,7 @@ describe('the overview', () => {
       ['recipient', 'false'],
     ])
     set({ api_enabled: 'true', shopify_webhook_secret: 'whsec', store_email: 'a@shop.example' })
-    createApiKey(t.db, t.storeId, 'ingest only', 'ingest', t.clock)
+    await createApiKey(t.data, t.store, 'ingest only', 'ingest', t.clock)
     const fragment = await (await hx('/settings/overview')).text()
     expect(fragment).toStartWith('<div id="overview"')
     // An ingest key is no export key; a recipient without SMTP is not enough.
@@ -222,7 +227,7 @@ describe('the overview', () => {
       ['recipient', 'false'],
     ])
     expect(fragment).toContain('Emails would go to <span>a@shop.example</span>, but no SMTP')
-    createApiKey(t.db, t.storeId, 'curl', 'export', t.clock)
+    await createApiKey(t.data, t.store, 'curl', 'export', t.clock)
     set({ smtp_host: 'smtp.shop.example' })
     expect(steps(await (await hx('/settings/overview')).text())).toEqual([
       ['api', 'true'],
@@ -248,7 +253,7 @@ describe('the sync log', () => {
   test("a successful sync's figures are a click away", async () => {
     generateDemo(t.db, t.storeId, 'America/New_York', { days: 3, seed: 7 }, t.clock)
     set({ api_enabled: 'true' })
-    const { secret } = createApiKey(t.db, t.storeId, 'curl', 'export', t.clock)
+    const { secret } = await createApiKey(t.data, t.store, 'curl', 'export', t.clock)
     const res = await t.request('/apiv1/analytics/sync', {
       method: 'POST',
       headers: { 'x-mida-secret-key': secret },

@@ -17,8 +17,8 @@ beforeEach(async () => {
   // One trusted proxy: the address is the X-Forwarded-For entry the proxy appended.
   t = await createTestApp({ env: { MIDA_TRUST_PROXY: 'true' } })
   server = listen(t.app)
-  const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
-  adminCookie = `mida_session=${startSession(t.db, admin.id, t.clock).token}`
+  const { admin } = await createOrResetAdmin(t.data, 'me@shop.example', 'a good password', t.clock)
+  adminCookie = `mida_session=${(await startSession(t.data, admin.id, t.clock)).token}`
 })
 afterEach(async () => {
   await server.stop()

@@ -53,9 +53,9 @@ describe('secrets never reach the logs', () => {
     const SMTP_PASSWORD = 'smtp-password-do-not-log'
     const WEBHOOK_SECRET = 'webhook-secret-do-not-log'
     t = await createTestApp({ settings: { api_enabled: true } })
-    const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', ADMIN_PASSWORD, t.clock)
-    const session = startSession(t.db, admin.id, t.clock)
-    const exportKey = createApiKey(t.db, t.storeId, 'reader', 'export', t.clock).secret
+    const { admin } = await createOrResetAdmin(t.data, 'me@shop.example', ADMIN_PASSWORD, t.clock)
+    const session = await startSession(t.data, admin.id, t.clock)
+    const exportKey = (await createApiKey(t.data, t.store, 'reader', 'export', t.clock)).secret
     const secrets = [ADMIN_PASSWORD, SMTP_PASSWORD, WEBHOOK_SECRET, exportKey, session.token]
     const cliKeys: string[] = []
 

@@ -29,7 +29,7 @@ const EXPECTED_HEADERS = {
 describe('security headers', () => {
   test('every response carries them: pages, API answers, errors, 404s, assets, the tracker', async () => {
     t = await createTestApp({ settings: { api_enabled: 'true' } })
-    const key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+    const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
     expect(CONTENT_SECURITY_POLICY).toBe(
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     )
@@ -180,7 +180,7 @@ describe('abuse limits: configurable, each answered 429 with Retry-After', () =>
 
   test('failed API-key attempts (sync and import share the count)', async () => {
     t = await createTestApp({ env: { MIDA_KEY_ATTEMPTS: '2/1m' }, settings: { api_enabled: true } })
-    const good = createApiKey(t.db, t.storeId, 'good', 'export', t.clock).secret
+    const good = (await createApiKey(t.data, t.store, 'good', 'export', t.clock)).secret
     const sync = (key: string) =>
       t.request('/apiv1/analytics/sync', { method: 'POST', headers: { 'x-mida-secret-key': key } })
     expect((await sync('mida_sk_wrong')).status).toBe(401)
@@ -203,7 +203,7 @@ describe('abuse limits: configurable, each answered 429 with Retry-After', () =>
 
   test('failed logins', async () => {
     t = await createTestApp({ env: { MIDA_LOGIN_ATTEMPTS: '2/10m' } })
-    await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
+    await createOrResetAdmin(t.data, 'me@shop.example', 'a good password', t.clock)
     const login = async (password: string) => {
       const page = await t.request('/login')
       const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!

@@ -11,8 +11,8 @@ let csrf: string
 
 beforeEach(async () => {
   t = await createTestApp({ settings: { store_email: 'shop@shop.example' } })
-  const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
-  const s = startSession(t.db, admin.id, t.clock)
+  const { admin } = await createOrResetAdmin(t.data, 'me@shop.example', 'a good password', t.clock)
+  const s = await startSession(t.data, admin.id, t.clock)
   cookie = `mida_session=${s.token}`
   csrf = s.csrfToken
 })
@@ -96,7 +96,7 @@ describe('the admin guard', () => {
     })
     expect(keyWithout.status).toBe(403)
     expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
-    expect(listApiKeys(t.db, t.storeId)).toEqual([])
+    expect(await listApiKeys(t.data, t.store)).toEqual([])
     // The hidden form field works for plain form posts.
     const plain = await t.request('/settings', {
       method: 'POST',
@@ -297,7 +297,7 @@ describe('API keys', () => {
   })
 
   test('a refused name keeps what was typed and says why', async () => {
-    createApiKey(t.db, t.storeId, 'Looker', 'export', t.clock)
+    await createApiKey(t.data, t.store, 'Looker', 'export', t.clock)
     const res = await hx('/settings/keys', { name: 'Looker', scope: 'ingest' })
     expect(res.status).toBe(409)
     const html = await res.text()
@@ -311,7 +311,7 @@ describe('API keys', () => {
 
   test('regenerate: the old key is refused, the new one accepted; revoke removes the key', async () => {
     updateSettings(t.db, t.storeId, { api_enabled: 'true' }, t.clock)
-    const old = createApiKey(t.db, t.storeId, 'Looker', 'export', t.clock)
+    const old = await createApiKey(t.data, t.store, 'Looker', 'export', t.clock)
     const res = await hx(`/settings/keys/${old.key.id}/regenerate`, {})
     expect(res.status).toBe(200)
     const fresh = /id="new-key-value" class="secret">(mida_sk_[0-9A-Za-z]+)</.exec(
@@ -322,7 +322,7 @@ describe('API keys', () => {
     expect((await sync(old.secret)).status).toBe(401)
     expect((await sync(fresh!)).status).toBe(200)
 
-    const active = listApiKeys(t.db, t.storeId).find((k) => k.revokedAt === null)!
+    const active = (await listApiKeys(t.data, t.store)).find((k) => k.revokedAt === null)!
     const revoked = await hx(`/settings/keys/${active.id}/revoke`, {})
     expect(revoked.status).toBe(200)
     // The answer keeps the revoked key's row, marked and without buttons, so the list stays put;
@@ -343,7 +343,7 @@ describe('API keys', () => {
     const quoted = await hx('/settings', { store_name: 'A "quoted" &amp; name' })
     expect(await quoted.text()).toContain('value="A &#34;quoted&#34; &amp;amp; name"')
     updateSettings(t.db, t.storeId, { store_name: '<script>alert(1)</script>' }, t.clock)
-    createApiKey(t.db, t.storeId, '<img src=x onerror=alert(2)>', 'export', t.clock)
+    await createApiKey(t.data, t.store, '<img src=x onerror=alert(2)>', 'export', t.clock)
     const html = await (await t.request('/settings', { headers: { cookie } })).text()
     // In text, < is escaped; inside a quoted attribute (the input's value, the confirm text) it is
     // inert, and the quote itself is escaped.
@@ -484,7 +484,7 @@ describe('login, logout and setup', () => {
   test('a setup link creates the first admin once, then says so', async () => {
     const fresh = await createTestApp()
     try {
-      const { token } = issueSetupToken(fresh.db, fresh.clock)
+      const { token } = await issueSetupToken(fresh.data, fresh.clock)
       expect((await fresh.request(`/setup?token=${token}`)).status).toBe(200)
       const mismatch = await fresh.request('/setup', {
         method: 'POST',

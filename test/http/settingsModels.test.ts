@@ -21,8 +21,8 @@ beforeEach(async () => {
       notify_success: true,
     },
   })
-  const { admin } = await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
-  const s = startSession(t.db, admin.id, t.clock)
+  const { admin } = await createOrResetAdmin(t.data, 'me@shop.example', 'a good password', t.clock)
+  const s = await startSession(t.data, admin.id, t.clock)
   cookie = `mida_session=${s.token}`
   csrf = s.csrfToken
 })
@@ -102,7 +102,7 @@ describe("a Save answer and today's tracking counts", () => {
 
 describe('the fragments load through the same loaders as the page', () => {
   test('each fragment is, byte for byte, what the full page shows in its place', async () => {
-    const key = createApiKey(t.db, t.storeId, 'Looker', 'export', t.clock)
+    const key = await createApiKey(t.data, t.store, 'Looker', 'export', t.clock)
     const sync = await t.request('/apiv1/analytics/sync', {
       method: 'POST',
       headers: { 'x-mida-secret-key': key.secret },
@@ -119,8 +119,8 @@ describe('the fragments load through the same loaders as the page', () => {
       }),
     })
     expect(event.status).toBe(204)
-    recordAudit(
-      t.db,
+    await recordAudit(
+      t.data,
       { storeId: t.storeId, actor: 'me@shop.example', address: '203.0.113.9', action: 'login' },
       t.clock,
     )

@@ -23,7 +23,7 @@ beforeEach(async () => {
     settings: { timezone: 'America/New_York', currency: 'USD', api_enabled: 'true' },
   })
   server = listen(t.app)
-  key = createApiKey(t.db, t.storeId, 'looker', 'export', t.clock).secret
+  key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
 })
 
 afterEach(async () => {
@@ -268,12 +268,12 @@ describe('401 Invalid API key', () => {
   })
 
   test('revoked key', async () => {
-    revokeApiKey(t.db, t.storeId, 'looker', t.clock)
+    await revokeApiKey(t.data, t.store, 'looker', t.clock)
     await expectError(await withKey(), 401, 'Invalid API key')
   })
 
   test('ingest-scope key', async () => {
-    const ingest = createApiKey(t.db, t.storeId, 'pipe', 'ingest', t.clock).secret
+    const ingest = (await createApiKey(t.data, t.store, 'pipe', 'ingest', t.clock)).secret
     await expectError(await withKey(undefined, ingest), 401, 'Invalid API key')
     await expectError(await sync({ authorization: `Bearer ${ingest}` }), 401, 'Invalid API key')
   })

@@ -27,7 +27,7 @@ function tally(statuses: number[]): Record<number, number> {
 describe('concurrent attempts from one address', () => {
   test('200 wrong passwords at once: exactly MIDA_LOGIN_ATTEMPTS (5) are checked, the rest 429', async () => {
     t = await createTestApp()
-    await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
+    await createOrResetAdmin(t.data, 'me@shop.example', 'a good password', t.clock)
     server = listen(t.app)
     const page = await fetch(`${server.url}/login`)
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!
@@ -44,7 +44,7 @@ describe('concurrent attempts from one address', () => {
     }
     const statuses = await Promise.all(Array.from({ length: 200 }, (_, i) => attempt(`wrong ${i}`)))
     expect(tally(statuses)).toEqual({ 401: 5, 429: 195 })
-    const failed = recentAudit(t.db, t.storeId).filter((e) => e.action === 'login.failed')
+    const failed = (await recentAudit(t.data, t.store)).filter((e) => e.action === 'login.failed')
     expect(failed).toHaveLength(5)
     // The right password waits out the window like any other attempt.
     expect(await attempt('a good password')).toBe(429)
@@ -54,7 +54,7 @@ describe('concurrent attempts from one address', () => {
 
   test('a success forgets the address: its next wrong passwords have the whole allowance', async () => {
     t = await createTestApp({ env: { MIDA_LOGIN_ATTEMPTS: '3/15m' } })
-    await createOrResetAdmin(t.db, 'me@shop.example', 'a good password', t.clock)
+    await createOrResetAdmin(t.data, 'me@shop.example', 'a good password', t.clock)
     server = listen(t.app)
     const page = await fetch(`${server.url}/login`)
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!
@@ -78,7 +78,7 @@ describe('concurrent attempts from one address', () => {
 
   test('100 bad API keys at once (sync and import): exactly MIDA_KEY_ATTEMPTS (10) are 401, the rest 429', async () => {
     t = await createTestApp({ settings: { api_enabled: true } })
-    const good = createApiKey(t.db, t.storeId, 'good', 'export', t.clock).secret
+    const good = (await createApiKey(t.data, t.store, 'good', 'export', t.clock)).secret
     server = listen(t.app)
     const call = async (i: number, key = `mida_sk_wrong${i}`) => {
       const res = await fetch(

@@ -1,6 +1,7 @@
 // `serve` prunes the audit log past MIDA_AUDIT_KEEP_DAYS (365 by default) when it starts, in its
 // own process with the clock of the data.
 import { expect, setDefaultTimeout, test } from 'bun:test'
+import { SqliteData } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { recordAudit } from '../../src/domain/audit.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
@@ -12,14 +13,15 @@ const scope = testScope()
 const NOW = '2026-11-26T06:00:00Z'
 
 /** A data dir whose audit log holds one entry from each of `daysAgo` days before NOW. */
-function dataDirWithAudit(daysAgo: number[]): string {
+async function dataDirWithAudit(daysAgo: number[]): Promise<string> {
   const dir = scope.dataDir('mida-audit-keep-')
-  prepareDataDir(dir)
+  await prepareDataDir(dir)
   const db = openDatabase(dir, { secretKey: undefined })
+  const data = new SqliteData(db)
   for (const d of daysAgo) {
     const clock = new FixedClock(Temporal.Instant.from(NOW).subtract({ hours: d * 24 }))
-    recordAudit(
-      db,
+    await recordAudit(
+      data,
       { storeId: 1, actor: 'cli', address: null, action: 'login', detail: `${d}` },
       clock,
     )
@@ -46,7 +48,7 @@ test('serve keeps a year of audit log by default, MIDA_AUDIT_KEEP_DAYS days when
     [{ MIDA_AUDIT_KEEP_DAYS: '30' }, [2]],
     [{ MIDA_AUDIT_KEEP_DAYS: '0' }, [900, 400, 300, 2]],
   ] as const) {
-    const dir = dataDirWithAudit([900, 400, 300, 2])
+    const dir = await dataDirWithAudit([900, 400, 300, 2])
     const server = await scope.startServer(dir, { now: NOW, env })
     await waitUntil(() => server.stderr().includes('listening on'), 'the server')
     // The prune runs with the background jobs, right after the server listens.

@@ -20,7 +20,7 @@ const scope = testScope()
 
 test('backups taken while the server writes are consistent and hold every acknowledged write', async () => {
   const dir = scope.dataDir('mida-backup-live-')
-  const { trackingId, key } = prepareDataDir(dir, {
+  const { trackingId, key } = await prepareDataDir(dir, {
     settings: { timezone: 'UTC' },
     keyScope: 'ingest',
   })
@@ -104,7 +104,7 @@ test('backups taken while the server writes are consistent and hold every acknow
 
 test('serve with MIDA_BACKUP_KEEP writes the store day backup at start-up and keeps N', async () => {
   const dir = scope.dataDir('mida-backup-daily-')
-  prepareDataDir(dir, { settings: { timezone: 'America/New_York' } })
+  await prepareDataDir(dir, { settings: { timezone: 'America/New_York' } })
   const backups = join(dir, 'backups')
   mkdirSync(backups)
   for (const day of ['2026-11-22', '2026-11-23', '2026-11-24']) {

@@ -3,6 +3,7 @@
 import { Database } from 'bun:sqlite'
 import { afterEach } from 'bun:test'
 import { join } from 'node:path'
+import { SqliteData } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
@@ -135,18 +136,20 @@ export function scalar(db: Database, sql: string, ...params: (string | number)[]
 }
 
 /** Prepares a data dir: store, settings, and optionally an API key; returns the store's ids. */
-export function prepareDataDir(
+export async function prepareDataDir(
   dir: string,
   options: { settings?: Record<string, unknown>; keyScope?: 'export' | 'ingest' } = {},
-): { trackingId: string; key: string | undefined } {
+): Promise<{ trackingId: string; key: string | undefined }> {
   const clock = new FixedClock('2026-11-26T06:00:00Z')
   const db = openDatabase(dir, { secretKey: undefined })
+  const data = new SqliteData(db)
   try {
-    const store = ensureDefaultStore(db, clock)
+    const store = await ensureDefaultStore(data, clock)
     initialiseSettings(db, store.id, clock)
     if (options.settings) updateSettings(db, store.id, options.settings, clock)
     const key = options.keyScope
-      ? createApiKey(db, store.id, `test-${options.keyScope}`, options.keyScope, clock).secret
+      ? (await createApiKey(data, store, `test-${options.keyScope}`, options.keyScope, clock))
+          .secret
       : undefined
     return { trackingId: store.trackingId, key }
   } finally {

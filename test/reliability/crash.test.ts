@@ -88,7 +88,7 @@ function indexes(dir: string) {
 describe('kill -9 during a bulk CLI import', () => {
   test('into a store holding sessions: whole batches only; the import again gives the clean-run figures', async () => {
     const dir = dataDir()
-    prepareDataDir(dir, { settings: { timezone: 'UTC' } })
+    await prepareDataDir(dir, { settings: { timezone: 'UTC' } })
     const total = 250_000
     const file = await sessionsFile(dir, total)
     // Session 0 is stored already, so the import writes batch by batch (not as a first load).
@@ -125,7 +125,7 @@ describe('kill -9 during a bulk CLI import', () => {
 
   test('a first load (no sessions yet): nothing at all, every index intact; the import again gives the clean-run figures', async () => {
     const dir = dataDir()
-    prepareDataDir(dir, { settings: { timezone: 'UTC' } })
+    await prepareDataDir(dir, { settings: { timezone: 'UTC' } })
     const total = 250_000
     const file = await sessionsFile(dir, total)
     const before = indexes(dir)
@@ -168,7 +168,7 @@ describe('kill -9 during a bulk CLI import', () => {
 describe('kill -9 during HTTP ingest', () => {
   test('every collect event and import answered 2xx before the kill is in the database', async () => {
     const dir = dataDir()
-    const { trackingId, key } = prepareDataDir(dir, {
+    const { trackingId, key } = await prepareDataDir(dir, {
       settings: { timezone: 'UTC' },
       keyScope: 'ingest',
     })
@@ -270,7 +270,7 @@ describe('kill -9 during HTTP ingest', () => {
 describe('kill -9 during a sync', () => {
   test('the claim of the dead process expires and the restarted scheduler syncs the period', async () => {
     const dir = dataDir()
-    prepareDataDir(dir, {
+    await prepareDataDir(dir, {
       settings: { timezone: 'UTC', api_enabled: 'true', sync_frequency: 'weekly', sync_hour: '1' },
     })
     // Enough sessions in the week of 16-22 November for the sync to take a while.
@@ -340,7 +340,7 @@ describe('kill -9 while an email is being sent', () => {
     })
     scope.defer(() => smtp.stop())
     const dir = dataDir()
-    prepareDataDir(dir, {
+    await prepareDataDir(dir, {
       settings: {
         timezone: 'UTC',
         api_enabled: 'true',

@@ -133,7 +133,7 @@ function heldPageview(port: number, store: string, visitor: string) {
 describe('SIGTERM', () => {
   test('refuses new connections, finishes the import and collect events in flight, exits 0', async () => {
     const dir = scope.dataDir('mida-shutdown-')
-    const { trackingId, key } = prepareDataDir(dir, {
+    const { trackingId, key } = await prepareDataDir(dir, {
       settings: { timezone: 'UTC' },
       keyScope: 'ingest',
     })
@@ -183,7 +183,7 @@ describe('SIGTERM', () => {
 
   test('a second SIGTERM during a long shutdown exits at once with 143', async () => {
     const dir = scope.dataDir('mida-shutdown-')
-    const { key } = prepareDataDir(dir, { settings: { timezone: 'UTC' }, keyScope: 'ingest' })
+    const { key } = await prepareDataDir(dir, { settings: { timezone: 'UTC' }, keyScope: 'ingest' })
     const server = await scope.startServer(dir)
 
     // An import that stops sending half way: the shutdown would wait for it (up to 30 s).

@@ -15,8 +15,8 @@ let clock: FixedClock
 let close: () => void
 let dir: string
 
-beforeEach(() => {
-  ;({ db, clock, storeId, close, dir } = openTestStore())
+beforeEach(async () => {
+  ;({ db, clock, storeId, close, dir } = await openTestStore())
 })
 
 afterEach(() => close())
@@ -62,7 +62,7 @@ describe('a first load: sessions imported into an empty table by a process alone
   })
 
   test('stores exactly what the batched path stores, and counts the same', async () => {
-    const other = openTestStore()
+    const other = await openTestStore()
     try {
       const indexes = db.query(INDEXES).all()
       const pragmas = () => [

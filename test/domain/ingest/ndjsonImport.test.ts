@@ -20,8 +20,8 @@ let storeId: number
 let clock: FixedClock
 let close: () => void
 
-beforeEach(() => {
-  ;({ db, clock, storeId, close } = openTestStore())
+beforeEach(async () => {
+  ;({ db, clock, storeId, close } = await openTestStore())
 })
 
 afterEach(() => close())
