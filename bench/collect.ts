@@ -11,7 +11,7 @@ const DURATION = process.env.BENCH_DURATION ?? '10s'
 const SECRET = 'bench-webhook-secret'
 const PORT = 18082
 
-const { db } = benchStore(1_000_000)
+const { db } = await benchStore(1_000_000)
 db.close()
 const dataDir = join(OUT, 'store-1000000')
 const cli = (...args: string[]) =>

@@ -49,7 +49,7 @@ async function waitFor(url: string) {
 }
 
 // The store and a key.
-const { db } = benchStore(1_000_000)
+const { db } = await benchStore(1_000_000)
 db.close()
 const dataDir = join(OUT, 'store-1000000')
 const keyOut = Bun.spawnSync(

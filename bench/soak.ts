@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SqliteData } from '../src/db/data.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { createOrResetAdmin, startSession } from '../src/domain/admins.ts'
 import { systemClock } from '../src/domain/clock.ts'
@@ -37,7 +38,7 @@ updateSettings(
   { timezone: 'UTC', api_enabled: 'true', shopify_webhook_secret: WEBHOOK_SECRET },
   systemClock,
 )
-generateDemo(db, store.id, 'UTC', { days: 30, seed: 7 }, systemClock)
+await generateDemo(new SqliteData(db), store, 'UTC', { days: 30, seed: 7 }, systemClock)
 const exportKey = createApiKey(db, store.id, 'soak', 'export', systemClock).secret
 const { admin } = await createOrResetAdmin(db, 'soak@example.com', 'soak-password-1', systemClock)
 const session = startSession(db, admin.id, systemClock)

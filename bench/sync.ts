@@ -1,6 +1,7 @@
 // Cold sync (nothing stored yet) over a store of 1 M and 10 M sessions, daily and weekly.
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { SqliteData } from '../src/db/data.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { FixedClock } from '../src/domain/clock.ts'
 import { writeOrders, writeSessions } from '../src/domain/ingest/writers.ts'
@@ -15,7 +16,7 @@ const PER_DAY = 26_000
 const clock = new FixedClock(new Date(END_MS + 6 * 3_600_000).toISOString())
 
 /** Opens (building once, then reusing) a data dir holding `total` sessions and ~2.5 % orders. */
-export function benchStore(total: number) {
+export async function benchStore(total: number) {
   const dir = join(OUT, `store-${total}`)
   if (!exists(join(dir, 'complete'))) rmSync(dir, { recursive: true, force: true })
   const fresh = !exists(join(dir, 'complete'))
@@ -25,6 +26,7 @@ export function benchStore(total: number) {
     console.log(`building a store of ${total} sessions in ${dir} …`)
     updateSettings(db, store.id, { timezone: 'UTC', api_enabled: true }, clock)
     const rand = prng(7)
+    const data = new SqliteData(db)
     const batch = 50_000
     for (let from = 0; from < total; from += batch) {
       const sessions: SessionRecord[] = []
@@ -46,8 +48,8 @@ export function benchStore(total: number) {
           })
         }
       }
-      writeSessions(db, store.id, sessions, clock)
-      writeOrders(db, store.id, orders, clock)
+      await writeSessions(data, store, sessions, clock)
+      await writeOrders(data, store, orders, clock)
     }
     db.exec('ANALYZE')
     // At rest before anything is timed: the WAL folded in, the gigabytes just written on disk,
@@ -70,8 +72,8 @@ function median(values: number[]): number {
 }
 
 /** Median cold-sync time of a frequency over `runs` runs. */
-function coldSync(total: number, frequency: 'daily' | 'weekly', runs = 5): number {
-  const { db, store } = benchStore(total)
+async function coldSync(total: number, frequency: 'daily' | 'weekly', runs = 5): Promise<number> {
+  const { db, store } = await benchStore(total)
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     db.exec('DELETE FROM sync_records')
@@ -102,13 +104,16 @@ function timeInChild(total: number): Record<'daily' | 'weekly', number> {
 if (import.meta.main && process.argv[2] === '--time') {
   const total = Number(process.argv[3])
   console.log(
-    JSON.stringify({ daily: coldSync(total, 'daily'), weekly: coldSync(total, 'weekly') }),
+    JSON.stringify({
+      daily: await coldSync(total, 'daily'),
+      weekly: await coldSync(total, 'weekly'),
+    }),
   )
 } else if (import.meta.main) {
   const sizes = (process.env.BENCH_SIZES ?? '1000000,10000000').split(',').map(Number)
   const figures: Record<string, number> = {}
   // Every store built first (each closed once built), then each timed by a fresh process.
-  for (const total of sizes) benchStore(total).db.close()
+  for (const total of sizes) (await benchStore(total)).db.close()
   for (const total of sizes) {
     const timed = timeInChild(total)
     for (const frequency of ['daily', 'weekly'] as const) {

@@ -1,4 +1,5 @@
 import { DEFAULT_AUDIT_KEEP_DAYS } from '../config.ts'
+import type { Data } from '../db/data.ts'
 import type { Database } from '../db/database.ts'
 import { pruneAuditLog } from './audit.ts'
 import { BackupJob } from './backup.ts'
@@ -279,7 +280,7 @@ export function startBackgroundJobs(options: {
   schedulerIntervalMs?: number
   senderIntervalMs?: number
   /** Daily backups into `dataDir/backups`, keeping the newest `keep` (0: none). */
-  backup?: { dataDir: string; keep: number; intervalMs?: number }
+  backup?: { data: Data; dataDir: string; keep: number; intervalMs?: number }
   /** Days the audit log keeps an entry (0: forever); default 365. */
   auditKeepDays?: number
   maintenanceIntervalMs?: number
@@ -289,7 +290,7 @@ export function startBackgroundJobs(options: {
   const scheduler = new Scheduler({ ...options, owner, onSynced: () => sender.wake() })
   const backup =
     options.backup && options.backup.keep > 0
-      ? new BackupJob({ ...options, dataDir: options.backup.dataDir, keep: options.backup.keep })
+      ? new BackupJob({ ...options, ...options.backup })
       : undefined
   const log = options.log ?? (() => {})
   const maintenance = new PeriodicTask(
