@@ -39,7 +39,7 @@ updateSettings(
   { timezone: 'UTC', api_enabled: 'true', shopify_webhook_secret: WEBHOOK_SECRET },
   systemClock,
 )
-generateDemo(db, store.id, 'UTC', { days: 30, seed: 7 }, systemClock)
+await generateDemo(data, store, 'UTC', { days: 30, seed: 7 }, systemClock)
 const exportKey = (await createApiKey(data, store, 'soak', 'export', systemClock)).secret
 const { admin } = await createOrResetAdmin(data, 'soak@example.com', 'soak-password-1', systemClock)
 const session = await startSession(data, admin.id, systemClock)

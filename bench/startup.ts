@@ -14,7 +14,8 @@ if (!existsSync(binary)) {
   })
   if (built.exitCode !== 0) throw new Error('build failed')
 }
-;(await benchStore(1_000_000)).db.close()
+const { db } = await benchStore(1_000_000)
+db.close()
 const dataDir = join(OUT, 'store-1000000')
 
 async function once(port: number): Promise<{ ms: number; rss: number }> {

@@ -26,6 +26,7 @@ export async function benchStore(total: number) {
     console.log(`building a store of ${total} sessions in ${dir} …`)
     updateSettings(db, store.id, { timezone: 'UTC', api_enabled: true }, clock)
     const rand = prng(7)
+    const data = new SqliteData(db)
     const batch = 50_000
     for (let from = 0; from < total; from += batch) {
       const sessions: SessionRecord[] = []
@@ -47,8 +48,8 @@ export async function benchStore(total: number) {
           })
         }
       }
-      writeSessions(db, store.id, sessions, clock)
-      writeOrders(db, store.id, orders, clock)
+      await writeSessions(data, store, sessions, clock)
+      await writeOrders(data, store, orders, clock)
     }
     db.exec('ANALYZE')
     // At rest before anything is timed: the WAL folded in, the gigabytes just written on disk,

@@ -27,7 +27,7 @@ const server = listen(t.app)
 let browser: Browser | undefined
 try {
   browser = await launchBrowser()
-  generateDemo(t.db, t.storeId, 'America/New_York', { days: 30, seed: 7 }, t.clock)
+  await generateDemo(t.data, t.store, 'America/New_York', { days: 30, seed: 7 }, t.clock)
   await createApiKey(t.data, t.store, 'Looker Studio', 'export', t.clock)
   await createApiKey(t.data, t.store, 'Google Sheets import', 'ingest', t.clock)
   syncPeriod(t.db, t.storeId, { trigger: 'scheduler', strictFrequency: false }, t.clock)

@@ -99,10 +99,10 @@ describe('two cores in one process share nothing', () => {
       at: Date.parse(at),
     })
     const record = (c: Core, at: string) =>
-      recordEvents(c.db, c.openSessions, [event(c, at)], clock)
-    expect(record(a, '2026-11-26T05:00:00Z')).toEqual({ inserted: 1, updated: 0 })
-    expect(record(a, '2026-11-26T05:10:00Z')).toEqual({ inserted: 0, updated: 1 })
-    expect(record(b, '2026-11-26T05:10:00Z')).toEqual({ inserted: 1, updated: 0 })
+      recordEvents(c.data, c.openSessions, [event(c, at)], clock)
+    expect(await record(a, '2026-11-26T05:00:00Z')).toEqual({ inserted: 1, updated: 0 })
+    expect(await record(a, '2026-11-26T05:10:00Z')).toEqual({ inserted: 0, updated: 1 })
+    expect(await record(b, '2026-11-26T05:10:00Z')).toEqual({ inserted: 1, updated: 0 })
   })
 })
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { ingestEngine } from '../db/ingest.ts'
 import { auditSettingsChange, CLI_ACTOR } from '../domain/audit.ts'
 import { backupDatabase, backupDay, dailyBackup } from '../domain/backup.ts'
 import { importOrders } from '../domain/csv.ts'
@@ -75,8 +76,7 @@ export async function runImport(rt: Runtime, p: Parsed): Promise<number> {
   }
   if (!file) throw new UsageError(`import ${kind} needs a FILE (or - for stdin)`)
   if (file !== '-' && !existsSync(file)) throw new InvalidInput(`No such file: ${file}`)
-  // A bulk import touches index pages all over the table: 64 MB of page cache keeps them in memory.
-  rt.db.exec('PRAGMA cache_size = -65536')
+  await ingestEngine(rt.data).prepareBulkImport()
   const stream = file === '-' ? rt.io.stdin() : Bun.file(file).stream()
   const size = file === '-' ? 0 : Bun.file(file).size
   let lastDraw = 0
@@ -94,10 +94,10 @@ export async function runImport(rt: Runtime, p: Parsed): Promise<number> {
   // orders: NDJSON or Shopify's orders CSV export, told apart by the header line
   const { format, summary } =
     kind === 'orders'
-      ? await importOrders(rt.db, rt.store.id, stream, rt.clock, progress)
+      ? await importOrders(rt.data, rt.store, stream, rt.clock, progress)
       : {
           format: 'ndjson',
-          summary: await importNdjson(rt.db, rt.store.id, kind, stream, rt.clock, {
+          summary: await importNdjson(rt.data, rt.store, kind, stream, rt.clock, {
             onProgress: progress,
             exclusive: true,
           }),
@@ -203,11 +203,11 @@ function positiveInt(
 }
 
 /** `demo`: realistic, deterministic data to try the API with. */
-export function runDemo(rt: Runtime, p: Parsed): number {
+export async function runDemo(rt: Runtime, p: Parsed): Promise<number> {
   const days = positiveInt(str(p, 'days'), '--days', 30, 3650)
   const seed = positiveInt(str(p, 'seed'), '--seed', 1, 2 ** 31)
   const settings = readSettings(rt.db, rt.store.id)
-  const summary = generateDemo(rt.db, rt.store.id, settings.timezone, { days, seed }, rt.clock)
+  const summary = await generateDemo(rt.data, rt.store, settings.timezone, { days, seed }, rt.clock)
   print(rt, summary, () =>
     [
       `Demo data: ${summary.sessions} sessions and ${summary.orders} orders from ${summary.from} to ${summary.to} (${settings.timezone}).`,
@@ -231,7 +231,7 @@ DATA_DIR/backups/mida-YYYY-MM-DD.sqlite, replacing one from earlier today, and d
 the newest N there (for cron; the server does this itself daily with MIDA_BACKUP_KEEP=N).`
 
 /** `backup FILE` or `backup --keep N`: a consistent, verified copy of the live database. */
-export function runBackup(rt: Runtime, p: Parsed): number {
+export async function runBackup(rt: Runtime, p: Parsed): Promise<number> {
   const [file, extra] = p.positionals
   const keepText = str(p, 'keep')
   if (extra !== undefined) throw new UsageError(`backup takes one FILE, got also ${extra}`)
@@ -239,8 +239,8 @@ export function runBackup(rt: Runtime, p: Parsed): number {
     if (file !== undefined) throw new UsageError('backup takes a FILE or --keep N, not both')
     const keep = positiveInt(keepText, '--keep', 1, 3650)
     if (keep < 1) throw new UsageError('--keep must be at least 1')
-    const day = backupDay(rt.db, rt.clock)
-    const result = dailyBackup(rt.db, rt.config.dataDir, day, keep, true)
+    const day = await backupDay(rt.data, rt.clock)
+    const result = await dailyBackup(rt.data, rt.config.dataDir, day, keep, true)
     print(
       rt,
       { file: result.file, bytes: result.bytes, integrity_check: 'ok', removed: result.removed },
@@ -254,7 +254,7 @@ export function runBackup(rt: Runtime, p: Parsed): number {
   if (!file) throw new UsageError('backup needs a FILE (or --keep N)')
   const target = resolve(rt.io.cwd, file)
   if (existsSync(target)) throw new InvalidInput(`${file} already exists; choose a new file`)
-  const { bytes } = backupDatabase(rt.db, target)
+  const { bytes } = await backupDatabase(rt.data, target)
   print(
     rt,
     { file: target, bytes, integrity_check: 'ok' },

@@ -72,7 +72,7 @@ export async function runServe(rt: Runtime): Promise<number> {
     mailer: app.context.mailer,
     baseUrl: rt.config.baseUrl,
     log: (line) => rt.io.err(line),
-    backup: { dataDir: rt.config.dataDir, keep: rt.config.backupKeep },
+    backup: { data: rt.data, dataDir: rt.config.dataDir, keep: rt.config.backupKeep },
     auditKeepDays: rt.config.auditKeepDays,
   })
   releaseStartupMemory()

@@ -1,7 +1,7 @@
-import { Database as SqliteDatabase } from 'bun:sqlite'
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Database } from '../db/database.ts'
+import { firstStoreId, writeBackup } from '../db/backup.ts'
+import { connectionOf, type Data } from '../db/data.ts'
 import { BACKUP_DIR, createPrivateFile, ensurePrivateDir } from '../db/files.ts'
 import type { Clock } from './clock.ts'
 import { PeriodicTask } from './periodic.ts'
@@ -19,35 +19,24 @@ export interface BackupResult {
   bytes: number
 }
 
-/** A backup whose copy failed `PRAGMA integrity_check`; the copy has been removed. */
-class BackupCheckFailed extends Error {}
-
 /**
- * Writes a consistent copy of the live database to `file` with `VACUUM INTO` (a read
- * transaction: writers go on meanwhile) and checks it with `PRAGMA integrity_check`. The copy is
- * written next to `file` and renamed into place once checked, so `file` is never half written.
+ * Writes a consistent copy of the live database to `file` (the engine's: SQLite's `VACUUM INTO`,
+ * a read transaction, writers go on meanwhile) and checks it (`PRAGMA integrity_check`). The copy
+ * is written next to `file` and renamed into place once checked, so `file` is never half written.
  * `file` is replaced when `replace` is set; otherwise an existing `file` is an error. The copy is
- * 0600 from its first byte: `VACUUM INTO` fills the empty private file made for it.
+ * 0600 from its first byte: the engine fills the empty private file made for it.
  */
-export function backupDatabase(db: Database, file: string, replace = false): BackupResult {
+export async function backupDatabase(
+  data: Data,
+  file: string,
+  replace = false,
+): Promise<BackupResult> {
   if (!replace && existsSync(file)) throw new Error(`${file} already exists`)
   const partial = `${file}.partial`
   rmSync(partial, { force: true })
   if (!createPrivateFile(partial)) throw new Error(`${partial} is being written by another backup`)
   try {
-    db.query('VACUUM INTO ?').run(partial)
-    const copy = new SqliteDatabase(partial, { readonly: true })
-    let check: { integrity_check: string }[]
-    try {
-      check = copy.query('PRAGMA integrity_check').all() as { integrity_check: string }[]
-    } finally {
-      copy.close()
-    }
-    if (check.length !== 1 || check[0]?.integrity_check !== 'ok') {
-      throw new BackupCheckFailed(
-        `Backup failed integrity_check: ${check.map((c) => c.integrity_check).join('; ')}`,
-      )
-    }
+    await writeBackup(data, partial)
     renameSync(partial, file)
   } finally {
     rmSync(partial, { force: true })
@@ -89,18 +78,18 @@ export interface DailyBackupResult {
  * Writes the backup of the store day `day` into `DATA_DIR/backups` unless it exists (or replaces
  * it with `replace`), then keeps the newest `keep` daily backups.
  */
-export function dailyBackup(
-  db: Database,
+export async function dailyBackup(
+  data: Data,
   dataDir: string,
   day: Temporal.PlainDate,
   keep: number,
   replace = false,
-): DailyBackupResult {
+): Promise<DailyBackupResult> {
   const file = dailyBackupPath(dataDir, day)
   let written = false
   if (replace || !existsSync(file)) {
     ensurePrivateDir(join(dataDir, BACKUP_DIR))
-    backupDatabase(db, file, true)
+    await backupDatabase(data, file, true)
     written = true
   }
   const removed = rotateBackups(join(dataDir, BACKUP_DIR), keep)
@@ -108,14 +97,14 @@ export function dailyBackup(
 }
 
 /** The store day used to name backups: today in the time zone of the first store. */
-export function backupDay(db: Database, clock: Clock): Temporal.PlainDate {
-  const store = db.query('SELECT id FROM stores ORDER BY id LIMIT 1').get() as { id: number } | null
-  const timeZone = store ? readSettings(db, store.id).timezone : 'UTC'
+export async function backupDay(data: Data, clock: Clock): Promise<Temporal.PlainDate> {
+  const storeId = await firstStoreId(data)
+  const timeZone = storeId !== null ? readSettings(connectionOf(data), storeId).timezone : 'UTC'
   return storeDate(clock.now(), timeZone)
 }
 
 export interface BackupJobOptions {
-  db: Database
+  data: Data
   clock: Clock
   dataDir: string
   /** How many daily backups to keep (at least 1). */
@@ -139,9 +128,9 @@ export class BackupJob {
   }
 
   /** Backs up once if today's file is missing; returns what was done. */
-  tick(): DailyBackupResult {
-    const { db, clock, dataDir, keep } = this.options
-    const result = dailyBackup(db, dataDir, backupDay(db, clock), keep)
+  async tick(): Promise<DailyBackupResult> {
+    const { data, clock, dataDir, keep } = this.options
+    const result = await dailyBackup(data, dataDir, await backupDay(data, clock), keep)
     if (result.written) {
       this.options.log?.(`Daily backup written to ${result.file} (${result.bytes} bytes)\n`)
     }
@@ -153,7 +142,7 @@ export class BackupJob {
     this.task.start(intervalMs)
   }
 
-  /** Stops the timer; a tick is synchronous, so none is left running. */
+  /** Stops the timer; a tick under way finishes (its copy is written in one synchronous step). */
   stop(): void {
     this.task.stop()
   }

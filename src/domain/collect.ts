@@ -1,7 +1,9 @@
 import { isbot } from 'isbot'
+import type { Data } from '../db/data.ts'
 import type { Database } from '../db/database.ts'
+import { ingestEngine, type StoredSpan } from '../db/ingest.ts'
+import type { OpenSessions } from '../db/sqlite/trackerBatch.ts'
 import { type Clock, nowMs } from './clock.ts'
-import { type StoredSpan, writeSessions } from './ingest/writers.ts'
 import { randomBase62 } from './random.ts'
 import { landingPath, type SessionRecord } from './records.ts'
 
@@ -110,73 +112,6 @@ function pathOf(url: string): string {
   return landingPath(url)
 }
 
-/** The sessionizer's view of a session while a batch is applied. */
-type OpenSession = SessionRecord
-
-function latestSession(db: Database, storeId: number, visitorId: string): OpenSession | null {
-  const row = db
-    .query(
-      `SELECT id, visitor_id, started_at, ended_at, pageviews, device, source, landing_page,
-         viewed_product, added_to_cart, reached_checkout
-       FROM sessions WHERE store_id = ? AND visitor_id = ? ORDER BY started_at DESC LIMIT 1`,
-    )
-    .get(storeId, visitorId) as
-    | (Omit<OpenSession, 'viewed_product' | 'added_to_cart' | 'reached_checkout'> & {
-        viewed_product: number
-        added_to_cart: number
-        reached_checkout: number
-      })
-    | null
-  if (!row) return null
-  return {
-    ...row,
-    viewed_product: row.viewed_product === 1,
-    added_to_cart: row.added_to_cart === 1,
-    reached_checkout: row.reached_checkout === 1,
-  }
-}
-
-/**
- * The latest session of each visitor seen lately, as this process last wrote it, so that a
- * visitor's next event needs no index probe. Dropped whole when anything else wrote sessions:
- * another connection (SQLite's data_version moves) or another path of this one (an import).
- * The core holds one (`core.openSessions`); recordEvents is given it.
- */
-export class OpenSessions {
-  private dataVersion = -1
-  private writes = -1
-  private byVisitor = new Map<string, OpenSession>()
-
-  /** The remembered sessions by `store:visitor`, emptied first if anything else wrote sessions. */
-  current(db: Database): ReadonlyMap<string, OpenSession> {
-    const { data_version } = db.query('PRAGMA data_version').get() as { data_version: number }
-    if (this.dataVersion !== data_version || this.writes !== db.sessionWrites) {
-      this.dataVersion = data_version
-      this.writes = db.sessionWrites
-      this.byVisitor = new Map()
-    }
-    return this.byVisitor
-  }
-
-  /** Remembers the sessions just written by recordEvents (its own write is no change to drop). */
-  remember(db: Database, sessions: Iterable<[string, OpenSession]>): void {
-    const { byVisitor } = this
-    for (const [key, s] of sessions) {
-      // Re-inserted at the end: a Map iterates in insertion order, oldest first.
-      byVisitor.delete(key)
-      byVisitor.set(key, { ...s })
-    }
-    for (const key of byVisitor.keys()) {
-      if (byVisitor.size <= MAX_OPEN_SESSIONS) break
-      byVisitor.delete(key)
-    }
-    this.writes = db.sessionWrites
-  }
-}
-
-/** At most this many visitors are remembered; the least recently seen are forgotten first. */
-const MAX_OPEN_SESSIONS = 20_000
-
 /** A new, unguessable session id. */
 function newSessionId(at: number): string {
   // Time first (11 base36 digits sort in time order until the year 5188): new sessions append
@@ -188,78 +123,72 @@ function newSessionId(at: number): string {
  * Applies tracker events to sessions, in arrival order, in one transaction: an event joins the
  * visitor's latest session unless that one has been idle for 30 minutes or more, in which case
  * it starts a new one (device, source and landing page come from its first event). Bot events
- * must have been dropped before. Returns how many sessions were created and changed.
+ * must have been dropped before. Returns how many sessions were created and changed. The
+ * engine's tracker batch (src/db/ingest.ts) runs this synchronously, holding the write lock.
  */
 export function recordEvents(
-  db: Database,
+  data: Data,
   openSessions: OpenSessions,
   events: readonly TrackerEvent[],
   clock: Clock,
-): { inserted: number; updated: number } {
+): Promise<{ inserted: number; updated: number }> {
   const byStore = new Map<number, TrackerEvent[]>()
   for (const e of events) {
     const list = byStore.get(e.storeId)
     if (list) list.push(e)
     else byStore.set(e.storeId, [e])
   }
-  const known = openSessions.current(db)
-  const latest: [string, OpenSession][] = []
-  const result = db
-    .transaction(() => {
-      let inserted = 0
-      let updated = 0
-      for (const [storeId, storeEvents] of byStore) {
-        const open = new Map<string, OpenSession | null>()
-        const touched = new Map<string, OpenSession>()
-        // Sessions found stored (remembered or read): updated directly, with their stored span.
-        const stored = new Map<string, StoredSpan>()
-        for (const e of storeEvents) {
-          if (!open.has(e.visitorId)) {
-            const copy = known.get(`${storeId}:${e.visitorId}`)
-            const found = copy ? { ...copy } : latestSession(db, storeId, e.visitorId)
-            if (found) {
-              const { started_at, ended_at, visitor_id } = found
-              stored.set(found.id, { started_at, ended_at, visitor_id })
-            }
-            open.set(e.visitorId, found)
+  return ingestEngine(data).trackerBatch(openSessions, nowMs(clock), (batch) => {
+    let inserted = 0
+    let updated = 0
+    for (const [storeId, storeEvents] of byStore) {
+      const open = new Map<string, SessionRecord | null>()
+      const touched = new Map<string, SessionRecord>()
+      // Sessions found stored (remembered or read): updated directly, with their stored span.
+      const stored = new Map<string, StoredSpan>()
+      for (const e of storeEvents) {
+        if (!open.has(e.visitorId)) {
+          const found = batch.latest(storeId, e.visitorId)
+          if (found) {
+            const { started_at, ended_at, visitor_id } = found
+            stored.set(found.id, { started_at, ended_at, visitor_id })
           }
-          let s = open.get(e.visitorId) ?? null
-          if (!s || e.at - s.ended_at >= SESSION_IDLE_MS) {
-            s = {
-              id: newSessionId(e.at),
-              visitor_id: e.visitorId,
-              started_at: e.at,
-              ended_at: e.at,
-              pageviews: 0,
-              device: deviceFromUserAgent(e.userAgent),
-              source: trafficSource(e.url, e.referrer, e.ownHosts),
-              landing_page: pathOf(e.url),
-              viewed_product: false,
-              added_to_cart: false,
-              reached_checkout: false,
-            }
-            open.set(e.visitorId, s)
-          }
-          s.ended_at = Math.max(s.ended_at, e.at)
-          const path = pathOf(e.url)
-          if (e.name === 'pageview') {
-            s.pageviews++
-            if (PRODUCT_PATH.test(path)) s.viewed_product = true
-            if (CHECKOUT_PATH.test(path)) s.reached_checkout = true
-          } else if (e.name === 'add_to_cart') s.added_to_cart = true
-          else if (e.name === 'checkout') s.reached_checkout = true
-          touched.set(s.id, s)
+          open.set(e.visitorId, found)
         }
-        const written = writeSessions(db, storeId, [...touched.values()], clock, stored)
-        inserted += written.inserted
-        updated += written.updated
-        for (const [visitorId, s] of open) if (s) latest.push([`${storeId}:${visitorId}`, s])
+        let s = open.get(e.visitorId) ?? null
+        if (!s || e.at - s.ended_at >= SESSION_IDLE_MS) {
+          s = {
+            id: newSessionId(e.at),
+            visitor_id: e.visitorId,
+            started_at: e.at,
+            ended_at: e.at,
+            pageviews: 0,
+            device: deviceFromUserAgent(e.userAgent),
+            source: trafficSource(e.url, e.referrer, e.ownHosts),
+            landing_page: pathOf(e.url),
+            viewed_product: false,
+            added_to_cart: false,
+            reached_checkout: false,
+          }
+          open.set(e.visitorId, s)
+        }
+        s.ended_at = Math.max(s.ended_at, e.at)
+        const path = pathOf(e.url)
+        if (e.name === 'pageview') {
+          s.pageviews++
+          if (PRODUCT_PATH.test(path)) s.viewed_product = true
+          if (CHECKOUT_PATH.test(path)) s.reached_checkout = true
+        } else if (e.name === 'add_to_cart') s.added_to_cart = true
+        else if (e.name === 'checkout') s.reached_checkout = true
+        touched.set(s.id, s)
       }
-      return { inserted, updated }
-    })
-    .immediate()
-  openSessions.remember(db, latest)
-  return result
+      const written = batch.write(storeId, [...touched.values()], stored)
+      inserted += written.inserted
+      updated += written.updated
+      for (const [visitorId, s] of open) if (s) batch.remember(storeId, visitorId, s)
+    }
+    return { inserted, updated }
+  })
 }
 
 interface Pending {
@@ -282,7 +211,7 @@ export class CollectQueue {
   private cancel: (() => void) | null = null
 
   constructor(
-    private readonly db: Database,
+    private readonly data: Data,
     private readonly openSessions: OpenSessions,
     private readonly clock: Clock,
     private readonly options: { delayMs: number; maxBatch: number } = { delayMs: 0, maxBatch: 500 },
@@ -292,7 +221,7 @@ export class CollectQueue {
   add(event: Omit<TrackerEvent, 'at'>): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ event: { ...event, at: nowMs(this.clock) }, resolve, reject })
-      if (this.pending.length >= this.options.maxBatch) this.flush()
+      if (this.pending.length >= this.options.maxBatch) void this.flush()
       else this.cancel ??= this.schedule()
     })
   }
@@ -300,23 +229,26 @@ export class CollectQueue {
   /** Arranges the next flush; returns how to call it off. */
   private schedule(): () => void {
     if (this.options.delayMs <= 0) {
-      const immediate = setImmediate(() => this.flush())
+      const immediate = setImmediate(() => void this.flush())
       return () => clearImmediate(immediate)
     }
-    const timer = setTimeout(() => this.flush(), this.options.delayMs)
+    const timer = setTimeout(() => void this.flush(), this.options.delayMs)
     return () => clearTimeout(timer)
   }
 
-  /** Writes everything queued now, in one transaction. */
-  flush(): void {
+  /**
+   * Writes everything queued now, in one transaction; resolves once it is written (each event's
+   * `add` settles with it). Never rejects: a failed write rejects the events' `add`s.
+   */
+  async flush(): Promise<void> {
     this.cancel?.()
     this.cancel = null
     const batch = this.pending
     this.pending = []
     if (batch.length === 0) return
     try {
-      recordEvents(
-        this.db,
+      await recordEvents(
+        this.data,
         this.openSessions,
         batch.map((p) => p.event),
         this.clock,

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
-import type { Database } from '../db/database.ts'
+import type { Data } from '../db/data.ts'
+import { orderIsTest } from '../db/orders.ts'
 import type { Clock } from './clock.ts'
 import { InvalidInput } from './errors.ts'
 import { sessionForOrder } from './ingest/attribution.ts'
@@ -7,6 +8,7 @@ import { importNdjson } from './ingest/ndjsonImport.ts'
 import { emptySummary, type ImportSummary, reject } from './ingest/summary.ts'
 import { BATCH_SIZE, writeOrders } from './ingest/writers.ts'
 import { type OrderRecord, orderInput } from './records.ts'
+import type { Store } from './stores.ts'
 
 type ByteStream = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>
 
@@ -154,8 +156,8 @@ export function parseNoteAttributes(cell: string): { name: string; value: string
  * a test order stays one.
  */
 async function importShopifyOrdersCsv(
-  db: Database,
-  storeId: number,
+  data: Data,
+  store: Store,
   rows: AsyncIterable<CsvRow>,
   clock: Clock,
   onProgress?: (linesRead: number, summary: ImportSummary) => void,
@@ -182,13 +184,12 @@ async function importShopifyOrdersCsv(
     cancelledAt: column(COLUMNS.cancelledAt),
     noteAttributes: column(COLUMNS.noteAttributes),
   }
-  const isTest = db.query('SELECT test FROM orders WHERE store_id = ? AND id = ?')
   let batch: OrderRecord[] = []
   let lines = first.value.line
   let currentName: string | null = null
-  const flush = () => {
+  const flush = async () => {
     if (batch.length > 0) {
-      const result = writeOrders(db, storeId, batch, clock)
+      const result = await writeOrders(data, store, batch, clock)
       summary.inserted += result.inserted
       summary.updated += result.updated
       batch = []
@@ -223,18 +224,17 @@ async function importShopifyOrdersCsv(
       continue
     }
     const order = parsed.data
-    const known = isTest.get(storeId, order.id) as { test: number } | null
-    order.test = known?.test === 1
-    order.session_id = sessionForOrder(
-      db,
-      storeId,
+    order.test = (await orderIsTest(data, store.id, order.id)) === true
+    order.session_id = await sessionForOrder(
+      data,
+      store,
       { noteAttributes: parseNoteAttributes(cell(at.noteAttributes)) },
       order.created_at,
     )
     batch.push(order)
-    if (batch.length >= BATCH_SIZE) flush()
+    if (batch.length >= BATCH_SIZE) await flush()
   }
-  flush()
+  await flush()
   return summary
 }
 
@@ -272,8 +272,8 @@ async function peekFirstLine(
  * (a CSV header naming Name, Created at and Total).
  */
 export async function importOrders(
-  db: Database,
-  storeId: number,
+  data: Data,
+  store: Store,
   stream: ByteStream,
   clock: Clock,
   onProgress?: (linesRead: number, summary: ImportSummary) => void,
@@ -284,8 +284,8 @@ export async function importOrders(
     const fields = header.split(',').map((f) => f.replace(/^\s*"|"\s*$/g, ''))
     if (isShopifyOrdersHeader(fields)) {
       const summary = await importShopifyOrdersCsv(
-        db,
-        storeId,
+        data,
+        store,
         parseCsv(peeked.stream),
         clock,
         onProgress,
@@ -298,6 +298,6 @@ export async function importOrders(
       )
     }
   }
-  const summary = await importNdjson(db, storeId, 'orders', peeked.stream, clock, { onProgress })
+  const summary = await importNdjson(data, store, 'orders', peeked.stream, clock, { onProgress })
   return { format: 'ndjson', summary }
 }

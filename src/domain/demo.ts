@@ -1,8 +1,9 @@
-import type { Database } from '../db/database.ts'
+import type { Data } from '../db/data.ts'
 import type { Clock } from './clock.ts'
 import { writeOrders, writeSessions } from './ingest/writers.ts'
 import { startOfDay, storeDate } from './periods.ts'
 import type { OrderRecord, SessionRecord } from './records.ts'
+import type { Store } from './stores.ts'
 
 /** A small, fast, seedable PRNG (mulberry32): the same seed gives the same store. */
 export function prng(seed: number): () => number {
@@ -90,13 +91,13 @@ const EPOCH_DAY = Temporal.PlainDate.from('2020-01-01')
  * today so far. Each day is generated from (seed, date) alone, so re-running upserts the
  * same rows.
  */
-export function generateDemo(
-  db: Database,
-  storeId: number,
+export async function generateDemo(
+  data: Data,
+  store: Store,
   timeZone: string,
   options: DemoOptions,
   clock: Clock,
-): DemoSummary {
+): Promise<DemoSummary> {
   const now = clock.now()
   const today = storeDate(now, timeZone)
   const base = options.dailySessions ?? 320
@@ -164,8 +165,8 @@ export function generateDemo(
         })
       }
     }
-    writeSessions(db, storeId, sessions, clock)
-    if (orders.length > 0) writeOrders(db, storeId, orders, clock)
+    await writeSessions(data, store, sessions, clock)
+    if (orders.length > 0) await writeOrders(data, store, orders, clock)
     sessionCount += sessions.length
     orderCount += orders.length
   }

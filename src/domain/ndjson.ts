@@ -1,3 +1,4 @@
+import { SESSION_ROW_FIELDS } from '../db/sessions.ts'
 import {
   describeIssues,
   type OrderRecord,
@@ -117,21 +118,6 @@ export class NdjsonParser {
 function emptyChunk(): ParsedChunk {
   return { records: [], rejected: 0, errors: [], lines: 0 }
 }
-
-/** The fields of a session row (sessionRows), in order; each is also its column's name. */
-export const SESSION_ROW_FIELDS = [
-  'id',
-  'visitor_id',
-  'started_at',
-  'ended_at',
-  'pageviews',
-  'device',
-  'source',
-  'landing_page',
-  'viewed_product',
-  'added_to_cart',
-  'reached_checkout',
-] as const satisfies readonly (keyof SessionRecord)[]
 
 /** Sessions as a JSON array of rows, each an array of SESSION_ROW_FIELDS' values. */
 export function sessionRows(sessions: SessionRecord[]): string {

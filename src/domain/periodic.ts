@@ -6,7 +6,7 @@ export class PeriodicTask {
   private timer: ReturnType<typeof setInterval> | undefined
 
   constructor(
-    private readonly run: () => void,
+    private readonly run: () => unknown,
     private readonly onError: (err: Error) => void,
   ) {}
 
@@ -30,7 +30,9 @@ export class PeriodicTask {
 
   private safeRun(): void {
     try {
-      this.run()
+      // A run that returns a promise reports its rejection the same way.
+      const result = this.run()
+      if (result instanceof Promise) result.catch((err: unknown) => this.onError(err as Error))
     } catch (err) {
       this.onError(err as Error)
     }

@@ -282,7 +282,7 @@ export function startBackgroundJobs(options: {
   schedulerIntervalMs?: number
   senderIntervalMs?: number
   /** Daily backups into `dataDir/backups`, keeping the newest `keep` (0: none). */
-  backup?: { dataDir: string; keep: number; intervalMs?: number }
+  backup?: { data: Data; dataDir: string; keep: number; intervalMs?: number }
   /** Days the audit log keeps an entry (0: forever); default 365. */
   auditKeepDays?: number
   maintenanceIntervalMs?: number
@@ -292,7 +292,7 @@ export function startBackgroundJobs(options: {
   const scheduler = new Scheduler({ ...options, owner, onSynced: () => sender.wake() })
   const backup =
     options.backup && options.backup.keep > 0
-      ? new BackupJob({ ...options, dataDir: options.backup.dataDir, keep: options.backup.keep })
+      ? new BackupJob({ ...options, ...options.backup })
       : undefined
   const log = options.log ?? (() => {})
   const maintenanceFailed = (err: Error) => log(`Maintenance: ${err.message}\n`)

@@ -1,11 +1,19 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { z } from 'zod'
-import type { Database } from '../db/database.ts'
+import type { Data } from '../db/data.ts'
+import { writeOrders } from '../db/orders.ts'
+import { revisionKey } from '../db/revisions.ts'
+import {
+  deliverySeen,
+  forgetDeliveriesBefore,
+  newestOrderUpdate,
+  recordDelivery,
+} from '../db/webhookDeliveries.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { InvalidInput } from './errors.ts'
 import { type OrderAttribution, sessionForOrder } from './ingest/attribution.ts'
-import { writeOrders } from './ingest/writers.ts'
 import { describeIssues, orderInput, parseInstant } from './records.ts'
+import type { Store } from './stores.ts'
 
 /** The order topics applied; any other topic is acknowledged and ignored. */
 const ORDER_TOPICS: ReadonlySet<string> = new Set([
@@ -61,12 +69,12 @@ export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored' | 'stale'
  * names one), at most once per `X-Shopify-Webhook-Id`; a delivery older (by the order's
  * `updated_at`) than one already applied is recorded but not applied. One transaction.
  */
-export function applyOrderWebhook(
-  db: Database,
-  storeId: number,
+export async function applyOrderWebhook(
+  data: Data,
+  store: Store,
   delivery: WebhookDelivery,
   clock: Clock,
-): { outcome: WebhookOutcome; orderId: string | null } {
+): Promise<{ outcome: WebhookOutcome; orderId: string | null }> {
   const topic = delivery.topic.trim().toLowerCase()
   const at = nowMs(clock)
   if (!ORDER_TOPICS.has(topic)) return { outcome: 'ignored', orderId: null }
@@ -84,44 +92,38 @@ export function applyOrderWebhook(
   const extra = shopifyOrder.parse(payload)
   const updatedAt = extra.updated_at ? parseInstant(extra.updated_at) : null
   const record = order.data
-  return db
-    .transaction(() => {
-      if (delivery.webhookId) {
-        const seen = db
-          .query('SELECT 1 FROM webhook_deliveries WHERE store_id = ? AND webhook_id = ?')
-          .get(storeId, delivery.webhookId)
-        if (seen) return { outcome: 'duplicate' as const, orderId: record.id }
-      }
-      const newest = db
-        .query(
-          'SELECT max(order_updated_at) AS t FROM webhook_deliveries WHERE store_id = ? AND order_id = ?',
-        )
-        .get(storeId, record.id) as { t: number | null }
-      const stale = updatedAt !== null && newest.t !== null && updatedAt < newest.t
-      db.query('DELETE FROM webhook_deliveries WHERE store_id = ? AND received_at < ?').run(
-        storeId,
-        at - DELIVERY_RETENTION_MS,
-      )
-      if (delivery.webhookId) {
-        db.query(
-          `INSERT INTO webhook_deliveries (store_id, webhook_id, topic, order_id, order_updated_at,
-             received_at) VALUES (?, ?, ?, ?, ?, ?)`,
-        ).run(storeId, delivery.webhookId, topic, record.id, updatedAt, at)
-      }
-      if (stale) return { outcome: 'stale' as const, orderId: record.id }
-      const sessionId =
-        record.session_id ||
-        sessionForOrder(
-          db,
-          storeId,
-          {
-            noteAttributes: extra.note_attributes as OrderAttribution['noteAttributes'],
-            landingSite: extra.landing_site,
-          },
-          record.created_at,
-        )
-      writeOrders(db, storeId, [{ ...record, session_id: sessionId }], clock)
-      return { outcome: 'applied' as const, orderId: record.id }
-    })
-    .immediate()
+  const result = await data.tx(async (q) => {
+    if (delivery.webhookId && (await deliverySeen(q, store.id, delivery.webhookId))) {
+      return { outcome: 'duplicate' as const, orderId: record.id }
+    }
+    const newest = await newestOrderUpdate(q, store.id, record.id)
+    const stale = updatedAt !== null && newest !== null && updatedAt < newest
+    await forgetDeliveriesBefore(q, store.id, at - DELIVERY_RETENTION_MS)
+    if (delivery.webhookId) {
+      await recordDelivery(q, store.id, {
+        webhookId: delivery.webhookId,
+        topic,
+        orderId: record.id,
+        orderUpdatedAt: updatedAt,
+        receivedAt: at,
+      })
+    }
+    if (stale) return { outcome: 'stale' as const, orderId: record.id }
+    const sessionId =
+      record.session_id ||
+      (await sessionForOrder(
+        q,
+        store,
+        {
+          noteAttributes: extra.note_attributes as OrderAttribution['noteAttributes'],
+          landingSite: extra.landing_site,
+        },
+        record.created_at,
+      ))
+    await writeOrders(q, store.id, [{ ...record, session_id: sessionId }], at)
+    return { outcome: 'applied' as const, orderId: record.id }
+  })
+  // The order moved the store's revision: the cached one is stale once this has committed.
+  if (result.outcome === 'applied') data.cache.forget(revisionKey(store.id))
+  return result
 }

@@ -19,7 +19,7 @@ import { webhookRoutes } from './webhooks.ts'
 export function createApp(ctx: Core) {
   const { config } = ctx
   const sync = syncHandler(ctx)
-  const queue = new CollectQueue(ctx.db, ctx.openSessions, ctx.clock)
+  const queue = new CollectQueue(ctx.data, ctx.openSessions, ctx.clock)
   const collect = collectHandler(ctx, queue)
   const app = new Elysia({
     serve: {

@@ -44,10 +44,10 @@ export function importRoutes(ctx: AppContext) {
       }
       const body = request.body ?? new Blob([]).stream()
       if (kind === 'orders') {
-        const { format, summary } = await importOrders(ctx.db, ctx.store.id, body, ctx.clock)
+        const { format, summary } = await importOrders(ctx.data, ctx.store, body, ctx.clock)
         return summaryResponse(kind, format, summary)
       }
-      const summary = await importNdjson(ctx.db, ctx.store.id, kind, body, ctx.clock)
+      const summary = await importNdjson(ctx.data, ctx.store, kind, body, ctx.clock)
       return summaryResponse(kind, 'ndjson', summary)
     },
     { parse: 'none' },

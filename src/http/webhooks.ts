@@ -41,9 +41,9 @@ export function webhookRoutes(ctx: AppContext) {
       toldNoSecret = false
       const signature = request.headers.get('x-shopify-hmac-sha256')
       if (!verifyShopifyHmac(body, secret, signature)) throw new Unauthorized(INVALID_SIGNATURE)
-      const result = applyOrderWebhook(
-        ctx.db,
-        ctx.store.id,
+      const result = await applyOrderWebhook(
+        ctx.data,
+        ctx.store,
         {
           webhookId: request.headers.get('x-shopify-webhook-id')?.trim() || null,
           topic: request.headers.get('x-shopify-topic') ?? '',

@@ -38,9 +38,9 @@ useBrowserHarness((started) => {
 async function demoStore(): Promise<void> {
   if (adminId) return
   updateSettings(t.db, t.storeId, { api_enabled: 'true', timezone: 'America/New_York' }, t.clock)
-  generateDemo(
-    t.db,
-    t.storeId,
+  await generateDemo(
+    t.data,
+    t.store,
     'America/New_York',
     { days: 20, seed: 7, dailySessions: 3000 },
     t.clock,

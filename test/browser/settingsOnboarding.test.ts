@@ -285,7 +285,7 @@ describe('the settings page for a first run, in Chromium', () => {
   })
 
   test('with data the chart replaces the checklist, and the sync log shows a sync’s figures', async () => {
-    generateDemo(t.db, t.storeId, 'America/New_York', { days: 20, seed: 3 }, t.clock)
+    await generateDemo(t.data, t.store, 'America/New_York', { days: 20, seed: 3 }, t.clock)
     updateSettings(t.db, t.storeId, { sync_frequency: 'daily', api_enabled: 'true' }, t.clock)
     const context = await browser.newContext()
     const r = await recordedPage(context)

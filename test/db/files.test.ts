@@ -63,10 +63,11 @@ describe('a new data directory', () => {
   test('backups: the folder is 0700, a daily backup and a backup FILE 0600', async () => {
     const dir = join(parent, 'data')
     const { db } = open(dir)
-    const daily = dailyBackup(db, dir, Temporal.PlainDate.from('2026-11-26'), 7)
+    const data = new SqliteData(db)
+    const daily = await dailyBackup(data, dir, Temporal.PlainDate.from('2026-11-26'), 7)
     expect(mode(join(dir, 'backups'))).toBe('700')
     expect(mode(daily.file)).toBe('600')
-    const copy = backupDatabase(db, join(parent, 'copy.sqlite'))
+    const copy = await backupDatabase(data, join(parent, 'copy.sqlite'))
     expect(mode(copy.file)).toBe('600')
     // The folder of a backup FILE is the user's choice and left as it is.
     expect(mode(parent)).toBe('700')
@@ -78,7 +79,12 @@ describe('a new data directory', () => {
     const { db } = open(dir)
     await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
     expect([mode(dir), mode(join(dir, 'mida.sqlite'))]).toEqual(['700', '600'])
-    const daily = dailyBackup(db, dir, Temporal.PlainDate.from('2026-11-26'), 7)
+    const daily = await dailyBackup(
+      new SqliteData(db),
+      dir,
+      Temporal.PlainDate.from('2026-11-26'),
+      7,
+    )
     expect([mode(join(dir, 'backups')), mode(daily.file)]).toEqual(['700', '600'])
   })
 })

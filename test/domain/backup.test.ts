@@ -29,14 +29,16 @@ async function store(timezone = 'America/New_York') {
   const clock = new FixedClock('2026-11-26T06:00:00Z')
   const db = openDatabase(dir, { secretKey: undefined })
   cleanups.unshift(() => db.close())
-  const { id } = await ensureDefaultStore(new SqliteData(db), clock)
+  const data = new SqliteData(db)
+  const handle = await ensureDefaultStore(data, clock)
+  const { id } = handle
   initialiseSettings(db, id, clock)
   updateSettings(db, id, { timezone }, clock)
   const sessions = ['a', 'b', 'c'].map((s) =>
     sessionInput.parse({ id: s, visitor_id: `v-${s}`, started_at: '2026-11-25T12:00:00Z' }),
   )
-  writeSessions(db, id, sessions, clock)
-  return { dir, db, clock }
+  await writeSessions(data, handle, sessions, clock)
+  return { dir, db, data, clock }
 }
 
 function sessionsIn(file: string): number {
@@ -50,14 +52,14 @@ function sessionsIn(file: string): number {
 
 describe('backupDatabase', () => {
   test('writes a checked copy with the data, and refuses to overwrite a file', async () => {
-    const { dir, db } = await store()
+    const { dir, data } = await store()
     const file = join(dir, 'copy.sqlite')
-    const result = backupDatabase(db, file)
+    const result = await backupDatabase(data, file)
     expect(result.file).toBe(file)
     expect(result.bytes).toBeGreaterThan(0)
     expect(sessionsIn(file)).toBe(3)
     expect(existsSync(`${file}.partial`)).toBe(false)
-    expect(() => backupDatabase(db, file)).toThrow(`${file} already exists`)
+    await expect(backupDatabase(data, file)).rejects.toThrow(`${file} already exists`)
   })
 })
 
@@ -87,11 +89,11 @@ describe('rotateBackups', () => {
 
 describe('BackupJob', () => {
   test('one backup per store day, named by the store date, keeping the newest N', async () => {
-    const { dir, db, clock } = await store('America/New_York')
-    const job = new BackupJob({ db, clock, dataDir: dir, keep: 2 })
+    const { dir, data, clock } = await store('America/New_York')
+    const job = new BackupJob({ data, clock, dataDir: dir, keep: 2 })
     // 06:00 UTC is 01:00 in New York: store day 26 November.
     clock.set('2026-11-26T06:00:00Z')
-    const first = job.tick()
+    const first = await job.tick()
     expect(first).toMatchObject({
       file: join(dir, 'backups', 'mida-2026-11-26.sqlite'),
       written: true,
@@ -100,15 +102,15 @@ describe('BackupJob', () => {
     expect(sessionsIn(first.file)).toBe(3)
     // Later the same store day: nothing new.
     clock.set('2026-11-27T04:59:00Z')
-    expect(job.tick()).toMatchObject({ written: false, removed: [] })
+    expect(await job.tick()).toMatchObject({ written: false, removed: [] })
     // The next store days: a new file each; the oldest goes once there are more than 2.
     clock.set('2026-11-27T05:00:00Z')
-    expect(job.tick()).toMatchObject({
+    expect(await job.tick()).toMatchObject({
       file: dailyBackupPath(dir, Temporal.PlainDate.from('2026-11-27')),
       written: true,
     })
     clock.set('2026-11-28T12:00:00Z')
-    expect(job.tick()).toMatchObject({ written: true, removed: ['mida-2026-11-26.sqlite'] })
+    expect(await job.tick()).toMatchObject({ written: true, removed: ['mida-2026-11-26.sqlite'] })
     expect(readdirSync(join(dir, 'backups')).sort()).toEqual([
       'mida-2026-11-27.sqlite',
       'mida-2026-11-28.sqlite',
@@ -116,10 +118,10 @@ describe('BackupJob', () => {
   })
 
   test('a file left half written by a crash is cleaned up; the day is backed up', async () => {
-    const { dir, db, clock } = await store('UTC')
+    const { dir, data, clock } = await store('UTC')
     mkdirSync(join(dir, 'backups'))
     writeFileSync(join(dir, 'backups', 'mida-2026-11-26.sqlite.partial'), 'half a file')
-    const result = new BackupJob({ db, clock, dataDir: dir, keep: 7 }).tick()
+    const result = await new BackupJob({ data, clock, dataDir: dir, keep: 7 }).tick()
     expect(result.written).toBe(true)
     expect(readdirSync(join(dir, 'backups'))).toEqual(['mida-2026-11-26.sqlite'])
   })

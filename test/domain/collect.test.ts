@@ -1,18 +1,18 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { SqliteData } from '../../src/db/data.ts'
 import { type Database, openDatabaseFile } from '../../src/db/database.ts'
+import { OpenSessions } from '../../src/db/sqlite/trackerBatch.ts'
 import { FixedClock, nowMs } from '../../src/domain/clock.ts'
 import {
   CollectQueue,
   deviceFromUserAgent,
   isBot,
-  OpenSessions,
   recordEvents,
   type TrackerEvent,
   trafficSource,
 } from '../../src/domain/collect.ts'
 import { writeSessions } from '../../src/domain/ingest/writers.ts'
-import { ensureDefaultStore } from '../../src/domain/stores.ts'
+import { ensureDefaultStore, type Store } from '../../src/domain/stores.ts'
 
 const UA = {
   desktop:
@@ -143,15 +143,19 @@ describe('trafficSource', () => {
 
 describe('recordEvents', () => {
   let db: Database
+  let data: SqliteData
   /** The tracker's open sessions, as the core holds them across batches. */
   let open: OpenSessions
   let clock: FixedClock
+  let store: Store
   let storeId: number
   beforeEach(async () => {
     db = openDatabaseFile(':memory:', { secretKey: undefined })
+    data = new SqliteData(db)
     open = new OpenSessions()
     clock = new FixedClock('2026-11-25T15:00:00Z')
-    storeId = (await ensureDefaultStore(new SqliteData(db), clock)).id
+    store = await ensureDefaultStore(data, clock)
+    storeId = store.id
   })
   afterEach(() => db.close())
 
@@ -179,9 +183,9 @@ describe('recordEvents', () => {
       .all()
   const ms = (at: string) => Temporal.Instant.from(at).epochMilliseconds
 
-  test('a visit: pageviews, product view, add to cart, checkout; device and source from the first event', () => {
-    const result = recordEvents(
-      db,
+  test('a visit: pageviews, product view, add to cart, checkout; device and source from the first event', async () => {
+    const result = await recordEvents(
+      data,
       open,
       [
         event(
@@ -217,21 +221,21 @@ describe('recordEvents', () => {
     ])
   })
 
-  test('30 minutes idle or more starts a new session; 29:59 does not', () => {
-    recordEvents(
-      db,
+  test('30 minutes idle or more starts a new session; 29:59 does not', async () => {
+    await recordEvents(
+      data,
       open,
       [event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z')],
       clock,
     )
-    recordEvents(
-      db,
+    await recordEvents(
+      data,
       open,
       [event('pageview', 'https://shop.example/a', '2026-11-25T10:29:59Z')],
       clock,
     )
-    const second = recordEvents(
-      db,
+    const second = await recordEvents(
+      data,
       open,
       [event('pageview', 'https://shop.example/b', '2026-11-25T10:59:59Z')],
       clock,
@@ -253,17 +257,17 @@ describe('recordEvents', () => {
   })
 
   test('the next event extends the session as stored, also when an import changed it meanwhile', async () => {
-    recordEvents(
-      db,
+    await recordEvents(
+      data,
       open,
       [event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z')],
       clock,
     )
     const id = (db.query('SELECT id FROM sessions').get() as { id: string }).id
     // Another path rewrites the visitor's open session (an import correcting it).
-    writeSessions(
-      db,
-      storeId,
+    await writeSessions(
+      data,
+      store,
       [
         {
           id,
@@ -281,8 +285,8 @@ describe('recordEvents', () => {
       ],
       clock,
     )
-    recordEvents(
-      db,
+    await recordEvents(
+      data,
       open,
       [event('pageview', 'https://shop.example/a', '2026-11-25T10:06:00Z')],
       clock,
@@ -303,9 +307,9 @@ describe('recordEvents', () => {
     ])
   })
 
-  test('visitors are kept apart, and an event-only session has no pageview', () => {
-    recordEvents(
-      db,
+  test('visitors are kept apart, and an event-only session has no pageview', async () => {
+    await recordEvents(
+      data,
       open,
       [
         event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z'),
@@ -330,9 +334,9 @@ describe('recordEvents', () => {
     ])
   })
 
-  test('a product page under a collection counts; a page merely named like checkout does not', () => {
-    recordEvents(
-      db,
+  test('a product page under a collection counts; a page merely named like checkout does not', async () => {
+    await recordEvents(
+      data,
       open,
       [
         event(
@@ -353,7 +357,10 @@ describe('CollectQueue', () => {
     const db = openDatabaseFile(':memory:', { secretKey: undefined })
     const clock = new FixedClock('2026-11-25T15:00:00Z')
     const storeId = (await ensureDefaultStore(new SqliteData(db), clock)).id
-    const queue = new CollectQueue(db, new OpenSessions(), clock, { delayMs: 5, maxBatch: 500 })
+    const queue = new CollectQueue(new SqliteData(db), new OpenSessions(), clock, {
+      delayMs: 5,
+      maxBatch: 500,
+    })
     const revision = () =>
       (db.query('SELECT data_revision FROM stores').get() as { data_revision: number })
         .data_revision
@@ -387,7 +394,7 @@ describe('CollectQueue', () => {
     const db = openDatabaseFile(':memory:', { secretKey: undefined })
     const clock = new FixedClock('2026-11-25T15:00:00Z')
     const storeId = (await ensureDefaultStore(new SqliteData(db), clock)).id
-    const queue = new CollectQueue(db, new OpenSessions(), clock)
+    const queue = new CollectQueue(new SqliteData(db), new OpenSessions(), clock)
     const count = () => (db.query('SELECT count(*) AS n FROM sessions').get() as { n: number }).n
     const add = (visitorId: string) =>
       queue.add({
@@ -417,7 +424,7 @@ describe('CollectQueue', () => {
   test('a failed write rejects every event of the batch', async () => {
     const db = openDatabaseFile(':memory:', { secretKey: undefined })
     const clock = new FixedClock('2026-11-25T15:00:00Z')
-    const queue = new CollectQueue(db, new OpenSessions(), clock)
+    const queue = new CollectQueue(new SqliteData(db), new OpenSessions(), clock)
     db.close()
     const add = queue.add({
       storeId: 1,

@@ -4,7 +4,7 @@ import { type Database, openDatabaseFile } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { type CsvRow, importOrders, parseCsv, parseNoteAttributes } from '../../src/domain/csv.ts'
 import { writeSessions } from '../../src/domain/ingest/writers.ts'
-import { ensureDefaultStore } from '../../src/domain/stores.ts'
+import { ensureDefaultStore, type Store } from '../../src/domain/stores.ts'
 
 /** A stream that delivers the text `size` bytes at a time, to cross every chunk boundary. */
 function chunked(text: string, size = 7): ReadableStream<Uint8Array> {
@@ -85,12 +85,14 @@ export const SHOPIFY_CSV = [
 
 describe('importOrders from a Shopify CSV export', () => {
   let db: Database
+  let data: SqliteData
   let clock: FixedClock
-  let storeId: number
+  let store: Store
   beforeEach(async () => {
     db = openDatabaseFile(':memory:', { secretKey: undefined })
+    data = new SqliteData(db)
     clock = new FixedClock('2026-11-26T06:00:00Z')
-    storeId = (await ensureDefaultStore(new SqliteData(db), clock)).id
+    store = await ensureDefaultStore(data, clock)
   })
   afterEach(() => db.close())
 
@@ -104,9 +106,9 @@ describe('importOrders from a Shopify CSV export', () => {
   const ms = (at: string) => Temporal.Instant.from(at).epochMilliseconds
 
   test('one order per Name, its fields from its first row, bad orders reported by line', async () => {
-    writeSessions(
-      db,
-      storeId,
+    await writeSessions(
+      data,
+      store,
       [
         {
           id: 'sess-ann',
@@ -124,7 +126,7 @@ describe('importOrders from a Shopify CSV export', () => {
       ],
       clock,
     )
-    const { format, summary } = await importOrders(db, storeId, chunked(SHOPIFY_CSV, 64), clock)
+    const { format, summary } = await importOrders(data, store, chunked(SHOPIFY_CSV, 64), clock)
     expect(format).toBe('csv')
     expect(summary).toEqual({
       inserted: 4,
@@ -188,24 +190,24 @@ describe('importOrders from a Shopify CSV export', () => {
   })
 
   test('importing the same export again changes nothing; a known test order stays one', async () => {
-    await importOrders(db, storeId, chunked(SHOPIFY_CSV, 4096), clock)
+    await importOrders(data, store, chunked(SHOPIFY_CSV, 4096), clock)
     db.query("UPDATE orders SET test = 1 WHERE id = '5003'").run()
     const before = orders()
-    const { summary } = await importOrders(db, storeId, chunked(SHOPIFY_CSV, 4096), clock)
+    const { summary } = await importOrders(data, store, chunked(SHOPIFY_CSV, 4096), clock)
     expect(summary).toMatchObject({ inserted: 0, updated: 4, rejected: 2 })
     expect(orders()).toEqual(before)
   })
 
   test('NDJSON is still NDJSON', async () => {
     const ndjson = '{"id":1,"created_at":"2026-11-20T10:00:00Z","total_price":"5.00"}\n{"id":2}\n'
-    const { format, summary } = await importOrders(db, storeId, chunked(ndjson), clock)
+    const { format, summary } = await importOrders(data, store, chunked(ndjson), clock)
     expect(format).toBe('ndjson')
     expect(summary).toMatchObject({ inserted: 1, rejected: 1 })
   })
 
   test('a CSV that is not an orders export is refused as a whole', async () => {
     await expect(
-      importOrders(db, storeId, chunked('Handle,Title,Total\nx,y,1\n'), clock),
+      importOrders(data, store, chunked('Handle,Title,Total\nx,y,1\n'), clock),
     ).rejects.toThrow(
       'This looks like a CSV file but not a Shopify orders export: it needs the columns Name, Created at and Total',
     )

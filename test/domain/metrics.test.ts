@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import type { Database } from '../../src/db/database.ts'
-import { FixedClock } from '../../src/domain/clock.ts'
-import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
+import { writeOrders, writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
+import { FixedClock, nowMs } from '../../src/domain/clock.ts'
 import { computeMetrics, type Metrics, round } from '../../src/domain/metrics.ts'
 import { dayRange, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
@@ -25,7 +25,7 @@ function sessions(...rows: (Record<string, unknown> & { seconds?: number })[]): 
     const s = sessionInput.parse(r)
     return seconds === undefined ? s : { ...s, ended_at: s.started_at + seconds * 1000 }
   })
-  writeSessions(db, storeId, records, clock)
+  writeSessions(db, storeId, records, nowMs(clock))
 }
 
 function orders(...rows: Record<string, unknown>[]): void {
@@ -33,7 +33,7 @@ function orders(...rows: Record<string, unknown>[]): void {
     db,
     storeId,
     rows.map((r) => orderInput.parse(r)),
-    clock,
+    nowMs(clock),
   )
 }
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { openDatabase } from '../../src/db/database.ts'
-import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
+import { writeOrders, writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
+import { nowMs } from '../../src/domain/clock.ts'
 import {
   configuredMailer,
   type Mailer,
@@ -76,7 +77,7 @@ function seedDay(): void {
       { id: 's2', visitor_id: 'v2', started_at: '2026-11-25T16:00:00Z' },
       { id: 's3', visitor_id: 'v1', started_at: '2026-11-25T20:00:00Z' },
     ].map((s) => sessionInput.parse(s)),
-    t.clock,
+    nowMs(t.clock),
   )
   writeOrders(
     t.db,
@@ -85,7 +86,7 @@ function seedDay(): void {
       { id: 'o1', created_at: '2026-11-25T15:30:00Z', total_price: '1200.50', session_id: 's1' },
       { id: 'o2', created_at: '2026-11-25T16:30:00Z', total_price: '99.99' },
     ].map((o) => orderInput.parse(o)),
-    t.clock,
+    nowMs(t.clock),
   )
 }
 

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import type { Database } from '../../src/db/database.ts'
-import type { FixedClock } from '../../src/domain/clock.ts'
+import { writeOrders, writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
+import { type FixedClock, nowMs } from '../../src/domain/clock.ts'
 import { Conflict, InvalidInput } from '../../src/domain/errors.ts'
-import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import { type Frequency, type Period, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { initialiseSettings, readSettings, updateSettings } from '../../src/domain/settings.ts'
@@ -37,7 +37,7 @@ function session(id: string, startedAt: string): void {
     db,
     storeId,
     [sessionInput.parse({ id, visitor_id: `v-${id}`, started_at: startedAt })],
-    clock,
+    nowMs(clock),
   )
 }
 
@@ -46,7 +46,7 @@ function order(id: string, createdAt: string, total: string, sessionId?: string)
     db,
     storeId,
     [orderInput.parse({ id, created_at: createdAt, total_price: total, session_id: sessionId })],
-    clock,
+    nowMs(clock),
   )
 }
 
@@ -150,7 +150,7 @@ describe('a sync record', () => {
           cancelled_at: '2026-11-27T10:00:00-05:00',
         }),
       ],
-      clock,
+      nowMs(clock),
     )
     const afterCancel = sync()
     expect(afterCancel.computed).toBe(true)

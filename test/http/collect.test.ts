@@ -350,9 +350,9 @@ describe('the Tracking section of the settings page', () => {
     })
     const { writeOrders } = await import('../../src/domain/ingest/writers.ts')
     const at = (s: string) => Temporal.Instant.from(s).epochMilliseconds
-    writeOrders(
-      t.db,
-      t.storeId,
+    await writeOrders(
+      t.data,
+      t.store,
       [
         { id: 'today', created_at: at('2026-11-25T14:00:00Z'), total_price: 100 },
         { id: 'yesterday', created_at: at('2026-11-25T04:59:59Z'), total_price: 100 },

@@ -239,7 +239,7 @@ describe('the overview', () => {
   })
 
   test('with data, the figures and the chart, revenue on its own axis', async () => {
-    generateDemo(t.db, t.storeId, 'America/New_York', { days: 20, seed: 7 }, t.clock)
+    await generateDemo(t.data, t.store, 'America/New_York', { days: 20, seed: 7 }, t.clock)
     const html = await page()
     expect(html).not.toContain('data-step=')
     expect(html).toContain('<figure class="chart">')
@@ -251,7 +251,7 @@ describe('the overview', () => {
 
 describe('the sync log', () => {
   test("a successful sync's figures are a click away", async () => {
-    generateDemo(t.db, t.storeId, 'America/New_York', { days: 3, seed: 7 }, t.clock)
+    await generateDemo(t.data, t.store, 'America/New_York', { days: 3, seed: 7 }, t.clock)
     set({ api_enabled: 'true' })
     const { secret } = await createApiKey(t.data, t.store, 'curl', 'export', t.clock)
     const res = await t.request('/apiv1/analytics/sync', {

@@ -2,7 +2,8 @@ import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { join } from 'node:path'
 import { DATABASE_FILE, isBusy } from '../../src/db/database.ts'
-import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
+import { writeOrders, writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
+import { nowMs } from '../../src/domain/clock.ts'
 import { createApiKey, generateApiKey, revokeApiKey } from '../../src/domain/keys.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
@@ -81,7 +82,7 @@ function seed(): void {
         added_to_cart: true,
       },
     ].map((s) => sessionInput.parse(s)),
-    t.clock,
+    nowMs(t.clock),
   )
   writeOrders(
     t.db,
@@ -91,7 +92,7 @@ function seed(): void {
       { id: 2, created_at: '2026-11-25T21:00:00-05:00', total_price: '19.95' },
       { id: 3, created_at: '2026-11-25T21:00:00-05:00', total_price: '5', test: true },
     ].map((o) => orderInput.parse(o)),
-    t.clock,
+    nowMs(t.clock),
   )
 }
 

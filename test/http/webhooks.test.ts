@@ -165,9 +165,9 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
   })
 
   test('retries count once, a cancellation removes the order, test orders never count, sessions are linked', async () => {
-    writeSessions(
-      t.db,
-      t.storeId,
+    await writeSessions(
+      t.data,
+      t.store,
       [
         session('sess-ann', 'visitor-ann', '2026-11-20T15:00:00Z'),
         session('sess-bob', 'visitor-bob', '2026-11-20T15:30:00Z'),

@@ -5,8 +5,9 @@ import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { openDatabase } from '../../src/db/database.ts'
-import { FixedClock } from '../../src/domain/clock.ts'
-import { BATCH_SIZE, writeSessions } from '../../src/domain/ingest/writers.ts'
+import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
+import { FixedClock, nowMs } from '../../src/domain/clock.ts'
+import { BATCH_SIZE } from '../../src/domain/ingest/writers.ts'
 import { sessionInput } from '../../src/domain/records.ts'
 import { BUSY_TEXT } from '../../src/main.ts'
 import { startSmtpSink } from '../smtp.ts'
@@ -93,7 +94,12 @@ describe('kill -9 during a bulk CLI import', () => {
     const file = await sessionsFile(dir, total)
     // Session 0 is stored already, so the import writes batch by batch (not as a first load).
     const seed = openDatabase(dir, { secretKey: undefined })
-    writeSessions(seed, 1, [sessionInput.parse(session(0))], new FixedClock('2026-11-26T06:00:00Z'))
+    writeSessions(
+      seed,
+      1,
+      [sessionInput.parse(session(0))],
+      nowMs(new FixedClock('2026-11-26T06:00:00Z')),
+    )
     seed.close()
 
     const importer = spawnCli(['import', 'sessions', file, '--data-dir', dir])
@@ -278,7 +284,7 @@ describe('kill -9 during a sync', () => {
     const clock = new FixedClock('2026-11-26T06:00:00Z')
     for (let b = 0; b < 60_000; b += 5_000) {
       const batch = Array.from({ length: 5_000 }, (_, j) => sessionInput.parse(session(b + j)))
-      writeSessions(seed, 1, batch, clock)
+      writeSessions(seed, 1, batch, nowMs(clock))
     }
     seed.close()
     const weekStart = Date.parse('2026-11-16T00:00:00Z')

@@ -1,7 +1,9 @@
 // Order attribution: which visit an order came from, by the session or visitor id the shop
 // passed along with it. Shared by the order webhooks and the Shopify CSV import; it only reads
-// sessions and writes nothing.
-import type { Database } from '../../db/database.ts'
+// sessions (src/db/sessions.ts) and writes nothing.
+import type { Queries } from '../../db/data.ts'
+import { visitorSessionAt } from '../../db/sessions.ts'
+import type { Store } from '../stores.ts'
 
 const NAMES = {
   session: new Set(['mida_session', '_mida_session']),
@@ -20,13 +22,14 @@ export interface OrderAttribution {
  * The session an order belongs to: a `mida_session` id given directly, else the session of the
  * `mida_visitor` that was under way when the order was created (its latest one started by then),
  * from the note attributes first, then the landing site's query. Null when nothing says.
+ * `q`: the data layer, or the transaction the order is written in.
  */
-export function sessionForOrder(
-  db: Database,
-  storeId: number,
+export async function sessionForOrder(
+  q: Queries,
+  store: Store,
   attribution: OrderAttribution,
   createdAt: number,
-): string | null {
+): Promise<string | null> {
   let sessionId: string | null = null
   let visitorId: string | null = null
   for (const attr of attribution.noteAttributes ?? []) {
@@ -48,11 +51,5 @@ export function sessionForOrder(
   if (sessionId) return sessionId.slice(0, 200)
   if (!visitorId) return null
   // A minute of slack: the shop's clock and ours may disagree a little.
-  const row = db
-    .query(
-      `SELECT id FROM sessions WHERE store_id = ? AND visitor_id = ? AND started_at <= ?
-       ORDER BY started_at DESC LIMIT 1`,
-    )
-    .get(storeId, visitorId, createdAt + 60_000) as { id: string } | null
-  return row?.id ?? null
+  return visitorSessionAt(q, store.id, visitorId, createdAt + 60_000)
 }

@@ -1,11 +1,13 @@
 // NDJSON import: a byte stream of sessions or orders, parsed on the parse thread, written in
 // batches by the row writers, or as a first load when the CLI has the database to itself. It
-// does not validate lines (ndjson.ts, records.ts) nor write SQL of its own.
-import type { Database } from '../../db/database.ts'
-import type { Clock } from '../clock.ts'
+// does not validate lines (ndjson.ts, records.ts) nor write SQL of its own: the engine's bulk
+// writers do (src/db/ingest.ts).
+import type { Data } from '../../db/data.ts'
+import { type FirstLoadWriter, ingestEngine } from '../../db/ingest.ts'
+import { type Clock, nowMs } from '../clock.ts'
 import { MAX_REPORTED_ERRORS, type RecordKind } from '../ndjson.ts'
 import type { OrderRecord, SessionRecord } from '../records.ts'
-import { FirstLoad } from './firstLoad.ts'
+import type { Store } from '../stores.ts'
 import { PARSE_AHEAD_BYTES, ParseThread } from './parseThread.ts'
 import type { ParseReply } from './parseWorker.ts'
 import { emptySummary, type ImportSummary } from './summary.ts'
@@ -17,7 +19,7 @@ export interface ImportOptions {
   onProgress?: (linesRead: number, summary: ImportSummary) => void
   /**
    * The connection is this import's alone (the CLI's): sessions imported into an empty table
-   * are then written as a first load, in one transaction (see FirstLoad). A server must not set
+   * are then written as a first load, in one transaction (src/db/sqlite/firstLoad.ts). A server must not set
    * this: its other requests share its connection.
    */
   exclusive?: boolean
@@ -29,8 +31,8 @@ export interface ImportOptions {
  * this one writes.
  */
 export async function importNdjson(
-  db: Database,
-  storeId: number,
+  data: Data,
+  store: Store,
   kind: RecordKind,
   stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   clock: Clock,
@@ -39,27 +41,30 @@ export async function importNdjson(
   const summary = emptySummary()
   let batch: (SessionRecord | OrderRecord)[] = []
   let lines = 0
-  const flush = () => {
+  const flush = async () => {
     if (batch.length === 0) return
     const result =
       kind === 'sessions'
-        ? writeSessions(db, storeId, batch as SessionRecord[], clock)
-        : writeOrders(db, storeId, batch as OrderRecord[], clock)
+        ? await writeSessions(data, store, batch as SessionRecord[], clock)
+        : await writeOrders(data, store, batch as OrderRecord[], clock)
     summary.inserted += result.inserted
     summary.updated += result.updated
     batch = []
     onProgress?.(lines, summary)
   }
   // Begun before the parse thread starts, which must know the form to send records in.
-  const firstLoad = kind === 'sessions' && exclusive ? FirstLoad.begin(db, storeId, clock) : null
-  const take = (parsed: ParseReply) => {
+  const firstLoad: FirstLoadWriter | null =
+    kind === 'sessions' && exclusive
+      ? await ingestEngine(data).beginFirstLoad(store.id, nowMs(clock))
+      : null
+  const take = async (parsed: ParseReply) => {
     lines = parsed.lines
     summary.rejected += parsed.rejected
     for (const e of parsed.errors) {
       if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push(e)
     }
     if (firstLoad && parsed.rows) {
-      firstLoad.write(parsed.rows)
+      await firstLoad.write(parsed.rows)
       // Counted as new until the end says which were sent twice.
       summary.inserted += parsed.rows.count
       onProgress?.(lines, summary)
@@ -67,7 +72,7 @@ export async function importNdjson(
     }
     for (const record of parsed.records) {
       batch.push(record)
-      if (batch.length >= BATCH_SIZE) flush()
+      if (batch.length >= BATCH_SIZE) await flush()
     }
   }
   let parser: ParseThread | null = null
@@ -75,23 +80,23 @@ export async function importNdjson(
     parser = new ParseThread(kind, firstLoad !== null)
     for await (const chunk of stream as AsyncIterable<Uint8Array>) {
       parser.send(chunk)
-      for (const parsed of parser.take()) take(parsed)
-      while (parser.ahead > PARSE_AHEAD_BYTES) take(await parser.next())
+      for (const parsed of parser.take()) await take(parsed)
+      while (parser.ahead > PARSE_AHEAD_BYTES) await take(await parser.next())
     }
     parser.end()
     for (;;) {
       const parsed = await parser.next()
-      take(parsed)
+      await take(parsed)
       if (parsed.done) break
     }
-    if (firstLoad) Object.assign(summary, firstLoad.finish())
+    if (firstLoad) Object.assign(summary, await firstLoad.finish())
   } catch (err) {
-    firstLoad?.abort()
+    await firstLoad?.abort()
     throw err
   } finally {
     parser?.close()
   }
-  flush()
+  await flush()
   onProgress?.(lines, summary)
   return summary
 }

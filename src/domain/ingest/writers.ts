@@ -1,139 +1,24 @@
-// The row writers: sessions and orders upserted by id, a batch per transaction, visitors kept
-// up to date and the changed hours marked (revisions.ts). Used by every way data comes in
-// (imports, the tracker, webhooks, the demo); they do not parse or validate input.
-import type { Database } from '../../db/database.ts'
+// The row writers as the domain calls them: sessions and orders upserted by id, a batch per
+// transaction, the changed hours marked. Used by every way data comes in (imports, the demo,
+// fixtures); they do not parse or validate input. The writing itself is the engine's
+// (src/db/ingest.ts).
+import type { Data } from '../../db/data.ts'
+import { ingestEngine, type WriteCount } from '../../db/ingest.ts'
 import { type Clock, nowMs } from '../clock.ts'
 import type { OrderRecord, SessionRecord } from '../records.ts'
-import { markChanged } from '../revisions.ts'
+import type { Store } from '../stores.ts'
 
 /** Rows written per transaction: large enough to be fast, small enough to keep memory flat. */
 export const BATCH_SIZE = 50_000
 
-/** What a session was before this write, when the caller already knows it is stored. */
-export interface StoredSpan {
-  started_at: number
-  ended_at: number
-  visitor_id: string
-}
-
-/**
- * Upserts sessions by id in one transaction; returns how many were new and how many changed.
- * `stored` names sessions the caller knows exist (with their stored span): they are updated
- * without first trying an insert and reading them back.
- */
+/** Upserts sessions by id in one transaction; returns how many were new and how many changed. */
 export function writeSessions(
-  db: Database,
-  storeId: number,
+  data: Data,
+  store: Store,
   sessions: SessionRecord[],
   clock: Clock,
-  stored?: ReadonlyMap<string, StoredSpan>,
-): { inserted: number; updated: number } {
-  // New sessions take one statement; a re-sent one is read first (its old hour changes too).
-  const insert = db.query(
-    `INSERT INTO sessions (store_id, id, visitor_id, started_at, ended_at, pageviews, device, source,
-       landing_page, viewed_product, added_to_cart, reached_checkout, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (store_id, id) DO NOTHING`,
-  )
-  const existing = db.query(
-    'SELECT started_at, ended_at, visitor_id FROM sessions WHERE store_id = ? AND id = ?',
-  )
-  const update = db.query(
-    `UPDATE sessions SET visitor_id = ?3, started_at = ?4, ended_at = ?5, pageviews = ?6,
-       device = ?7, source = ?8, landing_page = ?9, viewed_product = ?10, added_to_cart = ?11,
-       reached_checkout = ?12, updated_at = ?13
-     WHERE store_id = ?1 AND id = ?2`,
-  )
-  // A new visitor is one insert; a known one is changed only where its span grew, and only in
-  // the column that moved (an unchanged first_seen_at leaves its index alone).
-  const newVisitor = db.query(
-    `INSERT INTO visitors (store_id, id, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (store_id, id) DO NOTHING`,
-  )
-  const seenEarlier = db.query(
-    'UPDATE visitors SET first_seen_at = ?3 WHERE store_id = ?1 AND id = ?2 AND first_seen_at > ?3',
-  )
-  const seenLater = db.query(
-    'UPDATE visitors SET last_seen_at = ?3 WHERE store_id = ?1 AND id = ?2 AND last_seen_at < ?3',
-  )
-  // After a session moved or changed hands, its visitors' spans are taken from their sessions.
-  const respan = db.query(
-    `UPDATE visitors SET
-       first_seen_at = (SELECT min(started_at) FROM sessions WHERE store_id = ?1 AND visitor_id = ?2),
-       last_seen_at = (SELECT max(ended_at) FROM sessions WHERE store_id = ?1 AND visitor_id = ?2)
-     WHERE store_id = ?1 AND id = ?2`,
-  )
-  const orphan = db.query(
-    `DELETE FROM visitors WHERE store_id = ?1 AND id = ?2
-       AND NOT EXISTS (SELECT 1 FROM sessions WHERE store_id = ?1 AND visitor_id = ?2)`,
-  )
-  const at = nowMs(clock)
-  db.sessionWrites++
-  return db
-    .transaction(() => {
-      let inserted = 0
-      let updated = 0
-      const touched: number[] = []
-      const respanned = new Set<string>()
-      // Each visitor once per batch, in key order: fewer, more local B-tree writes.
-      const seen = new Map<string, [number, number]>()
-      for (const s of sessions) {
-        const values = [
-          storeId,
-          s.id,
-          s.visitor_id,
-          s.started_at,
-          s.ended_at,
-          s.pageviews,
-          s.device,
-          s.source,
-          s.landing_page,
-          s.viewed_product ? 1 : 0,
-          s.added_to_cart ? 1 : 0,
-          s.reached_checkout ? 1 : 0,
-          at,
-        ] as const
-        const known = stored?.get(s.id)
-        // A session said to be stored but gone since (nothing deletes them today) is inserted.
-        const updatedKnown = known !== undefined && update.run(...values).changes === 1
-        if (!updatedKnown && insert.run(...values).changes === 1) inserted++
-        else {
-          const before = known ?? (existing.get(storeId, s.id) as StoredSpan)
-          touched.push(before.started_at)
-          if (!updatedKnown) update.run(...values)
-          updated++
-          // A session that only grew (the tracker extending it) is covered by the min/max below.
-          if (
-            before.visitor_id !== s.visitor_id ||
-            s.started_at > before.started_at ||
-            s.ended_at < before.ended_at
-          ) {
-            respanned.add(before.visitor_id).add(s.visitor_id)
-          }
-        }
-        touched.push(s.started_at)
-        const span = seen.get(s.visitor_id)
-        if (!span) seen.set(s.visitor_id, [s.started_at, s.ended_at])
-        else {
-          if (s.started_at < span[0]) span[0] = s.started_at
-          if (s.ended_at > span[1]) span[1] = s.ended_at
-        }
-      }
-      for (const id of [...seen.keys()].sort()) {
-        const [first, last] = seen.get(id)!
-        if (newVisitor.run(storeId, id, first, last).changes === 0) {
-          seenEarlier.run(storeId, id, first)
-          seenLater.run(storeId, id, last)
-        }
-      }
-      for (const id of respanned) {
-        orphan.run(storeId, id)
-        respan.run(storeId, id)
-      }
-      markChanged(db, storeId, touched)
-      return { inserted, updated }
-    })
-    .immediate()
+): Promise<WriteCount> {
+  return ingestEngine(data).writeSessions(store.id, sessions, nowMs(clock))
 }
 
 /**
@@ -141,65 +26,10 @@ export function writeSessions(
  * session's hour changed, since it decides whether the session counts as abandoned.
  */
 export function writeOrders(
-  db: Database,
-  storeId: number,
+  data: Data,
+  store: Store,
   orders: OrderRecord[],
   clock: Clock,
-): { inserted: number; updated: number } {
-  const existing = db.query(
-    'SELECT created_at, session_id FROM orders WHERE store_id = ? AND id = ?',
-  )
-  const sessionStart = db.query('SELECT started_at FROM sessions WHERE store_id = ? AND id = ?')
-  const upsert = db.query(
-    `INSERT INTO orders (store_id, id, name, created_at, total_price_cents, currency,
-       financial_status, cancelled_at, test, session_id, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (store_id, id) DO UPDATE SET name = coalesce(excluded.name, name),
-       created_at = excluded.created_at, total_price_cents = excluded.total_price_cents,
-       currency = coalesce(excluded.currency, currency),
-       financial_status = excluded.financial_status, cancelled_at = excluded.cancelled_at,
-       test = excluded.test, session_id = coalesce(excluded.session_id, session_id),
-       updated_at = excluded.updated_at`,
-  )
-  const at = nowMs(clock)
-  return db
-    .transaction(() => {
-      let inserted = 0
-      let updated = 0
-      const touched: number[] = []
-      const touchSession = (sessionId: string | null | undefined) => {
-        if (!sessionId) return
-        const s = sessionStart.get(storeId, sessionId) as { started_at: number } | null
-        if (s) touched.push(s.started_at)
-      }
-      for (const o of orders) {
-        const before = existing.get(storeId, o.id) as {
-          created_at: number
-          session_id: string | null
-        } | null
-        if (before) {
-          updated++
-          touched.push(before.created_at)
-          touchSession(before.session_id)
-        } else inserted++
-        touched.push(o.created_at)
-        touchSession(o.session_id)
-        upsert.run(
-          storeId,
-          o.id,
-          o.name ?? null,
-          o.created_at,
-          o.total_price,
-          o.currency ?? null,
-          o.financial_status ?? null,
-          o.cancelled_at ?? null,
-          o.test ? 1 : 0,
-          o.session_id || null,
-          at,
-        )
-      }
-      markChanged(db, storeId, touched)
-      return { inserted, updated }
-    })
-    .immediate()
+): Promise<WriteCount> {
+  return ingestEngine(data).writeOrders(store.id, orders, nowMs(clock))
 }

@@ -1,28 +1,32 @@
 import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
+import type { SqliteData } from '../../../src/db/data.ts'
 import { type Database as Connection, DATABASE_FILE, isBusy } from '../../../src/db/database.ts'
 import type { FixedClock } from '../../../src/domain/clock.ts'
 import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
 import type { RecordKind } from '../../../src/domain/ndjson.ts'
 import { dataRevision } from '../../../src/domain/revisions.ts'
-import { openTestStore } from '../../utils.ts'
+import type { Store } from '../../../src/domain/stores.ts'
+import { openTestStore, type TestStore } from '../../utils.ts'
 import { ms, ndjson, SESSIONS } from './fixtures.ts'
 
 let db: Connection
 let storeId: number
+let data: SqliteData
+let store: Store
 let clock: FixedClock
 let close: () => void
 let dir: string
 
 beforeEach(async () => {
-  ;({ db, clock, storeId, close, dir } = await openTestStore())
+  ;({ db, data, store, clock, storeId, close, dir } = await openTestStore())
 })
 
 afterEach(() => close())
 
 const importText = (kind: RecordKind, text: string) =>
-  importNdjson(db, storeId, kind, new Blob([text]).stream(), clock)
+  importNdjson(data, store, kind, new Blob([text]).stream(), clock)
 
 describe('a first load: sessions imported into an empty table by a process alone with the database', () => {
   const INDEXES = "SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name"
@@ -52,8 +56,10 @@ describe('a first load: sessions imported into an empty table by a process alone
     '{"id": "broken"',
     '{"visitor_id": "v1", "started_at": 1}',
   ].join('\n')
-  const load = (into: Connection, id: number, exclusive: boolean) =>
-    importNdjson(into, id, 'sessions', new Blob([lines]).stream(), clock, { exclusive })
+  const load = (into: Pick<TestStore, 'data' | 'store'>, exclusive: boolean) =>
+    importNdjson(into.data, into.store, 'sessions', new Blob([lines]).stream(), clock, {
+      exclusive,
+    })
   const contents = (of: Database) => ({
     sessions: of.query('SELECT * FROM sessions ORDER BY id').all(),
     visitors: of.query('SELECT * FROM visitors ORDER BY id').all(),
@@ -71,8 +77,8 @@ describe('a first load: sessions imported into an empty table by a process alone
       ]
       const settings = pragmas()
       const writes = db.sessionWrites
-      const first = await load(db, storeId, true)
-      const batched = await load(other.db, other.storeId, false)
+      const first = await load({ data, store }, true)
+      const batched = await load(other, false)
       expect(first).toEqual(batched)
       expect(first).toEqual({
         inserted: 302,
@@ -116,7 +122,7 @@ describe('a first load: sessions imported into an empty table by a process alone
     await importText('sessions', ndjson(SESSIONS))
     const revision = dataRevision(db, storeId)
     // (A first load here would count the three stored sessions as new too.)
-    expect(await load(db, storeId, true)).toMatchObject({ inserted: 302, updated: 2 })
+    expect(await load({ data, store }, true)).toMatchObject({ inserted: 302, updated: 2 })
     // The batched path: a revision for each batch written (one here), visitors kept as it goes.
     expect(dataRevision(db, storeId)).toBe(revision + 1)
     // v0 … v36, v99, vu, and 42 from SESSIONS (whose v1 and v2 are among the 37).
@@ -132,13 +138,17 @@ describe('a first load: sessions imported into an empty table by a process alone
       throw new Error('the disk went away')
     }
     await expect(
-      importNdjson(db, storeId, 'sessions', failing(), clock, { exclusive: true }),
+      importNdjson(data, store, 'sessions', failing(), clock, { exclusive: true }),
     ).rejects.toThrow('the disk went away')
     expect(db.inTransaction).toBe(false)
     expect(contents(db)).toEqual({ sessions: [], visitors: [], hours: [], indexes })
     expect(dataRevision(db, storeId)).toBe(0)
     // And the next import works, as a first load again.
-    expect(await load(db, storeId, true)).toMatchObject({ inserted: 302, updated: 2, rejected: 2 })
+    expect(await load({ data, store }, true)).toMatchObject({
+      inserted: 302,
+      updated: 2,
+      rejected: 2,
+    })
   })
   /** The lines as a stream that runs `between` after the first half has been handed over. */
   async function* halves(between: () => void) {
@@ -150,7 +160,7 @@ describe('a first load: sessions imported into an empty table by a process alone
     yield encoder.encode(`${all.slice(150).join('\n')}\n`)
   }
   const importing = (between: () => void) =>
-    importNdjson(db, storeId, 'sessions', halves(between), clock, { exclusive: true })
+    importNdjson(data, store, 'sessions', halves(between), clock, { exclusive: true })
 
   test('it keeps other processes out until it ends, then lets them in', async () => {
     const path = join(dir, DATABASE_FILE)

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import type { SqliteData } from '../../../src/db/data.ts'
 import type { Database } from '../../../src/db/database.ts'
 import type { FixedClock } from '../../../src/domain/clock.ts'
 import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
@@ -12,22 +13,24 @@ import {
   parseMoneyCents,
   sessionInput,
 } from '../../../src/domain/records.ts'
+import type { Store } from '../../../src/domain/stores.ts'
 import { openTestStore } from '../../utils.ts'
 import { ms, ndjson, ORDERS, SESSIONS } from './fixtures.ts'
 
 let db: Database
-let storeId: number
+let data: SqliteData
+let store: Store
 let clock: FixedClock
 let close: () => void
 
 beforeEach(async () => {
-  ;({ db, clock, storeId, close } = await openTestStore())
+  ;({ db, data, store, clock, close } = await openTestStore())
 })
 
 afterEach(() => close())
 
 const importText = (kind: RecordKind, text: string) =>
-  importNdjson(db, storeId, kind, new Blob([text]).stream(), clock)
+  importNdjson(data, store, kind, new Blob([text]).stream(), clock)
 const rows = (table: 'sessions' | 'orders') =>
   db.query(`SELECT * FROM ${table} ORDER BY id`).all() as Record<string, unknown>[]
 
@@ -227,7 +230,7 @@ describe('chunks', () => {
       (async function* () {
         for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size)
       })()
-    const whole = await importNdjson(db, storeId, 'sessions', chunked(bytes.length), clock)
+    const whole = await importNdjson(data, store, 'sessions', chunked(bytes.length), clock)
     // Lines 1, 4, 7 … 199 and 201 are good; the first 100 of the 133 bad ones are described.
     expect(whole).toMatchObject({ inserted: 68, updated: 0, rejected: 133 })
     expect(whole.errors.length).toBe(100)
@@ -236,7 +239,7 @@ describe('chunks', () => {
     const stored = rows('sessions')
     for (const size of [1, 7, 4096]) {
       // Same lines again: every good one is now an update.
-      expect(await importNdjson(db, storeId, 'sessions', chunked(size), clock)).toEqual({
+      expect(await importNdjson(data, store, 'sessions', chunked(size), clock)).toEqual({
         ...whole,
         inserted: 0,
         updated: 68,
@@ -253,7 +256,7 @@ describe('defaults and parsing', () => {
     await importText('sessions', '{"id":"s","visitor_id":"v","started_at":"2026-11-25T10:00:00Z"}')
     expect(rows('sessions')).toEqual([
       {
-        store_id: storeId,
+        store_id: store.id,
         id: 's',
         visitor_id: 'v',
         started_at: ms('2026-11-25T10:00:00Z'),

@@ -1,16 +1,18 @@
-// The first load: sessions bulk-loaded into an empty store in one exclusive transaction, indexes
-// and visitors built once at the end. It does not read the input (ndjsonImport.ts does) and
-// is never used by a server, whose connection is shared.
+// ENGINE-SPECIFIC (SQLite): the first load: sessions bulk-loaded into an empty store in one
+// exclusive transaction, indexes and visitors built once at the end. Reached through the
+// IngestEngine (src/db/ingest.ts); it does not read the input (domain/ingest/ndjsonImport.ts
+// does) and is never used by a server, whose connection is shared.
 import {
   BUSY_TIMEOUT_MS,
   type Database,
   forgetPartialStatistics,
   isBusy,
   withTemporariesOnDisk,
-} from '../../db/database.ts'
-import { type Clock, nowMs } from '../clock.ts'
-import { SESSION_ROW_FIELDS } from '../ndjson.ts'
-import { HOUR_MS, hourMark, nextRevision, revisionKey } from '../revisions.ts'
+} from '../database.ts'
+import type { WriteCount } from '../ingest.ts'
+import { HOUR_MS, MARK_HOUR_SQL, revisionKey } from '../revisions.ts'
+import { SESSION_ROW_FIELDS } from '../sessions.ts'
+import { nextRevision } from './sessionWriters.ts'
 
 /**
  * The page cache (in KiB, negative as SQLite takes it) during a first load. Rows are appended and
@@ -33,7 +35,7 @@ const FIRST_LOAD_CACHE_SIZE = -16_384
  * by batch. Granted, it keeps other processes out until the load ends.
  */
 export class FirstLoad {
-  private readonly indexes: { name: string; table: string; sql: string }[]
+  private readonly indexes: IndexDefinition[]
   private readonly insert
   private readonly at: number
   /** The connection's own page cache size, given back at the end. */
@@ -43,15 +45,15 @@ export class FirstLoad {
   private constructor(
     private readonly db: Database,
     private readonly storeId: number,
-    clock: Clock,
+    at: number,
   ) {
     // The indexes' own definitions, so they come back exactly as the migrations made them.
     this.indexes = db
-      .query(
+      .query<IndexDefinition, []>(
         `SELECT name, tbl_name AS "table", sql FROM sqlite_schema
          WHERE type = 'index' AND tbl_name IN ('sessions', 'visitors') AND sql IS NOT NULL`,
       )
-      .all() as { name: string; table: string; sql: string }[]
+      .all()
     for (const index of this.indexes) db.exec(`DROP INDEX "${index.name}"`)
     db.exec('DELETE FROM visitors')
     // A session sent twice is updated, as on the batched path; visitors are built at the end.
@@ -65,9 +67,9 @@ export class FirstLoad {
        SELECT ?1, ${values}, ?2 FROM json_each(?3) WHERE true
        ON CONFLICT (store_id, id) DO UPDATE SET ${updates}, updated_at = excluded.updated_at`,
     )
-    this.at = nowMs(clock)
+    this.at = at
     // Last, once nothing here can fail: release() gives it back.
-    this.cacheSize = (db.query('PRAGMA cache_size').get() as { cache_size: number }).cache_size
+    this.cacheSize = db.query<{ cache_size: number }, []>('PRAGMA cache_size').get()!.cache_size
     db.exec(`PRAGMA cache_size = ${FIRST_LOAD_CACHE_SIZE}`)
   }
 
@@ -75,7 +77,7 @@ export class FirstLoad {
    * Starts a first load, or returns null (having changed nothing) when sessions are stored
    * already or another connection has the database open.
    */
-  static begin(db: Database, storeId: number, clock: Clock): FirstLoad | null {
+  static begin(db: Database, storeId: number, at: number): FirstLoad | null {
     if (db.query('SELECT 1 FROM sessions LIMIT 1').get() !== null) return null
     db.exec('PRAGMA busy_timeout = 0')
     db.exec('PRAGMA locking_mode = EXCLUSIVE')
@@ -95,7 +97,7 @@ export class FirstLoad {
         releaseExclusive(db)
         return null
       }
-      return new FirstLoad(db, storeId, clock)
+      return new FirstLoad(db, storeId, at)
     } catch (err) {
       db.exec('ROLLBACK')
       releaseExclusive(db)
@@ -111,13 +113,13 @@ export class FirstLoad {
   }
 
   /** Builds the indexes and visitors, marks every hour written as changed, and commits. */
-  finish(): { inserted: number; updated: number } {
+  finish(): WriteCount {
     const { db, storeId } = this
     this.buildIndexes()
     // Rows are only added to a table that was empty: their count is the last rowid given.
     const { inserted } = db
-      .query('SELECT coalesce(max(rowid), 0) AS inserted FROM sessions')
-      .get() as { inserted: number }
+      .query<{ inserted: number }, []>('SELECT coalesce(max(rowid), 0) AS inserted FROM sessions')
+      .get()!
     if (inserted > 0) this.markEveryHour()
     forgetPartialStatistics(db)
     db.exec('COMMIT')
@@ -157,15 +159,15 @@ export class FirstLoad {
   private markEveryHour(): void {
     const { db, storeId } = this
     const revision = nextRevision(db, storeId)
-    const next = db.query(
+    const next = db.query<{ t: number | null }, [number, number]>(
       'SELECT min(started_at) AS t FROM sessions WHERE store_id = ? AND started_at >= ?',
     )
-    const mark = hourMark(db)
-    let t = (next.get(storeId, Number.MIN_SAFE_INTEGER) as { t: number | null }).t
+    const mark = db.query(MARK_HOUR_SQL)
+    let t = next.get(storeId, Number.MIN_SAFE_INTEGER)!.t
     while (t !== null) {
       const hour = Math.floor(t / HOUR_MS)
       mark.run(storeId, hour, revision)
-      t = (next.get(storeId, (hour + 1) * HOUR_MS) as { t: number | null }).t
+      t = next.get(storeId, (hour + 1) * HOUR_MS)!.t
     }
   }
 
@@ -180,6 +182,13 @@ export class FirstLoad {
     this.db.exec(`PRAGMA cache_size = ${this.cacheSize}`)
     releaseExclusive(this.db)
   }
+}
+
+/** An index as the migrations created it. */
+interface IndexDefinition {
+  name: string
+  table: string
+  sql: string
 }
 
 /** Leaves SQLite's exclusive locking mode: the lock goes at the next read. */

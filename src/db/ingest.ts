@@ -1,0 +1,119 @@
+// The ingest engine: the bulk writers of the hot paths (the first load, the NDJSON and CSV
+// imports, the tracker's batches, the demo), which bypass the query interface for speed. Domain
+// code reaches them only through this interface; each engine implements it with its own
+// writers (SQLite: the synchronous bun:sqlite writers of src/db/sqlite/, run through
+// SqliteData.exclusive, so never inside an open transaction of the data layer).
+import type { OrderRecord, SessionRecord } from '../domain/records.ts'
+import { type Data, SqliteData } from './data.ts'
+import { FirstLoad } from './sqlite/firstLoad.ts'
+import { writeOrders, writeSessions } from './sqlite/sessionWriters.ts'
+import { type OpenSessions, recordTrackerBatch } from './sqlite/trackerBatch.ts'
+
+/** What a batch write did: rows new, rows changed. */
+export interface WriteCount {
+  inserted: number
+  updated: number
+}
+
+/** What a session was before this write, when the caller already knows it is stored. */
+export interface StoredSpan {
+  started_at: number
+  ended_at: number
+  visitor_id: string
+}
+
+/** A first load under way (sqlite/firstLoad.ts): rows in, then finish or abort. */
+export interface FirstLoadWriter {
+  /** Writes sessions given as JSON rows (domain/ndjson.ts sessionRows). */
+  write(rows: { json: string; count: number }): Promise<void>
+  /** Builds the indexes and visitors, marks the hours, commits; counts new and re-sent rows. */
+  finish(): Promise<WriteCount>
+  /** Rolls the load back. */
+  abort(): Promise<void>
+}
+
+/**
+ * What the tracker's sessionizer is given inside its batch's transaction; synchronous, so a
+ * batch holds the write lock for as short as possible.
+ */
+export interface TrackerBatch {
+  /** The visitor's latest session (a copy the caller may change), or null. */
+  latest(storeId: number, visitorId: string): SessionRecord | null
+  /** Upserts the store's sessions; `stored` names those known to exist, with their stored span. */
+  write(
+    storeId: number,
+    sessions: SessionRecord[],
+    stored: ReadonlyMap<string, StoredSpan>,
+  ): WriteCount
+  /** Remembers a visitor's latest session as written, for the next batch. */
+  remember(storeId: number, visitorId: string, session: SessionRecord): void
+}
+
+/** The bulk writers of an engine. Each write is one transaction and marks the hours it changed. */
+export interface IngestEngine {
+  /** Upserts sessions by id; rows are stamped `updated_at` = `at`. */
+  writeSessions(storeId: number, sessions: SessionRecord[], at: number): Promise<WriteCount>
+  /** Upserts orders by id; rows are stamped `updated_at` = `at`. */
+  writeOrders(storeId: number, orders: OrderRecord[], at: number): Promise<WriteCount>
+  /**
+   * Starts a first load of sessions into an empty store, or resolves to null (having changed
+   * nothing) when sessions are stored already or another process has the database open.
+   * Only for a process alone with its connection (the CLI's import).
+   */
+  beginFirstLoad(storeId: number, at: number): Promise<FirstLoadWriter | null>
+  /** Runs one tracker batch (`work`, synchronous) in one transaction; see TrackerBatch. */
+  trackerBatch<T>(
+    openSessions: OpenSessions,
+    at: number,
+    work: (batch: TrackerBatch) => T,
+  ): Promise<T>
+  /** Sizes the connection's caches for a bulk import by a process of its own (the CLI). */
+  prepareBulkImport(): Promise<void>
+}
+
+/** The ingest engine of `data`'s database. */
+export function ingestEngine(data: Data): IngestEngine {
+  if (!(data instanceof SqliteData)) throw new Error(`No ingest engine for ${data.engine}`)
+  return new SqliteIngest(data)
+}
+
+/** A bulk import touches index pages all over the table: 64 MB of page cache keeps them in memory. */
+const BULK_IMPORT_CACHE_SIZE = -65_536
+
+/** SQLite's ingest engine: the synchronous writers of src/db/sqlite/, each run exclusively. */
+class SqliteIngest implements IngestEngine {
+  constructor(private readonly data: SqliteData) {}
+
+  writeSessions(storeId: number, sessions: SessionRecord[], at: number): Promise<WriteCount> {
+    return this.data.exclusive((db) => writeSessions(db, storeId, sessions, at))
+  }
+
+  writeOrders(storeId: number, orders: OrderRecord[], at: number): Promise<WriteCount> {
+    return this.data.exclusive((db) => writeOrders(db, storeId, orders, at))
+  }
+
+  async beginFirstLoad(storeId: number, at: number): Promise<FirstLoadWriter | null> {
+    const { data } = this
+    const load = await data.exclusive((db) => FirstLoad.begin(db, storeId, at))
+    if (!load) return null
+    return {
+      write: (rows) => data.exclusive(() => load.write(rows)),
+      finish: () => data.exclusive(() => load.finish()),
+      abort: () => data.exclusive(() => load.abort()),
+    }
+  }
+
+  trackerBatch<T>(
+    openSessions: OpenSessions,
+    at: number,
+    work: (batch: TrackerBatch) => T,
+  ): Promise<T> {
+    return this.data.exclusive((db) => recordTrackerBatch(db, openSessions, at, work))
+  }
+
+  prepareBulkImport(): Promise<void> {
+    return this.data.exclusive((db) => {
+      db.exec(`PRAGMA cache_size = ${BULK_IMPORT_CACHE_SIZE}`)
+    })
+  }
+}
