@@ -1,6 +1,7 @@
 // Cold sync (nothing stored yet) over a store of 1 M and 10 M sessions, daily and weekly.
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { SqliteData } from '../src/db/data.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { FixedClock } from '../src/domain/clock.ts'
 import { writeOrders, writeSessions } from '../src/domain/ingest/writers.ts'
@@ -70,14 +71,20 @@ function median(values: number[]): number {
 }
 
 /** Median cold-sync time of a frequency over `runs` runs. */
-function coldSync(total: number, frequency: 'daily' | 'weekly', runs = 5): number {
+async function coldSync(total: number, frequency: 'daily' | 'weekly', runs = 5): Promise<number> {
   const { db, store } = benchStore(total)
+  const data = new SqliteData(db)
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     db.exec('DELETE FROM sync_records')
     db.cache.invalidate()
     const t = performance.now()
-    const r = syncPeriod(db, store.id, { frequency, trigger: 'cli', strictFrequency: false }, clock)
+    const r = await syncPeriod(
+      data,
+      store,
+      { frequency, trigger: 'cli', strictFrequency: false },
+      clock,
+    )
     times.push(performance.now() - t)
     if (!r.computed) throw new Error('expected a cold sync')
   }
@@ -102,7 +109,10 @@ function timeInChild(total: number): Record<'daily' | 'weekly', number> {
 if (import.meta.main && process.argv[2] === '--time') {
   const total = Number(process.argv[3])
   console.log(
-    JSON.stringify({ daily: coldSync(total, 'daily'), weekly: coldSync(total, 'weekly') }),
+    JSON.stringify({
+      daily: await coldSync(total, 'daily'),
+      weekly: await coldSync(total, 'weekly'),
+    }),
   )
 } else if (import.meta.main) {
   const sizes = (process.env.BENCH_SIZES ?? '1000000,10000000').split(',').map(Number)

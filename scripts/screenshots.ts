@@ -30,7 +30,7 @@ try {
   generateDemo(t.db, t.storeId, 'America/New_York', { days: 30, seed: 7 }, t.clock)
   createApiKey(t.db, t.storeId, 'Looker Studio', 'export', t.clock)
   createApiKey(t.db, t.storeId, 'Google Sheets import', 'ingest', t.clock)
-  syncPeriod(t.db, t.storeId, { trigger: 'scheduler', strictFrequency: false }, t.clock)
+  await syncPeriod(t.data, t.store, { trigger: 'scheduler', strictFrequency: false }, t.clock)
   const { admin } = await createOrResetAdmin(t.db, 'owner@acme.example', 'screenshot only', t.clock)
   const session = startSession(t.db, admin.id, t.clock)
   const cookie = { name: 'mida_session', value: session.token, url: server.url }

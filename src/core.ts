@@ -71,10 +71,11 @@ export function openCore({ config, clock, mailer, log }: CoreOptions): Core {
     const store = ensureDefaultStore(db, clock)
     initialiseSettings(db, store.id, clock)
     const nowMs = () => clock.now().epochMilliseconds
+    const data = new SqliteData(db)
     return {
       config,
       clock,
-      data: new SqliteData(db),
+      data,
       db,
       store,
       cache: db.cache,
@@ -92,7 +93,7 @@ export function openCore({ config, clock, mailer, log }: CoreOptions): Core {
         config.collectIpRate,
         (s) => new TooManyRequests(s, 'Too many events from this address'),
       ),
-      callLog: new SyncRequestLog(db),
+      callLog: new SyncRequestLog(data),
       openSessions: new OpenSessions(),
     }
   } catch (err) {
@@ -103,6 +104,6 @@ export function openCore({ config, clock, mailer, log }: CoreOptions): Core {
 
 /** Closes the core: the waiting call-log lines are written, then the database is closed. */
 export function closeCore(core: Core): void {
-  core.callLog.flush()
+  core.callLog.flushAtClose()
   core.db.close()
 }

@@ -64,7 +64,7 @@ describe('two cores in one process share nothing', () => {
     expect(readSettings(sealing.db, sealing.store.id).smtp_password).toBe('pw-one')
   })
 
-  test("each has its own call-log buffer: one's flush writes none of the other's lines", () => {
+  test("each has its own call-log buffer: one's flush writes none of the other's lines", async () => {
     const a = core()
     const b = core()
     const entry = {
@@ -79,9 +79,9 @@ describe('two cores in one process share nothing', () => {
     a.callLog.add(entry)
     const count = (c: Core) =>
       (c.db.query('SELECT count(*) AS n FROM sync_requests').get() as { n: number }).n
-    b.callLog.flush()
+    await b.callLog.flush()
     expect([count(a), count(b)]).toEqual([0, 0])
-    a.callLog.flush()
+    await a.callLog.flush()
     expect([count(a), count(b)]).toEqual([1, 0])
   })
 

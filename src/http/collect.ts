@@ -164,10 +164,13 @@ function trackingSettingsRoutes(ctx: AppContext) {
   return new Elysia({ name: 'tracking-settings', seed: ctx })
     .use(adminAuth(ctx))
     .guard({ admin: true })
-    .get('/settings/tracking/today', () =>
+    .get('/settings/tracking/today', async () =>
       htmlResponse(
         TrackingToday({
-          model: modelOf(loadSettingsView(ctx, { models: ['trackingToday'] }), 'trackingToday'),
+          model: modelOf(
+            await loadSettingsView(ctx, { models: ['trackingToday'] }),
+            'trackingToday',
+          ),
         }),
       ),
     )

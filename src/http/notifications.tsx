@@ -39,9 +39,9 @@ export function notificationRoutes(ctx: AppContext) {
   return new Elysia({ name: 'notifications', seed: ctx })
     .use(adminAuth(ctx))
     .guard({ admin: true })
-    .get('/settings/notifications/outbox', () =>
+    .get('/settings/notifications/outbox', async () =>
       htmlResponse(
-        <Outbox model={modelOf(loadSettingsView(ctx, { models: ['outbox'] }), 'outbox')} />,
+        <Outbox model={modelOf(await loadSettingsView(ctx, { models: ['outbox'] }), 'outbox')} />,
       ),
     )
     .post('/settings/notifications/test', async ({ body }) => {

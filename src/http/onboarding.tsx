@@ -30,9 +30,9 @@ export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHa
   return new Elysia({ name: 'onboarding', seed: ctx })
     .use(adminAuth(ctx))
     .guard({ admin: true })
-    .get('/settings/overview', ({ auth, request }) =>
+    .get('/settings/overview', async ({ auth, request }) =>
       isHtmx(request)
-        ? htmlResponse(<Overview model={modelOf(view(auth, ['overview']), 'overview')} />)
+        ? htmlResponse(<Overview model={modelOf(await view(auth, ['overview']), 'overview')} />)
         : redirect('/settings#section-dashboard'),
     )
     .get('/settings/keys/api-state', ({ request }) =>
@@ -40,13 +40,13 @@ export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHa
         ? htmlResponse(<ApiKeyState apiEnabled={readSettings(db, storeId).api_enabled} reloaded />)
         : redirect('/settings#section-api-keys'),
     )
-    .post('/settings/api/activate', ({ auth, request, server }) => {
+    .post('/settings/api/activate', async ({ auth, request, server }) => {
       const before = readSettings(db, storeId)
       const after = updateSettings(db, storeId, { api_enabled: 'true' }, clock)
       const address = clientAddress(ctx, request, server as Server)
       auditSettingsChange(db, { storeId, actor: auth.admin.email, address }, before, after, clock)
       if (!isHtmx(request)) return redirect('/settings#section-api-status')
-      const v = view(auth, [...(apiStatusSection.models ?? []), ...AFTER_CHANGE_MODELS])
+      const v = await view(auth, [...(apiStatusSection.models ?? []), ...AFTER_CHANGE_MODELS])
       // The API Status section holds only the switch: replacing it keeps every other unsaved
       // edit of the form. `api-activated` lets the page keep a clean form clean.
       return htmlResponse(

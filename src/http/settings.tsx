@@ -84,9 +84,9 @@ export function settingsRoutes(ctx: AppContext) {
    * on the time zone alone, so they are counted again only when a Save changed it; otherwise
    * the answer keeps the page's live counter (see `TrackingToday`).
    */
-  const saveAnswerView = (auth: AdminAuth, zoneChanged: boolean) => {
+  const saveAnswerView = async (auth: AdminAuth, zoneChanged: boolean) => {
     const models = SAVE_RESULT_MODELS.filter((m) => zoneChanged || m !== 'trackingToday')
-    const v = view(auth, models)
+    const v = await view(auth, models)
     if (!zoneChanged) v.models.trackingToday = null
     return v
   }
@@ -95,7 +95,7 @@ export function settingsRoutes(ctx: AppContext) {
    * The keys fragment for htmx (after a change, with the audit log and the overview as
    * partials), the whole page for a plain form post.
    */
-  const keysAnswer = (
+  const keysAnswer = async (
     request: Request,
     auth: AdminAuth,
     keys: Pick<ApiKeysModel, 'newKey' | 'revokedKey' | 'keyForm'> = {},
@@ -108,7 +108,7 @@ export function settingsRoutes(ctx: AppContext) {
       : changed
         ? ['apiKeys', ...AFTER_CHANGE_MODELS]
         : ['apiKeys']
-    const v = loadSettingsView(ctx, { csrfToken: auth.csrfToken, models, keys })
+    const v = await loadSettingsView(ctx, { csrfToken: auth.csrfToken, models, keys })
     return htmx
       ? htmlResponse(
           <>
@@ -127,7 +127,7 @@ export function settingsRoutes(ctx: AppContext) {
     address: clientAddress(ctx, request, server),
   })
 
-  const keyAction = (
+  const keyAction = async (
     request: Request,
     server: Server,
     auth: AdminAuth,
@@ -142,7 +142,7 @@ export function settingsRoutes(ctx: AppContext) {
       const detail = newKey ? `${describeKey(key)} → ${newKey.key.prefix}…` : describeKey(key)
       recordAudit(db, { ...actor(auth, request, server), action, detail }, clock)
       const revokedKey = action === 'key.revoked' ? key.id : undefined
-      return keysAnswer(request, auth, { newKey, revokedKey }, 200, true)
+      return await keysAnswer(request, auth, { newKey, revokedKey }, 200, true)
     } catch (err) {
       if (!(err instanceof AppError)) throw err
       return keysAnswer(
@@ -157,8 +157,8 @@ export function settingsRoutes(ctx: AppContext) {
   return new Elysia({ name: 'settings', seed: ctx })
     .use(adminAuth(ctx))
     .guard({ admin: true })
-    .get('/settings', ({ auth, query }) => {
-      const v = view(auth, PAGE_MODELS)
+    .get('/settings', async ({ auth, query }) => {
+      const v = await view(auth, PAGE_MODELS)
       return htmlResponse(
         <SettingsPage
           view={v}
@@ -166,7 +166,7 @@ export function settingsRoutes(ctx: AppContext) {
         />,
       )
     })
-    .post('/settings', ({ auth, body, request, server }) => {
+    .post('/settings', async ({ auth, body, request, server }) => {
       const submitted = settingsChanges(body)
       const before = readSettings(db, storeId)
       // Only what the merchant changed is written: a change made elsewhere since the page loaded
@@ -186,7 +186,7 @@ export function settingsRoutes(ctx: AppContext) {
       } catch (err) {
         if (!(err instanceof SettingsError)) throw err
         const htmx = isHtmx(request)
-        const v = htmx ? saveAnswerView(auth, false) : view(auth, PAGE_MODELS)
+        const v = htmx ? await saveAnswerView(auth, false) : await view(auth, PAGE_MODELS)
         // What was typed stays in the fields, each error next to its field; the fields the
         // merchant did not touch show the saved values (changed elsewhere or not).
         const typed = { ...changes }
@@ -206,7 +206,7 @@ export function settingsRoutes(ctx: AppContext) {
         return htmlResponse(<SaveResult view={v} ok={false} />, status)
       }
       if (!isHtmx(request)) return redirect('/settings?saved=1')
-      const v = saveAnswerView(auth, after.timezone !== before.timezone)
+      const v = await saveAnswerView(auth, after.timezone !== before.timezone)
       return htmlResponse(<SaveResult view={v} ok />, 200, {
         'hx-trigger': 'settings-saved',
       })
@@ -214,14 +214,14 @@ export function settingsRoutes(ctx: AppContext) {
     .get('/settings/keys', ({ auth, request }) =>
       isHtmx(request) ? keysAnswer(request, auth) : redirect('/settings#section-api-keys'),
     )
-    .post('/settings/keys', ({ auth, body, request, server }) => {
+    .post('/settings/keys', async ({ auth, body, request, server }) => {
       const name = formField(body, 'name') ?? ''
       const scope = formField(body, 'scope') ?? 'export'
       try {
         const newKey = createApiKey(db, storeId, name, scope, clock)
         const detail = describeKey(newKey.key)
         recordAudit(db, { ...actor(auth, request, server), action: 'key.created', detail }, clock)
-        return keysAnswer(request, auth, { newKey }, 200, true)
+        return await keysAnswer(request, auth, { newKey }, 200, true)
       } catch (err) {
         if (!(err instanceof AppError)) throw err
         const status = err.status === 409 ? 409 : 422
@@ -239,14 +239,14 @@ export function settingsRoutes(ctx: AppContext) {
         return undefined
       }),
     )
-    .get('/settings/sync-log', ({ auth, request }) =>
+    .get('/settings/sync-log', async ({ auth, request }) =>
       isHtmx(request)
-        ? htmlResponse(<SyncLog model={modelOf(view(auth, ['syncLog']), 'syncLog')} />)
+        ? htmlResponse(<SyncLog model={modelOf(await view(auth, ['syncLog']), 'syncLog')} />)
         : redirect('/settings#section-sync-log'),
     )
-    .get('/settings/audit', ({ auth, request }) =>
+    .get('/settings/audit', async ({ auth, request }) =>
       isHtmx(request)
-        ? htmlResponse(<AuditLog model={modelOf(view(auth, ['audit']), 'audit')} />)
+        ? htmlResponse(<AuditLog model={modelOf(await view(auth, ['audit']), 'audit')} />)
         : redirect('/settings#section-audit'),
     )
 }

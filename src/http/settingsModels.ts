@@ -47,14 +47,17 @@ type Loader<K extends ModelName> = (
   ctx: AppContext,
   view: SettingsView,
   options: LoadOptions,
-) => SectionModels[K]
+) => SectionModels[K] | Promise<SectionModels[K]>
 
 /** One loader per model: the only database reads of the settings page. */
 const LOADERS: { [K in ModelName]: Loader<K> } = {
-  overview(ctx, { settings, smtp, now }) {
-    const storeId = ctx.store.id
-    if (hasStoreData(ctx.db, storeId)) {
-      const data = dashboardData(ctx.db, storeId, Temporal.Instant.fromEpochMilliseconds(now))
+  async overview(ctx, { settings, smtp, now }) {
+    if (await hasStoreData(ctx.data, ctx.store)) {
+      const data = await dashboardData(
+        ctx.data,
+        ctx.store,
+        Temporal.Instant.fromEpochMilliseconds(now),
+      )
       return {
         kind: 'figures',
         frequency: data.frequency,
@@ -66,7 +69,7 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
       }
     }
     const recipient = notificationRecipient(settings)
-    const steps = gettingStarted(ctx.db, storeId, {
+    const steps = await gettingStarted(ctx.data, ctx.store, {
       ...settings,
       recipient,
       smtpConfigured: smtp !== null,
@@ -91,11 +94,11 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
     )
     return { timeZone: settings.timezone, ...today }
   },
-  syncLog(ctx, { settings }) {
+  async syncLog(ctx, { settings }) {
     return {
       timeZone: settings.timezone,
-      records: recentSyncRecords(ctx.db, ctx.store.id, 10),
-      requests: recentSyncRequests(ctx.callLog, ctx.store.id, 10),
+      records: await recentSyncRecords(ctx.data, ctx.store, 10),
+      requests: await recentSyncRequests(ctx.callLog, ctx.store, 10),
     }
   },
   audit(ctx, { settings }) {
@@ -117,20 +120,23 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
   },
 }
 
-function loadModel<K extends ModelName>(
+async function loadModel<K extends ModelName>(
   name: K,
   ctx: AppContext,
   view: SettingsView,
   options: LoadOptions,
-): void {
-  view.models[name] = LOADERS[name](ctx, view, options)
+): Promise<void> {
+  view.models[name] = await LOADERS[name](ctx, view, options)
 }
 
 /**
  * A settings view: the saved settings, the server's facts, one clock reading, and the models
  * named in `options.models`, each read once.
  */
-export function loadSettingsView(ctx: AppContext, options: LoadOptions): SettingsView {
+export async function loadSettingsView(
+  ctx: AppContext,
+  options: LoadOptions,
+): Promise<SettingsView> {
   const settings = readSettings(ctx.db, ctx.store.id)
   const view: SettingsView = {
     settings,
@@ -146,6 +152,6 @@ export function loadSettingsView(ctx: AppContext, options: LoadOptions): Setting
     smtp: smtpTarget(ctx.config, settings),
     models: {},
   }
-  for (const name of new Set(options.models)) loadModel(name, ctx, view, options)
+  for (const name of new Set(options.models)) await loadModel(name, ctx, view, options)
   return view
 }

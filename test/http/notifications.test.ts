@@ -543,7 +543,7 @@ describe('end to end with the real SMTP server', () => {
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
     // The server ran on the 26th and synced the 25th.
     let jobs = startBackgroundJobs({
-      db: t.db,
+      data: t.data,
       clock: t.clock,
       mailer: t.app.context.mailer,
       baseUrl: t.config.baseUrl,
@@ -556,7 +556,7 @@ describe('end to end with the real SMTP server', () => {
     const { db } = core
     try {
       jobs = startBackgroundJobs({
-        db,
+        data: core.data,
         clock,
         mailer: core.mailer,
         baseUrl: 'https://stats.acme.test',
@@ -646,7 +646,7 @@ describe('only the last completed period is mailed; a backfill sends nothing', (
 
   test('the scheduled sync still mails', async () => {
     const jobs = startBackgroundJobs({
-      db: t.db,
+      data: t.data,
       clock: t.clock,
       mailer: t.app.context.mailer,
       baseUrl: t.config.baseUrl,
