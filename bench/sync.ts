@@ -74,12 +74,18 @@ function median(values: number[]): number {
 /** Median cold-sync time of a frequency over `runs` runs. */
 async function coldSync(total: number, frequency: 'daily' | 'weekly', runs = 5): Promise<number> {
   const { db, store } = await benchStore(total)
+  const data = new SqliteData(db)
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     db.exec('DELETE FROM sync_records')
     db.cache.invalidate()
     const t = performance.now()
-    const r = syncPeriod(db, store.id, { frequency, trigger: 'cli', strictFrequency: false }, clock)
+    const r = await syncPeriod(
+      data,
+      store,
+      { frequency, trigger: 'cli', strictFrequency: false },
+      clock,
+    )
     times.push(performance.now() - t)
     if (!r.computed) throw new Error('expected a cold sync')
   }

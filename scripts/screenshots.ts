@@ -30,7 +30,7 @@ try {
   await generateDemo(t.data, t.store, 'America/New_York', { days: 30, seed: 7 }, t.clock)
   await createApiKey(t.data, t.store, 'Looker Studio', 'export', t.clock)
   await createApiKey(t.data, t.store, 'Google Sheets import', 'ingest', t.clock)
-  syncPeriod(t.db, t.storeId, { trigger: 'scheduler', strictFrequency: false }, t.clock)
+  await syncPeriod(t.data, t.store, { trigger: 'scheduler', strictFrequency: false }, t.clock)
   const { admin } = await createOrResetAdmin(
     t.data,
     'owner@acme.example',

@@ -93,7 +93,7 @@ export async function openCore({ config, clock, mailer, log }: CoreOptions): Pro
         config.collectIpRate,
         (s) => new TooManyRequests(s, 'Too many events from this address'),
       ),
-      callLog: new SyncRequestLog(db),
+      callLog: new SyncRequestLog(data),
       openSessions: new OpenSessions(),
     }
   } catch (err) {
@@ -104,6 +104,6 @@ export async function openCore({ config, clock, mailer, log }: CoreOptions): Pro
 
 /** Closes the core: the waiting call-log lines are written, then the database is closed. */
 export function closeCore(core: Core): void {
-  core.callLog.flush()
+  core.callLog.flushAtClose()
   core.db.close()
 }

@@ -79,10 +79,35 @@ describe('two cores in one process share nothing', () => {
     a.callLog.add(entry)
     const count = (c: Core) =>
       (c.db.query('SELECT count(*) AS n FROM sync_requests').get() as { n: number }).n
-    b.callLog.flush()
+    await b.callLog.flush()
     expect([count(a), count(b)]).toEqual([0, 0])
-    a.callLog.flush()
+    await a.callLog.flush()
     expect([count(a), count(b)]).toEqual([1, 0])
+  })
+
+  test('closing writes the call-log lines still waiting in memory', async () => {
+    const { dir, cleanup } = tempDir('mida-core-')
+    cleanups.push(cleanup)
+    const config = loadConfig({ env: { MIDA_DATA_DIR: dir }, cwd: dir })
+    const c = await openCore({ config, clock })
+    c.callLog.add({
+      storeId: c.store.id,
+      at: clock.now().epochMilliseconds,
+      keyId: null,
+      address: '10.0.0.9',
+      status: 401,
+      durationMs: 1,
+      error: 'Invalid API key',
+    })
+    closeCore(c)
+    const db = openDatabase(dir, { secretKey: undefined })
+    try {
+      expect(db.query('SELECT address, status FROM sync_requests').all()).toEqual([
+        { address: '10.0.0.9', status: 401 },
+      ])
+    } finally {
+      db.close()
+    }
   })
 
   test("each has its own open sessions: one's visitor is new to the other", async () => {

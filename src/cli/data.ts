@@ -120,15 +120,15 @@ of the last completed period of the saved frequency sends notification emails; a
 another --frequency is a backfill and sends none.`
 
 /** `sync`: the same body as the API, from the command line. */
-export function runSync(rt: Runtime, p: Parsed): number {
+export async function runSync(rt: Runtime, p: Parsed): Promise<number> {
   const frequency = str(p, 'frequency')
   if (frequency !== undefined && frequency !== 'daily' && frequency !== 'weekly') {
     throw new UsageError(`--frequency must be daily or weekly, got ${JSON.stringify(frequency)}`)
   }
   const date = str(p, 'date')
-  const result = syncPeriod(
-    rt.db,
-    rt.store.id,
+  const result = await syncPeriod(
+    rt.data,
+    rt.store,
     {
       frequency,
       date: date === undefined ? undefined : parseDate(date, '--date'),
@@ -152,7 +152,7 @@ Prints the metrics (the sync "data" object) for whole store days from --from to 
 included; today counts so far. Default: today. Records no sync and sends no email.`
 
 /** `stats`: metrics for any range of whole store days. */
-export function runStats(rt: Runtime, p: Parsed): number {
+export async function runStats(rt: Runtime, p: Parsed): Promise<number> {
   const settings = readSettings(rt.db, rt.store.id)
   const today = storeDate(rt.clock.now(), settings.timezone)
   const fromText = str(p, 'from')
@@ -160,7 +160,7 @@ export function runStats(rt: Runtime, p: Parsed): number {
   const from = fromText ? parseDate(fromText, '--from') : toText ? parseDate(toText, '--to') : today
   const to = toText ? parseDate(toText, '--to') : today
   const period = dayRange(from, to, settings.timezone)
-  const data = computeMetrics(rt.db, rt.store.id, period)
+  const data = await computeMetrics(rt.data, rt.store, period)
   print(rt, data, () => {
     const d = data
     return [

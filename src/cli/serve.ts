@@ -66,7 +66,6 @@ export async function runServe(rt: Runtime): Promise<number> {
   )
   await ensureAdminAtStartup(rt.data, rt.config, rt.clock, (line) => rt.io.err(`${line}\n`))
   const jobs = startBackgroundJobs({
-    db: rt.db,
     data: rt.data,
     clock: rt.clock,
     mailer: app.context.mailer,

@@ -1,7 +1,9 @@
-import type { Database } from '../db/database.ts'
+import { hasExportKey, hasStoreData as storeHasData } from '../db/dashboard.ts'
+import { connectionOf, type Data } from '../db/data.ts'
 import { computeMetrics, type Metrics } from './metrics.ts'
 import { dayRange, type Frequency, type Period, previousPeriod, storeDate } from './periods.ts'
 import { readSettings, type StoreSettings } from './settings.ts'
+import type { Store } from './stores.ts'
 
 /** How many days the dashboard's chart shows. */
 const CHART_DAYS = 14
@@ -18,8 +20,12 @@ export interface Dashboard {
 }
 
 /** The last completed period's figures and the last 14 days, in the store's time zone. */
-export function dashboardData(db: Database, storeId: number, now: Temporal.Instant): Dashboard {
-  const settings = readSettings(db, storeId)
+export async function dashboardData(
+  data: Data,
+  store: Store,
+  now: Temporal.Instant,
+): Promise<Dashboard> {
+  const settings = readSettings(connectionOf(data), store.id)
   const { timezone, week_start, sync_frequency } = settings
   const period = previousPeriod(now, sync_frequency, timezone, week_start)
   const yesterday = storeDate(now, timezone).subtract({ days: 1 })
@@ -28,23 +34,14 @@ export function dashboardData(db: Database, storeId: number, now: Temporal.Insta
     frequency: sync_frequency,
     currency: settings.currency,
     period,
-    metrics: computeMetrics(db, storeId, period),
-    days: computeMetrics(db, storeId, chart).daily,
+    metrics: await computeMetrics(data, store, period),
+    days: (await computeMetrics(data, store, chart)).daily,
   }
 }
 
 /** True once any session or order is stored: the dashboard then shows figures, not the checklist. */
-export function hasStoreData(db: Database, storeId: number): boolean {
-  return (
-    (
-      db
-        .query(
-          `SELECT EXISTS (SELECT 1 FROM sessions WHERE store_id = ?1)
-           OR EXISTS (SELECT 1 FROM orders WHERE store_id = ?1) AS found`,
-        )
-        .get(storeId) as { found: number }
-    ).found === 1
-  )
+export function hasStoreData(data: Data, store: Store): Promise<boolean> {
+  return storeHasData(data, store.id)
 }
 
 /** The getting-started checklist, each step ticked from what is saved and stored. */
@@ -61,23 +58,18 @@ export interface GettingStarted {
   smtpConfigured: boolean
 }
 
-export function gettingStarted(
-  db: Database,
-  storeId: number,
+export async function gettingStarted(
+  data: Data,
+  store: Store,
   settings: Pick<StoreSettings, 'api_enabled' | 'shopify_webhook_secret'> & {
     recipient: string
     smtpConfigured: boolean
   },
-): GettingStarted {
-  const key = db
-    .query(
-      `SELECT 1 FROM api_keys WHERE store_id = ? AND scope = 'export' AND revoked_at IS NULL LIMIT 1`,
-    )
-    .get(storeId)
+): Promise<GettingStarted> {
   return {
     apiEnabled: settings.api_enabled,
-    hasKey: key !== null,
-    dataIn: hasStoreData(db, storeId) || settings.shopify_webhook_secret !== '',
+    hasKey: await hasExportKey(data, store.id),
+    dataIn: (await hasStoreData(data, store)) || settings.shopify_webhook_secret !== '',
     hasRecipient: settings.recipient !== '',
     smtpConfigured: settings.smtpConfigured,
   }

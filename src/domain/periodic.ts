@@ -1,9 +1,12 @@
 /**
  * A background job's timer: runs `run` at start, then every interval until stopped. A run that
- * throws goes to `onError`, so one bad run never stops the timer.
+ * throws (or rejects) goes to `onError`, so one bad run never stops the timer; an asynchronous
+ * run still going when the next is due is not started twice.
  */
 export class PeriodicTask {
   private timer: ReturnType<typeof setInterval> | undefined
+  /** The asynchronous run in progress, if any. */
+  private running: Promise<void> | null = null
 
   constructor(
     private readonly run: () => unknown,
@@ -28,11 +31,25 @@ export class PeriodicTask {
     this.timer = undefined
   }
 
+  /** Resolves once the run in progress (if any) has ended. */
+  async settled(): Promise<void> {
+    await this.running
+  }
+
   private safeRun(): void {
+    if (this.running) return
     try {
-      // A run that returns a promise reports its rejection the same way.
       const result = this.run()
-      if (result instanceof Promise) result.catch((err: unknown) => this.onError(err as Error))
+      if (result instanceof Promise) {
+        this.running = result
+          .then(
+            () => {},
+            (err) => this.onError(err as Error),
+          )
+          .finally(() => {
+            this.running = null
+          })
+      }
     } catch (err) {
       this.onError(err as Error)
     }

@@ -1,4 +1,8 @@
-import { type Database, isBusy } from '../db/database.ts'
+import type { SqliteData } from '../db/data.ts'
+import { isBusy } from '../db/database.ts'
+import { recentSyncRequestRows } from '../db/requestLog.ts'
+import { type CallLogBatch, writeCallLog } from '../db/sqlite/callLog.ts'
+import type { Store } from './stores.ts'
 
 /** One call of the sync API, as logged. */
 export interface SyncRequestEntry {
@@ -14,7 +18,6 @@ export interface SyncRequestEntry {
 /** Entries wait this long at most before they are written, all in one transaction. */
 const FLUSH_AFTER_MS = 250
 const FLUSH_AT_ENTRIES = 500
-const ROWS_PER_STATEMENT = 50
 
 /** How long the call log keeps a call; older calls are deleted, at most once an hour. */
 export const SYNC_LOG_RETENTION_MS = 90 * 86_400_000
@@ -48,7 +51,8 @@ const runKey = (e: SyncRequestEntry) => `${e.storeId} ${e.address}`
  * request would cost more than serving a stored sync); a crash loses at most the last 250 ms of
  * log lines, never data. Refused calls (`refusedWithinMs`) of an address in a row, within one
  * throttle window, are one row with a count: a flood of them cannot grow the database. The core
- * holds one (`core.callLog`) and flushes it when it closes.
+ * holds one (`core.callLog`) and flushes it when it closes. The batches go through the SQLite
+ * engine's own writer (src/db/sqlite/callLog.ts), one flush after the other.
  */
 export class SyncRequestLog {
   private readonly entries: SyncRequestEntry[] = []
@@ -61,9 +65,13 @@ export class SyncRequestLog {
   private readonly dirty = new Set<RefusalRun>()
   /** The number of open runs at which the ended ones are swept (doubles if few end). */
   private sweepAt = SWEEP_RUNS_AT
-  private readonly flushLater = () => this.flush()
+  /** The flush in progress (or the last one): flushes run one after the other, in order. */
+  private flushing: Promise<void> = Promise.resolve()
+  private readonly flushLater = () => {
+    void this.flush()
+  }
 
-  constructor(readonly db: Database) {}
+  constructor(readonly data: SqliteData) {}
 
   /** Appends a call of the sync API to the log. */
   add(e: SyncRequestEntry, options?: LogOptions): void {
@@ -74,7 +82,7 @@ export class SyncRequestLog {
     // Any other call of the address ends its refusals in a row: the next refusal is a new window.
     if (this.runs.size !== 0) this.runs.delete(runKey(e))
     this.entries.push(e)
-    if (this.entries.length >= FLUSH_AT_ENTRIES) this.flush()
+    if (this.entries.length >= FLUSH_AT_ENTRIES) void this.flush()
     else if (!this.timer) this.timer = setTimeout(this.flushLater, FLUSH_AFTER_MS)
   }
 
@@ -94,67 +102,46 @@ export class SyncRequestLog {
     this.timer ??= setTimeout(this.flushLater, FLUSH_AFTER_MS)
   }
 
-  /** Writes the waiting log entries now (before reading the log, and at shutdown). */
-  flush(): void {
-    const { db } = this
+  /**
+   * Writes the waiting log entries (before reading the log, and every 250 ms): once no
+   * transaction is open, after the flushes before it. Never rejects.
+   */
+  flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
+    this.flushing = this.flushing.then(() =>
+      this.data.exclusive((db) => this.write((batch) => writeCallLog(db, batch))),
+    )
+    return this.flushing
+  }
+
+  /** Writes the waiting log entries at once, as the core closes (nothing else runs then). */
+  flushAtClose(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.write((batch) => writeCallLog(this.data.db, batch))
+  }
+
+  /** Takes the waiting entries and writes them with `writer`; they wait again if it is busy. */
+  private write(writer: (batch: CallLogBatch) => (number | null)[]): void {
     const entries = this.entries.splice(0)
     const runs = [...this.dirty]
     this.dirty.clear()
     if (entries.length === 0 && runs.length === 0) return
+    const newest = Math.max(...entries.map((e) => e.at), ...runs.map((r) => r.entry.at))
+    const prune = newest - this.prunedAt >= PRUNE_EVERY_MS
     try {
-      const columns =
-        'INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error) VALUES '
-      // Many rows per statement: under load, one statement per row cost more than serving the sync.
-      const many = db.query(
-        columns + Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', '),
-      )
-      const one = db.query(`${columns}(?, ?, ?, ?, ?, ?, ?)`)
-      const params: (string | number | null)[] = new Array(ROWS_PER_STATEMENT * 7)
-      const written: [RefusalRun, number][] = []
-      const put = (e: SyncRequestEntry, into: (string | number | null)[], at: number) => {
-        into[at] = e.storeId
-        into[at + 1] = e.at
-        into[at + 2] = e.keyId
-        into[at + 3] = e.address
-        into[at + 4] = e.status
-        into[at + 5] = e.durationMs
-        into[at + 6] = e.error
-      }
-      db.transaction(() => {
-        let i = 0
-        for (; i + ROWS_PER_STATEMENT <= entries.length; i += ROWS_PER_STATEMENT) {
-          for (let j = 0; j < ROWS_PER_STATEMENT; j++) put(entries[i + j]!, params, j * 7)
-          many.run(...params)
-        }
-        const row: (string | number | null)[] = new Array(7)
-        for (; i < entries.length; i++) {
-          put(entries[i]!, row, 0)
-          one.run(...row)
-        }
-        for (const run of runs) {
-          if (run.rowId === null) {
-            put(run.entry, row, 0)
-            const id = db
-              .query(
-                `INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error,
-                   count) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-              )
-              .get(...row, run.count) as { id: number }
-            written.push([run, id.id])
-          } else {
-            db.query('UPDATE sync_requests SET count = ? WHERE id = ?').run(run.count, run.rowId)
-          }
-        }
-        const newest = Math.max(...entries.map((e) => e.at), ...runs.map((r) => r.entry.at))
-        if (newest - this.prunedAt >= PRUNE_EVERY_MS) {
-          pruneSyncRequestLog(db, newest - SYNC_LOG_RETENTION_MS)
-          this.prunedAt = newest
-        }
-      })()
+      const ids = writer({
+        entries,
+        refusals: runs,
+        pruneBefore: prune ? newest - SYNC_LOG_RETENTION_MS : null,
+      })
+      if (prune) this.prunedAt = newest
       // Only once committed: a rolled-back row has no id to update.
-      for (const [run, id] of written) run.rowId = id
+      runs.forEach((run, i) => {
+        const id = ids[i]
+        if (id != null) run.rowId = id
+      })
     } catch (err) {
       if (isBusy(err)) {
         // Another process holds the database for a while: the entries wait for the next flush.
@@ -169,18 +156,6 @@ export class SyncRequestLog {
   }
 }
 
-/**
- * Deletes the calls logged before `before`. Calls are appended in time order, so they go by id:
- * from the first call at or after `before` (found scanning from the oldest) back.
- */
-function pruneSyncRequestLog(db: Database, before: number): void {
-  db.query(
-    `DELETE FROM sync_requests WHERE id < coalesce(
-       (SELECT id FROM sync_requests WHERE at >= ?1 ORDER BY id LIMIT 1),
-       (SELECT coalesce(max(id), 0) + 1 FROM sync_requests))`,
-  ).run(before)
-}
-
 /** A logged call with the name of the key that made it. */
 export interface SyncRequestView extends SyncRequestEntry {
   keyName: string | null
@@ -190,34 +165,13 @@ export interface SyncRequestView extends SyncRequestEntry {
 }
 
 /** The latest calls of the sync API, newest first (calls without a valid key included). */
-export function recentSyncRequests(
+export async function recentSyncRequests(
   log: SyncRequestLog,
-  storeId: number,
+  store: Store,
   limit = 20,
-): SyncRequestView[] {
-  log.flush()
-  return (
-    log.db
-      .query(
-        `SELECT r.store_id, r.at, r.key_id, r.address, r.status, r.duration_ms, r.error, r.count,
-           k.name AS key_name, k.prefix AS key_prefix
-         FROM sync_requests r LEFT JOIN api_keys k ON k.id = r.key_id
-         WHERE r.store_id = ? OR r.store_id IS NULL
-         ORDER BY r.at DESC, r.id DESC LIMIT ?`,
-      )
-      .all(storeId, limit) as {
-      store_id: number | null
-      at: number
-      key_id: number | null
-      address: string | null
-      status: number
-      duration_ms: number
-      error: string | null
-      count: number
-      key_name: string | null
-      key_prefix: string | null
-    }[]
-  ).map((r) => ({
+): Promise<SyncRequestView[]> {
+  await log.flush()
+  return (await recentSyncRequestRows(log.data, store.id, limit)).map((r) => ({
     storeId: r.store_id,
     at: r.at,
     keyId: r.key_id,

@@ -1,6 +1,7 @@
 import { DEFAULT_AUDIT_KEEP_DAYS } from '../config.ts'
-import type { Data } from '../db/data.ts'
-import type { Database } from '../db/database.ts'
+import { connectionOf, type Data } from '../db/data.ts'
+import { endSyncClaim, scheduledStores, syncClaim, takeSyncClaim } from '../db/syncClaims.ts'
+import { isSynced, type SyncKey } from '../db/syncs.ts'
 import { pruneAuditLog } from './audit.ts'
 import { BackupJob } from './backup.ts'
 import { type Clock, nowMs } from './clock.ts'
@@ -9,6 +10,7 @@ import { OutboxSender, processOwner } from './outbox.ts'
 import { PeriodicTask } from './periodic.ts'
 import { type Frequency, type Period, periodContaining, previousPeriod } from './periods.ts'
 import { readSettings, type StoreSettings } from './settings.ts'
+import type { Store } from './stores.ts'
 import { syncPeriod } from './sync.ts'
 
 /** How often the scheduler looks at the clock; short ticks survive sleeps and clock jumps. */
@@ -98,70 +100,50 @@ export type ClaimResult =
   /** Given up after MAX_SYNC_ATTEMPTS failures. */
   | 'given-up'
 
+/** Which period of a store's: its frequency and start (epoch ms). */
+export interface PeriodKey {
+  frequency: Frequency
+  periodStart: number
+}
+
 /**
- * Claims a period for this process inside `BEGIN IMMEDIATE`, so exactly one of several processes
- * on one data directory gets it. A claim whose lease expired (its process crashed) is taken over.
+ * Claims a period for this process inside a write transaction (SQLite: `BEGIN IMMEDIATE`), so
+ * exactly one of several processes on one data directory gets it. A claim whose lease expired
+ * (its process crashed) is taken over.
  */
 export function claimPeriod(
-  db: Database,
-  key: { storeId: number; frequency: Frequency; periodStart: number },
+  data: Data,
+  store: Store,
+  period: PeriodKey,
   owner: string,
   now: number,
   leaseMs = CLAIM_LEASE_MS,
-): ClaimResult {
-  return db
-    .transaction((): ClaimResult => {
-      const synced = db
-        .query(
-          `SELECT 1 FROM sync_records WHERE store_id = ? AND frequency = ? AND period_start = ?
-             AND status = 'success'`,
-        )
-        .get(key.storeId, key.frequency, key.periodStart)
-      if (synced) return 'done'
-      const claim = db
-        .query(
-          `SELECT attempts, lease_until, done_at FROM sync_claims
-           WHERE store_id = ? AND frequency = ? AND period_start = ?`,
-        )
-        .get(key.storeId, key.frequency, key.periodStart) as {
-        attempts: number
-        lease_until: number
-        done_at: number | null
-      } | null
-      if (claim?.done_at != null) return 'done'
-      if (claim && claim.lease_until > now) return 'busy'
-      if (claim && claim.attempts >= MAX_SYNC_ATTEMPTS) return 'given-up'
-      db.query(
-        `INSERT INTO sync_claims (store_id, frequency, period_start, owner, attempts, lease_until)
-         VALUES (?, ?, ?, ?, 1, ?)
-         ON CONFLICT (store_id, frequency, period_start) DO UPDATE SET owner = excluded.owner,
-           attempts = attempts + 1, lease_until = excluded.lease_until`,
-      ).run(key.storeId, key.frequency, key.periodStart, owner, now + leaseMs)
-      return 'claimed'
-    })
-    .immediate()
+): Promise<ClaimResult> {
+  const key: SyncKey = { storeId: store.id, ...period }
+  return data.tx(async (q): Promise<ClaimResult> => {
+    if (await isSynced(q, key)) return 'done'
+    const claim = await syncClaim(q, key)
+    if (claim?.done_at != null) return 'done'
+    if (claim && claim.lease_until > now) return 'busy'
+    if (claim && claim.attempts >= MAX_SYNC_ATTEMPTS) return 'given-up'
+    await takeSyncClaim(q, key, owner, now + leaseMs)
+    return 'claimed'
+  })
 }
 
 /** Records how a claimed sync ended: done, or failed and to be retried after CLAIM_RETRY_MS. */
-function finishClaim(
-  db: Database,
-  key: { storeId: number; frequency: Frequency; periodStart: number },
+async function finishClaim(
+  data: Data,
+  key: SyncKey,
   owner: string,
   now: number,
   error: string | null,
-): void {
-  db.query(
-    `UPDATE sync_claims SET done_at = ?, lease_until = ?, last_error = ?
-     WHERE store_id = ? AND frequency = ? AND period_start = ? AND owner = ?`,
-  ).run(
-    error === null ? now : null,
-    error === null ? now : now + CLAIM_RETRY_MS,
+): Promise<void> {
+  await endSyncClaim(data, key, owner, {
+    doneAt: error === null ? now : null,
+    leaseUntil: error === null ? now : now + CLAIM_RETRY_MS,
     error,
-    key.storeId,
-    key.frequency,
-    key.periodStart,
-    owner,
-  )
+  })
 }
 
 /** What one tick did for one store. */
@@ -174,7 +156,7 @@ export interface TickOutcome {
 }
 
 export interface SchedulerOptions {
-  db: Database
+  data: Data
   clock: Clock
   owner?: string
   /** Called after a sync this scheduler ran (success or failure), e.g. to wake the sender. */
@@ -188,7 +170,7 @@ export interface SchedulerOptions {
  */
 export class Scheduler {
   readonly owner: string
-  private readonly db: Database
+  private readonly data: Data
   private readonly clock: Clock
   private readonly onSynced: () => void
   private readonly log: (line: string) => void
@@ -198,7 +180,7 @@ export class Scheduler {
   )
 
   constructor(options: SchedulerOptions) {
-    this.db = options.db
+    this.data = options.data
     this.clock = options.clock
     this.owner = options.owner ?? processOwner()
     this.onSynced = options.onSynced ?? (() => {})
@@ -206,24 +188,25 @@ export class Scheduler {
   }
 
   /** Looks at every store once and syncs what is due; returns what it did where something was due. */
-  tick(): TickOutcome[] {
+  async tick(): Promise<TickOutcome[]> {
     const outcomes: TickOutcome[] = []
-    const stores = this.db.query('SELECT id FROM stores ORDER BY id').all() as { id: number }[]
-    for (const { id: storeId } of stores) {
-      const due = duePeriod(this.clock.now(), readSettings(this.db, storeId))
+    for (const row of await scheduledStores(this.data)) {
+      const store: Store = { id: row.id, trackingId: row.tracking_id }
+      const due = duePeriod(this.clock.now(), readSettings(connectionOf(this.data), store.id))
       if (!due) continue
       const { frequency, period } = due
-      const key = { storeId, frequency, periodStart: period.start.epochMilliseconds }
-      const claim = claimPeriod(this.db, key, this.owner, nowMs(this.clock))
+      const key = { frequency, periodStart: period.start.epochMilliseconds }
+      const claim = await claimPeriod(this.data, store, key, this.owner, nowMs(this.clock))
+      const storeId = store.id
       if (claim !== 'claimed') {
         outcomes.push({ storeId, frequency, periodLabel: period.label, result: claim })
         continue
       }
       let error: string | null = null
       try {
-        syncPeriod(
-          this.db,
-          storeId,
+        await syncPeriod(
+          this.data,
+          store,
           { frequency, date: period.days[0], trigger: 'scheduler', strictFrequency: false },
           this.clock,
         )
@@ -232,7 +215,7 @@ export class Scheduler {
         error = cause instanceof Error ? cause.message : String(cause)
         this.log(`Scheduled ${frequency} sync of ${period.label} failed: ${error}\n`)
       }
-      finishClaim(this.db, key, this.owner, nowMs(this.clock), error)
+      await finishClaim(this.data, { storeId, ...key }, this.owner, nowMs(this.clock), error)
       outcomes.push({
         storeId,
         frequency,
@@ -249,9 +232,10 @@ export class Scheduler {
     this.task.start(intervalMs)
   }
 
-  /** Stops the timer; a tick is synchronous, so none is left running. */
-  stop(): void {
+  /** Stops the timer and waits for a tick in progress to end. */
+  async stop(): Promise<void> {
     this.task.stop()
+    await this.task.settled()
   }
 }
 
@@ -272,8 +256,6 @@ export interface BackgroundJobs {
  * is woken right after each scheduled sync. `serve` runs this; tests can too.
  */
 export function startBackgroundJobs(options: {
-  db: Database
-  /** The data layer over `db` (core.data), for the modules moved onto it. */
   data: Data
   clock: Clock
   mailer: MailerResolver
@@ -288,18 +270,20 @@ export function startBackgroundJobs(options: {
   maintenanceIntervalMs?: number
 }): BackgroundJobs {
   const owner = processOwner()
-  const sender = new OutboxSender({ ...options, owner })
+  // The sender, the backups and the audit log still take the connection (their modules move next).
+  const db = connectionOf(options.data)
+  const sender = new OutboxSender({ ...options, db, owner })
   const scheduler = new Scheduler({ ...options, owner, onSynced: () => sender.wake() })
   const backup =
     options.backup && options.backup.keep > 0
       ? new BackupJob({ ...options, ...options.backup })
       : undefined
   const log = options.log ?? (() => {})
-  const maintenanceFailed = (err: Error) => log(`Maintenance: ${err.message}\n`)
-  const maintenance = new PeriodicTask(() => {
-    const keepDays = options.auditKeepDays ?? DEFAULT_AUDIT_KEEP_DAYS
-    pruneAuditLog(options.data, keepDays, options.clock).catch(maintenanceFailed)
-  }, maintenanceFailed)
+  const maintenance = new PeriodicTask(
+    () =>
+      pruneAuditLog(options.data, options.auditKeepDays ?? DEFAULT_AUDIT_KEEP_DAYS, options.clock),
+    (err) => log(`Maintenance: ${err.message}\n`),
+  )
   sender.start(options.senderIntervalMs)
   scheduler.start(options.schedulerIntervalMs)
   backup?.start(options.backup?.intervalMs)
@@ -310,9 +294,11 @@ export function startBackgroundJobs(options: {
     backup,
     maintenance,
     async stop() {
-      scheduler.stop()
+      const ticked = scheduler.stop()
       backup?.stop()
       maintenance.stop()
+      // A sync in progress may still wake the sender: it stops once the tick has ended.
+      await ticked
       await sender.stop()
     },
   }

@@ -1,8 +1,16 @@
 import { createHash } from 'node:crypto'
-import type { Database } from '../db/database.ts'
+import { connectionOf, type Data, type Queries } from '../db/data.ts'
+import {
+  latestChange,
+  recentSyncRecordRows,
+  type SyncRecordWrite,
+  saveSyncFailure,
+  saveSyncSuccess,
+  storedSync,
+} from '../db/syncs.ts'
 import type { Clock } from './clock.ts'
 import { AppError, Conflict, InvalidInput } from './errors.ts'
-import { computeMetrics, type Metrics } from './metrics.ts'
+import { type Metrics, metricsOf } from './metrics.ts'
 import { queueSyncNotification } from './notifications.ts'
 import {
   type Frequency,
@@ -15,6 +23,7 @@ import {
 } from './periods.ts'
 import { dataRevision } from './revisions.ts'
 import { readSettings, type StoreSettings } from './settings.ts'
+import type { Store } from './stores.ts'
 
 export type SyncTrigger = 'api' | 'cli' | 'scheduler'
 
@@ -61,14 +70,6 @@ interface CheckedBody {
   body: string
   etag: string
   revision: number
-}
-
-interface RecordRow {
-  status: 'success' | 'failed'
-  body: string | null
-  etag: string | null
-  data_revision: number
-  fingerprint: string
 }
 
 const HOUR_MS = 3_600_000
@@ -132,129 +133,147 @@ export function notifiesFor(
 }
 
 /** True when sessions or orders of the period changed after the record was computed. */
-function isStale(db: Database, storeId: number, period: Period, revision: number): boolean {
-  const row = db
-    .query(
-      'SELECT max(revision) AS latest FROM data_changes WHERE store_id = ? AND hour >= ? AND hour < ?',
-    )
-    .get(
-      storeId,
-      Math.floor(period.start.epochMilliseconds / HOUR_MS),
-      Math.ceil(period.end.epochMilliseconds / HOUR_MS),
-    ) as { latest: number | null }
-  return row.latest !== null && row.latest > revision
+async function isStale(
+  q: Queries,
+  storeId: number,
+  period: Period,
+  revision: number,
+): Promise<boolean> {
+  const latest = await latestChange(
+    q,
+    storeId,
+    Math.floor(period.start.epochMilliseconds / HOUR_MS),
+    Math.ceil(period.end.epochMilliseconds / HOUR_MS),
+  )
+  return latest !== null && latest > revision
+}
+
+/** A period resolved for a store: which sync, and the memo key of its checked body. */
+interface Resolved {
+  settings: StoreSettings
+  now: Temporal.Instant
+  frequency: Frequency
+  period: Period
+  print: string
+  memoKey: string
+}
+
+function resolve(data: Data, store: Store, request: SyncRequest, clock: Clock): Resolved {
+  const settings = readSettings(connectionOf(data), store.id)
+  const now = clock.now()
+  const { frequency, period } = resolvePeriod(settings, request, now)
+  const print = fingerprint(settings)
+  const memoKey = `sync:${store.id}:${frequency}:${period.start.epochMilliseconds}:${print}`
+  return { settings, now, frequency, period, print, memoKey }
+}
+
+/** The body this process checked against the store's current revision, if it has one. */
+function checkedBody(data: Data, store: Store, r: Resolved): SyncResult | null {
+  const memo = data.cache.peek<CheckedBody>(r.memoKey)
+  if (!memo || memo.revision !== dataRevision(connectionOf(data), store.id)) return null
+  return {
+    body: memo.body,
+    etag: memo.etag,
+    period: r.period,
+    frequency: r.frequency,
+    computed: false,
+  }
+}
+
+/**
+ * The sync of one period when this process has its body checked against the store's current
+ * data revision (the hot path of the API: no statement beyond the cached reads), else null. Throws
+ * what `syncPeriod` throws for a bad request.
+ */
+export function currentSync(
+  data: Data,
+  store: Store,
+  request: SyncRequest,
+  clock: Clock,
+): SyncResult | null {
+  return checkedBody(data, store, resolve(data, store, request, clock))
 }
 
 /**
  * Returns the sync of one period: the stored record when it is still current, otherwise
  * computed now and stored. A failure is recorded and raised as SyncFailed.
  */
-export function syncPeriod(
-  db: Database,
-  storeId: number,
+export async function syncPeriod(
+  data: Data,
+  store: Store,
   request: SyncRequest,
   clock: Clock,
-): SyncResult {
-  const settings = readSettings(db, storeId)
-  const now = clock.now()
-  const { frequency, period } = resolvePeriod(settings, request, now)
-  const notify = notifiesFor(settings, request.trigger, frequency, period, now)
-  const start = period.start.epochMilliseconds
-  const print = fingerprint(settings)
-
+): Promise<SyncResult> {
+  const resolved = resolve(data, store, request, clock)
   // Hot path: a body already checked against this store revision is still current.
-  const memoKey = `sync:${storeId}:${frequency}:${start}:${print}`
-  const cache = db.cache
-  const current = dataRevision(db, storeId)
-  const memo = cache.peek<CheckedBody>(memoKey)
-  if (memo && memo.revision === current) {
-    return { body: memo.body, etag: memo.etag, period, frequency, computed: false }
-  }
+  const checked = checkedBody(data, store, resolved)
+  if (checked) return checked
+  const { settings, now, frequency, period, print, memoKey } = resolved
+  const notify = notifiesFor(settings, request.trigger, frequency, period, now)
+  const current = dataRevision(connectionOf(data), store.id)
+  const cache = data.cache
+  const key = { storeId: store.id, frequency, periodStart: period.start.epochMilliseconds }
 
-  const stored = db
-    .query(
-      `SELECT status, body, etag, data_revision, fingerprint FROM sync_records
-       WHERE store_id = ? AND frequency = ? AND period_start = ?`,
-    )
-    .get(storeId, frequency, start) as RecordRow | null
+  const stored = await storedSync(data, key)
   if (
     stored?.status === 'success' &&
     stored.body !== null &&
     stored.etag !== null &&
     stored.fingerprint === print &&
-    !isStale(db, storeId, period, stored.data_revision)
+    !(await isStale(data, store.id, period, stored.data_revision))
   ) {
     cache.set(memoKey, { body: stored.body, etag: stored.etag, revision: current })
     return { body: stored.body, etag: stored.etag, period, frequency, computed: false }
   }
 
+  const record: SyncRecordWrite = {
+    ...key,
+    periodEnd: period.end.epochMilliseconds,
+    periodLabel: period.label,
+    trigger: request.trigger,
+    fingerprint: print,
+    syncedAt: now.epochMilliseconds,
+  }
   let body: string
   let revision: number
   let metrics: Metrics
   try {
     // One read transaction: the revision and the figures come from the same snapshot.
-    ;({ body, revision, metrics } = db.transaction(() => {
-      // Inside the transaction the read cache stands aside: this is the snapshot's revision.
-      const data_revision = dataRevision(db, storeId)
-      const payload: SyncBody = {
-        success: true,
-        message: 'Sync successful',
-        frequency,
-        period: periodJson(period),
-        synced_at: now.toString({ smallestUnit: 'millisecond' }),
-        currency: settings.currency,
-        data: computeMetrics(db, storeId, period),
-      }
-      return { body: JSON.stringify(payload), revision: data_revision, metrics: payload.data }
-    })())
+    ;({ body, revision, metrics } = await data.tx(
+      async (q) => {
+        // Inside the transaction the read cache stands aside: this is the snapshot's revision.
+        const data_revision = dataRevision(connectionOf(data), store.id)
+        const payload: SyncBody = {
+          success: true,
+          message: 'Sync successful',
+          frequency,
+          period: periodJson(period),
+          synced_at: now.toString({ smallestUnit: 'millisecond' }),
+          currency: settings.currency,
+          data: await metricsOf(q, store.id, period),
+        }
+        return { body: JSON.stringify(payload), revision: data_revision, metrics: payload.data }
+      },
+      { readOnly: true },
+    ))
   } catch (err) {
-    recordFailure(
-      db,
-      storeId,
-      settings,
-      { frequency, period, notify },
-      request.trigger,
-      err,
-      print,
-      clock,
-    )
+    await recordFailure(data, store, settings, { record, period, notify }, err, clock)
     throw new SyncFailed(err)
   }
   const etag = etagOf(body)
   // The record and its notification commit together: a crash leaves both or neither.
-  db.transaction(() => {
-    db.query(
-      `INSERT INTO sync_records (store_id, frequency, period_start, period_end, period_label, status,
-       trigger, body, etag, error, data_revision, fingerprint, synced_at)
-     VALUES (?, ?, ?, ?, ?, 'success', ?, ?, ?, NULL, ?, ?, ?)
-     ON CONFLICT (store_id, frequency, period_start) DO UPDATE SET period_end = excluded.period_end,
-       period_label = excluded.period_label, status = 'success', trigger = excluded.trigger,
-       body = excluded.body, etag = excluded.etag, error = NULL,
-       data_revision = excluded.data_revision, fingerprint = excluded.fingerprint,
-       synced_at = excluded.synced_at`,
-    ).run(
-      storeId,
-      frequency,
-      start,
-      period.end.epochMilliseconds,
-      period.label,
-      request.trigger,
-      body,
-      etag,
-      revision,
-      print,
-      now.epochMilliseconds,
-    )
+  await data.tx(async (q) => {
+    await saveSyncSuccess(q, { ...record, body, etag, dataRevision: revision })
     if (notify) {
       queueSyncNotification(
-        db,
-        storeId,
+        connectionOf(data),
+        store.id,
         settings,
         { outcome: 'success', frequency, period, syncedAt: now, trigger: request.trigger, metrics },
         clock,
       )
     }
-  })()
+  })
   cache.set(memoKey, { body, etag, revision })
   return { body, etag, period, frequency, computed: true }
 }
@@ -263,48 +282,36 @@ export function syncPeriod(
  * Stores a failed attempt (unless a successful record of the period already exists) and queues
  * the failure notification when the period `notify`s, in one transaction.
  */
-function recordFailure(
-  db: Database,
-  storeId: number,
+async function recordFailure(
+  data: Data,
+  store: Store,
   settings: StoreSettings,
-  { frequency, period, notify }: { frequency: Frequency; period: Period; notify: boolean },
-  trigger: SyncTrigger,
+  { record, period, notify }: { record: SyncRecordWrite; period: Period; notify: boolean },
   err: unknown,
-  print: string,
   clock: Clock,
-): void {
+): Promise<void> {
   const error = err instanceof Error ? err.message : String(err)
   const now = clock.now()
   try {
-    db.transaction(() => {
-      db.query(
-        `INSERT INTO sync_records (store_id, frequency, period_start, period_end, period_label,
-           status, trigger, error, data_revision, fingerprint, synced_at)
-         VALUES (?, ?, ?, ?, ?, 'failed', ?, ?, 0, ?, ?)
-         ON CONFLICT (store_id, frequency, period_start) DO UPDATE SET trigger = excluded.trigger,
-           error = excluded.error, synced_at = excluded.synced_at
-         WHERE status = 'failed'`,
-      ).run(
-        storeId,
-        frequency,
-        period.start.epochMilliseconds,
-        period.end.epochMilliseconds,
-        period.label,
-        trigger,
-        error,
-        print,
-        now.epochMilliseconds,
-      )
+    await data.tx(async (q) => {
+      await saveSyncFailure(q, { ...record, error, syncedAt: now.epochMilliseconds })
       if (notify) {
         queueSyncNotification(
-          db,
-          storeId,
+          connectionOf(data),
+          store.id,
           settings,
-          { outcome: 'failed', frequency, period, syncedAt: now, trigger, error },
+          {
+            outcome: 'failed',
+            frequency: record.frequency,
+            period,
+            syncedAt: now,
+            trigger: record.trigger,
+            error,
+          },
           clock,
         )
       }
-    })()
+    })
   } catch {
     // The database itself may be what failed; the caller still reports the failure.
   }
@@ -348,24 +355,12 @@ function figuresOf(body: string | null): SyncFigures | null {
 }
 
 /** The most recent sync records of a store. */
-export function recentSyncRecords(db: Database, storeId: number, limit = 20): SyncRecordSummary[] {
-  return (
-    db
-      .query(
-        `SELECT id, frequency, period_label, status, trigger, error, synced_at, body
-         FROM sync_records WHERE store_id = ? ORDER BY synced_at DESC, id DESC LIMIT ?`,
-      )
-      .all(storeId, limit) as {
-      id: number
-      frequency: Frequency
-      period_label: string
-      status: 'success' | 'failed'
-      trigger: SyncTrigger
-      error: string | null
-      synced_at: number
-      body: string | null
-    }[]
-  ).map((r) => ({
+export async function recentSyncRecords(
+  data: Data,
+  store: Store,
+  limit = 20,
+): Promise<SyncRecordSummary[]> {
+  return (await recentSyncRecordRows(data, store.id, limit)).map((r) => ({
     id: r.id,
     frequency: r.frequency,
     periodLabel: r.period_label,

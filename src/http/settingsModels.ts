@@ -51,10 +51,13 @@ type Loader<K extends ModelName> = (
 
 /** One loader per model: the only database reads of the settings page. */
 const LOADERS: { [K in ModelName]: Loader<K> } = {
-  overview(ctx, { settings, smtp, now }) {
-    const storeId = ctx.store.id
-    if (hasStoreData(ctx.db, storeId)) {
-      const data = dashboardData(ctx.db, storeId, Temporal.Instant.fromEpochMilliseconds(now))
+  async overview(ctx, { settings, smtp, now }) {
+    if (await hasStoreData(ctx.data, ctx.store)) {
+      const data = await dashboardData(
+        ctx.data,
+        ctx.store,
+        Temporal.Instant.fromEpochMilliseconds(now),
+      )
       return {
         kind: 'figures',
         frequency: data.frequency,
@@ -66,7 +69,7 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
       }
     }
     const recipient = notificationRecipient(settings)
-    const steps = gettingStarted(ctx.db, storeId, {
+    const steps = await gettingStarted(ctx.data, ctx.store, {
       ...settings,
       recipient,
       smtpConfigured: smtp !== null,
@@ -91,11 +94,11 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
     )
     return { timeZone: settings.timezone, ...today }
   },
-  syncLog(ctx, { settings }) {
+  async syncLog(ctx, { settings }) {
     return {
       timeZone: settings.timezone,
-      records: recentSyncRecords(ctx.db, ctx.store.id, 10),
-      requests: recentSyncRequests(ctx.callLog, ctx.store.id, 10),
+      records: await recentSyncRecords(ctx.data, ctx.store, 10),
+      requests: await recentSyncRequests(ctx.callLog, ctx.store, 10),
     }
   },
   async audit(ctx, { settings }) {

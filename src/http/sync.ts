@@ -6,7 +6,13 @@ import { AppError, Forbidden, InvalidInput, Unauthorized } from '../domain/error
 import { authenticateApiKey } from '../domain/keys.ts'
 import { parseDate } from '../domain/periods.ts'
 import { readSettings } from '../domain/settings.ts'
-import { SyncFailed, type SyncRequest, syncPeriod } from '../domain/sync.ts'
+import {
+  currentSync,
+  SyncFailed,
+  type SyncRequest,
+  type SyncResult,
+  syncPeriod,
+} from '../domain/sync.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
 import { bodyLimitFor, fastRoute, readBodyText } from './security.ts'
@@ -113,15 +119,19 @@ export function syncHandler(ctx: AppContext) {
       if (err instanceof SyncFailed) console.error('Sync failed:', err.cause)
       return finish(errorResponse(err), (err as Error).message)
     }
+    const ok = (result: SyncResult) =>
+      finish(new Response(result.body, { headers: headersFor(result.etag) }), null)
     const answer = (text: string) => {
       try {
-        const result = syncPeriod(
-          db,
-          ctx.store.id,
-          { ...parseSyncBody(text), trigger: 'api', strictFrequency: true },
-          clock,
-        )
-        return finish(new Response(result.body, { headers: headersFor(result.etag) }), null)
+        const request: SyncRequest = {
+          ...parseSyncBody(text),
+          trigger: 'api',
+          strictFrequency: true,
+        }
+        // A body checked against the store's current revision is answered in the same turn.
+        const current = currentSync(ctx.data, ctx.store, request, clock)
+        if (current) return ok(current)
+        return syncPeriod(ctx.data, ctx.store, request, clock).then(ok, fail)
       } catch (caught) {
         return fail(caught)
       }

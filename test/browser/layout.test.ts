@@ -49,7 +49,7 @@ async function demoStore(): Promise<void> {
     await createApiKey(t.data, t.store, name, 'export', t.clock)
   }
   const { secret } = await createApiKey(t.data, t.store, 'Reporting', 'export', t.clock)
-  syncPeriod(t.db, t.storeId, { trigger: 'scheduler', strictFrequency: false }, t.clock)
+  await syncPeriod(t.data, t.store, { trigger: 'scheduler', strictFrequency: false }, t.clock)
   await fetch(`${server.url}/apiv1/analytics/sync`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-mida-secret-key': secret },
@@ -249,7 +249,7 @@ describe('the settings page layout', () => {
   })
 
   test('stat values stay on one line; money is compact with the exact amount as its title', async () => {
-    const data = dashboardData(t.db, t.storeId, t.clock.now())
+    const data = await dashboardData(t.data, t.store, t.clock.now())
     expect(data.metrics.total_revenue).toBeGreaterThan(1000)
     for (const width of [390, 700, 1024, 1366]) {
       const { context, page } = await settingsAt({ width, height: 900 })

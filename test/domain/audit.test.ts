@@ -51,7 +51,6 @@ test('the background jobs prune the audit log when they start, keeping MIDA_AUDI
   for (const d of [400, 100, 40, 1]) await recordDaysAgo(d)
   const start = (auditKeepDays?: number) =>
     startBackgroundJobs({
-      db: s.db,
       data: s.data,
       clock: s.clock,
       mailer: () => null,

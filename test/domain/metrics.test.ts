@@ -1,20 +1,24 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import type { SqliteData } from '../../src/db/data.ts'
 import type { Database } from '../../src/db/database.ts'
 import { writeOrders, writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
 import { FixedClock, nowMs } from '../../src/domain/clock.ts'
 import { computeMetrics, type Metrics, round } from '../../src/domain/metrics.ts'
 import { dayRange, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
+import type { Store } from '../../src/domain/stores.ts'
 import { openTestStore } from '../utils.ts'
 
 const NY = 'America/New_York'
 const clock = new FixedClock('2026-12-01T12:00:00Z')
 let db: Database
+let data: SqliteData
+let store: Store
 let storeId: number
 let close: () => void
 
 beforeEach(async () => {
-  ;({ db, storeId, close } = await openTestStore(clock.now().toString()))
+  ;({ db, data, store, storeId, close } = await openTestStore(clock.now().toString()))
 })
 
 afterEach(() => close())
@@ -38,7 +42,7 @@ function orders(...rows: Record<string, unknown>[]): void {
 }
 
 const day = (d: string) => periodContaining(Temporal.PlainDate.from(d), 'daily', NY, 'monday')
-const metricsOf = (d: string) => computeMetrics(db, storeId, day(d))
+const metricsOf = (d: string) => computeMetrics(data, store, day(d))
 
 describe('computeMetrics on a hand-built day (2026-11-25, New York, UTC-5)', () => {
   beforeEach(() => {
@@ -191,7 +195,7 @@ describe('computeMetrics on a hand-built day (2026-11-25, New York, UTC-5)', () 
     )
   })
 
-  test('every field of the data object', () => {
+  test('every field of the data object', async () => {
     // Sessions in the day: s1 s2 s3 s4 s8 s10 s5 (7).
     // Visitors v1 v2 v3 v4 v5 (5); v1 had a session on the 20th, so 4 new and 1 returning.
     // Pageviews 3+1+2+0+1+2+4 = 13. Bounces (≤ 1 pageview): s2 s4 s8 → 3/7 = 0.428571…
@@ -232,38 +236,38 @@ describe('computeMetrics on a hand-built day (2026-11-25, New York, UTC-5)', () 
         { date: '2026-11-25', visitors: 5, sessions: 7, successful_orders: 4, revenue: 150.6 },
       ],
     }
-    expect(metricsOf('2026-11-25')).toEqual(expected)
+    expect(await metricsOf('2026-11-25')).toEqual(expected)
   })
 
-  test('the neighbouring days get the sessions and orders at their midnight edges', () => {
-    const next = metricsOf('2026-11-26')
+  test('the neighbouring days get the sessions and orders at their midnight edges', async () => {
+    const next = await metricsOf('2026-11-26')
     expect(next.total_sessions).toBe(1) // s6
     expect(next.total_pageviews).toBe(9)
     expect(next.new_visitors).toBe(0) // v4 came on the 25th
     expect(next.returning_visitors).toBe(1)
     expect(next.successful_orders).toBe(1) // o9
     expect(next.total_revenue).toBe(500)
-    const before = metricsOf('2026-11-24')
+    const before = await metricsOf('2026-11-24')
     expect(before.total_sessions).toBe(1) // s7
     expect(before.new_visitors).toBe(1)
     expect(before.successful_orders).toBe(1) // o10
   })
 
-  test('an order linked to a session makes it no longer abandoned', () => {
+  test('an order linked to a session makes it no longer abandoned', async () => {
     orders({
       id: 'late',
       created_at: '2026-11-25T18:00:00-05:00',
       total_price: 1,
       session_id: 's8',
     })
-    const m = metricsOf('2026-11-25')
+    const m = await metricsOf('2026-11-25')
     expect(m.abandoned_checkouts).toBe(1) // only s4 left
     expect(m.abandoned_carts).toBe(1)
     expect(m.successful_orders).toBe(5)
     expect(m.total_revenue).toBe(151.6)
   })
 
-  test('an order re-sent as cancelled stops counting', () => {
+  test('an order re-sent as cancelled stops counting', async () => {
     orders({
       id: 'o1',
       created_at: '2026-11-25T00:01:00-05:00',
@@ -271,7 +275,7 @@ describe('computeMetrics on a hand-built day (2026-11-25, New York, UTC-5)', () 
       cancelled_at: '2026-11-26T10:00:00-05:00',
       session_id: 's1',
     })
-    const m = metricsOf('2026-11-25')
+    const m = await metricsOf('2026-11-25')
     expect(m.successful_orders).toBe(3)
     expect(m.total_revenue).toBe(50.5)
     expect(m.average_order_value).toBe(16.83) // 50.50 / 3 = 16.8333…
@@ -280,7 +284,7 @@ describe('computeMetrics on a hand-built day (2026-11-25, New York, UTC-5)', () 
 })
 
 describe('computeMetrics over a week', () => {
-  test('one daily row per day, every day present, across the 25-hour day', () => {
+  test('one daily row per day, every day present, across the 25-hour day', async () => {
     // The Monday week 2026-10-26 … 2026-11-01 in New York; DST ends on Sunday 2026-11-01.
     sessions(
       { id: 'w1', visitor_id: 'v10', started_at: '2026-10-26T00:00:00-04:00' },
@@ -297,7 +301,7 @@ describe('computeMetrics over a week', () => {
       { id: 'wo3', created_at: '2026-11-02T00:00:00-05:00', total_price: '7' },
     )
     const week = periodContaining(Temporal.PlainDate.from('2026-10-29'), 'weekly', NY, 'monday')
-    const m = computeMetrics(db, storeId, week)
+    const m = await computeMetrics(data, store, week)
     const zero = { visitors: 0, sessions: 0, successful_orders: 0, revenue: 0 }
     expect(m.daily).toEqual([
       { date: '2026-10-26', visitors: 1, sessions: 1, successful_orders: 0, revenue: 0 },
@@ -320,24 +324,24 @@ describe('computeMetrics over a week', () => {
     expect(m.conversion_rate).toBe(0.5)
   })
 
-  test('a visitor seen on several days counts once for the week but once per day', () => {
+  test('a visitor seen on several days counts once for the week but once per day', async () => {
     sessions(
       { id: 'a', visitor_id: 'v', started_at: '2026-11-16T10:00:00-05:00' },
       { id: 'b', visitor_id: 'v', started_at: '2026-11-18T10:00:00-05:00' },
     )
     const week = periodContaining(Temporal.PlainDate.from('2026-11-16'), 'weekly', NY, 'monday')
-    const m = computeMetrics(db, storeId, week)
+    const m = await computeMetrics(data, store, week)
     expect(m.total_visitors).toBe(1)
     expect(m.new_visitors).toBe(1)
     expect(m.daily.map((d) => d.visitors)).toEqual([1, 0, 1, 0, 0, 0, 0])
     // On the 18th alone, v is returning: their first session was on the 16th.
-    expect(metricsOf('2026-11-18').returning_visitors).toBe(1)
+    expect((await metricsOf('2026-11-18')).returning_visitors).toBe(1)
   })
 })
 
 describe('edge cases', () => {
-  test('an empty period: zero everywhere, no division by zero', () => {
-    expect(metricsOf('2026-11-25')).toEqual({
+  test('an empty period: zero everywhere, no division by zero', async () => {
+    expect(await metricsOf('2026-11-25')).toEqual({
       total_visitors: 0,
       new_visitors: 0,
       returning_visitors: 0,
@@ -359,27 +363,27 @@ describe('edge cases', () => {
     })
   })
 
-  test('orders without sessions: conversion 0, AOV still computed', () => {
+  test('orders without sessions: conversion 0, AOV still computed', async () => {
     orders({ id: 'x', created_at: '2026-11-25T10:00:00-05:00', total_price: '12.34' })
-    const m = metricsOf('2026-11-25')
+    const m = await metricsOf('2026-11-25')
     expect(m.conversion_rate).toBe(0)
     expect(m.average_order_value).toBe(12.34)
     expect(m.total_revenue).toBe(12.34)
   })
 
-  test('conversion is capped at 1 when there are more orders than sessions', () => {
+  test('conversion is capped at 1 when there are more orders than sessions', async () => {
     sessions({ id: 's', visitor_id: 'v', started_at: '2026-11-25T10:00:00-05:00' })
     orders(
       { id: 'a', created_at: '2026-11-25T10:00:00-05:00', total_price: '1' },
       { id: 'b', created_at: '2026-11-25T11:00:00-05:00', total_price: '2' },
     )
-    const m = metricsOf('2026-11-25')
+    const m = await metricsOf('2026-11-25')
     expect(m.successful_orders).toBe(2)
     expect(m.conversion_rate).toBe(1)
     expect(m.average_order_value).toBe(1.5)
   })
 
-  test('top_landing_pages: at most 10, most sessions first, ties by path', () => {
+  test('top_landing_pages: at most 10, most sessions first, ties by path', async () => {
     const counts: Record<string, number> = { '/p12': 3, '/p05': 2, '/p03': 2 }
     const rows: Record<string, unknown>[] = []
     for (let i = 1; i <= 12; i++) {
@@ -394,7 +398,7 @@ describe('edge cases', () => {
       }
     }
     sessions(...rows)
-    expect(metricsOf('2026-11-25').top_landing_pages).toEqual([
+    expect((await metricsOf('2026-11-25')).top_landing_pages).toEqual([
       { path: '/p12', sessions: 3 },
       { path: '/p03', sessions: 2 },
       { path: '/p05', sessions: 2 },
@@ -408,7 +412,7 @@ describe('edge cases', () => {
     ])
   })
 
-  test('a range of days (stats) counts every day in it', () => {
+  test('a range of days (stats) counts every day in it', async () => {
     sessions(
       { id: 'a', visitor_id: 'v1', started_at: '2026-11-24T10:00:00-05:00' },
       { id: 'b', visitor_id: 'v2', started_at: '2026-11-25T10:00:00-05:00' },
@@ -418,7 +422,7 @@ describe('edge cases', () => {
       Temporal.PlainDate.from('2026-11-25'),
       NY,
     )
-    const m = computeMetrics(db, storeId, range)
+    const m = await computeMetrics(data, store, range)
     expect(m.total_sessions).toBe(2)
     expect(m.daily.map((d) => [d.date, d.sessions])).toEqual([
       ['2026-11-24', 1],
@@ -426,12 +430,12 @@ describe('edge cases', () => {
     ])
   })
 
-  test('average_order_value rounds a half cent up (0.29 / 2 = 0.145 → 0.15)', () => {
+  test('average_order_value rounds a half cent up (0.29 / 2 = 0.145 → 0.15)', async () => {
     orders(
       { id: 'a', created_at: '2026-11-25T10:00:00-05:00', total_price: '0.14' },
       { id: 'b', created_at: '2026-11-25T11:00:00-05:00', total_price: '0.15' },
     )
-    expect(metricsOf('2026-11-25').average_order_value).toBe(0.15)
+    expect((await metricsOf('2026-11-25')).average_order_value).toBe(0.15)
   })
 
   test('round: half away from zero at the printed precision', () => {

@@ -65,7 +65,7 @@ function sender(mailer = configuredMailer(t.config, t.db), clock = t.clock) {
 }
 
 function sync(trigger: 'api' | 'cli' | 'scheduler' = 'api') {
-  return syncPeriod(t.db, t.storeId, { trigger, strictFrequency: true }, t.clock)
+  return syncPeriod(t.data, t.store, { trigger, strictFrequency: true }, t.clock)
 }
 
 function seedDay(): void {
@@ -111,14 +111,14 @@ describe('subject', () => {
 })
 
 describe('queueing with the sync', () => {
-  test('a success email only with notify_success, to the recipient, with the figures', () => {
+  test('a success email only with notify_success, to the recipient, with the figures', async () => {
     seedDay()
-    sync()
+    await sync()
     expect(recentOutbox(t.db, t.storeId)).toEqual([])
 
     // A new currency makes the stored body stale: this call recomputes and completes a sync.
     updateSettings(t.db, t.storeId, { notify_success: true, currency: 'EUR' }, t.clock)
-    expect(sync().computed).toBe(true)
+    expect((await sync()).computed).toBe(true)
     const [row] = recentOutbox(t.db, t.storeId)
     expect(row).toMatchObject({
       outcome: 'success',
@@ -132,19 +132,19 @@ describe('queueing with the sync', () => {
     })
   })
 
-  test('the recipient setting wins over the store email; none at all is not sendable', () => {
+  test('the recipient setting wins over the store email; none at all is not sendable', async () => {
     updateSettings(
       t.db,
       t.storeId,
       { notify_success: true, notify_recipient: 'reports@acme.test' },
       t.clock,
     )
-    sync()
+    await sync()
     expect(recentOutbox(t.db, t.storeId)[0]?.recipient).toBe('reports@acme.test')
 
     updateSettings(t.db, t.storeId, { notify_recipient: '', store_email: '' }, t.clock)
     t.clock.set('2026-11-27T06:00:00Z') // a day later: the 26th is the last completed period
-    sync()
+    await sync()
     const [row] = recentOutbox(t.db, t.storeId)
     expect(row).toMatchObject({
       periodLabel: '2026-11-26',
@@ -154,21 +154,21 @@ describe('queueing with the sync', () => {
     })
   })
 
-  test('one email per period and outcome, whatever triggered the sync', () => {
+  test('one email per period and outcome, whatever triggered the sync', async () => {
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
-    sync('api')
-    sync('api')
-    sync('cli')
+    await sync('api')
+    await sync('api')
+    await sync('cli')
     // New data makes the next call recompute: still no second email for the period.
     seedDay()
-    expect(sync('scheduler').computed).toBe(true)
+    expect((await sync('scheduler')).computed).toBe(true)
     expect(recentOutbox(t.db, t.storeId).map((r) => r.periodLabel)).toEqual(['2026-11-25'])
   })
 
-  test('a sync that throws is recorded as failed and queues one failure email', () => {
+  test('a sync that throws is recorded as failed and queues one failure email', async () => {
     t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
-    expect(() => sync()).toThrow(SyncFailed)
-    expect(() => sync()).toThrow(SyncFailed)
+    await expect(sync()).rejects.toThrow(SyncFailed)
+    await expect(sync()).rejects.toThrow(SyncFailed)
     const record = t.db.query('SELECT status, error, trigger FROM sync_records').all() as {
       status: string
       error: string
@@ -181,19 +181,19 @@ describe('queueing with the sync', () => {
     ])
   })
 
-  test('no failure email with notify_failure off', () => {
+  test('no failure email with notify_failure off', async () => {
     updateSettings(t.db, t.storeId, { notify_failure: false }, t.clock)
     t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
-    expect(() => sync()).toThrow(SyncFailed)
+    await expect(sync()).rejects.toThrow(SyncFailed)
     expect(recentOutbox(t.db, t.storeId)).toEqual([])
   })
 })
 
 describe('rendering', () => {
-  test('success: text and HTML with timestamp, status, period, figures and the settings link', () => {
+  test('success: text and HTML with timestamp, status, period, figures and the settings link', async () => {
     seedDay()
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
-    sync('scheduler')
+    await sync('scheduler')
     const email = renderNotification(
       JSON.parse((t.db.query('SELECT payload FROM outbox').get() as { payload: string }).payload),
       'https://stats.acme.test/',
@@ -227,9 +227,9 @@ describe('rendering', () => {
     expect(email.html).toContain('$1,300.49')
   })
 
-  test('failure: the error instead of figures', () => {
+  test('failure: the error instead of figures', async () => {
     t.db.exec('ALTER TABLE orders RENAME TO orders_gone')
-    expect(() => sync()).toThrow(SyncFailed)
+    await expect(sync()).rejects.toThrow(SyncFailed)
     const payload = JSON.parse(
       (t.db.query('SELECT payload FROM outbox').get() as { payload: string }).payload,
     )
@@ -312,7 +312,7 @@ describe('the sender', () => {
   test('delivers a queued email once, with subject, recipient and both bodies', async () => {
     useSink()
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
-    sync()
+    await sync()
     expect(await sender().runOnce()).toEqual({ sent: 1, failed: 0, unsendable: 0, expired: 0 })
     expect(await sender().runOnce()).toEqual({ sent: 0, failed: 0, unsendable: 0, expired: 0 })
     expect(sink.messages).toHaveLength(1)
@@ -333,7 +333,7 @@ describe('the sender', () => {
   test('a refusing server: retried with backoff, then delivered exactly once', async () => {
     useSink()
     t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
-    expect(() => sync()).toThrow(SyncFailed)
+    await expect(sync()).rejects.toThrow(SyncFailed)
     sink.refuse({ code: 451, message: 'Try again later' })
     const s = sender()
     const created = t.clock.now().epochMilliseconds
@@ -373,7 +373,7 @@ describe('the sender', () => {
   test('an SMTP server that is down for a while, then back on the same port', async () => {
     useSink()
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
-    sync()
+    await sync()
     const port = sink.port
     await sink.stop()
     const s = sender()
@@ -392,7 +392,7 @@ describe('the sender', () => {
       10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 600_000, 600_000, 600_000,
     ])
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
-    sync()
+    await sync()
     const failing: Mailer = {
       send: async () => {
         throw new Error('421 Service not available')
@@ -417,7 +417,7 @@ describe('the sender', () => {
 
   test('without SMTP an email waits as not sendable, and goes out once SMTP is set', async () => {
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
-    sync()
+    await sync()
     const s = sender()
     expect(await s.runOnce()).toEqual({ sent: 0, failed: 0, unsendable: 1, expired: 0 })
     expect(recentOutbox(t.db, t.storeId)[0]).toMatchObject({
@@ -433,7 +433,7 @@ describe('the sender', () => {
 
   test('an email not sendable for 24 hours is given up as failed', async () => {
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
-    sync()
+    await sync()
     await sender().runOnce()
     t.clock.advance({ hours: 24 })
     useSink()
@@ -445,7 +445,7 @@ describe('the sender', () => {
   test('a restart picks up where it left off: a dead sender’s lease expires, no duplicates', async () => {
     useSink()
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
-    sync()
+    await sync()
     // A sender leased the row and died before sending.
     t.db
       .query("UPDATE outbox SET lease_owner = 'dead', lease_until = ?")
@@ -473,9 +473,9 @@ describe('the sender', () => {
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
     // Scheduled syncs of five days (an API call for an older day would be a backfill: no email).
     for (const date of ['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24', '2026-11-25']) {
-      syncPeriod(
-        t.db,
-        t.storeId,
+      await syncPeriod(
+        t.data,
+        t.store,
         { trigger: 'scheduler', strictFrequency: false, date: Temporal.PlainDate.from(date) },
         t.clock,
       )
@@ -514,7 +514,7 @@ describe('the sender', () => {
       },
     }
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
-    sync()
+    await sync()
     await sender(() => recorder).runOnce()
     expect(sent.map((m) => [m.to, m.subject])).toEqual([
       ['owner@acme.test', '[Analytics Sync] Success - 2026-11-26 01:00'],

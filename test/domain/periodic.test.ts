@@ -30,4 +30,47 @@ describe('PeriodicTask', () => {
     expect(task.started).toBe(true)
     task.stop()
   })
+
+  test('an asynchronous run that rejects goes to onError; settled waits for the run in progress', async () => {
+    const errors: string[] = []
+    let fail!: (err: Error) => void
+    const task = new PeriodicTask(
+      () =>
+        new Promise<void>((_, reject) => {
+          fail = reject
+        }),
+      (err) => errors.push(err.message),
+    )
+    task.start(60_000)
+    let settled = false
+    const waiting = task.settled().then(() => {
+      settled = true
+    })
+    await Promise.resolve()
+    expect(settled).toBe(false)
+    fail(new Error('database is locked'))
+    await waiting
+    expect(errors).toEqual(['database is locked'])
+    task.stop()
+  })
+
+  test('an asynchronous run still going when the next is due is not started twice', async () => {
+    let runs = 0
+    let finish!: () => void
+    const task = new PeriodicTask(
+      () => {
+        runs++
+        return new Promise<void>((resolve) => {
+          finish = resolve
+        })
+      },
+      () => {},
+    )
+    task.start(5)
+    await Bun.sleep(30)
+    expect(runs).toBe(1)
+    finish()
+    await task.settled()
+    task.stop()
+  })
 })

@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
 import { openDatabaseFile } from '../../src/db/database.ts'
-import { METRIC_QUERIES } from '../../src/domain/metrics.ts'
+import { METRIC_QUERIES } from '../../src/db/metrics.ts'
 
 // Cost must follow the period's rows, not the table's: every period query searches an index.
 test.each(Object.entries(METRIC_QUERIES))(

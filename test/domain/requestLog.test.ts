@@ -17,7 +17,7 @@ test('entries wait in memory, then every one is written in order, many rows a st
   const t = tempDir()
   cleanup = t.cleanup
   const db = openDatabase(t.dir, { secretKey: undefined })
-  const callLog = new SyncRequestLog(db)
+  const callLog = new SyncRequestLog(new SqliteData(db))
   const store = await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
   const count = 123 // two statements of 50 rows and 23 single rows
   for (let i = 0; i < count; i++) {
@@ -34,7 +34,7 @@ test('entries wait in memory, then every one is written in order, many rows a st
   const rowCount = () =>
     (db.query('SELECT count(*) AS n FROM sync_requests').get() as { n: number }).n
   expect(rowCount()).toBe(0)
-  callLog.flush()
+  await callLog.flush()
   const rows = db
     .query('SELECT at, address, status, duration_ms, error FROM sync_requests ORDER BY id')
     .all()
@@ -57,7 +57,7 @@ test('entries wait in memory, then every one is written in order, many rows a st
     durationMs: 1,
     error: 'API is deactivated',
   })
-  expect(recentSyncRequests(callLog, store.id, 1)[0]).toMatchObject({ at: 5_000, status: 403 })
+  expect((await recentSyncRequests(callLog, store, 1))[0]).toMatchObject({ at: 5_000, status: 403 })
   expect(rowCount()).toBe(count + 1)
   db.close()
 })
@@ -66,7 +66,7 @@ test('calls older than 90 days are pruned, at most once an hour of log time', as
   const t = tempDir()
   cleanup = t.cleanup
   const db = openDatabase(t.dir, { secretKey: undefined })
-  const callLog = new SyncRequestLog(db)
+  const callLog = new SyncRequestLog(new SqliteData(db))
   const store = await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
   const DAY = 86_400_000
   const now = Date.parse('2026-11-26T06:00:00Z')
@@ -87,19 +87,19 @@ test('calls older than 90 days are pruned, at most once an hour of log time', as
   // Calls 200, 120, 91, 89 and 10 days before now: the flush prunes 90 days back from its
   // newest call (10 days ago), so the 200- and 120-day-old calls go.
   for (const d of [200, 120, 91, 89, 10]) log(now - d * DAY)
-  callLog.flush()
+  await callLog.flush()
   expect(SYNC_LOG_RETENTION_MS).toBe(90 * DAY)
   expect(days()).toEqual([91, 89, 10])
   // A call now, ten days of log time later: 90 days back from now.
   log(now)
-  callLog.flush()
+  await callLog.flush()
   expect(days()).toEqual([89, 10, 0])
   // Within the hour, no pruning; an hour later, the next 90-day edge moves on.
   log(now + 59 * 60_000)
-  callLog.flush()
+  await callLog.flush()
   expect(days()).toEqual([89, 10, 0, -59 / 1440])
   log(now + 2 * DAY + 3_600_000, 401)
-  callLog.flush()
+  await callLog.flush()
   expect(days()).toEqual([10, 0, -59 / 1440, -2 - 1 / 24])
   db.close()
 })
@@ -108,7 +108,7 @@ test('refused calls of an address in a row are one row, counted, until the windo
   const t = tempDir()
   cleanup = t.cleanup
   const db = openDatabase(t.dir, { secretKey: undefined })
-  const callLog = new SyncRequestLog(db)
+  const callLog = new SyncRequestLog(new SqliteData(db))
   const store = await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
   const WINDOW = 15 * 60_000
   const log = (at: number, address: string, status: number) =>
@@ -122,21 +122,21 @@ test('refused calls of an address in a row are one row, counted, until the windo
   const rows = () =>
     db.query('SELECT at, address, status, count FROM sync_requests ORDER BY id').all()
   expect(rows()).toEqual([])
-  callLog.flush()
+  await callLog.flush()
   expect(rows()).toEqual([
     { at: 1_000, address: '10.0.0.1', status: 429, count: 600 },
     { at: 2_000, address: '10.0.0.2', status: 429, count: 1 },
   ])
   // The row's time stays the first refusal's; up to the window's end the count grows.
   log(1_000 + WINDOW - 1, '10.0.0.1', 429)
-  callLog.flush()
+  await callLog.flush()
   expect(rows()).toContainEqual({ at: 1_000, address: '10.0.0.1', status: 429, count: 601 })
   // A refusal a whole window after the row's first one starts a new row.
   log(1_000 + WINDOW, '10.0.0.1', 429)
   // Another call of the address ends its run: its next refusal is a new row too.
   log(1_000 + WINDOW + 1, '10.0.0.2', 200)
   log(1_000 + WINDOW + 2, '10.0.0.2', 429)
-  callLog.flush()
+  await callLog.flush()
   expect(rows()).toEqual([
     { at: 1_000, address: '10.0.0.1', status: 429, count: 601 },
     { at: 2_000, address: '10.0.0.2', status: 429, count: 1 },
@@ -145,7 +145,7 @@ test('refused calls of an address in a row are one row, counted, until the windo
     { at: 1_000 + WINDOW + 2, address: '10.0.0.2', status: 429, count: 1 },
   ])
   expect(
-    recentSyncRequests(callLog, store.id, 10).map((r) => [r.address, r.status, r.count]),
+    (await recentSyncRequests(callLog, store, 10)).map((r) => [r.address, r.status, r.count]),
   ).toEqual([
     ['10.0.0.2', 429, 1],
     ['10.0.0.2', 200, 1],

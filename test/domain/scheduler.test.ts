@@ -225,16 +225,16 @@ describe('Scheduler', () => {
     await app()
     let wakes = 0
     const scheduler = new Scheduler({
-      db: t.db,
+      data: t.data,
       clock: t.clock,
       owner: 'a',
       onSynced: () => wakes++,
     })
-    expect(scheduler.tick()).toEqual([
+    expect(await scheduler.tick()).toEqual([
       { storeId: 1, frequency: 'daily', periodLabel: '2026-11-25', result: 'synced' },
     ])
     t.clock.advance({ seconds: 30 })
-    expect(scheduler.tick()).toEqual([
+    expect(await scheduler.tick()).toEqual([
       { storeId: 1, frequency: 'daily', periodLabel: '2026-11-25', result: 'done' },
     ])
     expect(wakes).toBe(1)
@@ -248,30 +248,33 @@ describe('Scheduler', () => {
 
   test('does nothing with the API deactivated', async () => {
     await app(undefined, { api_enabled: false })
-    expect(new Scheduler({ db: t.db, clock: t.clock }).tick()).toEqual([])
+    expect(await new Scheduler({ data: t.data, clock: t.clock }).tick()).toEqual([])
     expect(records()).toEqual([])
   })
 
   test('a period the API already synced is not synced again', async () => {
     await app()
-    syncPeriod(t.db, t.storeId, { trigger: 'api', strictFrequency: true }, t.clock)
-    expect(new Scheduler({ db: t.db, clock: t.clock }).tick()[0]?.result).toBe('done')
+    await syncPeriod(t.data, t.store, { trigger: 'api', strictFrequency: true }, t.clock)
+    expect((await new Scheduler({ data: t.data, clock: t.clock }).tick())[0]?.result).toBe('done')
     expect(records()).toEqual([{ period_label: '2026-11-25', status: 'success', trigger: 'api' }])
     expect(recentOutbox(t.db, t.storeId)).toHaveLength(1)
   })
 
   test('follows the clock through days; after downtime only the latest period is caught up', async () => {
     await app('2026-11-26T05:30:00Z') // 00:30: yesterday is not due yet, the day before is
-    const scheduler = new Scheduler({ db: t.db, clock: t.clock })
-    expect(scheduler.tick().map((o) => o.periodLabel)).toEqual(['2026-11-24'])
+    const scheduler = new Scheduler({ data: t.data, clock: t.clock })
+    expect((await scheduler.tick()).map((o) => o.periodLabel)).toEqual(['2026-11-24'])
     t.clock.set('2026-11-26T06:00:00Z')
-    expect(scheduler.tick().map((o) => [o.periodLabel, o.result])).toEqual([
+    expect((await scheduler.tick()).map((o) => [o.periodLabel, o.result])).toEqual([
       ['2026-11-25', 'synced'],
     ])
     // Down from the 26th to noon on the 30th: a new process catches up the 29th only.
-    const restarted = new Scheduler({ db: t.db, clock: new FixedClock('2026-11-30T17:00:00Z') })
+    const restarted = new Scheduler({
+      data: t.data,
+      clock: new FixedClock('2026-11-30T17:00:00Z'),
+    })
     restarted.start(60_000)
-    restarted.stop()
+    await restarted.stop()
     expect(records()).toEqual([
       { period_label: '2026-11-24', status: 'success', trigger: 'scheduler' },
       { period_label: '2026-11-25', status: 'success', trigger: 'scheduler' },
@@ -284,14 +287,16 @@ describe('Scheduler', () => {
     const periodStart = Temporal.PlainDate.from('2026-11-25')
       .toZonedDateTime('America/New_York')
       .toInstant().epochMilliseconds
-    const key = { storeId: 1, frequency: 'daily' as const, periodStart }
-    expect(claimPeriod(t.db, key, 'crashed', t.clock.now().epochMilliseconds)).toBe('claimed')
-    const survivor = new Scheduler({ db: t.db, clock: t.clock, owner: 'survivor' })
-    expect(survivor.tick()[0]?.result).toBe('busy')
+    const key = { frequency: 'daily' as const, periodStart }
+    expect(
+      await claimPeriod(t.data, t.store, key, 'crashed', t.clock.now().epochMilliseconds),
+    ).toBe('claimed')
+    const survivor = new Scheduler({ data: t.data, clock: t.clock, owner: 'survivor' })
+    expect((await survivor.tick())[0]?.result).toBe('busy')
     t.clock.advance({ milliseconds: CLAIM_LEASE_MS - 1 })
-    expect(survivor.tick()[0]?.result).toBe('busy')
+    expect((await survivor.tick())[0]?.result).toBe('busy')
     t.clock.advance({ milliseconds: 1 })
-    expect(survivor.tick()[0]?.result).toBe('synced')
+    expect((await survivor.tick())[0]?.result).toBe('synced')
     expect(
       t.db.query('SELECT owner, attempts, done_at IS NOT NULL AS done FROM sync_claims').all(),
     ).toEqual([{ owner: 'survivor', attempts: 2, done: 1 }])
@@ -302,10 +307,10 @@ describe('Scheduler', () => {
     await app(undefined, { notify_success: false })
     t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
     const logs: string[] = []
-    const scheduler = new Scheduler({ db: t.db, clock: t.clock, log: (l) => logs.push(l) })
+    const scheduler = new Scheduler({ data: t.data, clock: t.clock, log: (l) => logs.push(l) })
     const results: string[] = []
     for (let i = 0; i < 9; i++) {
-      results.push(scheduler.tick()[0]!.result)
+      results.push((await scheduler.tick())[0]!.result)
       t.clock.advance({ minutes: 7, seconds: 30 })
     }
     expect(results).toEqual([
@@ -327,7 +332,7 @@ describe('Scheduler', () => {
     // Once the data is readable again the API still answers, and a success email follows.
     t.db.exec('ALTER TABLE sessions_gone RENAME TO sessions')
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
-    syncPeriod(t.db, t.storeId, { trigger: 'api', strictFrequency: true }, t.clock)
+    await syncPeriod(t.data, t.store, { trigger: 'api', strictFrequency: true }, t.clock)
     expect(recentOutbox(t.db, t.storeId).map((r) => r.outcome)).toEqual(['success', 'failed'])
   })
 

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import type { SqliteData } from '../../src/db/data.ts'
 import type { Database } from '../../src/db/database.ts'
 import { writeOrders, writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
 import { type FixedClock, nowMs } from '../../src/domain/clock.ts'
@@ -6,6 +7,7 @@ import { Conflict, InvalidInput } from '../../src/domain/errors.ts'
 import { type Frequency, type Period, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { initialiseSettings, readSettings, updateSettings } from '../../src/domain/settings.ts'
+import type { Store } from '../../src/domain/stores.ts'
 import {
   etagOf,
   notifiesFor,
@@ -18,12 +20,14 @@ import {
 import { NEW_YORK_DAY_SYNC, openTestStore } from '../utils.ts'
 
 let db: Database
+let data: SqliteData
+let store: Store
 let storeId: number
 let clock: FixedClock
 let close: () => void
 
 beforeEach(async () => {
-  ;({ db, clock, storeId, close } = await openTestStore('2026-11-26T06:00:00Z')) // 01:00 in New York
+  ;({ db, data, store, clock, storeId, close } = await openTestStore('2026-11-26T06:00:00Z')) // 01:00 in New York
   initialiseSettings(db, storeId, clock)
   updateSettings(db, storeId, { timezone: 'America/New_York', currency: 'USD' }, clock)
   session('s1', '2026-11-25T10:00:00-05:00')
@@ -52,7 +56,7 @@ function order(id: string, createdAt: string, total: string, sessionId?: string)
 
 const api: SyncRequest = { trigger: 'api', strictFrequency: true }
 const sync = (request: Partial<SyncRequest> = {}) =>
-  syncPeriod(db, storeId, { ...api, ...request }, clock)
+  syncPeriod(data, store, { ...api, ...request }, clock)
 const record = () =>
   db
     .query('SELECT status, body, etag, synced_at, trigger, error FROM sync_records ORDER BY id')
@@ -66,8 +70,8 @@ const record = () =>
   }[]
 
 describe('a sync record', () => {
-  test('the first call computes the last completed day and stores it', () => {
-    const result = sync()
+  test('the first call computes the last completed day and stores it', async () => {
+    const result = await sync()
     expect(result.computed).toBe(true)
     expect(result.frequency).toBe('daily')
     expect(result.period.label).toBe('2026-11-25')
@@ -99,26 +103,26 @@ describe('a sync record', () => {
     ])
   })
 
-  test('is served again unchanged: same bytes, same ETag, synced_at unchanged', () => {
-    const first = sync()
+  test('is served again unchanged: same bytes, same ETag, synced_at unchanged', async () => {
+    const first = await sync()
     clock.advance({ hours: 3 })
-    const second = sync({ trigger: 'scheduler' })
+    const second = await sync({ trigger: 'scheduler' })
     expect(second.computed).toBe(false)
     expect(second.body).toBe(first.body)
     expect(second.etag).toBe(first.etag)
     expect(JSON.parse(second.body).synced_at).toBe('2026-11-26T06:00:00.000Z')
     expect(record()[0]!.synced_at).toBe(Date.parse('2026-11-26T06:00:00Z'))
     // the same period asked for by date is the same record
-    const byDate = sync({ date: Temporal.PlainDate.from('2026-11-25') })
+    const byDate = await sync({ date: Temporal.PlainDate.from('2026-11-25') })
     expect(byDate.computed).toBe(false)
     expect(byDate.body).toBe(first.body)
   })
 
-  test('is recomputed after a late order in its period', () => {
-    const first = sync()
+  test('is recomputed after a late order in its period', async () => {
+    const first = await sync()
     clock.advance({ hours: 2 })
     order('late', '2026-11-25T23:59:00-05:00', '10.50')
-    const second = sync()
+    const second = await sync()
     expect(second.computed).toBe(true)
     expect(second.body).not.toBe(first.body)
     expect(second.etag).not.toBe(first.etag)
@@ -130,13 +134,13 @@ describe('a sync record', () => {
     expect(record()[0]!.etag).toBe(second.etag)
     // and then served unchanged again
     clock.advance({ minutes: 5 })
-    expect(sync().computed).toBe(false)
+    expect((await sync()).computed).toBe(false)
   })
 
-  test('is recomputed when a session of the period changes, or an order of it is cancelled', () => {
-    sync()
+  test('is recomputed when a session of the period changes, or an order of it is cancelled', async () => {
+    await sync()
     session('s2', '2026-11-25T00:00:00-05:00')
-    const afterSession = sync()
+    const afterSession = await sync()
     expect(afterSession.computed).toBe(true)
     expect(JSON.parse(afterSession.body).data.total_sessions).toBe(2)
     writeOrders(
@@ -152,84 +156,86 @@ describe('a sync record', () => {
       ],
       nowMs(clock),
     )
-    const afterCancel = sync()
+    const afterCancel = await sync()
     expect(afterCancel.computed).toBe(true)
     expect(JSON.parse(afterCancel.body).data.successful_orders).toBe(0)
   })
 
-  test('an order of another day linked to a session of the period makes it stale', () => {
-    sync()
+  test('an order of another day linked to a session of the period makes it stale', async () => {
+    await sync()
     // created the next day, but it decides whether s1 counts as abandoned
     order('next-day', '2026-11-26T09:00:00-05:00', '5', 's1')
-    expect(sync().computed).toBe(true)
+    expect((await sync()).computed).toBe(true)
   })
 
-  test('is not recomputed after a change in another period', () => {
-    const first = sync()
+  test('is not recomputed after a change in another period', async () => {
+    const first = await sync()
     clock.advance({ hours: 1 })
     order('other', '2026-11-26T00:00:00-05:00', '99') // the next day, from its first second
     session('before', '2026-11-24T23:59:59-05:00') // the day before, to its last second
-    const second = sync()
+    const second = await sync()
     expect(second.computed).toBe(false)
     expect(second.body).toBe(first.body)
   })
 
-  test('a change of currency, time zone or week start recomputes it', () => {
-    const first = sync()
+  test('a change of currency, time zone or week start recomputes it', async () => {
+    const first = await sync()
     updateSettings(db, storeId, { currency: 'EUR' }, clock)
-    const eur = sync()
+    const eur = await sync()
     expect(eur.computed).toBe(true)
     expect(JSON.parse(eur.body).currency).toBe('EUR')
     expect(eur.etag).not.toBe(first.etag)
-    expect(sync().computed).toBe(false)
+    expect((await sync()).computed).toBe(false)
 
     updateSettings(db, storeId, { week_start: 'sunday' }, clock)
-    expect(sync().computed).toBe(true)
+    expect((await sync()).computed).toBe(true)
 
     // Toronto shares New York's offsets, so the period starts at the same instant
     updateSettings(db, storeId, { timezone: 'America/Toronto' }, clock)
-    const toronto = sync()
+    const toronto = await sync()
     expect(toronto.computed).toBe(true)
     expect(JSON.parse(toronto.body).period.timezone).toBe('America/Toronto')
     expect(record().length).toBe(1)
   })
 
-  test('daily and weekly records of overlapping periods are separate', () => {
+  test('daily and weekly records of overlapping periods are separate', async () => {
     updateSettings(db, storeId, { sync_frequency: 'weekly' }, clock)
-    const weekly = sync({ date: Temporal.PlainDate.from('2026-11-18') })
+    const weekly = await sync({ date: Temporal.PlainDate.from('2026-11-18') })
     expect(weekly.period.label).toBe('2026-11-16/2026-11-22')
-    const cli = syncPeriod(
-      db,
-      storeId,
+    const cli = await syncPeriod(
+      data,
+      store,
       { frequency: 'daily', trigger: 'cli', strictFrequency: false },
       clock,
     )
     expect(cli.frequency).toBe('daily')
     expect(cli.period.label).toBe('2026-11-25')
     expect(record().map((r) => r.trigger)).toEqual(['api', 'cli'])
-    expect(recentSyncRecords(db, storeId).map((r) => [r.frequency, r.periodLabel])).toEqual([
-      ['daily', '2026-11-25'],
-      ['weekly', '2026-11-16/2026-11-22'],
-    ])
+    expect((await recentSyncRecords(data, store)).map((r) => [r.frequency, r.periodLabel])).toEqual(
+      [
+        ['daily', '2026-11-25'],
+        ['weekly', '2026-11-16/2026-11-22'],
+      ],
+    )
   })
 })
 
-describe('which period', () => {
-  test('a frequency other than the saved one is a conflict for the API', () => {
-    expect(() => sync({ frequency: 'weekly' })).toThrow(
+describe('which period', async () => {
+  test('a frequency other than the saved one is a conflict for the API', async () => {
+    await expect(sync({ frequency: 'weekly' })).rejects.toThrow(
       new Conflict('Frequency mismatch: requested weekly, but the data sync frequency is daily'),
     )
-    expect(sync({ frequency: 'daily' }).period.label).toBe('2026-11-25')
+    expect((await sync({ frequency: 'daily' })).period.label).toBe('2026-11-25')
   })
 
-  test('a date whose period is not complete yet is refused', () => {
-    expect(() => sync({ date: Temporal.PlainDate.from('2026-11-26') })).toThrow(
+  test('a date whose period is not complete yet is refused', async () => {
+    await expect(sync({ date: Temporal.PlainDate.from('2026-11-26') })).rejects.toThrow(
       new InvalidInput(
         'date: the daily period 2026-11-26 is not complete yet (it ends 2026-11-27T00:00:00-05:00)',
       ),
     )
     updateSettings(db, storeId, { sync_frequency: 'weekly' }, clock)
-    expect(() => sync({ date: Temporal.PlainDate.from('2026-11-24') })).toThrow(
+    await expect(sync({ date: Temporal.PlainDate.from('2026-11-24') })).rejects.toThrow(
       new InvalidInput(
         'date: the weekly period 2026-11-23/2026-11-29 is not complete yet (it ends 2026-11-30T00:00:00-05:00)',
       ),
@@ -237,8 +243,8 @@ describe('which period', () => {
     expect(record()).toEqual([])
   })
 
-  test('an older date gives that day', () => {
-    const old = sync({ date: Temporal.PlainDate.from('2026-11-01') })
+  test('an older date gives that day', async () => {
+    const old = await sync({ date: Temporal.PlainDate.from('2026-11-01') })
     expect(JSON.parse(old.body).period).toEqual({
       start: '2026-11-01T00:00:00-04:00',
       end: '2026-11-02T00:00:00-05:00',
@@ -248,12 +254,12 @@ describe('which period', () => {
   })
 })
 
-describe('failure', () => {
-  test('is recorded and raised as SyncFailed; a later success replaces it', () => {
+describe('failure', async () => {
+  test('is recorded and raised as SyncFailed; a later success replaces it', async () => {
     db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
     let error: unknown
     try {
-      sync()
+      await sync()
     } catch (err) {
       error = err
     }
@@ -272,7 +278,7 @@ describe('failure', () => {
     ])
     db.exec('ALTER TABLE sessions_gone RENAME TO sessions')
     clock.advance({ minutes: 1 })
-    const ok = sync()
+    const ok = await sync()
     expect(ok.computed).toBe(true)
     expect(record()).toEqual([
       {
@@ -286,11 +292,11 @@ describe('failure', () => {
     ])
   })
 
-  test('a failure never overwrites a stored success', () => {
-    const ok = sync()
+  test('a failure never overwrites a stored success', async () => {
+    const ok = await sync()
     order('late', '2026-11-25T12:00:00-05:00', '1') // makes the record stale
     db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
-    expect(() => sync()).toThrow(SyncFailed)
+    await expect(sync()).rejects.toThrow(SyncFailed)
     expect(record()[0]).toMatchObject({ status: 'success', body: ok.body, error: null })
   })
 })

@@ -16,7 +16,7 @@ let t: TestApp | undefined
 let server: { url: string; stop: () => Promise<void> } | undefined
 afterEach(async () => {
   await server?.stop()
-  if (t) t.core.callLog.flush()
+  await t?.core.callLog.flush()
   t?.close()
   server = undefined
   t = undefined

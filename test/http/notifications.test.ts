@@ -545,7 +545,6 @@ describe('end to end with the real SMTP server', () => {
     updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
     // The server ran on the 26th and synced the 25th.
     let jobs = startBackgroundJobs({
-      db: t.db,
       data: t.data,
       clock: t.clock,
       mailer: t.app.context.mailer,
@@ -559,7 +558,6 @@ describe('end to end with the real SMTP server', () => {
     const { db } = core
     try {
       jobs = startBackgroundJobs({
-        db,
         data: core.data,
         clock,
         mailer: core.mailer,
@@ -650,7 +648,6 @@ describe('only the last completed period is mailed; a backfill sends nothing', (
 
   test('the scheduled sync still mails', async () => {
     const jobs = startBackgroundJobs({
-      db: t.db,
       data: t.data,
       clock: t.clock,
       mailer: t.app.context.mailer,

@@ -97,7 +97,7 @@ describe('Test this key', () => {
 
     // Real calls: in the call log under the key's name, from the admin's address; the key is
     // stored nowhere.
-    t.core.callLog.flush()
+    await t.core.callLog.flush()
     const calls = t.db.query('SELECT status, key_id FROM sync_requests ORDER BY id').all() as {
       status: number
       key_id: number

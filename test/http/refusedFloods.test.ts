@@ -57,8 +57,8 @@ describe('refused sync calls', () => {
       headers: { 'x-forwarded-for': from, 'x-mida-secret-key': BAD_KEY },
     })
 
-  const rows = () => {
-    t.core.callLog.flush()
+  const rows = async () => {
+    await t.core.callLog.flush()
     return t.db.query('SELECT at, address, status, count FROM sync_requests ORDER BY id').all() as {
       at: number
       address: string
@@ -75,13 +75,13 @@ describe('refused sync calls', () => {
     const [a, b] = await Promise.all([repeat(1000, sync(A)), repeat(7, sync(B))])
     expect(a).toEqual({ 429: 1000 })
     expect(b).toEqual({ 429: 7 })
-    const refused = rows().filter((r) => r.status === 429)
+    const refused = (await rows()).filter((r) => r.status === 429)
     expect(refused.sort((x, y) => x.address.localeCompare(y.address))).toEqual([
       { at: start, address: A, status: 429, count: 1000 },
       { at: start, address: B, status: 429, count: 7 },
     ])
-    expect(rows().filter((r) => r.status === 401)).toHaveLength(20)
-    expect(rows().every((r) => r.status === 429 || r.count === 1)).toBe(true)
+    expect((await rows()).filter((r) => r.status === 401)).toHaveLength(20)
+    expect((await rows()).every((r) => r.status === 429 || r.count === 1)).toBe(true)
 
     // The settings page shows the count after the status.
     const log = await fragment('/settings/sync-log')
@@ -95,21 +95,21 @@ describe('refused sync calls', () => {
     const start = t.clock.now().epochMilliseconds
     await repeat(10, sync(A))
     expect(await repeat(3, sync(A))).toEqual({ 429: 3 })
-    t.core.callLog.flush()
+    await t.core.callLog.flush()
     // Written, then counted on in the same row.
     expect(await repeat(2, sync(A))).toEqual({ 429: 2 })
-    expect(rows().filter((r) => r.status === 429)).toEqual([
+    expect((await rows()).filter((r) => r.status === 429)).toEqual([
       { at: start, address: A, status: 429, count: 5 },
     ])
     // The window (15 minutes) ends: failures again, then a new window of refusals.
     t.clock.advance({ minutes: 15 })
     expect(await repeat(10, sync(A))).toEqual({ 401: 10 })
     expect(await repeat(4, sync(A))).toEqual({ 429: 4 })
-    expect(rows().filter((r) => r.status === 429)).toEqual([
+    expect((await rows()).filter((r) => r.status === 429)).toEqual([
       { at: start, address: A, status: 429, count: 5 },
       { at: start + 15 * 60_000, address: A, status: 429, count: 4 },
     ])
-    expect(rows()).toHaveLength(10 + 1 + 10 + 1)
+    expect(await rows()).toHaveLength(10 + 1 + 10 + 1)
   })
 })
 

@@ -446,7 +446,7 @@ describe('request log', () => {
     t.clock.advance({ seconds: 1 })
     await withKey('nope')
     // The log is written in batches; reading it through the domain (as the page does) flushes.
-    t.core.callLog.flush()
+    await t.core.callLog.flush()
     const rows = t.db
       .query(
         'SELECT store_id, at, key_id, address, status, duration_ms, error FROM sync_requests ORDER BY id',
@@ -508,11 +508,11 @@ describe('another process holding the database past the busy timeout', () => {
       success: false,
       error: 'The database is busy with another process writing (an import?); try again',
     })
-    t.core.callLog.flush() // busy still: the entry waits
+    await t.core.callLog.flush() // busy still: the entry waits
     other.exec('ROLLBACK')
     other.close()
     expect((await withKey()).status).toBe(200)
-    t.core.callLog.flush()
+    await t.core.callLog.flush()
     expect(
       t.db.query('SELECT status FROM sync_requests ORDER BY id').all() as { status: number }[],
     ).toEqual([{ status: 503 }, { status: 200 }])

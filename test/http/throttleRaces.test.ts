@@ -13,7 +13,7 @@ let t: TestApp
 let server: { url: string; stop: () => Promise<void> }
 afterEach(async () => {
   await server.stop()
-  t.core.callLog.flush()
+  await t.core.callLog.flush()
   t.close()
 })
 

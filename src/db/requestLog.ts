@@ -1,0 +1,34 @@
+// The sync API's call log (`sync_requests`) as the settings page reads it. It is written in
+// batches by the engine-specific writer (src/db/sqlite/callLog.ts).
+import type { Queries } from './data.ts'
+
+/** A logged call with the name and prefix of the key that made it. */
+export interface SyncRequestRow {
+  store_id: number | null
+  at: number
+  key_id: number | null
+  address: string | null
+  status: number
+  duration_ms: number
+  error: string | null
+  count: number
+  key_name: string | null
+  key_prefix: string | null
+}
+
+/** The latest calls of a store's sync API, newest first (calls without a valid key included). */
+export function recentSyncRequestRows(
+  q: Queries,
+  storeId: number,
+  limit: number,
+): Promise<SyncRequestRow[]> {
+  return q.all<SyncRequestRow>(
+    `SELECT r.store_id, r.at, r.key_id, r.address, r.status, r.duration_ms, r.error, r.count,
+       k.name AS key_name, k.prefix AS key_prefix
+     FROM sync_requests r LEFT JOIN api_keys k ON k.id = r.key_id
+     WHERE r.store_id = ? OR r.store_id IS NULL
+     ORDER BY r.at DESC, r.id DESC LIMIT ?`,
+    storeId,
+    limit,
+  )
+}

@@ -1,0 +1,101 @@
+// Engine-specific (SQLite): the sync API's call log written in batches, synchronously, with
+// statements prepared once per shape and many rows a statement. Under load one statement per row
+// cost more than serving the stored sync it logs, so this hot writer bypasses the query interface
+// like the tracker's: the domain reaches it through `SqliteData.exclusive`, and `closeCore`
+// directly for the last lines at shutdown (nothing else runs then).
+import type { Database } from '../database.ts'
+
+/** One logged call, or the first call of a run of refusals. */
+interface CallLogRow {
+  storeId: number | null
+  at: number
+  keyId: number | null
+  address: string | null
+  status: number
+  durationMs: number
+  error: string | null
+}
+
+/** A run of refused calls of one address, one row with a count; `rowId` once written. */
+interface RefusalRow {
+  entry: CallLogRow
+  count: number
+  rowId: number | null
+}
+
+/** What one flush writes: calls, refusal runs (inserted or recounted), and an optional pruning. */
+export interface CallLogBatch {
+  entries: readonly CallLogRow[]
+  refusals: readonly RefusalRow[]
+  /** Deletes the calls logged before this time too (null: no pruning this time). */
+  pruneBefore: number | null
+}
+
+const ROWS_PER_STATEMENT = 50
+const COLUMNS = 7
+const INSERT =
+  'INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error) VALUES '
+
+function put(e: CallLogRow, into: (string | number | null)[], at: number): void {
+  into[at] = e.storeId
+  into[at + 1] = e.at
+  into[at + 2] = e.keyId
+  into[at + 3] = e.address
+  into[at + 4] = e.status
+  into[at + 5] = e.durationMs
+  into[at + 6] = e.error
+}
+
+/**
+ * Writes a batch in one transaction. Returns the id of the row of each refusal run that had none
+ * (in the order of `refusals`; null for the runs only recounted). Throws as the database does
+ * (busy: nothing is written).
+ */
+export function writeCallLog(db: Database, batch: CallLogBatch): (number | null)[] {
+  const { entries, refusals } = batch
+  const many = db.query(INSERT + Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', '))
+  const one = db.query(`${INSERT}(?, ?, ?, ?, ?, ?, ?)`)
+  return db.transaction(() => {
+    const params: (string | number | null)[] = new Array(ROWS_PER_STATEMENT * COLUMNS)
+    let i = 0
+    for (; i + ROWS_PER_STATEMENT <= entries.length; i += ROWS_PER_STATEMENT) {
+      for (let j = 0; j < ROWS_PER_STATEMENT; j++) put(entries[i + j]!, params, j * COLUMNS)
+      many.run(...params)
+    }
+    const row: (string | number | null)[] = new Array(COLUMNS)
+    for (; i < entries.length; i++) {
+      put(entries[i]!, row, 0)
+      one.run(...row)
+    }
+    const ids: (number | null)[] = []
+    for (const run of refusals) {
+      if (run.rowId === null) {
+        put(run.entry, row, 0)
+        const inserted = db
+          .query<{ id: number }, (string | number | null)[]>(
+            `INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error,
+               count) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+          )
+          .get(...row, run.count)
+        ids.push(inserted!.id)
+      } else {
+        db.query('UPDATE sync_requests SET count = ? WHERE id = ?').run(run.count, run.rowId)
+        ids.push(null)
+      }
+    }
+    if (batch.pruneBefore !== null) pruneCallLog(db, batch.pruneBefore)
+    return ids
+  })()
+}
+
+/**
+ * Deletes the calls logged before `before`. Calls are appended in time order, so they go by id:
+ * from the first call at or after `before` (found scanning from the oldest) back.
+ */
+function pruneCallLog(db: Database, before: number): void {
+  db.query(
+    `DELETE FROM sync_requests WHERE id < coalesce(
+       (SELECT id FROM sync_requests WHERE at >= ? ORDER BY id LIMIT 1),
+       (SELECT coalesce(max(id), 0) + 1 FROM sync_requests))`,
+  ).run(before)
+}
