@@ -58,11 +58,12 @@ const money = (cents: number): number => round(cents / 100, 2)
  * transaction so that concurrent imports never produce a mix of before and after.
  */
 export function computeMetrics(data: Data, store: Store, period: Period): Promise<Metrics> {
-  return data.tx((q) => metricsOf(q, store.id, period), { readOnly: true })
+  return data.tx((q) => metricsOf(q, store, period), { readOnly: true })
 }
 
 /** Every metric of the period, read through `q` (inside the caller's read transaction). */
-export async function metricsOf(q: Queries, storeId: number, period: Period): Promise<Metrics> {
+export async function metricsOf(q: Queries, store: Store, period: Period): Promise<Metrics> {
+  const storeId = store.id
   const range = { storeId, from: period.start.epochMilliseconds, to: period.end.epochMilliseconds }
   const s = await sessionTotals(q, range)
   const new_visitors = await newVisitors(q, range)

@@ -250,7 +250,7 @@ export async function syncPeriod(
           period: periodJson(period),
           synced_at: now.toString({ smallestUnit: 'millisecond' }),
           currency: settings.currency,
-          data: await metricsOf(q, store.id, period),
+          data: await metricsOf(q, store, period),
         }
         return { body: JSON.stringify(payload), revision: data_revision, metrics: payload.data }
       },
