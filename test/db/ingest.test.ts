@@ -13,8 +13,8 @@ import { openTestStore, type TestStore } from '../utils.ts'
 
 let t: TestStore
 
-beforeEach(() => {
-  t = openTestStore()
+beforeEach(async () => {
+  t = await openTestStore()
 })
 
 afterEach(() => t.close())
