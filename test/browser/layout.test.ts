@@ -313,7 +313,9 @@ describe('the settings page layout', () => {
     for (const viewport of [DESKTOP, PHONE]) {
       const { context, page, errors } = await settingsAt(viewport)
       const revoke = page.getByRole('button', { name: 'Revoke' }).first()
-      const [revokeColor, red] = await revoke.evaluate((b) => {
+      const [revokeColor, red] = await revoke.evaluate(async (b) => {
+        // Pico eases a button's colours in (0.2 s): read them once its transitions have ended.
+        await Promise.all(b.getAnimations().map((a) => a.finished))
         const probe = document.createElement('span')
         probe.style.color = 'var(--pico-del-color)'
         document.body.append(probe)
