@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SqliteData } from '../src/db/data.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { createOrResetAdmin, startSession } from '../src/domain/admins.ts'
 import { systemClock } from '../src/domain/clock.ts'
@@ -30,10 +31,11 @@ function rssMb(pid: number): number {
 const dir = mkdtempSync(join(tmpdir(), 'mida-soak-'))
 const db = openDatabase(dir, { secretKey: undefined })
 const store = ensureDefaultStore(db, systemClock)
-initialiseSettings(db, store.id, systemClock)
-updateSettings(
-  db,
-  store.id,
+const data = new SqliteData(db)
+await initialiseSettings(data, store, systemClock)
+await updateSettings(
+  data,
+  store,
   { timezone: 'UTC', api_enabled: 'true', shopify_webhook_secret: WEBHOOK_SECRET },
   systemClock,
 )

@@ -5,7 +5,7 @@ import { openDatabase } from '../src/db/database.ts'
 import { FixedClock } from '../src/domain/clock.ts'
 import { writeOrders, writeSessions } from '../src/domain/ingest/writers.ts'
 import type { OrderRecord, SessionRecord } from '../src/domain/records.ts'
-import { updateSettings } from '../src/domain/settings.ts'
+import { updateSettingsOn } from '../src/domain/settings.ts'
 import { ensureDefaultStore } from '../src/domain/stores.ts'
 import { syncPeriod } from '../src/domain/sync.ts'
 import { prng, sessionAt } from './datasets.ts'
@@ -23,7 +23,7 @@ export function benchStore(total: number) {
   const store = ensureDefaultStore(db, clock)
   if (fresh) {
     console.log(`building a store of ${total} sessions in ${dir} …`)
-    updateSettings(db, store.id, { timezone: 'UTC', api_enabled: true }, clock)
+    updateSettingsOn(db, store.id, { timezone: 'UTC', api_enabled: true }, clock)
     const rand = prng(7)
     const batch = 50_000
     for (let from = 0; from < total; from += batch) {

@@ -64,22 +64,23 @@ export interface CoreOptions {
  * Opens the core: the data directory's database (migrated, with MIDA_SECRET_KEY), secrets saved
  * before the key was set sealed, the default store and its first settings, the throttles.
  */
-export function openCore({ config, clock, mailer, log }: CoreOptions): Core {
+export async function openCore({ config, clock, mailer, log }: CoreOptions): Promise<Core> {
   const db = openDatabase(config.dataDir, { secretKey: config.secretKey, log })
   try {
-    sealPlaintextSecrets(db, log)
+    const data = new SqliteData(db)
+    await sealPlaintextSecrets(data, log)
     const store = ensureDefaultStore(db, clock)
-    initialiseSettings(db, store.id, clock)
+    await initialiseSettings(data, store, clock)
     const nowMs = () => clock.now().epochMilliseconds
     return {
       config,
       clock,
-      data: new SqliteData(db),
+      data,
       db,
       store,
       cache: db.cache,
       secrets: db.secrets,
-      mailer: mailer ? () => mailer : configuredMailer(config, db),
+      mailer: mailer ? async () => mailer : configuredMailer(config, data),
       keyThrottle: new Throttle(nowMs, config.keyAttempts, (s) => new TooManyRequests(s)),
       loginThrottle: new Throttle(nowMs, config.loginAttempts, (s) => new TooManyRequests(s)),
       collectLimiter: new Throttle(

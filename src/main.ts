@@ -106,7 +106,7 @@ export async function runCli(
       io.out(`${command.help}\n`)
       return 0
     }
-    rt = openRuntime(parsed, io, clock)
+    rt = await openRuntime(parsed, io, clock)
     return await command.run(rt, parsed)
   } catch (err) {
     if (err instanceof UsageError) {

@@ -17,10 +17,10 @@ afterEach(() => {
 })
 
 /** A core on a fresh data dir, closed and removed after the test. */
-function core(env: Record<string, string> = {}): Core {
+async function core(env: Record<string, string> = {}): Promise<Core> {
   const { dir, cleanup } = tempDir('mida-core-')
   cleanups.push(cleanup)
-  const opened = openCore({
+  const opened = await openCore({
     config: loadConfig({ env: { MIDA_DATA_DIR: dir, ...env }, cwd: dir }),
     clock,
   })
@@ -37,14 +37,14 @@ const stored = (c: Core, key: string) =>
   ).value
 
 describe('two cores in one process share nothing', () => {
-  test('each has its own read cache: a setting cached by one is not what the other reads', () => {
-    const a = core()
-    const b = core()
+  test('each has its own read cache: a setting cached by one is not what the other reads', async () => {
+    const a = await core()
+    const b = await core()
     expect(a.cache).not.toBe(b.cache)
-    updateSettings(a.db, a.store.id, { timezone: 'Europe/Berlin' }, clock)
-    updateSettings(b.db, b.store.id, { timezone: 'Asia/Tokyo' }, clock)
-    expect(readSettings(a.db, a.store.id).timezone).toBe('Europe/Berlin')
-    expect(readSettings(b.db, b.store.id).timezone).toBe('Asia/Tokyo')
+    await updateSettings(a.data, a.store, { timezone: 'Europe/Berlin' }, clock)
+    await updateSettings(b.data, b.store, { timezone: 'Asia/Tokyo' }, clock)
+    expect((await readSettings(a.data, a.store)).timezone).toBe('Europe/Berlin')
+    expect((await readSettings(b.data, b.store)).timezone).toBe('Asia/Tokyo')
     expect(a.cache.peek<{ timezone: string }>(`settings:${a.store.id}`)?.timezone).toBe(
       'Europe/Berlin',
     )
@@ -54,19 +54,19 @@ describe('two cores in one process share nothing', () => {
     )
   })
 
-  test('each has its own secret key: one seals, the other (no key) stores as is', () => {
-    const sealing = core({ MIDA_SECRET_KEY: KEY })
-    const plain = core()
-    updateSettings(sealing.db, sealing.store.id, { smtp_password: 'pw-one' }, clock)
-    updateSettings(plain.db, plain.store.id, { smtp_password: 'pw-two' }, clock)
+  test('each has its own secret key: one seals, the other (no key) stores as is', async () => {
+    const sealing = await core({ MIDA_SECRET_KEY: KEY })
+    const plain = await core()
+    await updateSettings(sealing.data, sealing.store, { smtp_password: 'pw-one' }, clock)
+    await updateSettings(plain.data, plain.store, { smtp_password: 'pw-two' }, clock)
     expect(stored(sealing, 'smtp_password').startsWith(SEALED_PREFIX)).toBe(true)
     expect(stored(plain, 'smtp_password')).toBe('pw-two')
-    expect(readSettings(sealing.db, sealing.store.id).smtp_password).toBe('pw-one')
+    expect((await readSettings(sealing.data, sealing.store)).smtp_password).toBe('pw-one')
   })
 
-  test("each has its own call-log buffer: one's flush writes none of the other's lines", () => {
-    const a = core()
-    const b = core()
+  test("each has its own call-log buffer: one's flush writes none of the other's lines", async () => {
+    const a = await core()
+    const b = await core()
     const entry = {
       storeId: a.store.id,
       at: clock.now().epochMilliseconds,
@@ -85,9 +85,9 @@ describe('two cores in one process share nothing', () => {
     expect([count(a), count(b)]).toEqual([1, 0])
   })
 
-  test("each has its own open sessions: one's visitor is new to the other", () => {
-    const a = core()
-    const b = core()
+  test("each has its own open sessions: one's visitor is new to the other", async () => {
+    const a = await core()
+    const b = await core()
     expect(a.openSessions).not.toBe(b.openSessions)
     const event = (c: Core, at: string) => ({
       storeId: c.store.id,
@@ -115,8 +115,8 @@ describe('no entry point writes a secret in plaintext when a key is configured',
   })
 
   test('the core, the test factory path and the CLI all seal with MIDA_SECRET_KEY', async () => {
-    const c = core({ MIDA_SECRET_KEY: KEY })
-    updateSettings(c.db, c.store.id, { shopify_webhook_secret: 'shpss_core' }, clock)
+    const c = await core({ MIDA_SECRET_KEY: KEY })
+    await updateSettings(c.data, c.store, { shopify_webhook_secret: 'shpss_core' }, clock)
     expect(isSealed(stored(c, 'shopify_webhook_secret'))).toBe(true)
 
     const { dir, cleanup } = tempDir('mida-core-')

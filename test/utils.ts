@@ -49,11 +49,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const { dir, cleanup } = tempDir()
   const clock = new FixedClock(options.now ?? '2026-11-26T06:00:00Z')
   const config = loadConfig({ env: { MIDA_DATA_DIR: dir, ...options.env }, cwd: dir })
-  const core = openCore({ config, clock, mailer: options.mailer })
+  const core = await openCore({ config, clock, mailer: options.mailer })
   const { db } = core
   const app = createApp(core)
   const storeId = core.store.id
-  if (options.settings) await updateSettings(db, storeId, options.settings, clock)
+  if (options.settings) await updateSettings(core.data, core.store, options.settings, clock)
   return {
     app,
     core,

@@ -10,7 +10,7 @@ import {
 } from '../domain/admins.ts'
 import { CLI_ACTOR, ENV_ACTOR, recordAudit } from '../domain/audit.ts'
 import type { Clock } from '../domain/clock.ts'
-import { initialiseSettings } from '../domain/settings.ts'
+import { initialiseSettingsOn } from '../domain/settings.ts'
 import { ensureDefaultStore } from '../domain/stores.ts'
 import { type OptionSpec, type Parsed, str } from './args.ts'
 import { type Io, UsageError } from './io.ts'
@@ -103,7 +103,7 @@ export async function ensureAdminAtStartup(
     const { admin } = await createOrResetAdmin(db, config.adminEmail, config.adminPassword, clock)
     const store = ensureDefaultStore(db, clock)
     // Seeded first, so the store email below is not taken for an initialised store.
-    initialiseSettings(db, store.id, clock)
+    initialiseSettingsOn(db, store.id, clock)
     adoptAdminEmail(db, admin.email, clock)
     recordAudit(
       db,

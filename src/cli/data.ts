@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { connectionOf } from '../db/data.ts'
 import { auditSettingsChange, CLI_ACTOR } from '../domain/audit.ts'
 import { backupDatabase, backupDay, dailyBackup } from '../domain/backup.ts'
 import { importOrders } from '../domain/csv.ts'
@@ -22,7 +23,7 @@ Prints the store settings, or changes them with the same validation as the setti
 Example: mida-export settings set timezone=America/New_York currency=USD api_enabled=true`
 
 /** `settings` and `settings set key=value …`. */
-export function runSettings(rt: Runtime, p: Parsed): number {
+export async function runSettings(rt: Runtime, p: Parsed): Promise<number> {
   const [action, ...pairs] = p.positionals
   if (action !== undefined && action !== 'set') {
     throw new UsageError(`Unknown settings command: ${action} (use: settings set key=value …)`)
@@ -36,12 +37,12 @@ export function runSettings(rt: Runtime, p: Parsed): number {
       if (eq <= 0) throw new UsageError(`Expected key=value, got ${JSON.stringify(pair)}`)
       changes[pair.slice(0, eq).trim()] = pair.slice(eq + 1)
     }
-    const before = readSettings(rt.db, rt.store.id)
-    const after = updateSettings(rt.db, rt.store.id, changes, rt.clock)
     const who = { storeId: rt.store.id, actor: CLI_ACTOR, address: null }
-    auditSettingsChange(rt.db, who, before, after, rt.clock)
+    await updateSettings(rt.data, rt.store, changes, rt.clock, async (_q, { before, after }) =>
+      auditSettingsChange(connectionOf(rt.data), who, before, after, rt.clock),
+    )
   }
-  const shown = displaySettings(readSettings(rt.db, rt.store.id), rt.store.trackingId)
+  const shown = displaySettings(await readSettings(rt.data, rt.store), rt.store.trackingId)
   print(rt, shown, () =>
     table(
       ['SETTING', 'VALUE'],
@@ -152,8 +153,8 @@ Prints the metrics (the sync "data" object) for whole store days from --from to 
 included; today counts so far. Default: today. Records no sync and sends no email.`
 
 /** `stats`: metrics for any range of whole store days. */
-export function runStats(rt: Runtime, p: Parsed): number {
-  const settings = readSettings(rt.db, rt.store.id)
+export async function runStats(rt: Runtime, p: Parsed): Promise<number> {
+  const settings = await readSettings(rt.data, rt.store)
   const today = storeDate(rt.clock.now(), settings.timezone)
   const fromText = str(p, 'from')
   const toText = str(p, 'to')
@@ -203,10 +204,10 @@ function positiveInt(
 }
 
 /** `demo`: realistic, deterministic data to try the API with. */
-export function runDemo(rt: Runtime, p: Parsed): number {
+export async function runDemo(rt: Runtime, p: Parsed): Promise<number> {
   const days = positiveInt(str(p, 'days'), '--days', 30, 3650)
   const seed = positiveInt(str(p, 'seed'), '--seed', 1, 2 ** 31)
-  const settings = readSettings(rt.db, rt.store.id)
+  const settings = await readSettings(rt.data, rt.store)
   const summary = generateDemo(rt.db, rt.store.id, settings.timezone, { days, seed }, rt.clock)
   print(rt, summary, () =>
     [

@@ -11,9 +11,9 @@ export interface Runtime extends Core {
 }
 
 /** Loads the configuration and opens the core for a command (closeCore closes it). */
-export function openRuntime(parsed: Parsed, io: Io, clock: Clock): Runtime {
+export async function openRuntime(parsed: Parsed, io: Io, clock: Clock): Promise<Runtime> {
   const config = loadConfig({ flags: parsed.values, env: io.env, cwd: io.cwd })
-  const core = openCore({ config, clock, log: (line) => io.err(`${line}\n`) })
+  const core = await openCore({ config, clock, log: (line) => io.err(`${line}\n`) })
   return Object.assign(core, { io, json: parsed.values.json === true })
 }
 

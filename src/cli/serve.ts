@@ -67,6 +67,7 @@ export async function runServe(rt: Runtime): Promise<number> {
   await ensureAdminAtStartup(rt.db, rt.config, rt.clock, (line) => rt.io.err(`${line}\n`))
   const jobs = startBackgroundJobs({
     db: rt.db,
+    data: rt.data,
     clock: rt.clock,
     mailer: app.context.mailer,
     baseUrl: rt.config.baseUrl,

@@ -4,7 +4,7 @@ import type { Database } from '../db/database.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { Conflict, InvalidInput } from './errors.ts'
 import { randomBase62 } from './random.ts'
-import { readSettings, updateSettings } from './settings.ts'
+import { readSettingsOn, updateSettingsOn } from './settings.ts'
 
 /** How long a setup link stays valid. */
 export const SETUP_TOKEN_TTL_MS = 30 * 60_000
@@ -150,8 +150,8 @@ export async function createOrResetAdmin(
 export function adoptAdminEmail(db: Database, email: string, clock: Clock): void {
   const stores = db.query('SELECT id FROM stores ORDER BY id').all() as { id: number }[]
   for (const { id } of stores) {
-    if (readSettings(db, id).store_email === '') {
-      updateSettings(db, id, { store_email: email }, clock)
+    if (readSettingsOn(db, id).store_email === '') {
+      updateSettingsOn(db, id, { store_email: email }, clock)
     }
   }
 }

@@ -6,7 +6,7 @@ import { BACKUP_DIR, createPrivateFile, ensurePrivateDir } from '../db/files.ts'
 import type { Clock } from './clock.ts'
 import { PeriodicTask } from './periodic.ts'
 import { storeDate } from './periods.ts'
-import { readSettings } from './settings.ts'
+import { readSettingsOn } from './settings.ts'
 
 /** How often the backup job looks at the clock (it writes at most one file a store day). */
 const BACKUP_INTERVAL_MS = 60_000
@@ -110,7 +110,7 @@ export function dailyBackup(
 /** The store day used to name backups: today in the time zone of the first store. */
 export function backupDay(db: Database, clock: Clock): Temporal.PlainDate {
   const store = db.query('SELECT id FROM stores ORDER BY id LIMIT 1').get() as { id: number } | null
-  const timeZone = store ? readSettings(db, store.id).timezone : 'UTC'
+  const timeZone = store ? readSettingsOn(db, store.id).timezone : 'UTC'
   return storeDate(clock.now(), timeZone)
 }
 

@@ -1,7 +1,7 @@
 import type { Database } from '../db/database.ts'
 import { computeMetrics, type Metrics } from './metrics.ts'
 import { dayRange, type Frequency, type Period, previousPeriod, storeDate } from './periods.ts'
-import { readSettings, type StoreSettings } from './settings.ts'
+import { readSettingsOn, type StoreSettings } from './settings.ts'
 
 /** How many days the dashboard's chart shows. */
 const CHART_DAYS = 14
@@ -19,7 +19,7 @@ export interface Dashboard {
 
 /** The last completed period's figures and the last 14 days, in the store's time zone. */
 export function dashboardData(db: Database, storeId: number, now: Temporal.Instant): Dashboard {
-  const settings = readSettings(db, storeId)
+  const settings = readSettingsOn(db, storeId)
   const { timezone, week_start, sync_frequency } = settings
   const period = previousPeriod(now, sync_frequency, timezone, week_start)
   const yesterday = storeDate(now, timezone).subtract({ days: 1 })

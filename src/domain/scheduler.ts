@@ -1,4 +1,5 @@
 import { DEFAULT_AUDIT_KEEP_DAYS } from '../config.ts'
+import type { Data } from '../db/data.ts'
 import type { Database } from '../db/database.ts'
 import { pruneAuditLog } from './audit.ts'
 import { BackupJob } from './backup.ts'
@@ -7,7 +8,7 @@ import type { MailerResolver } from './mailer.ts'
 import { OutboxSender, processOwner } from './outbox.ts'
 import { PeriodicTask } from './periodic.ts'
 import { type Frequency, type Period, periodContaining, previousPeriod } from './periods.ts'
-import { readSettings, type StoreSettings } from './settings.ts'
+import { readSettingsOn, type StoreSettings } from './settings.ts'
 import { syncPeriod } from './sync.ts'
 
 /** How often the scheduler looks at the clock; short ticks survive sleeps and clock jumps. */
@@ -209,7 +210,7 @@ export class Scheduler {
     const outcomes: TickOutcome[] = []
     const stores = this.db.query('SELECT id FROM stores ORDER BY id').all() as { id: number }[]
     for (const { id: storeId } of stores) {
-      const due = duePeriod(this.clock.now(), readSettings(this.db, storeId))
+      const due = duePeriod(this.clock.now(), readSettingsOn(this.db, storeId))
       if (!due) continue
       const { frequency, period } = due
       const key = { storeId, frequency, periodStart: period.start.epochMilliseconds }
@@ -272,6 +273,7 @@ export interface BackgroundJobs {
  */
 export function startBackgroundJobs(options: {
   db: Database
+  data: Data
   clock: Clock
   mailer: MailerResolver
   baseUrl: string

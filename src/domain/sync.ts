@@ -3,7 +3,7 @@ import type { Database } from '../db/database.ts'
 import type { Clock } from './clock.ts'
 import { AppError, Conflict, InvalidInput } from './errors.ts'
 import { computeMetrics, type Metrics } from './metrics.ts'
-import { queueSyncNotification } from './notifications.ts'
+import { queueSyncNotificationOn } from './notifications.ts'
 import {
   type Frequency,
   isComplete,
@@ -14,7 +14,7 @@ import {
   previousPeriod,
 } from './periods.ts'
 import { dataRevision } from './revisions.ts'
-import { readSettings, type StoreSettings } from './settings.ts'
+import { readSettingsOn, type StoreSettings } from './settings.ts'
 
 export type SyncTrigger = 'api' | 'cli' | 'scheduler'
 
@@ -155,7 +155,7 @@ export function syncPeriod(
   request: SyncRequest,
   clock: Clock,
 ): SyncResult {
-  const settings = readSettings(db, storeId)
+  const settings = readSettingsOn(db, storeId)
   const now = clock.now()
   const { frequency, period } = resolvePeriod(settings, request, now)
   const notify = notifiesFor(settings, request.trigger, frequency, period, now)
@@ -246,7 +246,7 @@ export function syncPeriod(
       now.epochMilliseconds,
     )
     if (notify) {
-      queueSyncNotification(
+      queueSyncNotificationOn(
         db,
         storeId,
         settings,
@@ -296,7 +296,7 @@ function recordFailure(
         now.epochMilliseconds,
       )
       if (notify) {
-        queueSyncNotification(
+        queueSyncNotificationOn(
           db,
           storeId,
           settings,

@@ -6,6 +6,7 @@ import { SectionBlock } from '../../views/settings/page.tsx'
 import { AFTER_CHANGE_MODELS, AfterChangePartials } from '../../views/settings/partials.tsx'
 import { NextSync } from '../../views/settings/syncFrequency.tsx'
 import { type ModelName, modelOf } from '../../views/settings/types.ts'
+import { connectionOf } from '../db/data.ts'
 import { auditSettingsChange } from '../domain/audit.ts'
 import { readSettings, updateSettings } from '../domain/settings.ts'
 import { type AdminAuth, adminAuth } from './auth.ts'
@@ -21,8 +22,8 @@ type Server = Parameters<typeof clientAddress>[2]
  * the new-key box, and "Test this key", which calls the sync API with the one-time key.
  */
 export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHandler>) {
-  const { db, clock } = ctx
-  const storeId = ctx.store.id
+  const { data, clock, store } = ctx
+  const storeId = store.id
 
   const view = (auth: AdminAuth, models: readonly ModelName[]) =>
     loadSettingsView(ctx, { csrfToken: auth.csrfToken, models })
@@ -30,23 +31,29 @@ export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHa
   return new Elysia({ name: 'onboarding', seed: ctx })
     .use(adminAuth(ctx))
     .guard({ admin: true })
-    .get('/settings/overview', ({ auth, request }) =>
+    .get('/settings/overview', async ({ auth, request }) =>
       isHtmx(request)
-        ? htmlResponse(<Overview model={modelOf(view(auth, ['overview']), 'overview')} />)
+        ? htmlResponse(<Overview model={modelOf(await view(auth, ['overview']), 'overview')} />)
         : redirect('/settings#section-dashboard'),
     )
-    .get('/settings/keys/api-state', ({ request }) =>
+    .get('/settings/keys/api-state', async ({ request }) =>
       isHtmx(request)
-        ? htmlResponse(<ApiKeyState apiEnabled={readSettings(db, storeId).api_enabled} reloaded />)
+        ? htmlResponse(
+            <ApiKeyState apiEnabled={(await readSettings(data, store)).api_enabled} reloaded />,
+          )
         : redirect('/settings#section-api-keys'),
     )
-    .post('/settings/api/activate', ({ auth, request, server }) => {
-      const before = readSettings(db, storeId)
-      const after = updateSettings(db, storeId, { api_enabled: 'true' }, clock)
-      const address = clientAddress(ctx, request, server as Server)
-      auditSettingsChange(db, { storeId, actor: auth.admin.email, address }, before, after, clock)
+    .post('/settings/api/activate', async ({ auth, request, server }) => {
+      const who = {
+        storeId,
+        actor: auth.admin.email,
+        address: clientAddress(ctx, request, server as Server),
+      }
+      await updateSettings(data, store, { api_enabled: 'true' }, clock, async (_q, saved) =>
+        auditSettingsChange(connectionOf(data), who, saved.before, saved.after, clock),
+      )
       if (!isHtmx(request)) return redirect('/settings#section-api-status')
-      const v = view(auth, [...(apiStatusSection.models ?? []), ...AFTER_CHANGE_MODELS])
+      const v = await view(auth, [...(apiStatusSection.models ?? []), ...AFTER_CHANGE_MODELS])
       // The API Status section holds only the switch: replacing it keeps every other unsaved
       // edit of the form. `api-activated` lets the page keep a clean form clean.
       return htmlResponse(

@@ -11,6 +11,7 @@ import { AFTER_CHANGE_MODELS, AfterChangePartials } from '../../views/settings/p
 import { PAGE_MODELS } from '../../views/settings/sections.tsx'
 import { SyncLog } from '../../views/settings/syncLog.tsx'
 import { type ApiKeysModel, type ModelName, modelOf } from '../../views/settings/types.ts'
+import { connectionOf } from '../db/data.ts'
 import { type AuditAction, auditSettingsChange, describeKey, recordAudit } from '../domain/audit.ts'
 import { AppError } from '../domain/errors.ts'
 import {
@@ -20,8 +21,9 @@ import {
   regenerateApiKey,
   revokeApiKey,
 } from '../domain/keys.ts'
-import { previewSettings, RETYPE_SMTP_PASSWORD, savedPasswordMoves } from '../domain/mailer.ts'
+import { RETYPE_SMTP_PASSWORD, savedPasswordMoves } from '../domain/mailer.ts'
 import {
+  previewSettings,
   readSettings,
   SECRET_SETTINGS,
   SETTING_KEYS,
@@ -73,8 +75,8 @@ function loadedValues(body: unknown): Record<string, unknown> {
 
 /** `/settings` and its fragments: the page, Save, API keys, the sync log. */
 export function settingsRoutes(ctx: AppContext) {
-  const { db, clock } = ctx
-  const storeId = ctx.store.id
+  const { db, data, clock, store } = ctx
+  const storeId = store.id
 
   const view = (auth: AdminAuth, models: readonly ModelName[]) =>
     loadSettingsView(ctx, { csrfToken: auth.csrfToken, models })
@@ -84,9 +86,9 @@ export function settingsRoutes(ctx: AppContext) {
    * on the time zone alone, so they are counted again only when a Save changed it; otherwise
    * the answer keeps the page's live counter (see `TrackingToday`).
    */
-  const saveAnswerView = (auth: AdminAuth, zoneChanged: boolean) => {
+  const saveAnswerView = async (auth: AdminAuth, zoneChanged: boolean) => {
     const models = SAVE_RESULT_MODELS.filter((m) => zoneChanged || m !== 'trackingToday')
-    const v = view(auth, models)
+    const v = await view(auth, models)
     if (!zoneChanged) v.models.trackingToday = null
     return v
   }
@@ -95,7 +97,7 @@ export function settingsRoutes(ctx: AppContext) {
    * The keys fragment for htmx (after a change, with the audit log and the overview as
    * partials), the whole page for a plain form post.
    */
-  const keysAnswer = (
+  const keysAnswer = async (
     request: Request,
     auth: AdminAuth,
     keys: Pick<ApiKeysModel, 'newKey' | 'revokedKey' | 'keyForm'> = {},
@@ -108,7 +110,7 @@ export function settingsRoutes(ctx: AppContext) {
       : changed
         ? ['apiKeys', ...AFTER_CHANGE_MODELS]
         : ['apiKeys']
-    const v = loadSettingsView(ctx, { csrfToken: auth.csrfToken, models, keys })
+    const v = await loadSettingsView(ctx, { csrfToken: auth.csrfToken, models, keys })
     return htmx
       ? htmlResponse(
           <>
@@ -127,7 +129,7 @@ export function settingsRoutes(ctx: AppContext) {
     address: clientAddress(ctx, request, server),
   })
 
-  const keyAction = (
+  const keyAction = async (
     request: Request,
     server: Server,
     auth: AdminAuth,
@@ -142,7 +144,7 @@ export function settingsRoutes(ctx: AppContext) {
       const detail = newKey ? `${describeKey(key)} → ${newKey.key.prefix}…` : describeKey(key)
       recordAudit(db, { ...actor(auth, request, server), action, detail }, clock)
       const revokedKey = action === 'key.revoked' ? key.id : undefined
-      return keysAnswer(request, auth, { newKey, revokedKey }, 200, true)
+      return await keysAnswer(request, auth, { newKey, revokedKey }, 200, true)
     } catch (err) {
       if (!(err instanceof AppError)) throw err
       return keysAnswer(
@@ -157,8 +159,8 @@ export function settingsRoutes(ctx: AppContext) {
   return new Elysia({ name: 'settings', seed: ctx })
     .use(adminAuth(ctx))
     .guard({ admin: true })
-    .get('/settings', ({ auth, query }) => {
-      const v = view(auth, PAGE_MODELS)
+    .get('/settings', async ({ auth, query }) => {
+      const v = await view(auth, PAGE_MODELS)
       return htmlResponse(
         <SettingsPage
           view={v}
@@ -166,9 +168,9 @@ export function settingsRoutes(ctx: AppContext) {
         />,
       )
     })
-    .post('/settings', ({ auth, body, request, server }) => {
+    .post('/settings', async ({ auth, body, request, server }) => {
       const submitted = settingsChanges(body)
-      const before = readSettings(db, storeId)
+      const before = await readSettings(data, store)
       // Only what the merchant changed is written: a change made elsewhere since the page loaded
       // survives, and one to the same field is shown as a conflict instead of being overwritten.
       const { changes, conflicts } = settingsEdits(before, submitted, loadedValues(body))
@@ -177,16 +179,18 @@ export function settingsRoutes(ctx: AppContext) {
         if (Object.keys(conflicts).length > 0) throw new SettingsError(conflicts)
         if (
           changes.smtp_password === undefined &&
-          savedPasswordMoves(before, previewSettings(db, storeId, changes, clock))
+          savedPasswordMoves(before, await previewSettings(data, store, changes, clock))
         ) {
           throw new SettingsError({ smtp_password: RETYPE_SMTP_PASSWORD })
         }
-        after = updateSettings(db, storeId, changes, clock)
-        auditSettingsChange(db, actor(auth, request, server), before, after, clock)
+        const who = actor(auth, request, server)
+        after = await updateSettings(data, store, changes, clock, async (_q, saved) =>
+          auditSettingsChange(connectionOf(data), who, saved.before, saved.after, clock),
+        )
       } catch (err) {
         if (!(err instanceof SettingsError)) throw err
         const htmx = isHtmx(request)
-        const v = htmx ? saveAnswerView(auth, false) : view(auth, PAGE_MODELS)
+        const v = htmx ? await saveAnswerView(auth, false) : await view(auth, PAGE_MODELS)
         // What was typed stays in the fields, each error next to its field; the fields the
         // merchant did not touch show the saved values (changed elsewhere or not).
         const typed = { ...changes }
@@ -206,7 +210,7 @@ export function settingsRoutes(ctx: AppContext) {
         return htmlResponse(<SaveResult view={v} ok={false} />, status)
       }
       if (!isHtmx(request)) return redirect('/settings?saved=1')
-      const v = saveAnswerView(auth, after.timezone !== before.timezone)
+      const v = await saveAnswerView(auth, after.timezone !== before.timezone)
       return htmlResponse(<SaveResult view={v} ok />, 200, {
         'hx-trigger': 'settings-saved',
       })
@@ -214,7 +218,7 @@ export function settingsRoutes(ctx: AppContext) {
     .get('/settings/keys', ({ auth, request }) =>
       isHtmx(request) ? keysAnswer(request, auth) : redirect('/settings#section-api-keys'),
     )
-    .post('/settings/keys', ({ auth, body, request, server }) => {
+    .post('/settings/keys', async ({ auth, body, request, server }) => {
       const name = formField(body, 'name') ?? ''
       const scope = formField(body, 'scope') ?? 'export'
       try {
@@ -239,14 +243,14 @@ export function settingsRoutes(ctx: AppContext) {
         return undefined
       }),
     )
-    .get('/settings/sync-log', ({ auth, request }) =>
+    .get('/settings/sync-log', async ({ auth, request }) =>
       isHtmx(request)
-        ? htmlResponse(<SyncLog model={modelOf(view(auth, ['syncLog']), 'syncLog')} />)
+        ? htmlResponse(<SyncLog model={modelOf(await view(auth, ['syncLog']), 'syncLog')} />)
         : redirect('/settings#section-sync-log'),
     )
-    .get('/settings/audit', ({ auth, request }) =>
+    .get('/settings/audit', async ({ auth, request }) =>
       isHtmx(request)
-        ? htmlResponse(<AuditLog model={modelOf(view(auth, ['audit']), 'audit')} />)
+        ? htmlResponse(<AuditLog model={modelOf(await view(auth, ['audit']), 'audit')} />)
         : redirect('/settings#section-audit'),
     )
 }

@@ -47,11 +47,11 @@ type Loader<K extends ModelName> = (
   ctx: AppContext,
   view: SettingsView,
   options: LoadOptions,
-) => SectionModels[K]
+) => Promise<SectionModels[K]>
 
 /** One loader per model: the only database reads of the settings page. */
 const LOADERS: { [K in ModelName]: Loader<K> } = {
-  overview(ctx, { settings, smtp, now }) {
+  async overview(ctx, { settings, smtp, now }) {
     const storeId = ctx.store.id
     if (hasStoreData(ctx.db, storeId)) {
       const data = dashboardData(ctx.db, storeId, Temporal.Instant.fromEpochMilliseconds(now))
@@ -73,7 +73,7 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
     })
     return { kind: 'checklist', steps, recipient }
   },
-  apiKeys(ctx, { settings, server }, { keys }) {
+  async apiKeys(ctx, { settings, server }, { keys }) {
     return {
       timeZone: settings.timezone,
       baseUrl: server.baseUrl,
@@ -82,7 +82,7 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
       ...keys,
     }
   },
-  trackingToday(ctx, { settings, now }) {
+  async trackingToday(ctx, { settings, now }) {
     const today = countToday(
       ctx.db,
       ctx.store.id,
@@ -91,19 +91,19 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
     )
     return { timeZone: settings.timezone, ...today }
   },
-  syncLog(ctx, { settings }) {
+  async syncLog(ctx, { settings }) {
     return {
       timeZone: settings.timezone,
       records: recentSyncRecords(ctx.db, ctx.store.id, 10),
       requests: recentSyncRequests(ctx.callLog, ctx.store.id, 10),
     }
   },
-  audit(ctx, { settings }) {
+  async audit(ctx, { settings }) {
     return { timeZone: settings.timezone, entries: recentAudit(ctx.db, ctx.store.id, 50) }
   },
-  outbox(ctx, { settings, smtp }) {
+  async outbox(ctx, { settings, smtp }) {
     const configured = smtp !== null
-    const rows = recentOutbox(ctx.db, ctx.store.id, 10).map((r) => ({
+    const rows = (await recentOutbox(ctx.data, ctx.store, 10)).map((r) => ({
       id: r.id,
       createdAt: r.createdAt,
       subject: r.subject,
@@ -117,21 +117,24 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
   },
 }
 
-function loadModel<K extends ModelName>(
+async function loadModel<K extends ModelName>(
   name: K,
   ctx: AppContext,
   view: SettingsView,
   options: LoadOptions,
-): void {
-  view.models[name] = LOADERS[name](ctx, view, options)
+): Promise<void> {
+  view.models[name] = await LOADERS[name](ctx, view, options)
 }
 
 /**
  * A settings view: the saved settings, the server's facts, one clock reading, and the models
  * named in `options.models`, each read once.
  */
-export function loadSettingsView(ctx: AppContext, options: LoadOptions): SettingsView {
-  const settings = readSettings(ctx.db, ctx.store.id)
+export async function loadSettingsView(
+  ctx: AppContext,
+  options: LoadOptions,
+): Promise<SettingsView> {
+  const settings = await readSettings(ctx.data, ctx.store)
   const view: SettingsView = {
     settings,
     state: { values: formValues(settings), errors: {} },
@@ -146,6 +149,6 @@ export function loadSettingsView(ctx: AppContext, options: LoadOptions): Setting
     smtp: smtpTarget(ctx.config, settings),
     models: {},
   }
-  for (const name of new Set(options.models)) loadModel(name, ctx, view, options)
+  for (const name of new Set(options.models)) await loadModel(name, ctx, view, options)
   return view
 }

@@ -5,7 +5,7 @@ import { nowMs } from '../domain/clock.ts'
 import { AppError, Forbidden, InvalidInput, Unauthorized } from '../domain/errors.ts'
 import { authenticateApiKey } from '../domain/keys.ts'
 import { parseDate } from '../domain/periods.ts'
-import { readSettings } from '../domain/settings.ts'
+import { readSettingsOn } from '../domain/settings.ts'
 import { SyncFailed, type SyncRequest, syncPeriod } from '../domain/sync.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
@@ -136,7 +136,7 @@ export function syncHandler(ctx: AppContext) {
         throw new Unauthorized()
       }
       keyId = key.id
-      if (!readSettings(db, ctx.store.id).api_enabled) throw new Forbidden('API is deactivated')
+      if (!readSettingsOn(db, ctx.store.id).api_enabled) throw new Forbidden('API is deactivated')
     } catch (caught) {
       return fail(caught)
     }

@@ -379,7 +379,10 @@ describe('sync and stats', () => {
     // the API on the same data dir answers with the same bytes
     await cli(['settings', 'set', 'api_enabled=true'])
     const { key } = await cliJson(['keys', 'create', '--name', 'api'])
-    const core = openCore({ config: loadConfig({ env: { MIDA_DATA_DIR: dir }, cwd: dir }), clock })
+    const core = await openCore({
+      config: loadConfig({ env: { MIDA_DATA_DIR: dir }, cwd: dir }),
+      clock,
+    })
     try {
       const app = createApp(core)
       const res = await app.handle(

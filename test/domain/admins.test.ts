@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { ensureAdminAtStartup } from '../../src/cli/admin.ts'
 import { loadConfig } from '../../src/config.ts'
+import { SqliteData } from '../../src/db/data.ts'
 import { type Database, openDatabaseFile } from '../../src/db/database.ts'
 import {
   AdminInputError,
@@ -239,16 +240,19 @@ describe("the first admin's email as the store email", () => {
     const storeId = ensureDefaultStore(db, clock).id
     const { token } = issueSetupToken(db, clock)
     await createFirstAdmin(db, token, 'First@Shop.example', 'a good password', clock)
-    expect(readSettings(db, storeId).store_email).toBe('first@shop.example')
+    expect((await readSettings(new SqliteData(db), { id: storeId })).store_email).toBe(
+      'first@shop.example',
+    )
   })
 
   test('a store email already set is kept', async () => {
     open()
-    const storeId = ensureDefaultStore(db, clock).id
-    updateSettings(db, storeId, { store_email: 'shop@shop.example' }, clock)
+    const store = ensureDefaultStore(db, clock)
+    const data = new SqliteData(db)
+    await updateSettings(data, store, { store_email: 'shop@shop.example' }, clock)
     const { token } = issueSetupToken(db, clock)
     await createFirstAdmin(db, token, 'first@shop.example', 'a good password', clock)
-    expect(readSettings(db, storeId).store_email).toBe('shop@shop.example')
+    expect((await readSettings(data, store)).store_email).toBe('shop@shop.example')
   })
 
   test('MIDA_ADMIN_EMAIL at start-up makes it the store email, after seeding the time zone', async () => {
@@ -259,7 +263,7 @@ describe("the first admin's email as the store email", () => {
       env: { MIDA_ADMIN_EMAIL: 'env@shop.example', MIDA_ADMIN_PASSWORD: 'from the env' },
     })
     await ensureAdminAtStartup(db, config, clock, () => {})
-    const settings = readSettings(db, ensureDefaultStore(db, clock).id)
+    const settings = await readSettings(new SqliteData(db), ensureDefaultStore(db, clock))
     expect(settings.store_email).toBe('env@shop.example')
     expect(settings.timezone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC')
   })

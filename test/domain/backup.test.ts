@@ -2,6 +2,7 @@ import { Database } from 'bun:sqlite'
 import { afterEach, describe, expect, test } from 'bun:test'
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { SqliteData } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import {
   BackupJob,
@@ -22,15 +23,17 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c()
 })
 
-function store(timezone = 'America/New_York') {
+async function store(timezone = 'America/New_York') {
   const { dir, cleanup } = tempDir('mida-backup-')
   cleanups.push(cleanup)
   const clock = new FixedClock('2026-11-26T06:00:00Z')
   const db = openDatabase(dir, { secretKey: undefined })
   cleanups.unshift(() => db.close())
-  const { id } = ensureDefaultStore(db, clock)
-  initialiseSettings(db, id, clock)
-  updateSettings(db, id, { timezone }, clock)
+  const handle = ensureDefaultStore(db, clock)
+  const { id } = handle
+  const data = new SqliteData(db)
+  await initialiseSettings(data, handle, clock)
+  await updateSettings(data, handle, { timezone }, clock)
   const sessions = ['a', 'b', 'c'].map((s) =>
     sessionInput.parse({ id: s, visitor_id: `v-${s}`, started_at: '2026-11-25T12:00:00Z' }),
   )
@@ -48,8 +51,8 @@ function sessionsIn(file: string): number {
 }
 
 describe('backupDatabase', () => {
-  test('writes a checked copy with the data, and refuses to overwrite a file', () => {
-    const { dir, db } = store()
+  test('writes a checked copy with the data, and refuses to overwrite a file', async () => {
+    const { dir, db } = await store()
     const file = join(dir, 'copy.sqlite')
     const result = backupDatabase(db, file)
     expect(result.file).toBe(file)
@@ -85,8 +88,8 @@ describe('rotateBackups', () => {
 })
 
 describe('BackupJob', () => {
-  test('one backup per store day, named by the store date, keeping the newest N', () => {
-    const { dir, db, clock } = store('America/New_York')
+  test('one backup per store day, named by the store date, keeping the newest N', async () => {
+    const { dir, db, clock } = await store('America/New_York')
     const job = new BackupJob({ db, clock, dataDir: dir, keep: 2 })
     // 06:00 UTC is 01:00 in New York: store day 26 November.
     clock.set('2026-11-26T06:00:00Z')
@@ -114,8 +117,8 @@ describe('BackupJob', () => {
     ])
   })
 
-  test('a file left half written by a crash is cleaned up; the day is backed up', () => {
-    const { dir, db, clock } = store('UTC')
+  test('a file left half written by a crash is cleaned up; the day is backed up', async () => {
+    const { dir, db, clock } = await store('UTC')
     mkdirSync(join(dir, 'backups'))
     writeFileSync(join(dir, 'backups', 'mida-2026-11-26.sqlite.partial'), 'half a file')
     const result = new BackupJob({ db, clock, dataDir: dir, keep: 7 }).tick()
@@ -126,7 +129,7 @@ describe('BackupJob', () => {
 
 describe('mida-export backup', () => {
   test('backup FILE and backup --keep N', async () => {
-    const { dir, db } = store('UTC')
+    const { dir, db } = await store('UTC')
     db.close()
     cleanups.shift()
     const clock = new FixedClock('2026-11-26T06:00:00Z')

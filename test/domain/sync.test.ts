@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import type { SqliteData } from '../../src/db/data.ts'
 import type { Database } from '../../src/db/database.ts'
 import type { FixedClock } from '../../src/domain/clock.ts'
 import { Conflict, InvalidInput } from '../../src/domain/errors.ts'
@@ -6,6 +7,7 @@ import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import { type Frequency, type Period, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { initialiseSettings, readSettings, updateSettings } from '../../src/domain/settings.ts'
+import type { Store } from '../../src/domain/stores.ts'
 import {
   etagOf,
   notifiesFor,
@@ -18,14 +20,16 @@ import {
 import { NEW_YORK_DAY_SYNC, openTestStore } from '../utils.ts'
 
 let db: Database
+let data: SqliteData
+let store: Store
 let storeId: number
 let clock: FixedClock
 let close: () => void
 
-beforeEach(() => {
-  ;({ db, clock, storeId, close } = openTestStore('2026-11-26T06:00:00Z')) // 01:00 in New York
-  initialiseSettings(db, storeId, clock)
-  updateSettings(db, storeId, { timezone: 'America/New_York', currency: 'USD' }, clock)
+beforeEach(async () => {
+  ;({ db, data, store, clock, storeId, close } = openTestStore('2026-11-26T06:00:00Z')) // 01:00 in New York
+  await initialiseSettings(data, store, clock)
+  await updateSettings(data, store, { timezone: 'America/New_York', currency: 'USD' }, clock)
   session('s1', '2026-11-25T10:00:00-05:00')
   order('o1', '2026-11-25T10:05:00-05:00', '25.00', 's1')
 })
@@ -174,28 +178,28 @@ describe('a sync record', () => {
     expect(second.body).toBe(first.body)
   })
 
-  test('a change of currency, time zone or week start recomputes it', () => {
+  test('a change of currency, time zone or week start recomputes it', async () => {
     const first = sync()
-    updateSettings(db, storeId, { currency: 'EUR' }, clock)
+    await updateSettings(data, store, { currency: 'EUR' }, clock)
     const eur = sync()
     expect(eur.computed).toBe(true)
     expect(JSON.parse(eur.body).currency).toBe('EUR')
     expect(eur.etag).not.toBe(first.etag)
     expect(sync().computed).toBe(false)
 
-    updateSettings(db, storeId, { week_start: 'sunday' }, clock)
+    await updateSettings(data, store, { week_start: 'sunday' }, clock)
     expect(sync().computed).toBe(true)
 
     // Toronto shares New York's offsets, so the period starts at the same instant
-    updateSettings(db, storeId, { timezone: 'America/Toronto' }, clock)
+    await updateSettings(data, store, { timezone: 'America/Toronto' }, clock)
     const toronto = sync()
     expect(toronto.computed).toBe(true)
     expect(JSON.parse(toronto.body).period.timezone).toBe('America/Toronto')
     expect(record().length).toBe(1)
   })
 
-  test('daily and weekly records of overlapping periods are separate', () => {
-    updateSettings(db, storeId, { sync_frequency: 'weekly' }, clock)
+  test('daily and weekly records of overlapping periods are separate', async () => {
+    await updateSettings(data, store, { sync_frequency: 'weekly' }, clock)
     const weekly = sync({ date: Temporal.PlainDate.from('2026-11-18') })
     expect(weekly.period.label).toBe('2026-11-16/2026-11-22')
     const cli = syncPeriod(
@@ -222,13 +226,13 @@ describe('which period', () => {
     expect(sync({ frequency: 'daily' }).period.label).toBe('2026-11-25')
   })
 
-  test('a date whose period is not complete yet is refused', () => {
+  test('a date whose period is not complete yet is refused', async () => {
     expect(() => sync({ date: Temporal.PlainDate.from('2026-11-26') })).toThrow(
       new InvalidInput(
         'date: the daily period 2026-11-26 is not complete yet (it ends 2026-11-27T00:00:00-05:00)',
       ),
     )
-    updateSettings(db, storeId, { sync_frequency: 'weekly' }, clock)
+    await updateSettings(data, store, { sync_frequency: 'weekly' }, clock)
     expect(() => sync({ date: Temporal.PlainDate.from('2026-11-24') })).toThrow(
       new InvalidInput(
         'date: the weekly period 2026-11-23/2026-11-29 is not complete yet (it ends 2026-11-30T00:00:00-05:00)',
@@ -296,8 +300,8 @@ describe('failure', () => {
 })
 
 describe('which syncs send notifications', () => {
-  test('the last completed period of the saved frequency, or whatever the scheduler syncs', () => {
-    const settings = readSettings(db, storeId)
+  test('the last completed period of the saved frequency, or whatever the scheduler syncs', async () => {
+    const settings = await readSettings(data, store)
     const now = clock.now() // 01:00 on 26 Nov in New York: the 25th is the last completed day
     const day = (date: string) =>
       periodContaining(Temporal.PlainDate.from(date), 'daily', 'America/New_York', 'monday')
@@ -323,7 +327,7 @@ describe('which syncs send notifications', () => {
         notifiesFor(settings, trigger, frequency, period, now),
       ),
     ).toEqual(cases.map((c) => c[3]))
-    updateSettings(db, storeId, { sync_frequency: 'weekly' }, clock)
-    expect(notifiesFor(readSettings(db, storeId), 'cli', 'weekly', lastWeek, now)).toBe(true)
+    await updateSettings(data, store, { sync_frequency: 'weekly' }, clock)
+    expect(notifiesFor(await readSettings(data, store), 'cli', 'weekly', lastWeek, now)).toBe(true)
   })
 })

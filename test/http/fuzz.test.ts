@@ -69,13 +69,13 @@ beforeAll(async () => {
       return { messageId: 'fuzz', response: '250 OK' }
     },
   } as Mailer
-  const core = openCore({ config, clock, mailer })
+  const core = await openCore({ config, clock, mailer })
   db = core.db
   app = createApp(core)
   const storeId = app.context.store.id
-  updateSettings(
-    db,
-    storeId,
+  await updateSettings(
+    core.data,
+    core.store,
     {
       api_enabled: true,
       shopify_webhook_secret: WEBHOOK_SECRET,

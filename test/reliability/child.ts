@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
-import { initialiseSettings, updateSettings } from '../../src/domain/settings.ts'
+import { initialiseSettingsOn, updateSettingsOn } from '../../src/domain/settings.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import { tempDir } from '../utils.ts'
 
@@ -143,8 +143,8 @@ export function prepareDataDir(
   const db = openDatabase(dir, { secretKey: undefined })
   try {
     const store = ensureDefaultStore(db, clock)
-    initialiseSettings(db, store.id, clock)
-    if (options.settings) updateSettings(db, store.id, options.settings, clock)
+    initialiseSettingsOn(db, store.id, clock)
+    if (options.settings) updateSettingsOn(db, store.id, options.settings, clock)
     const key = options.keyScope
       ? createApiKey(db, store.id, `test-${options.keyScope}`, options.keyScope, clock).secret
       : undefined
