@@ -32,10 +32,10 @@ const dir = mkdtempSync(join(tmpdir(), 'mida-soak-'))
 const db = openDatabase(dir, { secretKey: undefined })
 const data = new SqliteData(db)
 const store = await ensureDefaultStore(data, systemClock)
-initialiseSettings(db, store.id, systemClock)
-updateSettings(
-  db,
-  store.id,
+await initialiseSettings(data, store, systemClock)
+await updateSettings(
+  data,
+  store,
   { timezone: 'UTC', api_enabled: 'true', shopify_webhook_secret: WEBHOOK_SECRET },
   systemClock,
 )

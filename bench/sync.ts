@@ -21,12 +21,12 @@ export async function benchStore(total: number) {
   if (!exists(join(dir, 'complete'))) rmSync(dir, { recursive: true, force: true })
   const fresh = !exists(join(dir, 'complete'))
   const db = openDatabase(dir, { secretKey: undefined })
-  const store = await ensureDefaultStore(new SqliteData(db), clock)
+  const data = new SqliteData(db)
+  const store = await ensureDefaultStore(data, clock)
   if (fresh) {
     console.log(`building a store of ${total} sessions in ${dir} …`)
-    updateSettings(db, store.id, { timezone: 'UTC', api_enabled: true }, clock)
+    await updateSettings(data, store, { timezone: 'UTC', api_enabled: true }, clock)
     const rand = prng(7)
-    const data = new SqliteData(db)
     const batch = 50_000
     for (let from = 0; from < total; from += batch) {
       const sessions: SessionRecord[] = []

@@ -3,37 +3,6 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 
-/** The server's configuration, after flags, environment, `.env` and defaults are layered. */
-export interface Config {
-  port: number
-  host: string
-  dataDir: string
-  baseUrl: string
-  smtpUrl: string | undefined
-  mailFrom: string
-  adminEmail: string | undefined
-  adminPassword: string | undefined
-  /**
-   * Reverse proxies in front of the server (0: none). With N, the client address is the Nth
-   * `X-Forwarded-For` entry from the right: the one the proxy the client connected to appended.
-   */
-  trustProxy: number
-  /** Failed API-key attempts allowed per client address and window (sync and import). */
-  keyAttempts: RateLimit
-  /** Failed logins allowed per client address and window. */
-  loginAttempts: RateLimit
-  /** Tracker events accepted per visitor and window (collect). */
-  collectRate: RateLimit
-  /** Tracker events accepted per client address and window (collect). */
-  collectIpRate: RateLimit
-  /** Encrypts the SMTP password and the webhook secret at rest when set (MIDA_SECRET_KEY). */
-  secretKey: string | undefined
-  /** Daily backups `serve` keeps in `DATA_DIR/backups` (MIDA_BACKUP_KEEP; 0: no daily backup). */
-  backupKeep: number
-  /** Days the audit log keeps an entry (MIDA_AUDIT_KEEP_DAYS; 0: forever). */
-  auditKeepDays: number
-}
-
 /** At most `max` events per `windowMs`. */
 interface RateLimit {
   max: number
@@ -43,11 +12,12 @@ interface RateLimit {
 /** A configuration value that failed validation; the message names the setting. */
 export class ConfigError extends Error {}
 
-interface Setting {
-  key: keyof Config
+/** Where a value comes from (an environment variable, maybe a flag), its schema and its words. */
+interface Field {
   env: string
   flag?: string
   schema: z.ZodType
+  /** What is allowed, for the error naming a bad value. */
   allowed: string
 }
 
@@ -96,112 +66,119 @@ const DEFAULT_LIMITS = {
   collectIpRate: { max: 600, windowMs: 60_000 },
 } as const satisfies Record<string, RateLimit>
 
-const SETTINGS: Setting[] = [
-  {
-    key: 'port',
+/** Every configuration value, by its name in Config. */
+const FIELDS = {
+  port: {
     env: 'PORT',
     flag: 'port',
     schema: z.coerce.number().int().min(0).max(65535),
     allowed: 'an integer from 0 to 65535 (0 picks a free port)',
   },
-  {
-    key: 'host',
+  host: {
     env: 'HOST',
     flag: 'host',
     schema: z.string().trim().min(1),
     allowed: 'an address such as 127.0.0.1 or 0.0.0.0',
   },
-  {
-    key: 'dataDir',
+  dataDir: {
     env: 'MIDA_DATA_DIR',
     flag: 'data-dir',
     schema: z.string().trim().min(1),
     allowed: 'a directory path',
   },
-  {
-    key: 'baseUrl',
+  baseUrl: {
     env: 'MIDA_BASE_URL',
     flag: 'base-url',
     schema: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
     allowed: 'an http:// or https:// URL',
   },
-  {
-    key: 'smtpUrl',
+  smtpUrl: {
     env: 'MIDA_SMTP_URL',
     schema: z.url({ protocol: /^smtps?$/ }),
     allowed: 'smtp://user:pass@host:587 or smtps://user:pass@host:465',
   },
-  {
-    key: 'mailFrom',
+  mailFrom: {
     env: 'MIDA_MAIL_FROM',
     schema: z.email(),
     allowed: 'an email address',
   },
-  {
-    key: 'adminEmail',
+  adminEmail: {
     env: 'MIDA_ADMIN_EMAIL',
     schema: z.email(),
     allowed: 'an email address',
   },
-  {
-    key: 'adminPassword',
+  adminPassword: {
     env: 'MIDA_ADMIN_PASSWORD',
     schema: z.string().min(8),
     allowed: 'a password of at least 8 characters',
   },
-  {
-    key: 'trustProxy',
+  /**
+   * Reverse proxies in front of the server (0: none). With N, the client address is the Nth
+   * `X-Forwarded-For` entry from the right: the one the proxy the client connected to appended.
+   */
+  trustProxy: {
     env: 'MIDA_TRUST_PROXY',
     flag: 'trust-proxy',
     schema: proxyCount,
     allowed: 'false, true (one proxy) or the number of proxies in front, such as 2',
   },
-  {
-    key: 'keyAttempts',
+  /** Failed API-key attempts allowed per client address and window (sync and import). */
+  keyAttempts: {
     env: 'MIDA_KEY_ATTEMPTS',
     schema: rateLimit(DEFAULT_LIMITS.keyAttempts.windowMs),
     allowed: 'a count, optionally per window, such as 10 or 10/15m (s, m or h)',
   },
-  {
-    key: 'loginAttempts',
+  /** Failed logins allowed per client address and window. */
+  loginAttempts: {
     env: 'MIDA_LOGIN_ATTEMPTS',
     schema: rateLimit(DEFAULT_LIMITS.loginAttempts.windowMs),
     allowed: 'a count, optionally per window, such as 5 or 5/15m (s, m or h)',
   },
-  {
-    key: 'collectRate',
+  /** Tracker events accepted per visitor and window (collect). */
+  collectRate: {
     env: 'MIDA_COLLECT_RATE',
     schema: rateLimit(DEFAULT_LIMITS.collectRate.windowMs),
     allowed: 'a count, optionally per window, such as 120 or 120/1m (s, m or h)',
   },
-  {
-    key: 'collectIpRate',
+  /** Tracker events accepted per client address and window (collect). */
+  collectIpRate: {
     env: 'MIDA_COLLECT_IP_RATE',
     schema: rateLimit(DEFAULT_LIMITS.collectIpRate.windowMs),
     allowed: 'a count, optionally per window, such as 600 or 600/1m (s, m or h)',
   },
-  {
-    key: 'secretKey',
+  /** Encrypts the SMTP password and the webhook secret at rest when set (MIDA_SECRET_KEY). */
+  secretKey: {
     env: 'MIDA_SECRET_KEY',
     schema: z.string().trim().min(16),
     allowed: 'a random string of at least 16 characters (e.g. openssl rand -base64 32)',
   },
-  {
-    key: 'backupKeep',
+  /** Daily backups `serve` keeps in `DATA_DIR/backups` (MIDA_BACKUP_KEEP; 0: no daily backup). */
+  backupKeep: {
     env: 'MIDA_BACKUP_KEEP',
     schema: z.coerce.number().int().min(0).max(3650),
     allowed: 'how many daily backups to keep, 0 to 3650 (0: no daily backup)',
   },
-  {
-    key: 'auditKeepDays',
+  /** Days the audit log keeps an entry (MIDA_AUDIT_KEEP_DAYS; 0: forever). */
+  auditKeepDays: {
     env: 'MIDA_AUDIT_KEEP_DAYS',
     schema: z.coerce.number().int().min(0).max(36500),
     allowed: 'how many days to keep audit log entries, 0 to 36500 (0: forever)',
   },
-]
+} satisfies Record<string, Field>
+
+type Values = { [K in keyof typeof FIELDS]: z.output<(typeof FIELDS)[K]['schema']> }
+
+/** The values that stay undefined when not given (no default). */
+type Unset = 'smtpUrl' | 'adminEmail' | 'adminPassword' | 'secretKey'
+
+/**
+ * The server's configuration, after flags, environment, `.env` and defaults are layered: each
+ * value as its schema in FIELDS gives it.
+ */
+export type Config = Omit<Values, Unset> & { [K in Unset]: Values[K] | undefined }
 
 /** The command-line flags that configure the server, for the CLI parser. */
-export const CONFIG_FLAGS = SETTINGS.filter((s) => s.flag).map((s) => s.flag as string)
+export const CONFIG_FLAGS = Object.values(FIELDS).flatMap((f: Field) => (f.flag ? [f.flag] : []))
 
 /** Reads KEY=VALUE lines of a `.env` file; quotes around a value are removed. */
 function parseDotenv(text: string): Record<string, string> {
@@ -233,8 +210,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? process.env
   const dotenvPath = join(sources.cwd ?? process.cwd(), '.env')
   const dotenv = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath, 'utf8')) : {}
-  const values: Partial<Record<keyof Config, unknown>> = {}
-  for (const s of SETTINGS) {
+  const values: Partial<Values> = {}
+  for (const [key, s] of Object.entries(FIELDS) as [keyof Values, Field][]) {
     const fromFlag = s.flag ? flags[s.flag] : undefined
     let raw: string | undefined
     let origin: string
@@ -251,36 +228,32 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     const parsed = s.schema.safeParse(raw)
     if (!parsed.success) {
       const shown =
-        s.key === 'adminPassword' || s.key === 'smtpUrl' || s.key === 'secretKey'
+        key === 'adminPassword' || key === 'smtpUrl' || key === 'secretKey'
           ? '(hidden)'
           : JSON.stringify(raw)
       throw new ConfigError(`Invalid ${origin}: expected ${s.allowed}, got ${shown}`)
     }
-    values[s.key] = parsed.data
+    Object.assign(values, { [key]: parsed.data })
   }
-  const port = (values.port as number | undefined) ?? 8080
-  const host = (values.host as string | undefined) ?? '127.0.0.1'
+  const port = values.port ?? 8080
+  const host = values.host ?? '127.0.0.1'
   const urlHost = host.includes(':') ? `[${host}]` : host
   return {
     port,
     host,
-    dataDir: (values.dataDir as string | undefined) ?? './data',
-    baseUrl: (values.baseUrl as string | undefined) ?? `http://${urlHost}:${port}`,
-    smtpUrl: values.smtpUrl as string | undefined,
-    mailFrom: (values.mailFrom as string | undefined) ?? `mida-export@${hostname()}`,
-    adminEmail: values.adminEmail as string | undefined,
-    adminPassword: values.adminPassword as string | undefined,
-    trustProxy: (values.trustProxy as number | undefined) ?? 0,
-    keyAttempts: (values.keyAttempts as RateLimit | undefined) ?? { ...DEFAULT_LIMITS.keyAttempts },
-    loginAttempts: (values.loginAttempts as RateLimit | undefined) ?? {
-      ...DEFAULT_LIMITS.loginAttempts,
-    },
-    collectRate: (values.collectRate as RateLimit | undefined) ?? { ...DEFAULT_LIMITS.collectRate },
-    collectIpRate: (values.collectIpRate as RateLimit | undefined) ?? {
-      ...DEFAULT_LIMITS.collectIpRate,
-    },
-    secretKey: values.secretKey as string | undefined,
-    backupKeep: (values.backupKeep as number | undefined) ?? 0,
-    auditKeepDays: (values.auditKeepDays as number | undefined) ?? DEFAULT_AUDIT_KEEP_DAYS,
+    dataDir: values.dataDir ?? './data',
+    baseUrl: values.baseUrl ?? `http://${urlHost}:${port}`,
+    smtpUrl: values.smtpUrl,
+    mailFrom: values.mailFrom ?? `mida-export@${hostname()}`,
+    adminEmail: values.adminEmail,
+    adminPassword: values.adminPassword,
+    trustProxy: values.trustProxy ?? 0,
+    keyAttempts: values.keyAttempts ?? { ...DEFAULT_LIMITS.keyAttempts },
+    loginAttempts: values.loginAttempts ?? { ...DEFAULT_LIMITS.loginAttempts },
+    collectRate: values.collectRate ?? { ...DEFAULT_LIMITS.collectRate },
+    collectIpRate: values.collectIpRate ?? { ...DEFAULT_LIMITS.collectIpRate },
+    secretKey: values.secretKey,
+    backupKeep: values.backupKeep ?? 0,
+    auditKeepDays: values.auditKeepDays ?? DEFAULT_AUDIT_KEEP_DAYS,
   }
 }

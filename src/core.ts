@@ -67,10 +67,10 @@ export interface CoreOptions {
 export async function openCore({ config, clock, mailer, log }: CoreOptions): Promise<Core> {
   const db = openDatabase(config.dataDir, { secretKey: config.secretKey, log })
   try {
-    sealPlaintextSecrets(db, log)
     const data = new SqliteData(db)
+    await sealPlaintextSecrets(data, log)
     const store = await ensureDefaultStore(data, clock)
-    initialiseSettings(db, store.id, clock)
+    await initialiseSettings(data, store, clock)
     const nowMs = () => clock.now().epochMilliseconds
     return {
       config,
@@ -80,7 +80,7 @@ export async function openCore({ config, clock, mailer, log }: CoreOptions): Pro
       store,
       cache: db.cache,
       secrets: db.secrets,
-      mailer: mailer ? () => mailer : configuredMailer(config, db),
+      mailer: mailer ? async () => mailer : configuredMailer(config, data),
       keyThrottle: new Throttle(nowMs, config.keyAttempts, (s) => new TooManyRequests(s)),
       loginThrottle: new Throttle(nowMs, config.loginAttempts, (s) => new TooManyRequests(s)),
       collectLimiter: new Throttle(

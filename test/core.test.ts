@@ -41,10 +41,10 @@ describe('two cores in one process share nothing', () => {
     const a = await core()
     const b = await core()
     expect(a.cache).not.toBe(b.cache)
-    updateSettings(a.db, a.store.id, { timezone: 'Europe/Berlin' }, clock)
-    updateSettings(b.db, b.store.id, { timezone: 'Asia/Tokyo' }, clock)
-    expect(readSettings(a.db, a.store.id).timezone).toBe('Europe/Berlin')
-    expect(readSettings(b.db, b.store.id).timezone).toBe('Asia/Tokyo')
+    await updateSettings(a.data, a.store, { timezone: 'Europe/Berlin' }, clock)
+    await updateSettings(b.data, b.store, { timezone: 'Asia/Tokyo' }, clock)
+    expect((await readSettings(a.data, a.store)).timezone).toBe('Europe/Berlin')
+    expect((await readSettings(b.data, b.store)).timezone).toBe('Asia/Tokyo')
     expect(a.cache.peek<{ timezone: string }>(`settings:${a.store.id}`)?.timezone).toBe(
       'Europe/Berlin',
     )
@@ -57,11 +57,11 @@ describe('two cores in one process share nothing', () => {
   test('each has its own secret key: one seals, the other (no key) stores as is', async () => {
     const sealing = await core({ MIDA_SECRET_KEY: KEY })
     const plain = await core()
-    updateSettings(sealing.db, sealing.store.id, { smtp_password: 'pw-one' }, clock)
-    updateSettings(plain.db, plain.store.id, { smtp_password: 'pw-two' }, clock)
+    await updateSettings(sealing.data, sealing.store, { smtp_password: 'pw-one' }, clock)
+    await updateSettings(plain.data, plain.store, { smtp_password: 'pw-two' }, clock)
     expect(stored(sealing, 'smtp_password').startsWith(SEALED_PREFIX)).toBe(true)
     expect(stored(plain, 'smtp_password')).toBe('pw-two')
-    expect(readSettings(sealing.db, sealing.store.id).smtp_password).toBe('pw-one')
+    expect((await readSettings(sealing.data, sealing.store)).smtp_password).toBe('pw-one')
   })
 
   test("each has its own call-log buffer: one's flush writes none of the other's lines", async () => {
@@ -141,7 +141,7 @@ describe('no entry point writes a secret in plaintext when a key is configured',
 
   test('the core, the test factory path and the CLI all seal with MIDA_SECRET_KEY', async () => {
     const c = await core({ MIDA_SECRET_KEY: KEY })
-    updateSettings(c.db, c.store.id, { shopify_webhook_secret: 'shpss_core' }, clock)
+    await updateSettings(c.data, c.store, { shopify_webhook_secret: 'shpss_core' }, clock)
     expect(isSealed(stored(c, 'shopify_webhook_secret'))).toBe(true)
 
     const { dir, cleanup } = tempDir('mida-core-')

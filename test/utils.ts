@@ -53,7 +53,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const { db } = core
   const app = createApp(core)
   const storeId = core.store.id
-  if (options.settings) await updateSettings(db, storeId, options.settings, clock)
+  if (options.settings) await updateSettings(core.data, core.store, options.settings, clock)
   return {
     app,
     core,

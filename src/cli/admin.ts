@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts'
-import { connectionOf, type Data } from '../db/data.ts'
+import type { Data } from '../db/data.ts'
 import {
   adoptAdminEmail,
   countAdmins,
@@ -103,7 +103,7 @@ export async function ensureAdminAtStartup(
       by,
     )
     // Seeded first, so the store email below is not taken for an initialised store.
-    initialiseSettings(connectionOf(data), store.id, clock)
+    await initialiseSettings(data, store, clock)
     await adoptAdminEmail(data, admin.email, clock)
     log(`Created admin ${admin.email} from MIDA_ADMIN_EMAIL/MIDA_ADMIN_PASSWORD.`)
     return

@@ -37,12 +37,12 @@ export async function runSettings(rt: Runtime, p: Parsed): Promise<number> {
       if (eq <= 0) throw new UsageError(`Expected key=value, got ${JSON.stringify(pair)}`)
       changes[pair.slice(0, eq).trim()] = pair.slice(eq + 1)
     }
-    const before = readSettings(rt.db, rt.store.id)
-    const after = updateSettings(rt.db, rt.store.id, changes, rt.clock)
     const who = { storeId: rt.store.id, actor: CLI_ACTOR, address: null }
-    await auditSettingsChange(rt.data, who, before, after, rt.clock)
+    await updateSettings(rt.data, rt.store, changes, rt.clock, async (q, { before, after }) =>
+      auditSettingsChange(q, who, before, after, rt.clock),
+    )
   }
-  const shown = displaySettings(readSettings(rt.db, rt.store.id), rt.store.trackingId)
+  const shown = displaySettings(await readSettings(rt.data, rt.store), rt.store.trackingId)
   print(rt, shown, () =>
     table(
       ['SETTING', 'VALUE'],
@@ -153,7 +153,7 @@ included; today counts so far. Default: today. Records no sync and sends no emai
 
 /** `stats`: metrics for any range of whole store days. */
 export async function runStats(rt: Runtime, p: Parsed): Promise<number> {
-  const settings = readSettings(rt.db, rt.store.id)
+  const settings = await readSettings(rt.data, rt.store)
   const today = storeDate(rt.clock.now(), settings.timezone)
   const fromText = str(p, 'from')
   const toText = str(p, 'to')
@@ -206,7 +206,7 @@ function positiveInt(
 export async function runDemo(rt: Runtime, p: Parsed): Promise<number> {
   const days = positiveInt(str(p, 'days'), '--days', 30, 3650)
   const seed = positiveInt(str(p, 'seed'), '--seed', 1, 2 ** 31)
-  const settings = readSettings(rt.db, rt.store.id)
+  const settings = await readSettings(rt.data, rt.store)
   const summary = await generateDemo(rt.data, rt.store, settings.timezone, { days, seed }, rt.clock)
   print(rt, summary, () =>
     [

@@ -158,12 +158,3 @@ class SqliteTransaction implements Queries {
     }
   }
 }
-
-/**
- * Transitional, while the redesign moves modules onto the data layer: the SQLite connection
- * behind `data`, for a call into a module that still takes it. Goes when the last one has moved.
- */
-export function connectionOf(data: Data): Database {
-  if (!(data instanceof SqliteData)) throw new Error('connectionOf: not a SQLite engine')
-  return data.db
-}

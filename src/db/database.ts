@@ -2,6 +2,7 @@ import { SQLiteError, Database as SqliteDatabase } from 'bun:sqlite'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Secrets } from '../domain/secrets.ts'
+import { type Data, SqliteData } from './data.ts'
 import {
   BACKUP_DIR,
   createPrivateFile,
@@ -114,19 +115,29 @@ export interface NoCopyResult<T> {
  * connections' reads; `walEmptied` is false when one still held an older snapshot, and the old
  * pages then go at a later checkpoint.
  */
-export function replaceLeavingNoCopy<T>(db: Database, change: () => T): NoCopyResult<T> {
+export async function replaceLeavingNoCopy<T>(
+  data: Data,
+  change: () => Promise<T>,
+): Promise<NoCopyResult<T>> {
+  // Engine-specific: SQLite's files. Each step waits for an open transaction to end.
+  if (!(data instanceof SqliteData)) throw new Error('replaceLeavingNoCopy: not a SQLite engine')
+  const exclusive = <R>(write: (db: Database) => R) => data.exclusive(write)
   // The copy VACUUM builds can be as large as the store: in a temporary file, not in memory.
-  withTemporariesOnDisk(db, () => db.exec('VACUUM'))
-  const before = (db.query('PRAGMA secure_delete').get() as { secure_delete: number }).secure_delete
+  await exclusive((db) => withTemporariesOnDisk(db, () => db.exec('VACUUM')))
+  const before = await exclusive(
+    (db) => db.query<{ secure_delete: number }, []>('PRAGMA secure_delete').get()?.secure_delete,
+  )
   let result: T
   try {
-    db.exec('PRAGMA secure_delete = ON')
-    result = change()
+    await exclusive((db) => db.exec('PRAGMA secure_delete = ON'))
+    result = await change()
   } finally {
-    db.exec(`PRAGMA secure_delete = ${before}`)
+    await exclusive((db) => db.exec(`PRAGMA secure_delete = ${before ?? 0}`))
   }
-  const checkpoint = db.query('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number }
-  return { result, walEmptied: checkpoint.busy === 0 }
+  const checkpoint = await exclusive((db) =>
+    db.query<{ busy: number }, []>('PRAGMA wal_checkpoint(TRUNCATE)').get(),
+  )
+  return { result, walEmptied: checkpoint?.busy === 0 }
 }
 
 /** Applies every migration newer than the file's `user_version`, each in its own transaction. */

@@ -20,7 +20,7 @@ import {
   setupTokenByHash,
   spendSetupToken,
 } from '../db/admins.ts'
-import { connectionOf, type Data, type Queries } from '../db/data.ts'
+import type { Data, Queries } from '../db/data.ts'
 import { allStores } from '../db/stores.ts'
 import { type AuditActor, recordAudit } from './audit.ts'
 import { type Clock, nowMs } from './clock.ts'
@@ -148,8 +148,8 @@ export async function createOrResetAdmin(
  */
 export async function adoptAdminEmail(data: Data, email: string, clock: Clock): Promise<void> {
   for (const store of await allStores(data)) {
-    if (readSettings(connectionOf(data), store.id).store_email === '') {
-      await updateSettings(connectionOf(data), store.id, { store_email: email }, clock)
+    if ((await readSettings(data, store)).store_email === '') {
+      await updateSettings(data, store, { store_email: email }, clock)
     }
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { firstStoreId, writeBackup } from '../db/backup.ts'
-import { connectionOf, type Data } from '../db/data.ts'
+import type { Data } from '../db/data.ts'
 import { BACKUP_DIR, createPrivateFile, ensurePrivateDir } from '../db/files.ts'
 import type { Clock } from './clock.ts'
 import { PeriodicTask } from './periodic.ts'
@@ -99,7 +99,7 @@ export async function dailyBackup(
 /** The store day used to name backups: today in the time zone of the first store. */
 export async function backupDay(data: Data, clock: Clock): Promise<Temporal.PlainDate> {
   const storeId = await firstStoreId(data)
-  const timeZone = storeId !== null ? readSettings(connectionOf(data), storeId).timezone : 'UTC'
+  const timeZone = storeId !== null ? (await readSettings(data, { id: storeId })).timezone : 'UTC'
   return storeDate(clock.now(), timeZone)
 }
 

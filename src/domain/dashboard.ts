@@ -1,5 +1,5 @@
 import { hasExportKey, hasStoreData as storeHasData } from '../db/dashboard.ts'
-import { connectionOf, type Data } from '../db/data.ts'
+import type { Data } from '../db/data.ts'
 import { computeMetrics, type Metrics } from './metrics.ts'
 import { dayRange, type Frequency, type Period, previousPeriod, storeDate } from './periods.ts'
 import { readSettings, type StoreSettings } from './settings.ts'
@@ -25,7 +25,7 @@ export async function dashboardData(
   store: Store,
   now: Temporal.Instant,
 ): Promise<Dashboard> {
-  const settings = readSettings(connectionOf(data), store.id)
+  const settings = await readSettings(data, store)
   const { timezone, week_start, sync_frequency } = settings
   const period = previousPeriod(now, sync_frequency, timezone, week_start)
   const yesterday = storeDate(now, timezone).subtract({ days: 1 })

@@ -1,8 +1,7 @@
 import type { Config } from '../config.ts'
-import type { Database } from '../db/database.ts'
-import type { Clock } from './clock.ts'
+import type { Data } from '../db/data.ts'
 import { requireSecret, SecretUnavailable } from './secrets.ts'
-import { readSettings, type StoreSettings, updateSettings } from './settings.ts'
+import { readSettings, type StoreSettings } from './settings.ts'
 
 /** One email to one recipient. */
 export interface MailMessage {
@@ -29,7 +28,7 @@ export interface Mailer {
  * since the settings may change. `settings` (default: the saved ones) lets a test email try
  * unsaved values.
  */
-export type MailerResolver = (storeId: number, settings?: StoreSettings) => Mailer | null
+export type MailerResolver = (storeId: number, settings?: StoreSettings) => Promise<Mailer | null>
 
 type SmtpSecurity = 'starttls' | 'tls' | 'none'
 
@@ -284,33 +283,9 @@ function smtpErrorMessage(err: unknown): string {
 }
 
 /** The mailer the server uses by default: MIDA_SMTP_URL, else the store's saved SMTP settings. */
-export function configuredMailer(config: Config, db: Database): MailerResolver {
-  return (storeId, settings = readSettings(db, storeId)) => {
-    const target = smtpTarget(config, settings)
+export function configuredMailer(config: Config, data: Data): MailerResolver {
+  return async (storeId, settings) => {
+    const target = smtpTarget(config, settings ?? (await readSettings(data, { id: storeId })))
     return target ? smtpMailer(target) : null
   }
-}
-
-class Rollback extends Error {}
-
-/**
- * The settings as they would be with `changes` saved (validated exactly like a Save, raising
- * SettingsError), without saving anything: "Send test email" tries what the form holds.
- */
-export function previewSettings(
-  db: Database,
-  storeId: number,
-  changes: Record<string, unknown>,
-  clock: Clock,
-): StoreSettings {
-  let preview: StoreSettings | undefined
-  try {
-    db.transaction(() => {
-      preview = updateSettings(db, storeId, changes, clock)
-      throw new Rollback()
-    })()
-  } catch (err) {
-    if (!(err instanceof Rollback)) throw err
-  }
-  return preview as StoreSettings
 }

@@ -1,12 +1,22 @@
-import type { Database } from '../db/database.ts'
+import type { Data, Queries } from '../db/data.ts'
+import {
+  insertOutboxRow,
+  type NewOutboxRow,
+  type OutboxRow,
+  type OutboxStatus,
+  type Outcome,
+  outboxPayloadText,
+  outboxRow,
+  recentOutboxRows,
+} from '../db/outbox.ts'
 import { formatStoreTime } from '../lib/format.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { Metrics } from './metrics.ts'
 import { type Frequency, type Period, type PeriodJson, periodJson } from './periods.ts'
 import { notificationRecipient, type StoreSettings } from './settings.ts'
+import type { Store } from './stores.ts'
 
-export type Outcome = 'success' | 'failed'
-type OutboxStatus = 'pending' | 'sent' | 'failed' | 'unsendable'
+export type { Outcome }
 
 /**
  * What a notification email says; stored with the outbox row, rendered when it is sent (by
@@ -60,18 +70,30 @@ export interface SyncOutcome {
 
 /**
  * Queues the notification of a finished sync when the settings ask for it; call it inside the
- * transaction that writes the sync record. At most one row per (store, frequency, period,
- * outcome): a later sync of the same period queues nothing. Returns true when a row was added.
+ * transaction that writes the sync record (with its `q`). At most one row per (store, frequency,
+ * period, outcome): a later sync of the same period queues nothing. Returns true when a row was
+ * added.
  */
-export function queueSyncNotification(
-  db: Database,
+export async function queueSyncNotification(
+  q: Queries,
+  store: Store,
+  settings: StoreSettings,
+  sync: SyncOutcome,
+  clock: Clock,
+): Promise<boolean> {
+  const row = notificationRow(store.id, settings, sync, clock)
+  return row !== null && (await insertOutboxRow(q, row)) > 0
+}
+
+/** The outbox row of a finished sync, or null when the settings want no email for it. */
+function notificationRow(
   storeId: number,
   settings: StoreSettings,
   sync: SyncOutcome,
   clock: Clock,
-): boolean {
+): NewOutboxRow | null {
   const wanted = sync.outcome === 'success' ? settings.notify_success : settings.notify_failure
-  if (!wanted) return false
+  if (!wanted) return null
   const payload: NotificationPayload = {
     outcome: sync.outcome,
     store_name: settings.store_name,
@@ -91,29 +113,19 @@ export function queueSyncNotification(
   }
   if (sync.error !== undefined) payload.error = sync.error
   const recipient = notificationRecipient(settings)
-  const at = nowMs(clock)
-  const result = db
-    .query(
-      `INSERT INTO outbox (store_id, frequency, period_start, outcome, period_label, recipient,
-         subject, payload, status, last_error, next_attempt_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (store_id, frequency, period_start, outcome) DO NOTHING`,
-    )
-    .run(
-      storeId,
-      sync.frequency,
-      sync.period.start.epochMilliseconds,
-      sync.outcome,
-      sync.period.label,
-      recipient,
-      notificationSubject(sync.outcome, sync.syncedAt, settings.timezone),
-      JSON.stringify(payload),
-      recipient ? 'pending' : 'unsendable',
-      recipient ? null : NO_RECIPIENT,
-      at,
-      at,
-    )
-  return result.changes > 0
+  return {
+    storeId,
+    frequency: sync.frequency,
+    periodStart: sync.period.start.epochMilliseconds,
+    outcome: sync.outcome,
+    periodLabel: sync.period.label,
+    recipient,
+    subject: notificationSubject(sync.outcome, sync.syncedAt, settings.timezone),
+    payload: JSON.stringify(payload),
+    status: recipient ? 'pending' : 'unsendable',
+    lastError: recipient ? null : NO_RECIPIENT,
+    at: nowMs(clock),
+  }
 }
 
 /** An outbox row, for the settings page and the sender. */
@@ -133,26 +145,6 @@ export interface OutboxEntry {
   createdAt: number
   sentAt: number | null
 }
-
-interface OutboxRow {
-  id: number
-  store_id: number
-  frequency: Frequency
-  period_label: string
-  outcome: Outcome
-  recipient: string
-  subject: string
-  status: OutboxStatus
-  attempts: number
-  last_error: string | null
-  smtp_response: string | null
-  next_attempt_at: number
-  created_at: number
-  sent_at: number | null
-}
-
-const OUTBOX_COLUMNS = `id, store_id, frequency, period_label, outcome, recipient, subject, status,
-  attempts, last_error, smtp_response, next_attempt_at, created_at, sent_at`
 
 function toEntry(r: OutboxRow): OutboxEntry {
   return {
@@ -174,31 +166,21 @@ function toEntry(r: OutboxRow): OutboxEntry {
 }
 
 /** The most recent notification emails of a store, newest first. */
-export function recentOutbox(db: Database, storeId: number, limit = 20): OutboxEntry[] {
-  const rows = db
-    .query(
-      `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE store_id = ? ORDER BY created_at DESC, id DESC
-       LIMIT ?`,
-    )
-    .all(storeId, limit) as OutboxRow[]
-  return rows.map(toEntry)
+export async function recentOutbox(data: Data, store: Store, limit = 20): Promise<OutboxEntry[]> {
+  return (await recentOutboxRows(data, store.id, limit)).map(toEntry)
 }
 
 /** One outbox row by id, or null. */
-export function outboxEntry(db: Database, id: number): OutboxEntry | null {
-  const row = db
-    .query(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = ?`)
-    .get(id) as OutboxRow | null
+export async function outboxEntry(data: Data, id: number): Promise<OutboxEntry | null> {
+  const row = await outboxRow(data, id)
   return row ? toEntry(row) : null
 }
 
 /** The stored payload of an outbox row. */
-export function outboxPayload(db: Database, id: number): NotificationPayload {
-  const row = db.query('SELECT payload FROM outbox WHERE id = ?').get(id) as {
-    payload: string
-  } | null
-  if (!row) throw new Error(`Outbox row ${id} does not exist`)
-  return JSON.parse(row.payload) as NotificationPayload
+export async function outboxPayload(data: Data, id: number): Promise<NotificationPayload> {
+  const payload = await outboxPayloadText(data, id)
+  if (payload === null) throw new Error(`Outbox row ${id} does not exist`)
+  return JSON.parse(payload) as NotificationPayload
 }
 
 /** How the settings page names a row's state; a pending row without SMTP is "not sendable". */

@@ -1,6 +1,15 @@
 import { hostname } from 'node:os'
 import { renderNotification } from '../../views/emails/notification.tsx'
-import type { Database } from '../db/database.ts'
+import type { Data } from '../db/data.ts'
+import {
+  type DueRow,
+  expireOutboxRows,
+  hasOutboxWork,
+  leaseDueOutboxRows,
+  markOutboxFailed,
+  markOutboxSent,
+  releaseOutboxRow,
+} from '../db/outbox.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { MailerResolver } from './mailer.ts'
 import { NO_SMTP, outboxPayload } from './notifications.ts'
@@ -29,7 +38,7 @@ export function processOwner(): string {
 }
 
 export interface SenderOptions {
-  db: Database
+  data: Data
   clock: Clock
   mailer: MailerResolver
   baseUrl: string
@@ -49,21 +58,13 @@ export interface SendReport {
   expired: number
 }
 
-interface DueRow {
-  id: number
-  store_id: number
-  recipient: string
-  attempts: number
-  created_at: number
-}
-
 /**
  * Delivers the outbox: takes due rows under a lease (so two processes never send one twice),
  * sends each through the store's mailer, and records the answer or schedules a retry.
  */
 export class OutboxSender {
   readonly owner: string
-  private readonly db: Database
+  private readonly data: Data
   private readonly clock: Clock
   private readonly mailer: MailerResolver
   private readonly baseUrl: string
@@ -77,7 +78,7 @@ export class OutboxSender {
   private again = false
 
   constructor(options: SenderOptions) {
-    this.db = options.db
+    this.data = options.data
     this.clock = options.clock
     this.mailer = options.mailer
     this.baseUrl = options.baseUrl
@@ -86,31 +87,20 @@ export class OutboxSender {
     this.log = options.log ?? (() => {})
   }
 
-  /** Gives up rows that waited too long, then leases the due ones to this sender. */
-  private take(now: number): { rows: DueRow[]; expired: number } {
-    return this.db
-      .transaction(() => {
-        const expired = this.db
-          .query(
-            `UPDATE outbox SET status = 'failed', lease_owner = NULL, lease_until = NULL,
-               last_error = coalesce(last_error, 'Not delivered within 24 hours')
-             WHERE status = 'pending' AND created_at <= ? AND coalesce(lease_until, 0) <= ?`,
-          )
-          .run(now - GIVE_UP_AFTER_MS, now).changes
-        const rows = this.db
-          .query(
-            `SELECT id, store_id, recipient, attempts, created_at FROM outbox
-             WHERE status = 'pending' AND next_attempt_at <= ? AND coalesce(lease_until, 0) <= ?
-             ORDER BY next_attempt_at, id LIMIT ?`,
-          )
-          .all(now, now, this.batch) as DueRow[]
-        const lease = this.db.query(
-          'UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?',
-        )
-        for (const row of rows) lease.run(this.owner, now + SEND_LEASE_MS, row.id)
-        return { rows, expired }
-      })
-      .immediate()
+  /**
+   * Gives up rows that waited too long, then leases the due ones to this sender: two statements,
+   * each whole on its own, so no transaction stays open while another sender waits.
+   */
+  private async take(now: number): Promise<{ rows: DueRow[]; expired: number }> {
+    const expired = await expireOutboxRows(this.data, now - GIVE_UP_AFTER_MS, now)
+    const rows = await leaseDueOutboxRows(
+      this.data,
+      this.owner,
+      now,
+      now + SEND_LEASE_MS,
+      this.batch,
+    )
+    return { rows, expired }
   }
 
   /** Sends every due email once; safe to call at any time (runs never overlap). */
@@ -133,38 +123,21 @@ export class OutboxSender {
     const report: SendReport = { sent: 0, failed: 0, unsendable: 0, expired: 0 }
     const now = nowMs(this.clock)
     // A plain read first: an idle outbox costs no write lock.
-    const work = this.db
-      .query(
-        `SELECT 1 FROM outbox WHERE status = 'pending'
-           AND (next_attempt_at <= ? OR created_at <= ?) LIMIT 1`,
-      )
-      .get(now, now - GIVE_UP_AFTER_MS)
-    if (!work) return report
-    const { rows, expired } = this.take(now)
+    if (!(await hasOutboxWork(this.data, now, now - GIVE_UP_AFTER_MS))) return report
+    const { rows, expired } = await this.take(now)
     report.expired = expired
     for (const row of rows) {
-      const mailer = this.mailer(row.store_id)
+      const mailer = await this.mailer(row.store_id)
       if (!mailer) {
         // Stays pending: it goes out once SMTP is configured (within the 24 hours).
-        this.db
-          .query(
-            `UPDATE outbox SET last_error = ?, lease_owner = NULL, lease_until = NULL
-             WHERE id = ? AND lease_owner = ?`,
-          )
-          .run(NO_SMTP, row.id, this.owner)
+        await releaseOutboxRow(this.data, row.id, this.owner, NO_SMTP)
         report.unsendable++
         continue
       }
       try {
-        const email = renderNotification(outboxPayload(this.db, row.id), this.baseUrl)
+        const email = renderNotification(await outboxPayload(this.data, row.id), this.baseUrl)
         const receipt = await mailer.send({ to: row.recipient, ...email })
-        this.db
-          .query(
-            `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,
-               smtp_response = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL
-             WHERE id = ? AND lease_owner = ?`,
-          )
-          .run(nowMs(this.clock), receipt.response, row.id, this.owner)
+        await markOutboxSent(this.data, row.id, this.owner, nowMs(this.clock), receipt.response)
         report.sent++
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
@@ -172,13 +145,12 @@ export class OutboxSender {
         const attempts = row.attempts + 1
         const next = now + retryDelayMs(attempts)
         const giveUp = next > row.created_at + GIVE_UP_AFTER_MS
-        this.db
-          .query(
-            `UPDATE outbox SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ?,
-               lease_owner = NULL, lease_until = NULL
-             WHERE id = ? AND lease_owner = ?`,
-          )
-          .run(giveUp ? 'failed' : 'pending', attempts, message, next, row.id, this.owner)
+        await markOutboxFailed(this.data, row.id, this.owner, {
+          status: giveUp ? 'failed' : 'pending',
+          attempts,
+          error: message,
+          nextAttemptAt: next,
+        })
         this.log(
           `Notification email ${row.id} not sent (attempt ${attempts}): ${message}${giveUp ? '; given up' : ''}\n`,
         )

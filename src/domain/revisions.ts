@@ -13,6 +13,11 @@ export function currentRevision(data: Data, store: Store): Promise<number> {
   return data.cache.load(revisionKey(store.id), () => storedRevision(data, store))
 }
 
+/** The store's data revision if this process has it cached (the sync API's same-turn answer). */
+export function cachedRevision(data: Data, store: Store): number | undefined {
+  return data.cache.peek<number>(revisionKey(store.id))
+}
+
 /**
  * Transitional (sync.ts calls it until it moves onto the data layer, then currentRevision): the
  * same read, synchronous, on the connection itself.

@@ -1,5 +1,5 @@
 import { DEFAULT_AUDIT_KEEP_DAYS } from '../config.ts'
-import { connectionOf, type Data } from '../db/data.ts'
+import type { Data } from '../db/data.ts'
 import { endSyncClaim, scheduledStores, syncClaim, takeSyncClaim } from '../db/syncClaims.ts'
 import { isSynced, type SyncKey } from '../db/syncs.ts'
 import { pruneAuditLog } from './audit.ts'
@@ -192,7 +192,7 @@ export class Scheduler {
     const outcomes: TickOutcome[] = []
     for (const row of await scheduledStores(this.data)) {
       const store: Store = { id: row.id, trackingId: row.tracking_id }
-      const due = duePeriod(this.clock.now(), readSettings(connectionOf(this.data), store.id))
+      const due = duePeriod(this.clock.now(), await readSettings(this.data, store))
       if (!due) continue
       const { frequency, period } = due
       const key = { frequency, periodStart: period.start.epochMilliseconds }
@@ -270,9 +270,7 @@ export function startBackgroundJobs(options: {
   maintenanceIntervalMs?: number
 }): BackgroundJobs {
   const owner = processOwner()
-  // The sender, the backups and the audit log still take the connection (their modules move next).
-  const db = connectionOf(options.data)
-  const sender = new OutboxSender({ ...options, db, owner })
+  const sender = new OutboxSender({ ...options, owner })
   const scheduler = new Scheduler({ ...options, owner, onSynced: () => sender.wake() })
   const backup =
     options.backup && options.backup.keep > 0

@@ -1,8 +1,18 @@
 import { z } from 'zod'
-import { type Database, type NoCopyResult, replaceLeavingNoCopy } from '../db/database.ts'
+import type { Data, Queries } from '../db/data.ts'
+import { type NoCopyResult, replaceLeavingNoCopy } from '../db/database.ts'
+import {
+  hasSettings,
+  replaceStoredValue,
+  type SettingRow,
+  saveSetting,
+  settingRows,
+  storedValuesOf,
+} from '../db/settings.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { InvalidInput } from './errors.ts'
-import { isSealed } from './secrets.ts'
+import { isSealed, type Secrets } from './secrets.ts'
+import type { Store } from './stores.ts'
 
 const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone'))
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'))
@@ -110,28 +120,8 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
 /** The names of all settings that `settings set` and the UI may change. */
 export const SETTING_KEYS = Object.keys(WRITABLE) as SettingKey[]
 
-/** A store's settings with defaults applied. */
-export interface StoreSettings {
-  store_name: string
-  store_email: string
-  timezone: string
-  currency: string
-  week_start: 'monday' | 'sunday'
-  api_enabled: boolean
-  sync_frequency: 'daily' | 'weekly'
-  sync_hour: number
-  notify_success: boolean
-  notify_failure: boolean
-  notify_recipient: string
-  shopify_webhook_secret: string
-  allowed_origins: string
-  smtp_host: string
-  smtp_port: number | ''
-  smtp_security: 'starttls' | 'tls' | 'none'
-  smtp_user: string
-  smtp_password: string
-  smtp_from: string
-}
+/** A store's settings with defaults applied: what the schema of every setting gives. */
+export type StoreSettings = z.output<z.ZodObject<typeof WRITABLE>>
 
 /** The machine's time zone, the natural default for a merchant running the binary locally. */
 function localTimeZone(): string {
@@ -181,35 +171,53 @@ function encode(value: unknown): string {
   return typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value)
 }
 
-/** Reads a store's settings, defaults filled in for what was never saved. */
-export function readSettings(db: Database, storeId: number): Readonly<StoreSettings> {
-  return db.cache.get(`settings:${storeId}`, () => Object.freeze(loadSettings(db, storeId)))
+function settingsKey(storeId: number): string {
+  return `settings:${storeId}`
 }
 
-function loadSettings(db: Database, storeId: number): StoreSettings {
-  const rows = db
-    .query('SELECT key, value FROM store_settings WHERE store_id = ?')
-    .all(storeId) as { key: string; value: string }[]
+/**
+ * Reads a store's settings, defaults filled in for what was never saved; cached until a change.
+ * Only the store's id is needed (the outbox sender knows a row's store by its id).
+ */
+export function readSettings(
+  data: Data,
+  store: Pick<Store, 'id'>,
+): Promise<Readonly<StoreSettings>> {
+  return data.cache.load(settingsKey(store.id), () => loadSettings(data, data.secrets, store.id))
+}
+
+/**
+ * The settings when the read cache holds them, else undefined: the hot paths (the sync API, the
+ * tracker) answer in the same turn with them and await readSettings only after a change.
+ */
+export function cachedSettings(
+  data: Data,
+  store: Pick<Store, 'id'>,
+): Readonly<StoreSettings> | undefined {
+  return data.cache.peek<Readonly<StoreSettings>>(settingsKey(store.id))
+}
+
+async function loadSettings(
+  q: Queries,
+  secrets: Secrets,
+  storeId: number,
+): Promise<Readonly<StoreSettings>> {
+  return settingsFromRows(await settingRows(q, storeId), secrets)
+}
+
+function settingsFromRows(rows: SettingRow[], secrets: Secrets): Readonly<StoreSettings> {
   const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS }
   for (const { key, value } of rows) {
     if (!Object.hasOwn(WRITABLE, key)) continue
     settings[key] = SECRET_SETTINGS.has(key)
-      ? db.secrets.reveal(value)
+      ? secrets.reveal(value)
       : decode(key as SettingKey, value)
   }
-  return settings as unknown as StoreSettings
+  return Object.freeze(settings as StoreSettings)
 }
 
-/**
- * Validates the changes (all of them, before writing any) and saves them in one transaction.
- * Unknown keys, read-only keys and bad values raise a SettingsError naming each field.
- */
-export function updateSettings(
-  db: Database,
-  storeId: number,
-  changes: Record<string, unknown>,
-  clock: Clock,
-): StoreSettings {
+/** Validates every change before any is written; raises a SettingsError naming each bad field. */
+function validChanges(changes: Record<string, unknown>): [SettingKey, string][] {
   // No prototype: a key named __proto__ must land in the errors, not replace their prototype.
   const errors: Record<string, string> = Object.create(null)
   const valid: [SettingKey, string][] = []
@@ -230,27 +238,107 @@ export function updateSettings(
     valid.push([key as SettingKey, encode(parsed.data)])
   }
   if (Object.keys(errors).length > 0) throw new SettingsError(errors)
-  if (db.secrets.sealing) {
-    // A secret saved before MIDA_SECRET_KEY was set is encrypted by the next save of any setting.
-    const current = readSettings(db, storeId) as unknown as Record<string, string>
-    for (const name of SECRET_SETTINGS) {
-      const value = current[name] ?? ''
-      if (!(name in changes) && value && !isSealed(value)) valid.push([name as SettingKey, value])
-    }
-  }
-  const upsert = db.query(
-    `INSERT INTO store_settings (store_id, key, value, updated_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (store_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-  )
-  const at = nowMs(clock)
-  db.transaction(() => {
-    for (const [key, value] of valid) {
-      upsert.run(storeId, key, SECRET_SETTINGS.has(key) ? db.secrets.seal(value) : value, at)
-    }
-  })()
-  db.cache.invalidate()
-  return readSettings(db, storeId)
+  return valid
 }
+
+/**
+ * The secrets saved before MIDA_SECRET_KEY was set that a save of `changes` leaves alone: the
+ * next save of any setting encrypts them too.
+ */
+function secretsToSeal(
+  current: StoreSettings,
+  changes: Record<string, unknown>,
+  secrets: Secrets,
+): [SettingKey, string][] {
+  if (!secrets.sealing) return []
+  const found: [SettingKey, string][] = []
+  for (const name of SECRET_SETTINGS) {
+    const value = String(current[name as SettingKey] ?? '')
+    if (!(name in changes) && value && !isSealed(value)) found.push([name as SettingKey, value])
+  }
+  return found
+}
+
+/** The stored text of a setting's value: secrets sealed. */
+function stored(key: SettingKey, value: string, secrets: Secrets): string {
+  return SECRET_SETTINGS.has(key) ? secrets.seal(value) : value
+}
+
+/** A save of the settings as it happened: the settings before it and after it. */
+interface SettingsChange {
+  before: Readonly<StoreSettings>
+  after: Readonly<StoreSettings>
+}
+
+/** Writes the audit entry of a save, inside the save's transaction (through `q`). */
+export type SettingsAudit = (q: Queries, change: SettingsChange) => Promise<void>
+
+/**
+ * Validates the changes (all of them, before writing any) and saves them in one transaction, in
+ * which `audit` (when given) records the change. Unknown keys, read-only keys and bad values
+ * raise a SettingsError naming each field.
+ */
+export async function updateSettings(
+  data: Data,
+  store: Store,
+  changes: Record<string, unknown>,
+  clock: Clock,
+  audit?: SettingsAudit,
+): Promise<Readonly<StoreSettings>> {
+  const valid = validChanges(changes)
+  const after = await data.tx(async (q) => {
+    const change = await saveSettings(q, data.secrets, store, valid, changes, clock)
+    await audit?.(q, change)
+    return change.after
+  })
+  data.cache.invalidate()
+  return after
+}
+
+/**
+ * The writes of a save, through `q` inside the caller's transaction (the caller invalidates the
+ * read cache after it): the settings before and after.
+ */
+async function saveSettings(
+  q: Queries,
+  secrets: Secrets,
+  store: Store,
+  valid: [SettingKey, string][],
+  changes: Record<string, unknown>,
+  clock: Clock,
+): Promise<SettingsChange> {
+  const before = await loadSettings(q, secrets, store.id)
+  const at = nowMs(clock)
+  for (const [key, value] of [...valid, ...secretsToSeal(before, changes, secrets)]) {
+    await saveSetting(q, store.id, key, stored(key, value, secrets), at)
+  }
+  return { before, after: await loadSettings(q, secrets, store.id) }
+}
+
+/**
+ * The settings as they would be with `changes` saved (validated exactly like a Save, raising
+ * SettingsError), without saving anything: "Send test email" tries what the form holds.
+ */
+export async function previewSettings(
+  data: Data,
+  store: Store,
+  changes: Record<string, unknown>,
+  clock: Clock,
+): Promise<Readonly<StoreSettings>> {
+  const valid = validChanges(changes)
+  let preview: Readonly<StoreSettings> | undefined
+  try {
+    await data.tx(async (q) => {
+      preview = (await saveSettings(q, data.secrets, store, valid, changes, clock)).after
+      throw new Rollback()
+    })
+  } catch (err) {
+    if (!(err instanceof Rollback)) throw err
+  }
+  return preview as Readonly<StoreSettings>
+}
+
+class Rollback extends Error {}
 
 /** A setting as a form sends it: booleans as `true`/`false`, numbers as digits. */
 export function settingFormValue(settings: StoreSettings, key: SettingKey): string {
@@ -297,9 +385,10 @@ export function settingsEdits(
 }
 
 /** Seeds the settings a new store should start with (its machine's time zone). */
-export function initialiseSettings(db: Database, storeId: number, clock: Clock): void {
-  const exists = db.query('SELECT 1 FROM store_settings WHERE store_id = ? LIMIT 1').get(storeId)
-  if (!exists) updateSettings(db, storeId, { timezone: localTimeZone() }, clock)
+export async function initialiseSettings(data: Data, store: Store, clock: Clock): Promise<void> {
+  if (!(await hasSettings(data, store.id))) {
+    await updateSettings(data, store, { timezone: localTimeZone() }, clock)
+  }
 }
 
 /** The address notifications go to: the recipient, else the store email. */
@@ -326,32 +415,28 @@ export function displaySettings(
  * and leaves no copy of the plaintext in the database's files (`replaceLeavingNoCopy`, whose
  * VACUUM runs only when such a secret is found). Tells `log` the settings' names, never values.
  */
-export function sealPlaintextSecrets(db: Database, log?: (line: string) => void): string[] {
-  if (!db.secrets.sealing) return []
+export async function sealPlaintextSecrets(
+  data: Data,
+  log?: (line: string) => void,
+): Promise<string[]> {
+  if (!data.secrets.sealing) return []
   const names = [...SECRET_SETTINGS]
-  const find = db.query(
-    `SELECT store_id, key, value FROM store_settings
-     WHERE key IN (${names.map(() => '?').join(', ')}) AND value <> ''`,
-  )
-  const plaintext = () =>
-    (find.all(...names) as { store_id: number; key: string; value: string }[]).filter(
-      (row) => !isSealed(row.value),
-    )
-  const found = plaintext()
+  const plaintext = async (q: Queries) =>
+    (await storedValuesOf(q, names)).filter((row) => !isSealed(row.value))
+  const found = await plaintext(data)
   if (found.length === 0) return []
   const namesOf = (rows: { key: string }[]) =>
     names.filter((name) => rows.some((row) => row.key === name)).join(' and ')
-  const seal = db.query('UPDATE store_settings SET value = ? WHERE store_id = ? AND key = ?')
   let outcome: NoCopyResult<{ key: string }[]>
   try {
-    outcome = replaceLeavingNoCopy(db, () =>
-      db
-        .transaction(() => {
-          const rows = plaintext()
-          for (const row of rows) seal.run(db.secrets.seal(row.value), row.store_id, row.key)
-          return rows
-        })
-        .immediate(),
+    outcome = await replaceLeavingNoCopy(data, () =>
+      data.tx(async (q) => {
+        const rows = await plaintext(q)
+        for (const row of rows) {
+          await replaceStoredValue(q, row.store_id, row.key, data.secrets.seal(row.value))
+        }
+        return rows
+      }),
     )
   } catch (err) {
     // The VACUUM comes first: when it fails nothing is sealed yet, and the next start tries again.
@@ -360,7 +445,7 @@ export function sealPlaintextSecrets(db: Database, log?: (line: string) => void)
     )
     return []
   }
-  db.cache.invalidate()
+  data.cache.invalidate()
   const { result: sealed, walEmptied } = outcome
   if (sealed.length > 0) {
     log?.(

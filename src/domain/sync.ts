@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { connectionOf, type Data, type Queries } from '../db/data.ts'
+import type { Data, Queries } from '../db/data.ts'
+import { dataRevision as storedRevision } from '../db/revisions.ts'
 import {
   latestChange,
   recentSyncRecordRows,
@@ -21,8 +22,8 @@ import {
   periodJson,
   previousPeriod,
 } from './periods.ts'
-import { dataRevision } from './revisions.ts'
-import { readSettings, type StoreSettings } from './settings.ts'
+import { cachedRevision, currentRevision } from './revisions.ts'
+import { cachedSettings, readSettings, type StoreSettings } from './settings.ts'
 import type { Store } from './stores.ts'
 
 export type SyncTrigger = 'api' | 'cli' | 'scheduler'
@@ -158,8 +159,12 @@ interface Resolved {
   memoKey: string
 }
 
-function resolve(data: Data, store: Store, request: SyncRequest, clock: Clock): Resolved {
-  const settings = readSettings(connectionOf(data), store.id)
+function resolve(
+  settings: StoreSettings,
+  store: Store,
+  request: SyncRequest,
+  clock: Clock,
+): Resolved {
   const now = clock.now()
   const { frequency, period } = resolvePeriod(settings, request, now)
   const print = fingerprint(settings)
@@ -167,10 +172,10 @@ function resolve(data: Data, store: Store, request: SyncRequest, clock: Clock): 
   return { settings, now, frequency, period, print, memoKey }
 }
 
-/** The body this process checked against the store's current revision, if it has one. */
-function checkedBody(data: Data, store: Store, r: Resolved): SyncResult | null {
+/** The body this process checked against the store's current revision `revision`, if it has one. */
+function checkedBody(data: Data, r: Resolved, revision: number | undefined): SyncResult | null {
   const memo = data.cache.peek<CheckedBody>(r.memoKey)
-  if (!memo || memo.revision !== dataRevision(connectionOf(data), store.id)) return null
+  if (!memo || revision === undefined || memo.revision !== revision) return null
   return {
     body: memo.body,
     etag: memo.etag,
@@ -191,7 +196,9 @@ export function currentSync(
   request: SyncRequest,
   clock: Clock,
 ): SyncResult | null {
-  return checkedBody(data, store, resolve(data, store, request, clock))
+  const settings = cachedSettings(data, store)
+  if (!settings) return null
+  return checkedBody(data, resolve(settings, store, request, clock), cachedRevision(data, store))
 }
 
 /**
@@ -204,13 +211,14 @@ export async function syncPeriod(
   request: SyncRequest,
   clock: Clock,
 ): Promise<SyncResult> {
-  const resolved = resolve(data, store, request, clock)
+  const settings = cachedSettings(data, store) ?? (await readSettings(data, store))
+  const resolved = resolve(settings, store, request, clock)
+  const current = await currentRevision(data, store)
   // Hot path: a body already checked against this store revision is still current.
-  const checked = checkedBody(data, store, resolved)
+  const checked = checkedBody(data, resolved, current)
   if (checked) return checked
-  const { settings, now, frequency, period, print, memoKey } = resolved
+  const { now, frequency, period, print, memoKey } = resolved
   const notify = notifiesFor(settings, request.trigger, frequency, period, now)
-  const current = dataRevision(connectionOf(data), store.id)
   const cache = data.cache
   const key = { storeId: store.id, frequency, periodStart: period.start.epochMilliseconds }
 
@@ -242,7 +250,7 @@ export async function syncPeriod(
     ;({ body, revision, metrics } = await data.tx(
       async (q) => {
         // Inside the transaction the read cache stands aside: this is the snapshot's revision.
-        const data_revision = dataRevision(connectionOf(data), store.id)
+        const data_revision = await storedRevision(q, store)
         const payload: SyncBody = {
           success: true,
           message: 'Sync successful',
@@ -265,9 +273,9 @@ export async function syncPeriod(
   await data.tx(async (q) => {
     await saveSyncSuccess(q, { ...record, body, etag, dataRevision: revision })
     if (notify) {
-      queueSyncNotification(
-        connectionOf(data),
-        store.id,
+      await queueSyncNotification(
+        q,
+        store,
         settings,
         { outcome: 'success', frequency, period, syncedAt: now, trigger: request.trigger, metrics },
         clock,
@@ -296,9 +304,9 @@ async function recordFailure(
     await data.tx(async (q) => {
       await saveSyncFailure(q, { ...record, error, syncedAt: now.epochMilliseconds })
       if (notify) {
-        queueSyncNotification(
-          connectionOf(data),
-          store.id,
+        await queueSyncNotification(
+          q,
+          store,
           settings,
           {
             outcome: 'failed',

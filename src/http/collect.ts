@@ -5,8 +5,8 @@ import { modelOf } from '../../views/settings/types.ts'
 import { type CollectQueue, isBot } from '../domain/collect.ts'
 import { Forbidden, InvalidInput, NotFound } from '../domain/errors.ts'
 import { describeIssues } from '../domain/records.ts'
-import { readSettings } from '../domain/settings.ts'
-import { findStoreByTrackingId } from '../domain/stores.ts'
+import { cachedSettings, readSettings } from '../domain/settings.ts'
+import { findStoreByTrackingId, type Store } from '../domain/stores.ts'
 import trackerSource from '../tracker/mida.js' with { type: 'text' }
 import { adminAuth } from './auth.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
@@ -63,8 +63,10 @@ function parseCollectBody(text: string): z.output<typeof collectBody> {
 }
 
 /** The configured origins, or null for "any origin". */
-function allowedOrigins(ctx: AppContext, storeId: number): string[] | null {
-  const list = readSettings(ctx.db, storeId).allowed_origins
+async function allowedOrigins(ctx: AppContext, store: Store): Promise<string[] | null> {
+  // Every event asks: the cached settings when there are some, without another turn.
+  const settings = cachedSettings(ctx.data, store) ?? (await readSettings(ctx.data, store))
+  const list = settings.allowed_origins
   return list ? list.split(',') : null
 }
 
@@ -89,7 +91,7 @@ export function collectHandler(ctx: AppContext, queue: CollectQueue) {
       const body = parseCollectBody(await readBodyText(request, MAX_EVENT_BYTES))
       const store = await findStoreByTrackingId(ctx.data, body.store)
       if (!store) throw new NotFound('Unknown tracking id')
-      const allowed = allowedOrigins(ctx, store.id)
+      const allowed = await allowedOrigins(ctx, store)
       if (allowed && !(origin && allowed.includes(origin))) {
         throw new Forbidden('Origin not allowed')
       }
@@ -140,9 +142,9 @@ export function collectRoutes(ctx: AppContext, queue: CollectQueue) {
         headers: gzip ? { ...TRACKER_HEADERS, 'content-encoding': 'gzip' } : TRACKER_HEADERS,
       })
     })
-    .options(COLLECT_PATH, ({ request }) => {
+    .options(COLLECT_PATH, async ({ request }) => {
       const origin = request.headers.get('origin')
-      const allowed = allowedOrigins(ctx, ctx.store.id)
+      const allowed = await allowedOrigins(ctx, ctx.store)
       if (origin && allowed && !allowed.includes(origin)) {
         return new Response(null, { status: 403, headers: corsHeaders(null) })
       }

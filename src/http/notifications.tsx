@@ -4,12 +4,17 @@ import { Outbox, TestEmailResult } from '../../views/settings/notifications.tsx'
 import { modelOf } from '../../views/settings/types.ts'
 import {
   describeSmtpTarget,
-  previewSettings,
   sameSmtpServer,
   smtpTarget,
   testEmailFailure,
 } from '../domain/mailer.ts'
-import { notificationRecipient, readSettings, SettingsError } from '../domain/settings.ts'
+import {
+  notificationRecipient,
+  previewSettings,
+  readSettings,
+  SettingsError,
+  type StoreSettings,
+} from '../domain/settings.ts'
 import { formatStoreTimeWithZone } from '../lib/format.ts'
 import { adminAuth } from './auth.ts'
 import type { AppContext } from './context.ts'
@@ -31,8 +36,7 @@ const TEST_FIELDS = new Set([
 
 /** "Send test email" and the outbox fragment of the settings page; admin only. */
 export function notificationRoutes(ctx: AppContext) {
-  const { db, clock } = ctx
-  const storeId = ctx.store.id
+  const { data, clock, store } = ctx
   const invalid = (message: string) =>
     htmlResponse(<TestEmailResult outcome="invalid" message={message} />, 422)
 
@@ -48,9 +52,9 @@ export function notificationRoutes(ctx: AppContext) {
       const typed = Object.fromEntries(
         Object.entries(settingsChanges(body)).filter(([k]) => TEST_FIELDS.has(k)),
       )
-      let settings: ReturnType<typeof readSettings>
+      let settings: Readonly<StoreSettings>
       try {
-        settings = previewSettings(db, storeId, typed, clock)
+        settings = await previewSettings(data, store, typed, clock)
       } catch (err) {
         if (err instanceof SettingsError) return invalid(`Not sent: ${err.message}`)
         throw err
@@ -60,7 +64,7 @@ export function notificationRoutes(ctx: AppContext) {
       let target = smtpTarget(ctx.config, settings)
       if (target?.source === 'settings' && typed.smtp_password === undefined) {
         // An empty password field means the saved password: it goes only to the saved server.
-        const saved = smtpTarget(ctx.config, readSettings(db, storeId))
+        const saved = smtpTarget(ctx.config, await readSettings(data, store))
         if (!saved || !sameSmtpServer(target, saved)) {
           if (target.user && target.password) {
             return invalid(
@@ -71,7 +75,7 @@ export function notificationRoutes(ctx: AppContext) {
           target = smtpTarget(ctx.config, settings)
         }
       }
-      const mailer = ctx.mailer(storeId, settings)
+      const mailer = await ctx.mailer(store.id, settings)
       if (!mailer || !target) {
         return invalid('Not sent: fill in the SMTP host first (or set MIDA_SMTP_URL).')
       }

@@ -21,8 +21,8 @@ type Server = Parameters<typeof clientAddress>[2]
  * the new-key box, and "Test this key", which calls the sync API with the one-time key.
  */
 export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHandler>) {
-  const { db, data, clock } = ctx
-  const storeId = ctx.store.id
+  const { data, clock, store } = ctx
+  const storeId = store.id
 
   const view = (auth: AdminAuth, models: readonly ModelName[]) =>
     loadSettingsView(ctx, { csrfToken: auth.csrfToken, models })
@@ -35,17 +35,22 @@ export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHa
         ? htmlResponse(<Overview model={modelOf(await view(auth, ['overview']), 'overview')} />)
         : redirect('/settings#section-dashboard'),
     )
-    .get('/settings/keys/api-state', ({ request }) =>
+    .get('/settings/keys/api-state', async ({ request }) =>
       isHtmx(request)
-        ? htmlResponse(<ApiKeyState apiEnabled={readSettings(db, storeId).api_enabled} reloaded />)
+        ? htmlResponse(
+            <ApiKeyState apiEnabled={(await readSettings(data, store)).api_enabled} reloaded />,
+          )
         : redirect('/settings#section-api-keys'),
     )
     .post('/settings/api/activate', async ({ auth, request, server }) => {
-      const before = readSettings(db, storeId)
-      const after = updateSettings(db, storeId, { api_enabled: 'true' }, clock)
-      const address = clientAddress(ctx, request, server as Server)
-      const by = { storeId, actor: auth.admin.email, address }
-      await auditSettingsChange(data, by, before, after, clock)
+      const who = {
+        storeId,
+        actor: auth.admin.email,
+        address: clientAddress(ctx, request, server as Server),
+      }
+      await updateSettings(data, store, { api_enabled: 'true' }, clock, async (q, saved) =>
+        auditSettingsChange(q, who, saved.before, saved.after, clock),
+      )
       if (!isHtmx(request)) return redirect('/settings#section-api-status')
       const v = await view(auth, [...(apiStatusSection.models ?? []), ...AFTER_CHANGE_MODELS])
       // The API Status section holds only the switch: replacing it keeps every other unsaved

@@ -14,8 +14,9 @@ import { type ApiKeysModel, type ModelName, modelOf } from '../../views/settings
 import { type AuditActor, auditSettingsChange } from '../domain/audit.ts'
 import { AppError } from '../domain/errors.ts'
 import { createApiKey, regenerateApiKey, revokeApiKey } from '../domain/keys.ts'
-import { previewSettings, RETYPE_SMTP_PASSWORD, savedPasswordMoves } from '../domain/mailer.ts'
+import { RETYPE_SMTP_PASSWORD, savedPasswordMoves } from '../domain/mailer.ts'
 import {
+  previewSettings,
   readSettings,
   SECRET_SETTINGS,
   SETTING_KEYS,
@@ -67,7 +68,7 @@ function loadedValues(body: unknown): Record<string, unknown> {
 
 /** `/settings` and its fragments: the page, Save, API keys, the sync log. */
 export function settingsRoutes(ctx: AppContext) {
-  const { db, data, store, clock } = ctx
+  const { data, store, clock } = ctx
   const storeId = ctx.store.id
 
   const view = (auth: AdminAuth, models: readonly ModelName[]) =>
@@ -157,7 +158,7 @@ export function settingsRoutes(ctx: AppContext) {
     })
     .post('/settings', async ({ auth, body, request, server }) => {
       const submitted = settingsChanges(body)
-      const before = readSettings(db, storeId)
+      const before = await readSettings(data, store)
       // Only what the merchant changed is written: a change made elsewhere since the page loaded
       // survives, and one to the same field is shown as a conflict instead of being overwritten.
       const { changes, conflicts } = settingsEdits(before, submitted, loadedValues(body))
@@ -166,12 +167,14 @@ export function settingsRoutes(ctx: AppContext) {
         if (Object.keys(conflicts).length > 0) throw new SettingsError(conflicts)
         if (
           changes.smtp_password === undefined &&
-          savedPasswordMoves(before, previewSettings(db, storeId, changes, clock))
+          savedPasswordMoves(before, await previewSettings(data, store, changes, clock))
         ) {
           throw new SettingsError({ smtp_password: RETYPE_SMTP_PASSWORD })
         }
-        after = updateSettings(db, storeId, changes, clock)
-        await auditSettingsChange(data, actor(auth, request, server), before, after, clock)
+        const who = actor(auth, request, server)
+        after = await updateSettings(data, store, changes, clock, async (q, saved) =>
+          auditSettingsChange(q, who, saved.before, saved.after, clock),
+        )
       } catch (err) {
         if (!(err instanceof SettingsError)) throw err
         const htmx = isHtmx(request)

@@ -85,7 +85,7 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
       ...keys,
     }
   },
-  trackingToday(ctx, { settings, now }) {
+  async trackingToday(ctx, { settings, now }) {
     const today = countToday(
       ctx.db,
       ctx.store.id,
@@ -104,9 +104,9 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
   async audit(ctx, { settings }) {
     return { timeZone: settings.timezone, entries: await recentAudit(ctx.data, ctx.store, 50) }
   },
-  outbox(ctx, { settings, smtp }) {
+  async outbox(ctx, { settings, smtp }) {
     const configured = smtp !== null
-    const rows = recentOutbox(ctx.db, ctx.store.id, 10).map((r) => ({
+    const rows = (await recentOutbox(ctx.data, ctx.store, 10)).map((r) => ({
       id: r.id,
       createdAt: r.createdAt,
       subject: r.subject,
@@ -137,7 +137,7 @@ export async function loadSettingsView(
   ctx: AppContext,
   options: LoadOptions,
 ): Promise<SettingsView> {
-  const settings = readSettings(ctx.db, ctx.store.id)
+  const settings = await readSettings(ctx.data, ctx.store)
   const view: SettingsView = {
     settings,
     state: { values: formValues(settings), errors: {} },

@@ -5,7 +5,7 @@ import { nowMs } from '../domain/clock.ts'
 import { AppError, Forbidden, InvalidInput, Unauthorized } from '../domain/errors.ts'
 import { authenticateApiKey } from '../domain/keys.ts'
 import { parseDate } from '../domain/periods.ts'
-import { readSettings } from '../domain/settings.ts'
+import { cachedSettings, readSettings } from '../domain/settings.ts'
 import {
   currentSync,
   SyncFailed,
@@ -77,7 +77,7 @@ function hasBody(request: Request): boolean {
  * the same function inside Elysia (for `app.handle`).
  */
 export function syncHandler(ctx: AppContext) {
-  const { db, clock } = ctx
+  const { clock } = ctx
   // The headers of the last body served, built once per ETag.
   let served: { etag: string; headers: Headers } | null = null
   const headersFor = (etag: string) => {
@@ -146,7 +146,11 @@ export function syncHandler(ctx: AppContext) {
         throw new Unauthorized()
       }
       keyId = key.id
-      if (!readSettings(db, ctx.store.id).api_enabled) throw new Forbidden('API is deactivated')
+      if (
+        !(cachedSettings(ctx.data, ctx.store) ?? (await readSettings(ctx.data, ctx.store)))
+          .api_enabled
+      )
+        throw new Forbidden('API is deactivated')
     } catch (caught) {
       return fail(caught)
     }

@@ -25,7 +25,7 @@ export function webhookRoutes(ctx: AppContext) {
     async ({ request }) => {
       const body = await readBody(request, MAX_WEBHOOK_BYTES)
       const secret = requireSecret(
-        readSettings(ctx.db, ctx.store.id).shopify_webhook_secret,
+        (await readSettings(ctx.data, ctx.store)).shopify_webhook_secret,
         'The webhook signing secret',
       )
       // One answer whether a secret is set or not: the client learns nothing of the config.

@@ -37,7 +37,12 @@ useBrowserHarness((started) => {
 /** A demo store worth thousands a day, keys with long names, a sync, API calls and an audit line. */
 async function demoStore(): Promise<void> {
   if (adminId) return
-  updateSettings(t.db, t.storeId, { api_enabled: 'true', timezone: 'America/New_York' }, t.clock)
+  await updateSettings(
+    t.data,
+    t.store,
+    { api_enabled: 'true', timezone: 'America/New_York' },
+    t.clock,
+  )
   await generateDemo(
     t.data,
     t.store,

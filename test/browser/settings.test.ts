@@ -84,7 +84,7 @@ describe('the settings page in Chromium', () => {
     await hasValue(page.getByRole('combobox', { name: 'Data Sync Frequency' }), 'weekly')
     await hasText(page.locator('#save-status'), '1 field needs attention: nothing was saved.')
     await isVisible(page.locator('#unsaved'))
-    expect(readSettings(t.db, t.storeId).sync_frequency).toBe('daily')
+    expect((await readSettings(t.data, t.store)).sync_frequency).toBe('daily')
     // The 422 itself is the only thing Chromium logged (it logs every 4xx response).
     expect(errors).toEqual([
       `${server.url}/settings: Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)`,
@@ -96,7 +96,7 @@ describe('the settings page in Chromium', () => {
     await hasText(page.locator('#save-status'), /^Saved at \d\d:\d\d:\d\d$/)
     await isHidden(page.locator('#unsaved'))
     await isVisible(keyText) // the new key panel survives a Save
-    const saved = readSettings(t.db, t.storeId)
+    const saved = await readSettings(t.data, t.store)
     expect([saved.api_enabled, saved.sync_frequency, saved.notify_success]).toEqual([
       true,
       'weekly',
@@ -218,12 +218,12 @@ describe('the settings page in Chromium', () => {
       return { status: r.status, text: await r.text() }
     })
     expect(forged.status).toBe(403)
-    expect(readSettings(t.db, t.storeId).api_enabled).toBe(true)
+    expect((await readSettings(t.data, t.store)).api_enabled).toBe(true)
     // The page's own htmx requests carry the token from <body>.
     await page.getByRole('switch', { name: /API Status/ }).uncheck()
     await page.getByRole('button', { name: 'Save' }).click()
     await hasText(page.locator('#save-status'), /^Saved at \d\d:\d\d:\d\d$/)
-    expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
+    expect((await readSettings(t.data, t.store)).api_enabled).toBe(false)
     expect(
       errors.filter((e) => !e.includes('status of 401') && !e.includes('status of 403')),
     ).toEqual([])

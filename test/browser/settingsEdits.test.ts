@@ -66,7 +66,7 @@ const storeName = (page: Page) => page.getByLabel('Store name')
 
 describe('unsaved edits in Chromium', () => {
   test('reload, leaving and closing warn only while the form has unsaved edits', async () => {
-    updateSettings(t.db, t.storeId, { store_name: 'Guard Shop' }, t.clock)
+    await updateSettings(t.data, t.store, { store_name: 'Guard Shop' }, t.clock)
     const context = await browser.newContext()
     const r = await recordedPage(context)
     const { page } = r
@@ -90,7 +90,7 @@ describe('unsaved edits in Chromium', () => {
     r.answer = 'accept'
     await page.goto(`${server.url}/login`)
     expect(r.dialogs).toEqual(['beforeunload', 'beforeunload'])
-    expect(readSettings(t.db, t.storeId).store_name).toBe('Guard Shop')
+    expect((await readSettings(t.data, t.store)).store_name).toBe('Guard Shop')
 
     // Back (still logged in), edit, then undo the edit by hand: clean again, no question.
     await page.goto(`${server.url}/settings`)
@@ -157,7 +157,7 @@ describe('unsaved edits in Chromium', () => {
   })
 
   test('a Save after the session ended keeps the edits: log in again in place, then it is saved', async () => {
-    updateSettings(t.db, t.storeId, { store_name: 'Before', api_enabled: 'false' }, t.clock)
+    await updateSettings(t.data, t.store, { store_name: 'Before', api_enabled: 'false' }, t.clock)
     const context = await browser.newContext()
     const r = await recordedPage(context)
     const { page } = r
@@ -207,7 +207,7 @@ describe('unsaved edits in Chromium', () => {
     // Logged in again: the dialog goes, the Save is sent again with the new CSRF token.
     await hasText(page.locator('#save-status'), SAVED)
     expect(await dialog.count()).toBe(0)
-    const saved = readSettings(t.db, t.storeId)
+    const saved = await readSettings(t.data, t.store)
     expect([saved.store_name, saved.api_enabled]).toEqual(['After the timeout', true])
     const newToken = await page.locator('#settings-form input[name="_csrf"]').inputValue()
     expect(newToken).not.toBe(oldToken)
@@ -285,7 +285,7 @@ describe('Save in Chromium', () => {
     await eventually(async () => expect(await save.isEnabled()).toBe(true))
     expect(await save.getAttribute('aria-busy')).toBe(null)
     expect(saves.count()).toBe(1)
-    expect(readSettings(t.db, t.storeId).store_name).toBe('Slow Shop')
+    expect((await readSettings(t.data, t.store)).store_name).toBe('Slow Shop')
     expect(r.problems).toEqual([])
     await context.close()
   })
@@ -305,9 +305,9 @@ describe('Save in Chromium', () => {
   })
 
   test('a change made elsewhere survives a Save of another field; the same field is a conflict', async () => {
-    updateSettings(
-      t.db,
-      t.storeId,
+    await updateSettings(
+      t.data,
+      t.store,
       { store_name: 'Loaded', api_enabled: 'false', sync_frequency: 'daily' },
       t.clock,
     )
@@ -317,11 +317,11 @@ describe('Save in Chromium', () => {
     await logIn(page)
 
     // The CLI switches the API on while the page is open; the page saves the store name.
-    updateSettings(t.db, t.storeId, { api_enabled: 'true' }, t.clock)
+    await updateSettings(t.data, t.store, { api_enabled: 'true' }, t.clock)
     await storeName(page).fill('Renamed on the page')
     await page.getByRole('button', { name: 'Save' }).click()
     await hasText(page.locator('#save-status'), SAVED)
-    let s = readSettings(t.db, t.storeId)
+    let s = await readSettings(t.data, t.store)
     expect([s.store_name, s.api_enabled]).toEqual(['Renamed on the page', true])
     // The page now shows the saved state, the CLI's change included.
     await isChecked(page.getByRole('switch', { name: /API Status/ }))
@@ -329,7 +329,12 @@ describe('Save in Chromium', () => {
     await isHidden(page.locator('#unsaved'))
 
     // Both change the frequency: the page's Save does not overwrite the CLI's value.
-    updateSettings(t.db, t.storeId, { sync_frequency: 'weekly', store_name: 'CLI name' }, t.clock)
+    await updateSettings(
+      t.data,
+      t.store,
+      { sync_frequency: 'weekly', store_name: 'CLI name' },
+      t.clock,
+    )
     const frequency = page.getByRole('combobox', { name: 'Data Sync Frequency' })
     await storeName(page).fill('Page name')
     await page.getByRole('button', { name: 'Save' }).click()
@@ -341,14 +346,14 @@ describe('Save in Chromium', () => {
     await hasValue(storeName(page), 'Page name')
     // A field the page did not touch shows the value saved elsewhere.
     await hasValue(frequency, 'weekly')
-    s = readSettings(t.db, t.storeId)
+    s = await readSettings(t.data, t.store)
     expect([s.store_name, s.sync_frequency]).toEqual(['CLI name', 'weekly'])
     await isVisible(page.locator('#unsaved'))
 
     // Saving again, knowing, replaces it; the frequency set elsewhere stays.
     await page.getByRole('button', { name: 'Save' }).click()
     await hasText(page.locator('#save-status'), SAVED)
-    s = readSettings(t.db, t.storeId)
+    s = await readSettings(t.data, t.store)
     expect([s.store_name, s.sync_frequency]).toEqual(['Page name', 'weekly'])
     expect({ problems: r.problems, statuses: r.statuses }).toEqual({
       problems: [],
@@ -374,7 +379,12 @@ describe('the console in Chromium', () => {
 
   for (const colorScheme of ['light', 'dark'] as const) {
     test(`every action on the page logs no error, warning or CSP violation (${colorScheme})`, async () => {
-      updateSettings(t.db, t.storeId, { api_enabled: 'false', store_name: 'Console' }, t.clock)
+      await updateSettings(
+        t.data,
+        t.store,
+        { api_enabled: 'false', store_name: 'Console' },
+        t.clock,
+      )
       const context = await browser.newContext({ colorScheme })
       const r = await recordedPage(context)
       const { page } = r
@@ -411,7 +421,7 @@ describe('the console in Chromium', () => {
       await hasText(page.locator('.switch-state'), 'Deactivated')
       await page.getByRole('button', { name: 'Save' }).click()
       await hasText(page.locator('#save-status'), SAVED)
-      expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
+      expect((await readSettings(t.data, t.store)).api_enabled).toBe(false)
 
       // Chromium's own network lines for the two refusals the walk asks for (the bad Recipient,
       // the test email without SMTP), and nothing else: no error, warning or CSP violation.

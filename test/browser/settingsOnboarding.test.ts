@@ -24,10 +24,10 @@ let t: TestApp
 let server: BrowserHarness['server']
 let browser: Browser
 
-useBrowserHarness((started) => {
+useBrowserHarness(async (started) => {
   ;({ t, server, browser } = started)
   // The harness clock is 2026-11-26T06:00:00Z: Thursday 01:00 in New York.
-  updateSettings(t.db, t.storeId, { timezone: 'America/New_York' }, t.clock)
+  await updateSettings(t.data, t.store, { timezone: 'America/New_York' }, t.clock)
 })
 
 const PASSWORD = 'correct horse battery'
@@ -122,10 +122,10 @@ describe('the settings page for a first run, in Chromium', () => {
     await hasText(warning, 'API Status is now Activated: the key works.')
     await isChecked(page.getByRole('switch', { name: /API Status/ }))
     await hasText(page.locator('.switch-state'), 'Activated')
-    expect(readSettings(t.db, t.storeId).api_enabled).toBe(true)
+    expect((await readSettings(t.data, t.store)).api_enabled).toBe(true)
     await hasValue(page.getByLabel('Store name'), 'Edited Shop')
     await isVisible(page.locator('#unsaved'))
-    expect(readSettings(t.db, t.storeId).store_name).toBe('My Store')
+    expect((await readSettings(t.data, t.store)).store_name).toBe('My Store')
     await hasText(
       page.locator('#audit-log tbody tr').first().locator('td').nth(3),
       'API switched on',
@@ -151,15 +151,15 @@ describe('the settings page for a first run, in Chromium', () => {
     await page.getByRole('button', { name: 'Save' }).click()
     await hasText(page.locator('#save-status'), /^Saved at \d\d:\d\d:\d\d$/)
     await isHidden(page.locator('#unsaved'))
-    expect(readSettings(t.db, t.storeId).store_name).toBe('Edited Shop')
-    expect(readSettings(t.db, t.storeId).api_enabled).toBe(true)
+    expect((await readSettings(t.data, t.store)).store_name).toBe('Edited Shop')
+    expect((await readSettings(t.data, t.store)).api_enabled).toBe(true)
 
     expect({ problems: r.problems, statuses: r.statuses }).toEqual({ problems: [], statuses: [] })
     await context.close()
   })
 
   test('a clean form stays clean after Activate; Save moves the next sync and the warnings; revoke refreshes the audit log', async () => {
-    updateSettings(t.db, t.storeId, { api_enabled: 'false' }, t.clock)
+    await updateSettings(t.data, t.store, { api_enabled: 'false' }, t.clock)
     const context = await browser.newContext()
     const r = await recordedPage(context)
     const { page } = r
@@ -214,7 +214,7 @@ describe('the settings page for a first run, in Chromium', () => {
   })
 
   test('after Activate, Save compares the switch with the activation, not with the page load', async () => {
-    updateSettings(t.db, t.storeId, { api_enabled: 'false', store_name: 'My Store' }, t.clock)
+    await updateSettings(t.data, t.store, { api_enabled: 'false', store_name: 'My Store' }, t.clock)
     const context = await browser.newContext()
     const r = await recordedPage(context)
     const { page } = r
@@ -224,7 +224,7 @@ describe('the settings page for a first run, in Chromium', () => {
       await page.getByRole('button', { name: 'Generate API Key' }).click()
       await page.getByRole('button', { name: 'Activate the API now' }).click()
       await hasText(page.locator('.switch-state'), 'Activated')
-      expect(readSettings(t.db, t.storeId).api_enabled).toBe(true)
+      expect((await readSettings(t.data, t.store)).api_enabled).toBe(true)
     }
 
     // Switched off again on the page and saved: off.
@@ -232,18 +232,20 @@ describe('the settings page for a first run, in Chromium', () => {
     await page.getByRole('switch', { name: /API Status/ }).uncheck()
     await page.getByRole('button', { name: 'Save' }).click()
     await isHidden(page.locator('#unsaved'))
-    expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
+    expect((await readSettings(t.data, t.store)).api_enabled).toBe(false)
     // The new-key box follows the Save: the warning is back.
     await hasText(page.locator('#new-key-api-warning strong'), 'API Status is Deactivated')
 
     // Switched off elsewhere (the command line) after an activation: a Save of another field
     // leaves it off instead of writing the page's switch back.
     await activate('second')
-    updateSettings(t.db, t.storeId, { api_enabled: 'false' }, t.clock)
+    await updateSettings(t.data, t.store, { api_enabled: 'false' }, t.clock)
     await page.getByLabel('Store name').fill('Renamed')
     await page.getByRole('button', { name: 'Save' }).click()
-    await eventually(async () => expect(readSettings(t.db, t.storeId).store_name).toBe('Renamed'))
-    expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
+    await eventually(async () =>
+      expect((await readSettings(t.data, t.store)).store_name).toBe('Renamed'),
+    )
+    expect((await readSettings(t.data, t.store)).api_enabled).toBe(false)
     await hasText(page.locator('.switch-state'), 'Deactivated')
     await hasText(page.locator('#new-key-api-warning strong'), 'API Status is Deactivated')
 
@@ -254,7 +256,7 @@ describe('the settings page for a first run, in Chromium', () => {
       page.locator('#new-key-api-warning'),
       'API Status is now Activated: the key works.',
     )
-    expect(readSettings(t.db, t.storeId).api_enabled).toBe(true)
+    expect((await readSettings(t.data, t.store)).api_enabled).toBe(true)
     expect({ problems: r.problems, statuses: r.statuses }).toEqual({ problems: [], statuses: [] })
     await context.close()
   })
@@ -286,7 +288,7 @@ describe('the settings page for a first run, in Chromium', () => {
 
   test('with data the chart replaces the checklist, and the sync log shows a sync’s figures', async () => {
     await generateDemo(t.data, t.store, 'America/New_York', { days: 20, seed: 3 }, t.clock)
-    updateSettings(t.db, t.storeId, { sync_frequency: 'daily', api_enabled: 'true' }, t.clock)
+    await updateSettings(t.data, t.store, { sync_frequency: 'daily', api_enabled: 'true' }, t.clock)
     const context = await browser.newContext()
     const r = await recordedPage(context)
     const { page } = r

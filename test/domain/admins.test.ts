@@ -243,19 +243,19 @@ describe('start-up and the admin command', () => {
 describe("the first admin's email as the store email", () => {
   test('the setup link makes it the store email when the store has none', async () => {
     open()
-    const storeId = (await ensureDefaultStore(data, clock)).id
+    const store = await ensureDefaultStore(data, clock)
     const { token } = await issueSetupToken(data, clock)
     await createFirstAdmin(data, token, 'First@Shop.example', 'a good password', clock)
-    expect(readSettings(db, storeId).store_email).toBe('first@shop.example')
+    expect((await readSettings(data, store)).store_email).toBe('first@shop.example')
   })
 
   test('a store email already set is kept', async () => {
     open()
-    const storeId = (await ensureDefaultStore(data, clock)).id
-    updateSettings(db, storeId, { store_email: 'shop@shop.example' }, clock)
+    const store = await ensureDefaultStore(data, clock)
+    await updateSettings(data, store, { store_email: 'shop@shop.example' }, clock)
     const { token } = await issueSetupToken(data, clock)
     await createFirstAdmin(data, token, 'first@shop.example', 'a good password', clock)
-    expect(readSettings(db, storeId).store_email).toBe('shop@shop.example')
+    expect((await readSettings(data, store)).store_email).toBe('shop@shop.example')
   })
 
   test('MIDA_ADMIN_EMAIL at start-up makes it the store email, after seeding the time zone', async () => {
@@ -266,7 +266,7 @@ describe("the first admin's email as the store email", () => {
       env: { MIDA_ADMIN_EMAIL: 'env@shop.example', MIDA_ADMIN_PASSWORD: 'from the env' },
     })
     await ensureAdminAtStartup(data, config, clock, () => {})
-    const settings = readSettings(db, (await ensureDefaultStore(data, clock)).id)
+    const settings = await readSettings(data, await ensureDefaultStore(data, clock))
     expect(settings.store_email).toBe('env@shop.example')
     expect(settings.timezone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC')
   })

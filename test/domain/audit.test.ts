@@ -53,7 +53,7 @@ test('the background jobs prune the audit log when they start, keeping MIDA_AUDI
     startBackgroundJobs({
       data: s.data,
       clock: s.clock,
-      mailer: () => null,
+      mailer: async () => null,
       baseUrl: 'http://127.0.0.1:8080',
       auditKeepDays,
     })

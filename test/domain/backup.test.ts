@@ -31,9 +31,8 @@ async function store(timezone = 'America/New_York') {
   cleanups.unshift(() => db.close())
   const data = new SqliteData(db)
   const handle = await ensureDefaultStore(data, clock)
-  const { id } = handle
-  initialiseSettings(db, id, clock)
-  updateSettings(db, id, { timezone }, clock)
+  await initialiseSettings(data, handle, clock)
+  await updateSettings(data, handle, { timezone }, clock)
   const sessions = ['a', 'b', 'c'].map((s) =>
     sessionInput.parse({ id: s, visitor_id: `v-${s}`, started_at: '2026-11-25T12:00:00Z' }),
   )

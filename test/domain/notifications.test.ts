@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { SqliteData } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { writeOrders, writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
 import { nowMs } from '../../src/domain/clock.ts'
@@ -14,9 +15,11 @@ import {
   NO_SMTP,
   notificationSubject,
   outboxEntry,
+  queueSyncNotification,
   recentOutbox,
 } from '../../src/domain/notifications.ts'
 import { OutboxSender, retryDelayMs } from '../../src/domain/outbox.ts'
+import { periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { readSettings, updateSettings } from '../../src/domain/settings.ts'
 import { SyncFailed, syncPeriod } from '../../src/domain/sync.ts'
@@ -45,18 +48,18 @@ afterEach(async () => {
   await sink.stop()
 })
 
-function useSink(port = sink.port): void {
-  updateSettings(
-    t.db,
-    t.storeId,
+async function useSink(port = sink.port): Promise<void> {
+  await updateSettings(
+    t.data,
+    t.store,
     { smtp_host: '127.0.0.1', smtp_port: port, smtp_security: 'none', smtp_from: 'mida@acme.test' },
     t.clock,
   )
 }
 
-function sender(mailer = configuredMailer(t.config, t.db), clock = t.clock) {
+function sender(mailer = configuredMailer(t.config, t.data), clock = t.clock) {
   return new OutboxSender({
-    db: t.db,
+    data: t.data,
     clock,
     mailer,
     baseUrl: 'https://stats.acme.test',
@@ -111,15 +114,45 @@ describe('subject', () => {
 })
 
 describe('queueing with the sync', () => {
+  test('queued through the handle of the sync’s transaction: rolled back with it', async () => {
+    const settings = await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
+    const outcome = {
+      outcome: 'success' as const,
+      frequency: 'daily' as const,
+      period: periodContaining(
+        Temporal.PlainDate.from('2026-11-25'),
+        'daily',
+        'America/New_York',
+        'monday',
+      ),
+      syncedAt: t.clock.now(),
+      trigger: 'api',
+    }
+    const rolledBack = t.data.tx(async (q) => {
+      expect(await queueSyncNotification(q, t.store, settings, outcome, t.clock)).toBe(true)
+      throw new Error('the sync record could not be written')
+    })
+    await expect(rolledBack).rejects.toThrow('the sync record could not be written')
+    expect(await recentOutbox(t.data, t.store)).toEqual([])
+    const queued = await t.data.tx(async (q) => [
+      await queueSyncNotification(q, t.store, settings, outcome, t.clock),
+      await queueSyncNotification(q, t.store, settings, outcome, t.clock),
+    ])
+    expect(queued).toEqual([true, false])
+    expect((await recentOutbox(t.data, t.store)).map((r) => [r.periodLabel, r.recipient])).toEqual([
+      ['2026-11-25', 'owner@acme.test'],
+    ])
+  })
+
   test('a success email only with notify_success, to the recipient, with the figures', async () => {
     seedDay()
     await sync()
-    expect(recentOutbox(t.db, t.storeId)).toEqual([])
+    expect(await recentOutbox(t.data, t.store)).toEqual([])
 
     // A new currency makes the stored body stale: this call recomputes and completes a sync.
-    updateSettings(t.db, t.storeId, { notify_success: true, currency: 'EUR' }, t.clock)
+    await updateSettings(t.data, t.store, { notify_success: true, currency: 'EUR' }, t.clock)
     expect((await sync()).computed).toBe(true)
-    const [row] = recentOutbox(t.db, t.storeId)
+    const [row] = await recentOutbox(t.data, t.store)
     expect(row).toMatchObject({
       outcome: 'success',
       frequency: 'daily',
@@ -133,19 +166,19 @@ describe('queueing with the sync', () => {
   })
 
   test('the recipient setting wins over the store email; none at all is not sendable', async () => {
-    updateSettings(
-      t.db,
-      t.storeId,
+    await updateSettings(
+      t.data,
+      t.store,
       { notify_success: true, notify_recipient: 'reports@acme.test' },
       t.clock,
     )
     await sync()
-    expect(recentOutbox(t.db, t.storeId)[0]?.recipient).toBe('reports@acme.test')
+    expect((await recentOutbox(t.data, t.store))[0]?.recipient).toBe('reports@acme.test')
 
-    updateSettings(t.db, t.storeId, { notify_recipient: '', store_email: '' }, t.clock)
+    await updateSettings(t.data, t.store, { notify_recipient: '', store_email: '' }, t.clock)
     t.clock.set('2026-11-27T06:00:00Z') // a day later: the 26th is the last completed period
     await sync()
-    const [row] = recentOutbox(t.db, t.storeId)
+    const [row] = await recentOutbox(t.data, t.store)
     expect(row).toMatchObject({
       periodLabel: '2026-11-26',
       recipient: '',
@@ -155,14 +188,14 @@ describe('queueing with the sync', () => {
   })
 
   test('one email per period and outcome, whatever triggered the sync', async () => {
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync('api')
     await sync('api')
     await sync('cli')
     // New data makes the next call recompute: still no second email for the period.
     seedDay()
     expect((await sync('scheduler')).computed).toBe(true)
-    expect(recentOutbox(t.db, t.storeId).map((r) => r.periodLabel)).toEqual(['2026-11-25'])
+    expect((await recentOutbox(t.data, t.store)).map((r) => r.periodLabel)).toEqual(['2026-11-25'])
   })
 
   test('a sync that throws is recorded as failed and queues one failure email', async () => {
@@ -175,24 +208,24 @@ describe('queueing with the sync', () => {
       trigger: string
     }[]
     expect(record).toEqual([{ status: 'failed', error: 'no such table: sessions', trigger: 'api' }])
-    const rows = recentOutbox(t.db, t.storeId)
+    const rows = await recentOutbox(t.data, t.store)
     expect(rows.map((r) => [r.outcome, r.subject])).toEqual([
       ['failed', '[Analytics Sync] Failed - 2026-11-26 01:00'],
     ])
   })
 
   test('no failure email with notify_failure off', async () => {
-    updateSettings(t.db, t.storeId, { notify_failure: false }, t.clock)
+    await updateSettings(t.data, t.store, { notify_failure: false }, t.clock)
     t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
-    await expect(sync()).rejects.toThrow(SyncFailed)
-    expect(recentOutbox(t.db, t.storeId)).toEqual([])
+    expect(() => sync()).toThrow(SyncFailed)
+    expect(await recentOutbox(t.data, t.store)).toEqual([])
   })
 })
 
 describe('rendering', () => {
   test('success: text and HTML with timestamp, status, period, figures and the settings link', async () => {
     seedDay()
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync('scheduler')
     const email = renderNotification(
       JSON.parse((t.db.query('SELECT payload FROM outbox').get() as { payload: string }).payload),
@@ -244,7 +277,7 @@ describe('rendering', () => {
 
 describe('mailer configuration', () => {
   test('MIDA_SMTP_URL wins over the saved settings and MIDA_MAIL_FROM is the sender', async () => {
-    useSink()
+    await useSink()
     const env = await createTestApp({
       env: {
         MIDA_SMTP_URL: 'smtps://me%40x.test:p%40ss@mail.example:2465',
@@ -252,7 +285,7 @@ describe('mailer configuration', () => {
       },
     })
     try {
-      expect(smtpTarget(env.config, readSettings(t.db, t.storeId))).toMatchObject({
+      expect(smtpTarget(env.config, await readSettings(t.data, t.store))).toMatchObject({
         source: 'env',
         host: 'mail.example',
         port: 2465,
@@ -264,7 +297,7 @@ describe('mailer configuration', () => {
     } finally {
       env.close()
     }
-    expect(smtpTarget(t.config, readSettings(t.db, t.storeId))).toEqual({
+    expect(smtpTarget(t.config, await readSettings(t.data, t.store))).toEqual({
       source: 'settings',
       host: '127.0.0.1',
       port: sink.port,
@@ -273,10 +306,10 @@ describe('mailer configuration', () => {
       password: '',
       from: 'mida@acme.test',
     })
-    updateSettings(t.db, t.storeId, { smtp_port: '', smtp_security: 'starttls' }, t.clock)
-    expect(smtpTarget(t.config, readSettings(t.db, t.storeId))?.port).toBe(587)
-    updateSettings(t.db, t.storeId, { smtp_host: '' }, t.clock)
-    expect(smtpTarget(t.config, readSettings(t.db, t.storeId))).toBeNull()
+    await updateSettings(t.data, t.store, { smtp_port: '', smtp_security: 'starttls' }, t.clock)
+    expect(smtpTarget(t.config, await readSettings(t.data, t.store))?.port).toBe(587)
+    await updateSettings(t.data, t.store, { smtp_host: '' }, t.clock)
+    expect(smtpTarget(t.config, await readSettings(t.data, t.store))).toBeNull()
   })
 
   test('authenticates and reports the server answer; a refusal throws with the reply', async () => {
@@ -310,8 +343,8 @@ describe('mailer configuration', () => {
 
 describe('the sender', () => {
   test('delivers a queued email once, with subject, recipient and both bodies', async () => {
-    useSink()
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await useSink()
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync()
     expect(await sender().runOnce()).toEqual({ sent: 1, failed: 0, unsendable: 0, expired: 0 })
     expect(await sender().runOnce()).toEqual({ sent: 0, failed: 0, unsendable: 0, expired: 0 })
@@ -324,14 +357,14 @@ describe('the sender', () => {
     expect(mail?.headers['content-type']).toStartWith('multipart/alternative')
     expect(mail?.raw).toContain('text/plain')
     expect(mail?.raw).toContain('text/html')
-    const row = recentOutbox(t.db, t.storeId)[0]
+    const row = (await recentOutbox(t.data, t.store))[0]
     expect(row).toMatchObject({ status: 'sent', attempts: 1, lastError: null })
     expect(row?.smtpResponse).toMatch(/^250 /)
     expect(row?.sentAt).toBe(t.clock.now().epochMilliseconds)
   })
 
   test('a refusing server: retried with backoff, then delivered exactly once', async () => {
-    useSink()
+    await useSink()
     t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
     await expect(sync()).rejects.toThrow(SyncFailed)
     sink.refuse({ code: 451, message: 'Try again later' })
@@ -339,7 +372,7 @@ describe('the sender', () => {
     const created = t.clock.now().epochMilliseconds
 
     expect((await s.runOnce()).failed).toBe(1)
-    let row = recentOutbox(t.db, t.storeId)[0]!
+    let row = (await recentOutbox(t.data, t.store))[0]!
     expect(row.status).toBe('pending')
     expect(row.attempts).toBe(1)
     expect(row.lastError).toContain('451 Try again later')
@@ -351,7 +384,7 @@ describe('the sender', () => {
 
     t.clock.advance({ seconds: 1 })
     expect((await s.runOnce()).failed).toBe(1)
-    row = recentOutbox(t.db, t.storeId)[0]!
+    row = (await recentOutbox(t.data, t.store))[0]!
     expect(row.attempts).toBe(2)
     expect(row.nextAttemptAt).toBe(created + 10_000 + 20_000)
 
@@ -363,7 +396,7 @@ describe('the sender', () => {
     expect(sink.messages.map((m) => [m.subject, m.to])).toEqual([
       ['[Analytics Sync] Failed - 2026-11-26 01:00', ['owner@acme.test']],
     ])
-    expect(recentOutbox(t.db, t.storeId)[0]).toMatchObject({
+    expect((await recentOutbox(t.data, t.store))[0]).toMatchObject({
       status: 'sent',
       attempts: 3,
       lastError: null,
@@ -371,14 +404,14 @@ describe('the sender', () => {
   })
 
   test('an SMTP server that is down for a while, then back on the same port', async () => {
-    useSink()
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await useSink()
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync()
     const port = sink.port
     await sink.stop()
     const s = sender()
     expect((await s.runOnce()).failed).toBe(1)
-    expect(recentOutbox(t.db, t.storeId)[0]?.lastError).toContain('ECONNREFUSED')
+    expect((await recentOutbox(t.data, t.store))[0]?.lastError).toContain('ECONNREFUSED')
     t.clock.advance({ seconds: 10 })
     expect((await s.runOnce()).failed).toBe(1)
     sink = await startSmtpSink({ port })
@@ -391,22 +424,22 @@ describe('the sender', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 8, 20].map(retryDelayMs)).toEqual([
       10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 600_000, 600_000, 600_000,
     ])
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync()
     const failing: Mailer = {
       send: async () => {
         throw new Error('421 Service not available')
       },
     }
-    const s = sender(() => failing)
+    const s = sender(async () => failing)
     const created = t.clock.now().epochMilliseconds
     let attempts = 0
-    while (recentOutbox(t.db, t.storeId)[0]?.status === 'pending') {
-      const row = recentOutbox(t.db, t.storeId)[0]!
+    while ((await recentOutbox(t.data, t.store))[0]?.status === 'pending') {
+      const row = (await recentOutbox(t.data, t.store))[0]!
       t.clock.set(Temporal.Instant.fromEpochMilliseconds(Math.max(row.nextAttemptAt, created)))
       attempts += (await s.runOnce()).failed
     }
-    const row = recentOutbox(t.db, t.storeId)[0]!
+    const row = (await recentOutbox(t.data, t.store))[0]!
     expect(row.status).toBe('failed')
     expect(row.attempts).toBe(attempts)
     // 10+20+…+320 s, then every 10 minutes until the 24 hours are used up.
@@ -416,46 +449,50 @@ describe('the sender', () => {
   })
 
   test('without SMTP an email waits as not sendable, and goes out once SMTP is set', async () => {
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync()
     const s = sender()
     expect(await s.runOnce()).toEqual({ sent: 0, failed: 0, unsendable: 1, expired: 0 })
-    expect(recentOutbox(t.db, t.storeId)[0]).toMatchObject({
+    expect((await recentOutbox(t.data, t.store))[0]).toMatchObject({
       status: 'pending',
       attempts: 0,
       lastError: NO_SMTP,
     })
     t.clock.advance({ hours: 2 })
-    useSink()
+    await useSink()
     expect((await s.runOnce()).sent).toBe(1)
     expect(sink.messages).toHaveLength(1)
   })
 
   test('an email not sendable for 24 hours is given up as failed', async () => {
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync()
     await sender().runOnce()
     t.clock.advance({ hours: 24 })
-    useSink()
+    await useSink()
     expect(await sender().runOnce()).toEqual({ sent: 0, failed: 0, unsendable: 0, expired: 1 })
-    expect(recentOutbox(t.db, t.storeId)[0]).toMatchObject({ status: 'failed', lastError: NO_SMTP })
+    expect((await recentOutbox(t.data, t.store))[0]).toMatchObject({
+      status: 'failed',
+      lastError: NO_SMTP,
+    })
     expect(sink.messages).toHaveLength(0)
   })
 
   test('a restart picks up where it left off: a dead sender’s lease expires, no duplicates', async () => {
-    useSink()
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await useSink()
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync()
     // A sender leased the row and died before sending.
     t.db
       .query("UPDATE outbox SET lease_owner = 'dead', lease_until = ?")
       .run(t.clock.now().epochMilliseconds + 120_000)
     const reopened = openDatabase(t.dir, { secretKey: undefined })
+    const reopenedData = new SqliteData(reopened)
     try {
       const restarted = new OutboxSender({
-        db: reopened,
+        data: reopenedData,
         clock: t.clock,
-        mailer: configuredMailer(t.config, reopened),
+        mailer: configuredMailer(t.config, reopenedData),
         baseUrl: 'http://x.test',
       })
       expect((await restarted.runOnce()).sent).toBe(0)
@@ -469,8 +506,8 @@ describe('the sender', () => {
   })
 
   test('two senders on one data directory deliver each email once', async () => {
-    useSink()
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await useSink()
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     // Scheduled syncs of five days (an API call for an older day would be a backfill: no email).
     for (const date of ['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24', '2026-11-25']) {
       await syncPeriod(
@@ -481,12 +518,13 @@ describe('the sender', () => {
       )
     }
     const other = openDatabase(t.dir, { secretKey: undefined })
+    const otherData = new SqliteData(other)
     try {
       const a = sender()
       const b = new OutboxSender({
-        db: other,
+        data: otherData,
         clock: t.clock,
-        mailer: configuredMailer(t.config, other),
+        mailer: configuredMailer(t.config, otherData),
         baseUrl: 'http://x.test',
         owner: 'other',
       })
@@ -496,7 +534,9 @@ describe('the sender', () => {
       other.close()
     }
     expect(sink.messages).toHaveLength(5)
-    expect(recentOutbox(t.db, t.storeId).map((r) => [r.periodLabel, r.status, r.attempts])).toEqual(
+    expect(
+      (await recentOutbox(t.data, t.store)).map((r) => [r.periodLabel, r.status, r.attempts]),
+    ).toEqual(
       ['2026-11-25', '2026-11-24', '2026-11-23', '2026-11-22', '2026-11-21'].map((d) => [
         d,
         'sent',
@@ -513,12 +553,12 @@ describe('the sender', () => {
         return { response: '250 recorded', messageId: '<1@test>' }
       },
     }
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync()
-    await sender(() => recorder).runOnce()
+    await sender(async () => recorder).runOnce()
     expect(sent.map((m) => [m.to, m.subject])).toEqual([
       ['owner@acme.test', '[Analytics Sync] Success - 2026-11-26 01:00'],
     ])
-    expect(outboxEntry(t.db, 1)?.smtpResponse).toBe('250 recorded')
+    expect((await outboxEntry(t.data, 1))?.smtpResponse).toBe('250 recorded')
   })
 })

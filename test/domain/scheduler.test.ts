@@ -241,7 +241,7 @@ describe('Scheduler', () => {
     expect(records()).toEqual([
       { period_label: '2026-11-25', status: 'success', trigger: 'scheduler' },
     ])
-    expect(recentOutbox(t.db, t.storeId).map((r) => r.subject)).toEqual([
+    expect((await recentOutbox(t.data, t.store)).map((r) => r.subject)).toEqual([
       '[Analytics Sync] Success - 2026-11-26 01:00',
     ])
   })
@@ -257,7 +257,7 @@ describe('Scheduler', () => {
     await syncPeriod(t.data, t.store, { trigger: 'api', strictFrequency: true }, t.clock)
     expect((await new Scheduler({ data: t.data, clock: t.clock }).tick())[0]?.result).toBe('done')
     expect(records()).toEqual([{ period_label: '2026-11-25', status: 'success', trigger: 'api' }])
-    expect(recentOutbox(t.db, t.storeId)).toHaveLength(1)
+    expect(await recentOutbox(t.data, t.store)).toHaveLength(1)
   })
 
   test('follows the clock through days; after downtime only the latest period is caught up', async () => {
@@ -326,14 +326,17 @@ describe('Scheduler', () => {
     ])
     expect(logs).toHaveLength(4)
     expect(logs[0]).toBe('Scheduled daily sync of 2026-11-25 failed: no such table: sessions\n')
-    expect(recentOutbox(t.db, t.storeId).map((r) => [r.outcome, r.periodLabel])).toEqual([
+    expect((await recentOutbox(t.data, t.store)).map((r) => [r.outcome, r.periodLabel])).toEqual([
       ['failed', '2026-11-25'],
     ])
     // Once the data is readable again the API still answers, and a success email follows.
     t.db.exec('ALTER TABLE sessions_gone RENAME TO sessions')
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await syncPeriod(t.data, t.store, { trigger: 'api', strictFrequency: true }, t.clock)
-    expect(recentOutbox(t.db, t.storeId).map((r) => r.outcome)).toEqual(['success', 'failed'])
+    expect((await recentOutbox(t.data, t.store)).map((r) => r.outcome)).toEqual([
+      'success',
+      'failed',
+    ])
   })
 
   test('two processes on one data directory ticking at the same moment sync the period once', async () => {

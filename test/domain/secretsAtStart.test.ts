@@ -13,7 +13,7 @@ import {
   sealPlaintextSecrets,
   updateSettings,
 } from '../../src/domain/settings.ts'
-import { ensureDefaultStore } from '../../src/domain/stores.ts'
+import { ensureDefaultStore, type Store } from '../../src/domain/stores.ts'
 import { runCli } from '../../src/main.ts'
 import { killHard, prepareDataDir, testScope } from '../reliability/child.ts'
 import { captureIo, tempDir } from '../utils.ts'
@@ -70,23 +70,31 @@ function freePagesHolding(dir: string, text: string): number[] {
 
 const clock = new FixedClock('2026-11-26T06:00:00Z')
 
+/** The data layer over a connection, one per connection. */
+const datas = new WeakMap<Database, SqliteData>()
+function dataOf(db: Database): SqliteData {
+  const data = datas.get(db) ?? new SqliteData(db)
+  datas.set(db, data)
+  return data
+}
+
 test('a secret saved without the key is in the file as typed: the search finds it', async () => {
   const dir = dataDir()
   const db = open(dir)
-  const { id } = await ensureDefaultStore(new SqliteData(db), clock)
-  initialiseSettings(db, id, clock)
-  updateSettings(db, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
+  const store = await ensureDefaultStore(dataOf(db), clock)
+  await initialiseSettings(dataOf(db), store, clock)
+  await updateSettings(dataOf(db), store, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
   expect(filesHolding(dir, 'Plain-SMTP-pw-7f3Qx')).not.toEqual([])
 })
 
 test('the next start with the key seals it, says which, and leaves no copy in the files', async () => {
   const dir = dataDir()
   const before = open(dir)
-  const { id } = await ensureDefaultStore(new SqliteData(before), clock)
-  initialiseSettings(before, id, clock)
-  updateSettings(
-    before,
-    id,
+  const store = await ensureDefaultStore(dataOf(before), clock)
+  await initialiseSettings(dataOf(before), store, clock)
+  await updateSettings(
+    dataOf(before),
+    store,
     { smtp_password: 'Plain-SMTP-pw-7f3Qx', shopify_webhook_secret: 'shpss_Plain-9KwZ' },
     clock,
   )
@@ -95,7 +103,7 @@ test('the next start with the key seals it, says which, and leaves no copy in th
 
   const db = open(dir, KEY)
   const lines: string[] = []
-  expect(sealPlaintextSecrets(db, (line) => lines.push(line))).toEqual([
+  expect(await sealPlaintextSecrets(dataOf(db), (line) => lines.push(line))).toEqual([
     'smtp_password',
     'shopify_webhook_secret',
   ])
@@ -113,45 +121,45 @@ test('the next start with the key seals it, says which, and leaves no copy in th
     { key: 'shopify_webhook_secret', prefix: SEALED_PREFIX },
     { key: 'smtp_password', prefix: SEALED_PREFIX },
   ])
-  const settings = readSettings(db, id)
+  const settings = await readSettings(dataOf(db), store)
   expect([settings.smtp_password, settings.shopify_webhook_secret]).toEqual([
     'Plain-SMTP-pw-7f3Qx',
     'shpss_Plain-9KwZ',
   ])
   // Done once: the next start finds nothing to seal and rewrites nothing.
   const again: string[] = []
-  expect(sealPlaintextSecrets(db, (line) => again.push(line))).toEqual([])
+  expect(await sealPlaintextSecrets(dataOf(db), (line) => again.push(line))).toEqual([])
   expect(again).toEqual([])
 })
 
 test('when the rewrite fails nothing is sealed, the log says why, and the next start seals', async () => {
   const dir = dataDir()
   const before = open(dir)
-  const { id } = await ensureDefaultStore(new SqliteData(before), clock)
-  initialiseSettings(before, id, clock)
-  updateSettings(before, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
+  const store = await ensureDefaultStore(dataOf(before), clock)
+  await initialiseSettings(dataOf(before), store, clock)
+  await updateSettings(dataOf(before), store, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
   before.close()
   const db = open(dir, KEY)
   // A statement still stepping keeps VACUUM from running, as a full disk would.
   const rows = db.query('SELECT key FROM store_settings').iterate()
   rows.next()
   const lines: string[] = []
-  expect(sealPlaintextSecrets(db, (line) => lines.push(line))).toEqual([])
+  expect(await sealPlaintextSecrets(dataOf(db), (line) => lines.push(line))).toEqual([])
   expect(lines).toEqual([
     'Could not seal smtp_password, saved before MIDA_SECRET_KEY was set: cannot VACUUM - SQL statements in progress; they stay as saved, and the next start tries again',
   ])
-  expect(readSettings(db, id).smtp_password).toBe('Plain-SMTP-pw-7f3Qx')
+  expect((await readSettings(dataOf(db), store)).smtp_password).toBe('Plain-SMTP-pw-7f3Qx')
   rows.return?.()
-  expect(sealPlaintextSecrets(db)).toEqual(['smtp_password'])
+  expect(await sealPlaintextSecrets(dataOf(db))).toEqual(['smtp_password'])
   expect(filesHolding(dir, 'Plain-SMTP-pw-7f3Qx')).toEqual([])
 })
 
 test('a reader elsewhere keeps the WAL from being emptied: the log says so, its close ends it', async () => {
   const dir = dataDir()
   const before = open(dir)
-  const { id } = await ensureDefaultStore(new SqliteData(before), clock)
-  initialiseSettings(before, id, clock)
-  updateSettings(before, id, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
+  const store = await ensureDefaultStore(dataOf(before), clock)
+  await initialiseSettings(dataOf(before), store, clock)
+  await updateSettings(dataOf(before), store, { smtp_password: 'Plain-SMTP-pw-7f3Qx' }, clock)
   before.close()
   const db = open(dir, KEY)
   const reader = openDatabase(dir, { secretKey: undefined })
@@ -159,7 +167,9 @@ test('a reader elsewhere keeps the WAL from being emptied: the log says so, its 
   reader.query('SELECT count(*) FROM store_settings').get()
   db.exec('PRAGMA busy_timeout = 0')
   const lines: string[] = []
-  expect(sealPlaintextSecrets(db, (line) => lines.push(line))).toEqual(['smtp_password'])
+  expect(await sealPlaintextSecrets(dataOf(db), (line) => lines.push(line))).toEqual([
+    'smtp_password',
+  ])
   expect(lines).toEqual([
     'Sealed smtp_password, saved before MIDA_SECRET_KEY was set, and rewrote the database so that no plaintext copy is left (another process has it open: old copies stay in its WAL until that process closes it)',
   ])
@@ -182,38 +192,48 @@ test('a secret changed several times before the key was set: no old value is lef
   ]
   const hooks = ['shpss_Old-1-Pf36', 'shpss_Now-2-Qg47']
   /** One run of the server without the key: opens, changes, closes (the WAL is checkpointed). */
-  const run = async (change: (db: Database, id: number) => void) => {
+  const run = async (change: (db: Database, store: Store) => Promise<unknown>) => {
     const db = openDatabase(dir, { secretKey: undefined })
-    const { id } = await ensureDefaultStore(new SqliteData(db), clock)
-    initialiseSettings(db, id, clock)
-    change(db, id)
+    const store = await ensureDefaultStore(dataOf(db), clock)
+    await initialiseSettings(dataOf(db), store, clock)
+    await change(db, store)
     db.close()
   }
-  await run((db, id) =>
-    updateSettings(db, id, { smtp_password: values[0], shopify_webhook_secret: hooks[0] }, clock),
+  await run((db, store) =>
+    updateSettings(
+      dataOf(db),
+      store,
+      { smtp_password: values[0], shopify_webhook_secret: hooks[0] },
+      clock,
+    ),
   )
-  await run((db, id) => updateSettings(db, id, { smtp_password: values[1] }, clock))
+  await run((db, store) => updateSettings(dataOf(db), store, { smtp_password: values[1] }, clock))
   // More stores make the settings table grow over several pages; removing them later frees
   // those pages, with whatever they held, to the free list.
-  await run((db, id) => {
-    const store = db.query('INSERT INTO stores (id, tracking_id, created_at) VALUES (?, ?, 0)')
+  await run(async (db, store) => {
+    const other = db.query('INSERT INTO stores (id, tracking_id, created_at) VALUES (?, ?, 0)')
     const setting = db.query(
       "INSERT INTO store_settings (store_id, key, value, updated_at) VALUES (?, ?, 'x', 0)",
     )
     db.transaction(() => {
       for (let s = 2; s <= 200; s++) {
-        store.run(s, `MIDA-other-${s}`)
+        other.run(s, `MIDA-other-${s}`)
         for (const key of ['store_name', 'store_email', 'timezone', 'currency']) setting.run(s, key)
       }
     })()
-    updateSettings(db, id, { smtp_password: values[2] }, clock)
+    await updateSettings(dataOf(db), store, { smtp_password: values[2] }, clock)
   })
-  await run((db, id) =>
-    updateSettings(db, id, { smtp_password: values[3], shopify_webhook_secret: hooks[1] }, clock),
+  await run((db, store) =>
+    updateSettings(
+      dataOf(db),
+      store,
+      { smtp_password: values[3], shopify_webhook_secret: hooks[1] },
+      clock,
+    ),
   )
-  await run((db, id) => {
+  await run(async (db, store) => {
     db.query('DELETE FROM stores WHERE id > 1').run()
-    updateSettings(db, id, { smtp_password: values[4] }, clock)
+    await updateSettings(dataOf(db), store, { smtp_password: values[4] }, clock)
     const free = db.query('PRAGMA freelist_count').get() as { freelist_count: number }
     expect(free.freelist_count).toBeGreaterThan(0)
   })
@@ -223,9 +243,12 @@ test('a secret changed several times before the key was set: no old value is lef
   expect(freePagesHolding(dir, values[3]!)).not.toEqual([])
 
   const db = open(dir, KEY)
-  expect(sealPlaintextSecrets(db)).toEqual(['smtp_password', 'shopify_webhook_secret'])
+  expect(await sealPlaintextSecrets(dataOf(db))).toEqual([
+    'smtp_password',
+    'shopify_webhook_secret',
+  ])
   for (const v of [...values, ...hooks]) expect([v, filesHolding(dir, v)]).toEqual([v, []])
-  expect(readSettings(db, 1).smtp_password).toBe(values[4]!)
+  expect((await readSettings(dataOf(db), { id: 1 })).smtp_password).toBe(values[4]!)
   expect(db.query('PRAGMA freelist_count').get()).toEqual({ freelist_count: 0 })
 })
 
@@ -258,7 +281,7 @@ test('serve with the key after a crash: sealed at start-up, said once, no copy l
   ])
   for (const v of secrets) expect([v, filesHolding(dir, v)]).toEqual([v, []])
   const peek = open(dir, KEY)
-  const settings = readSettings(peek, 1)
+  const settings = await readSettings(dataOf(peek), { id: 1 })
   expect([settings.smtp_password, settings.shopify_webhook_secret]).toEqual([
     'Crash-pw-2-Xt70-longer',
     'shpss_Crash-Ys69',

@@ -3,6 +3,7 @@ import { SqliteData } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import {
+  cachedSettings,
   DEFAULT_SETTINGS,
   displaySettings,
   notificationRecipient,
@@ -21,15 +22,16 @@ async function freshStore() {
   const t = tempDir()
   cleanup = t.cleanup
   const db = openDatabase(t.dir, { secretKey: undefined })
-  const store = await ensureDefaultStore(new SqliteData(db), clock)
-  return { db, store }
+  const data = new SqliteData(db)
+  const store = await ensureDefaultStore(data, clock)
+  return { data, store }
 }
 
 afterEach(() => cleanup())
 
-function errorsOf(fn: () => unknown): Record<string, string> {
+async function errorsOf(fn: () => Promise<unknown>): Promise<Record<string, string>> {
   try {
-    fn()
+    await fn()
   } catch (err) {
     if (err instanceof SettingsError) return err.fields
     throw err
@@ -39,8 +41,8 @@ function errorsOf(fn: () => unknown): Record<string, string> {
 
 describe('store settings', () => {
   test('a new store reads the documented defaults', async () => {
-    const { db, store } = await freshStore()
-    expect(readSettings(db, store.id)).toEqual(DEFAULT_SETTINGS)
+    const { data, store } = await freshStore()
+    expect(await readSettings(data, store)).toEqual(DEFAULT_SETTINGS)
     expect(DEFAULT_SETTINGS).toMatchObject({
       week_start: 'monday',
       api_enabled: false,
@@ -52,10 +54,10 @@ describe('store settings', () => {
   })
 
   test('values are normalised: booleans from text, upper-case currency, origins without slash', async () => {
-    const { db, store } = await freshStore()
-    const s = updateSettings(
-      db,
-      store.id,
+    const { data, store } = await freshStore()
+    const s = await updateSettings(
+      data,
+      store,
       {
         api_enabled: 'on',
         notify_success: 'true',
@@ -73,15 +75,15 @@ describe('store settings', () => {
     expect(s.currency).toBe('EUR')
     expect(s.sync_hour).toBe(23)
     expect(s.allowed_origins).toBe('https://shop.example,https://www.shop.example')
-    expect(readSettings(db, store.id)).toEqual(s)
+    expect(await readSettings(data, store)).toEqual(s)
   })
 
   test('every bad value is named with what is allowed, and nothing is saved', async () => {
-    const { db, store } = await freshStore()
-    const fields = errorsOf(() =>
+    const { data, store } = await freshStore()
+    const fields = await errorsOf(() =>
       updateSettings(
-        db,
-        store.id,
+        data,
+        store,
         {
           store_name: '',
           store_email: 'not-an-email',
@@ -117,16 +119,16 @@ describe('store settings', () => {
       colour: expect.stringMatching(/^is not a setting \(known: store_name, /),
       notify_recipient: 'must be an email address',
     })
-    expect(readSettings(db, store.id)).toEqual(DEFAULT_SETTINGS)
+    expect(await readSettings(data, store)).toEqual(DEFAULT_SETTINGS)
   })
 
   test('names of Object.prototype members are unknown settings, not a crash', async () => {
-    const { db, store } = await freshStore()
+    const { data, store } = await freshStore()
     expect(
-      errorsOf(() =>
+      await errorsOf(() =>
         updateSettings(
-          db,
-          store.id,
+          data,
+          store,
           { constructor: 'x', toString: 'y', hasOwnProperty: 'z' },
           clock,
         ),
@@ -136,39 +138,41 @@ describe('store settings', () => {
       toString: expect.stringMatching(/^is not a setting \(known: store_name, /),
       hasOwnProperty: expect.stringMatching(/^is not a setting \(known: store_name, /),
     })
-    expect(readSettings(db, store.id)).toEqual(DEFAULT_SETTINGS)
+    expect(await readSettings(data, store)).toEqual(DEFAULT_SETTINGS)
   })
 
   test('one bad value keeps the good ones in the same call from being saved', async () => {
-    const { db, store } = await freshStore()
-    errorsOf(() => updateSettings(db, store.id, { store_name: 'Shop', sync_hour: '-1' }, clock))
-    expect(readSettings(db, store.id).store_name).toBe(DEFAULT_SETTINGS.store_name)
+    const { data, store } = await freshStore()
+    await errorsOf(() =>
+      updateSettings(data, store, { store_name: 'Shop', sync_hour: '-1' }, clock),
+    )
+    expect((await readSettings(data, store)).store_name).toBe(DEFAULT_SETTINGS.store_name)
   })
 
   test('smtp_port accepts a port or empty, and nothing else', async () => {
-    const { db, store } = await freshStore()
+    const { data, store } = await freshStore()
     for (const bad of ['0', '-1', '65536', 'abc', '1.5']) {
-      expect(errorsOf(() => updateSettings(db, store.id, { smtp_port: bad }, clock))).toEqual({
+      expect(await errorsOf(() => updateSettings(data, store, { smtp_port: bad }, clock))).toEqual({
         smtp_port: 'must be a port from 1 to 65535',
       })
     }
-    expect(updateSettings(db, store.id, { smtp_port: '587' }, clock).smtp_port).toBe(587)
-    expect(updateSettings(db, store.id, { smtp_port: '' }, clock).smtp_port).toBe('')
+    expect((await updateSettings(data, store, { smtp_port: '587' }, clock)).smtp_port).toBe(587)
+    expect((await updateSettings(data, store, { smtp_port: '' }, clock)).smtp_port).toBe('')
   })
 
   test('the recipient defaults to the store email', async () => {
-    const { db, store } = await freshStore()
-    let s = updateSettings(db, store.id, { store_email: 'owner@shop.example' }, clock)
+    const { data, store } = await freshStore()
+    let s = await updateSettings(data, store, { store_email: 'owner@shop.example' }, clock)
     expect(notificationRecipient(s)).toBe('owner@shop.example')
-    s = updateSettings(db, store.id, { notify_recipient: 'ops@shop.example' }, clock)
+    s = await updateSettings(data, store, { notify_recipient: 'ops@shop.example' }, clock)
     expect(notificationRecipient(s)).toBe('ops@shop.example')
   })
 
   test('secrets are shown only as set or unset', async () => {
-    const { db, store } = await freshStore()
-    const s = updateSettings(
-      db,
-      store.id,
+    const { data, store } = await freshStore()
+    const s = await updateSettings(
+      data,
+      store,
       { smtp_password: 'hunter2-secret', shopify_webhook_secret: 'whsec' },
       clock,
     )
@@ -177,6 +181,43 @@ describe('store settings', () => {
     expect(shown.shopify_webhook_secret).toBe('(set)')
     expect(shown.tracking_id).toBe(store.trackingId)
     expect(JSON.stringify(shown)).not.toContain('hunter2')
+  })
+})
+
+describe('saving through the data layer', () => {
+  test('the audit hook runs inside the save: it sees both sides, and its failure saves nothing', async () => {
+    const { data, store } = await freshStore()
+    const seen: unknown[] = []
+    await updateSettings(
+      data,
+      store,
+      { store_name: 'Shop' },
+      clock,
+      async (q, { before, after }) => {
+        const row = await q.get<{ value: string }>(
+          "SELECT value FROM store_settings WHERE store_id = ? AND key = 'store_name'",
+          store.id,
+        )
+        seen.push([before.store_name, after.store_name, row?.value])
+      },
+    )
+    expect(seen).toEqual([['My Store', 'Shop', 'Shop']])
+
+    const failing = updateSettings(data, store, { store_name: 'Other' }, clock, async () => {
+      throw new Error('audit log unavailable')
+    })
+    await expect(failing).rejects.toThrow('audit log unavailable')
+    expect((await readSettings(data, store)).store_name).toBe('Shop')
+  })
+
+  test('a read is cached for the hot paths until a save drops it', async () => {
+    const { data, store } = await freshStore()
+    expect(cachedSettings(data, store)).toBeUndefined()
+    const read = await readSettings(data, store)
+    expect(cachedSettings(data, store)).toBe(read)
+    await updateSettings(data, store, { timezone: 'Asia/Tokyo' }, clock)
+    expect(cachedSettings(data, store)).toBeUndefined()
+    expect((await readSettings(data, store)).timezone).toBe('Asia/Tokyo')
   })
 })
 

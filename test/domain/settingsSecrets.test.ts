@@ -20,11 +20,12 @@ afterEach(() => {
 async function restart(env: Record<string, string>) {
   const config = loadConfig({ env: { MIDA_DATA_DIR: t.dir, ...env }, cwd: t.dir })
   const core = await openCore({ config, clock: t.clock })
-  const { db } = core
+  const { db, data } = core
   reopened.push(db)
   const app = createApp(core)
   return {
     db,
+    data,
     request: (path: string, init?: RequestInit) =>
       app.handle(new Request(`http://localhost${path}`, init)),
   }
@@ -40,36 +41,36 @@ const stored = (key: string) =>
 describe('secrets at rest', () => {
   test('with MIDA_SECRET_KEY the SMTP password and the webhook secret are stored encrypted', async () => {
     t = await createTestApp({ env: { MIDA_SECRET_KEY: KEY } })
-    updateSettings(
-      t.db,
-      t.storeId,
+    await updateSettings(
+      t.data,
+      t.store,
       { smtp_password: 'smtp-hunter2', shopify_webhook_secret: 'shpss_abc', smtp_user: 'me' },
       t.clock,
     )
     expect(stored('smtp_password')).toStartWith(SEALED_PREFIX)
     expect(stored('shopify_webhook_secret')).toStartWith(SEALED_PREFIX)
     expect(stored('smtp_user')).toBe('me')
-    const s = readSettings(t.db, t.storeId)
+    const s = await readSettings(t.data, t.store)
     expect([s.smtp_password, s.shopify_webhook_secret]).toEqual(['smtp-hunter2', 'shpss_abc'])
   })
 
   test('without it they are stored as typed (documented); with it later, the next start encrypts them', async () => {
     t = await createTestApp()
-    updateSettings(t.db, t.storeId, { smtp_password: 'smtp-hunter2' }, t.clock)
+    await updateSettings(t.data, t.store, { smtp_password: 'smtp-hunter2' }, t.clock)
     expect(stored('smtp_password')).toBe('smtp-hunter2')
     const later = await restart({ MIDA_SECRET_KEY: KEY })
     expect(stored('smtp_password')).toStartWith(SEALED_PREFIX)
-    expect(readSettings(later.db, t.storeId).smtp_password).toBe('smtp-hunter2')
-    updateSettings(later.db, t.storeId, { store_name: 'Renamed' }, t.clock)
+    expect((await readSettings(later.data, t.store)).smtp_password).toBe('smtp-hunter2')
+    await updateSettings(later.data, t.store, { store_name: 'Renamed' }, t.clock)
     expect(stored('smtp_password')).toStartWith(SEALED_PREFIX)
-    expect(readSettings(later.db, t.storeId).smtp_password).toBe('smtp-hunter2')
+    expect((await readSettings(later.data, t.store)).smtp_password).toBe('smtp-hunter2')
   })
 
   test('a wrong key: start-up works, the webhook says what is wrong, a new secret repairs it', async () => {
     t = await createTestApp({ env: { MIDA_SECRET_KEY: KEY } })
-    updateSettings(t.db, t.storeId, { shopify_webhook_secret: 'shpss_abc' }, t.clock)
+    await updateSettings(t.data, t.store, { shopify_webhook_secret: 'shpss_abc' }, t.clock)
     const wrong = await restart({ MIDA_SECRET_KEY: 'not-the-key-it-was-saved-with' })
-    const settings = readSettings(wrong.db, t.storeId)
+    const settings = await readSettings(wrong.data, t.store)
     expect(displaySettings(settings, 'MIDA-x').shopify_webhook_secret).toBe('(set)')
     const body = JSON.stringify({ id: 1, created_at: '2026-11-25T10:00:00Z', total_price: '1.00' })
     const res = await wrong.request('/apiv1/webhooks/shopify/orders', {
@@ -87,7 +88,7 @@ describe('secrets at rest', () => {
         'The webhook signing secret is stored encrypted and cannot be decrypted: MIDA_SECRET_KEY is not set or is not the key it was saved with (set that key, or enter the secret again)',
     })
     // Entering the secret again (under the current key) repairs it.
-    updateSettings(wrong.db, t.storeId, { shopify_webhook_secret: 'shpss_new' }, t.clock)
-    expect(readSettings(wrong.db, t.storeId).shopify_webhook_secret).toBe('shpss_new')
+    await updateSettings(wrong.data, t.store, { shopify_webhook_secret: 'shpss_new' }, t.clock)
+    expect((await readSettings(wrong.data, t.store)).shopify_webhook_secret).toBe('shpss_new')
   })
 })

@@ -28,8 +28,8 @@ let close: () => void
 
 beforeEach(async () => {
   ;({ db, data, store, clock, storeId, close } = await openTestStore('2026-11-26T06:00:00Z')) // 01:00 in New York
-  initialiseSettings(db, storeId, clock)
-  updateSettings(db, storeId, { timezone: 'America/New_York', currency: 'USD' }, clock)
+  await initialiseSettings(data, store, clock)
+  await updateSettings(data, store, { timezone: 'America/New_York', currency: 'USD' }, clock)
   session('s1', '2026-11-25T10:00:00-05:00')
   order('o1', '2026-11-25T10:05:00-05:00', '25.00', 's1')
 })
@@ -180,18 +180,18 @@ describe('a sync record', () => {
 
   test('a change of currency, time zone or week start recomputes it', async () => {
     const first = await sync()
-    updateSettings(db, storeId, { currency: 'EUR' }, clock)
+    await updateSettings(data, store, { currency: 'EUR' }, clock)
     const eur = await sync()
     expect(eur.computed).toBe(true)
     expect(JSON.parse(eur.body).currency).toBe('EUR')
     expect(eur.etag).not.toBe(first.etag)
     expect((await sync()).computed).toBe(false)
 
-    updateSettings(db, storeId, { week_start: 'sunday' }, clock)
+    await updateSettings(data, store, { week_start: 'sunday' }, clock)
     expect((await sync()).computed).toBe(true)
 
     // Toronto shares New York's offsets, so the period starts at the same instant
-    updateSettings(db, storeId, { timezone: 'America/Toronto' }, clock)
+    await updateSettings(data, store, { timezone: 'America/Toronto' }, clock)
     const toronto = await sync()
     expect(toronto.computed).toBe(true)
     expect(JSON.parse(toronto.body).period.timezone).toBe('America/Toronto')
@@ -199,7 +199,7 @@ describe('a sync record', () => {
   })
 
   test('daily and weekly records of overlapping periods are separate', async () => {
-    updateSettings(db, storeId, { sync_frequency: 'weekly' }, clock)
+    await updateSettings(data, store, { sync_frequency: 'weekly' }, clock)
     const weekly = await sync({ date: Temporal.PlainDate.from('2026-11-18') })
     expect(weekly.period.label).toBe('2026-11-16/2026-11-22')
     const cli = await syncPeriod(
@@ -234,7 +234,7 @@ describe('which period', async () => {
         'date: the daily period 2026-11-26 is not complete yet (it ends 2026-11-27T00:00:00-05:00)',
       ),
     )
-    updateSettings(db, storeId, { sync_frequency: 'weekly' }, clock)
+    await updateSettings(data, store, { sync_frequency: 'weekly' }, clock)
     await expect(sync({ date: Temporal.PlainDate.from('2026-11-24') })).rejects.toThrow(
       new InvalidInput(
         'date: the weekly period 2026-11-23/2026-11-29 is not complete yet (it ends 2026-11-30T00:00:00-05:00)',
@@ -302,8 +302,8 @@ describe('failure', async () => {
 })
 
 describe('which syncs send notifications', () => {
-  test('the last completed period of the saved frequency, or whatever the scheduler syncs', () => {
-    const settings = readSettings(db, storeId)
+  test('the last completed period of the saved frequency, or whatever the scheduler syncs', async () => {
+    const settings = await readSettings(data, store)
     const now = clock.now() // 01:00 on 26 Nov in New York: the 25th is the last completed day
     const day = (date: string) =>
       periodContaining(Temporal.PlainDate.from(date), 'daily', 'America/New_York', 'monday')
@@ -329,7 +329,7 @@ describe('which syncs send notifications', () => {
         notifiesFor(settings, trigger, frequency, period, now),
       ),
     ).toEqual(cases.map((c) => c[3]))
-    updateSettings(db, storeId, { sync_frequency: 'weekly' }, clock)
-    expect(notifiesFor(readSettings(db, storeId), 'cli', 'weekly', lastWeek, now)).toBe(true)
+    await updateSettings(data, store, { sync_frequency: 'weekly' }, clock)
+    expect(notifiesFor(await readSettings(data, store), 'cli', 'weekly', lastWeek, now)).toBe(true)
   })
 })

@@ -135,7 +135,7 @@ describe('POST /apiv1/collect', () => {
     t.db.exec('DELETE FROM sessions')
     await t.request('/apiv1/collect', { method: 'OPTIONS' })
     const { updateSettings } = await import('../../src/domain/settings.ts')
-    updateSettings(t.db, t.storeId, { allowed_origins: 'https://shop.example' }, t.clock)
+    await updateSettings(t.data, t.store, { allowed_origins: 'https://shop.example' }, t.clock)
     const refused = await post(event(), { origin: 'https://evil.example' })
     expect(refused.status).toBe(403)
     expect(await refused.json()).toEqual({ success: false, error: 'Origin not allowed' })
@@ -160,7 +160,7 @@ describe('POST /apiv1/collect', () => {
     expect(ok.headers.get('access-control-allow-methods')).toBe('POST, OPTIONS')
     expect(ok.headers.get('access-control-allow-headers')).toBe('Content-Type')
     const { updateSettings } = await import('../../src/domain/settings.ts')
-    updateSettings(t.db, t.storeId, { allowed_origins: 'https://shop.example' }, t.clock)
+    await updateSettings(t.data, t.store, { allowed_origins: 'https://shop.example' }, t.clock)
     const refused = await t.request('/apiv1/collect', {
       method: 'OPTIONS',
       headers: { origin: 'https://evil.example' },
@@ -206,7 +206,7 @@ describe("POST /apiv1/collect: Bun's router and Elysia's route", () => {
 
   test('answer alike: status, headers (security and CORS) and bytes, for every outcome', async () => {
     const { updateSettings } = await import('../../src/domain/settings.ts')
-    updateSettings(t.db, t.storeId, { allowed_origins: 'https://shop.example' }, t.clock)
+    await updateSettings(t.data, t.store, { allowed_origins: 'https://shop.example' }, t.clock)
     const body = (fields: Record<string, unknown> = {}) =>
       JSON.stringify({
         store: t.app.context.store.trackingId,
@@ -324,7 +324,7 @@ describe('the Tracking section of the settings page', () => {
     })
     expect(saved.status).toBe(200)
     const { readSettings } = await import('../../src/domain/settings.ts')
-    expect(readSettings(t.db, t.storeId)).toMatchObject({
+    expect(await readSettings(t.data, t.store)).toMatchObject({
       allowed_origins: 'https://shop.example,https://shop.myshopify.com',
       shopify_webhook_secret: 'shpss_secret_value',
     })

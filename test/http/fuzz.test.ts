@@ -72,11 +72,10 @@ beforeAll(async () => {
   const core = await openCore({ config, clock, mailer })
   db = core.db
   app = createApp(core)
-  const storeId = app.context.store.id
   const { data, store } = core
-  updateSettings(
-    db,
-    storeId,
+  await updateSettings(
+    data,
+    store,
     {
       api_enabled: true,
       shopify_webhook_secret: WEBHOOK_SECRET,

@@ -34,10 +34,10 @@ afterEach(async () => {
   await sink.stop()
 })
 
-function useSink(db = t.db): void {
-  updateSettings(
-    db,
-    t.storeId,
+async function useSink(): Promise<void> {
+  await updateSettings(
+    t.data,
+    t.store,
     { smtp_host: '127.0.0.1', smtp_port: sink.port, smtp_security: 'none' },
     t.clock,
   )
@@ -67,8 +67,8 @@ async function post(
   })
 }
 
-function sender(db = t.db, mailer = t.app.context.mailer) {
-  return new OutboxSender({ db, clock: t.clock, mailer, baseUrl: t.config.baseUrl })
+function sender(data = t.data, mailer = t.app.context.mailer) {
+  return new OutboxSender({ data, clock: t.clock, mailer, baseUrl: t.config.baseUrl })
 }
 
 function apiSync(request = t.request, key: string) {
@@ -121,7 +121,7 @@ describe('Send test email', () => {
     ])
     expect(sink.messages[0]?.raw).toContain('Sent at: 2026-11-26 01:00 (America/New_York)')
     // Nothing was saved.
-    const saved = readSettings(t.db, t.storeId)
+    const saved = await readSettings(t.data, t.store)
     expect([saved.smtp_host, saved.notify_recipient, saved.store_name]).toEqual([
       '',
       '',
@@ -131,7 +131,7 @@ describe('Send test email', () => {
 
   test('a refusing server: the reply is shown, nothing else happens', async () => {
     const auth = await login()
-    useSink()
+    await useSink()
     sink.refuse({ code: 550, message: 'Relay access denied' })
     const res = await post('/settings/notifications/test', {}, auth)
     expect(res.status).toBe(200)
@@ -145,9 +145,9 @@ describe('Send test email', () => {
   test('an empty password field keeps the saved password (never shown back)', async () => {
     const authed = await startSmtpSink({ auth: { user: 'mida', pass: 'pa55-<secret>' } })
     try {
-      updateSettings(
-        t.db,
-        t.storeId,
+      await updateSettings(
+        t.data,
+        t.store,
         {
           smtp_host: '127.0.0.1',
           smtp_port: authed.port,
@@ -216,9 +216,9 @@ describe('Send test email: the saved password goes only to the saved server', ()
       host: '127.0.0.2',
       port: saved.port,
     })
-    updateSettings(
-      t.db,
-      t.storeId,
+    await updateSettings(
+      t.data,
+      t.store,
       {
         smtp_host: '127.0.0.1',
         smtp_port: saved.port,
@@ -283,7 +283,7 @@ describe('Send test email: the saved password goes only to the saved server', ()
     expect(other.messages).toHaveLength(1)
     expect(saved.connections()).toBe(0)
     // Nothing was saved: the next empty field still means the saved password, for the saved server.
-    expect(readSettings(t.db, t.storeId).smtp_password).toBe(LOGIN.pass)
+    expect((await readSettings(t.data, t.store)).smtp_password).toBe(LOGIN.pass)
   })
 
   test('a local server without a login works with the field empty; the password is not sent', async () => {
@@ -464,7 +464,7 @@ describe('the settings page', () => {
     expect(outbox).toContain('>not sendable</span>')
     expect(outbox).toContain('No SMTP server configured')
 
-    useSink()
+    await useSink()
     await sender().runOnce()
     const after = await (
       await t.request('/settings/notifications/outbox', { headers: { cookie: auth.cookie } })
@@ -484,7 +484,7 @@ describe('the settings page', () => {
 
 describe('end to end with the real SMTP server', () => {
   test('a failing API sync answers Sync failed and sends one failure email', async () => {
-    useSink()
+    await useSink()
     const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
     t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
     for (let i = 0; i < 3; i++) {
@@ -501,15 +501,15 @@ describe('end to end with the real SMTP server', () => {
   })
 
   test('success emails only with notify_success; one per period across calls, restarts and two apps', async () => {
-    useSink()
+    await useSink()
     const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
     expect((await apiSync(t.request, key)).status).toBe(200)
     await sender().runOnce()
     expect(sink.messages).toHaveLength(0)
 
-    updateSettings(
-      t.db,
-      t.storeId,
+    await updateSettings(
+      t.data,
+      t.store,
       { notify_success: true, notify_recipient: 'r@acme.test' },
       t.clock,
     )
@@ -521,7 +521,7 @@ describe('end to end with the real SMTP server', () => {
     const cores = await Promise.all(
       [0, 1].map(() => openCore({ config: t.config, clock: t.clock })),
     )
-    const dbs = cores.map((core) => core.db)
+    const datas = cores.map((core) => core.data)
     try {
       const apps = cores.map((core) => createApp(core))
       const requests = apps.map(
@@ -530,7 +530,11 @@ describe('end to end with the real SMTP server', () => {
       )
       const answers = await Promise.all(requests.flatMap((r) => [apiSync(r, key), apiSync(r, key)]))
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200])
-      await Promise.all([sender(dbs[0]).runOnce(), sender(dbs[1]).runOnce(), sender().runOnce()])
+      await Promise.all([
+        sender(datas[0]).runOnce(),
+        sender(datas[1]).runOnce(),
+        sender().runOnce(),
+      ])
     } finally {
       for (const core of cores) closeCore(core)
     }
@@ -541,8 +545,8 @@ describe('end to end with the real SMTP server', () => {
   })
 
   test('catch-up at start-up after downtime: the missed period is synced and mailed', async () => {
-    useSink()
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+    await useSink()
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     // The server ran on the 26th and synced the 25th.
     let jobs = startBackgroundJobs({
       data: t.data,
@@ -555,10 +559,10 @@ describe('end to end with the real SMTP server', () => {
     // Down until the 29th at 15:00 New York time; the restart catches up the 28th only.
     const clock = new FixedClock('2026-11-29T20:00:00Z')
     const core = await openCore({ config: t.config, clock })
-    const { db } = core
+    const { db, data } = core
     try {
       jobs = startBackgroundJobs({
-        data: core.data,
+        data,
         clock,
         mailer: core.mailer,
         baseUrl: 'https://stats.acme.test',
@@ -580,7 +584,7 @@ describe('end to end with the real SMTP server', () => {
       { period_label: '2026-11-25', trigger: 'scheduler' },
       { period_label: '2026-11-28', trigger: 'scheduler' },
     ])
-    expect(recentOutbox(t.db, t.storeId).map((r) => r.status)).toEqual(['sent', 'sent'])
+    expect((await recentOutbox(t.data, t.store)).map((r) => r.status)).toEqual(['sent', 'sent'])
   })
 })
 
@@ -593,9 +597,9 @@ describe('only the last completed period is mailed; a backfill sends nothing', (
       body: JSON.stringify(body),
     })
 
-  beforeEach(() => {
-    useSink()
-    updateSettings(t.db, t.storeId, { notify_success: true }, t.clock)
+  beforeEach(async () => {
+    await useSink()
+    await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
   })
 
   test('20 calls for distinct past dates queue and send no email; the last completed period one', async () => {
@@ -615,7 +619,7 @@ describe('only the last completed period is mailed; a backfill sends nothing', (
     // The last completed period, named or not: one email, however often it is recomputed.
     expect((await syncBody(key, { date: '2026-11-25' })).status).toBe(200)
     expect((await apiSync(t.request, key)).status).toBe(200)
-    updateSettings(t.db, t.storeId, { currency: 'EUR' }, t.clock) // the next call recomputes
+    await updateSettings(t.data, t.store, { currency: 'EUR' }, t.clock) // the next call recomputes
     expect((await apiSync(t.request, key)).status).toBe(200)
     expect(outboxRows()).toEqual([{ outcome: 'success', period_label: '2026-11-25' }])
     await sender().runOnce()

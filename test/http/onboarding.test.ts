@@ -28,7 +28,7 @@ function hx(path: string, fields?: Record<string, string>, headers = {}) {
   })
 }
 const page = async () => (await t.request('/settings', { headers: { cookie } })).text()
-const set = (changes: Record<string, string>) => updateSettings(t.db, t.storeId, changes, t.clock)
+const set = (changes: Record<string, string>) => updateSettings(t.data, t.store, changes, t.clock)
 
 describe('Activate the API now', () => {
   test('sets api_enabled, audits it, and answers the note, the switch, the next sync and the audit log', async () => {
@@ -36,7 +36,7 @@ describe('Activate the API now', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('hx-trigger')).toBe('api-activated')
     const html = await res.text()
-    expect(readSettings(t.db, t.storeId).api_enabled).toBe(true)
+    expect((await readSettings(t.data, t.store)).api_enabled).toBe(true)
     expect((await recentAudit(t.data, t.store)).map((e) => [e.actor, e.action])).toEqual([
       ['me@shop.example', 'api.enabled'],
     ])
@@ -56,7 +56,7 @@ describe('Activate the API now', () => {
     expect(anonymous.status).toBe(401)
     const forged = await hx('/settings/api/activate', {}, { 'x-csrf-token': 'wrong' })
     expect(forged.status).toBe(403)
-    expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
+    expect((await readSettings(t.data, t.store)).api_enabled).toBe(false)
     expect(await recentAudit(t.data, t.store)).toEqual([])
   })
 })
@@ -67,7 +67,7 @@ describe("the new-key box's API state", () => {
     expect(off).toStartWith(
       '<div id="new-key-api-state" hx-get="/settings/keys/api-state" hx-trigger="settings-saved from:body" hx-swap="outerHTML"><div id="new-key-api-warning" class="new-key-warning" role="alert">',
     )
-    set({ api_enabled: 'true' })
+    await set({ api_enabled: 'true' })
     const on = await (await hx('/settings/keys/api-state')).text()
     expect(on).toContain('<p id="new-key-api-warning" class="status status-success" role="status">')
     expect(on).toContain('API Status is now Activated: the key works.')
@@ -88,7 +88,7 @@ describe('Test this key', () => {
     expect(offHtml).toContain('API Status is Deactivated: activate the API')
     expect(offHtml).toContain('&quot;error&quot;: &quot;API is deactivated&quot;')
 
-    set({ api_enabled: 'true' })
+    await set({ api_enabled: 'true' })
     const on = await (await hx('/settings/keys/test', { key: secret })).text()
     expect(on).toContain('data-status="200">HTTP 200</p>')
     expect(on).toContain('&quot;message&quot;: &quot;Sync successful&quot;')
@@ -112,7 +112,7 @@ describe('Test this key', () => {
   })
 
   test('a wrong key gets 401 and says so; the CSRF token is needed', async () => {
-    set({ api_enabled: 'true' })
+    await set({ api_enabled: 'true' })
     const wrong = await (await hx('/settings/keys/test', { key: 'mida_sk_nope' })).text()
     expect(wrong).toContain('data-status="401">HTTP 401</p>')
     expect(wrong).toContain('The key was not accepted')
@@ -134,7 +134,7 @@ describe('the new-key box', () => {
     expect(html).toContain('<hx-partial hx-target="#overview" hx-swap="outerHTML">')
     expect(html).toMatch(/data-step="key" data-done="true"/)
 
-    set({ api_enabled: 'true' })
+    await set({ api_enabled: 'true' })
     const on = await (await hx('/settings/keys', { name: 'other', scope: 'export' })).text()
     expect(on).not.toContain('new-key-api-warning')
     expect(on).toContain('Test this key')
@@ -169,23 +169,23 @@ describe('notification warnings', () => {
       'Failure emails are on but no SMTP server is configured',
       'Failure emails are on but no recipient',
     ])
-    set({ notify_success: 'true' })
+    await set({ notify_success: 'true' })
     expect(await warnings()).toEqual([
       'Failure and success emails are on but no SMTP server is configured',
       'Failure and success emails are on but no recipient',
     ])
-    set({ store_email: 'shop@shop.example', notify_failure: 'false' })
+    await set({ store_email: 'shop@shop.example', notify_failure: 'false' })
     expect(await warnings()).toEqual([
       'Success emails are on but no SMTP server is configured',
       null,
     ])
-    set({ smtp_host: 'smtp.shop.example' })
+    await set({ smtp_host: 'smtp.shop.example' })
     expect(await warnings()).toEqual([null, null])
-    set({ store_email: '', notify_recipient: 'ops@shop.example' })
+    await set({ store_email: '', notify_recipient: 'ops@shop.example' })
     expect(await warnings()).toEqual([null, null])
-    set({ notify_recipient: '' })
+    await set({ notify_recipient: '' })
     expect(await warnings()).toEqual([null, 'Success emails are on but no recipient'])
-    set({ notify_success: 'false' })
+    await set({ notify_success: 'false' })
     expect(await warnings()).toEqual([null, null])
   })
 
@@ -199,7 +199,7 @@ describe('notification warnings', () => {
       t.clock,
     )
     cookie = `mida_session=${(await startSession(t.data, admin.id, t.clock)).token}`
-    set({ store_email: 'shop@shop.example' })
+    await set({ store_email: 'shop@shop.example' })
     expect(await warnings()).toEqual([null, null])
   })
 })
@@ -215,7 +215,11 @@ describe('the overview', () => {
       ['data', 'false'],
       ['recipient', 'false'],
     ])
-    set({ api_enabled: 'true', shopify_webhook_secret: 'whsec', store_email: 'a@shop.example' })
+    await set({
+      api_enabled: 'true',
+      shopify_webhook_secret: 'whsec',
+      store_email: 'a@shop.example',
+    })
     await createApiKey(t.data, t.store, 'ingest only', 'ingest', t.clock)
     const fragment = await (await hx('/settings/overview')).text()
     expect(fragment).toStartWith('<div id="overview"')
@@ -228,7 +232,7 @@ describe('the overview', () => {
     ])
     expect(fragment).toContain('Emails would go to <span>a@shop.example</span>, but no SMTP')
     await createApiKey(t.data, t.store, 'curl', 'export', t.clock)
-    set({ smtp_host: 'smtp.shop.example' })
+    await set({ smtp_host: 'smtp.shop.example' })
     expect(steps(await (await hx('/settings/overview')).text())).toEqual([
       ['api', 'true'],
       ['key', 'true'],
@@ -252,7 +256,7 @@ describe('the overview', () => {
 describe('the sync log', () => {
   test("a successful sync's figures are a click away", async () => {
     await generateDemo(t.data, t.store, 'America/New_York', { days: 3, seed: 7 }, t.clock)
-    set({ api_enabled: 'true' })
+    await set({ api_enabled: 'true' })
     const { secret } = await createApiKey(t.data, t.store, 'curl', 'export', t.clock)
     const res = await t.request('/apiv1/analytics/sync', {
       method: 'POST',
@@ -273,13 +277,13 @@ describe('the sync log', () => {
 
 describe('the next sync', () => {
   test('daily and weekly, from the saved settings and the clock', async () => {
-    set({ api_enabled: 'true' })
+    await set({ api_enabled: 'true' })
     expect(await page()).toContain('Next sync: Fri 01:00 America/New_York, covering 2026-11-26')
-    set({ sync_frequency: 'weekly' })
+    await set({ sync_frequency: 'weekly' })
     expect(await page()).toContain(
       'Next sync: Mon 01:00 America/New_York, covering 2026-11-23 – 2026-11-29',
     )
-    set({ api_enabled: 'false' })
+    await set({ api_enabled: 'false' })
     expect(await page()).toContain(
       'No scheduled sync while API Status is Deactivated. Once activated, the next: Mon 01:00 America/New_York, covering 2026-11-23 – 2026-11-29',
     )

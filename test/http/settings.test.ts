@@ -95,7 +95,7 @@ describe('the admin guard', () => {
       body: form({ name: 'sneaky' }),
     })
     expect(keyWithout.status).toBe(403)
-    expect(readSettings(t.db, t.storeId).api_enabled).toBe(false)
+    expect((await readSettings(t.data, t.store)).api_enabled).toBe(false)
     expect(await listApiKeys(t.data, t.store)).toEqual([])
     // The hidden form field works for plain form posts.
     const plain = await t.request('/settings', {
@@ -104,7 +104,7 @@ describe('the admin guard', () => {
       body: form({ ...bodies, _csrf: csrf }),
     })
     expect([plain.status, plain.headers.get('location')]).toEqual([303, '/settings?saved=1'])
-    expect(readSettings(t.db, t.storeId).api_enabled).toBe(true)
+    expect((await readSettings(t.data, t.store)).api_enabled).toBe(true)
   })
 
   test('the page sends its CSRF token from <body> to every htmx request and forbids caching', async () => {
@@ -132,9 +132,9 @@ describe('Save', () => {
       false,
     ])
     // Elsewhere (the CLI): the API goes on, and the store email changes.
-    updateSettings(
-      t.db,
-      t.storeId,
+    await updateSettings(
+      t.data,
+      t.store,
       { api_enabled: 'true', store_email: 'cli@shop.example' },
       t.clock,
     )
@@ -152,7 +152,7 @@ describe('Save', () => {
       '<small id="field-store_email-msg" class="field-error" role="alert">was changed elsewhere to &quot;cli@shop.example&quot; while you edited it; Save again to replace it with yours</small>',
     )
     expect(html).toContain('value="page@shop.example"')
-    let s = readSettings(t.db, t.storeId)
+    let s = await readSettings(t.data, t.store)
     expect([s.api_enabled, s.store_email, s.week_start]).toEqual([
       true,
       'cli@shop.example',
@@ -164,7 +164,7 @@ describe('Save', () => {
     const reloaded = /name="_loaded" value="([^"]+)"/.exec(html)![1]!.replaceAll('&#34;', '"')
     const again = await hx('/settings', { ...fields, _loaded: reloaded, api_enabled: 'true' })
     expect(again.status).toBe(200)
-    s = readSettings(t.db, t.storeId)
+    s = await readSettings(t.data, t.store)
     expect([s.api_enabled, s.store_email, s.week_start]).toEqual([
       true,
       'page@shop.example',
@@ -191,7 +191,7 @@ describe('Save', () => {
     )
     expect(html).toContain('<hx-partial hx-target="#section-notifications" hx-swap="outerHTML">')
     expect(html).not.toContain('hx-target="#section-api-keys"')
-    const s = readSettings(t.db, t.storeId)
+    const s = await readSettings(t.data, t.store)
     expect([
       s.api_enabled,
       s.sync_frequency,
@@ -219,7 +219,7 @@ describe('Save', () => {
     )
     expect(html).toContain('must be an IANA time zone such as America/New_York')
     expect(html).toContain('<option value="weekly" selected>')
-    expect(readSettings(t.db, t.storeId).sync_frequency).toBe('daily')
+    expect((await readSettings(t.data, t.store)).sync_frequency).toBe('daily')
   })
 
   test('an empty SMTP password field keeps it only for the server and user it was saved with', async () => {
@@ -230,7 +230,7 @@ describe('Save', () => {
       smtp_user: 'me@shop.example',
       smtp_password: 'hunter22',
     }
-    updateSettings(t.db, t.storeId, SMTP, t.clock)
+    await updateSettings(t.data, t.store, SMTP, t.clock)
     const changes: Record<string, string>[] = [
       { smtp_host: 'mail.attacker.example' },
       { smtp_port: '2525' },
@@ -243,25 +243,25 @@ describe('Save', () => {
       expect(await res.text()).toContain(
         `<small id="field-smtp_password-msg" class="field-error" role="alert">${RETYPE_SMTP_PASSWORD}</small>`,
       )
-      expect(readSettings(t.db, t.storeId)).toMatchObject({ ...SMTP, store_name: 'My Store' })
+      expect(await readSettings(t.data, t.store)).toMatchObject({ ...SMTP, store_name: 'My Store' })
     }
     // The same server (the host in other letters, the port it defaults to): saved.
     const same = { smtp_host: 'SMTP.shop.example', smtp_port: '', smtp_password: '' }
     expect((await hx('/settings', same)).status).toBe(200)
-    expect(readSettings(t.db, t.storeId).smtp_password).toBe('hunter22')
+    expect((await readSettings(t.data, t.store)).smtp_password).toBe('hunter22')
     // Another server with the password typed again: saved.
     const moved = { smtp_host: 'smtp.other.example', smtp_password: 'hunter23' }
     expect((await hx('/settings', moved)).status).toBe(200)
-    expect(readSettings(t.db, t.storeId)).toMatchObject(moved)
+    expect(await readSettings(t.data, t.store)).toMatchObject(moved)
     // Without a user name no login happens: a local relay can be saved without the password.
     const relay = { smtp_host: 'localhost', smtp_port: '25', smtp_security: 'none', smtp_user: '' }
     expect((await hx('/settings', relay)).status).toBe(200)
   })
 
   test('an empty secret field keeps the saved secret; secrets are never sent back', async () => {
-    updateSettings(t.db, t.storeId, { smtp_password: 'hunter22' }, t.clock)
+    await updateSettings(t.data, t.store, { smtp_password: 'hunter22' }, t.clock)
     expect((await hx('/settings', { smtp_password: '', store_name: 'Shop' })).status).toBe(200)
-    expect(readSettings(t.db, t.storeId).smtp_password).toBe('hunter22')
+    expect((await readSettings(t.data, t.store)).smtp_password).toBe('hunter22')
     const page = await (await t.request('/settings', { headers: { cookie } })).text()
     expect(page).not.toContain('hunter22')
   })
@@ -277,7 +277,7 @@ describe('Save', () => {
 
 describe('API keys', () => {
   test('a generated key is shown once, with the cURL command, and works', async () => {
-    updateSettings(t.db, t.storeId, { api_enabled: 'true' }, t.clock)
+    await updateSettings(t.data, t.store, { api_enabled: 'true' }, t.clock)
     const res = await hx('/settings/keys', { name: 'Looker Studio', scope: 'export' })
     expect(res.status).toBe(200)
     const html = await res.text()
@@ -310,7 +310,7 @@ describe('API keys', () => {
   })
 
   test('regenerate: the old key is refused, the new one accepted; revoke removes the key', async () => {
-    updateSettings(t.db, t.storeId, { api_enabled: 'true' }, t.clock)
+    await updateSettings(t.data, t.store, { api_enabled: 'true' }, t.clock)
     const old = await createApiKey(t.data, t.store, 'Looker', 'export', t.clock)
     const res = await hx(`/settings/keys/${old.key.id}/regenerate`, {})
     expect(res.status).toBe(200)
@@ -339,10 +339,10 @@ describe('API keys', () => {
   })
 
   test('a key name and a store name containing HTML are shown as text', async () => {
-    updateSettings(t.db, t.storeId, { store_name: '<script>alert(1)</script>' }, t.clock)
+    await updateSettings(t.data, t.store, { store_name: '<script>alert(1)</script>' }, t.clock)
     const quoted = await hx('/settings', { store_name: 'A "quoted" &amp; name' })
     expect(await quoted.text()).toContain('value="A &#34;quoted&#34; &amp;amp; name"')
-    updateSettings(t.db, t.storeId, { store_name: '<script>alert(1)</script>' }, t.clock)
+    await updateSettings(t.data, t.store, { store_name: '<script>alert(1)</script>' }, t.clock)
     await createApiKey(t.data, t.store, '<img src=x onerror=alert(2)>', 'export', t.clock)
     const html = await (await t.request('/settings', { headers: { cookie } })).text()
     // In text, < is escaped; inside a quoted attribute (the input's value, the confirm text) it is
@@ -418,7 +418,7 @@ describe('login, logout and setup', () => {
       body: form({ store_name: 'Saved after re-login' }),
     })
     expect([renewed.target, saved.status]).toEqual(['body', 200])
-    expect(readSettings(t.db, t.storeId).store_name).toBe('Saved after re-login')
+    expect((await readSettings(t.data, t.store)).store_name).toBe('Saved after re-login')
   })
 
   test('logs in with a session cookie, returns to a same-site path only, logs out', async () => {

@@ -198,7 +198,12 @@ describe('200', () => {
   })
 
   test('weekly: the previous full week', async () => {
-    updateSettings(t.db, t.storeId, { sync_frequency: 'weekly', week_start: 'sunday' }, t.clock)
+    await updateSettings(
+      t.data,
+      t.store,
+      { sync_frequency: 'weekly', week_start: 'sunday' },
+      t.clock,
+    )
     const res = await withKey('{"frequency":"weekly"}')
     expect(res.status).toBe(200)
     const body = await res.json()
@@ -280,14 +285,14 @@ describe('401 Invalid API key', () => {
   })
 
   test('the key is checked before the API status and the body', async () => {
-    updateSettings(t.db, t.storeId, { api_enabled: 'false' }, t.clock)
+    await updateSettings(t.data, t.store, { api_enabled: 'false' }, t.clock)
     await expectError(await sync({}, 'not json'), 401, 'Invalid API key')
   })
 })
 
 describe('403, 400, 409', () => {
   test('403 when the API is deactivated', async () => {
-    updateSettings(t.db, t.storeId, { api_enabled: 'false' }, t.clock)
+    await updateSettings(t.data, t.store, { api_enabled: 'false' }, t.clock)
     await expectError(await withKey(), 403, 'API is deactivated')
     await expectError(await withKey('{"frequency":"weekly"}'), 403, 'API is deactivated')
   })
@@ -323,7 +328,7 @@ describe('403, 400, 409', () => {
   })
 
   test('400 for an incomplete weekly period', async () => {
-    updateSettings(t.db, t.storeId, { sync_frequency: 'weekly' }, t.clock)
+    await updateSettings(t.data, t.store, { sync_frequency: 'weekly' }, t.clock)
     await expectError(
       await withKey('{"date":"2026-11-24"}'),
       400,
@@ -337,7 +342,7 @@ describe('403, 400, 409', () => {
       409,
       'Frequency mismatch: requested weekly, but the data sync frequency is daily',
     )
-    updateSettings(t.db, t.storeId, { sync_frequency: 'weekly' }, t.clock)
+    await updateSettings(t.data, t.store, { sync_frequency: 'weekly' }, t.clock)
     await expectError(
       await withKey('{"frequency":"daily","date":"2026-11-20"}'),
       409,

@@ -130,7 +130,7 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
     const warn = spyOn(console, 'warn').mockImplementation(() => {})
     try {
       const badSignature = await deliver(shopifyOrder({}), { secret: 'wrong-secret', server })
-      updateSettings(t.db, t.storeId, { shopify_webhook_secret: '' }, t.clock)
+      await updateSettings(t.data, t.store, { shopify_webhook_secret: '' }, t.clock)
       const answers = [badSignature]
       for (let i = 0; i < 3; i++) answers.push(await deliver(shopifyOrder({}), { server }))
       answers.push(await deliver(shopifyOrder({}), { secret: null, server }))

@@ -145,8 +145,8 @@ export async function prepareDataDir(
   const data = new SqliteData(db)
   try {
     const store = await ensureDefaultStore(data, clock)
-    initialiseSettings(db, store.id, clock)
-    if (options.settings) updateSettings(db, store.id, options.settings, clock)
+    await initialiseSettings(data, store, clock)
+    if (options.settings) await updateSettings(data, store, options.settings, clock)
     const key = options.keyScope
       ? (await createApiKey(data, store, `test-${options.keyScope}`, options.keyScope, clock))
           .secret

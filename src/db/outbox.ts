@@ -1,0 +1,213 @@
+// The outbox table: notification emails queued in a sync's transaction and delivered later by
+// the sender (src/domain/outbox.ts), under a lease so two processes never send one row twice.
+import type { Frequency } from '../domain/periods.ts'
+import type { Queries } from './data.ts'
+
+export type Outcome = 'success' | 'failed'
+export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'unsendable'
+
+/** An outbox row as stored. */
+export interface OutboxRow {
+  id: number
+  store_id: number
+  frequency: Frequency
+  period_label: string
+  outcome: Outcome
+  recipient: string
+  subject: string
+  status: OutboxStatus
+  attempts: number
+  last_error: string | null
+  smtp_response: string | null
+  next_attempt_at: number
+  created_at: number
+  sent_at: number | null
+}
+
+/** A row the sender may take. */
+export interface DueRow {
+  id: number
+  store_id: number
+  recipient: string
+  attempts: number
+  created_at: number
+}
+
+/** A notification to queue: one row per (store, frequency, period, outcome). */
+export interface NewOutboxRow {
+  storeId: number
+  frequency: Frequency
+  periodStart: number
+  outcome: Outcome
+  periodLabel: string
+  recipient: string
+  subject: string
+  /** The NotificationPayload, as JSON. */
+  payload: string
+  status: 'pending' | 'unsendable'
+  lastError: string | null
+  at: number
+}
+
+const OUTBOX_COLUMNS = `id, store_id, frequency, period_label, outcome, recipient, subject, status,
+  attempts, last_error, smtp_response, next_attempt_at, created_at, sent_at`
+
+const INSERT_ROW = `INSERT INTO outbox (store_id, frequency, period_start, outcome, period_label,
+    recipient, subject, payload, status, last_error, next_attempt_at, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (store_id, frequency, period_start, outcome) DO NOTHING`
+
+function insertParams(row: NewOutboxRow) {
+  return [
+    row.storeId,
+    row.frequency,
+    row.periodStart,
+    row.outcome,
+    row.periodLabel,
+    row.recipient,
+    row.subject,
+    row.payload,
+    row.status,
+    row.lastError,
+    row.at,
+    row.at,
+  ] as const
+}
+
+/** Queues a row unless its period already has one of that outcome; resolves to the rows added. */
+export function insertOutboxRow(q: Queries, row: NewOutboxRow): Promise<number> {
+  return q.run(INSERT_ROW, ...insertParams(row))
+}
+
+/** A store's most recent rows, newest first. */
+export function recentOutboxRows(q: Queries, storeId: number, limit: number): Promise<OutboxRow[]> {
+  return q.all<OutboxRow>(
+    `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE store_id = ? ORDER BY created_at DESC, id DESC
+     LIMIT ?`,
+    storeId,
+    limit,
+  )
+}
+
+/** One row by id, or null. */
+export function outboxRow(q: Queries, id: number): Promise<OutboxRow | null> {
+  return q.get<OutboxRow>(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = ?`, id)
+}
+
+/** The stored payload (JSON) of a row, or null when there is no such row. */
+export async function outboxPayloadText(q: Queries, id: number): Promise<string | null> {
+  return (
+    (await q.get<{ payload: string }>('SELECT payload FROM outbox WHERE id = ?', id))?.payload ??
+    null
+  )
+}
+
+/** True when a pending row is due now, or old enough to be given up: a plain read, no lock. */
+export async function hasOutboxWork(
+  q: Queries,
+  now: number,
+  giveUpBefore: number,
+): Promise<boolean> {
+  const row = await q.get(
+    `SELECT 1 FROM outbox WHERE status = 'pending'
+       AND (next_attempt_at <= ? OR created_at <= ?) LIMIT 1`,
+    now,
+    giveUpBefore,
+  )
+  return row !== null
+}
+
+/** Gives up the pending rows queued before `giveUpBefore` that no sender holds. */
+export function expireOutboxRows(q: Queries, giveUpBefore: number, now: number): Promise<number> {
+  return q.run(
+    `UPDATE outbox SET status = 'failed', lease_owner = NULL, lease_until = NULL,
+       last_error = coalesce(last_error, 'Not delivered within 24 hours')
+     WHERE status = 'pending' AND created_at <= ? AND coalesce(lease_until, 0) <= ?`,
+    giveUpBefore,
+    now,
+  )
+}
+
+/**
+ * Leases to `owner`, until `until`, the due rows no sender holds (at most `limit`, oldest due
+ * first), in one statement: two senders never take one row, and no lock is held across awaits.
+ */
+export async function leaseDueOutboxRows(
+  q: Queries,
+  owner: string,
+  now: number,
+  until: number,
+  limit: number,
+): Promise<DueRow[]> {
+  const rows = await q.all<DueRow & { next_attempt_at: number }>(
+    `UPDATE outbox SET lease_owner = ?, lease_until = ?
+     WHERE id IN (
+       SELECT id FROM outbox
+       WHERE status = 'pending' AND next_attempt_at <= ? AND coalesce(lease_until, 0) <= ?
+       ORDER BY next_attempt_at, id LIMIT ?)
+     RETURNING id, store_id, recipient, attempts, created_at, next_attempt_at`,
+    owner,
+    until,
+    now,
+    now,
+    limit,
+  )
+  // RETURNING gives no order.
+  rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id)
+  return rows.map(({ next_attempt_at: _, ...row }) => row)
+}
+
+/** Leaves a leased row pending with why it was not sent, and releases it. */
+export function releaseOutboxRow(
+  q: Queries,
+  id: number,
+  owner: string,
+  lastError: string,
+): Promise<number> {
+  return q.run(
+    `UPDATE outbox SET last_error = ?, lease_owner = NULL, lease_until = NULL
+     WHERE id = ? AND lease_owner = ?`,
+    lastError,
+    id,
+    owner,
+  )
+}
+
+/** Records a delivered row with the server's answer, and releases it. */
+export function markOutboxSent(
+  q: Queries,
+  id: number,
+  owner: string,
+  sentAt: number,
+  smtpResponse: string,
+): Promise<number> {
+  return q.run(
+    `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,
+       smtp_response = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL
+     WHERE id = ? AND lease_owner = ?`,
+    sentAt,
+    smtpResponse,
+    id,
+    owner,
+  )
+}
+
+/** Records a failed attempt: retried at `nextAttemptAt` (pending) or given up (failed). */
+export function markOutboxFailed(
+  q: Queries,
+  id: number,
+  owner: string,
+  failure: { status: 'pending' | 'failed'; attempts: number; error: string; nextAttemptAt: number },
+): Promise<number> {
+  return q.run(
+    `UPDATE outbox SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ?,
+       lease_owner = NULL, lease_until = NULL
+     WHERE id = ? AND lease_owner = ?`,
+    failure.status,
+    failure.attempts,
+    failure.error,
+    failure.nextAttemptAt,
+    id,
+    owner,
+  )
+}
