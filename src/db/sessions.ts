@@ -58,3 +58,19 @@ export async function visitorSessionAt(
   )
   return row?.id ?? null
 }
+
+/** How many sessions of a store started in [start, end). */
+export async function sessionsStartedBetween(
+  q: Queries,
+  storeId: number,
+  start: number,
+  end: number,
+): Promise<number> {
+  const row = await q.get<{ n: number }>(
+    'SELECT count(*) AS n FROM sessions WHERE store_id = ? AND started_at >= ? AND started_at < ?',
+    storeId,
+    start,
+    end,
+  )
+  return row?.n ?? 0
+}

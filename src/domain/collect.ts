@@ -1,11 +1,13 @@
 import { isbot } from 'isbot'
 import type { Data } from '../db/data.ts'
-import type { Database } from '../db/database.ts'
 import { ingestEngine, type StoredSpan } from '../db/ingest.ts'
+import { ordersCreatedBetween } from '../db/orders.ts'
+import { sessionsStartedBetween } from '../db/sessions.ts'
 import type { OpenSessions } from '../db/sqlite/trackerBatch.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { randomBase62 } from './random.ts'
 import { landingPath, type SessionRecord } from './records.ts'
+import type { Store } from './stores.ts'
 
 /** What the storefront tracker reports. */
 type TrackerEventName = 'pageview' | 'add_to_cart' | 'checkout'
@@ -267,25 +269,16 @@ export class CollectQueue {
 }
 
 /** Today's sessions and successful orders, "today" being the store's calendar day so far. */
-export function countToday(
-  db: Database,
-  storeId: number,
+export async function countToday(
+  data: Data,
+  store: Store,
   timeZone: string,
   now: Temporal.Instant,
-): { sessions: number; orders: number } {
+): Promise<{ sessions: number; orders: number }> {
   const start = now.toZonedDateTimeISO(timeZone).startOfDay().epochMilliseconds
   const end = now.epochMilliseconds + 1
-  const sessions = db
-    .query(
-      'SELECT count(*) AS n FROM sessions WHERE store_id = ? AND started_at >= ? AND started_at < ?',
-    )
-    .get(storeId, start, end) as { n: number }
-  const orders = db
-    .query(
-      `SELECT count(*) AS n FROM orders WHERE store_id = ? AND created_at >= ? AND created_at < ?
-         AND test = 0 AND cancelled_at IS NULL
-         AND coalesce(financial_status, '') NOT IN ('voided', 'expired')`,
-    )
-    .get(storeId, start, end) as { n: number }
-  return { sessions: sessions.n, orders: orders.n }
+  return {
+    sessions: await sessionsStartedBetween(data, store.id, start, end),
+    orders: await ordersCreatedBetween(data, store.id, start, end),
+  }
 }

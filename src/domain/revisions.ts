@@ -4,7 +4,6 @@
 // engine's bulk writers, src/db/orders.ts's writeOrders), not here. Comparing a stored sync with
 // them is sync.ts's.
 import type { Data } from '../db/data.ts'
-import type { Database } from '../db/database.ts'
 import { revisionKey, dataRevision as storedRevision } from '../db/revisions.ts'
 import type { Store } from './stores.ts'
 
@@ -16,17 +15,4 @@ export function currentRevision(data: Data, store: Store): Promise<number> {
 /** The store's data revision if this process has it cached (the sync API's same-turn answer). */
 export function cachedRevision(data: Data, store: Store): number | undefined {
   return data.cache.peek<number>(revisionKey(store.id))
-}
-
-/**
- * Transitional (sync.ts calls it until it moves onto the data layer, then currentRevision): the
- * same read, synchronous, on the connection itself.
- */
-export function dataRevision(db: Database, storeId: number): number {
-  return db.cache.get(revisionKey(storeId), () => {
-    const row = db
-      .query<{ data_revision: number }, [number]>('SELECT data_revision FROM stores WHERE id = ?')
-      .get(storeId)!
-    return row.data_revision
-  })
 }

@@ -86,9 +86,9 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
     }
   },
   async trackingToday(ctx, { settings, now }) {
-    const today = countToday(
-      ctx.db,
-      ctx.store.id,
+    const today = await countToday(
+      ctx.data,
+      ctx.store,
       settings.timezone,
       Temporal.Instant.fromEpochMilliseconds(now),
     )

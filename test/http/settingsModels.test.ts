@@ -56,7 +56,7 @@ async function statementsOf(work: () => Promise<unknown> | unknown): Promise<str
 /** The statements of the tracking section's two counts, as `countToday` runs them. */
 async function trackingCounts(): Promise<string[]> {
   const statements = await statementsOf(() =>
-    countToday(t.db, t.storeId, 'America/New_York', t.clock.now()),
+    countToday(t.data, t.store, 'America/New_York', t.clock.now()),
   )
   expect(statements.length).toBe(2)
   return statements

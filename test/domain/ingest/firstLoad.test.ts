@@ -6,7 +6,7 @@ import { type Database as Connection, DATABASE_FILE, isBusy } from '../../../src
 import type { FixedClock } from '../../../src/domain/clock.ts'
 import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
 import type { RecordKind } from '../../../src/domain/ndjson.ts'
-import { dataRevision } from '../../../src/domain/revisions.ts'
+import { currentRevision } from '../../../src/domain/revisions.ts'
 import type { Store } from '../../../src/domain/stores.ts'
 import { openTestStore, type TestStore } from '../../utils.ts'
 import { ms, ndjson, SESSIONS } from './fixtures.ts'
@@ -107,7 +107,7 @@ describe('a first load: sessions imported into an empty table by a process alone
       expect(db.query('SELECT data_revision FROM stores WHERE id = ?').get(storeId)).toEqual({
         data_revision: 1,
       })
-      expect(dataRevision(db, storeId)).toBe(1)
+      expect(await currentRevision(data, store)).toBe(1)
       expect(db.sessionWrites).toBe(writes + 1)
       expect(db.inTransaction).toBe(false)
       // The connection's settings, changed while the indexes are built, are as they were.
@@ -120,11 +120,11 @@ describe('a first load: sessions imported into an empty table by a process alone
 
   test('when sessions are stored already, the import runs batch by batch as usual', async () => {
     await importText('sessions', ndjson(SESSIONS))
-    const revision = dataRevision(db, storeId)
+    const revision = await currentRevision(data, store)
     // (A first load here would count the three stored sessions as new too.)
     expect(await load({ data, store }, true)).toMatchObject({ inserted: 302, updated: 2 })
     // The batched path: a revision for each batch written (one here), visitors kept as it goes.
-    expect(dataRevision(db, storeId)).toBe(revision + 1)
+    expect(await currentRevision(data, store)).toBe(revision + 1)
     // v0 … v36, v99, vu, and 42 from SESSIONS (whose v1 and v2 are among the 37).
     expect(db.query('SELECT count(*) AS n FROM visitors').get()).toEqual({ n: 40 })
   })
@@ -142,7 +142,7 @@ describe('a first load: sessions imported into an empty table by a process alone
     ).rejects.toThrow('the disk went away')
     expect(db.inTransaction).toBe(false)
     expect(contents(db)).toEqual({ sessions: [], visitors: [], hours: [], indexes })
-    expect(dataRevision(db, storeId)).toBe(0)
+    expect(await currentRevision(data, store)).toBe(0)
     // And the next import works, as a first load again.
     expect(await load({ data, store }, true)).toMatchObject({
       inserted: 302,
