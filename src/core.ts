@@ -25,8 +25,9 @@ export interface Core {
    */
   readonly data: SqliteData
   /**
-   * The SQLite connection itself, which carries its read cache and the secrets (openDatabase):
-   * for the engine-specific hot writers and for the code not yet moved onto `data`.
+   * The SQLite connection itself, which carries its read cache and the secrets (openDatabase).
+   * No route, command or domain module uses it (they go through `data`; the engine's hot writers
+   * reach it through `data.exclusive`): closeCore closes it, tests inspect rows through it.
    */
   readonly db: Database
   /** The store requests and commands act on (for now the one default store). */
