@@ -3,18 +3,11 @@
 // cost more than serving the stored sync it logs, so this hot writer bypasses the query interface
 // like the tracker's: the domain reaches it through `SqliteData.exclusive`, and `closeCore`
 // directly for the last lines at shutdown (nothing else runs then).
+import type { SyncRequestEntry } from '../../domain/requestLog.ts'
 import type { Database } from '../database.ts'
 
 /** One logged call, or the first call of a run of refusals. */
-interface CallLogRow {
-  storeId: number | null
-  at: number
-  keyId: number | null
-  address: string | null
-  status: number
-  durationMs: number
-  error: string | null
-}
+type CallLogRow = SyncRequestEntry
 
 /** A run of refused calls of one address, one row with a count; `rowId` once written. */
 interface RefusalRow {
