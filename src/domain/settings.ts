@@ -345,45 +345,6 @@ export function settingFormValue(settings: StoreSettings, key: SettingKey): stri
   return encode(settings[key])
 }
 
-/** What a Save from a page writes, and the fields it must not overwrite. */
-export interface SettingsEdits {
-  /** The fields the merchant changed on the page (the others keep their saved values). */
-  changes: Record<string, string>
-  /** Fields the merchant changed that were also changed elsewhere since the page loaded. */
-  conflicts: Record<string, string>
-}
-
-/**
- * Compares a submitted form with the values the page was rendered with (`loaded`): a field whose
- * submitted value equals its loaded value was not touched and is left alone, so a change made
- * elsewhere meanwhile (the CLI, another tab) survives. A touched field whose saved value moved
- * away from `loaded` in the meantime is a conflict, unless both sides made the same change.
- * Secrets are never in `loaded` (the form never shows them): a non-empty one is a change.
- */
-export function settingsEdits(
-  current: StoreSettings,
-  submitted: Record<string, string>,
-  loaded: Record<string, unknown>,
-): SettingsEdits {
-  const changes: Record<string, string> = {}
-  const conflicts: Record<string, string> = {}
-  for (const [key, value] of Object.entries(submitted)) {
-    const original = loaded[key]
-    if (SECRET_SETTINGS.has(key) || !Object.hasOwn(WRITABLE, key) || typeof original !== 'string') {
-      changes[key] = value
-      continue
-    }
-    if (value === original) continue
-    const saved = settingFormValue(current, key as SettingKey)
-    if (saved === original) changes[key] = value
-    else if (value !== saved) {
-      conflicts[key] =
-        `was changed elsewhere to "${saved}" while you edited it; Save again to replace it with yours`
-    }
-  }
-  return { changes, conflicts }
-}
-
 /** Seeds the settings a new store should start with (its machine's time zone). */
 export async function initialiseSettings(data: Data, store: Store, clock: Clock): Promise<void> {
   if (!(await hasSettings(data, store.id))) {
@@ -394,20 +355,6 @@ export async function initialiseSettings(data: Data, store: Store, clock: Clock)
 /** The address notifications go to: the recipient, else the store email. */
 export function notificationRecipient(settings: StoreSettings): string {
   return settings.notify_recipient || settings.store_email
-}
-
-/** Settings as printable strings, secrets replaced by whether they are set. */
-export function displaySettings(
-  settings: StoreSettings,
-  trackingId: string,
-): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {}
-  for (const key of SETTING_KEYS) {
-    const value = settings[key]
-    out[key] = SECRET_SETTINGS.has(key) ? (value ? '(set)' : '') : value
-  }
-  out.tracking_id = trackingId
-  return out
 }
 
 /**

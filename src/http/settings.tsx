@@ -21,9 +21,9 @@ import {
   SECRET_SETTINGS,
   SETTING_KEYS,
   SettingsError,
-  settingsEdits,
   updateSettings,
 } from '../domain/settings.ts'
+import { settingsEdits } from '../domain/settingsForm.ts'
 import { type AdminAuth, adminAuth } from './auth.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { formField, htmlResponse, isHtmx, redirect } from './html.ts'

@@ -5,13 +5,12 @@ import { FixedClock } from '../../src/domain/clock.ts'
 import {
   cachedSettings,
   DEFAULT_SETTINGS,
-  displaySettings,
   notificationRecipient,
   readSettings,
   SettingsError,
-  settingsEdits,
   updateSettings,
 } from '../../src/domain/settings.ts'
+import { displaySettings, settingsEdits } from '../../src/domain/settingsForm.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import { tempDir } from '../utils.ts'
 
