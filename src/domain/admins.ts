@@ -22,10 +22,10 @@ import {
 } from '../db/admins.ts'
 import type { Data, Queries } from '../db/data.ts'
 import { allStores } from '../db/stores.ts'
+import { randomBase62 } from '../lib/random.ts'
 import { type AuditActor, recordAudit } from './audit.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { Conflict, InvalidInput } from './errors.ts'
-import { randomBase62 } from './random.ts'
 import { readSettings, updateSettings } from './settings.ts'
 
 /** How long a setup link stays valid. */

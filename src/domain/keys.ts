@@ -11,10 +11,10 @@ import {
   touchKey,
 } from '../db/apiKeys.ts'
 import type { Data, Queries } from '../db/data.ts'
+import { randomBase62, toBase62 } from '../lib/random.ts'
 import { type AuditActor, describeKey, recordAudit } from './audit.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { Conflict, InvalidInput, NotFound } from './errors.ts'
-import { randomBase62, toBase62 } from './random.ts'
 import type { Store } from './stores.ts'
 
 export type KeyScope = 'export' | 'ingest'

@@ -10,11 +10,11 @@ import {
   markOutboxSent,
   releaseOutboxRow,
 } from '../db/outbox.ts'
+import { PeriodicTask } from '../lib/periodic.ts'
+import { randomBase62 } from '../lib/random.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { MailerResolver } from './mailer.ts'
 import { NO_SMTP, outboxPayload } from './notifications.ts'
-import { PeriodicTask } from './periodic.ts'
-import { randomBase62 } from './random.ts'
 
 /** The first retry comes this long after a failure; each next one waits twice as long. */
 const FIRST_RETRY_MS = 10_000

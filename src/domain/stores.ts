@@ -1,7 +1,7 @@
 import type { Data } from '../db/data.ts'
 import { insertStoreIfMissing, storeById, storeByTrackingId } from '../db/stores.ts'
+import { randomBase62 } from '../lib/random.ts'
 import { type Clock, nowMs } from './clock.ts'
-import { randomBase62 } from './random.ts'
 
 /** A shop whose data this server keeps. One default store exists; the schema allows more. */
 export interface Store {

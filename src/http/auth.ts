@@ -19,7 +19,7 @@ import {
 } from '../domain/admins.ts'
 import { recordAudit, recordRepeatedAudit } from '../domain/audit.ts'
 import { AppError, TooManyRequests } from '../domain/errors.ts'
-import { randomBase62 } from '../domain/random.ts'
+import { randomBase62 } from '../lib/random.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
 

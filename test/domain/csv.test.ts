@@ -2,9 +2,10 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { SqliteData } from '../../src/db/data.ts'
 import { type Database, openDatabaseFile } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
-import { type CsvRow, importOrders, parseCsv, parseNoteAttributes } from '../../src/domain/csv.ts'
+import { importOrders, parseNoteAttributes } from '../../src/domain/csv.ts'
 import { writeSessions } from '../../src/domain/ingest/writers.ts'
 import { ensureDefaultStore, type Store } from '../../src/domain/stores.ts'
+import { type CsvRow, parseCsv } from '../../src/lib/csv.ts'
 
 /** A stream that delivers the text `size` bytes at a time, to cross every chunk boundary. */
 function chunked(text: string, size = 7): ReadableStream<Uint8Array> {

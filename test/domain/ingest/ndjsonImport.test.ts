@@ -4,7 +4,7 @@ import type { Database } from '../../../src/db/database.ts'
 import type { FixedClock } from '../../../src/domain/clock.ts'
 import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
 import { BATCH_SIZE } from '../../../src/domain/ingest/writers.ts'
-import { LineSplitter, type RecordKind } from '../../../src/domain/ndjson.ts'
+import type { RecordKind } from '../../../src/domain/ndjson.ts'
 import {
   describeIssues,
   landingPath,
@@ -14,6 +14,7 @@ import {
   sessionInput,
 } from '../../../src/domain/records.ts'
 import type { Store } from '../../../src/domain/stores.ts'
+import { LineSplitter } from '../../../src/lib/lines.ts'
 import { openTestStore } from '../../utils.ts'
 import { ms, ndjson, ORDERS, SESSIONS } from './fixtures.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { PeriodicTask } from '../../src/domain/periodic.ts'
+import { PeriodicTask } from '../../src/lib/periodic.ts'
 
 describe('PeriodicTask', () => {
   test('runs at start, once however often it is started, and stops', () => {
