@@ -4,13 +4,11 @@
 import type { Config } from './config.ts'
 import { SqliteData } from './db/data.ts'
 import { type Database, openDatabase } from './db/database.ts'
-import type { ReadCache } from './db/readCache.ts'
 import { OpenSessions } from './db/sqlite/trackerBatch.ts'
 import type { Clock } from './domain/clock.ts'
 import { TooManyRequests } from './domain/errors.ts'
 import { configuredMailer, type Mailer, type MailerResolver } from './domain/mailer.ts'
 import { SyncRequestLog } from './domain/requestLog.ts'
-import type { Secrets } from './domain/secrets.ts'
 import { initialiseSettings, sealPlaintextSecrets } from './domain/settings.ts'
 import { ensureDefaultStore, type Store } from './domain/stores.ts'
 import { Throttle } from './lib/throttle.ts'
@@ -32,10 +30,6 @@ export interface Core {
   readonly db: Database
   /** The store requests and commands act on (for now the one default store). */
   readonly store: Store
-  /** The connection's read cache (settings, API keys, revisions, tracking ids). */
-  readonly cache: ReadCache
-  /** MIDA_SECRET_KEY's sealing, the one every stored secret goes through. */
-  readonly secrets: Secrets
   /** The mailer for a store's emails (null: no SMTP configured); resolved at each send. */
   readonly mailer: MailerResolver
   /** Failed API-key attempts per client address. */
@@ -79,8 +73,6 @@ export async function openCore({ config, clock, mailer, log }: CoreOptions): Pro
       data,
       db,
       store,
-      cache: db.cache,
-      secrets: db.secrets,
       mailer: mailer ? async () => mailer : configuredMailer(config, data),
       keyThrottle: new Throttle(nowMs, config.keyAttempts, (s) => new TooManyRequests(s)),
       loginThrottle: new Throttle(nowMs, config.loginAttempts, (s) => new TooManyRequests(s)),

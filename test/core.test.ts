@@ -40,16 +40,16 @@ describe('two cores in one process share nothing', () => {
   test('each has its own read cache: a setting cached by one is not what the other reads', async () => {
     const a = await core()
     const b = await core()
-    expect(a.cache).not.toBe(b.cache)
+    expect(a.data.cache).not.toBe(b.data.cache)
     await updateSettings(a.data, a.store, { timezone: 'Europe/Berlin' }, clock)
     await updateSettings(b.data, b.store, { timezone: 'Asia/Tokyo' }, clock)
     expect((await readSettings(a.data, a.store)).timezone).toBe('Europe/Berlin')
     expect((await readSettings(b.data, b.store)).timezone).toBe('Asia/Tokyo')
-    expect(a.cache.peek<{ timezone: string }>(`settings:${a.store.id}`)?.timezone).toBe(
+    expect(a.data.cache.peek<{ timezone: string }>(`settings:${a.store.id}`)?.timezone).toBe(
       'Europe/Berlin',
     )
-    b.cache.invalidate()
-    expect(a.cache.peek<{ timezone: string }>(`settings:${a.store.id}`)?.timezone).toBe(
+    b.data.cache.invalidate()
+    expect(a.data.cache.peek<{ timezone: string }>(`settings:${a.store.id}`)?.timezone).toBe(
       'Europe/Berlin',
     )
   })
