@@ -5,8 +5,10 @@
 // SqliteData.exclusive, so never inside an open transaction of the data layer).
 import type { OrderRecord, SessionRecord } from '../domain/records.ts'
 import { type Data, SqliteData } from './data.ts'
+import { writeOrders } from './orders.ts'
+import { revisionKey } from './revisions.ts'
 import { FirstLoad } from './sqlite/firstLoad.ts'
-import { writeOrders, writeSessions } from './sqlite/sessionWriters.ts'
+import { writeSessions } from './sqlite/sessionWriters.ts'
 import { type OpenSessions, recordTrackerBatch } from './sqlite/trackerBatch.ts'
 
 /** What a batch write did: rows new, rows changed. */
@@ -88,8 +90,14 @@ class SqliteIngest implements IngestEngine {
     return this.data.exclusive((db) => writeSessions(db, storeId, sessions, at))
   }
 
-  writeOrders(storeId: number, orders: OrderRecord[], at: number): Promise<WriteCount> {
-    return this.data.exclusive((db) => writeOrders(db, storeId, orders, at))
+  /**
+   * Orders are a few per hundred sessions: the portable upsert (src/db/orders.ts, the webhook's)
+   * in one transaction is fast enough, so there is no engine-specific copy of it.
+   */
+  async writeOrders(storeId: number, orders: OrderRecord[], at: number): Promise<WriteCount> {
+    const count = await this.data.tx((q) => writeOrders(q, storeId, orders, at))
+    this.data.cache.forget(revisionKey(storeId))
+    return count
   }
 
   async beginFirstLoad(storeId: number, at: number): Promise<FirstLoadWriter | null> {

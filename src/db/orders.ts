@@ -6,19 +6,19 @@ import type { Queries, SqlValue } from './data.ts'
 import { markChanged } from './revisions.ts'
 
 /** What an order was before this write. Parameters: store id, order id. */
-export const STORED_ORDER_SQL =
+const STORED_ORDER_SQL =
   'SELECT created_at, session_id FROM orders WHERE store_id = ? AND id = ?'
 
-export interface StoredOrder {
+interface StoredOrder {
   created_at: number
   session_id: string | null
 }
 
 /** When a session started (an order linked to it changes that hour). Parameters: store, session. */
-export const SESSION_START_SQL = 'SELECT started_at FROM sessions WHERE store_id = ? AND id = ?'
+const SESSION_START_SQL = 'SELECT started_at FROM sessions WHERE store_id = ? AND id = ?'
 
 /** Inserts an order or updates it by id; parameters in orderValues' order. */
-export const UPSERT_ORDER_SQL = `INSERT INTO orders (store_id, id, name, created_at, total_price_cents, currency,
+const UPSERT_ORDER_SQL = `INSERT INTO orders (store_id, id, name, created_at, total_price_cents, currency,
        financial_status, cancelled_at, test, session_id, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (store_id, id) DO UPDATE SET name = coalesce(excluded.name, name),
@@ -29,7 +29,7 @@ export const UPSERT_ORDER_SQL = `INSERT INTO orders (store_id, id, name, created
        updated_at = excluded.updated_at`
 
 /** UPSERT_ORDER_SQL's parameters for an order written at `at`. */
-export function orderValues(storeId: number, o: OrderRecord, at: number): SqlValue[] {
+function orderValues(storeId: number, o: OrderRecord, at: number): SqlValue[] {
   return [
     storeId,
     o.id,
@@ -48,7 +48,7 @@ export function orderValues(storeId: number, o: OrderRecord, at: number): SqlVal
 /**
  * Upserts orders by id inside the caller's transaction and marks their hours changed (an order
  * linked to a session also marks that session's hour: it decides whether the session counts as
- * abandoned). The engine-specific writer does the same for the batch imports.
+ * abandoned). The SQLite ingest engine runs it for the batch imports too.
  */
 export async function writeOrders(
   q: Queries,

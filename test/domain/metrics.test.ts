@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import type { SqliteData } from '../../src/db/data.ts'
 import type { Database } from '../../src/db/database.ts'
-import { writeOrders, writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
+import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
 import { FixedClock, nowMs } from '../../src/domain/clock.ts'
+import { writeOrders } from '../../src/domain/ingest/writers.ts'
 import { computeMetrics, type Metrics, round } from '../../src/domain/metrics.ts'
 import { dayRange, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
@@ -32,12 +33,12 @@ function sessions(...rows: (Record<string, unknown> & { seconds?: number })[]): 
   writeSessions(db, storeId, records, nowMs(clock))
 }
 
-function orders(...rows: Record<string, unknown>[]): void {
-  writeOrders(
-    db,
-    storeId,
+async function orders(...rows: Record<string, unknown>[]): Promise<void> {
+  await writeOrders(
+    data,
+    store,
     rows.map((r) => orderInput.parse(r)),
-    nowMs(clock),
+    clock,
   )
 }
 
@@ -45,7 +46,7 @@ const day = (d: string) => periodContaining(Temporal.PlainDate.from(d), 'daily',
 const metricsOf = (d: string) => computeMetrics(data, store, day(d))
 
 describe('computeMetrics on a hand-built day (2026-11-25, New York, UTC-5)', () => {
-  beforeEach(() => {
+  beforeEach(async () => {
     sessions(
       // v1 visited before the period: a returning visitor
       { id: 'prev', visitor_id: 'v1', started_at: '2026-11-20T12:00:00-05:00', seconds: 10 },
@@ -133,7 +134,7 @@ describe('computeMetrics on a hand-built day (2026-11-25, New York, UTC-5)', () 
       { id: 's6', visitor_id: 'v4', started_at: '2026-11-26T00:00:00-05:00', pageviews: 9 },
       { id: 's7', visitor_id: 'v6', started_at: '2026-11-24T23:59:59-05:00', pageviews: 9 },
     )
-    orders(
+    await orders(
       // successful
       {
         id: 'o1',
@@ -254,7 +255,7 @@ describe('computeMetrics on a hand-built day (2026-11-25, New York, UTC-5)', () 
   })
 
   test('an order linked to a session makes it no longer abandoned', async () => {
-    orders({
+    await orders({
       id: 'late',
       created_at: '2026-11-25T18:00:00-05:00',
       total_price: 1,
@@ -268,7 +269,7 @@ describe('computeMetrics on a hand-built day (2026-11-25, New York, UTC-5)', () 
   })
 
   test('an order re-sent as cancelled stops counting', async () => {
-    orders({
+    await orders({
       id: 'o1',
       created_at: '2026-11-25T00:01:00-05:00',
       total_price: '100.10',
@@ -295,7 +296,7 @@ describe('computeMetrics over a week', () => {
       { id: 'w5', visitor_id: 'v13', started_at: '2026-11-02T00:00:00-05:00' },
       { id: 'w6', visitor_id: 'v14', started_at: '2026-10-25T23:59:59-04:00' },
     )
-    orders(
+    await orders(
       { id: 'wo1', created_at: '2026-10-28T12:10:00-04:00', total_price: '10', session_id: 'w2' },
       { id: 'wo2', created_at: '2026-11-01T01:30:00-05:00', total_price: '5.25' },
       { id: 'wo3', created_at: '2026-11-02T00:00:00-05:00', total_price: '7' },
@@ -364,7 +365,7 @@ describe('edge cases', () => {
   })
 
   test('orders without sessions: conversion 0, AOV still computed', async () => {
-    orders({ id: 'x', created_at: '2026-11-25T10:00:00-05:00', total_price: '12.34' })
+    await orders({ id: 'x', created_at: '2026-11-25T10:00:00-05:00', total_price: '12.34' })
     const m = await metricsOf('2026-11-25')
     expect(m.conversion_rate).toBe(0)
     expect(m.average_order_value).toBe(12.34)
@@ -373,7 +374,7 @@ describe('edge cases', () => {
 
   test('conversion is capped at 1 when there are more orders than sessions', async () => {
     sessions({ id: 's', visitor_id: 'v', started_at: '2026-11-25T10:00:00-05:00' })
-    orders(
+    await orders(
       { id: 'a', created_at: '2026-11-25T10:00:00-05:00', total_price: '1' },
       { id: 'b', created_at: '2026-11-25T11:00:00-05:00', total_price: '2' },
     )
@@ -431,7 +432,7 @@ describe('edge cases', () => {
   })
 
   test('average_order_value rounds a half cent up (0.29 / 2 = 0.145 → 0.15)', async () => {
-    orders(
+    await orders(
       { id: 'a', created_at: '2026-11-25T10:00:00-05:00', total_price: '0.14' },
       { id: 'b', created_at: '2026-11-25T11:00:00-05:00', total_price: '0.15' },
     )

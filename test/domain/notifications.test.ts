@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { SqliteData } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
-import { writeOrders, writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
+import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
 import { nowMs } from '../../src/domain/clock.ts'
+import { writeOrders } from '../../src/domain/ingest/writers.ts'
 import {
   configuredMailer,
   type Mailer,
@@ -71,7 +72,7 @@ function sync(trigger: 'api' | 'cli' | 'scheduler' = 'api') {
   return syncPeriod(t.data, t.store, { trigger, strictFrequency: true }, t.clock)
 }
 
-function seedDay(): void {
+async function seedDay(): Promise<void> {
   writeSessions(
     t.db,
     t.storeId,
@@ -82,14 +83,14 @@ function seedDay(): void {
     ].map((s) => sessionInput.parse(s)),
     nowMs(t.clock),
   )
-  writeOrders(
-    t.db,
-    t.storeId,
+  await writeOrders(
+    t.data,
+    t.store,
     [
       { id: 'o1', created_at: '2026-11-25T15:30:00Z', total_price: '1200.50', session_id: 's1' },
       { id: 'o2', created_at: '2026-11-25T16:30:00Z', total_price: '99.99' },
     ].map((o) => orderInput.parse(o)),
-    nowMs(t.clock),
+    t.clock,
   )
 }
 
@@ -145,7 +146,7 @@ describe('queueing with the sync', () => {
   })
 
   test('a success email only with notify_success, to the recipient, with the figures', async () => {
-    seedDay()
+    await seedDay()
     await sync()
     expect(await recentOutbox(t.data, t.store)).toEqual([])
 
@@ -193,7 +194,7 @@ describe('queueing with the sync', () => {
     await sync('api')
     await sync('cli')
     // New data makes the next call recompute: still no second email for the period.
-    seedDay()
+    await seedDay()
     expect((await sync('scheduler')).computed).toBe(true)
     expect((await recentOutbox(t.data, t.store)).map((r) => r.periodLabel)).toEqual(['2026-11-25'])
   })
@@ -224,7 +225,7 @@ describe('queueing with the sync', () => {
 
 describe('rendering', () => {
   test('success: text and HTML with timestamp, status, period, figures and the settings link', async () => {
-    seedDay()
+    await seedDay()
     await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync('scheduler')
     const email = renderNotification(

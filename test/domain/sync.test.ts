@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import type { SqliteData } from '../../src/db/data.ts'
 import type { Database } from '../../src/db/database.ts'
-import { writeOrders, writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
+import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
 import { type FixedClock, nowMs } from '../../src/domain/clock.ts'
 import { Conflict, InvalidInput } from '../../src/domain/errors.ts'
+import { writeOrders } from '../../src/domain/ingest/writers.ts'
 import { type Frequency, type Period, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { initialiseSettings, readSettings, updateSettings } from '../../src/domain/settings.ts'
@@ -31,7 +32,7 @@ beforeEach(async () => {
   await initialiseSettings(data, store, clock)
   await updateSettings(data, store, { timezone: 'America/New_York', currency: 'USD' }, clock)
   session('s1', '2026-11-25T10:00:00-05:00')
-  order('o1', '2026-11-25T10:05:00-05:00', '25.00', 's1')
+  await order('o1', '2026-11-25T10:05:00-05:00', '25.00', 's1')
 })
 
 afterEach(() => close())
@@ -45,12 +46,17 @@ function session(id: string, startedAt: string): void {
   )
 }
 
-function order(id: string, createdAt: string, total: string, sessionId?: string): void {
-  writeOrders(
-    db,
-    storeId,
+async function order(
+  id: string,
+  createdAt: string,
+  total: string,
+  sessionId?: string,
+): Promise<void> {
+  await writeOrders(
+    data,
+    store,
     [orderInput.parse({ id, created_at: createdAt, total_price: total, session_id: sessionId })],
-    nowMs(clock),
+    clock,
   )
 }
 
@@ -121,7 +127,7 @@ describe('a sync record', () => {
   test('is recomputed after a late order in its period', async () => {
     const first = await sync()
     clock.advance({ hours: 2 })
-    order('late', '2026-11-25T23:59:00-05:00', '10.50')
+    await order('late', '2026-11-25T23:59:00-05:00', '10.50')
     const second = await sync()
     expect(second.computed).toBe(true)
     expect(second.body).not.toBe(first.body)
@@ -143,9 +149,9 @@ describe('a sync record', () => {
     const afterSession = await sync()
     expect(afterSession.computed).toBe(true)
     expect(JSON.parse(afterSession.body).data.total_sessions).toBe(2)
-    writeOrders(
-      db,
-      storeId,
+    await writeOrders(
+      data,
+      store,
       [
         orderInput.parse({
           id: 'o1',
@@ -154,7 +160,7 @@ describe('a sync record', () => {
           cancelled_at: '2026-11-27T10:00:00-05:00',
         }),
       ],
-      nowMs(clock),
+      clock,
     )
     const afterCancel = await sync()
     expect(afterCancel.computed).toBe(true)
@@ -164,14 +170,14 @@ describe('a sync record', () => {
   test('an order of another day linked to a session of the period makes it stale', async () => {
     await sync()
     // created the next day, but it decides whether s1 counts as abandoned
-    order('next-day', '2026-11-26T09:00:00-05:00', '5', 's1')
+    await order('next-day', '2026-11-26T09:00:00-05:00', '5', 's1')
     expect((await sync()).computed).toBe(true)
   })
 
   test('is not recomputed after a change in another period', async () => {
     const first = await sync()
     clock.advance({ hours: 1 })
-    order('other', '2026-11-26T00:00:00-05:00', '99') // the next day, from its first second
+    await order('other', '2026-11-26T00:00:00-05:00', '99') // the next day, from its first second
     session('before', '2026-11-24T23:59:59-05:00') // the day before, to its last second
     const second = await sync()
     expect(second.computed).toBe(false)
@@ -294,7 +300,7 @@ describe('failure', async () => {
 
   test('a failure never overwrites a stored success', async () => {
     const ok = await sync()
-    order('late', '2026-11-25T12:00:00-05:00', '1') // makes the record stale
+    await order('late', '2026-11-25T12:00:00-05:00', '1') // makes the record stale
     db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
     await expect(sync()).rejects.toThrow(SyncFailed)
     expect(record()[0]).toMatchObject({ status: 'success', body: ok.body, error: null })

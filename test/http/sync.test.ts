@@ -2,8 +2,9 @@ import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { join } from 'node:path'
 import { DATABASE_FILE, isBusy } from '../../src/db/database.ts'
-import { writeOrders, writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
+import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
 import { nowMs } from '../../src/domain/clock.ts'
+import { writeOrders } from '../../src/domain/ingest/writers.ts'
 import { createApiKey, generateApiKey, revokeApiKey } from '../../src/domain/keys.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
@@ -49,7 +50,7 @@ async function expectError(res: Response, status: number, error: string): Promis
   expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
 }
 
-function seed(): void {
+async function seed(): Promise<void> {
   writeSessions(
     t.db,
     t.storeId,
@@ -84,21 +85,21 @@ function seed(): void {
     ].map((s) => sessionInput.parse(s)),
     nowMs(t.clock),
   )
-  writeOrders(
-    t.db,
-    t.storeId,
+  await writeOrders(
+    t.data,
+    t.store,
     [
       { id: 1, created_at: '2026-11-25T08:03:00-05:00', total_price: '80.00', session_id: 'a' },
       { id: 2, created_at: '2026-11-25T21:00:00-05:00', total_price: '19.95' },
       { id: 3, created_at: '2026-11-25T21:00:00-05:00', total_price: '5', test: true },
     ].map((o) => orderInput.parse(o)),
-    nowMs(t.clock),
+    t.clock,
   )
 }
 
 describe('200', () => {
   test('the full success body, byte for byte, with an ETag', async () => {
-    seed()
+    await seed()
     const res = await withKey()
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
@@ -151,7 +152,7 @@ describe('200', () => {
   })
 
   test('a second call gets the same bytes and ETag', async () => {
-    seed()
+    await seed()
     const first = await withKey()
     const firstText = await first.text()
     t.clock.advance({ hours: 2 })
@@ -223,7 +224,7 @@ describe('200', () => {
 
 describe("Bun's router and Elysia's route", () => {
   test('answer alike: same status, headers and bytes, security headers included', async () => {
-    seed()
+    await seed()
     const calls: [Record<string, string>, string | undefined][] = [
       [{ 'x-mida-secret-key': key }, undefined],
       [{ 'x-mida-secret-key': key }, '{"date":"2026-11-24"}'],

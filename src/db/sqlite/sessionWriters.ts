@@ -1,19 +1,12 @@
-// ENGINE-SPECIFIC (SQLite): the synchronous bulk row writers of the hot paths (imports, the
-// tracker's batches, the demo): sessions and orders upserted by id, a batch per transaction,
+// ENGINE-SPECIFIC (SQLite): the synchronous bulk session writers of the hot paths (imports, the
+// tracker's batches, the demo): sessions upserted by id, a batch per transaction,
 // visitors kept up to date and the changed hours marked. Reached through the IngestEngine
 // (src/db/ingest.ts), which runs them once no transaction of the data layer is open; they do not
-// parse or validate input. The statements they share with the portable queries live there
-// (orders.ts, revisions.ts).
-import type { OrderRecord, SessionRecord } from '../../domain/records.ts'
+// parse or validate input. The revision statements they share with the portable queries live
+// in revisions.ts.
+import type { SessionRecord } from '../../domain/records.ts'
 import type { Database } from '../database.ts'
 import type { StoredSpan, WriteCount } from '../ingest.ts'
-import {
-  orderValues,
-  SESSION_START_SQL,
-  STORED_ORDER_SQL,
-  type StoredOrder,
-  UPSERT_ORDER_SQL,
-} from '../orders.ts'
 import { hoursOf, MARK_HOUR_SQL, NEXT_REVISION_SQL, revisionKey } from '../revisions.ts'
 
 /**
@@ -128,46 +121,6 @@ export function writeSessions(
       for (const id of respanned) {
         orphan.run(storeId, id)
         respan.run(storeId, id)
-      }
-      markChanged(db, storeId, touched)
-      return { inserted, updated }
-    })
-    .immediate()
-}
-
-/**
- * Upserts orders by id in one transaction. An order linked to a session also marks that
- * session's hour changed, since it decides whether the session counts as abandoned.
- */
-export function writeOrders(
-  db: Database,
-  storeId: number,
-  orders: OrderRecord[],
-  at: number,
-): WriteCount {
-  const existing = db.query<StoredOrder, [number, string]>(STORED_ORDER_SQL)
-  const sessionStart = db.query<{ started_at: number }, [number, string]>(SESSION_START_SQL)
-  const upsert = db.query(UPSERT_ORDER_SQL)
-  return db
-    .transaction(() => {
-      let inserted = 0
-      let updated = 0
-      const touched: number[] = []
-      const touchSession = (sessionId: string | null | undefined) => {
-        if (!sessionId) return
-        const s = sessionStart.get(storeId, sessionId)
-        if (s) touched.push(s.started_at)
-      }
-      for (const o of orders) {
-        const before = existing.get(storeId, o.id)
-        if (before) {
-          updated++
-          touched.push(before.created_at)
-          touchSession(before.session_id)
-        } else inserted++
-        touched.push(o.created_at)
-        touchSession(o.session_id)
-        upsert.run(...orderValues(storeId, o, at))
       }
       markChanged(db, storeId, touched)
       return { inserted, updated }
