@@ -6,8 +6,7 @@ import type { Queries, SqlValue } from './data.ts'
 import { markChanged } from './revisions.ts'
 
 /** What an order was before this write. Parameters: store id, order id. */
-const STORED_ORDER_SQL =
-  'SELECT created_at, session_id FROM orders WHERE store_id = ? AND id = ?'
+const STORED_ORDER_SQL = 'SELECT created_at, session_id FROM orders WHERE store_id = ? AND id = ?'
 
 interface StoredOrder {
   created_at: number
