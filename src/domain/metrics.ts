@@ -1,10 +1,11 @@
 import type { Data, Queries } from '../db/data.ts'
 import {
-  daySessions,
   newVisitors,
+  type OrderTotalsRow,
   orderTotals,
-  sessionTotals,
-  topLandingPages,
+  type SessionSumsRow,
+  sessionSpread,
+  sessionSums,
 } from '../db/metrics.ts'
 import { type Period, startOfDay } from './periods.ts'
 import type { Store } from './stores.ts'
@@ -61,34 +62,43 @@ export function computeMetrics(data: Data, store: Store, period: Period): Promis
   return data.tx((q) => metricsOf(q, store, period), { readOnly: true })
 }
 
-/** Every metric of the period, read through `q` (inside the caller's read transaction). */
+/**
+ * Every metric of the period, read through `q` (inside the caller's read transaction). Additive
+ * figures are read day by day and summed; the visitors (distinct per day and over the period)
+ * and the landing pages come from one more read of the period's sessions.
+ */
 export async function metricsOf(q: Queries, store: Store, period: Period): Promise<Metrics> {
   const storeId = store.id
+  // The period's days, end to end: the first starts the period, the last ends it.
+  const bounds = period.days.map((day) => startOfDay(day, period.timeZone).epochMilliseconds)
+  bounds.push(period.end.epochMilliseconds)
   const range = { storeId, from: period.start.epochMilliseconds, to: period.end.epochMilliseconds }
-  const s = await sessionTotals(q, range)
-  const new_visitors = await newVisitors(q, range)
-  const o = await orderTotals(q, range)
-  const pages = await topLandingPages(q, range)
-  const daily: Metrics['daily'] = []
-  for (const day of period.days) {
-    const from = startOfDay(day, period.timeZone).epochMilliseconds
-    const to = startOfDay(day.add({ days: 1 }), period.timeZone).epochMilliseconds
-    const ds = await daySessions(q, { storeId, from, to })
-    const dor = await orderTotals(q, { storeId, from, to })
-    daily.push({
-      date: day.toString(),
-      visitors: ds.visitors,
-      sessions: ds.sessions,
-      successful_orders: dor.orders,
-      revenue: money(dor.revenue_cents),
-    })
+  if (bounds[0] !== range.from) throw new Error('a period must start at the start of its first day')
+  const daySums: SessionSumsRow[] = []
+  const dayOrders: OrderTotalsRow[] = []
+  for (let i = 0; i < period.days.length; i++) {
+    const day = { storeId, from: bounds[i]!, to: bounds[i + 1]! }
+    daySums.push(await sessionSums(q, day))
+    dayOrders.push(await orderTotals(q, day))
   }
+  const spread = await sessionSpread(q, storeId, bounds)
+  const new_visitors = await newVisitors(q, range)
+  const s = sumRows(daySums)
+  const o = sumRows(dayOrders)
+  const daily: Metrics['daily'] = period.days.map((day, i) => ({
+    date: day.toString(),
+    visitors: spread.partVisitors[i]!,
+    sessions: daySums[i]!.sessions,
+    successful_orders: dayOrders[i]!.orders,
+    revenue: money(dayOrders[i]!.revenue_cents),
+  }))
+  const pages = spread.topLandingPages
   const sessions = s.sessions
   const orders = o.orders
   return {
-    total_visitors: s.visitors,
+    total_visitors: spread.visitors,
     new_visitors,
-    returning_visitors: s.visitors - new_visitors,
+    returning_visitors: spread.visitors - new_visitors,
     total_sessions: sessions,
     total_pageviews: s.pageviews,
     bounce_rate: round(ratio(s.bounces, sessions), 4),
@@ -111,4 +121,15 @@ export async function metricsOf(q: Queries, store: Store, period: Period): Promi
     top_landing_pages: pages,
     daily,
   }
+}
+
+/** Rows of numbers added up field by field. */
+function sumRows<Row extends { [Field in keyof Row]: number }>(rows: Row[]): Row {
+  const total: Record<string, number> = {}
+  for (const row of rows) {
+    for (const [field, value] of Object.entries<number>(row)) {
+      total[field] = (total[field] ?? 0) + value
+    }
+  }
+  return total as Row
 }

@@ -15,5 +15,26 @@ test.each(Object.entries(METRIC_QUERIES))(
     expect(reads.length).toBeGreaterThan(0)
     for (const read of reads)
       expect(read).toMatch(/^SEARCH \w+ USING (COVERING )?INDEX \w+ \(store_id=\? AND /)
+    // Nothing sorted or deduplicated in a temporary b-tree: those grow with the period.
+    expect(plan.filter((d) => d.includes('TEMP B-TREE'))).toEqual([])
+  },
+)
+
+// Sessions arrive in any order: a period's sessions are read from the index on start time
+// alone, never from the table (one random lookup per session when they arrived shuffled).
+test.each(['SESSION_SUMS', 'SESSION_VISITS'] as const)(
+  '%s reads sessions from the covering index on start time only',
+  (name) => {
+    const db = openDatabaseFile(':memory:', { secretKey: undefined })
+    const plan = (
+      db.query(`EXPLAIN QUERY PLAN ${METRIC_QUERIES[name]}`).all(1, 0, 1) as { detail: string }[]
+    ).map((r) => r.detail)
+    db.close()
+    const sessionReads = plan.filter((d) => /^(SEARCH|SCAN) s(essions)? /.test(d))
+    expect(sessionReads).toEqual([
+      expect.stringMatching(
+        /^SEARCH s(essions)? USING COVERING INDEX sessions_by_start \(store_id=\? AND started_at>\? AND started_at<\?\)$/,
+      ),
+    ])
   },
 )
