@@ -88,12 +88,19 @@ function configure(db: Database): void {
  * would otherwise grow with the table.
  */
 export function withTemporariesOnDisk<T>(db: Database, work: () => T): T {
+  const before = db.query<{ temp_store: number }, []>('PRAGMA temp_store').get()!.temp_store
   try {
     db.exec('PRAGMA temp_store = FILE')
     return work()
   } finally {
-    db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
+    // Inside a first load (which keeps temporaries on disk throughout) they stay there.
+    if (before !== 1) restoreTemporaries(db)
   }
+}
+
+/** Temporaries back where a connection keeps them (after a first load kept them on disk). */
+export function restoreTemporaries(db: Database): void {
+  db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
 }
 
 /** What `replaceLeavingNoCopy` did besides its change. */

@@ -78,7 +78,17 @@ function emptyChunk(): ParsedChunk {
   return { records: [], rejected: 0, errors: [], lines: 0 }
 }
 
-/** Sessions as a JSON array of rows, each an array of SESSION_ROW_FIELDS' values. */
+/**
+ * Sessions as one flat JSON array: SESSION_ROW_FIELDS' values of the first session, then of the
+ * second, and so on; flags as 0 or 1, as they are stored.
+ */
 export function sessionRows(sessions: SessionRecord[]): string {
-  return JSON.stringify(sessions.map((s) => SESSION_ROW_FIELDS.map((field) => s[field])))
+  const values: (string | number)[] = []
+  for (const s of sessions) {
+    for (const field of SESSION_ROW_FIELDS) {
+      const value = s[field]
+      values.push(typeof value === 'boolean' ? Number(value) : value)
+    }
+  }
+  return JSON.stringify(values)
 }

@@ -7,6 +7,7 @@ import {
   type Database,
   forgetPartialStatistics,
   isBusy,
+  restoreTemporaries,
   withTemporariesOnDisk,
 } from '../database.ts'
 import type { WriteCount } from '../ingest.ts'
@@ -20,6 +21,13 @@ import { nextRevision } from './sessionWriters.ts'
  * 8.7-10.1 s with 64 MB) and keeps memory low (~190 MB at the peak instead of ~240 MB).
  */
 const FIRST_LOAD_CACHE_SIZE = -16_384
+
+/**
+ * Rows bound to one INSERT of the load's temporary table: binding values is about three times
+ * as fast as SQLite reading the same rows from JSON with json_each (1 M sessions: 2.2 s against
+ * 7.2 s), and a statement of many rows pays its fixed cost once.
+ */
+const ROWS_PER_INSERT = 100
 
 /**
  * A first load: sessions imported into an empty `sessions` table by a process that has the
@@ -37,6 +45,7 @@ const FIRST_LOAD_CACHE_SIZE = -16_384
 export class FirstLoad {
   private readonly indexes: IndexDefinition[]
   private readonly insert
+  private readonly insertOne
   private readonly at: number
   /** The connection's own page cache size, given back at the end. */
   private readonly cacheSize: number
@@ -56,17 +65,17 @@ export class FirstLoad {
       .all()
     for (const index of this.indexes) db.exec(`DROP INDEX "${index.name}"`)
     db.exec('DELETE FROM visitors')
-    // A session sent twice is updated, as on the batched path; visitors are built at the end.
+    // Rows arrive in any order; they are appended to a temporary table first, then moved into
+    // `sessions` sorted by id (finish), so that its primary key is appended to, not searched at
+    // random for every row. Temporaries are on disk for the whole load (release puts them back).
+    db.exec('PRAGMA temp_store = FILE')
     const columns = SESSION_ROW_FIELDS.join(', ')
-    const values = SESSION_ROW_FIELDS.map((_, i) => `value->>${i}`).join(', ')
-    const updates = SESSION_ROW_FIELDS.filter((column) => column !== 'id')
-      .map((column) => `${column} = excluded.${column}`)
-      .join(', ')
+    db.exec(`CREATE TEMP TABLE first_load_rows AS SELECT ${columns} FROM sessions WHERE false`)
+    const row = `(${SESSION_ROW_FIELDS.map(() => '?').join(', ')})`
     this.insert = db.query(
-      `INSERT INTO sessions (store_id, ${columns}, updated_at)
-       SELECT ?1, ${values}, ?2 FROM json_each(?3) WHERE true
-       ON CONFLICT (store_id, id) DO UPDATE SET ${updates}, updated_at = excluded.updated_at`,
+      `INSERT INTO first_load_rows (${columns}) VALUES ${Array(ROWS_PER_INSERT).fill(row).join(', ')}`,
     )
+    this.insertOne = db.query(`INSERT INTO first_load_rows (${columns}) VALUES ${row}`)
     this.at = at
     // Last, once nothing here can fail: release() gives it back.
     this.cacheSize = db.query<{ cache_size: number }, []>('PRAGMA cache_size').get()!.cache_size
@@ -105,20 +114,26 @@ export class FirstLoad {
     }
   }
 
-  /** Writes sessions given as JSON rows (sessionRows). */
+  /** Writes sessions given as JSON rows (sessionRows): appended, in the order they came. */
   write(rows: { json: string; count: number }): void {
     if (rows.count === 0) return
-    this.insert.run(this.storeId, this.at, rows.json)
+    const values = JSON.parse(rows.json) as (string | number)[]
+    const width = SESSION_ROW_FIELDS.length
+    const many = ROWS_PER_INSERT * width
+    let at = 0
+    for (; at + many <= values.length; at += many) this.insert.run(...values.slice(at, at + many))
+    for (; at < values.length; at += width) this.insertOne.run(...values.slice(at, at + width))
     this.received += rows.count
   }
 
   /** Builds the indexes and visitors, marks every hour written as changed, and commits. */
   finish(): WriteCount {
     const { db, storeId } = this
+    this.moveRows()
     this.buildIndexes()
-    // Rows are only added to a table that was empty: their count is the last rowid given.
+    // The table was empty: every row in it is new.
     const { inserted } = db
-      .query<{ inserted: number }, []>('SELECT coalesce(max(rowid), 0) AS inserted FROM sessions')
+      .query<{ inserted: number }, []>('SELECT count(*) AS inserted FROM sessions')
       .get()!
     if (inserted > 0) this.markEveryHour()
     forgetPartialStatistics(db)
@@ -130,6 +145,25 @@ export class FirstLoad {
     db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
     this.release()
     return { inserted, updated: this.received - inserted }
+  }
+
+  /**
+   * The rows received, into `sessions` in primary key order. A session sent twice is updated, as
+   * on the batched path: its copies come in the order they were received, the last one wins.
+   */
+  private moveRows(): void {
+    const columns = SESSION_ROW_FIELDS.join(', ')
+    const updates = SESSION_ROW_FIELDS.filter((column) => column !== 'id')
+      .map((column) => `${column} = excluded.${column}`)
+      .join(', ')
+    this.db
+      .query(
+        `INSERT INTO sessions (store_id, ${columns}, updated_at)
+         SELECT ?1, ${columns}, ?2 FROM first_load_rows WHERE true ORDER BY id, rowid
+         ON CONFLICT (store_id, id) DO UPDATE SET ${updates}, updated_at = excluded.updated_at`,
+      )
+      .run(this.storeId, this.at)
+    this.db.exec('DROP TABLE first_load_rows')
   }
 
   /**
@@ -179,6 +213,8 @@ export class FirstLoad {
 
   /** The connection as it was: its page cache, and no longer exclusive. */
   private release(): void {
+    this.db.exec('DROP TABLE IF EXISTS temp.first_load_rows')
+    restoreTemporaries(this.db)
     this.db.exec(`PRAGMA cache_size = ${this.cacheSize}`)
     releaseExclusive(this.db)
   }

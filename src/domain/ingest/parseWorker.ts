@@ -14,7 +14,7 @@ export type ParseMessage = { kind: RecordKind; rows: boolean } | Uint8Array | nu
 /**
  * A parsed chunk as sent back. With `rows`, sessions come as one JSON text instead of records
  * (`records` is then empty): one string crosses threads far cheaper than thousands of objects,
- * and SQLite's `json_each` reads it as it is.
+ * and the first load binds its values to multi-row inserts.
  */
 export type ParseReply = ParsedChunk & {
   rows?: { json: string; count: number }
