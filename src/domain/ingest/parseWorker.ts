@@ -1,18 +1,25 @@
-// The parse thread of an NDJSON import: bytes in, validated records out, in order. It runs in a
-// worker of its own (started by parseThread.ts) and never touches the database.
-import { NdjsonParser, type ParsedChunk, type RecordKind, sessionRows } from '../ndjson.ts'
+// A parse thread of an NDJSON import: blocks of whole lines in, validated records out. It runs in
+// a worker of its own (started by parseThread.ts, which numbers the lines across blocks) and
+// never touches the database.
+import {
+  MAX_REPORTED_ERRORS,
+  NdjsonParser,
+  type ParsedChunk,
+  type RecordKind,
+  sessionRows,
+} from '../ndjson.ts'
 import type { SessionRecord } from '../records.ts'
 
 declare const self: Worker
 
 /**
  * First message: the kind, and whether sessions come back as JSON rows (see ParseReply); then
- * byte chunks; `null` ends the input.
+ * blocks of whole lines (the input's last block may lack its final newline).
  */
-export type ParseMessage = { kind: RecordKind; rows: boolean } | Uint8Array | null
+export type ParseMessage = { kind: RecordKind; rows: boolean } | Uint8Array
 
 /**
- * A parsed chunk as sent back. With `rows`, sessions come as one JSON text instead of records
+ * A parsed block as sent back, its lines numbered from 1 within the block. With `rows`, sessions come as one JSON text instead of records
  * (`records` is then empty): one string crosses threads far cheaper than thousands of objects,
  * and the first load binds its values to multi-row inserts.
  */
@@ -21,23 +28,28 @@ export type ParseReply = ParsedChunk & {
   done?: true
 }
 
-let parser: NdjsonParser | null = null
+let kind: RecordKind | null = null
 let asRows = false
 
 self.onmessage = (event: MessageEvent<ParseMessage>) => {
   const message = event.data
-  if (message !== null && !(message instanceof Uint8Array)) {
-    parser = new NdjsonParser(message.kind)
+  if (!(message instanceof Uint8Array)) {
+    kind = message.kind
     asRows = message.rows && message.kind === 'sessions'
     return
   }
-  if (!parser) throw new Error('the import worker got data before its kind')
-  const reply: ParseReply = message === null ? parser.end() : parser.push(message)
+  if (!kind) throw new Error('the import worker got data before its kind')
+  const parser = new NdjsonParser(kind)
+  const reply: ParseReply = parser.push(message)
+  const last = parser.end()
+  reply.records.push(...last.records)
+  reply.rejected += last.rejected
+  reply.errors.push(...last.errors.slice(0, MAX_REPORTED_ERRORS - reply.errors.length))
+  reply.lines = last.lines
   if (asRows) {
     const records = reply.records as SessionRecord[]
     reply.rows = { json: sessionRows(records), count: records.length }
     reply.records = []
   }
-  if (message === null) reply.done = true
   postMessage(reply)
 }
