@@ -101,6 +101,7 @@ export async function runImport(rt: Runtime, p: Parsed): Promise<number> {
           summary: await importNdjson(rt.data, rt.store, kind, stream, rt.clock, {
             onProgress: progress,
             exclusive: true,
+            expectedBytes: size || undefined,
           }),
         }
   if (progress) rt.io.err('\n')

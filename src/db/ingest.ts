@@ -1,4 +1,4 @@
-// The ingest engine: the bulk writers of the hot paths (the first load, the NDJSON and CSV
+// The ingest engine: the bulk writers of the hot paths (the bulk load, the NDJSON and CSV
 // imports, the tracker's batches, the demo), which bypass the query interface for speed. Domain
 // code reaches them only through this interface; each engine implements it with its own
 // writers (SQLite: the synchronous bun:sqlite writers of src/db/sqlite/, run through
@@ -7,7 +7,7 @@ import type { OrderRecord, SessionRecord } from '../domain/records.ts'
 import { type Data, SqliteData } from './data.ts'
 import { writeOrders } from './orders.ts'
 import { revisionKey } from './revisions.ts'
-import { FirstLoad } from './sqlite/firstLoad.ts'
+import { BulkLoad } from './sqlite/bulkLoad.ts'
 import { writeSessions } from './sqlite/sessionWriters.ts'
 import { type OpenSessions, recordTrackerBatch } from './sqlite/trackerBatch.ts'
 
@@ -24,8 +24,8 @@ export interface StoredSpan {
   visitor_id: string
 }
 
-/** A first load under way (sqlite/firstLoad.ts): rows in, then finish or abort. */
-export interface FirstLoadWriter {
+/** A bulk load under way (sqlite/bulkLoad.ts): rows in, then finish or abort. */
+export interface BulkLoadWriter {
   /** Writes sessions given as JSON rows (domain/ndjson.ts sessionRows). */
   write(rows: { json: string; count: number }): Promise<void>
   /** Builds the indexes and visitors, marks the hours, commits; counts new and re-sent rows. */
@@ -58,11 +58,17 @@ export interface IngestEngine {
   /** Upserts orders by id; rows are stamped `updated_at` = `at`. */
   writeOrders(storeId: number, orders: OrderRecord[], at: number): Promise<WriteCount>
   /**
-   * Starts a first load of sessions into an empty store, or resolves to null (having changed
-   * nothing) when sessions are stored already or another process has the database open.
-   * Only for a process alone with its connection (the CLI's import).
+   * Starts a bulk load of sessions into an empty store, or into one whose rows the import
+   * (`expectedBytes` long, when known) outnumbers enough to rebuild its indexes rather than
+   * keep them row by row; else resolves to null, having changed nothing, as it does when
+   * another process has the database open. Only for a process alone with its connection (the
+   * CLI's import).
    */
-  beginFirstLoad(storeId: number, at: number): Promise<FirstLoadWriter | null>
+  beginBulkLoad(
+    storeId: number,
+    at: number,
+    expectedBytes: number | null,
+  ): Promise<BulkLoadWriter | null>
   /** Runs one tracker batch (`work`, synchronous) in one transaction; see TrackerBatch. */
   trackerBatch<T>(
     openSessions: OpenSessions,
@@ -100,9 +106,13 @@ class SqliteIngest implements IngestEngine {
     return count
   }
 
-  async beginFirstLoad(storeId: number, at: number): Promise<FirstLoadWriter | null> {
+  async beginBulkLoad(
+    storeId: number,
+    at: number,
+    expectedBytes: number | null,
+  ): Promise<BulkLoadWriter | null> {
     const { data } = this
-    const load = await data.exclusive((db) => FirstLoad.begin(db, storeId, at))
+    const load = await data.exclusive((db) => BulkLoad.begin(db, storeId, at, expectedBytes))
     if (!load) return null
     return {
       write: (rows) => data.exclusive(() => load.write(rows)),

@@ -1,6 +1,6 @@
 // Query module of `sessions`: the columns a session row is written with, the reads the tracker,
 // order attribution and the tracking counter make. The bulk writers are engine-specific
-// (sqlite/sessionWriters.ts, sqlite/firstLoad.ts).
+// (sqlite/sessionWriters.ts, sqlite/bulkLoad.ts).
 import type { SessionRecord } from '../domain/records.ts'
 import type { Queries } from './data.ts'
 

@@ -1,9 +1,9 @@
 // NDJSON import: a byte stream of sessions or orders, parsed on the parse thread, written in
-// batches by the row writers, or as a first load when the CLI has the database to itself. It
+// batches by the row writers, or as a bulk load when the CLI has the database to itself. It
 // does not validate lines (ndjson.ts, records.ts) nor write SQL of its own: the engine's bulk
 // writers do (src/db/ingest.ts).
 import type { Data } from '../../db/data.ts'
-import { type FirstLoadWriter, ingestEngine } from '../../db/ingest.ts'
+import { type BulkLoadWriter, ingestEngine } from '../../db/ingest.ts'
 import { type Clock, nowMs } from '../clock.ts'
 import { MAX_REPORTED_ERRORS, type RecordKind } from '../ndjson.ts'
 import type { OrderRecord, SessionRecord } from '../records.ts'
@@ -18,11 +18,14 @@ export interface ImportOptions {
   /** Gets the lines read so far, and the summary so far, after each batch. */
   onProgress?: (linesRead: number, summary: ImportSummary) => void
   /**
-   * The connection is this import's alone (the CLI's): sessions imported into an empty table
-   * are then written as a first load, in one transaction (src/db/sqlite/firstLoad.ts). A server must not set
-   * this: its other requests share its connection.
+   * The connection is this import's alone (the CLI's): sessions imported into an empty store,
+   * or many into a few, are then written as a bulk load, in one transaction
+   * (src/db/sqlite/bulkLoad.ts). A server must not set this: its other requests share its
+   * connection.
    */
   exclusive?: boolean
+  /** The input's size in bytes, when known (a file): how large the import is likely to be. */
+  expectedBytes?: number
 }
 
 /**
@@ -36,7 +39,7 @@ export async function importNdjson(
   kind: RecordKind,
   stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   clock: Clock,
-  { onProgress, exclusive = false }: ImportOptions = {},
+  { onProgress, exclusive = false, expectedBytes }: ImportOptions = {},
 ): Promise<ImportSummary> {
   const summary = emptySummary()
   let batch: (SessionRecord | OrderRecord)[] = []
@@ -53,9 +56,9 @@ export async function importNdjson(
     onProgress?.(lines, summary)
   }
   // Begun before the parse thread starts, which must know the form to send records in.
-  const firstLoad: FirstLoadWriter | null =
+  const bulk: BulkLoadWriter | null =
     kind === 'sessions' && exclusive
-      ? await ingestEngine(data).beginFirstLoad(store.id, nowMs(clock))
+      ? await ingestEngine(data).beginBulkLoad(store.id, nowMs(clock), expectedBytes ?? null)
       : null
   const take = async (parsed: ParseReply) => {
     lines = parsed.lines
@@ -63,8 +66,8 @@ export async function importNdjson(
     for (const e of parsed.errors) {
       if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push(e)
     }
-    if (firstLoad && parsed.rows) {
-      await firstLoad.write(parsed.rows)
+    if (bulk && parsed.rows) {
+      await bulk.write(parsed.rows)
       // Counted as new until the end says which were sent twice.
       summary.inserted += parsed.rows.count
       onProgress?.(lines, summary)
@@ -77,7 +80,7 @@ export async function importNdjson(
   }
   let parser: ParseThread | null = null
   try {
-    parser = new ParseThread(kind, firstLoad !== null)
+    parser = new ParseThread(kind, bulk !== null)
     for await (const chunk of stream as AsyncIterable<Uint8Array>) {
       parser.send(chunk)
       for (const parsed of parser.take()) await take(parsed)
@@ -89,9 +92,9 @@ export async function importNdjson(
       await take(parsed)
       if (parsed.done) break
     }
-    if (firstLoad) Object.assign(summary, await firstLoad.finish())
+    if (bulk) Object.assign(summary, await bulk.finish())
   } catch (err) {
-    await firstLoad?.abort()
+    await bulk?.abort()
     throw err
   } finally {
     parser?.close()
