@@ -101,8 +101,7 @@ export class BulkLoad {
     db.query('DELETE FROM visitors WHERE store_id = ?').run(storeId)
     // Rows arrive in any order; they are appended to a temporary table first, then moved into
     // `sessions` sorted by id (finish), so that its primary key is appended to, not searched at
-    // random for every row. Temporaries are on disk for the whole load (release puts them back).
-    db.exec('PRAGMA temp_store = FILE')
+    // random for every row. Temporaries are on disk for the whole load (begin, release).
     const columns = SESSION_ROW_FIELDS.join(', ')
     db.exec(`CREATE TEMP TABLE bulk_load_rows AS SELECT ${columns} FROM sessions WHERE false`)
     const row = `(${SESSION_ROW_FIELDS.map(() => '?').join(', ')})`
@@ -140,9 +139,13 @@ export class BulkLoad {
     if (!worthIt()) return null
     db.exec('PRAGMA busy_timeout = 0')
     db.exec('PRAGMA locking_mode = EXCLUSIVE')
+    // Before the transaction: inside one, SQLite refuses to move temporaries once the
+    // connection's temp database is open (a temp table or an integrity check opens it).
+    db.exec('PRAGMA temp_store = FILE')
     try {
       db.exec('BEGIN EXCLUSIVE')
     } catch (err) {
+      restoreTemporaries(db)
       releaseExclusive(db)
       if (isBusy(err)) return null
       throw err
@@ -153,12 +156,14 @@ export class BulkLoad {
       // Checked again under the lock: another process may have written since.
       if (!worthIt()) {
         db.exec('ROLLBACK')
+        restoreTemporaries(db)
         releaseExclusive(db)
         return null
       }
       return new BulkLoad(db, storeId, at)
     } catch (err) {
       db.exec('ROLLBACK')
+      restoreTemporaries(db)
       releaseExclusive(db)
       throw err
     }

@@ -1,9 +1,11 @@
 import { Database } from 'bun:sqlite'
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { join } from 'node:path'
 import type { SqliteData } from '../../../src/db/data.ts'
 import { type Database as Connection, DATABASE_FILE, isBusy } from '../../../src/db/database.ts'
+import { FirstLoad } from '../../../src/db/sqlite/firstLoad.ts'
 import type { FixedClock } from '../../../src/domain/clock.ts'
+import { prng } from '../../../src/domain/demo.ts'
 import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
 import type { RecordKind } from '../../../src/domain/ndjson.ts'
 import { currentRevision } from '../../../src/domain/revisions.ts'
@@ -201,5 +203,236 @@ describe('a first load: sessions imported into an empty table by a process alone
     expect(summary).toMatchObject({ inserted: 302, updated: 2, rejected: 2 })
     // The batched path: the indexes were never dropped, visitors kept row by row.
     expect(db.query('SELECT count(*) AS n FROM visitors').get()).toEqual({ n: 39 })
+    // The refused load left the connection's temporaries in memory.
+    expect(db.query('PRAGMA temp_store').get()).toEqual({ temp_store: 2 })
   })
+})
+
+describe('a first load with sessions sent more than once, in any order', () => {
+  const session = (
+    id: string,
+    visitor_id: string,
+    started: string,
+    ended: string,
+    more: Record<string, unknown> = {},
+  ) => ({ id, visitor_id, started_at: ms(started), ended_at: ms(ended), ...more })
+  // Sessions whose copies differ in every column; the last copy of each is what must be stored.
+  const DUP_IN = [
+    session('dup-in', 'va', '2026-11-20T10:00:00Z', '2026-11-20T10:05:00Z', {
+      pageviews: 2,
+      device: 'mobile',
+      source: 'paid',
+      landing_page: '/a',
+      viewed_product: true,
+    }),
+    // Earlier, and another visitor's: 'va' is left with no session.
+    session('dup-in', 'vb', '2026-11-19T09:00:00Z', '2026-11-19T09:01:00Z', {
+      pageviews: 5,
+      device: 'tablet',
+      source: 'organic',
+      landing_page: '/b',
+      added_to_cart: true,
+      reached_checkout: true,
+    }),
+  ]
+  // The second copy lies inside the first: 'vc''s span shrinks at both ends.
+  const DUP_ACROSS = [
+    session('dup-across', 'vc', '2026-11-21T06:00:00Z', '2026-11-21T08:00:00Z', { pageviews: 9 }),
+    session('dup-across', 'vc', '2026-11-21T06:30:00Z', '2026-11-21T07:00:00Z', { pageviews: 3 }),
+  ]
+  const DUP_THRICE = [
+    session('dup-3', 'vd', '2026-11-18T12:00:00Z', '2026-11-18T12:10:00Z'),
+    session('dup-3', 've', '2026-11-17T12:00:00Z', '2026-11-17T12:10:00Z', { device: 'mobile' }),
+    session('dup-3', 'vd', '2026-11-22T23:00:00Z', '2026-11-22T23:59:00Z', {
+      landing_page: 'https://shop.example/last?x=1',
+    }),
+  ]
+  /** 150 sessions with random ids (not in primary key order) among 23 visitors. */
+  const filler = (() => {
+    const rand = prng(42)
+    return Array.from({ length: 150 }, (_, i) => {
+      const started = ms('2026-11-15T00:00:00Z') + Math.floor(rand() * 10 * 86_400_000)
+      return {
+        id: `k${Math.floor(rand() * 1e9).toString(36)}`,
+        visitor_id: `w${i % 23}`,
+        started_at: started,
+        ended_at: started + Math.floor(rand() * 3_600_000),
+        pageviews: Math.floor(rand() * 5),
+      }
+    })
+  })()
+  // Two parsed chunks: 124 rows (one insert of 100, then one by one), then 33.
+  const CHUNKS = [
+    [
+      ...filler.slice(0, 40),
+      DUP_IN[0],
+      ...filler.slice(40, 70),
+      DUP_ACROSS[0],
+      DUP_THRICE[0],
+      ...filler.slice(70, 110),
+      DUP_IN[1],
+      ...filler.slice(110, 120),
+    ],
+    [
+      ...filler.slice(120, 135),
+      DUP_THRICE[1],
+      DUP_ACROSS[1],
+      ...filler.slice(135, 150),
+      DUP_THRICE[2],
+    ],
+  ]
+  async function* twoChunks() {
+    const encoder = new TextEncoder()
+    for (const chunk of CHUNKS) yield encoder.encode(ndjson(chunk))
+  }
+  const COLUMNS = `id, visitor_id, started_at, ended_at, pageviews, device, source, landing_page,
+    viewed_product, added_to_cart, reached_checkout`
+  const stored = (of: Database, id: string) =>
+    of.query(`SELECT ${COLUMNS} FROM sessions WHERE id = ?`).get(id)
+  const visitor = (of: Database, id: string) =>
+    of.query('SELECT first_seen_at, last_seen_at FROM visitors WHERE id = ?').get(id)
+  const contents = (of: Database) => ({
+    sessions: of.query(`SELECT ${COLUMNS} FROM sessions ORDER BY id`).all(),
+    visitors: of.query('SELECT id, first_seen_at, last_seen_at FROM visitors ORDER BY id').all(),
+  })
+
+  test('the last copy wins, within a chunk and across chunks, and the counts say so', async () => {
+    const begin = spyOn(FirstLoad, 'begin')
+    const write = spyOn(FirstLoad.prototype, 'write')
+    let summary: Awaited<ReturnType<typeof importNdjson>>
+    try {
+      summary = await importNdjson(data, store, 'sessions', twoChunks(), clock, {
+        exclusive: true,
+      })
+      expect(begin.mock.results[0]!.value).toBeInstanceOf(FirstLoad)
+      expect(write.mock.calls.map(([rows]) => rows.count).filter((n) => n > 0)).toEqual([124, 33])
+    } finally {
+      begin.mockRestore()
+      write.mockRestore()
+    }
+    // 157 lines, 153 sessions: 'dup-in' and 'dup-across' sent twice, 'dup-3' three times.
+    expect(summary).toEqual({ inserted: 153, updated: 4, rejected: 0, errors: [] })
+    expect(db.query('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 153 })
+    expect(stored(db, 'dup-in')).toEqual({
+      id: 'dup-in',
+      visitor_id: 'vb',
+      started_at: ms('2026-11-19T09:00:00Z'),
+      ended_at: ms('2026-11-19T09:01:00Z'),
+      pageviews: 5,
+      device: 'tablet',
+      source: 'organic',
+      landing_page: '/b',
+      viewed_product: 0,
+      added_to_cart: 1,
+      reached_checkout: 1,
+    })
+    expect(stored(db, 'dup-across')).toMatchObject({
+      started_at: ms('2026-11-21T06:30:00Z'),
+      ended_at: ms('2026-11-21T07:00:00Z'),
+      pageviews: 3,
+    })
+    expect(stored(db, 'dup-3')).toEqual({
+      id: 'dup-3',
+      visitor_id: 'vd',
+      started_at: ms('2026-11-22T23:00:00Z'),
+      ended_at: ms('2026-11-22T23:59:00Z'),
+      pageviews: 1,
+      device: 'desktop',
+      source: 'direct',
+      landing_page: '/last',
+      viewed_product: 0,
+      added_to_cart: 0,
+      reached_checkout: 0,
+    })
+    // Visitors' spans are those of the sessions stored; visitors left with none are gone.
+    expect(visitor(db, 'va')).toBeNull()
+    expect(visitor(db, 've')).toBeNull()
+    expect(visitor(db, 'vb')).toEqual({
+      first_seen_at: ms('2026-11-19T09:00:00Z'),
+      last_seen_at: ms('2026-11-19T09:01:00Z'),
+    })
+    expect(visitor(db, 'vc')).toEqual({
+      first_seen_at: ms('2026-11-21T06:30:00Z'),
+      last_seen_at: ms('2026-11-21T07:00:00Z'),
+    })
+    expect(visitor(db, 'vd')).toEqual({
+      first_seen_at: ms('2026-11-22T23:00:00Z'),
+      last_seen_at: ms('2026-11-22T23:59:00Z'),
+    })
+    // And exactly what the batched path stores from the same chunks.
+    const other = await openTestStore()
+    try {
+      expect(await importNdjson(other.data, other.store, 'sessions', twoChunks(), clock)).toEqual(
+        summary,
+      )
+      expect(contents(db)).toEqual(contents(other.db))
+    } finally {
+      other.close()
+    }
+  })
+
+  test('on a connection that has opened its temporary database already (an integrity check), it still loads', async () => {
+    // SQLite refuses to move temporaries to disk inside a transaction once that database is open.
+    expect(db.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+    const begin = spyOn(FirstLoad, 'begin')
+    try {
+      expect(
+        await importNdjson(data, store, 'sessions', twoChunks(), clock, { exclusive: true }),
+      ).toEqual({ inserted: 153, updated: 4, rejected: 0, errors: [] })
+      expect(begin.mock.results[0]!.value).toBeInstanceOf(FirstLoad)
+    } finally {
+      begin.mockRestore()
+    }
+    expect(db.query('PRAGMA temp_store').get()).toEqual({ temp_store: 2 })
+    expect(stored(db, 'dup-3')).toMatchObject({ visitor_id: 'vd', landing_page: '/last' })
+  })
+
+  const failures = {
+    'while its rows are written': () => {
+      const original = FirstLoad.prototype.write
+      let calls = 0
+      return spyOn(FirstLoad.prototype, 'write').mockImplementation(function (
+        this: FirstLoad,
+        rows,
+      ) {
+        if (rows.count > 0 && ++calls === 2) throw new Error('the disk went away')
+        original.call(this, rows)
+      })
+    },
+    'once its rows are moved into sessions': () =>
+      spyOn(FirstLoad.prototype, 'finish').mockImplementation(function (this: FirstLoad) {
+        ;(this as unknown as { moveRows(): void }).moveRows()
+        throw new Error('the disk went away')
+      }),
+  }
+  test.each(Object.keys(failures) as (keyof typeof failures)[])(
+    'a load that fails %s leaves no temporary table, temporaries in memory, sessions empty and indexed',
+    async (when) => {
+      const INDEXES = "SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name"
+      const indexes = db.query(INDEXES).all()
+      const cacheSize = db.query('PRAGMA cache_size').get()
+      const failing = failures[when]()
+      try {
+        await expect(
+          importNdjson(data, store, 'sessions', twoChunks(), clock, { exclusive: true }),
+        ).rejects.toThrow('the disk went away')
+        expect(failing).toHaveBeenCalled()
+      } finally {
+        failing.mockRestore()
+      }
+      expect(db.inTransaction).toBe(false)
+      expect(db.query('SELECT name FROM temp.sqlite_schema').all()).toEqual([])
+      expect(db.query('PRAGMA temp_store').get()).toEqual({ temp_store: 2 })
+      expect(db.query('PRAGMA cache_size').get()).toEqual(cacheSize)
+      expect(db.query('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 0 })
+      expect(db.query('SELECT count(*) AS n FROM visitors').get()).toEqual({ n: 0 })
+      expect(db.query(INDEXES).all()).toEqual(indexes)
+      expect(db.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+      // The next import is a first load again, and keeps the last copies.
+      expect(
+        await importNdjson(data, store, 'sessions', twoChunks(), clock, { exclusive: true }),
+      ).toEqual({ inserted: 153, updated: 4, rejected: 0, errors: [] })
+      expect(stored(db, 'dup-3')).toMatchObject({ visitor_id: 'vd', landing_page: '/last' })
+    },
+  )
 })
