@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, spyOn, test } from 'bun:test'
-import { FirstLoad } from '../../src/db/sqlite/firstLoad.ts'
+import { BulkLoad } from '../../src/db/sqlite/bulkLoad.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { prng } from '../../src/domain/demo.ts'
 import { importNdjson } from '../../src/domain/ingest/ndjsonImport.ts'
@@ -176,7 +176,7 @@ async function importAndMeasure(arrange: (lines: Line[]) => Line[], batched: boo
       clock,
     )
   }
-  const begin = spyOn(FirstLoad, 'begin')
+  const begin = spyOn(BulkLoad, 'begin')
   const { sessions, orders } = generated()
   let summary: Awaited<ReturnType<typeof importNdjson>>
   try {

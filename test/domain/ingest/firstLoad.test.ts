@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { join } from 'node:path'
 import type { SqliteData } from '../../../src/db/data.ts'
 import { type Database as Connection, DATABASE_FILE, isBusy } from '../../../src/db/database.ts'
-import { FirstLoad } from '../../../src/db/sqlite/firstLoad.ts'
+import { BulkLoad } from '../../../src/db/sqlite/bulkLoad.ts'
 import type { FixedClock } from '../../../src/domain/clock.ts'
 import { prng } from '../../../src/domain/demo.ts'
 import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
@@ -297,14 +297,14 @@ describe('a first load with sessions sent more than once, in any order', () => {
   })
 
   test('the last copy wins, within a chunk and across chunks, and the counts say so', async () => {
-    const begin = spyOn(FirstLoad, 'begin')
-    const write = spyOn(FirstLoad.prototype, 'write')
+    const begin = spyOn(BulkLoad, 'begin')
+    const write = spyOn(BulkLoad.prototype, 'write')
     let summary: Awaited<ReturnType<typeof importNdjson>>
     try {
       summary = await importNdjson(data, store, 'sessions', twoChunks(), clock, {
         exclusive: true,
       })
-      expect(begin.mock.results[0]!.value).toBeInstanceOf(FirstLoad)
+      expect(begin.mock.results[0]!.value).toBeInstanceOf(BulkLoad)
       expect(write.mock.calls.map(([rows]) => rows.count).filter((n) => n > 0)).toEqual([124, 33])
     } finally {
       begin.mockRestore()
@@ -374,12 +374,12 @@ describe('a first load with sessions sent more than once, in any order', () => {
   test('on a connection that has opened its temporary database already (an integrity check), it still loads', async () => {
     // SQLite refuses to move temporaries to disk inside a transaction once that database is open.
     expect(db.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
-    const begin = spyOn(FirstLoad, 'begin')
+    const begin = spyOn(BulkLoad, 'begin')
     try {
       expect(
         await importNdjson(data, store, 'sessions', twoChunks(), clock, { exclusive: true }),
       ).toEqual({ inserted: 153, updated: 4, rejected: 0, errors: [] })
-      expect(begin.mock.results[0]!.value).toBeInstanceOf(FirstLoad)
+      expect(begin.mock.results[0]!.value).toBeInstanceOf(BulkLoad)
     } finally {
       begin.mockRestore()
     }
@@ -389,18 +389,15 @@ describe('a first load with sessions sent more than once, in any order', () => {
 
   const failures = {
     'while its rows are written': () => {
-      const original = FirstLoad.prototype.write
+      const original = BulkLoad.prototype.write
       let calls = 0
-      return spyOn(FirstLoad.prototype, 'write').mockImplementation(function (
-        this: FirstLoad,
-        rows,
-      ) {
+      return spyOn(BulkLoad.prototype, 'write').mockImplementation(function (this: BulkLoad, rows) {
         if (rows.count > 0 && ++calls === 2) throw new Error('the disk went away')
         original.call(this, rows)
       })
     },
     'once its rows are moved into sessions': () =>
-      spyOn(FirstLoad.prototype, 'finish').mockImplementation(function (this: FirstLoad) {
+      spyOn(BulkLoad.prototype, 'finish').mockImplementation(function (this: BulkLoad) {
         ;(this as unknown as { moveRows(): void }).moveRows()
         throw new Error('the disk went away')
       }),
