@@ -137,28 +137,26 @@ export async function sessionSpread(
   const from = bounds[0]!
   const to = bounds[bounds.length - 1]!
   const rows = await q.values<[number, string, string]>(SESSION_VISITS, storeId, from, to)
-  const everyone = new Set<string>()
+  // Rows come in start order, so a visitor's parts come in order too: remembering the last part
+  // each visitor was counted in counts them once per part and once overall, one lookup a row.
+  const lastPart = new Map<string, number>()
   const pages = new Map<string, number>()
-  const partVisitors: number[] = []
-  let part = new Set<string>()
-  let next = 1
+  const partVisitors: number[] = new Array(bounds.length - 1).fill(0)
+  let part = 0
   for (const [started, visitor, page] of rows) {
-    while (started >= bounds[next]!) {
-      partVisitors.push(part.size)
-      part = new Set()
-      next++
+    while (started >= bounds[part + 1]!) part++
+    const last = lastPart.get(visitor)
+    if (last !== part) {
+      lastPart.set(visitor, part)
+      partVisitors[part]!++
     }
-    everyone.add(visitor)
-    part.add(visitor)
     pages.set(page, (pages.get(page) ?? 0) + 1)
   }
-  partVisitors.push(part.size)
-  while (partVisitors.length < bounds.length - 1) partVisitors.push(0)
   const topLandingPages = [...pages]
     .sort(([pathA, a], [pathB, b]) => b - a || byteOrder(pathA, pathB))
     .slice(0, 10)
     .map(([path, sessions]) => ({ path, sessions }))
-  return { visitors: everyone.size, partVisitors, topLandingPages }
+  return { visitors: lastPart.size, partVisitors, topLandingPages }
 }
 
 /** Orders strings as SQLite's BINARY collation does: by their UTF-8 bytes. */
