@@ -27,10 +27,23 @@ export interface SessionRow
   reached_checkout: number
 }
 
-/** A visitor's latest session (by start), as a SessionRow. Parameters: store id, visitor id. */
+/**
+ * A visitor's latest session (by start), as a SessionRow. Parameters: store id, visitor id. The
+ * start is found first on sessions_by_visitor: asked as one ORDER BY … LIMIT 1, the planner walks
+ * the covering sessions_by_start back from the store's latest session instead, through every
+ * session of the store for a new visitor (the tracker then managed ~500 events a second).
+ */
 export const LATEST_SESSION_SQL = `SELECT id, visitor_id, started_at, ended_at, pageviews, device, source,
          landing_page, viewed_product, added_to_cart, reached_checkout
-       FROM sessions WHERE store_id = ? AND visitor_id = ? ORDER BY started_at DESC LIMIT 1`
+       FROM sessions WHERE store_id = ?1 AND visitor_id = ?2
+         AND started_at = (SELECT max(started_at) FROM sessions WHERE store_id = ?1 AND visitor_id = ?2)
+       ORDER BY ended_at DESC, id DESC LIMIT 1`
+
+/** The id of the visitor's latest session started at or before ?3 (see LATEST_SESSION_SQL). */
+export const VISITOR_SESSION_AT_SQL = `SELECT id FROM sessions WHERE store_id = ?1 AND visitor_id = ?2
+       AND started_at = (SELECT max(started_at) FROM sessions
+         WHERE store_id = ?1 AND visitor_id = ?2 AND started_at <= ?3)
+       ORDER BY ended_at DESC, id DESC LIMIT 1`
 
 /** A stored session as the domain's record. */
 export function sessionFromRow(row: SessionRow): SessionRecord {
@@ -49,13 +62,7 @@ export async function visitorSessionAt(
   visitorId: string,
   at: number,
 ): Promise<string | null> {
-  const row = await q.get<{ id: string }>(
-    `SELECT id FROM sessions WHERE store_id = ? AND visitor_id = ? AND started_at <= ?
-       ORDER BY started_at DESC LIMIT 1`,
-    storeId,
-    visitorId,
-    at,
-  )
+  const row = await q.get<{ id: string }>(VISITOR_SESSION_AT_SQL, storeId, visitorId, at)
   return row?.id ?? null
 }
 

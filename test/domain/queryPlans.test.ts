@@ -1,6 +1,7 @@
 import { expect, test } from 'bun:test'
 import { openDatabaseFile } from '../../src/db/database.ts'
 import { METRIC_QUERIES } from '../../src/db/metrics.ts'
+import { LATEST_SESSION_SQL, VISITOR_SESSION_AT_SQL } from '../../src/db/sessions.ts'
 
 // Cost must follow the period's rows, not the table's: every period query searches an index.
 test.each(Object.entries(METRIC_QUERIES))(
@@ -38,3 +39,20 @@ test.each(['SESSION_SUMS', 'SESSION_VISITS'] as const)(
     ])
   },
 )
+
+// A visitor's sessions are found through sessions_by_visitor. Asked as ORDER BY started_at DESC
+// LIMIT 1, the planner preferred walking the covering sessions_by_start back from the store's
+// latest session, filtering by visitor: every session of the store for a new visitor.
+test.each([
+  ['LATEST_SESSION_SQL', LATEST_SESSION_SQL, [1, 'v']],
+  ['VISITOR_SESSION_AT_SQL', VISITOR_SESSION_AT_SQL, [1, 'v', 1]],
+] as const)('%s seeks the visitor, never walks the store', (_, sql, params) => {
+  const db = openDatabaseFile(':memory:', { secretKey: undefined })
+  const plan = (db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map(
+    (r) => r.detail,
+  )
+  db.close()
+  const reads = plan.filter((d) => /^(SEARCH|SCAN) /.test(d))
+  expect(reads.length).toBeGreaterThan(0)
+  for (const read of reads) expect(read).toMatch(/^SEARCH sessions .*visitor_id=\?/)
+})
