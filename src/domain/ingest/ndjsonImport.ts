@@ -92,6 +92,8 @@ export async function importNdjson(
       await take(parsed)
       if (parsed.done) break
     }
+    // The parse threads' memory goes before a bulk load's sorts and index builds need theirs.
+    parser.close()
     if (bulk) Object.assign(summary, await bulk.finish())
   } catch (err) {
     await bulk?.abort()
