@@ -28,11 +28,13 @@ export interface ParsedChunk {
  * blank lines are skipped, a bad line is counted and described by its number.
  */
 export class NdjsonParser {
-  private readonly lines = new LineSplitter()
+  private readonly lines: LineSplitter
   private readonly schema
 
-  constructor(kind: RecordKind) {
+  /** `keepBOM`: parsing a block from inside an input, whose leading BOM was dropped before. */
+  constructor(kind: RecordKind, { keepBOM = false }: { keepBOM?: boolean } = {}) {
     this.schema = kind === 'sessions' ? sessionInput : orderInput
+    this.lines = new LineSplitter({ keepBOM })
   }
 
   /** The records of the complete lines so far. */

@@ -5,9 +5,17 @@
  * character, may be cut anywhere); drops a trailing `\r`.
  */
 export class LineSplitter {
-  private readonly decoder = new TextDecoder()
+  private readonly decoder: TextDecoder
   private pending = ''
   private line = 0
+
+  /**
+   * `keepBOM`: a byte order mark at the start is text like any other (for a block cut from the
+   * middle of an input, whose own start was dealt with before); by default it is dropped.
+   */
+  constructor({ keepBOM = false }: { keepBOM?: boolean } = {}) {
+    this.decoder = new TextDecoder('utf-8', { ignoreBOM: keepBOM })
+  }
 
   /** The complete lines in `chunk` (with the text left over from earlier chunks). */
   push(chunk: Uint8Array, emit: (line: number, text: string) => void): void {

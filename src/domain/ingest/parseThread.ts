@@ -31,6 +31,9 @@ const PARSE_THREADS = 2
 /** The newline byte: blocks are cut after one, so no line (and no UTF-8 character) is split. */
 const NEWLINE = 10
 
+/** UTF-8's byte order mark. */
+const BOM = [0xef, 0xbb, 0xbf]
+
 /**
  * The import's parse threads (parseWorker.ts): byte chunks go in, cut into blocks of whole lines
  * handed to the threads in turn; parsed blocks come back in input order, their lines numbered
@@ -45,6 +48,8 @@ export class ParseThread {
   private turn = 0
   /** Bytes after the last newline so far, waiting for the rest of their line. */
   private carry: Uint8Array[] = []
+  /** The input's first bytes while they could still be a byte order mark; null once decided. */
+  private start: Uint8Array | null = new Uint8Array(0)
   /** Lines of the blocks taken so far: where the next block's numbering starts. */
   private linesBefore = 0
   private ended = false
@@ -74,7 +79,9 @@ export class ParseThread {
   }
 
   /** Hands the chunk's complete lines to the next thread; keeps a cut last line for later. */
-  send(chunk: Uint8Array): void {
+  send(input: Uint8Array): void {
+    const chunk = this.withoutBOM(input)
+    if (chunk.length === 0) return
     const last = chunk.lastIndexOf(NEWLINE)
     if (last === -1) {
       // Joined once the line ends, not chunk by chunk: a long line costs its length, not its square.
@@ -87,9 +94,26 @@ export class ParseThread {
 
   /** The input is complete: its last line, if it had no final newline, goes too. */
   end(): void {
+    if (this.start !== null && this.start.length > 0) this.carry.unshift(this.start)
+    this.start = null
     if (this.carry.length > 0) this.dispatch(joined(this.carry))
     this.carry = []
     this.ended = true
+  }
+
+  /**
+   * The input without its leading byte order mark, if it has one (as a TextDecoder drops it):
+   * its first three bytes are held until they are all there, however the input is cut.
+   */
+  private withoutBOM(chunk: Uint8Array): Uint8Array {
+    if (this.start === null) return chunk
+    const start = joined([this.start, chunk])
+    if (start.length < BOM.length && BOM.slice(0, start.length).every((b, i) => start[i] === b)) {
+      this.start = start
+      return new Uint8Array(0)
+    }
+    this.start = null
+    return BOM.every((b, i) => start[i] === b) ? start.subarray(BOM.length) : start
   }
 
   private dispatch(block: Uint8Array): void {

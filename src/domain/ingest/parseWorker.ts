@@ -39,7 +39,8 @@ self.onmessage = (event: MessageEvent<ParseMessage>) => {
     return
   }
   if (!kind) throw new Error('the import worker got data before its kind')
-  const parser = new NdjsonParser(kind)
+  // A BOM is dropped at the input's start only (by parseThread.ts), not at each block's.
+  const parser = new NdjsonParser(kind, { keepBOM: true })
   const reply: ParseReply = parser.push(message)
   const last = parser.end()
   reply.records.push(...last.records)

@@ -252,6 +252,50 @@ describe('chunks', () => {
   })
 })
 
+describe('byte order marks', () => {
+  // Lines are parsed in blocks on two threads: only the input's own leading BOM is dropped, as
+  // one decoder over the whole input would; one starting a later line is refused, wherever
+  // the input happens to be cut.
+  const BOM = '\uFEFF'
+  const line = (id: string) => `{"id":"${id}","visitor_id":"v","started_at":1764064800000}`
+  const text = [`${BOM}${line('a')}`, `${BOM}${line('b')}`, line('c'), `${BOM}${line('d')}`].join(
+    '\n',
+  )
+  const bytes = new TextEncoder().encode(text)
+  const chunked = (size: number) =>
+    (async function* () {
+      for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size)
+    })()
+
+  test.each([1, 2, 3, 5, 61, bytes.length])(
+    'cut every %i bytes: the same summary',
+    async (size) => {
+      expect(await importNdjson(data, store, 'sessions', chunked(size), clock)).toEqual({
+        inserted: 2,
+        updated: 0,
+        rejected: 2,
+        errors: [
+          { line: 2, error: 'not valid JSON' },
+          { line: 4, error: 'not valid JSON' },
+        ],
+      })
+      expect(rows('sessions').map((r) => r.id)).toEqual(['a', 'c'])
+    },
+  )
+
+  test('an input that is only a BOM, or part of one, is no line, or one bad line', async () => {
+    const run = (b: number[]) =>
+      importNdjson(data, store, 'sessions', new Blob([new Uint8Array(b)]).stream(), clock)
+    expect(await run([0xef, 0xbb, 0xbf])).toEqual({
+      inserted: 0,
+      updated: 0,
+      rejected: 0,
+      errors: [],
+    })
+    expect(await run([0xef, 0xbb])).toMatchObject({ rejected: 1, errors: [{ line: 1 }] })
+  })
+})
+
 describe('defaults and parsing', () => {
   test('a minimal session gets every default', async () => {
     await importText('sessions', '{"id":"s","visitor_id":"v","started_at":"2026-11-25T10:00:00Z"}')
