@@ -32,6 +32,10 @@ afterEach(() => close())
 
 const importText = (kind: RecordKind, text: string) =>
   importNdjson(data, store, kind, new Blob([text]).stream(), clock)
+/** The bytes as an input cut every `size` bytes. */
+async function* inChunks(bytes: Uint8Array, size: number) {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size)
+}
 const rows = (table: 'sessions' | 'orders') =>
   db.query(`SELECT * FROM ${table} ORDER BY id`).all() as Record<string, unknown>[]
 
@@ -227,10 +231,7 @@ describe('chunks', () => {
       '{"id":"last","visitor_id":"v","started_at":0}',
     ]
     const bytes = new TextEncoder().encode(lines.join('\r\n'))
-    const chunked = (size: number) =>
-      (async function* () {
-        for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size)
-      })()
+    const chunked = (size: number) => inChunks(bytes, size)
     const whole = await importNdjson(data, store, 'sessions', chunked(bytes.length), clock)
     // Lines 1, 4, 7 … 199 and 201 are good; the first 100 of the 133 bad ones are described.
     expect(whole).toMatchObject({ inserted: 68, updated: 0, rejected: 133 })
@@ -262,10 +263,7 @@ describe('byte order marks', () => {
     '\n',
   )
   const bytes = new TextEncoder().encode(text)
-  const chunked = (size: number) =>
-    (async function* () {
-      for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size)
-    })()
+  const chunked = (size: number) => inChunks(bytes, size)
 
   test.each([1, 2, 3, 5, 61, bytes.length])(
     'cut every %i bytes: the same summary',
