@@ -91,21 +91,3 @@ export async function orderIsTest(
   )
   return row ? row.test === 1 : null
 }
-
-/** How many successful orders (not test, cancelled, voided or expired) were created in [start, end). */
-export async function ordersCreatedBetween(
-  q: Queries,
-  storeId: number,
-  start: number,
-  end: number,
-): Promise<number> {
-  const row = await q.get<{ n: number }>(
-    `SELECT count(*) AS n FROM orders WHERE store_id = ? AND created_at >= ? AND created_at < ?
-       AND test = 0 AND cancelled_at IS NULL
-       AND coalesce(financial_status, '') NOT IN ('voided', 'expired')`,
-    storeId,
-    start,
-    end,
-  )
-  return row?.n ?? 0
-}

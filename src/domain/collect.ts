@@ -1,7 +1,7 @@
 import { isbot } from 'isbot'
 import type { Data } from '../db/data.ts'
 import { ingestEngine, type StoredSpan } from '../db/ingest.ts'
-import { ordersCreatedBetween } from '../db/orders.ts'
+import { orderTotals } from '../db/metrics.ts'
 import { sessionsStartedBetween } from '../db/sessions.ts'
 import type { OpenSessions } from '../db/sqlite/trackerBatch.ts'
 import { randomBase62 } from '../lib/random.ts'
@@ -279,6 +279,6 @@ export async function countToday(
   const end = now.epochMilliseconds + 1
   return {
     sessions: await sessionsStartedBetween(data, store.id, start, end),
-    orders: await ordersCreatedBetween(data, store.id, start, end),
+    orders: (await orderTotals(data, { storeId: store.id, from: start, to: end })).orders,
   }
 }

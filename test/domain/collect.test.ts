@@ -5,14 +5,16 @@ import { OpenSessions } from '../../src/db/sqlite/trackerBatch.ts'
 import { FixedClock, nowMs } from '../../src/domain/clock.ts'
 import {
   CollectQueue,
+  countToday,
   deviceFromUserAgent,
   isBot,
   recordEvents,
   type TrackerEvent,
   trafficSource,
 } from '../../src/domain/collect.ts'
-import { writeSessions } from '../../src/domain/ingest/writers.ts'
+import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import { ensureDefaultStore, type Store } from '../../src/domain/stores.ts'
+import { openTestStore } from '../utils.ts'
 
 const UA = {
   desktop:
@@ -435,5 +437,47 @@ describe('CollectQueue', () => {
       userAgent: UA.desktop,
     })
     await expect(add).rejects.toThrow()
+  })
+})
+
+describe("today's tracking counts", () => {
+  test('count the sessions started and the successful orders created since the store day began', async () => {
+    const t = await openTestStore('2026-11-26T15:00:00Z')
+    try {
+      // New York's 26 November began at 05:00 UTC.
+      const order = (id: string, created: string, extra: object = {}) => ({
+        id,
+        name: null,
+        created_at: Date.parse(created),
+        total_price: 1000,
+        currency: null,
+        financial_status: 'paid',
+        cancelled_at: null,
+        test: false,
+        session_id: null,
+        ...extra,
+      })
+      await writeOrders(
+        t.data,
+        t.store,
+        [
+          order('paid', '2026-11-26T06:00:00Z'),
+          order('yesterday', '2026-11-26T04:59:59Z'),
+          order('voided', '2026-11-26T07:00:00Z', { financial_status: 'voided' }),
+          order('test', '2026-11-26T07:00:00Z', { test: true }),
+          order('cancelled', '2026-11-26T07:00:00Z', {
+            cancelled_at: Date.parse('2026-11-26T08:00:00Z'),
+          }),
+          order('pending', '2026-11-26T14:00:00Z', { financial_status: 'pending' }),
+        ],
+        t.clock,
+      )
+      expect(await countToday(t.data, t.store, 'America/New_York', t.clock.now())).toEqual({
+        sessions: 0,
+        orders: 2,
+      })
+    } finally {
+      t.close()
+    }
   })
 })
