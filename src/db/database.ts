@@ -84,21 +84,19 @@ function configure(db: Database): void {
 
 /**
  * Runs `work` with SQLite's sort spills and temporaries in files instead of memory, then puts the
- * setting back: for index builds over every session (a migration, a first load), whose memory
- * would otherwise grow with the table.
+ * setting back: for index builds over every session (a migration, VACUUM), whose memory would
+ * otherwise grow with the table. A bulk load keeps them on disk for its whole transaction.
  */
-export function withTemporariesOnDisk<T>(db: Database, work: () => T): T {
-  const before = db.query<{ temp_store: number }, []>('PRAGMA temp_store').get()!.temp_store
+function withTemporariesOnDisk<T>(db: Database, work: () => T): T {
   try {
     db.exec('PRAGMA temp_store = FILE')
     return work()
   } finally {
-    // Inside a first load (which keeps temporaries on disk throughout) they stay there.
-    if (before !== 1) restoreTemporaries(db)
+    restoreTemporaries(db)
   }
 }
 
-/** Temporaries back where a connection keeps them (after a first load kept them on disk). */
+/** Temporaries back where a connection keeps them (after a bulk load kept them on disk). */
 export function restoreTemporaries(db: Database): void {
   db.exec(`PRAGMA temp_store = ${TEMP_STORE}`)
 }

@@ -10,7 +10,6 @@ import {
   forgetPartialStatistics,
   isBusy,
   restoreTemporaries,
-  withTemporariesOnDisk,
 } from '../database.ts'
 import type { WriteCount } from '../ingest.ts'
 import { HOUR_MS, MARK_HOUR_SQL, revisionKey } from '../revisions.ts'
@@ -224,20 +223,18 @@ export class BulkLoad {
   /**
    * The indexes, then visitors from sessions_by_visitor (in order), then visitors' own index.
    * Building an index sorts every row. Its sorter holds up to a page cache's worth in memory
-   * and spills the rest to temporary files: kept on disk, memory stays the same however large
-   * the load (measured in bench/import.ts).
+   * and spills the rest to temporary files (on disk for the whole load: begin), so memory stays
+   * the same however large the load (measured in bench/import.ts).
    */
   private buildIndexes(): void {
     const { db } = this
-    withTemporariesOnDisk(db, () => {
-      for (const index of this.indexes.filter((i) => i.table === 'sessions')) db.exec(index.sql)
-      db.query(
-        `INSERT INTO visitors (store_id, id, first_seen_at, last_seen_at)
-         SELECT store_id, visitor_id, min(started_at), max(ended_at) FROM sessions
-         WHERE store_id = ? GROUP BY store_id, visitor_id`,
-      ).run(this.storeId)
-      for (const index of this.indexes.filter((i) => i.table === 'visitors')) db.exec(index.sql)
-    })
+    for (const index of this.indexes.filter((i) => i.table === 'sessions')) db.exec(index.sql)
+    db.query(
+      `INSERT INTO visitors (store_id, id, first_seen_at, last_seen_at)
+       SELECT store_id, visitor_id, min(started_at), max(ended_at) FROM sessions
+       WHERE store_id = ? GROUP BY store_id, visitor_id`,
+    ).run(this.storeId)
+    for (const index of this.indexes.filter((i) => i.table === 'visitors')) db.exec(index.sql)
   }
 
   /**
