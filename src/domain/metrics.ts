@@ -65,7 +65,7 @@ export function computeMetrics(data: Data, store: Store, period: Period): Promis
 /**
  * Every metric of the period, read through `q` (inside the caller's read transaction). Additive
  * figures are read day by day and summed; the visitors (distinct per day and over the period)
- * and the landing pages come from one more read of the period's sessions.
+ * and the landing pages come from one more read of the period's sessions, day by day.
  */
 export async function metricsOf(q: Queries, store: Store, period: Period): Promise<Metrics> {
   const storeId = store.id
