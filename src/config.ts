@@ -86,6 +86,13 @@ const FIELDS = {
     schema: z.string().trim().min(1),
     allowed: 'a directory path',
   },
+  /** PostgreSQL instead of the SQLite file in the data directory (DESIGN.md "Storage engines"). */
+  databaseUrl: {
+    env: 'MIDA_DATABASE_URL',
+    flag: 'database-url',
+    schema: z.url({ protocol: /^postgres(ql)?$/ }),
+    allowed: 'a postgres://user:password@host:5432/database URL',
+  },
   baseUrl: {
     env: 'MIDA_BASE_URL',
     flag: 'base-url',
@@ -169,7 +176,7 @@ const FIELDS = {
 type Values = { [K in keyof typeof FIELDS]: z.output<(typeof FIELDS)[K]['schema']> }
 
 /** The values that stay undefined when not given (no default). */
-type Unset = 'smtpUrl' | 'adminEmail' | 'adminPassword' | 'secretKey'
+type Unset = 'smtpUrl' | 'adminEmail' | 'adminPassword' | 'secretKey' | 'databaseUrl'
 
 /**
  * The server's configuration, after flags, environment, `.env` and defaults are layered: each
@@ -228,7 +235,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     const parsed = s.schema.safeParse(raw)
     if (!parsed.success) {
       const shown =
-        key === 'adminPassword' || key === 'smtpUrl' || key === 'secretKey'
+        key === 'adminPassword' || key === 'smtpUrl' || key === 'secretKey' || key === 'databaseUrl'
           ? '(hidden)'
           : JSON.stringify(raw)
       throw new ConfigError(`Invalid ${origin}: expected ${s.allowed}, got ${shown}`)
@@ -242,6 +249,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     port,
     host,
     dataDir: values.dataDir ?? './data',
+    databaseUrl: values.databaseUrl,
     baseUrl: values.baseUrl ?? `http://${urlHost}:${port}`,
     smtpUrl: values.smtpUrl,
     mailFrom: values.mailFrom ?? `mida-export@${hostname()}`,

@@ -2,8 +2,8 @@
 // `serve`, every CLI command and the test factory open it with openCore and close it with
 // closeCore; nothing lives in a module beside it (two cores in one process share nothing).
 import type { Config } from './config.ts'
-import { SqliteData } from './db/data.ts'
-import { type Database, openDatabase } from './db/database.ts'
+import type { Data } from './db/data.ts'
+import { openData } from './db/open.ts'
 import { OpenSessions } from './db/sqlite/trackerBatch.ts'
 import type { Clock } from './domain/clock.ts'
 import { TooManyRequests } from './domain/errors.ts'
@@ -18,16 +18,11 @@ export interface Core {
   readonly config: Config
   readonly clock: Clock
   /**
-   * The data layer: every query, in transactions, through src/db's query modules. Domain code
-   * takes it as `Data`, never `db`; the engine-specific writers use `exclusive`.
+   * The data layer on the configured engine (SQLite, or PostgreSQL with MIDA_DATABASE_URL):
+   * every query, in transactions, through src/db's query modules; the engine's hot writers
+   * through `ingestEngine(data)`.
    */
-  readonly data: SqliteData
-  /**
-   * The SQLite connection itself, which carries its read cache and the secrets (openDatabase).
-   * No route, command or domain module uses it (they go through `data`; the engine's hot writers
-   * reach it through `data.exclusive`): closeCore closes it, tests inspect rows through it.
-   */
-  readonly db: Database
+  readonly data: Data
   /** The store requests and commands act on (for now the one default store). */
   readonly store: Store
   /** The mailer for a store's emails (null: no SMTP configured); resolved at each send. */
@@ -60,9 +55,13 @@ export interface CoreOptions {
  * before the key was set sealed, the default store and its first settings, the throttles.
  */
 export async function openCore({ config, clock, mailer, log }: CoreOptions): Promise<Core> {
-  const db = openDatabase(config.dataDir, { secretKey: config.secretKey, log })
+  const data = await openData({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    secretKey: config.secretKey,
+    log,
+  })
   try {
-    const data = new SqliteData(db)
     await sealPlaintextSecrets(data, log)
     const store = await ensureDefaultStore(data, clock)
     await initialiseSettings(data, store, clock)
@@ -71,7 +70,6 @@ export async function openCore({ config, clock, mailer, log }: CoreOptions): Pro
       config,
       clock,
       data,
-      db,
       store,
       mailer: mailer ? async () => mailer : configuredMailer(config, data),
       keyThrottle: new Throttle(nowMs, config.keyAttempts, (s) => new TooManyRequests(s)),
@@ -90,13 +88,13 @@ export async function openCore({ config, clock, mailer, log }: CoreOptions): Pro
       openSessions: new OpenSessions(),
     }
   } catch (err) {
-    db.close()
+    await data.close()
     throw err
   }
 }
 
 /** Closes the core: the waiting call-log lines are written, then the database is closed. */
-export function closeCore(core: Core): void {
-  core.callLog.flushAtClose()
-  core.db.close()
+export async function closeCore(core: Core): Promise<void> {
+  await core.callLog.close()
+  await core.data.close()
 }

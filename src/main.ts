@@ -124,7 +124,7 @@ export async function runCli(
     io.err(`Error: ${(err as Error).message ?? String(err)}\n`)
     return 1
   } finally {
-    if (rt && name !== 'serve') closeCore(rt)
+    if (rt && name !== 'serve') await closeCore(rt)
   }
 }
 

@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       port: 8080,
       host: '127.0.0.1',
       dataDir: './data',
+      databaseUrl: undefined,
       baseUrl: 'http://127.0.0.1:8080',
       smtpUrl: undefined,
       mailFrom: undefined,

@@ -87,6 +87,6 @@ export async function runServe(rt: Runtime): Promise<number> {
   // The plugins' stop hooks run once the server has stopped (the collect queue flushes).
   await Promise.all([app.stop(), jobs.stop()])
   clearTimeout(force)
-  closeCore(rt)
+  await closeCore(rt)
   return 0
 }

@@ -47,11 +47,13 @@ export interface Queries {
 /** An open database as the domain sees it: its queries, read cache and secrets. */
 export interface Data extends Queries {
   /** Which engine answers. */
-  readonly engine: 'sqlite'
+  readonly engine: 'sqlite' | 'postgres'
   /** Memoised rarely-changing reads (settings, API keys, revisions), dropped on any change. */
   readonly cache: ReadCache
   /** MIDA_SECRET_KEY's sealing, which every stored secret goes through. */
   readonly secrets: Secrets
+  /** Closes the connection (SQLite) or the pool (PostgreSQL). */
+  close(): Promise<void>
 }
 
 /**
@@ -72,6 +74,10 @@ export class SqliteData implements Data {
 
   get secrets(): Secrets {
     return this.db.secrets
+  }
+
+  async close(): Promise<void> {
+    this.db.close()
   }
 
   async all<Row>(sql: string, ...params: SqlValue[]): Promise<Row[]> {

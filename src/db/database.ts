@@ -34,7 +34,12 @@ export class Database extends SqliteDatabase {
     readonly secrets: Secrets,
   ) {
     super(path, { create: true, strict: true })
-    this.cache = new ReadCache(this)
+    const dataVersion = this.query<{ data_version: number }, []>('PRAGMA data_version')
+    this.cache = new ReadCache({
+      inTransaction: () => this.inTransaction,
+      // Moves when another connection commits (a CLI run beside the server).
+      version: () => dataVersion.get()?.data_version ?? -1,
+    })
   }
 
   /** The file, not the cache's loop back to this connection (Elysia hashes plugin seeds as JSON). */

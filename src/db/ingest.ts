@@ -4,12 +4,34 @@
 // writers (SQLite: the synchronous bun:sqlite writers of src/db/sqlite/, run through
 // SqliteData.exclusive, so never inside an open transaction of the data layer).
 import type { OrderRecord, SessionRecord } from '../domain/records.ts'
+import type { SyncRequestEntry } from '../domain/requestLog.ts'
 import { type Data, SqliteData } from './data.ts'
 import { writeOrders } from './orders.ts'
+import { PgData } from './postgres/data.ts'
+import { PgIngest } from './postgres/ingest.ts'
 import { revisionKey } from './revisions.ts'
 import { BulkLoad } from './sqlite/bulkLoad.ts'
+import { writeCallLog } from './sqlite/callLog.ts'
 import { writeSessions } from './sqlite/sessionWriters.ts'
 import { type OpenSessions, recordTrackerBatch } from './sqlite/trackerBatch.ts'
+
+/** One logged call of the sync API, or the first call of a run of refusals. */
+export type CallLogRow = SyncRequestEntry
+
+/** A run of refused calls of one address, one row with a count; `rowId` once written. */
+export interface RefusalRow {
+  entry: CallLogRow
+  count: number
+  rowId: number | null
+}
+
+/** What one flush of the call log writes: calls, refusal runs, and an optional pruning. */
+export interface CallLogBatch {
+  entries: readonly CallLogRow[]
+  refusals: readonly RefusalRow[]
+  /** Deletes the calls logged before this time too (null: no pruning this time). */
+  pruneBefore: number | null
+}
 
 /** What a batch write did: rows new, rows changed. */
 export interface WriteCount {
@@ -69,20 +91,31 @@ export interface IngestEngine {
     at: number,
     expectedBytes: number | null,
   ): Promise<BulkLoadWriter | null>
-  /** Runs one tracker batch (`work`, synchronous) in one transaction; see TrackerBatch. */
+  /**
+   * Runs one tracker batch (`work`, synchronous) in one transaction; see TrackerBatch.
+   * `visitors` names every `[storeId, visitorId]` whose latest session `work` may ask for.
+   */
   trackerBatch<T>(
     openSessions: OpenSessions,
     at: number,
+    visitors: readonly (readonly [number, string])[],
     work: (batch: TrackerBatch) => T,
   ): Promise<T>
   /** Sizes the connection's caches for a bulk import by a process of its own (the CLI). */
   prepareBulkImport(): Promise<void>
+  /**
+   * Writes a batch of the sync API's call log in one transaction. Resolves to the id of the row
+   * of each refusal run that had none (in the order of `refusals`; null for the runs only
+   * recounted). Rejects as the database does (busy: nothing is written).
+   */
+  writeCallLog(batch: CallLogBatch): Promise<(number | null)[]>
 }
 
 /** The ingest engine of `data`'s database. */
 export function ingestEngine(data: Data): IngestEngine {
-  if (!(data instanceof SqliteData)) throw new Error(`No ingest engine for ${data.engine}`)
-  return new SqliteIngest(data)
+  if (data instanceof SqliteData) return new SqliteIngest(data)
+  if (data instanceof PgData) return new PgIngest(data)
+  throw new Error(`No ingest engine for ${data.engine}`)
 }
 
 /** A bulk import touches index pages all over the table: 64 MB of page cache keeps them in memory. */
@@ -124,9 +157,14 @@ class SqliteIngest implements IngestEngine {
   trackerBatch<T>(
     openSessions: OpenSessions,
     at: number,
+    _visitors: readonly (readonly [number, string])[],
     work: (batch: TrackerBatch) => T,
   ): Promise<T> {
     return this.data.exclusive((db) => recordTrackerBatch(db, openSessions, at, work))
+  }
+
+  writeCallLog(batch: CallLogBatch): Promise<(number | null)[]> {
+    return this.data.exclusive((db) => writeCallLog(db, batch))
   }
 
   prepareBulkImport(): Promise<void> {

@@ -20,11 +20,11 @@ const SESSION_START_SQL = 'SELECT started_at FROM sessions WHERE store_id = ? AN
 const UPSERT_ORDER_SQL = `INSERT INTO orders (store_id, id, name, created_at, total_price_cents, currency,
        financial_status, cancelled_at, test, session_id, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (store_id, id) DO UPDATE SET name = coalesce(excluded.name, name),
+     ON CONFLICT (store_id, id) DO UPDATE SET name = coalesce(excluded.name, orders.name),
        created_at = excluded.created_at, total_price_cents = excluded.total_price_cents,
-       currency = coalesce(excluded.currency, currency),
+       currency = coalesce(excluded.currency, orders.currency),
        financial_status = excluded.financial_status, cancelled_at = excluded.cancelled_at,
-       test = excluded.test, session_id = coalesce(excluded.session_id, session_id),
+       test = excluded.test, session_id = coalesce(excluded.session_id, orders.session_id),
        updated_at = excluded.updated_at`
 
 /** UPSERT_ORDER_SQL's parameters for an order written at `at`. */

@@ -1,40 +1,39 @@
-import type { Database } from 'bun:sqlite'
+/**
+ * Where a read cache learns that the database changed under it: a number that moves whenever
+ * another connection (another process, another node) commits a change. SQLite answers at once
+ * (`PRAGMA data_version`); PostgreSQL answers with a round trip, so its `version` is a promise.
+ */
+export interface ChangeSignal {
+  /** True while the connection is inside a transaction whose reads must not be remembered. */
+  inTransaction(): boolean
+  /** The current change number. */
+  version(): number | string | Promise<number | string>
+}
 
 /**
- * Memoises rarely-changing reads (settings, API keys) for one connection. Everything is dropped
- * when another connection commits (SQLite's `PRAGMA data_version` moves: a CLI run beside the
- * server) or when this process changes such data and calls `invalidate`.
+ * Memoises rarely-changing reads (settings, API keys, revisions) for one connection. Everything is
+ * dropped when another connection commits (the engine's ChangeSignal moves: a CLI run beside the
+ * server, another node on PostgreSQL) or when this process changes such data and calls
+ * `invalidate`/`forget`. The signal is asked once per turn of the event loop: under load the
+ * requests of one turn share the answer. A synchronous `peek` answers only once this turn's
+ * answer is in (at once on SQLite; after the first `load` of the turn on PostgreSQL).
  */
 export class ReadCache {
-  private version = -1
-  /** True while the version has been checked in the current synchronous run of code. */
-  private checked = false
+  private version: number | string = -1
+  /** This turn's check: true once done, a promise while under way, false before it starts. */
+  private checked: boolean | Promise<void> = false
   private readonly entries = new Map<string, unknown>()
   /** Moves whenever entries are dropped: a read that started before must not be remembered. */
   private generation = 0
-  private readonly versionQuery
 
-  constructor(private readonly db: Database) {
-    this.versionQuery = db.query('PRAGMA data_version')
-  }
-
-  /** The cached value of `key`, loaded with `load` when absent or when the database moved; null is not cached. */
-  get<T>(key: string, load: () => T): T {
-    // Inside a transaction the data may be uncommitted (and rolled back): read it, keep nothing.
-    if (this.db.inTransaction) return load()
-    const cached = this.peek<T>(key)
-    if (cached !== undefined) return cached
-    const value = load()
-    // Absent things are not remembered: a stream of made-up keys must not fill memory.
-    if (value !== null && value !== undefined) this.set(key, value)
-    return value
-  }
+  constructor(private readonly signal: ChangeSignal) {}
 
   /**
    * The cached value of `key`, read with the asynchronous `read` when absent (the data layer's
    * queries); not remembered when the cache was dropped while it was being read, or when null.
    */
   async load<T>(key: string, read: () => Promise<T>): Promise<T> {
+    if (this.checked !== true) await this.check()
     const cached = this.peek<T>(key)
     if (cached !== undefined) return cached
     const generation = this.generation
@@ -44,28 +43,51 @@ export class ReadCache {
     return value
   }
 
-  /** The cached value of `key`, or undefined. */
+  /** The cached value of `key`, or undefined (also while this turn's check is not answered). */
   peek<T>(key: string): T | undefined {
-    if (this.db.inTransaction) return undefined
-    // One check per turn of the event loop: under load the requests of one turn share it.
-    if (!this.checked) {
+    if (this.signal.inTransaction()) return undefined
+    if (this.checked === false) void this.check()
+    if (this.checked !== true) return undefined
+    return this.entries.get(key) as T | undefined
+  }
+
+  /** Asks the signal once for this turn (a check under way is shared); never rejects. */
+  private check(): Promise<void> | undefined {
+    if (this.checked === true) return undefined
+    if (this.checked !== false) return this.checked
+    const seen = (version: number | string) => {
+      if (version !== this.version) {
+        this.entries.clear()
+        this.generation++
+        this.version = version
+      }
+      // Good for the rest of this turn of the event loop.
       this.checked = true
       setImmediate(() => {
         this.checked = false
       })
-      const { data_version } = this.versionQuery.get() as { data_version: number }
-      if (data_version !== this.version) {
-        this.entries.clear()
-        this.generation++
-        this.version = data_version
-      }
     }
-    return this.entries.get(key) as T | undefined
+    const version = this.signal.version()
+    if (typeof version !== 'object') {
+      seen(version)
+      return undefined
+    }
+    const pending = version.then(seen, () => {
+      // The database did not answer: remember nothing this turn (the read will say why).
+      this.entries.clear()
+      this.generation++
+      this.version = -1
+      this.checked = false
+    })
+    this.checked = pending
+    return pending
   }
 
   /** Remembers a value until the next change. */
   set(key: string, value: unknown): void {
-    if (this.db.inTransaction) return
+    if (this.signal.inTransaction()) return
+    if (this.checked === false) void this.check()
+    if (this.checked !== true) return
     // A bound on memory: past it, start over (entries are cheap to load again).
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear()
     this.entries.set(key, value)

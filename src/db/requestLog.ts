@@ -32,3 +32,11 @@ export function recentSyncRequestRows(
     limit,
   )
 }
+
+/**
+ * Deletes the calls logged before `?`. Calls are appended in time order, so they go by id: from
+ * the first call at or after that time (found scanning from the oldest) back.
+ */
+export const PRUNE_CALL_LOG_SQL = `DELETE FROM sync_requests WHERE id < coalesce(
+   (SELECT id FROM sync_requests WHERE at >= ? ORDER BY id LIMIT 1),
+   (SELECT coalesce(max(id), 0) + 1 FROM sync_requests))`

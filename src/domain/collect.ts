@@ -140,7 +140,12 @@ export function recordEvents(
     if (list) list.push(e)
     else byStore.set(e.storeId, [e])
   }
-  return ingestEngine(data).trackerBatch(openSessions, nowMs(clock), (batch) => {
+  const visitors: [number, string][] = []
+  for (const [storeId, list] of byStore) {
+    for (const visitorId of new Set(list.map((e) => e.visitorId)))
+      visitors.push([storeId, visitorId])
+  }
+  return ingestEngine(data).trackerBatch(openSessions, nowMs(clock), visitors, (batch) => {
     let inserted = 0
     let updated = 0
     for (const [storeId, storeEvents] of byStore) {

@@ -1,7 +1,7 @@
-import type { SqliteData } from '../db/data.ts'
+import type { Data } from '../db/data.ts'
 import { isBusy } from '../db/database.ts'
+import { type CallLogBatch, ingestEngine } from '../db/ingest.ts'
 import { recentSyncRequestRows } from '../db/requestLog.ts'
-import { type CallLogBatch, writeCallLog } from '../db/sqlite/callLog.ts'
 import type { Store } from './stores.ts'
 
 /** One call of the sync API, as logged. */
@@ -51,8 +51,8 @@ const runKey = (e: SyncRequestEntry) => `${e.storeId} ${e.address}`
  * request would cost more than serving a stored sync); a crash loses at most the last 250 ms of
  * log lines, never data. Refused calls (`refusedWithinMs`) of an address in a row, within one
  * throttle window, are one row with a count: a flood of them cannot grow the database. The core
- * holds one (`core.callLog`) and flushes it when it closes. The batches go through the SQLite
- * engine's own writer (src/db/sqlite/callLog.ts), one flush after the other.
+ * holds one (`core.callLog`) and flushes it when it closes. The batches go through the
+ * engine's own writer (`IngestEngine.writeCallLog`), one flush after the other.
  */
 export class SyncRequestLog {
   private readonly entries: SyncRequestEntry[] = []
@@ -71,7 +71,7 @@ export class SyncRequestLog {
     void this.flush()
   }
 
-  constructor(readonly data: SqliteData) {}
+  constructor(readonly data: Data) {}
 
   /** Appends a call of the sync API to the log. */
   add(e: SyncRequestEntry, options?: LogOptions): void {
@@ -109,21 +109,18 @@ export class SyncRequestLog {
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
-    this.flushing = this.flushing.then(() =>
-      this.data.exclusive((db) => this.write((batch) => writeCallLog(db, batch))),
-    )
+    const engine = ingestEngine(this.data)
+    this.flushing = this.flushing.then(() => this.write((batch) => engine.writeCallLog(batch)))
     return this.flushing
   }
 
-  /** Writes the waiting log entries at once, as the core closes (nothing else runs then). */
-  flushAtClose(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
-    this.write((batch) => writeCallLog(this.data.db, batch))
+  /** Writes the waiting log entries, as the core closes. */
+  close(): Promise<void> {
+    return this.flush()
   }
 
   /** Takes the waiting entries and writes them with `writer`; they wait again if it is busy. */
-  private write(writer: (batch: CallLogBatch) => (number | null)[]): void {
+  private async write(writer: (batch: CallLogBatch) => Promise<(number | null)[]>): Promise<void> {
     const entries = this.entries.splice(0)
     const runs = [...this.dirty]
     this.dirty.clear()
@@ -131,7 +128,7 @@ export class SyncRequestLog {
     const newest = Math.max(...entries.map((e) => e.at), ...runs.map((r) => r.entry.at))
     const prune = newest - this.prunedAt >= PRUNE_EVERY_MS
     try {
-      const ids = writer({
+      const ids = await writer({
         entries,
         refusals: runs,
         pruneBefore: prune ? newest - SYNC_LOG_RETENTION_MS : null,

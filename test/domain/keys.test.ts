@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { SqliteData } from '../../src/db/data.ts'
+import type { Data } from '../../src/db/data.ts'
 import type { Database } from '../../src/db/database.ts'
 import type { FixedClock } from '../../src/domain/clock.ts'
 import { Conflict, InvalidInput, NotFound } from '../../src/domain/errors.ts'
@@ -25,7 +25,7 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 let dir: string
 let close: () => void
 let db: Database
-let data: SqliteData
+let data: Data
 let store: Store
 let storeId: number
 let clock: FixedClock

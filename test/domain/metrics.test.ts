@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import type { SqliteData } from '../../src/db/data.ts'
+import type { Data } from '../../src/db/data.ts'
 import type { Database } from '../../src/db/database.ts'
 import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
 import { FixedClock, nowMs } from '../../src/domain/clock.ts'
@@ -13,7 +13,7 @@ import { openTestStore } from '../utils.ts'
 const NY = 'America/New_York'
 const clock = new FixedClock('2026-12-01T12:00:00Z')
 let db: Database
-let data: SqliteData
+let data: Data
 let store: Store
 let storeId: number
 let close: () => void

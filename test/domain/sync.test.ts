@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import type { SqliteData } from '../../src/db/data.ts'
+import type { Data } from '../../src/db/data.ts'
 import type { Database } from '../../src/db/database.ts'
 import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
 import { type FixedClock, nowMs } from '../../src/domain/clock.ts'
@@ -21,7 +21,7 @@ import {
 import { NEW_YORK_DAY_SYNC, openTestStore } from '../utils.ts'
 
 let db: Database
-let data: SqliteData
+let data: Data
 let store: Store
 let storeId: number
 let clock: FixedClock

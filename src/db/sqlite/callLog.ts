@@ -3,26 +3,9 @@
 // cost more than serving the stored sync it logs, so this hot writer bypasses the query interface
 // like the tracker's: the domain reaches it through `SqliteData.exclusive`, and `closeCore`
 // directly for the last lines at shutdown (nothing else runs then).
-import type { SyncRequestEntry } from '../../domain/requestLog.ts'
 import type { Database } from '../database.ts'
-
-/** One logged call, or the first call of a run of refusals. */
-type CallLogRow = SyncRequestEntry
-
-/** A run of refused calls of one address, one row with a count; `rowId` once written. */
-interface RefusalRow {
-  entry: CallLogRow
-  count: number
-  rowId: number | null
-}
-
-/** What one flush writes: calls, refusal runs (inserted or recounted), and an optional pruning. */
-export interface CallLogBatch {
-  entries: readonly CallLogRow[]
-  refusals: readonly RefusalRow[]
-  /** Deletes the calls logged before this time too (null: no pruning this time). */
-  pruneBefore: number | null
-}
+import type { CallLogBatch, CallLogRow } from '../ingest.ts'
+import { PRUNE_CALL_LOG_SQL } from '../requestLog.ts'
 
 const ROWS_PER_STATEMENT = 50
 const COLUMNS = 7
@@ -76,19 +59,7 @@ export function writeCallLog(db: Database, batch: CallLogBatch): (number | null)
         ids.push(null)
       }
     }
-    if (batch.pruneBefore !== null) pruneCallLog(db, batch.pruneBefore)
+    if (batch.pruneBefore !== null) db.query(PRUNE_CALL_LOG_SQL).run(batch.pruneBefore)
     return ids
   })()
-}
-
-/**
- * Deletes the calls logged before `before`. Calls are appended in time order, so they go by id:
- * from the first call at or after `before` (found scanning from the oldest) back.
- */
-function pruneCallLog(db: Database, before: number): void {
-  db.query(
-    `DELETE FROM sync_requests WHERE id < coalesce(
-       (SELECT id FROM sync_requests WHERE at >= ? ORDER BY id LIMIT 1),
-       (SELECT coalesce(max(id), 0) + 1 FROM sync_requests))`,
-  ).run(before)
 }

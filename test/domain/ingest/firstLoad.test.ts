@@ -1,7 +1,7 @@
 import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { join } from 'node:path'
-import type { SqliteData } from '../../../src/db/data.ts'
+import type { Data } from '../../../src/db/data.ts'
 import { type Database as Connection, DATABASE_FILE, isBusy } from '../../../src/db/database.ts'
 import { BulkLoad } from '../../../src/db/sqlite/bulkLoad.ts'
 import type { FixedClock } from '../../../src/domain/clock.ts'
@@ -15,7 +15,7 @@ import { ms, ndjson, SESSIONS } from './fixtures.ts'
 
 let db: Connection
 let storeId: number
-let data: SqliteData
+let data: Data
 let store: Store
 let clock: FixedClock
 let close: () => void

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import type { SqliteData } from '../../../src/db/data.ts'
+import type { Data } from '../../../src/db/data.ts'
 import type { Database } from '../../../src/db/database.ts'
 import type { FixedClock } from '../../../src/domain/clock.ts'
 import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
@@ -19,7 +19,7 @@ import { openTestStore } from '../../utils.ts'
 import { ms, ndjson, ORDERS, SESSIONS } from './fixtures.ts'
 
 let db: Database
-let data: SqliteData
+let data: Data
 let store: Store
 let clock: FixedClock
 let close: () => void

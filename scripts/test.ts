@@ -1,0 +1,55 @@
+// The test command (`npm test`): the suite on SQLite, then the same suite on PostgreSQL in a
+// throw-away cluster of its own (test/pg/cluster.ts), stopped at the end. Arguments after the
+// options go to `bun test` (file filters, -t). `--engine sqlite|postgres` runs one half only.
+// Without PostgreSQL's server programs the PostgreSQL half is skipped, saying why; under CI
+// (CI=true) that is a failure instead.
+import { findPgBin, startCluster } from '../test/pg/cluster.ts'
+
+const args = process.argv.slice(2)
+let engine: 'both' | 'sqlite' | 'postgres' = 'both'
+const at = args.indexOf('--engine')
+if (at !== -1) {
+  const value = args[at + 1]
+  if (value !== 'sqlite' && value !== 'postgres' && value !== 'both') {
+    console.error('--engine takes sqlite, postgres or both')
+    process.exit(2)
+  }
+  engine = value
+  args.splice(at, 2)
+}
+
+async function run(label: string, env: Record<string, string>): Promise<number> {
+  console.log(`\n=== The suite on ${label} ===\n`)
+  const child = Bun.spawn([process.execPath, 'test', '--timeout', '30000', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['inherit', 'inherit', 'inherit'],
+  })
+  return await child.exited
+}
+
+let failed = false
+if (engine !== 'postgres') failed = (await run('SQLite', { MIDA_TEST_ENGINE: 'sqlite' })) !== 0
+
+if (engine !== 'sqlite') {
+  const bin = findPgBin()
+  if (!bin) {
+    const why =
+      "no PostgreSQL 14+ server programs were found (/usr/lib/postgresql/N/bin; install Debian's postgresql package, or set MIDA_PG_BIN)"
+    if (process.env.CI === 'true' || engine === 'postgres') {
+      console.error(`\nThe PostgreSQL half cannot run: ${why}`)
+      failed = true
+    } else console.log(`\n=== The suite on PostgreSQL: SKIPPED: ${why} ===`)
+  } else {
+    const cluster = await startCluster(bin)
+    try {
+      const code = await run(`PostgreSQL (a throw-away cluster on port ${cluster.port})`, {
+        MIDA_TEST_ENGINE: 'postgres',
+        MIDA_TEST_DATABASE_URL: cluster.url,
+      })
+      if (code !== 0) failed = true
+    } finally {
+      cluster.stop()
+    }
+  }
+}
+process.exit(failed ? 1 : 0)
