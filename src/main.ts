@@ -19,6 +19,7 @@ import {
   SYNC_HELP,
   SYNC_OPTIONS,
 } from './cli/data.ts'
+import { DB_HELP, DB_OPTIONS, runDb } from './cli/db.ts'
 import { type Io, processIo, UsageError } from './cli/io.ts'
 import { KEYS_HELP, KEYS_OPTIONS, runKeys } from './cli/keys.ts'
 import { openRuntime, type Runtime } from './cli/runtime.ts'
@@ -34,6 +35,12 @@ interface Command {
   help: string
   options?: Record<string, OptionSpec>
   run(rt: Runtime, p: Parsed): number | Promise<number>
+  /** A command that opens its databases itself, without the core (`db`). */
+  bare?: (p: Parsed, io: Io) => Promise<number>
+}
+
+const coreless = (): number => {
+  throw new Error('this command opens its databases itself')
 }
 
 /** Every command; `serve` is the default. */
@@ -47,6 +54,7 @@ export const COMMANDS: Record<string, Command> = {
   stats: { help: STATS_HELP, options: STATS_OPTIONS, run: runStats },
   demo: { help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo },
   backup: { help: BACKUP_HELP, options: BACKUP_OPTIONS, run: runBackup },
+  db: { help: DB_HELP, options: DB_OPTIONS, run: coreless, bare: runDb },
 }
 
 export const MAIN_HELP = `mida-export ${VERSION}: your store's analytics, exported from your own machine.
@@ -63,9 +71,11 @@ Commands:
   stats               print the metrics for any range of days
   demo                fill the store with realistic demo data
   backup FILE         write a verified copy of the live database (--keep N: daily)
+  db                  migrate the database, or copy the installation to another (PostgreSQL)
 
 Options for every command:
   --data-dir DIR      where mida.sqlite lives (env MIDA_DATA_DIR, default ./data)
+  --database-url URL  run on PostgreSQL instead (env MIDA_DATABASE_URL, postgres://…)
   --json              print exactly one JSON document on stdout
   --help, -h          help for a command
   --version           print the version
@@ -106,6 +116,7 @@ export async function runCli(
       io.out(`${command.help}\n`)
       return 0
     }
+    if (command.bare) return await command.bare(parsed, io)
     rt = await openRuntime(parsed, io, clock)
     return await command.run(rt, parsed)
   } catch (err) {

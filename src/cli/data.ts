@@ -226,6 +226,8 @@ export const BACKUP_OPTIONS: Record<string, OptionSpec> = {
 export const BACKUP_HELP = `Usage: mida-export backup FILE
        mida-export backup --keep N
 
+SQLite only: on PostgreSQL (MIDA_DATABASE_URL) it exits 2; back up with pg_dump.
+
 Writes a consistent copy of the live database to FILE (VACUUM INTO, safe while the server runs)
 and checks it with PRAGMA integrity_check. FILE must not exist.
 With --keep N instead of FILE: writes today's backup (store time) to
@@ -234,6 +236,12 @@ the newest N there (for cron; the server does this itself daily with MIDA_BACKUP
 
 /** `backup FILE` or `backup --keep N`: a consistent, verified copy of the live database. */
 export async function runBackup(rt: Runtime, p: Parsed): Promise<number> {
+  if (rt.data.engine === 'postgres') {
+    rt.io.err(
+      'backup copies the SQLite file; on PostgreSQL use pg_dump instead, e.g.\n  pg_dump --format=custom --file=mida.dump "$MIDA_DATABASE_URL"\n',
+    )
+    return 2
+  }
   const [file, extra] = p.positionals
   const keepText = str(p, 'keep')
   if (extra !== undefined) throw new UsageError(`backup takes one FILE, got also ${extra}`)

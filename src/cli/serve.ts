@@ -1,5 +1,6 @@
 import { constants } from 'node:os'
 import { closeCore } from '../core.ts'
+import { redactUrl } from '../db/open.ts'
 import { startBackgroundJobs } from '../domain/scheduler.ts'
 import { createApp } from '../http/app.ts'
 import { ensureAdminAtStartup } from './admin.ts'
@@ -8,7 +9,9 @@ import type { Runtime } from './runtime.ts'
 export const SERVE_HELP = `Usage: mida-export serve [--port N] [--host ADDR] [--data-dir DIR] [--base-url URL]
                          [--trust-proxy[=N]]
 
-Runs the HTTP server (settings page, sync API) and the scheduler. Stops cleanly on SIGTERM/SIGINT:
+Runs the HTTP server (settings page, sync API) and the scheduler. With --database-url
+(MIDA_DATABASE_URL=postgres://…) it runs on PostgreSQL, and several serve processes may share
+that database behind a load balancer. Stops cleanly on SIGTERM/SIGINT:
 new connections are refused, requests in flight finish (up to 30 s), the scheduler and the email
 sender stop, the database is closed, exit code 0. A second signal exits at once (143 or 130).
 With MIDA_BACKUP_KEEP=N it also writes a daily backup to DATA_DIR/backups, keeping the newest N.
@@ -61,9 +64,16 @@ export async function runServe(rt: Runtime): Promise<number> {
     process.on('SIGTERM', () => onSignal('SIGTERM'))
     process.on('SIGINT', () => onSignal('SIGINT'))
   })
+  const where = rt.config.databaseUrl
+    ? `PostgreSQL at ${redactUrl(rt.config.databaseUrl)}`
+    : `data in ${rt.config.dataDir}`
   rt.io.err(
-    `mida-export listening on http://${rt.config.host}:${server.port} (public URL ${rt.config.baseUrl}, data in ${rt.config.dataDir})\n`,
+    `mida-export listening on http://${rt.config.host}:${server.port} (public URL ${rt.config.baseUrl}, ${where})\n`,
   )
+  if (rt.config.databaseUrl && rt.config.backupKeep > 0)
+    rt.io.err(
+      'MIDA_BACKUP_KEEP is for SQLite and is ignored here: back up PostgreSQL with pg_dump\n',
+    )
   await ensureAdminAtStartup(rt.data, rt.config, rt.clock, (line) => rt.io.err(`${line}\n`))
   const jobs = startBackgroundJobs({
     data: rt.data,
@@ -71,7 +81,11 @@ export async function runServe(rt: Runtime): Promise<number> {
     mailer: app.context.mailer,
     baseUrl: rt.config.baseUrl,
     log: (line) => rt.io.err(line),
-    backup: { data: rt.data, dataDir: rt.config.dataDir, keep: rt.config.backupKeep },
+    // PostgreSQL is backed up with its own tools (pg_dump); MIDA_BACKUP_KEEP is SQLite's.
+    backup:
+      rt.data.engine === 'sqlite'
+        ? { data: rt.data, dataDir: rt.config.dataDir, keep: rt.config.backupKeep }
+        : undefined,
     auditKeepDays: rt.config.auditKeepDays,
   })
   releaseStartupMemory()
