@@ -10,6 +10,7 @@ import { TooManyRequests } from './domain/errors.ts'
 import { configuredMailer, type Mailer, type MailerResolver } from './domain/mailer.ts'
 import { SyncRequestLog } from './domain/requestLog.ts'
 import { initialiseSettings, sealPlaintextSecrets } from './domain/settings.ts'
+import { type AttemptThrottle, SharedThrottle } from './domain/sharedThrottle.ts'
 import { ensureDefaultStore, type Store } from './domain/stores.ts'
 import { Throttle } from './lib/throttle.ts'
 
@@ -27,10 +28,10 @@ export interface Core {
   readonly store: Store
   /** The mailer for a store's emails (null: no SMTP configured); resolved at each send. */
   readonly mailer: MailerResolver
-  /** Failed API-key attempts per client address. */
-  readonly keyThrottle: Throttle
-  /** Failed logins per client address. */
-  readonly loginThrottle: Throttle
+  /** Failed API-key attempts per client address (in the database on PostgreSQL: shared). */
+  readonly keyThrottle: AttemptThrottle
+  /** Failed logins per client address (in the database on PostgreSQL: shared). */
+  readonly loginThrottle: AttemptThrottle
   /** Tracker events per visitor. */
   readonly collectLimiter: Throttle
   /** Tracker events per client address. */
@@ -66,14 +67,21 @@ export async function openCore({ config, clock, mailer, log }: CoreOptions): Pro
     const store = await ensureDefaultStore(data, clock)
     await initialiseSettings(data, store, clock)
     const nowMs = () => clock.now().epochMilliseconds
+    const refuse = (seconds: number) => new TooManyRequests(seconds)
+    // Several nodes may share a PostgreSQL database: failures are counted there. One SQLite
+    // process counts them in memory.
+    const attempts = (name: string, limit: Config['keyAttempts']): AttemptThrottle =>
+      data.engine === 'postgres'
+        ? new SharedThrottle(data, name, nowMs, limit, refuse)
+        : new Throttle(nowMs, limit, refuse)
     return {
       config,
       clock,
       data,
       store,
       mailer: mailer ? async () => mailer : configuredMailer(config, data),
-      keyThrottle: new Throttle(nowMs, config.keyAttempts, (s) => new TooManyRequests(s)),
-      loginThrottle: new Throttle(nowMs, config.loginAttempts, (s) => new TooManyRequests(s)),
+      keyThrottle: attempts('api-key', config.keyAttempts),
+      loginThrottle: attempts('login', config.loginAttempts),
       collectLimiter: new Throttle(
         nowMs,
         config.collectRate,

@@ -23,6 +23,7 @@ export const COPIED_TABLES: readonly { name: string; key: readonly string[]; ide
   { name: 'sync_claims', key: ['store_id', 'frequency', 'period_start'] },
   { name: 'webhook_deliveries', key: ['store_id', 'webhook_id'] },
   { name: 'audit_log', key: ['id'], identity: true },
+  { name: 'throttle_windows', key: ['throttle', 'key'] },
 ]
 
 /** Tables an engine keeps for itself, never copied. */

@@ -290,4 +290,22 @@ CREATE INDEX sessions_by_start ON sessions (store_id, started_at, visitor_id, la
   pageviews, ended_at, device, source, viewed_product, added_to_cart, reached_checkout, id);
 `,
   },
+  {
+    version: 10,
+    name: 'failed-attempt throttles shared by the nodes of one database',
+    sql: `
+-- Failed API-key attempts and logins per client address, counted in the database when several
+-- nodes share it (PostgreSQL): an address cannot multiply its allowance by the number of nodes.
+-- One window per (throttle, address): it starts at the first failure and lasts the throttle's
+-- window. A single SQLite process keeps these counts in memory and leaves the table empty.
+CREATE TABLE throttle_windows (
+  throttle TEXT NOT NULL,
+  key TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (throttle, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX throttle_windows_by_age ON throttle_windows (since);
+`,
+  },
 ]

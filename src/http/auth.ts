@@ -229,7 +229,7 @@ export function authRoutes(ctx: AppContext) {
       try {
         // Counted before the password is checked (which awaits), so concurrent attempts cannot
         // all pass the check; a success forgets the address.
-        loginThrottle.take(address)
+        await loginThrottle.take(address)
       } catch (err) {
         if (!(err instanceof TooManyRequests)) throw err
         await recordRepeatedAudit(
@@ -254,7 +254,7 @@ export function authRoutes(ctx: AppContext) {
         await recordAudit(data, { storeId, actor: email, address, action: 'login.failed' }, clock)
         return loginForm(401, { email, next, error: 'Wrong email or password.' })
       }
-      loginThrottle.succeed(address)
+      await loginThrottle.succeed(address)
       const by = { storeId, actor: admin.email, address }
       const session = await startSession(data, admin.id, clock, by)
       const response = isHtmx(request)

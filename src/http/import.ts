@@ -35,11 +35,11 @@ export function importRoutes(ctx: AppContext) {
       if (kind !== 'sessions' && kind !== 'orders') {
         throw new NotFound('Import kind must be sessions or orders')
       }
-      ctx.keyThrottle.check(address)
+      await ctx.keyThrottle.check(address)
       const secret = presentedKey(request.headers)
       const key = secret ? await authenticateApiKey(ctx.data, secret, 'ingest', ctx.clock) : null
       if (!key || key.storeId !== ctx.store.id) {
-        ctx.keyThrottle.fail(address)
+        await ctx.keyThrottle.fail(address)
         throw new Unauthorized()
       }
       const body = request.body ?? new Blob([]).stream()

@@ -138,11 +138,11 @@ export function syncHandler(ctx: AppContext) {
     }
 
     try {
-      ctx.keyThrottle.check(address)
+      await ctx.keyThrottle.check(address)
       const secret = presentedKey(request.headers)
       const key = secret ? await authenticateApiKey(ctx.data, secret, 'export', clock) : null
       if (!key || key.storeId !== ctx.store.id) {
-        ctx.keyThrottle.fail(address)
+        await ctx.keyThrottle.fail(address)
         throw new Unauthorized()
       }
       keyId = key.id

@@ -1,0 +1,106 @@
+// The failed-attempt throttles (API keys, logins) when several nodes share one database: counted in
+// the database (src/db/throttles.ts), so that an address spreading its attempts over the nodes of
+// a load balancer gets the same allowance as against one. A single SQLite process uses the
+// in-memory Throttle (src/lib/throttle.ts) instead; both answer to AttemptThrottle.
+import type { Data } from '../db/data.ts'
+import { countFailure, forgetWindow, pruneWindows, throttleWindow } from '../db/throttles.ts'
+import type { ThrottleOptions } from '../lib/throttle.ts'
+
+/** Failed attempts per key: `check` before, `fail` after; `take` counts before; `succeed` forgets. */
+export interface AttemptThrottle {
+  check(key: string): void | Promise<void>
+  fail(key: string): void | Promise<void>
+  take(key: string): void | Promise<void>
+  succeed(key: string): void | Promise<void>
+}
+
+/**
+ * How long a node trusts what it last read of an address's window before asking again: a check
+ * per request would cost every sync call a round trip; a second lets another node's failures
+ * count here within a second.
+ */
+const FRESH_MS = 1000
+
+/** Prune ended windows every this many failures. */
+const PRUNE_EVERY = 500
+
+interface Seen {
+  since: number
+  count: number
+  /** When this node read or wrote it. */
+  at: number
+}
+
+/** A throttle whose counts live in the database, read through a short per-node cache. */
+export class SharedThrottle implements AttemptThrottle {
+  private readonly seen = new Map<string, Seen>()
+  private failures = 0
+
+  constructor(
+    private readonly data: Data,
+    /** The throttle's name in the table ('api-key', 'login'). */
+    private readonly name: string,
+    private readonly nowMs: () => number,
+    private readonly options: ThrottleOptions,
+    private readonly refuse: (retryAfterSeconds: number) => Error,
+  ) {}
+
+  async check(key: string): Promise<void> {
+    this.refuseIfSpent(await this.window(key), this.nowMs())
+  }
+
+  async fail(key: string): Promise<void> {
+    await this.count(key)
+  }
+
+  async take(key: string): Promise<void> {
+    const now = this.nowMs()
+    this.refuseIfSpent(await this.window(key), now)
+    await this.count(key)
+  }
+
+  async succeed(key: string): Promise<void> {
+    this.seen.delete(key)
+    await forgetWindow(this.data, this.name, key)
+  }
+
+  private refuseIfSpent(window: Seen | null, now: number): void {
+    if (!window || now - window.since >= this.options.windowMs) return
+    if (window.count >= this.options.max)
+      throw this.refuse(Math.max(1, Math.ceil((window.since + this.options.windowMs - now) / 1000)))
+  }
+
+  /** The address's window as this node last saw it, read again when older than FRESH_MS. */
+  private async window(key: string): Promise<Seen | null> {
+    const now = this.nowMs()
+    const known = this.seen.get(key)
+    if (known && now - known.at < FRESH_MS) return known
+    const stored = await throttleWindow(this.data, this.name, key)
+    if (!stored) {
+      this.seen.delete(key)
+      return null
+    }
+    return this.remember(key, stored, now)
+  }
+
+  private async count(key: string): Promise<void> {
+    const now = this.nowMs()
+    const { windowMs } = this.options
+    const counted = await countFailure(this.data, this.name, key, now, windowMs)
+    this.remember(key, counted, now)
+    if (++this.failures % PRUNE_EVERY === 0)
+      await pruneWindows(this.data, this.name, now - windowMs)
+  }
+
+  private remember(key: string, window: { since: number; count: number }, now: number): Seen {
+    const seen = { since: window.since, count: window.count, at: now }
+    this.seen.delete(key)
+    this.seen.set(key, seen)
+    // Bounded: the oldest readings go first (they are re-read when needed).
+    for (const oldest of this.seen.keys()) {
+      if (this.seen.size <= 10_000) break
+      this.seen.delete(oldest)
+    }
+    return seen
+  }
+}
