@@ -11,6 +11,7 @@ import {
   tightenPermissions,
 } from './files.ts'
 import { MIGRATIONS, type Migration } from './migrations.ts'
+import { PgData } from './postgres/data.ts'
 import { ReadCache } from './readCache.ts'
 
 /**
@@ -111,6 +112,8 @@ export interface NoCopyResult<T> {
   result: T
   /** False when another connection kept the checkpoint from emptying the WAL (see below). */
   walEmptied: boolean
+  /** Where old copies may still be, when the engine cannot remove them all (PostgreSQL). */
+  leftover?: string
 }
 
 /**
@@ -129,6 +132,18 @@ export async function replaceLeavingNoCopy<T>(
   data: Data,
   change: () => Promise<T>,
 ): Promise<NoCopyResult<T>> {
+  if (data instanceof PgData) {
+    // PostgreSQL: the table holding the secrets is rewritten after the change (VACUUM FULL
+    // keeps no dead row version); its write-ahead log is the server's to recycle.
+    const result = await change()
+    await data.sql.unsafe('VACUUM FULL store_settings')
+    return {
+      result,
+      walEmptied: false,
+      leftover:
+        "PostgreSQL's write-ahead log (and any archive or replica of it) keeps old copies until the server recycles it",
+    }
+  }
   // Engine-specific: SQLite's files. Each step waits for an open transaction to end.
   if (!(data instanceof SqliteData)) throw new Error('replaceLeavingNoCopy: not a SQLite engine')
   const exclusive = <R>(write: (db: Database) => R) => data.exclusive(write)

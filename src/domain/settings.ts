@@ -393,13 +393,15 @@ export async function sealPlaintextSecrets(
     return []
   }
   data.cache.invalidate()
-  const { result: sealed, walEmptied } = outcome
+  const { result: sealed, walEmptied, leftover } = outcome
   if (sealed.length > 0) {
     log?.(
       `Sealed ${namesOf(sealed)}, saved before MIDA_SECRET_KEY was set, and rewrote the database so that no plaintext copy is left${
-        walEmptied
-          ? ''
-          : ' (another process has it open: old copies stay in its WAL until that process closes it)'
+        leftover
+          ? ` in its tables (${leftover})`
+          : walEmptied
+            ? ''
+            : ' (another process has it open: old copies stay in its WAL until that process closes it)'
       }`,
     )
   }
