@@ -1,7 +1,15 @@
 // Runs every benchmark in turn; each prints its figures beside their targets.
 import { join } from 'node:path'
 
-const scripts = ['import.ts', 'sync.ts', 'migrate.ts', 'load.ts', 'collect.ts', 'startup.ts']
+const scripts = [
+  'import.ts',
+  'sync.ts',
+  'migrate.ts',
+  'load.ts',
+  'collect.ts',
+  'startup.ts',
+  'postgres.ts',
+]
 const only = process.argv.slice(2)
 for (const script of scripts) {
   if (only.length > 0 && !only.some((o) => script.startsWith(o))) continue

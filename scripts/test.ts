@@ -41,6 +41,12 @@ if (engine !== 'sqlite') {
     } else console.log(`\n=== The suite on PostgreSQL: SKIPPED: ${why} ===`)
   } else {
     const cluster = await startCluster(bin)
+    // Interrupted (Ctrl-C), the cluster is stopped and removed all the same.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+      process.on(signal, () => {
+        cluster.stop()
+        process.exit(130)
+      })
     try {
       const code = await run(`PostgreSQL (a throw-away cluster on port ${cluster.port})`, {
         MIDA_TEST_ENGINE: 'postgres',

@@ -49,8 +49,17 @@ function postgresUser(): { uid: number; gid: number } | null {
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) }
 }
 
+export interface ClusterOptions {
+  /**
+   * Durable, as a production server is (fsync, synchronous commit), with the given memory
+   * settings (`shared_buffers=1GB`, …): for benchmarks. Default: a test cluster, which trades
+   * durability for speed (nothing in it must survive a crash).
+   */
+  durable?: string[]
+}
+
 /** Starts a cluster of its own; throws with the server's own words when it cannot. */
-export async function startCluster(bin: string): Promise<Cluster> {
+export async function startCluster(bin: string, options: ClusterOptions = {}): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'mida-pg-'))
   const owner = postgresUser()
   if (owner) chownSync(dir, owner.uid, owner.gid)
@@ -76,17 +85,17 @@ export async function startCluster(bin: string): Promise<Cluster> {
   try {
     run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C'])
     const port = await freePort()
-    // A test cluster: nothing here must survive a crash, so durability is traded for speed.
-    const options = [
+    const settings = [
       `-p ${port}`,
       "-c listen_addresses='127.0.0.1'",
       `-c unix_socket_directories='${dir}'`,
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
       '-c max_connections=300',
+      ...(options.durable
+        ? options.durable.map((s) => `-c ${s}`)
+        : // A test cluster: nothing here must survive a crash, so durability is traded for speed.
+          ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
     ].join(' ')
-    run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start'])
+    run('pg_ctl', ['-D', data, '-o', settings, '-l', join(dir, 'log'), '-w', 'start'])
     return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, stop }
   } catch (err) {
     stop()
