@@ -21,7 +21,7 @@ describe('healthz', () => {
     const res = await t.request('/healthz')
     expect(res.status).toBe(503)
     const body = (await res.json()) as Record<string, unknown>
-    expect({ ...body, error: typeof body.error }).toEqual({
+    expect({ ...body, error: typeof body.error } as Record<string, unknown>).toEqual({
       status: 'error',
       version: '0.1.0',
       engine: TEST_ENGINE,

@@ -140,7 +140,7 @@ describe('db copy', () => {
 
   test('refuses a target that is not empty, naming its rows, and changes nothing there', async () => {
     const first = { MIDA_DATA_DIR: join(dir, 'first') }
-    const target = onPostgres
+    const target: Record<string, string> = onPostgres
       ? { MIDA_DATABASE_URL: await testDatabaseUrl(), MIDA_DATA_DIR: join(dir, 't') }
       : { MIDA_DATA_DIR: join(dir, 'target') }
     const to = target.MIDA_DATABASE_URL ?? `sqlite:${target.MIDA_DATA_DIR}`
@@ -176,7 +176,7 @@ describe('db copy', () => {
 
 describe('db migrate', () => {
   test('brings the configured database to the latest schema and says so', async () => {
-    const env = onPostgres
+    const env: Record<string, string> = onPostgres
       ? { MIDA_DATABASE_URL: await testDatabaseUrl(), MIDA_DATA_DIR: dir }
       : { MIDA_DATA_DIR: join(dir, 'fresh') }
     const r = JSON.parse(await ok(['db', 'migrate', '--json'], env)) as Record<string, unknown>
