@@ -61,6 +61,13 @@ export async function testDatabaseUrl(): Promise<string> {
   return at(name)
 }
 
+/** Drops a database testDatabaseUrl made (its connections closed first); others are left alone. */
+async function dropTestDatabase(url: string | undefined): Promise<void> {
+  const name = url ? new URL(url).pathname.slice(1) : ''
+  if (!admin || !/^mida_test_\d+_\d+$/.test(name)) return
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})
+}
+
 /** The environment that points a core (or a child process) at this run's engine. */
 export async function engineEnv(): Promise<Record<string, string>> {
   return onPostgres ? { MIDA_DATABASE_URL: await testDatabaseUrl() } : {}
@@ -136,8 +143,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     storeId,
     request: (path, init) => app.handle(new Request(`http://localhost${path}`, init)),
     close() {
-      // SQLite closes at once; a PostgreSQL pool closes in the background.
-      void closeCore(core).finally(cleanup)
+      // SQLite closes at once; a PostgreSQL pool closes (and its database goes) in the background.
+      void closeCore(core)
+        .then(() => dropTestDatabase(config.databaseUrl))
+        .finally(cleanup)
     },
   }
 }
@@ -174,11 +183,8 @@ export interface TestStore {
 /** A store in a fresh data dir with a fixed clock, for domain tests that need no HTTP. */
 export async function openTestStore(now = '2026-11-26T06:00:00Z'): Promise<TestStore> {
   const { dir, cleanup } = tempDir()
-  const data = await openData({
-    dataDir: dir,
-    databaseUrl: onPostgres ? await testDatabaseUrl() : undefined,
-    secretKey: undefined,
-  })
+  const databaseUrl = onPostgres ? await testDatabaseUrl() : undefined
+  const data = await openData({ dataDir: dir, databaseUrl, secretKey: undefined })
   const clock = new FixedClock(now)
   const store = await ensureDefaultStore(data, clock)
   return {
@@ -191,7 +197,10 @@ export async function openTestStore(now = '2026-11-26T06:00:00Z'): Promise<TestS
     storeId: store.id,
     dir,
     close() {
-      void data.close().finally(cleanup)
+      void data
+        .close()
+        .then(() => dropTestDatabase(databaseUrl))
+        .finally(cleanup)
     },
   }
 }
