@@ -319,7 +319,7 @@ sqliteOnly(
 )
 
 postgresOnly(
-  'the next start with the key seals them, says which, and rewrites the settings table (PostgreSQL only)',
+  'the next start with the key seals them, says which, and rewrites their table (PostgreSQL only)',
   async () => {
     const url = await testDatabaseUrl()
     const dir = dataDir()
@@ -341,7 +341,7 @@ postgresOnly(
       'shopify_webhook_secret',
     ])
     expect(lines).toEqual([
-      'Sealed smtp_password and shopify_webhook_secret, saved before MIDA_SECRET_KEY was set, and rewrote the settings table so that no plaintext copy is left in it (PostgreSQL keeps old copies in its WAL, and in any WAL archive or replica, until it recycles them)',
+      "Sealed smtp_password and shopify_webhook_secret, saved before MIDA_SECRET_KEY was set, and rewrote the database so that no plaintext copy is left in its tables (PostgreSQL's write-ahead log (and any archive or replica of it) keeps old copies until the server recycles it)",
     ])
     expect(
       await data.all(
