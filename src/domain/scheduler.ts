@@ -247,7 +247,7 @@ export interface BackgroundJobs {
   backup: BackupJob | undefined
   /** Prunes the audit log past its retention, at start and then hourly. */
   maintenance: PeriodicTask
-  /** Stops them all; waits for an email being sent. */
+  /** Stops them all; waits for an email being sent and a prune of the audit log. */
   stop(): Promise<void>
 }
 
@@ -298,6 +298,8 @@ export function startBackgroundJobs(options: {
       // A sync in progress may still wake the sender: it stops once the tick has ended.
       await ticked
       await sender.stop()
+      // A prune in progress ends before the caller closes the database.
+      await maintenance.settled()
     },
   }
 }

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { ensureAdminAtStartup } from '../../src/cli/admin.ts'
 import { loadConfig } from '../../src/config.ts'
-import { SqliteData } from '../../src/db/data.ts'
-import { type Database, openDatabaseFile } from '../../src/db/database.ts'
+import type { Data } from '../../src/db/data.ts'
 import {
   AdminInputError,
   countAdmins,
@@ -22,27 +21,30 @@ import { Conflict } from '../../src/domain/errors.ts'
 import { readSettings, updateSettings } from '../../src/domain/settings.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import { runCli } from '../../src/main.ts'
-import { captureIo, tempDir } from '../utils.ts'
+import { captureIo, engineEnv, openTestStore, type TestStore, tempDir } from '../utils.ts'
 
-let db: Database
-let data: SqliteData
+let opened: TestStore | undefined
+let data: Data
 let clock: FixedClock
-const open = () => {
-  db = openDatabaseFile(':memory:', { secretKey: undefined })
-  data = new SqliteData(db)
-  clock = new FixedClock('2026-11-26T06:00:00Z')
+const open = async () => {
+  opened = await openTestStore('2026-11-26T06:00:00Z')
+  data = opened.data
+  clock = opened.clock
 }
-afterEach(() => db?.close())
+afterEach(() => {
+  opened?.close()
+  opened = undefined
+})
 
 describe('admin accounts', () => {
   test('creates an admin with an argon2id hash, then resets its password and ends its sessions', async () => {
-    open()
+    await open()
     const first = await createOrResetAdmin(data, ' Me@Shop.example ', 'first password', clock)
     expect(first.created).toBe(true)
     expect(first.admin.email).toBe('me@shop.example')
-    const { password_hash } = db.query('SELECT password_hash FROM admins').get() as {
-      password_hash: string
-    }
+    const { password_hash } = (await data.get<{ password_hash: string }>(
+      'SELECT password_hash FROM admins',
+    )) as { password_hash: string }
     expect(password_hash.startsWith('$argon2id$')).toBe(true)
     const session = await startSession(data, first.admin.id, clock)
     expect((await findSession(data, session.token, clock))?.admin.email).toBe('me@shop.example')
@@ -58,7 +60,7 @@ describe('admin accounts', () => {
   })
 
   test('refuses a bad email and a short password, naming each field', async () => {
-    open()
+    await open()
     const err = await createOrResetAdmin(data, 'not-an-email', 'short', clock).catch((e) => e)
     expect(err).toBeInstanceOf(AdminInputError)
     expect(err.fields).toEqual({
@@ -69,7 +71,7 @@ describe('admin accounts', () => {
   })
 
   test('verifyLogin: wrong password and unknown email both give null', async () => {
-    open()
+    await open()
     await createOrResetAdmin(data, 'me@shop.example', 'right password', clock)
     expect(await verifyLogin(data, 'me@shop.example', 'wrong password')).toBeNull()
     expect(await verifyLogin(data, 'nobody@shop.example', 'right password')).toBeNull()
@@ -81,7 +83,7 @@ describe('admin accounts', () => {
 
 describe('setup links', () => {
   test('are valid for 30 minutes', async () => {
-    open()
+    await open()
     const { token, expiresAt } = await issueSetupToken(data, clock)
     expect(expiresAt).toBe(Date.parse('2026-11-26T06:30:00Z'))
     clock.advance({ minutes: 29, seconds: 59 })
@@ -94,7 +96,7 @@ describe('setup links', () => {
   })
 
   test('create the first admin once', async () => {
-    open()
+    await open()
     const { token } = await issueSetupToken(data, clock)
     const admin = await createFirstAdmin(data, token, 'me@shop.example', 'a good password', clock)
     expect((await listAdmins(data)).map((a) => a.email)).toEqual(['me@shop.example'])
@@ -112,17 +114,17 @@ describe('setup links', () => {
   })
 
   test('a used link stays used', async () => {
-    open()
+    await open()
     const { token } = await issueSetupToken(data, clock)
     await createFirstAdmin(data, token, 'me@shop.example', 'a good password', clock)
-    db.query('DELETE FROM admins').run()
+    await data.run('DELETE FROM admins')
     expect(await setupTokenProblem(data, token, clock)).toBe('This setup link was already used.')
   })
 })
 
 describe('login sessions', () => {
   test('end after 7 idle days, slide with use, and never outlive 30 days', async () => {
-    open()
+    await open()
     const { admin } = await createOrResetAdmin(data, 'me@shop.example', 'a good password', clock)
     const s = await startSession(data, admin.id, clock)
     expect(s.token).toMatch(/^[0-9A-Za-z]{43}$/)
@@ -142,7 +144,7 @@ describe('login sessions', () => {
   })
 
   test('logout ends the session; a malformed token finds nothing', async () => {
-    open()
+    await open()
     const { admin } = await createOrResetAdmin(data, 'me@shop.example', 'a good password', clock)
     const s = await startSession(data, admin.id, clock)
     await endSession(data, s.token, clock)
@@ -153,7 +155,7 @@ describe('login sessions', () => {
 
 describe('start-up and the admin command', () => {
   test('MIDA_ADMIN_EMAIL/PASSWORD create the first admin; otherwise a setup link is printed', async () => {
-    open()
+    await open()
     const lines: string[] = []
     const base = { cwd: '/', flags: {} }
     const withEnv = loadConfig({
@@ -175,8 +177,8 @@ describe('start-up and the admin command', () => {
     await ensureAdminAtStartup(data, withEnv, clock, (l) => lines.push(l))
     expect(lines.length).toBe(1)
 
-    db.close()
-    open()
+    opened?.close()
+    await open()
     const plain = loadConfig({ ...base, env: { MIDA_BASE_URL: 'https://shop.example' } })
     await ensureAdminAtStartup(data, plain, clock, (l) => lines.push(l))
     const link = /https:\/\/shop\.example\/setup\?token=([0-9A-Za-z]{32})/.exec(lines[1]!)
@@ -188,8 +190,9 @@ describe('start-up and the admin command', () => {
   test('`admin create` creates, then resets; bad input exits 1 with the reason', async () => {
     const { dir, cleanup } = tempDir()
     try {
+      const env = await engineEnv()
       const run = async (args: string[]) => {
-        const io = captureIo(dir)
+        const io = captureIo(dir, '', env)
         const code = await runCli(
           [...args, '--data-dir', dir],
           io,
@@ -242,7 +245,7 @@ describe('start-up and the admin command', () => {
 
 describe("the first admin's email as the store email", () => {
   test('the setup link makes it the store email when the store has none', async () => {
-    open()
+    await open()
     const store = await ensureDefaultStore(data, clock)
     const { token } = await issueSetupToken(data, clock)
     await createFirstAdmin(data, token, 'First@Shop.example', 'a good password', clock)
@@ -250,7 +253,7 @@ describe("the first admin's email as the store email", () => {
   })
 
   test('a store email already set is kept', async () => {
-    open()
+    await open()
     const store = await ensureDefaultStore(data, clock)
     await updateSettings(data, store, { store_email: 'shop@shop.example' }, clock)
     const { token } = await issueSetupToken(data, clock)
@@ -259,7 +262,7 @@ describe("the first admin's email as the store email", () => {
   })
 
   test('MIDA_ADMIN_EMAIL at start-up makes it the store email, after seeding the time zone', async () => {
-    open()
+    await open()
     const config = loadConfig({
       cwd: '/',
       flags: {},
@@ -274,20 +277,21 @@ describe("the first admin's email as the store email", () => {
   test('`admin create` does it for the first admin only, never for a later one', async () => {
     const { dir, cleanup } = tempDir()
     try {
+      const env = await engineEnv()
       const run = (email: string) =>
         runCli(
           ['admin', 'create', '--email', email, '--password', 'pass word 1', '--data-dir', dir],
-          captureIo(dir),
+          captureIo(dir, '', env),
           new FixedClock('2026-11-26T06:00:00Z'),
         )
       expect(await run('first@shop.example')).toBe(0)
-      const io = captureIo(dir)
+      const io = captureIo(dir, '', env)
       expect(await runCli(['settings', '--json', '--data-dir', dir], io, clock)).toBe(0)
       expect(JSON.parse(io.stdout()).store_email).toBe('first@shop.example')
-      const clear = captureIo(dir)
+      const clear = captureIo(dir, '', env)
       await runCli(['settings', 'set', 'store_email=', '--data-dir', dir], clear, clock)
       expect(await run('second@shop.example')).toBe(0)
-      const after = captureIo(dir)
+      const after = captureIo(dir, '', env)
       await runCli(['settings', '--json', '--data-dir', dir], after, clock)
       expect(JSON.parse(after.stdout()).store_email).toBe('')
     } finally {

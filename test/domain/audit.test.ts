@@ -26,8 +26,8 @@ async function recordDaysAgo(daysAgo: number) {
   )
 }
 
-const kept = () =>
-  (s.db.query('SELECT detail FROM audit_log ORDER BY id').all() as { detail: string }[]).map((r) =>
+const kept = async () =>
+  (await s.data.all<{ detail: string }>('SELECT detail FROM audit_log ORDER BY id')).map((r) =>
     Number(r.detail),
   )
 
@@ -35,15 +35,15 @@ test('entries older than the retention are pruned, newer ones kept; 0 keeps them
   s = await openTestStore(NOW)
   for (const d of [800, 366, 365.5, 365, 364, 30, 0]) await recordDaysAgo(d)
   expect(await pruneAuditLog(s.data, 0, s.clock)).toBe(0)
-  expect(kept()).toEqual([800, 366, 365.5, 365, 364, 30, 0])
+  expect(await kept()).toEqual([800, 366, 365.5, 365, 364, 30, 0])
   // Exactly 365 days old is still kept; older goes.
   expect(await pruneAuditLog(s.data, 365, s.clock)).toBe(3)
-  expect(kept()).toEqual([365, 364, 30, 0])
+  expect(await kept()).toEqual([365, 364, 30, 0])
   s.clock.advance({ hours: 300 * 24 })
   expect(await pruneAuditLog(s.data, 365, s.clock)).toBe(2)
-  expect(kept()).toEqual([30, 0])
+  expect(await kept()).toEqual([30, 0])
   expect(await pruneAuditLog(s.data, 7, s.clock)).toBe(2)
-  expect(kept()).toEqual([])
+  expect(await kept()).toEqual([])
 })
 
 test('the background jobs prune the audit log when they start, keeping MIDA_AUDIT_KEEP_DAYS', async () => {
@@ -60,10 +60,10 @@ test('the background jobs prune the audit log when they start, keeping MIDA_AUDI
   let jobs = start()
   await jobs.stop()
   // The default keeps a year.
-  expect(kept()).toEqual([100, 40, 1])
+  expect(await kept()).toEqual([100, 40, 1])
   jobs = start(60)
   await jobs.stop()
-  expect(kept()).toEqual([40, 1])
+  expect(await kept()).toEqual([40, 1])
 })
 
 test('a repeated event counts in the address latest row while it is the same action in the window', async () => {
@@ -76,12 +76,11 @@ test('a repeated event counts in the address latest row while it is the same act
       WINDOW,
       s.clock,
     )
-  const rows = () =>
-    s.db.query('SELECT address, action, count FROM audit_log ORDER BY id').all() as unknown[]
+  const rows = () => s.data.all('SELECT address, action, count FROM audit_log ORDER BY id')
   for (let i = 0; i < 3; i++) await refused('10.0.0.1')
   await refused('10.0.0.2')
   await refused('10.0.0.1')
-  expect(rows()).toEqual([
+  expect(await rows()).toEqual([
     { address: '10.0.0.1', action: 'login.throttled', count: 4 },
     { address: '10.0.0.2', action: 'login.throttled', count: 1 },
   ])
@@ -97,7 +96,7 @@ test('a repeated event counts in the address latest row while it is the same act
   await refused('10.0.0.2')
   await refused(null)
   await refused(null)
-  expect(rows()).toEqual([
+  expect(await rows()).toEqual([
     { address: '10.0.0.1', action: 'login.throttled', count: 4 },
     { address: '10.0.0.2', action: 'login.throttled', count: 1 },
     { address: '10.0.0.1', action: 'login.throttled', count: 1 },

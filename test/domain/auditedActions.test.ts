@@ -21,7 +21,7 @@ import {
   regenerateApiKey,
   revokeApiKey,
 } from '../../src/domain/keys.ts'
-import { openTestStore, type TestStore } from '../utils.ts'
+import { onPostgres, openTestStore, type TestStore } from '../utils.ts'
 
 let s: TestStore
 let by: AuditActor
@@ -32,11 +32,22 @@ beforeEach(async () => {
 afterEach(() => s.close())
 
 /** From now on every insert into the audit log fails, as a full disk or a broken table would. */
-function breakAuditLog() {
-  s.db.exec(
-    `CREATE TEMP TRIGGER audit_log_broken BEFORE INSERT ON audit_log
-     BEGIN SELECT RAISE(ABORT, 'the audit log cannot be written'); END`,
-  )
+async function breakAuditLog() {
+  if (onPostgres) {
+    await s.data.run(
+      `CREATE FUNCTION audit_log_broken() RETURNS trigger LANGUAGE plpgsql
+       AS $$ BEGIN RAISE EXCEPTION 'the audit log cannot be written'; END $$`,
+    )
+    await s.data.run(
+      `CREATE TRIGGER audit_log_broken BEFORE INSERT ON audit_log
+       FOR EACH ROW EXECUTE FUNCTION audit_log_broken()`,
+    )
+  } else {
+    await s.data.run(
+      `CREATE TEMP TRIGGER audit_log_broken BEFORE INSERT ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'the audit log cannot be written'); END`,
+    )
+  }
 }
 
 const AUDIT_FAILS = 'the audit log cannot be written'
@@ -62,7 +73,7 @@ describe('an audited action and its entry commit together', () => {
   })
 
   test('a key is not created when its entry cannot be written', async () => {
-    breakAuditLog()
+    await breakAuditLog()
     await expect(createApiKey(s.data, s.store, 'Looker', 'export', s.clock, by)).rejects.toThrow(
       AUDIT_FAILS,
     )
@@ -73,7 +84,7 @@ describe('an audited action and its entry commit together', () => {
     const { key, secret } = await createApiKey(s.data, s.store, 'Looker', 'export', s.clock)
     // Cached by a first use: a failed revocation must not leave the cache doubting it either.
     expect((await authenticateApiKey(s.data, secret, 'export', s.clock))?.id).toBe(key.id)
-    breakAuditLog()
+    await breakAuditLog()
     await expect(revokeApiKey(s.data, s.store, 'Looker', s.clock, by)).rejects.toThrow(AUDIT_FAILS)
     await expect(regenerateApiKey(s.data, s.store, 'Looker', s.clock, by)).rejects.toThrow(
       AUDIT_FAILS,
@@ -86,7 +97,7 @@ describe('an audited action and its entry commit together', () => {
   test('an admin is neither created nor reset, and keeps its sessions, when the entry fails', async () => {
     const { admin } = await createOrResetAdmin(s.data, 'me@shop.example', 'first password', s.clock)
     const session = await startSession(s.data, admin.id, s.clock)
-    breakAuditLog()
+    await breakAuditLog()
     await expect(
       createOrResetAdmin(s.data, 'two@shop.example', 'a good password', s.clock, by),
     ).rejects.toThrow(AUDIT_FAILS)
@@ -100,7 +111,7 @@ describe('an audited action and its entry commit together', () => {
 
   test('a setup link is not spent and no admin exists when the entry fails', async () => {
     const { token } = await issueSetupToken(s.data, s.clock)
-    breakAuditLog()
+    await breakAuditLog()
     const from = { storeId: s.store.id, address: '203.0.113.7' }
     await expect(
       createFirstAdmin(s.data, token, 'me@shop.example', 'a good password', s.clock, from),
@@ -117,10 +128,10 @@ describe('an audited action and its entry commit together', () => {
       s.clock,
     )
     const open = await startSession(s.data, admin.id, s.clock)
-    breakAuditLog()
+    await breakAuditLog()
     const login = { ...by, actor: admin.email }
     await expect(startSession(s.data, admin.id, s.clock, login)).rejects.toThrow(AUDIT_FAILS)
-    expect(s.db.query('SELECT count(*) AS n FROM admin_sessions').get()).toEqual({ n: 1 })
+    expect(await s.data.get('SELECT count(*) AS n FROM admin_sessions')).toEqual({ n: 1 })
     await expect(endSession(s.data, open.token, s.clock, login)).rejects.toThrow(AUDIT_FAILS)
     expect((await findSession(s.data, open.token, s.clock))?.admin.id).toBe(admin.id)
   })

@@ -16,8 +16,10 @@ import { sessionInput } from '../../src/domain/records.ts'
 import { initialiseSettings, updateSettings } from '../../src/domain/settings.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import { runCli } from '../../src/main.ts'
-import { captureIo, tempDir } from '../utils.ts'
+import { captureIo, describeSqliteOnly, tempDir } from '../utils.ts'
 
+// Backups are SQLite's (VACUUM INTO a file); on PostgreSQL `backup` names pg_dump instead. The
+// rotation of the backup directory touches no database and runs on both.
 const cleanups: (() => void)[] = []
 afterEach(() => {
   for (const c of cleanups.splice(0)) c()
@@ -49,7 +51,7 @@ function sessionsIn(file: string): number {
   }
 }
 
-describe('backupDatabase', () => {
+describeSqliteOnly('backupDatabase (SQLite only)', () => {
   test('writes a checked copy with the data, and refuses to overwrite a file', async () => {
     const { dir, data } = await store()
     const file = join(dir, 'copy.sqlite')
@@ -86,7 +88,7 @@ describe('rotateBackups', () => {
   })
 })
 
-describe('BackupJob', () => {
+describeSqliteOnly('BackupJob (SQLite only)', () => {
   test('one backup per store day, named by the store date, keeping the newest N', async () => {
     const { dir, data, clock } = await store('America/New_York')
     const job = new BackupJob({ data, clock, dataDir: dir, keep: 2 })
@@ -126,7 +128,7 @@ describe('BackupJob', () => {
   })
 })
 
-describe('mida-export backup', () => {
+describeSqliteOnly('mida-export backup (SQLite only)', () => {
   test('backup FILE and backup --keep N', async () => {
     const { dir, db } = await store('UTC')
     db.close()

@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { SqliteData } from '../../src/db/data.ts'
-import { type Database, openDatabaseFile } from '../../src/db/database.ts'
+import type { Data } from '../../src/db/data.ts'
 import { OpenSessions } from '../../src/db/sqlite/trackerBatch.ts'
-import { FixedClock, nowMs } from '../../src/domain/clock.ts'
+import { type FixedClock, nowMs } from '../../src/domain/clock.ts'
 import {
   CollectQueue,
   countToday,
@@ -14,7 +13,7 @@ import {
 } from '../../src/domain/collect.ts'
 import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import { ensureDefaultStore, type Store } from '../../src/domain/stores.ts'
-import { openTestStore } from '../utils.ts'
+import { openTestStore, type TestStore } from '../utils.ts'
 
 const UA = {
   desktop:
@@ -144,22 +143,21 @@ describe('trafficSource', () => {
 })
 
 describe('recordEvents', () => {
-  let db: Database
-  let data: SqliteData
+  let t: TestStore
+  let data: Data
   /** The tracker's open sessions, as the core holds them across batches. */
   let open: OpenSessions
   let clock: FixedClock
   let store: Store
   let storeId: number
   beforeEach(async () => {
-    db = openDatabaseFile(':memory:', { secretKey: undefined })
-    data = new SqliteData(db)
+    t = await openTestStore('2026-11-25T15:00:00Z')
+    ;({ data, clock } = t)
     open = new OpenSessions()
-    clock = new FixedClock('2026-11-25T15:00:00Z')
     store = await ensureDefaultStore(data, clock)
     storeId = store.id
   })
-  afterEach(() => db.close())
+  afterEach(() => t.close())
 
   const event = (
     name: TrackerEvent['name'],
@@ -177,12 +175,10 @@ describe('recordEvents', () => {
     ...extra,
   })
   const sessions = () =>
-    db
-      .query(
-        `SELECT visitor_id, started_at, ended_at, pageviews, device, source, landing_page,
-           viewed_product, added_to_cart, reached_checkout FROM sessions ORDER BY started_at`,
-      )
-      .all()
+    data.all(
+      `SELECT visitor_id, started_at, ended_at, pageviews, device, source, landing_page,
+         viewed_product, added_to_cart, reached_checkout FROM sessions ORDER BY started_at`,
+    )
   const ms = (at: string) => Temporal.Instant.from(at).epochMilliseconds
 
   test('a visit: pageviews, product view, add to cart, checkout; device and source from the first event', async () => {
@@ -207,7 +203,7 @@ describe('recordEvents', () => {
       clock,
     )
     expect(result).toEqual({ inserted: 1, updated: 0 })
-    expect(sessions()).toEqual([
+    expect(await sessions()).toEqual([
       {
         visitor_id: 'visitor-1',
         started_at: ms('2026-11-25T10:00:00Z'),
@@ -243,7 +239,7 @@ describe('recordEvents', () => {
       clock,
     )
     expect(second).toEqual({ inserted: 1, updated: 0 })
-    expect(sessions()).toMatchObject([
+    expect(await sessions()).toMatchObject([
       {
         started_at: ms('2026-11-25T10:00:00Z'),
         ended_at: ms('2026-11-25T10:29:59Z'),
@@ -265,7 +261,7 @@ describe('recordEvents', () => {
       [event('pageview', 'https://shop.example/', '2026-11-25T10:00:00Z')],
       clock,
     )
-    const id = (db.query('SELECT id FROM sessions').get() as { id: string }).id
+    const id = ((await data.get('SELECT id FROM sessions')) as { id: string }).id
     // Another path rewrites the visitor's open session (an import correcting it).
     await writeSessions(
       data,
@@ -293,7 +289,7 @@ describe('recordEvents', () => {
       [event('pageview', 'https://shop.example/a', '2026-11-25T10:06:00Z')],
       clock,
     )
-    expect(sessions()).toEqual([
+    expect(await sessions()).toEqual([
       {
         visitor_id: 'visitor-1',
         started_at: ms('2026-11-25T10:00:00Z'),
@@ -323,7 +319,7 @@ describe('recordEvents', () => {
       ],
       clock,
     )
-    expect(sessions()).toMatchObject([
+    expect(await sessions()).toMatchObject([
       { visitor_id: 'visitor-1', pageviews: 1, device: 'mobile', source: 'direct' },
       {
         visitor_id: 'visitor-2',
@@ -350,23 +346,24 @@ describe('recordEvents', () => {
       ],
       clock,
     )
-    expect(sessions()).toMatchObject([{ viewed_product: 1, reached_checkout: 0, pageviews: 2 }])
+    expect(await sessions()).toMatchObject([
+      { viewed_product: 1, reached_checkout: 0, pageviews: 2 },
+    ])
   })
 })
 
 describe('CollectQueue', () => {
   test('a burst of events is one transaction, and each add resolves once it is written', async () => {
-    const db = openDatabaseFile(':memory:', { secretKey: undefined })
-    const clock = new FixedClock('2026-11-25T15:00:00Z')
-    const storeId = (await ensureDefaultStore(new SqliteData(db), clock)).id
-    const queue = new CollectQueue(new SqliteData(db), new OpenSessions(), clock, {
+    const t = await openTestStore('2026-11-25T15:00:00Z')
+    const { data, clock, storeId } = t
+    const queue = new CollectQueue(data, new OpenSessions(), clock, {
       delayMs: 5,
       maxBatch: 500,
     })
-    const revision = () =>
-      (db.query('SELECT data_revision FROM stores').get() as { data_revision: number })
+    const revision = async () =>
+      ((await data.get('SELECT data_revision FROM stores')) as { data_revision: number })
         .data_revision
-    const before = revision()
+    const before = await revision()
     const adds = Array.from({ length: 50 }, (_, i) =>
       queue.add({
         storeId,
@@ -378,26 +375,27 @@ describe('CollectQueue', () => {
       }),
     )
     expect(queue.size).toBe(50)
-    expect(db.query('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 0 })
+    // Asked before the batch is due (5 ms on), so before it is written.
+    expect(await data.get('SELECT count(*) AS n FROM sessions')).toEqual({ n: 0 })
     await Promise.all(adds)
     // writeSessions bumps the revision once per transaction
-    expect(revision()).toBe(before + 1)
-    expect(db.query('SELECT count(*) AS n, sum(pageviews) AS pv FROM sessions').get()).toEqual({
+    expect(await revision()).toBe(before + 1)
+    expect(await data.get('SELECT count(*) AS n, sum(pageviews) AS pv FROM sessions')).toEqual({
       n: 10,
       pv: 50,
     })
-    expect((db.query('SELECT min(started_at) AS t FROM sessions').get() as { t: number }).t).toBe(
+    expect(((await data.get('SELECT min(started_at) AS t FROM sessions')) as { t: number }).t).toBe(
       nowMs(clock),
     )
-    db.close()
+    t.close()
   })
 
   test('by default a batch is written at the end of the turn its events arrived in, not later', async () => {
-    const db = openDatabaseFile(':memory:', { secretKey: undefined })
-    const clock = new FixedClock('2026-11-25T15:00:00Z')
-    const storeId = (await ensureDefaultStore(new SqliteData(db), clock)).id
-    const queue = new CollectQueue(new SqliteData(db), new OpenSessions(), clock)
-    const count = () => (db.query('SELECT count(*) AS n FROM sessions').get() as { n: number }).n
+    const t = await openTestStore('2026-11-25T15:00:00Z')
+    const { data, clock, storeId } = t
+    const queue = new CollectQueue(data, new OpenSessions(), clock)
+    const count = async () =>
+      ((await data.get('SELECT count(*) AS n FROM sessions')) as { n: number }).n
     const add = (visitorId: string) =>
       queue.add({
         storeId,
@@ -409,25 +407,25 @@ describe('CollectQueue', () => {
       })
     const first = [add('visitor-a'), add('visitor-b')]
     expect(queue.size).toBe(2)
-    expect(count()).toBe(0)
-    // The queue's check callback was scheduled before this one: it has run when this one does.
+    expect(await count()).toBe(0)
+    // The queue's check callback was scheduled before this one: it has run when this one does,
+    // and taken the batch (written at once on SQLite, in round trips on PostgreSQL).
     await new Promise((resolve) => setImmediate(resolve))
     expect(queue.size).toBe(0)
-    expect(count()).toBe(2)
     await Promise.all(first)
+    expect(await count()).toBe(2)
     // An event of a later turn is its own batch.
     const later = add('visitor-c')
     expect(queue.size).toBe(1)
     await later
-    expect(count()).toBe(3)
-    db.close()
+    expect(await count()).toBe(3)
+    t.close()
   })
 
   test('a failed write rejects every event of the batch', async () => {
-    const db = openDatabaseFile(':memory:', { secretKey: undefined })
-    const clock = new FixedClock('2026-11-25T15:00:00Z')
-    const queue = new CollectQueue(new SqliteData(db), new OpenSessions(), clock)
-    db.close()
+    const t = await openTestStore('2026-11-25T15:00:00Z')
+    const queue = new CollectQueue(t.data, new OpenSessions(), t.clock)
+    await t.data.close()
     const add = queue.add({
       storeId: 1,
       visitorId: 'visitor-1',
@@ -437,6 +435,7 @@ describe('CollectQueue', () => {
       userAgent: UA.desktop,
     })
     await expect(add).rejects.toThrow()
+    t.close()
   })
 })
 

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { SqliteData } from '../../src/db/data.ts'
-import { type Database, openDatabaseFile } from '../../src/db/database.ts'
-import { FixedClock } from '../../src/domain/clock.ts'
+import type { Data } from '../../src/db/data.ts'
+import type { FixedClock } from '../../src/domain/clock.ts'
 import { importOrders, parseNoteAttributes } from '../../src/domain/csv.ts'
 import { writeSessions } from '../../src/domain/ingest/writers.ts'
 import { ensureDefaultStore, type Store } from '../../src/domain/stores.ts'
 import { type CsvRow, parseCsv } from '../../src/lib/csv.ts'
+import { openTestStore, type TestStore } from '../utils.ts'
 
 /** A stream that delivers the text `size` bytes at a time, to cross every chunk boundary. */
 function chunked(text: string, size = 7): ReadableStream<Uint8Array> {
@@ -85,25 +85,22 @@ export const SHOPIFY_CSV = [
 ].join('\r\n')
 
 describe('importOrders from a Shopify CSV export', () => {
-  let db: Database
-  let data: SqliteData
+  let s: TestStore
+  let data: Data
   let clock: FixedClock
   let store: Store
   beforeEach(async () => {
-    db = openDatabaseFile(':memory:', { secretKey: undefined })
-    data = new SqliteData(db)
-    clock = new FixedClock('2026-11-26T06:00:00Z')
+    s = await openTestStore('2026-11-26T06:00:00Z')
+    ;({ data, clock } = s)
     store = await ensureDefaultStore(data, clock)
   })
-  afterEach(() => db.close())
+  afterEach(() => s.close())
 
   const orders = () =>
-    db
-      .query(
-        `SELECT id, name, created_at, total_price_cents, currency, financial_status, cancelled_at,
-           test, session_id FROM orders ORDER BY id`,
-      )
-      .all()
+    data.all(
+      `SELECT id, name, created_at, total_price_cents, currency, financial_status, cancelled_at,
+         test, session_id FROM orders ORDER BY id`,
+    )
   const ms = (at: string) => Temporal.Instant.from(at).epochMilliseconds
 
   test('one order per Name, its fields from its first row, bad orders reported by line', async () => {
@@ -142,7 +139,7 @@ describe('importOrders from a Shopify CSV export', () => {
         },
       ],
     })
-    expect(orders()).toEqual([
+    expect(await orders()).toEqual([
       {
         id: '5001',
         name: '#1001',
@@ -192,11 +189,11 @@ describe('importOrders from a Shopify CSV export', () => {
 
   test('importing the same export again changes nothing; a known test order stays one', async () => {
     await importOrders(data, store, chunked(SHOPIFY_CSV, 4096), clock)
-    db.query("UPDATE orders SET test = 1 WHERE id = '5003'").run()
-    const before = orders()
+    await data.run("UPDATE orders SET test = 1 WHERE id = '5003'")
+    const before = await orders()
     const { summary } = await importOrders(data, store, chunked(SHOPIFY_CSV, 4096), clock)
     expect(summary).toMatchObject({ inserted: 0, updated: 4, rejected: 2 })
-    expect(orders()).toEqual(before)
+    expect(await orders()).toEqual(before)
   })
 
   test('NDJSON is still NDJSON', async () => {

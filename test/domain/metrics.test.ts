@@ -1,9 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import type { Data } from '../../src/db/data.ts'
-import type { Database } from '../../src/db/database.ts'
-import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
-import { FixedClock, nowMs } from '../../src/domain/clock.ts'
-import { writeOrders } from '../../src/domain/ingest/writers.ts'
+import { FixedClock } from '../../src/domain/clock.ts'
+import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import { computeMetrics, type Metrics, round } from '../../src/domain/metrics.ts'
 import { dayRange, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
@@ -12,25 +10,25 @@ import { openTestStore } from '../utils.ts'
 
 const NY = 'America/New_York'
 const clock = new FixedClock('2026-12-01T12:00:00Z')
-let db: Database
 let data: Data
 let store: Store
-let storeId: number
 let close: () => void
 
 beforeEach(async () => {
-  ;({ db, data, store, storeId, close } = await openTestStore(clock.now().toString()))
+  ;({ data, store, close } = await openTestStore(clock.now().toString()))
 })
 
 afterEach(() => close())
 
 /** Sessions as an import would give them (defaults applied); `seconds` is the duration. */
-function sessions(...rows: (Record<string, unknown> & { seconds?: number })[]): void {
+async function sessions(
+  ...rows: (Record<string, unknown> & { seconds?: number })[]
+): Promise<void> {
   const records = rows.map(({ seconds, ...r }) => {
     const s = sessionInput.parse(r)
     return seconds === undefined ? s : { ...s, ended_at: s.started_at + seconds * 1000 }
   })
-  writeSessions(db, storeId, records, nowMs(clock))
+  await writeSessions(data, store, records, clock)
 }
 
 async function orders(...rows: Record<string, unknown>[]): Promise<void> {
@@ -47,7 +45,7 @@ const metricsOf = (d: string) => computeMetrics(data, store, day(d))
 
 describe('computeMetrics on a hand-built day (2026-11-25, New York, UTC-5)', () => {
   beforeEach(async () => {
-    sessions(
+    await sessions(
       // v1 visited before the period: a returning visitor
       { id: 'prev', visitor_id: 'v1', started_at: '2026-11-20T12:00:00-05:00', seconds: 10 },
       // at 00:00:00 store time exactly: belongs to the 25th
@@ -287,7 +285,7 @@ describe('computeMetrics on a hand-built day (2026-11-25, New York, UTC-5)', () 
 describe('computeMetrics over a week', () => {
   test('one daily row per day, every day present, across the 25-hour day', async () => {
     // The Monday week 2026-10-26 … 2026-11-01 in New York; DST ends on Sunday 2026-11-01.
-    sessions(
+    await sessions(
       { id: 'w1', visitor_id: 'v10', started_at: '2026-10-26T00:00:00-04:00' },
       { id: 'w2', visitor_id: 'v11', started_at: '2026-10-28T12:00:00-04:00', pageviews: 3 },
       { id: 'w3', visitor_id: 'v10', started_at: '2026-10-28T23:59:59-04:00', pageviews: 2 },
@@ -326,7 +324,7 @@ describe('computeMetrics over a week', () => {
   })
 
   test('a visitor seen on several days counts once for the week but once per day', async () => {
-    sessions(
+    await sessions(
       { id: 'a', visitor_id: 'v', started_at: '2026-11-16T10:00:00-05:00' },
       { id: 'b', visitor_id: 'v', started_at: '2026-11-18T10:00:00-05:00' },
     )
@@ -373,7 +371,7 @@ describe('edge cases', () => {
   })
 
   test('conversion is capped at 1 when there are more orders than sessions', async () => {
-    sessions({ id: 's', visitor_id: 'v', started_at: '2026-11-25T10:00:00-05:00' })
+    await sessions({ id: 's', visitor_id: 'v', started_at: '2026-11-25T10:00:00-05:00' })
     await orders(
       { id: 'a', created_at: '2026-11-25T10:00:00-05:00', total_price: '1' },
       { id: 'b', created_at: '2026-11-25T11:00:00-05:00', total_price: '2' },
@@ -398,7 +396,7 @@ describe('edge cases', () => {
         })
       }
     }
-    sessions(...rows)
+    await sessions(...rows)
     expect((await metricsOf('2026-11-25')).top_landing_pages).toEqual([
       { path: '/p12', sessions: 3 },
       { path: '/p03', sessions: 2 },
@@ -414,7 +412,7 @@ describe('edge cases', () => {
   })
 
   test('a range of days (stats) counts every day in it', async () => {
-    sessions(
+    await sessions(
       { id: 'a', visitor_id: 'v1', started_at: '2026-11-24T10:00:00-05:00' },
       { id: 'b', visitor_id: 'v2', started_at: '2026-11-25T10:00:00-05:00' },
     )

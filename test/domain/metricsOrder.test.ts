@@ -6,7 +6,7 @@ import { importNdjson } from '../../src/domain/ingest/ndjsonImport.ts'
 import { computeMetrics, type Metrics } from '../../src/domain/metrics.ts'
 import type { RecordKind } from '../../src/domain/ndjson.ts'
 import { periodContaining } from '../../src/domain/periods.ts'
-import { openTestStore, type TestStore } from '../utils.ts'
+import { onPostgres, openTestStore, type TestStore } from '../utils.ts'
 
 // Metrics read a period from the index on start time, however the rows lie in the table: the
 // same sessions and orders give the same figures whether they arrived in time order or shuffled,
@@ -181,9 +181,12 @@ async function importAndMeasure(arrange: (lines: Line[]) => Line[], batched: boo
   let summary: Awaited<ReturnType<typeof importNdjson>>
   try {
     summary = await importLines(t, 'sessions', arrange(sessions))
-    // The path taken: a first load into the empty store, batches beside a stored session.
-    expect(begin).toHaveBeenCalledTimes(1)
-    expect(begin.mock.results[0]!.value === null).toBe(batched)
+    // The path taken on SQLite: a first load into the empty store, batches beside a stored
+    // session. PostgreSQL has no bulk load (its ingest engine writes batch by batch).
+    if (!onPostgres) {
+      expect(begin).toHaveBeenCalledTimes(1)
+      expect(begin.mock.results[0]!.value === null).toBe(batched)
+    }
   } finally {
     begin.mockRestore()
   }
@@ -191,8 +194,8 @@ async function importAndMeasure(arrange: (lines: Line[]) => Line[], batched: boo
   const metrics: Metrics[] = []
   for (const period of [WEEK, ...DAYS]) metrics.push(await computeMetrics(t.data, t.store, period))
   const visitor = (id: string) =>
-    t.db.query('SELECT first_seen_at, last_seen_at FROM visitors WHERE id = ?').get(id)
-  return { summary, metrics, gone: visitor('gone'), came: visitor('came') }
+    t.data.get('SELECT first_seen_at, last_seen_at FROM visitors WHERE id = ?', id)
+  return { summary, metrics, gone: await visitor('gone'), came: await visitor('came') }
 }
 
 /** The sessions as stored after every line: the last copy of each. */

@@ -1,9 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { SqliteData } from '../../src/db/data.ts'
-import { openDatabase } from '../../src/db/database.ts'
-import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
-import { nowMs } from '../../src/domain/clock.ts'
-import { writeOrders } from '../../src/domain/ingest/writers.ts'
+import { openData } from '../../src/db/open.ts'
+import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import {
   configuredMailer,
   type Mailer,
@@ -26,7 +23,7 @@ import { readSettings, updateSettings } from '../../src/domain/settings.ts'
 import { SyncFailed, syncPeriod } from '../../src/domain/sync.ts'
 import { renderNotification } from '../../views/emails/notification.tsx'
 import { type SmtpSink, startSmtpSink } from '../smtp.ts'
-import { createTestApp, type TestApp } from '../utils.ts'
+import { createTestApp, onPostgres, type TestApp } from '../utils.ts'
 
 // 06:00 UTC on 26 Nov 2026 is 01:00 in New York: yesterday (25 Nov) is the period.
 const NOW = '2026-11-26T06:00:00Z'
@@ -48,6 +45,14 @@ afterEach(async () => {
   t.close()
   await sink.stop()
 })
+
+/** A second connection to the test app's database, as another process would open. */
+const reopen = () =>
+  openData({ dataDir: t.dir, databaseUrl: t.config.databaseUrl, secretKey: undefined })
+
+/** The engine's message for a missing table (each names it its own way). */
+const noSuchTable = (name: string) =>
+  onPostgres ? `relation "${name}" does not exist` : `no such table: ${name}`
 
 async function useSink(port = sink.port): Promise<void> {
   await updateSettings(
@@ -73,15 +78,15 @@ function sync(trigger: 'api' | 'cli' | 'scheduler' = 'api') {
 }
 
 async function seedDay(): Promise<void> {
-  writeSessions(
-    t.db,
-    t.storeId,
+  await writeSessions(
+    t.data,
+    t.store,
     [
       { id: 's1', visitor_id: 'v1', started_at: '2026-11-25T15:00:00Z', pageviews: 3 },
       { id: 's2', visitor_id: 'v2', started_at: '2026-11-25T16:00:00Z' },
       { id: 's3', visitor_id: 'v1', started_at: '2026-11-25T20:00:00Z' },
     ].map((s) => sessionInput.parse(s)),
-    nowMs(t.clock),
+    t.clock,
   )
   await writeOrders(
     t.data,
@@ -200,15 +205,11 @@ describe('queueing with the sync', () => {
   })
 
   test('a sync that throws is recorded as failed and queues one failure email', async () => {
-    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    await t.data.run('ALTER TABLE sessions RENAME TO sessions_gone')
     await expect(sync()).rejects.toThrow(SyncFailed)
     await expect(sync()).rejects.toThrow(SyncFailed)
-    const record = t.db.query('SELECT status, error, trigger FROM sync_records').all() as {
-      status: string
-      error: string
-      trigger: string
-    }[]
-    expect(record).toEqual([{ status: 'failed', error: 'no such table: sessions', trigger: 'api' }])
+    const record = await t.data.all('SELECT status, error, trigger FROM sync_records')
+    expect(record).toEqual([{ status: 'failed', error: noSuchTable('sessions'), trigger: 'api' }])
     const rows = await recentOutbox(t.data, t.store)
     expect(rows.map((r) => [r.outcome, r.subject])).toEqual([
       ['failed', '[Analytics Sync] Failed - 2026-11-26 01:00'],
@@ -217,8 +218,8 @@ describe('queueing with the sync', () => {
 
   test('no failure email with notify_failure off', async () => {
     await updateSettings(t.data, t.store, { notify_failure: false }, t.clock)
-    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
-    expect(() => sync()).toThrow(SyncFailed)
+    await t.data.run('ALTER TABLE sessions RENAME TO sessions_gone')
+    await expect(sync()).rejects.toThrow(SyncFailed)
     expect(await recentOutbox(t.data, t.store)).toEqual([])
   })
 })
@@ -229,7 +230,7 @@ describe('rendering', () => {
     await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync('scheduler')
     const email = renderNotification(
-      JSON.parse((t.db.query('SELECT payload FROM outbox').get() as { payload: string }).payload),
+      JSON.parse(((await t.data.get('SELECT payload FROM outbox')) as { payload: string }).payload),
       'https://stats.acme.test/',
     )
     expect(email.subject).toBe('[Analytics Sync] Success - 2026-11-26 01:00')
@@ -262,17 +263,17 @@ describe('rendering', () => {
   })
 
   test('failure: the error instead of figures', async () => {
-    t.db.exec('ALTER TABLE orders RENAME TO orders_gone')
+    await t.data.run('ALTER TABLE orders RENAME TO orders_gone')
     await expect(sync()).rejects.toThrow(SyncFailed)
     const payload = JSON.parse(
-      (t.db.query('SELECT payload FROM outbox').get() as { payload: string }).payload,
+      ((await t.data.get('SELECT payload FROM outbox')) as { payload: string }).payload,
     )
     const email = renderNotification(payload, 'http://127.0.0.1:8080')
     expect(email.subject).toBe('[Analytics Sync] Failed - 2026-11-26 01:00')
     expect(email.text).toContain('Status:       Failed\n')
-    expect(email.text).toContain('Error:        no such table: orders\n')
+    expect(email.text).toContain(`Error:        ${noSuchTable('orders')}\n`)
     expect(email.text).not.toContain('Revenue')
-    expect(email.html).toContain('no such table: orders')
+    expect(email.html).toContain(Bun.escapeHTML(noSuchTable('orders')))
   })
 })
 
@@ -366,7 +367,7 @@ describe('the sender', () => {
 
   test('a refusing server: retried with backoff, then delivered exactly once', async () => {
     await useSink()
-    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    await t.data.run('ALTER TABLE sessions RENAME TO sessions_gone')
     await expect(sync()).rejects.toThrow(SyncFailed)
     sink.refuse({ code: 451, message: 'Try again later' })
     const s = sender()
@@ -484,11 +485,11 @@ describe('the sender', () => {
     await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await sync()
     // A sender leased the row and died before sending.
-    t.db
-      .query("UPDATE outbox SET lease_owner = 'dead', lease_until = ?")
-      .run(t.clock.now().epochMilliseconds + 120_000)
-    const reopened = openDatabase(t.dir, { secretKey: undefined })
-    const reopenedData = new SqliteData(reopened)
+    await t.data.run(
+      "UPDATE outbox SET lease_owner = 'dead', lease_until = ?",
+      t.clock.now().epochMilliseconds + 120_000,
+    )
+    const reopenedData = await reopen()
     try {
       const restarted = new OutboxSender({
         data: reopenedData,
@@ -501,7 +502,7 @@ describe('the sender', () => {
       expect((await restarted.runOnce()).sent).toBe(1)
       expect((await restarted.runOnce()).sent).toBe(0)
     } finally {
-      reopened.close()
+      await reopenedData.close()
     }
     expect(sink.messages).toHaveLength(1)
   })
@@ -518,8 +519,7 @@ describe('the sender', () => {
         t.clock,
       )
     }
-    const other = openDatabase(t.dir, { secretKey: undefined })
-    const otherData = new SqliteData(other)
+    const otherData = await reopen()
     try {
       const a = sender()
       const b = new OutboxSender({
@@ -532,7 +532,7 @@ describe('the sender', () => {
       const [ra, rb] = await Promise.all([a.runOnce(), b.runOnce()])
       expect(ra.sent + rb.sent).toBe(5)
     } finally {
-      other.close()
+      await otherData.close()
     }
     expect(sink.messages).toHaveLength(5)
     expect(

@@ -1,24 +1,19 @@
 import { afterEach, expect, test } from 'bun:test'
-import { SqliteData } from '../../src/db/data.ts'
-import { openDatabase } from '../../src/db/database.ts'
-import { FixedClock } from '../../src/domain/clock.ts'
 import {
   recentSyncRequests,
   SYNC_LOG_RETENTION_MS,
   SyncRequestLog,
 } from '../../src/domain/requestLog.ts'
-import { ensureDefaultStore } from '../../src/domain/stores.ts'
-import { tempDir } from '../utils.ts'
+import { openTestStore } from '../utils.ts'
 
 let cleanup = () => {}
 afterEach(() => cleanup())
 
 test('entries wait in memory, then every one is written in order, many rows a statement', async () => {
-  const t = tempDir()
-  cleanup = t.cleanup
-  const db = openDatabase(t.dir, { secretKey: undefined })
-  const callLog = new SyncRequestLog(new SqliteData(db))
-  const store = await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
+  const t = await openTestStore('2026-11-26T06:00:00Z')
+  cleanup = () => t.close()
+  const { data, store } = t
+  const callLog = new SyncRequestLog(data)
   const count = 123 // two statements of 50 rows and 23 single rows
   for (let i = 0; i < count; i++) {
     callLog.add({
@@ -31,13 +26,13 @@ test('entries wait in memory, then every one is written in order, many rows a st
       error: i % 3 === 0 ? 'Invalid API key' : null,
     })
   }
-  const rowCount = () =>
-    (db.query('SELECT count(*) AS n FROM sync_requests').get() as { n: number }).n
-  expect(rowCount()).toBe(0)
+  const rowCount = async () =>
+    ((await data.get('SELECT count(*) AS n FROM sync_requests')) as { n: number }).n
+  expect(await rowCount()).toBe(0)
   await callLog.flush()
-  const rows = db
-    .query('SELECT at, address, status, duration_ms, error FROM sync_requests ORDER BY id')
-    .all()
+  const rows = await data.all(
+    'SELECT at, address, status, duration_ms, error FROM sync_requests ORDER BY id',
+  )
   expect(rows).toEqual(
     Array.from({ length: count }, (_, i) => ({
       at: 1_000 + i,
@@ -58,16 +53,14 @@ test('entries wait in memory, then every one is written in order, many rows a st
     error: 'API is deactivated',
   })
   expect((await recentSyncRequests(callLog, store, 1))[0]).toMatchObject({ at: 5_000, status: 403 })
-  expect(rowCount()).toBe(count + 1)
-  db.close()
+  expect(await rowCount()).toBe(count + 1)
 })
 
 test('calls older than 90 days are pruned, at most once an hour of log time', async () => {
-  const t = tempDir()
-  cleanup = t.cleanup
-  const db = openDatabase(t.dir, { secretKey: undefined })
-  const callLog = new SyncRequestLog(new SqliteData(db))
-  const store = await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
+  const t = await openTestStore('2026-11-26T06:00:00Z')
+  cleanup = () => t.close()
+  const { data, store } = t
+  const callLog = new SyncRequestLog(data)
   const DAY = 86_400_000
   const now = Date.parse('2026-11-26T06:00:00Z')
   const log = (at: number, status = 200) =>
@@ -80,8 +73,8 @@ test('calls older than 90 days are pruned, at most once an hour of log time', as
       durationMs: 1,
       error: null,
     })
-  const days = () =>
-    (db.query('SELECT at FROM sync_requests ORDER BY id').all() as { at: number }[]).map(
+  const days = async () =>
+    (await data.all<{ at: number }>('SELECT at FROM sync_requests ORDER BY id')).map(
       (r) => (now - r.at) / DAY,
     )
   // Calls 200, 120, 91, 89 and 10 days before now: the flush prunes 90 days back from its
@@ -89,27 +82,25 @@ test('calls older than 90 days are pruned, at most once an hour of log time', as
   for (const d of [200, 120, 91, 89, 10]) log(now - d * DAY)
   await callLog.flush()
   expect(SYNC_LOG_RETENTION_MS).toBe(90 * DAY)
-  expect(days()).toEqual([91, 89, 10])
+  expect(await days()).toEqual([91, 89, 10])
   // A call now, ten days of log time later: 90 days back from now.
   log(now)
   await callLog.flush()
-  expect(days()).toEqual([89, 10, 0])
+  expect(await days()).toEqual([89, 10, 0])
   // Within the hour, no pruning; an hour later, the next 90-day edge moves on.
   log(now + 59 * 60_000)
   await callLog.flush()
-  expect(days()).toEqual([89, 10, 0, -59 / 1440])
+  expect(await days()).toEqual([89, 10, 0, -59 / 1440])
   log(now + 2 * DAY + 3_600_000, 401)
   await callLog.flush()
-  expect(days()).toEqual([10, 0, -59 / 1440, -2 - 1 / 24])
-  db.close()
+  expect(await days()).toEqual([10, 0, -59 / 1440, -2 - 1 / 24])
 })
 
 test('refused calls of an address in a row are one row, counted, until the window ends or another call', async () => {
-  const t = tempDir()
-  cleanup = t.cleanup
-  const db = openDatabase(t.dir, { secretKey: undefined })
-  const callLog = new SyncRequestLog(new SqliteData(db))
-  const store = await ensureDefaultStore(new SqliteData(db), new FixedClock('2026-11-26T06:00:00Z'))
+  const t = await openTestStore('2026-11-26T06:00:00Z')
+  cleanup = () => t.close()
+  const { data, store } = t
+  const callLog = new SyncRequestLog(data)
   const WINDOW = 15 * 60_000
   const log = (at: number, address: string, status: number) =>
     callLog.add(
@@ -119,25 +110,24 @@ test('refused calls of an address in a row are one row, counted, until the windo
   for (let i = 0; i < 600; i++) log(1_000 + i, '10.0.0.1', 429)
   log(2_000, '10.0.0.2', 429)
   // Nothing is written before the flush; then one row per address.
-  const rows = () =>
-    db.query('SELECT at, address, status, count FROM sync_requests ORDER BY id').all()
-  expect(rows()).toEqual([])
+  const rows = () => data.all('SELECT at, address, status, count FROM sync_requests ORDER BY id')
+  expect(await rows()).toEqual([])
   await callLog.flush()
-  expect(rows()).toEqual([
+  expect(await rows()).toEqual([
     { at: 1_000, address: '10.0.0.1', status: 429, count: 600 },
     { at: 2_000, address: '10.0.0.2', status: 429, count: 1 },
   ])
   // The row's time stays the first refusal's; up to the window's end the count grows.
   log(1_000 + WINDOW - 1, '10.0.0.1', 429)
   await callLog.flush()
-  expect(rows()).toContainEqual({ at: 1_000, address: '10.0.0.1', status: 429, count: 601 })
+  expect(await rows()).toContainEqual({ at: 1_000, address: '10.0.0.1', status: 429, count: 601 })
   // A refusal a whole window after the row's first one starts a new row.
   log(1_000 + WINDOW, '10.0.0.1', 429)
   // Another call of the address ends its run: its next refusal is a new row too.
   log(1_000 + WINDOW + 1, '10.0.0.2', 200)
   log(1_000 + WINDOW + 2, '10.0.0.2', 429)
   await callLog.flush()
-  expect(rows()).toEqual([
+  expect(await rows()).toEqual([
     { at: 1_000, address: '10.0.0.1', status: 429, count: 601 },
     { at: 2_000, address: '10.0.0.2', status: 429, count: 1 },
     { at: 1_000 + WINDOW + 1, address: '10.0.0.2', status: 200, count: 1 },
@@ -153,5 +143,4 @@ test('refused calls of an address in a row are one row, counted, until the windo
     ['10.0.0.2', 429, 1],
     ['10.0.0.1', 429, 601],
   ])
-  db.close()
 })

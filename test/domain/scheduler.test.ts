@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { openDatabase } from '../../src/db/database.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { recentOutbox } from '../../src/domain/notifications.ts'
 import {
@@ -14,7 +13,7 @@ import {
 } from '../../src/domain/scheduler.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
 import { syncPeriod } from '../../src/domain/sync.ts'
-import { createTestApp, type TestApp } from '../utils.ts'
+import { createTestApp, onPostgres, type TestApp } from '../utils.ts'
 
 const at = (iso: string) => Temporal.Instant.from(iso)
 
@@ -219,7 +218,7 @@ describe('Scheduler', () => {
   }
 
   const records = () =>
-    t.db.query('SELECT period_label, status, trigger FROM sync_records ORDER BY period_start').all()
+    t.data.all('SELECT period_label, status, trigger FROM sync_records ORDER BY period_start')
 
   test('syncs the due period once, with trigger scheduler, and queues one email', async () => {
     await app()
@@ -238,7 +237,7 @@ describe('Scheduler', () => {
       { storeId: 1, frequency: 'daily', periodLabel: '2026-11-25', result: 'done' },
     ])
     expect(wakes).toBe(1)
-    expect(records()).toEqual([
+    expect(await records()).toEqual([
       { period_label: '2026-11-25', status: 'success', trigger: 'scheduler' },
     ])
     expect((await recentOutbox(t.data, t.store)).map((r) => r.subject)).toEqual([
@@ -249,14 +248,16 @@ describe('Scheduler', () => {
   test('does nothing with the API deactivated', async () => {
     await app(undefined, { api_enabled: false })
     expect(await new Scheduler({ data: t.data, clock: t.clock }).tick()).toEqual([])
-    expect(records()).toEqual([])
+    expect(await records()).toEqual([])
   })
 
   test('a period the API already synced is not synced again', async () => {
     await app()
     await syncPeriod(t.data, t.store, { trigger: 'api', strictFrequency: true }, t.clock)
     expect((await new Scheduler({ data: t.data, clock: t.clock }).tick())[0]?.result).toBe('done')
-    expect(records()).toEqual([{ period_label: '2026-11-25', status: 'success', trigger: 'api' }])
+    expect(await records()).toEqual([
+      { period_label: '2026-11-25', status: 'success', trigger: 'api' },
+    ])
     expect(await recentOutbox(t.data, t.store)).toHaveLength(1)
   })
 
@@ -275,7 +276,7 @@ describe('Scheduler', () => {
     })
     restarted.start(60_000)
     await restarted.stop()
-    expect(records()).toEqual([
+    expect(await records()).toEqual([
       { period_label: '2026-11-24', status: 'success', trigger: 'scheduler' },
       { period_label: '2026-11-25', status: 'success', trigger: 'scheduler' },
       { period_label: '2026-11-29', status: 'success', trigger: 'scheduler' },
@@ -298,14 +299,14 @@ describe('Scheduler', () => {
     t.clock.advance({ milliseconds: 1 })
     expect((await survivor.tick())[0]?.result).toBe('synced')
     expect(
-      t.db.query('SELECT owner, attempts, done_at IS NOT NULL AS done FROM sync_claims').all(),
+      await t.data.all('SELECT owner, attempts, done_at IS NOT NULL AS done FROM sync_claims'),
     ).toEqual([{ owner: 'survivor', attempts: 2, done: 1 }])
-    expect(records()).toHaveLength(1)
+    expect(await records()).toHaveLength(1)
   })
 
   test('a failing scheduled async sync: one failure email, retried every 15 minutes, 4 attempts', async () => {
     await app(undefined, { notify_success: false })
-    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    await t.data.run('ALTER TABLE sessions RENAME TO sessions_gone')
     const logs: string[] = []
     const scheduler = new Scheduler({ data: t.data, clock: t.clock, log: (l) => logs.push(l) })
     const results: string[] = []
@@ -325,12 +326,14 @@ describe('Scheduler', () => {
       'given-up',
     ])
     expect(logs).toHaveLength(4)
-    expect(logs[0]).toBe('Scheduled daily sync of 2026-11-25 failed: no such table: sessions\n')
+    // The engine's own message for the missing table.
+    const missing = onPostgres ? 'relation "sessions" does not exist' : 'no such table: sessions'
+    expect(logs[0]).toBe(`Scheduled daily sync of 2026-11-25 failed: ${missing}\n`)
     expect((await recentOutbox(t.data, t.store)).map((r) => [r.outcome, r.periodLabel])).toEqual([
       ['failed', '2026-11-25'],
     ])
     // Once the data is readable again the API still answers, and a success email follows.
-    t.db.exec('ALTER TABLE sessions_gone RENAME TO sessions')
+    await t.data.run('ALTER TABLE sessions_gone RENAME TO sessions')
     await updateSettings(t.data, t.store, { notify_success: true }, t.clock)
     await syncPeriod(t.data, t.store, { trigger: 'api', strictFrequency: true }, t.clock)
     expect((await recentOutbox(t.data, t.store)).map((r) => r.outcome)).toEqual([
@@ -341,7 +344,8 @@ describe('Scheduler', () => {
 
   test('two processes on one data directory ticking at the same moment sync the period once', async () => {
     await app()
-    t.db.close()
+    // On PostgreSQL the children open the test app's database.
+    const database = t.config.databaseUrl ? { MIDA_DATABASE_URL: t.config.databaseUrl } : {}
     const startAt = Date.now() + 400
     const procs = ['p1', 'p2', 'p3'].map((owner) =>
       Bun.spawn(
@@ -353,7 +357,7 @@ describe('Scheduler', () => {
           String(startAt),
           owner,
         ],
-        { stdout: 'pipe', stderr: 'pipe' },
+        { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, ...database } },
       ),
     )
     const outputs = await Promise.all(
@@ -370,14 +374,8 @@ describe('Scheduler', () => {
     const results = outputs.map((o) => o[0]?.result)
     expect(results.filter((r) => r === 'synced')).toHaveLength(1)
     expect(results.filter((r) => r === 'done' || r === 'busy')).toHaveLength(2)
-    const db = openDatabase(t.dir, { secretKey: undefined })
-    try {
-      expect(db.query('SELECT count(*) AS n FROM sync_records').get()).toEqual({ n: 1 })
-      expect(db.query('SELECT attempts FROM sync_claims').all()).toEqual([{ attempts: 1 }])
-      expect(db.query('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 1 })
-    } finally {
-      db.close()
-      t.db = openDatabase(t.dir, { secretKey: undefined }) // so afterEach can close it
-    }
+    expect(await t.data.get('SELECT count(*) AS n FROM sync_records')).toEqual({ n: 1 })
+    expect(await t.data.all('SELECT attempts FROM sync_claims')).toEqual([{ attempts: 1 }])
+    expect(await t.data.get('SELECT count(*) AS n FROM outbox')).toEqual({ n: 1 })
   })
 })

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
 import { loadConfig } from '../../src/config.ts'
-import { openCore } from '../../src/core.ts'
+import { type Core, closeCore, openCore } from '../../src/core.ts'
 import { SEALED_PREFIX } from '../../src/domain/secrets.ts'
 import { readSettings, updateSettings } from '../../src/domain/settings.ts'
 import { displaySettings } from '../../src/domain/settingsForm.ts'
@@ -11,32 +11,33 @@ import { createTestApp, type TestApp } from '../utils.ts'
 // Needs the settings.ts change that seals and opens SECRET_SETTINGS (see src/domain/secrets.ts).
 const KEY = 'a-long-random-secret-key-0123456789'
 let t: TestApp
-const reopened: { close(): void }[] = []
-afterEach(() => {
-  for (const db of reopened.splice(0)) db.close()
+const reopened: Core[] = []
+afterEach(async () => {
+  for (const core of reopened.splice(0)) await closeCore(core)
   t?.close()
 })
 
 /** The same data directory opened again, as a restart with other environment would. */
 async function restart(env: Record<string, string>) {
-  const config = loadConfig({ env: { MIDA_DATA_DIR: t.dir, ...env }, cwd: t.dir })
+  const database = t.config.databaseUrl ? { MIDA_DATABASE_URL: t.config.databaseUrl } : {}
+  const config = loadConfig({ env: { MIDA_DATA_DIR: t.dir, ...database, ...env }, cwd: t.dir })
   const core = await openCore({ config, clock: t.clock })
-  const { db, data } = core
-  reopened.push(db)
+  reopened.push(core)
   const app = createApp(core)
   return {
-    db,
-    data,
+    data: core.data,
     request: (path: string, init?: RequestInit) =>
       app.handle(new Request(`http://localhost${path}`, init)),
   }
 }
 
-const stored = (key: string) =>
+const stored = async (key: string) =>
   (
-    t.db
-      .query('SELECT value FROM store_settings WHERE store_id = ? AND key = ?')
-      .get(t.storeId, key) as { value: string } | null
+    await t.data.get<{ value: string }>(
+      'SELECT value FROM store_settings WHERE store_id = ? AND key = ?',
+      t.storeId,
+      key,
+    )
   )?.value
 
 describe('secrets at rest', () => {
@@ -48,9 +49,9 @@ describe('secrets at rest', () => {
       { smtp_password: 'smtp-hunter2', shopify_webhook_secret: 'shpss_abc', smtp_user: 'me' },
       t.clock,
     )
-    expect(stored('smtp_password')).toStartWith(SEALED_PREFIX)
-    expect(stored('shopify_webhook_secret')).toStartWith(SEALED_PREFIX)
-    expect(stored('smtp_user')).toBe('me')
+    expect(await stored('smtp_password')).toStartWith(SEALED_PREFIX)
+    expect(await stored('shopify_webhook_secret')).toStartWith(SEALED_PREFIX)
+    expect(await stored('smtp_user')).toBe('me')
     const s = await readSettings(t.data, t.store)
     expect([s.smtp_password, s.shopify_webhook_secret]).toEqual(['smtp-hunter2', 'shpss_abc'])
   })
@@ -58,12 +59,12 @@ describe('secrets at rest', () => {
   test('without it they are stored as typed (documented); with it later, the next start encrypts them', async () => {
     t = await createTestApp()
     await updateSettings(t.data, t.store, { smtp_password: 'smtp-hunter2' }, t.clock)
-    expect(stored('smtp_password')).toBe('smtp-hunter2')
+    expect(await stored('smtp_password')).toBe('smtp-hunter2')
     const later = await restart({ MIDA_SECRET_KEY: KEY })
-    expect(stored('smtp_password')).toStartWith(SEALED_PREFIX)
+    expect(await stored('smtp_password')).toStartWith(SEALED_PREFIX)
     expect((await readSettings(later.data, t.store)).smtp_password).toBe('smtp-hunter2')
     await updateSettings(later.data, t.store, { store_name: 'Renamed' }, t.clock)
-    expect(stored('smtp_password')).toStartWith(SEALED_PREFIX)
+    expect(await stored('smtp_password')).toStartWith(SEALED_PREFIX)
     expect((await readSettings(later.data, t.store)).smtp_password).toBe('smtp-hunter2')
   })
 

@@ -1,10 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import type { Data } from '../../src/db/data.ts'
-import type { Database } from '../../src/db/database.ts'
-import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
-import { type FixedClock, nowMs } from '../../src/domain/clock.ts'
+import type { FixedClock } from '../../src/domain/clock.ts'
 import { Conflict, InvalidInput } from '../../src/domain/errors.ts'
-import { writeOrders } from '../../src/domain/ingest/writers.ts'
+import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import { type Frequency, type Period, periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { initialiseSettings, readSettings, updateSettings } from '../../src/domain/settings.ts'
@@ -18,31 +16,29 @@ import {
   type SyncTrigger,
   syncPeriod,
 } from '../../src/domain/sync.ts'
-import { NEW_YORK_DAY_SYNC, openTestStore } from '../utils.ts'
+import { NEW_YORK_DAY_SYNC, onPostgres, openTestStore } from '../utils.ts'
 
-let db: Database
 let data: Data
 let store: Store
-let storeId: number
 let clock: FixedClock
 let close: () => void
 
 beforeEach(async () => {
-  ;({ db, data, store, clock, storeId, close } = await openTestStore('2026-11-26T06:00:00Z')) // 01:00 in New York
+  ;({ data, store, clock, close } = await openTestStore('2026-11-26T06:00:00Z')) // 01:00 in New York
   await initialiseSettings(data, store, clock)
   await updateSettings(data, store, { timezone: 'America/New_York', currency: 'USD' }, clock)
-  session('s1', '2026-11-25T10:00:00-05:00')
+  await session('s1', '2026-11-25T10:00:00-05:00')
   await order('o1', '2026-11-25T10:05:00-05:00', '25.00', 's1')
 })
 
 afterEach(() => close())
 
-function session(id: string, startedAt: string): void {
-  writeSessions(
-    db,
-    storeId,
+async function session(id: string, startedAt: string): Promise<void> {
+  await writeSessions(
+    data,
+    store,
     [sessionInput.parse({ id, visitor_id: `v-${id}`, started_at: startedAt })],
-    nowMs(clock),
+    clock,
   )
 }
 
@@ -64,16 +60,14 @@ const api: SyncRequest = { trigger: 'api', strictFrequency: true }
 const sync = (request: Partial<SyncRequest> = {}) =>
   syncPeriod(data, store, { ...api, ...request }, clock)
 const record = () =>
-  db
-    .query('SELECT status, body, etag, synced_at, trigger, error FROM sync_records ORDER BY id')
-    .all() as {
+  data.all<{
     status: string
     body: string | null
     etag: string | null
     synced_at: number
     trigger: string
     error: string | null
-  }[]
+  }>('SELECT status, body, etag, synced_at, trigger, error FROM sync_records ORDER BY id')
 
 describe('a sync record', () => {
   test('the first call computes the last completed day and stores it', async () => {
@@ -97,7 +91,7 @@ describe('a sync record', () => {
       'currency',
       'data',
     ])
-    expect(record()).toEqual([
+    expect(await record()).toEqual([
       {
         status: 'success',
         body: result.body,
@@ -117,7 +111,7 @@ describe('a sync record', () => {
     expect(second.body).toBe(first.body)
     expect(second.etag).toBe(first.etag)
     expect(JSON.parse(second.body).synced_at).toBe('2026-11-26T06:00:00.000Z')
-    expect(record()[0]!.synced_at).toBe(Date.parse('2026-11-26T06:00:00Z'))
+    expect((await record())[0]!.synced_at).toBe(Date.parse('2026-11-26T06:00:00Z'))
     // the same period asked for by date is the same record
     const byDate = await sync({ date: Temporal.PlainDate.from('2026-11-25') })
     expect(byDate.computed).toBe(false)
@@ -136,8 +130,8 @@ describe('a sync record', () => {
     expect(body.synced_at).toBe('2026-11-26T08:00:00.000Z')
     expect(body.data.successful_orders).toBe(2)
     expect(body.data.total_revenue).toBe(35.5)
-    expect(record().length).toBe(1)
-    expect(record()[0]!.etag).toBe(second.etag)
+    expect((await record()).length).toBe(1)
+    expect((await record())[0]!.etag).toBe(second.etag)
     // and then served unchanged again
     clock.advance({ minutes: 5 })
     expect((await sync()).computed).toBe(false)
@@ -145,7 +139,7 @@ describe('a sync record', () => {
 
   test('is recomputed when a session of the period changes, or an order of it is cancelled', async () => {
     await sync()
-    session('s2', '2026-11-25T00:00:00-05:00')
+    await session('s2', '2026-11-25T00:00:00-05:00')
     const afterSession = await sync()
     expect(afterSession.computed).toBe(true)
     expect(JSON.parse(afterSession.body).data.total_sessions).toBe(2)
@@ -178,7 +172,7 @@ describe('a sync record', () => {
     const first = await sync()
     clock.advance({ hours: 1 })
     await order('other', '2026-11-26T00:00:00-05:00', '99') // the next day, from its first second
-    session('before', '2026-11-24T23:59:59-05:00') // the day before, to its last second
+    await session('before', '2026-11-24T23:59:59-05:00') // the day before, to its last second
     const second = await sync()
     expect(second.computed).toBe(false)
     expect(second.body).toBe(first.body)
@@ -201,7 +195,7 @@ describe('a sync record', () => {
     const toronto = await sync()
     expect(toronto.computed).toBe(true)
     expect(JSON.parse(toronto.body).period.timezone).toBe('America/Toronto')
-    expect(record().length).toBe(1)
+    expect((await record()).length).toBe(1)
   })
 
   test('daily and weekly records of overlapping periods are separate', async () => {
@@ -216,7 +210,7 @@ describe('a sync record', () => {
     )
     expect(cli.frequency).toBe('daily')
     expect(cli.period.label).toBe('2026-11-25')
-    expect(record().map((r) => r.trigger)).toEqual(['api', 'cli'])
+    expect((await record()).map((r) => r.trigger)).toEqual(['api', 'cli'])
     expect((await recentSyncRecords(data, store)).map((r) => [r.frequency, r.periodLabel])).toEqual(
       [
         ['daily', '2026-11-25'],
@@ -246,7 +240,7 @@ describe('which period', async () => {
         'date: the weekly period 2026-11-23/2026-11-29 is not complete yet (it ends 2026-11-30T00:00:00-05:00)',
       ),
     )
-    expect(record()).toEqual([])
+    expect(await record()).toEqual([])
   })
 
   test('an older date gives that day', async () => {
@@ -262,7 +256,7 @@ describe('which period', async () => {
 
 describe('failure', async () => {
   test('is recorded and raised as SyncFailed; a later success replaces it', async () => {
-    db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    await data.run('ALTER TABLE sessions RENAME TO sessions_gone')
     let error: unknown
     try {
       await sync()
@@ -272,21 +266,22 @@ describe('failure', async () => {
     expect(error).toBeInstanceOf(SyncFailed)
     expect((error as SyncFailed).status).toBe(500)
     expect((error as SyncFailed).message).toBe('Sync failed')
-    expect(record()).toEqual([
+    expect(await record()).toEqual([
       {
         status: 'failed',
         body: null,
         etag: null,
         synced_at: Date.parse('2026-11-26T06:00:00Z'),
         trigger: 'api',
-        error: 'no such table: sessions',
+        // The engine's own message (each names the missing table its way).
+        error: onPostgres ? 'relation "sessions" does not exist' : 'no such table: sessions',
       },
     ])
-    db.exec('ALTER TABLE sessions_gone RENAME TO sessions')
+    await data.run('ALTER TABLE sessions_gone RENAME TO sessions')
     clock.advance({ minutes: 1 })
     const ok = await sync()
     expect(ok.computed).toBe(true)
-    expect(record()).toEqual([
+    expect(await record()).toEqual([
       {
         status: 'success',
         body: ok.body,
@@ -301,9 +296,9 @@ describe('failure', async () => {
   test('a failure never overwrites a stored success', async () => {
     const ok = await sync()
     await order('late', '2026-11-25T12:00:00-05:00', '1') // makes the record stale
-    db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    await data.run('ALTER TABLE sessions RENAME TO sessions_gone')
     await expect(sync()).rejects.toThrow(SyncFailed)
-    expect(record()[0]).toMatchObject({ status: 'success', body: ok.body, error: null })
+    expect((await record())[0]).toMatchObject({ status: 'success', body: ok.body, error: null })
   })
 })
 

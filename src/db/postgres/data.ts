@@ -97,7 +97,8 @@ async function objects<Row>(client: Client, sql: string, params: SqlValue[]): Pr
     for (const row of result as Record<string, unknown>[])
       for (const [, c] of fix) row[c.name] = convert(row[c.name], c.type)
   }
-  return result as Row[]
+  // A plain array, as SQLite gives: Bun.sql's result array is a subclass carrying the statement.
+  return Array.from(result as Row[])
 }
 
 async function arrays<Row>(client: Client, sql: string, params: SqlValue[]): Promise<Row[]> {
@@ -107,7 +108,7 @@ async function arrays<Row>(client: Client, sql: string, params: SqlValue[]): Pro
     for (const row of result as unknown[][])
       for (const [i, c] of fix) row[i] = convert(row[i], c.type)
   }
-  return result as Row[]
+  return Array.from(result as Row[])
 }
 
 async function changed(client: Client, sql: string, params: SqlValue[]): Promise<number> {

@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import type { Data } from '../../../src/db/data.ts'
-import type { Database } from '../../../src/db/database.ts'
 import type { FixedClock } from '../../../src/domain/clock.ts'
 import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
 import { BATCH_SIZE } from '../../../src/domain/ingest/writers.ts'
@@ -18,14 +17,13 @@ import { LineSplitter } from '../../../src/lib/lines.ts'
 import { openTestStore } from '../../utils.ts'
 import { ms, ndjson, ORDERS, SESSIONS } from './fixtures.ts'
 
-let db: Database
 let data: Data
 let store: Store
 let clock: FixedClock
 let close: () => void
 
 beforeEach(async () => {
-  ;({ db, data, store, clock, close } = await openTestStore())
+  ;({ data, store, clock, close } = await openTestStore())
 })
 
 afterEach(() => close())
@@ -37,7 +35,7 @@ async function* inChunks(bytes: Uint8Array, size: number) {
   for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size)
 }
 const rows = (table: 'sessions' | 'orders') =>
-  db.query(`SELECT * FROM ${table} ORDER BY id`).all() as Record<string, unknown>[]
+  data.all<Record<string, unknown>>(`SELECT * FROM ${table} ORDER BY id`)
 
 describe('idempotent import', () => {
   test('the same sessions twice: inserted, then all updated, same table contents', async () => {
@@ -48,24 +46,24 @@ describe('idempotent import', () => {
       rejected: 0,
       errors: [],
     })
-    const first = rows('sessions')
+    const first = await rows('sessions')
     expect(await importText('sessions', text)).toEqual({
       inserted: 0,
       updated: 3,
       rejected: 0,
       errors: [],
     })
-    expect(rows('sessions')).toEqual(first)
+    expect(await rows('sessions')).toEqual(first)
     expect(first.length).toBe(3)
   })
 
   test('the same orders twice: inserted, then all updated, same table contents', async () => {
     const text = ndjson(ORDERS)
     expect(await importText('orders', text)).toMatchObject({ inserted: 2, updated: 0 })
-    const first = rows('orders')
+    const first = await rows('orders')
     clock.advance({ hours: 1 })
     expect(await importText('orders', text)).toMatchObject({ inserted: 0, updated: 2 })
-    const second = rows('orders')
+    const second = await rows('orders')
     // only the bookkeeping time moved
     expect(second.map(({ updated_at, ...r }) => r)).toEqual(first.map(({ updated_at, ...r }) => r))
     expect(second.map((r) => r.updated_at)).toEqual([
@@ -81,11 +79,11 @@ describe('idempotent import', () => {
       inserted: 0,
       updated: 1,
     })
-    expect(db.query("SELECT pageviews, device FROM sessions WHERE id = 's2'").get()).toEqual({
+    expect(await data.get("SELECT pageviews, device FROM sessions WHERE id = 's2'")).toEqual({
       pageviews: 7,
       device: 'tablet',
     })
-    expect((db.query('SELECT count(*) AS n FROM sessions').get() as { n: number }).n).toBe(3)
+    expect(await data.get('SELECT count(*) AS n FROM sessions')).toEqual({ n: 3 })
   })
 
   test('a re-sent order without session_id or name keeps the ones it had', async () => {
@@ -95,9 +93,9 @@ describe('idempotent import', () => {
       ndjson([{ id: 1001, created_at: '2026-11-25T10:04:00-05:00', total_price: '59.90' }]),
     )
     expect(
-      db
-        .query("SELECT name, session_id, currency, financial_status FROM orders WHERE id = '1001'")
-        .get(),
+      await data.get(
+        "SELECT name, session_id, currency, financial_status FROM orders WHERE id = '1001'",
+      ),
     ).toEqual({ name: '#1001', session_id: 's1', currency: 'USD', financial_status: null })
   })
 
@@ -111,7 +109,7 @@ describe('idempotent import', () => {
       ]),
     )
     expect(
-      db.query("SELECT first_seen_at, last_seen_at FROM visitors WHERE id = 'v1'").get(),
+      await data.get("SELECT first_seen_at, last_seen_at FROM visitors WHERE id = 'v1'"),
     ).toEqual({
       first_seen_at: ms('2026-11-20T08:00:00Z'),
       last_seen_at: ms('2026-11-27T08:00:00Z'),
@@ -177,7 +175,7 @@ describe('bad lines', () => {
         },
       ],
     })
-    expect(rows('sessions').map((r) => r.id)).toEqual(['a', 'h'])
+    expect((await rows('sessions')).map((r) => r.id)).toEqual(['a', 'h'])
   })
 
   test('order lines: missing and malformed amounts, currency, flags', async () => {
@@ -207,7 +205,7 @@ describe('bad lines', () => {
         { line: 8, error: 'created_at: Too small: expected number to be >=0' },
       ],
     })
-    expect(rows('orders').map((r) => [r.id, r.total_price_cents])).toEqual([['8', 101]])
+    expect((await rows('orders')).map((r) => [r.id, r.total_price_cents])).toEqual([['8', 101]])
   })
 
   test('only the first 100 reasons are kept, all rejected lines are counted', async () => {
@@ -238,7 +236,7 @@ describe('chunks', () => {
     expect(whole.errors.length).toBe(100)
     expect(whole.errors[0]).toEqual({ line: 2, error: 'not valid JSON' })
     expect(whole.errors[99]).toEqual({ line: 150, error: 'not valid JSON' })
-    const stored = rows('sessions')
+    const stored = await rows('sessions')
     for (const size of [1, 7, 4096]) {
       // Same lines again: every good one is now an update.
       expect(await importNdjson(data, store, 'sessions', chunked(size), clock)).toEqual({
@@ -247,7 +245,7 @@ describe('chunks', () => {
         updated: 68,
       })
     }
-    expect(rows('sessions').map((r) => [r.id, r.visitor_id])).toEqual(
+    expect((await rows('sessions')).map((r) => [r.id, r.visitor_id])).toEqual(
       stored.map((r) => [r.id, r.visitor_id]),
     )
   })
@@ -277,7 +275,7 @@ describe('byte order marks', () => {
           { line: 4, error: 'not valid JSON' },
         ],
       })
-      expect(rows('sessions').map((r) => r.id)).toEqual(['a', 'c'])
+      expect((await rows('sessions')).map((r) => r.id)).toEqual(['a', 'c'])
     },
   )
 
@@ -297,7 +295,7 @@ describe('byte order marks', () => {
 describe('defaults and parsing', () => {
   test('a minimal session gets every default', async () => {
     await importText('sessions', '{"id":"s","visitor_id":"v","started_at":"2026-11-25T10:00:00Z"}')
-    expect(rows('sessions')).toEqual([
+    expect(await rows('sessions')).toEqual([
       {
         store_id: store.id,
         id: 's',
@@ -319,7 +317,7 @@ describe('defaults and parsing', () => {
   test('a full session and order are stored as given, ids as strings, money in cents', async () => {
     await importText('sessions', ndjson(SESSIONS))
     await importText('orders', ndjson(ORDERS))
-    expect(rows('sessions').map(({ store_id, updated_at, ...r }) => r)).toEqual([
+    expect((await rows('sessions')).map(({ store_id, updated_at, ...r }) => r)).toEqual([
       {
         id: '3',
         visitor_id: '42',
@@ -360,7 +358,7 @@ describe('defaults and parsing', () => {
         reached_checkout: 0,
       },
     ])
-    expect(rows('orders').map(({ store_id, updated_at, ...r }) => r)).toEqual([
+    expect((await rows('orders')).map(({ store_id, updated_at, ...r }) => r)).toEqual([
       {
         id: '1001',
         name: '#1001',
@@ -470,7 +468,7 @@ describe('LineSplitter', () => {
 
 describe("a visitor's first and last seen times", () => {
   const visitors = () =>
-    db.query('SELECT id, first_seen_at, last_seen_at FROM visitors ORDER BY id').all()
+    data.all('SELECT id, first_seen_at, last_seen_at FROM visitors ORDER BY id')
   const line = (id: string, visitor: string, start: string, end: string) =>
     JSON.stringify({ id, visitor_id: visitor, started_at: start, ended_at: end })
 
@@ -483,7 +481,7 @@ describe("a visitor's first and last seen times", () => {
         line('c', 'v2', '2026-11-21T09:00:00Z', '2026-11-21T09:30:00Z'),
       ].join('\n'),
     )
-    expect(visitors()).toEqual([
+    expect(await visitors()).toEqual([
       {
         id: 'v1',
         first_seen_at: ms('2026-11-20T10:00:00Z'),
@@ -497,14 +495,14 @@ describe("a visitor's first and last seen times", () => {
     ])
     // v1's first session moves two days later: v1 is first seen at its other session now.
     await importText('sessions', line('a', 'v1', '2026-11-24T10:00:00Z', '2026-11-24T10:02:00Z'))
-    expect(visitors()[0]).toEqual({
+    expect((await visitors())[0]).toEqual({
       id: 'v1',
       first_seen_at: ms('2026-11-22T10:00:00Z'),
       last_seen_at: ms('2026-11-24T10:02:00Z'),
     })
     // v2's only session is re-sent as v3's: v2 no longer exists, v3 does.
     await importText('sessions', line('c', 'v3', '2026-11-21T09:00:00Z', '2026-11-21T09:30:00Z'))
-    expect(visitors()).toEqual([
+    expect(await visitors()).toEqual([
       {
         id: 'v1',
         first_seen_at: ms('2026-11-22T10:00:00Z'),
