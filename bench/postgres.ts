@@ -113,7 +113,7 @@ for (let round = 0; round < 2; round++) {
       ['postgres', pgUrl],
     ] as const) {
       const key = `${engine}-${frequency}`
-      ;(cold[key] ??= []).push(await coldSyncs(url, frequency))
+      cold[key] = [...(cold[key] ?? []), await coldSyncs(url, frequency)]
     }
   }
 }
@@ -229,7 +229,8 @@ for (let round = 0; round < 2; round++) {
       const script = collectScript(`${mix}-${engine}`, trackingId([...flags]), visitor)
       const stop = await serve(engine, { MIDA_COLLECT_IP_RATE: '9999999/1s' })
       const r = await wrk(script, '/')
-      ;(collect[`${engine}-${mix}`] ??= []).push(r.rps)
+      const key = `${engine}-${mix}`
+      collect[key] = [...(collect[key] ?? []), r.rps]
       collectErrors += r.errors
       await stop()
     }
