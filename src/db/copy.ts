@@ -3,7 +3,7 @@
 // Rows are read in primary-key order a chunk at a time (keyset: memory stays flat on a 10 M store)
 // and written with multi-row inserts, a chunk per transaction; the counts are checked at the end.
 import type { Data, SqlValue } from './data.ts'
-import { PgData } from './postgres/data.ts'
+import { PgData, toDollarParams } from './postgres/data.ts'
 
 /** Every table of the schema, in an order where each row's references exist before it. */
 export const COPIED_TABLES: readonly { name: string; key: readonly string[]; identity?: true }[] = [
@@ -47,6 +47,16 @@ async function tablesOf(data: Data): Promise<string[]> {
   return rows.map((r) => r.name).filter((n) => !ENGINE_TABLES.has(n))
 }
 
+/** A PostgreSQL table's column types, by column, as array types for `unnest` (`int8[]`, …). */
+async function arrayTypesOf(data: PgData, table: string): Promise<Map<string, string>> {
+  const rows = await data.all<{ name: string; type: string }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, NULL) AS type FROM pg_attribute a
+     WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped`,
+    table,
+  )
+  return new Map(rows.map((r) => [r.name, `${r.type}[]`]))
+}
+
 /** A table's columns, in order. */
 async function columnsOf(data: Data, table: string): Promise<string[]> {
   const rows =
@@ -67,7 +77,7 @@ async function countOf(data: Data, table: string): Promise<number> {
 export class CopyRefused extends Error {}
 
 /** Rows read per chunk, and the most parameters one insert may bind (both engines accept it). */
-const CHUNK_ROWS = 5000
+const CHUNK_ROWS = 20_000
 const MAX_PARAMS = 30_000
 
 export interface CopyResult {
@@ -137,6 +147,14 @@ async function copyTable(
   const after = `(${order}) > (${key.map(() => '?').join(', ')})`
   const perInsert = Math.max(1, Math.floor(MAX_PARAMS / columns.length))
   const placeholders = `(${columns.map(() => '?').join(', ')})`
+  // Into PostgreSQL a chunk is one statement over a typed array per column (unnest): far fewer
+  // parameters to bind and statements to plan than multi-row VALUES.
+  const types = to instanceof PgData ? await arrayTypesOf(to, table) : null
+  const unnest = types
+    ? `INSERT INTO ${table} (${list}) SELECT * FROM unnest(${columns
+        .map((c) => `?::${types.get(c) ?? 'text[]'}`)
+        .join(', ')})`
+    : null
   let last: SqlValue[] | null = null
   let total = 0
   for (;;) {
@@ -147,15 +165,22 @@ async function copyTable(
         )
       : await from.values(`SELECT ${list} FROM ${table} ORDER BY ${order} LIMIT ${CHUNK_ROWS}`)
     if (chunk.length === 0) return total
-    await to.tx(async (q) => {
-      for (let i = 0; i < chunk.length; i += perInsert) {
-        const rows = chunk.slice(i, i + perInsert)
-        await q.run(
-          `INSERT INTO ${table} (${list}) VALUES ${rows.map(() => placeholders).join(', ')}`,
-          ...rows.flat(),
-        )
-      }
-    })
+    if (unnest && to instanceof PgData) {
+      // One statement: atomic by itself.
+      await to.sql.unsafe(
+        toDollarParams(unnest),
+        columns.map((_, c) => chunk.map((row) => row[c])),
+      )
+    } else
+      await to.tx(async (q) => {
+        for (let i = 0; i < chunk.length; i += perInsert) {
+          const rows = chunk.slice(i, i + perInsert)
+          await q.run(
+            `INSERT INTO ${table} (${list}) VALUES ${rows.map(() => placeholders).join(', ')}`,
+            ...rows.flat(),
+          )
+        }
+      })
     total += chunk.length
     const end = chunk[chunk.length - 1] as SqlValue[]
     last = keyAt.map((i) => end[i] as SqlValue)
