@@ -45,6 +45,11 @@ export async function startSmtpSink(
     auth?: { user: string; pass: string }
     /** Awaited after a message is recorded and before it is acknowledged (a slow server). */
     holdReply?: () => Promise<void>
+    /**
+     * Asked as each message's DATA begins: true stalls that message (its content is read and
+     * dropped, never answered nor recorded), so its sender stays mid-send until it gives up or dies.
+     */
+    stallData?: () => boolean
     /** Text added to the 220 greeting. */
     banner?: string
     /** The loopback address to listen on (default 127.0.0.1). */
@@ -81,6 +86,10 @@ export async function startSmtpSink(
       } else callback()
     },
     onData(stream, session, callback) {
+      if (options.stallData?.()) {
+        stream.resume()
+        return
+      }
       const chunks: Buffer[] = []
       stream.on('data', (c: Buffer) => chunks.push(c))
       stream.on('end', () => {
