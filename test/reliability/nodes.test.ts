@@ -287,6 +287,69 @@ describePostgresOnly('three serve nodes on one database (PostgreSQL only)', () =
     expect(smtp.messages.map((m) => [m.subject, m.to])).toEqual([[SUBJECT, [OWNER]]])
   })
 
+  test('(PostgreSQL only) a sender whose batch outlived its lease leaves alone the emails another node took over: each sent once', async () => {
+    // The first message's DATA is stalled until the test answers it (with a refusal).
+    let stalls = 0
+    const smtp = await smtpSink({ stallData: () => ++stalls === 1 })
+    const { url, data } = await prepareDatabase(NOTIFYING)
+    // Two emails wait: 24 November's (synced at 12:00 on the 25th) and 25 November's.
+    const store = await ensureDefaultStore(data, new FixedClock(NOW))
+    const queue = (date: string, at: string) =>
+      syncPeriod(
+        data,
+        store,
+        {
+          frequency: 'daily',
+          date: Temporal.PlainDate.from(date),
+          trigger: 'scheduler',
+          strictFrequency: false,
+        },
+        new FixedClock(at),
+      )
+    await queue('2026-11-24', '2026-11-25T12:00:00Z')
+    await queue('2026-11-25', NOW)
+    const first = '[Analytics Sync] Success - 2026-11-25 12:00'
+    const env = {
+      MIDA_DATABASE_URL: url,
+      MIDA_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+      MIDA_TEST_JUMP_MS: String(3 * 60_000),
+    }
+    // One node's sender leases both in one batch and is stuck on the first.
+    const nodes = await startNodes(2, env)
+    await waitUntil(() => stalls >= 1, 'the first send to reach DATA', 20_000, 5)
+    const leases = await data.all<{ lease_owner: string }>(
+      'SELECT lease_owner FROM outbox ORDER BY id',
+    )
+    const stuck = nodes.find((n) => leases[0]?.lease_owner.includes(`:${n.pid}:`))
+    if (!stuck) throw new Error(`no node holds the lease: ${JSON.stringify(leases)}`)
+    expect(leases).toEqual([
+      { lease_owner: leases[0]?.lease_owner },
+      { lease_owner: leases[0]?.lease_owner },
+    ])
+
+    // Three minutes later the batch's lease has run out: the other node takes both and sends them.
+    for (const node of nodes) node.proc.kill('SIGUSR2')
+    await waitUntil(
+      async () =>
+        (await data.get<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE status = 'sent'"))
+          ?.n === 2,
+      'both emails to be sent',
+      20_000,
+      20,
+    )
+    // The stuck send is refused at last; that sender goes on to the second email of its batch,
+    // which is no longer its own.
+    smtp.answerStalled({ code: 451, message: 'Try again later' })
+    await stopNodes(nodes)
+
+    expect(await data.all('SELECT status, attempts, lease_owner FROM outbox ORDER BY id')).toEqual([
+      { status: 'sent', attempts: 1, lease_owner: null },
+      { status: 'sent', attempts: 1, lease_owner: null },
+    ])
+    expect(smtp.messages.map((m) => m.subject)).toEqual([first, SUBJECT])
+    expect(stalls).toBe(3)
+  })
+
   test('(PostgreSQL only) a login on one node holds on every node, and a logout on one ends it on all', async () => {
     const { url } = await prepareDatabase({ timezone: 'UTC' })
     const [one, two, three] = await startNodes(3, { MIDA_DATABASE_URL: url })
