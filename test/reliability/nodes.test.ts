@@ -12,10 +12,12 @@ import { openData } from '../../src/db/open.ts'
 import { WRITE_LOCK } from '../../src/db/postgres/data.ts'
 import { createOrResetAdmin } from '../../src/domain/admins.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
+import { createApiKey, revokeApiKey } from '../../src/domain/keys.ts'
 import { Scheduler } from '../../src/domain/scheduler.ts'
 import { initialiseSettings, updateSettings } from '../../src/domain/settings.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import { syncPeriod } from '../../src/domain/sync.ts'
+import { SYNC_PATH } from '../../src/http/sync.ts'
 import { type SmtpSink, startSmtpSink } from '../smtp.ts'
 import { onPostgres, testDatabaseUrl } from '../utils.ts'
 import { killHard, testScope, waitUntil } from './child.ts'
@@ -392,5 +394,30 @@ describePostgresOnly('three serve nodes on one database (PostgreSQL only)', () =
       expect(after.headers.get('location')).toBe('/login?next=%2Fsettings')
     }
     await stopNodes([one, two, three])
+  })
+
+  test('(PostgreSQL only) an API key issued or revoked, or the API switched off, by another process: every node answers so at once', async () => {
+    const { url, data } = await prepareDatabase({ timezone: 'UTC', api_enabled: 'true' })
+    const nodes = await startNodes(3, { MIDA_DATABASE_URL: url })
+    const clock = new FixedClock(NOW)
+    const store = await ensureDefaultStore(data, clock)
+    // Issued by another process (here the test, as the CLI would): every node takes it.
+    const key = await createApiKey(data, store, 'reporting', 'export', clock)
+    const sync = (node: Node) =>
+      fetch(`${node.url}${SYNC_PATH}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.secret}` },
+      })
+    const statuses = async () => Promise.all(nodes.map(async (n) => (await sync(n)).status))
+    expect(await statuses()).toEqual([200, 200, 200])
+    // Every node now has the key and the settings in its read cache; changes made elsewhere
+    // reach each at its next request.
+    await updateSettings(data, store, { api_enabled: false }, clock)
+    expect(await statuses()).toEqual([403, 403, 403])
+    await updateSettings(data, store, { api_enabled: true }, clock)
+    expect(await statuses()).toEqual([200, 200, 200])
+    await revokeApiKey(data, store, 'reporting', clock)
+    expect(await statuses()).toEqual([401, 401, 401])
+    await stopNodes(nodes)
   })
 })
