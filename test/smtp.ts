@@ -21,6 +21,8 @@ export interface SmtpSink {
   logins: { user: string; pass: string }[]
   /** Refuses every recipient with this reply (`451 …` style) until called with null. */
   refuse(reply: { code: number; message: string } | null): void
+  /** Answers every stalled DATA (stallData) with this error reply (`451 …` style). */
+  answerStalled(reply: { code: number; message: string }): void
   /** Resolves once `count` messages have arrived (bounded wait). */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>
   stop(): Promise<void>
@@ -45,6 +47,11 @@ export async function startSmtpSink(
     auth?: { user: string; pass: string }
     /** Awaited after a message is recorded and before it is acknowledged (a slow server). */
     holdReply?: () => Promise<void>
+    /**
+     * Asked as each message's DATA begins: true stalls that message (its content is read and
+     * dropped, not recorded, and unanswered until `answerStalled`), so its sender stays mid-send.
+     */
+    stallData?: () => boolean
     /** Text added to the 220 greeting. */
     banner?: string
     /** The loopback address to listen on (default 127.0.0.1). */
@@ -55,6 +62,7 @@ export async function startSmtpSink(
   const logins: { user: string; pass: string }[] = []
   let connections = 0
   let refusal: { code: number; message: string } | null = null
+  const stalled: ((err: Error) => void)[] = []
   const server = new SMTPServer({
     authOptional: !options.auth,
     disabledCommands: options.auth ? [] : ['AUTH'],
@@ -81,6 +89,11 @@ export async function startSmtpSink(
       } else callback()
     },
     onData(stream, session, callback) {
+      if (options.stallData?.()) {
+        stream.resume()
+        stream.on('end', () => stalled.push(callback))
+        return
+      }
       const chunks: Buffer[] = []
       stream.on('data', (c: Buffer) => chunks.push(c))
       stream.on('end', () => {
@@ -111,6 +124,11 @@ export async function startSmtpSink(
     logins,
     refuse(reply) {
       refusal = reply
+    },
+    answerStalled(reply) {
+      for (const callback of stalled.splice(0)) {
+        callback(Object.assign(new Error(reply.message), { responseCode: reply.code }))
+      }
     },
     async waitFor(count, timeoutMs = 5_000) {
       const until = Date.now() + timeoutMs

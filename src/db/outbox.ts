@@ -157,6 +157,24 @@ export async function leaseDueOutboxRows(
   return rows.map(({ next_attempt_at: _, ...row }) => row)
 }
 
+/**
+ * Extends `owner`'s lease of a pending row to `until`; resolves to 0 (send nothing) when the row
+ * is no longer `owner`'s: its lease ran out and another sender took it, or sent it, meanwhile.
+ */
+export function renewOutboxLease(
+  q: Queries,
+  id: number,
+  owner: string,
+  until: number,
+): Promise<number> {
+  return q.run(
+    `UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ? AND status = 'pending'`,
+    until,
+    id,
+    owner,
+  )
+}
+
 /** Leaves a leased row pending with why it was not sent, and releases it. */
 export function releaseOutboxRow(
   q: Queries,

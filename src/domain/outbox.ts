@@ -9,6 +9,7 @@ import {
   markOutboxFailed,
   markOutboxSent,
   releaseOutboxRow,
+  renewOutboxLease,
 } from '../db/outbox.ts'
 import { PeriodicTask } from '../lib/periodic.ts'
 import { randomBase62 } from '../lib/random.ts'
@@ -127,6 +128,11 @@ export class OutboxSender {
     const { rows, expired } = await this.take(now)
     report.expired = expired
     for (const row of rows) {
+      // The batch's lease can run out while the rows before this one are sent (a slow server:
+      // a send may take a minute, SEND_TIMEOUT_MS in mailer.ts): renewed for this send, unless
+      // another sender has taken the row over meanwhile (that one sends it).
+      const until = nowMs(this.clock) + SEND_LEASE_MS
+      if ((await renewOutboxLease(this.data, row.id, this.owner, until)) === 0) continue
       const mailer = await this.mailer(row.store_id)
       if (!mailer) {
         // Stays pending: it goes out once SMTP is configured (within the 24 hours).
