@@ -38,8 +38,10 @@ export class ReadCache {
     if (cached !== undefined) return cached
     const generation = this.generation
     const value = await read()
+    // Read after this turn's check: remembered even when the read took turns of its own (a
+    // round trip to PostgreSQL always does); a change seen meanwhile moved the generation.
     if (value !== null && value !== undefined && generation === this.generation)
-      this.set(key, value)
+      this.remember(key, value)
     return value
   }
 
@@ -88,6 +90,11 @@ export class ReadCache {
     if (this.signal.inTransaction()) return
     if (this.checked === false) void this.check()
     if (this.checked !== true) return
+    this.remember(key, value)
+  }
+
+  private remember(key: string, value: unknown): void {
+    if (this.signal.inTransaction()) return
     // A bound on memory: past it, start over (entries are cheap to load again).
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear()
     this.entries.set(key, value)
