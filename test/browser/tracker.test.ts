@@ -347,7 +347,9 @@ test('a page whose own scripts throw still works and is tracked', async () => {
   await context.close()
 
   // Everything the storefront sent, as `stats` shows it: two sessions, the crawler not among them.
-  const database = t.config.databaseUrl ? { MIDA_DATABASE_URL: t.config.databaseUrl } : {}
+  const database: Record<string, string> = t.config.databaseUrl
+    ? { MIDA_DATABASE_URL: t.config.databaseUrl }
+    : {}
   const io = captureIo(t.dir, '', { MIDA_DATA_DIR: t.dir, ...database })
   expect(await runCli(['stats', '--json', '--from', '2026-11-25'], io, t.clock)).toBe(0)
   expect(JSON.parse(io.stdout())).toMatchObject({

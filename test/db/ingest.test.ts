@@ -112,7 +112,9 @@ describe("the store's data revision", () => {
     expect(await currentRevision(t.data, t.store)).toBe(1)
     // Cached now (load answers from the cache without reading): the webhook's transaction must
     // drop it once committed.
-    expect(await t.data.cache.load(`data-revision:${t.store.id}`, async () => null)).toBe(1)
+    expect(
+      await t.data.cache.load(`data-revision:${t.store.id}`, async () => null as number | null),
+    ).toBe(1)
     const body = new TextEncoder().encode(
       JSON.stringify({ id: 7, created_at: '2026-11-25T12:30:00Z', total_price: '10.00' }),
     )
