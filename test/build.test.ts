@@ -3,15 +3,18 @@ import { copyFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildBinary } from '../scripts/build.ts'
 import { startSmtpSink } from './smtp.ts'
-import { tempDir } from './utils.ts'
+import { engineEnv, TEST_ENGINE, tempDir } from './utils.ts'
 
 // The compiled binary, copied alone into an empty directory, must serve, import and sync.
 describe('the single binary', () => {
   const build = tempDir('mida-build-')
   const run = tempDir('mida-run-')
   const binary = join(run.dir, 'mida-export')
+  // Every run of the binary on the run's engine (one database, shared by all of them).
+  let engine: Record<string, string> = {}
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    engine = await engineEnv()
     const out = join(build.dir, 'mida-export')
     const built = buildBinary(out)
     if (built.exitCode !== 0) throw new Error(`build failed: ${built.output}`)
@@ -28,7 +31,7 @@ describe('the single binary', () => {
       cwd: run.dir,
       stdout: 'pipe',
       stderr: 'pipe',
-      env: { PATH: '/usr/bin:/bin' },
+      env: { PATH: '/usr/bin:/bin', ...engine },
     })
     return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() }
   }
@@ -66,7 +69,7 @@ describe('the single binary', () => {
       cwd: run.dir,
       stdout: 'pipe',
       stderr: 'pipe',
-      env: { PATH: '/usr/bin:/bin', MIDA_SMTP_URL: `smtp://127.0.0.1:${smtp.port}` },
+      env: { PATH: '/usr/bin:/bin', ...engine, MIDA_SMTP_URL: `smtp://127.0.0.1:${smtp.port}` },
     })
     try {
       const reader = server.stderr.getReader()
@@ -80,7 +83,12 @@ describe('the single binary', () => {
       const base = /listening on (http:\/\/\S+)/.exec(banner)![1]!
       const health = await fetch(`${base}/healthz`)
       expect(health.status).toBe(200)
-      expect(await health.json()).toEqual({ status: 'ok', version: '0.1.0' })
+      expect(await health.json()).toEqual({
+        status: 'ok',
+        version: '0.1.0',
+        engine: TEST_ENGINE,
+        database: 'ok',
+      })
 
       const res = await fetch(`${base}/apiv1/analytics/sync`, {
         method: 'POST',

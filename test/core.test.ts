@@ -2,26 +2,27 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { loadConfig } from '../src/config.ts'
 import { type Core, closeCore, openCore } from '../src/core.ts'
 import { openDatabase } from '../src/db/database.ts'
+import { openData } from '../src/db/open.ts'
 import { FixedClock } from '../src/domain/clock.ts'
 import { recordEvents } from '../src/domain/collect.ts'
 import { isSealed, SEALED_PREFIX } from '../src/domain/secrets.ts'
 import { readSettings, updateSettings } from '../src/domain/settings.ts'
 import { runCli } from '../src/main.ts'
-import { captureIo, tempDir } from './utils.ts'
+import { captureIo, engineEnv, tempDir } from './utils.ts'
 
 const KEY = 'a-long-random-secret-key-0123456789'
 const clock = new FixedClock('2026-11-26T06:00:00Z')
-const cleanups: (() => void)[] = []
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c()
+const cleanups: (() => void | Promise<void>)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-/** A core on a fresh data dir, closed and removed after the test. */
+/** A core on a fresh data dir (and database), closed and removed after the test. */
 async function core(env: Record<string, string> = {}): Promise<Core> {
   const { dir, cleanup } = tempDir('mida-core-')
   cleanups.push(cleanup)
   const opened = await openCore({
-    config: loadConfig({ env: { MIDA_DATA_DIR: dir, ...env }, cwd: dir }),
+    config: loadConfig({ env: { MIDA_DATA_DIR: dir, ...(await engineEnv()), ...env }, cwd: dir }),
     clock,
   })
   cleanups.push(() => closeCore(opened))
@@ -29,12 +30,22 @@ async function core(env: Record<string, string> = {}): Promise<Core> {
 }
 
 /** The value stored for a setting, as it is in the database. */
-const stored = (c: Core, key: string) =>
+const stored = async (c: Core, key: string) =>
   (
-    c.db
-      .query('SELECT value FROM store_settings WHERE store_id = ? AND key = ?')
-      .get(c.store.id, key) as { value: string }
+    (await c.data.get<{ value: string }>(
+      'SELECT value FROM store_settings WHERE store_id = ? AND key = ?',
+      c.store.id,
+      key,
+    )) as { value: string }
   ).value
+
+/** The database of `env` (a data dir, and a URL on PostgreSQL runs) opened without the key. */
+const openWithoutKey = (env: Record<string, string>) =>
+  openData({
+    dataDir: env.MIDA_DATA_DIR ?? '',
+    databaseUrl: env.MIDA_DATABASE_URL,
+    secretKey: undefined,
+  })
 
 describe('two cores in one process share nothing', () => {
   test('each has its own read cache: a setting cached by one is not what the other reads', async () => {
@@ -45,13 +56,18 @@ describe('two cores in one process share nothing', () => {
     await updateSettings(b.data, b.store, { timezone: 'Asia/Tokyo' }, clock)
     expect((await readSettings(a.data, a.store)).timezone).toBe('Europe/Berlin')
     expect((await readSettings(b.data, b.store)).timezone).toBe('Asia/Tokyo')
-    expect(a.data.cache.peek<{ timezone: string }>(`settings:${a.store.id}`)?.timezone).toBe(
-      'Europe/Berlin',
-    )
+    // What a's cache holds (load answers from it without reading; peek on PostgreSQL answers
+    // only once this turn's change check is in).
+    const cachedTimezone = async () =>
+      (
+        await a.data.cache.load<{ timezone: string } | null>(
+          `settings:${a.store.id}`,
+          async () => null,
+        )
+      )?.timezone
+    expect(await cachedTimezone()).toBe('Europe/Berlin')
     b.data.cache.invalidate()
-    expect(a.data.cache.peek<{ timezone: string }>(`settings:${a.store.id}`)?.timezone).toBe(
-      'Europe/Berlin',
-    )
+    expect(await cachedTimezone()).toBe('Europe/Berlin')
   })
 
   test('each has its own secret key: one seals, the other (no key) stores as is', async () => {
@@ -59,8 +75,8 @@ describe('two cores in one process share nothing', () => {
     const plain = await core()
     await updateSettings(sealing.data, sealing.store, { smtp_password: 'pw-one' }, clock)
     await updateSettings(plain.data, plain.store, { smtp_password: 'pw-two' }, clock)
-    expect(stored(sealing, 'smtp_password').startsWith(SEALED_PREFIX)).toBe(true)
-    expect(stored(plain, 'smtp_password')).toBe('pw-two')
+    expect((await stored(sealing, 'smtp_password')).startsWith(SEALED_PREFIX)).toBe(true)
+    expect(await stored(plain, 'smtp_password')).toBe('pw-two')
     expect((await readSettings(sealing.data, sealing.store)).smtp_password).toBe('pw-one')
   })
 
@@ -77,18 +93,19 @@ describe('two cores in one process share nothing', () => {
       error: 'Invalid API key',
     }
     a.callLog.add(entry)
-    const count = (c: Core) =>
-      (c.db.query('SELECT count(*) AS n FROM sync_requests').get() as { n: number }).n
+    const count = async (c: Core) =>
+      (await c.data.get<{ n: number }>('SELECT count(*) AS n FROM sync_requests'))?.n
     await b.callLog.flush()
-    expect([count(a), count(b)]).toEqual([0, 0])
+    expect([await count(a), await count(b)]).toEqual([0, 0])
     await a.callLog.flush()
-    expect([count(a), count(b)]).toEqual([1, 0])
+    expect([await count(a), await count(b)]).toEqual([1, 0])
   })
 
   test('closing writes the call-log lines still waiting in memory', async () => {
     const { dir, cleanup } = tempDir('mida-core-')
     cleanups.push(cleanup)
-    const config = loadConfig({ env: { MIDA_DATA_DIR: dir }, cwd: dir })
+    const env = { MIDA_DATA_DIR: dir, ...(await engineEnv()) }
+    const config = loadConfig({ env, cwd: dir })
     const c = await openCore({ config, clock })
     c.callLog.add({
       storeId: c.store.id,
@@ -99,14 +116,14 @@ describe('two cores in one process share nothing', () => {
       durationMs: 1,
       error: 'Invalid API key',
     })
-    closeCore(c)
-    const db = openDatabase(dir, { secretKey: undefined })
+    await closeCore(c)
+    const data = await openWithoutKey(env)
     try {
-      expect(db.query('SELECT address, status FROM sync_requests').all()).toEqual([
+      expect(await data.all('SELECT address, status FROM sync_requests')).toEqual([
         { address: '10.0.0.9', status: 401 },
       ])
     } finally {
-      db.close()
+      await data.close()
     }
   })
 
@@ -132,7 +149,7 @@ describe('two cores in one process share nothing', () => {
 })
 
 describe('no entry point writes a secret in plaintext when a key is configured', () => {
-  test('a connection cannot be opened without stating the key', () => {
+  test('a SQLite connection cannot be opened without stating the key', () => {
     const { dir, cleanup } = tempDir('mida-core-')
     cleanups.push(cleanup)
     // @ts-expect-error: the options, with the secret key, are required.
@@ -142,21 +159,22 @@ describe('no entry point writes a secret in plaintext when a key is configured',
   test('the core, the test factory path and the CLI all seal with MIDA_SECRET_KEY', async () => {
     const c = await core({ MIDA_SECRET_KEY: KEY })
     await updateSettings(c.data, c.store, { shopify_webhook_secret: 'shpss_core' }, clock)
-    expect(isSealed(stored(c, 'shopify_webhook_secret'))).toBe(true)
+    expect(isSealed(await stored(c, 'shopify_webhook_secret'))).toBe(true)
 
     const { dir, cleanup } = tempDir('mida-core-')
     cleanups.push(cleanup)
-    const io = captureIo(dir, '', { MIDA_DATA_DIR: dir, MIDA_SECRET_KEY: KEY })
+    const env = { MIDA_DATA_DIR: dir, ...(await engineEnv()) }
+    const io = captureIo(dir, '', { ...env, MIDA_SECRET_KEY: KEY })
     expect(await runCli(['settings', 'set', 'smtp_password=pw-from-cli'], io, clock)).toBe(0)
-    const reader = openDatabase(dir, { secretKey: undefined })
+    const reader = await openWithoutKey(env)
     try {
-      const row = reader
-        .query("SELECT value FROM store_settings WHERE key = 'smtp_password'")
-        .get() as { value: string }
+      const row = (await reader.get<{ value: string }>(
+        "SELECT value FROM store_settings WHERE key = 'smtp_password'",
+      )) as { value: string }
       expect(row.value.startsWith(SEALED_PREFIX)).toBe(true)
       expect(row.value).not.toContain('pw-from-cli')
     } finally {
-      reader.close()
+      await reader.close()
     }
   })
 })

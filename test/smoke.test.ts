@@ -21,7 +21,8 @@ describe('healthz', () => {
     const res = await t.request('/healthz')
     expect(res.status).toBe(503)
     const body = (await res.json()) as Record<string, unknown>
-    expect({ ...body, error: typeof body.error } as Record<string, unknown>).toEqual({
+    const shape: Record<string, unknown> = { ...body, error: typeof body.error }
+    expect(shape).toEqual({
       status: 'error',
       version: '0.1.0',
       engine: TEST_ENGINE,

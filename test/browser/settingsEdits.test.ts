@@ -167,7 +167,7 @@ describe('unsaved edits in Chromium', () => {
     await storeName(page).fill('After the timeout')
     await page.getByRole('switch', { name: /API Status/ }).check()
     // The session ends on the server (expired, or ended elsewhere).
-    t.db.query('DELETE FROM admin_sessions').run()
+    await t.data.run('DELETE FROM admin_sessions')
     await page.getByRole('button', { name: 'Save' }).click()
 
     const dialog = page.getByRole('dialog', { name: 'Your session has ended' })

@@ -190,12 +190,10 @@ async function newPage(userAgent: string): Promise<{ context: BrowserContext; pa
 }
 
 const sessions = () =>
-  t.db
-    .query(
-      `SELECT visitor_id, started_at, ended_at, pageviews, device, source, landing_page,
-         viewed_product, added_to_cart, reached_checkout FROM sessions ORDER BY started_at`,
-    )
-    .all() as Record<string, unknown>[]
+  t.data.all<Record<string, unknown>>(
+    `SELECT visitor_id, started_at, ended_at, pageviews, device, source, landing_page,
+       viewed_product, added_to_cart, reached_checkout FROM sessions ORDER BY started_at`,
+  )
 
 const ms = (at: string) => Temporal.Instant.from(at).epochMilliseconds
 
@@ -250,7 +248,7 @@ test("a shopper's visit on another origin is one session with its pageviews, fla
   ])
   const visitor = await page.evaluate(() => localStorage.getItem('mida_vid'))
   expect(visitor).toMatch(/^[0-9a-f]{32}$/)
-  expect(sessions()).toEqual([
+  expect(await sessions()).toEqual([
     {
       visitor_id: visitor,
       started_at: ms('2026-11-25T15:00:00Z'),
@@ -298,16 +296,17 @@ test("a shopper's visit on another origin is one session with its pageviews, fla
     body: order,
   })
   expect(hook.status).toBe(200)
-  const linked = t.db.query('SELECT session_id FROM orders WHERE id = ?').get('7001') as {
-    session_id: string
-  }
-  const sessionId = (t.db.query('SELECT id FROM sessions').get() as { id: string }).id
-  expect(linked.session_id).toBe(sessionId)
+  const linked = await t.data.get<{ session_id: string }>(
+    'SELECT session_id FROM orders WHERE id = ?',
+    '7001',
+  )
+  const sessionId = (await t.data.get<{ id: string }>('SELECT id FROM sessions'))?.id
+  expect(linked?.session_id).toBe(sessionId as string)
   await context.close()
 })
 
 test("a crawler's visit is not counted", async () => {
-  const before = sessions().length
+  const before = (await sessions()).length
   const { context, page } = await newPage(GOOGLEBOT)
   const events = watchEvents()
   const shopUrl = `http://127.0.0.1:${shop.port}`
@@ -316,7 +315,7 @@ test("a crawler's visit is not counted", async () => {
   await page.click('#product')
   await events.until(2)
   expect(events.answered).toEqual(['pageview', 'pageview'])
-  expect(sessions().length).toBe(before)
+  expect((await sessions()).length).toBe(before)
   await context.close()
 })
 
@@ -337,7 +336,7 @@ test('a page whose own scripts throw still works and is tracked', async () => {
   expect(errors.some((e) => e.includes('theme bug'))).toBe(true)
   expect(errors.some((e) => e.includes('themeInit'))).toBe(true)
   expect(errors.every((e) => !e.includes('mida'))).toBe(true)
-  expect(sessions().at(-1)).toMatchObject({
+  expect((await sessions()).at(-1)).toMatchObject({
     started_at: ms('2026-11-25T16:00:00Z'),
     pageviews: 1,
     device: 'mobile',
@@ -348,7 +347,10 @@ test('a page whose own scripts throw still works and is tracked', async () => {
   await context.close()
 
   // Everything the storefront sent, as `stats` shows it: two sessions, the crawler not among them.
-  const io = captureIo(t.dir, '', { MIDA_DATA_DIR: t.dir })
+  const database: Record<string, string> = t.config.databaseUrl
+    ? { MIDA_DATABASE_URL: t.config.databaseUrl }
+    : {}
+  const io = captureIo(t.dir, '', { MIDA_DATA_DIR: t.dir, ...database })
   expect(await runCli(['stats', '--json', '--from', '2026-11-25'], io, t.clock)).toBe(0)
   expect(JSON.parse(io.stdout())).toMatchObject({
     total_visitors: 2,

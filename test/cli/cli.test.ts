@@ -4,14 +4,22 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadConfig } from '../../src/config.ts'
 import { closeCore, openCore } from '../../src/core.ts'
-import { SqliteData } from '../../src/db/data.ts'
+import type { Data } from '../../src/db/data.ts'
 import { openDatabase } from '../../src/db/database.ts'
+import { openData } from '../../src/db/open.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { authenticateApiKey } from '../../src/domain/keys.ts'
 import { createApp } from '../../src/http/app.ts'
 import { runCli } from '../../src/main.ts'
 import { VERSION } from '../../src/version.ts'
-import { captureIo, NEW_YORK_DAY_SYNC, tempDir } from '../utils.ts'
+import {
+  captureIo,
+  engineEnv,
+  NEW_YORK_DAY_SYNC,
+  postgresOnly,
+  sqliteOnly,
+  tempDir,
+} from '../utils.ts'
 
 // 06:00Z on 2026-11-26 is 01:00 in New York.
 const NOW = '2026-11-26T06:00:00Z'
@@ -20,17 +28,36 @@ const KEY_FORMAT = /^mida_sk_[0-9A-Za-z]{38}$/
 let dir: string
 let cleanup: () => void
 let clock: FixedClock
+/** Each data dir's environment: the dir, and on PostgreSQL runs a database of its own. */
+let envs: Map<string, Promise<Record<string, string>>>
 
 beforeEach(() => {
   ;({ dir, cleanup } = tempDir())
   clock = new FixedClock(NOW)
+  envs = new Map()
 })
 
 afterEach(() => cleanup())
 
+/** The environment of a data dir's commands, the same for every command on it. */
+function envOf(dataDir: string): Promise<Record<string, string>> {
+  let env = envs.get(dataDir)
+  if (!env) {
+    env = engineEnv().then((engine) => ({ MIDA_DATA_DIR: dataDir, ...engine }))
+    envs.set(dataDir, env)
+  }
+  return env
+}
+
+/** The data dir's database, opened as the commands open it (without the secret key). */
+async function openStored(dataDir = dir): Promise<Data> {
+  const env = await envOf(dataDir)
+  return openData({ dataDir, databaseUrl: env.MIDA_DATABASE_URL, secretKey: undefined })
+}
+
 /** Runs the CLI in-process on the test's data dir. */
 async function cli(args: string[], stdin = '', dataDir = dir) {
-  const io = captureIo(dataDir, stdin, { MIDA_DATA_DIR: dataDir })
+  const io = captureIo(dataDir, stdin, await envOf(dataDir))
   const code = await runCli(args, io, clock)
   return { code, out: io.stdout(), err: io.stderr() }
 }
@@ -162,11 +189,10 @@ describe('keys', () => {
     })
     const revokedB = await cliJson(['keys', 'revoke', 'b'])
     expect(revokedB.revoked_at).toBe('2026-11-26T06:01:00Z')
-    const db = openDatabase(dir, { secretKey: undefined })
-    const data = new SqliteData(db)
+    const data = await openStored()
     expect(await authenticateApiKey(data, a.key, 'export', clock)).toBeNull()
     expect(await authenticateApiKey(data, b.key, 'export', clock)).toBeNull()
-    db.close()
+    await data.close()
     expect(await cli(['keys', 'revoke', 'b'])).toEqual({
       code: 1,
       out: '',
@@ -188,12 +214,11 @@ describe('keys', () => {
     })
     const byName = await cliJson(['keys', 'regenerate', 'a'])
     expect(byName.id).toBe(3)
-    const db = openDatabase(dir, { secretKey: undefined })
-    const data = new SqliteData(db)
+    const data = await openStored()
     expect(await authenticateApiKey(data, a.key, 'ingest', clock)).toBeNull()
     expect(await authenticateApiKey(data, byId.key, 'ingest', clock)).toBeNull()
     expect((await authenticateApiKey(data, byName.key, 'ingest', clock))?.name).toBe('a')
-    db.close()
+    await data.close()
   })
 
   test('errors: missing name, duplicate name, bad scope, unknown action', async () => {
@@ -382,10 +407,7 @@ describe('sync and stats', () => {
     // the API on the same data dir answers with the same bytes
     await cli(['settings', 'set', 'api_enabled=true'])
     const { key } = await cliJson(['keys', 'create', '--name', 'api'])
-    const core = await openCore({
-      config: loadConfig({ env: { MIDA_DATA_DIR: dir }, cwd: dir }),
-      clock,
-    })
+    const core = await openCore({ config: loadConfig({ env: await envOf(dir), cwd: dir }), clock })
     try {
       const app = createApp(core)
       const res = await app.handle(
@@ -397,7 +419,7 @@ describe('sync and stats', () => {
       expect(res.status).toBe(200)
       expect(await res.text()).toBe(r.out.trimEnd())
     } finally {
-      closeCore(core)
+      await closeCore(core)
     }
   })
 
@@ -422,21 +444,21 @@ describe('sync and stats', () => {
       'store_email=o@a.test',
     ]
     expect((await cli(on)).code).toBe(0)
-    const outbox = () => {
-      const db = openDatabase(dir, { secretKey: undefined })
+    const outbox = async () => {
+      const data = await openStored()
       try {
-        return db.query('SELECT frequency, period_label, outcome FROM outbox ORDER BY id').all()
+        return await data.all('SELECT frequency, period_label, outcome FROM outbox ORDER BY id')
       } finally {
-        db.close()
+        await data.close()
       }
     }
     for (const date of ['2026-11-20', '2026-11-21', '2026-11-24']) {
       expect((await cli(['sync', '--date', date, '--json'])).code).toBe(0)
     }
     expect((await cli(['sync', '--frequency', 'weekly', '--json'])).code).toBe(0)
-    expect(outbox()).toEqual([])
+    expect(await outbox()).toEqual([])
     expect((await cli(['sync', '--json'])).code).toBe(0)
-    expect(outbox()).toEqual([
+    expect(await outbox()).toEqual([
       { frequency: 'daily', period_label: '2026-11-25', outcome: 'success' },
     ])
   })
@@ -482,9 +504,9 @@ describe('sync and stats', () => {
       ],
     })
     // no sync was recorded
-    const db = openDatabase(dir, { secretKey: undefined })
-    expect(db.query('SELECT count(*) AS n FROM sync_records').get()).toEqual({ n: 0 })
-    db.close()
+    const data = await openStored()
+    expect(await data.get('SELECT count(*) AS n FROM sync_records')).toEqual({ n: 0 })
+    await data.close()
   })
 
   test('stats defaults to today so far; bad ranges are refused', async () => {
@@ -552,7 +574,7 @@ describe('demo and backup', () => {
     expect(r.err).toStartWith('--days must be a whole number from 0 to 3650, got "2.5"')
   })
 
-  test('backup FILE writes a copy that passes integrity_check', async () => {
+  sqliteOnly('backup FILE writes a copy that passes integrity_check (SQLite only)', async () => {
     await newYorkStore()
     await cli(['demo', '--days', '1', '--seed', '3'])
     const target = join(dir, 'backup.sqlite')
@@ -577,6 +599,17 @@ describe('demo and backup', () => {
     expect(again.err).toBe(`Error: ${target} already exists; choose a new file\n`)
     expect((await cli(['backup'])).err).toStartWith('backup needs a FILE')
   })
+
+  postgresOnly(
+    'backup on PostgreSQL is a usage error naming pg_dump (PostgreSQL only)',
+    async () => {
+      const r = await cli(['backup', join(dir, 'backup.sqlite')])
+      expect(r.code).toBe(2)
+      expect(r.out).toBe('')
+      expect(r.err).toContain('pg_dump')
+      expect(existsSync(join(dir, 'backup.sqlite'))).toBe(false)
+    },
+  )
 })
 
 describe('the real entry point', () => {
@@ -585,7 +618,7 @@ describe('the real entry point', () => {
       cwd: resolve(import.meta.dir, '../..'),
       stdout: 'pipe',
       stderr: 'pipe',
-      env: { ...process.env, MIDA_DATA_DIR: dir },
+      env: { ...process.env, ...(await envOf(dir)) },
     })
     const [out, err, code] = await Promise.all([
       new Response(proc.stdout).text(),

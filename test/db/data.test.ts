@@ -2,33 +2,46 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SqliteData } from '../../src/db/data.ts'
-import { type Database, openDatabase } from '../../src/db/database.ts'
+import { type Data, type Queries, SqliteData } from '../../src/db/data.ts'
+import { openData } from '../../src/db/open.ts'
+import { onPostgres, sqliteOnly, testDatabaseUrl } from '../utils.ts'
 
 let dir: string
-let db: Database
-let data: SqliteData
+let databaseUrl: string | undefined
+let data: Data
 
-beforeEach(() => {
+/** Another connection to the same database (another process beside the server). */
+const openOther = () => openData({ dataDir: dir, databaseUrl, secretKey: undefined })
+
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mida-data-'))
-  db = openDatabase(dir, { secretKey: undefined })
-  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)')
-  data = new SqliteData(db)
+  databaseUrl = onPostgres ? await testDatabaseUrl() : undefined
+  data = await openOther()
+  // Each engine's own spelling of a key numbered on insert.
+  const id = onPostgres
+    ? 'id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY'
+    : 'id INTEGER PRIMARY KEY'
+  await data.run(`CREATE TABLE t (${id}, v TEXT NOT NULL)`)
 })
 
-afterEach(() => {
-  db.close()
+afterEach(async () => {
+  await data.close()
   rmSync(dir, { recursive: true, force: true })
 })
 
 const values = async () =>
   (await data.all<{ v: string }>('SELECT v FROM t ORDER BY id')).map((r) => r.v)
 
-describe('the SQLite data layer', () => {
+describe('the data layer', () => {
   test('all, get and run answer with rows, one row or null, and the count changed', async () => {
     expect(await data.run('INSERT INTO t (v) VALUES (?), (?)', 'a', 'b')).toBe(2)
     expect(await data.get<{ v: string }>('SELECT v FROM t WHERE id = ?', 2)).toEqual({ v: 'b' })
     expect(await data.get('SELECT v FROM t WHERE id = ?', 9)).toBeNull()
+    expect(await data.values('SELECT id, v FROM t ORDER BY id')).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+    ])
+    expect(await data.run('UPDATE t SET v = ? WHERE id > ?', 'c', 5)).toBe(0)
     expect(await values()).toEqual(['a', 'b'])
   })
 
@@ -42,26 +55,30 @@ describe('the SQLite data layer', () => {
     })
     await expect(failed).rejects.toThrow('no')
     expect(await values()).toEqual(['kept'])
-    expect(db.inTransaction).toBe(false)
+    // SQLite's one connection is left out of the transaction (PostgreSQL's went back to the pool).
+    if (data instanceof SqliteData) expect(data.db.inTransaction).toBe(false)
   })
 
-  test('statements from outside an open transaction wait for its end, never land inside it', async () => {
+  test('writes from outside an open transaction wait for its end, never land inside it', async () => {
     let release!: () => void
     const gate = new Promise<void>((resolve) => {
       release = resolve
     })
+    let inside!: () => void
+    const begun = new Promise<void>((resolve) => {
+      inside = resolve
+    })
     const tx = data.tx(async (q) => {
       await q.run('INSERT INTO t (v) VALUES (?)', 'inside')
+      inside()
       await gate
       throw new Error('rolled back')
     })
+    await begun
     const outside = data.run('INSERT INTO t (v) VALUES (?)', 'outside')
-    const written = data.exclusive((raw) => raw.query('SELECT count(*) AS n FROM t').get())
     release()
     await expect(tx).rejects.toThrow('rolled back')
     expect(await outside).toBe(1)
-    // The exclusive writer waited too, in its turn: after the rollback and the outside insert.
-    expect(await written).toEqual({ n: 1 })
     expect(await values()).toEqual(['outside'])
   })
 
@@ -79,8 +96,11 @@ describe('the SQLite data layer', () => {
       order.push('second ends')
     })
     await Promise.all([first, second])
-    expect(order).toEqual(['first begins', 'first ends', 'second begins', 'second ends'])
-    expect(await values()).toEqual(['first', 'second'])
+    // Which goes first is the engine's: SQLite's queue keeps the order asked, PostgreSQL's
+    // connections race for the write lock. Neither begins before the other has ended.
+    const [one, two] = order[0] === 'first begins' ? ['first', 'second'] : ['second', 'first']
+    expect(order).toEqual([`${one} begins`, `${one} ends`, `${two} begins`, `${two} ends`])
+    expect(await values()).toEqual([one, two])
   })
 
   test('a nested transaction is a savepoint: its failure undoes only its own writes', async () => {
@@ -105,9 +125,9 @@ describe('the SQLite data layer', () => {
       async (q) => {
         const before = await q.all<{ v: string }>('SELECT v FROM t')
         // Another connection writes meanwhile (a CLI beside the server): possible, not seen.
-        const other = openDatabase(dir, { secretKey: undefined })
-        other.query('INSERT INTO t (v) VALUES (?)').run('b')
-        other.close()
+        const other = await openOther()
+        await other.run('INSERT INTO t (v) VALUES (?)', 'b')
+        await other.close()
         const after = await q.all<{ v: string }>('SELECT v FROM t')
         return [before.length, after.length]
       },
@@ -118,7 +138,7 @@ describe('the SQLite data layer', () => {
   })
 
   test('the handle of an ended transaction refuses statements', async () => {
-    let kept!: Parameters<Parameters<SqliteData['tx']>[0]>[0]
+    let kept!: Queries
     await data.tx(async (q) => {
       kept = q
     })
@@ -127,4 +147,32 @@ describe('the SQLite data layer', () => {
     )
     expect(await values()).toEqual([])
   })
+})
+
+describe('the SQLite engine (SQLite only)', () => {
+  sqliteOnly(
+    'reads from outside an open transaction wait for its end too: the connection is shared (SQLite only)',
+    async () => {
+      const sqlite = data as SqliteData
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const tx = sqlite.tx(async (q) => {
+        await q.run('INSERT INTO t (v) VALUES (?)', 'inside')
+        await gate
+        throw new Error('rolled back')
+      })
+      const outside = sqlite.run('INSERT INTO t (v) VALUES (?)', 'outside')
+      const read = sqlite.get('SELECT count(*) AS n FROM t')
+      const written = sqlite.exclusive((raw) => raw.query('SELECT count(*) AS n FROM t').get())
+      release()
+      await expect(tx).rejects.toThrow('rolled back')
+      expect(await outside).toBe(1)
+      // The read and the exclusive writer waited, in their turn: after the rollback and the insert.
+      expect(await read).toEqual({ n: 1 })
+      expect(await written).toEqual({ n: 1 })
+      expect(await values()).toEqual(['outside'])
+    },
+  )
 })

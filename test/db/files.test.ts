@@ -1,6 +1,7 @@
 // File modes (DESIGN "Files"): the data directory 0700, the database, its WAL and backups 0600,
 // whatever the umask; looser ones left by an older version are tightened when the database opens.
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+// SQLite's files alone: on PostgreSQL the server keeps the data and these files do not exist.
+import { afterEach, beforeEach, expect, test } from 'bun:test'
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SqliteData } from '../../src/db/data.ts'
@@ -10,7 +11,7 @@ import { FixedClock } from '../../src/domain/clock.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import { runCli } from '../../src/main.ts'
 import { testScope, waitUntil } from '../reliability/child.ts'
-import { captureIo, tempDir } from '../utils.ts'
+import { captureIo, describeSqliteOnly, tempDir } from '../utils.ts'
 
 const scope = testScope()
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8)
@@ -38,7 +39,7 @@ function open(dir: string) {
   return { db, lines }
 }
 
-describe('a new data directory', () => {
+describeSqliteOnly('a new data directory (SQLite only)', () => {
   test('is 0700, with the database, its WAL and shared-memory file 0600, and says nothing', async () => {
     const dir = join(parent, 'data')
     const { db, lines } = open(dir)
@@ -89,7 +90,7 @@ describe('a new data directory', () => {
   })
 })
 
-describe('an existing data directory others can read', () => {
+describeSqliteOnly('an existing data directory others can read (SQLite only)', () => {
   /** A data dir as an older version left it: 0755 and 0644, its server still running. */
   async function looseDataDir() {
     const dir = join(parent, 'data')
@@ -134,7 +135,7 @@ describe('an existing data directory others can read', () => {
   })
 })
 
-describe('through the command line', () => {
+describeSqliteOnly('through the command line (SQLite only)', () => {
   test('backup FILE is written 0600; a loose data dir is tightened and the line goes to stderr', async () => {
     const dir = join(parent, 'data')
     openDatabase(dir, { secretKey: undefined }).close()

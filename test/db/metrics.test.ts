@@ -5,8 +5,9 @@ import { writeSessions } from '../../src/domain/ingest/writers.ts'
 import type { SessionRecord } from '../../src/domain/records.ts'
 import { openTestStore, type TestStore } from '../utils.ts'
 
-// sessionSpread counts in JS what SQLite would answer with count(DISTINCT) and GROUP BY: these
-// tests hold it to SQLite's own answers over the same rows.
+// sessionSpread counts in JS what the database would answer with count(DISTINCT) and GROUP BY:
+// these tests hold it to the engine's own answers over the same rows (SQLite's BINARY order and
+// PostgreSQL's "C" collation both compare UTF-8 bytes).
 
 const DAY = 86_400_000
 const START = Date.parse('2026-11-16T00:00:00Z')
@@ -37,8 +38,8 @@ const session = (id: string, visitor_id: string, started_at: number, landing_pag
 
 const write = (sessions: SessionRecord[]) => writeSessions(t.data, t.store, sessions, t.clock)
 
-/** What SQLite answers for the sessions started in [from, to). */
-async function sqlite(from: number, to: number) {
+/** What the database answers for the sessions started in [from, to). */
+async function counted(from: number, to: number) {
   const range = 'FROM sessions WHERE store_id = ? AND started_at >= ? AND started_at < ?'
   const visitors = await t.data.get<{ n: number }>(
     `SELECT count(DISTINCT visitor_id) AS n ${range}`,
@@ -79,7 +80,7 @@ const PAGE_COUNTS: [string, number][] = [
 ]
 const IN_RANGE = PAGE_COUNTS.reduce((sum, [, n]) => sum + n, 0)
 
-/** The expected top ten, written out: SQLite's order. */
+/** The expected top ten, written out: the order of UTF-8 bytes. */
 const TOP_TEN = [
   { path: '/', sessions: 400 },
   { path: '/cart', sessions: 200 },
@@ -154,17 +155,17 @@ describe('sessionSpread on a few thousand generated sessions', () => {
     for (let i = 0; i < sessions.length; i += 1000) await write(sessions.slice(i, i + 1000))
   })
 
-  test('distinct visitors of the range and of each day, and the top pages, are what SQLite counts', async () => {
+  test('distinct visitors of the range and of each day, and the top pages, are what the database counts', async () => {
     const spread = await sessionSpread(t.data, t.storeId, BOUNDS)
-    const whole = await sqlite(BOUNDS[0]!, BOUNDS[8]!)
+    const whole = await counted(BOUNDS[0]!, BOUNDS[8]!)
     const parts: number[] = []
-    for (let i = 0; i < 8; i++) parts.push((await sqlite(BOUNDS[i]!, BOUNDS[i + 1]!)).visitors)
+    for (let i = 0; i < 8; i++) parts.push((await counted(BOUNDS[i]!, BOUNDS[i + 1]!)).visitors)
     expect(spread).toEqual({
       visitors: whole.visitors,
       partVisitors: parts,
       topLandingPages: whole.pages,
     })
-    // SQLite's answers are the expected ones: the order written out above, the empty days 0.
+    // The database's answers are the expected ones: the order written out above, the empty days 0.
     expect(whole.pages).toEqual(TOP_TEN)
     for (const day of EMPTY_DAYS) expect(spread.partVisitors[day]).toBe(0)
     // Sessions on 6 days among 600 visitors: nearly all of them come, and most come on a day.
@@ -172,7 +173,7 @@ describe('sessionSpread on a few thousand generated sessions', () => {
     for (const day of [0, 1, 2, 4, 5, 6]) expect(spread.partVisitors[day]).toBeGreaterThan(250)
   })
 
-  test('every sub-range and split of the days agrees with SQLite', async () => {
+  test('every sub-range and split of the days agrees with the database', async () => {
     const splits = [
       [0, 1],
       [3, 4], // the empty day alone
@@ -187,8 +188,8 @@ describe('sessionSpread on a few thousand generated sessions', () => {
       const spread = await sessionSpread(t.data, t.storeId, bounds)
       const parts: number[] = []
       for (let i = 0; i + 1 < bounds.length; i++)
-        parts.push((await sqlite(bounds[i]!, bounds[i + 1]!)).visitors)
-      const whole = await sqlite(bounds[0]!, bounds.at(-1)!)
+        parts.push((await counted(bounds[i]!, bounds[i + 1]!)).visitors)
+      const whole = await counted(bounds[0]!, bounds.at(-1)!)
       expect({ split, ...spread }).toEqual({
         split,
         visitors: whole.visitors,
@@ -236,7 +237,7 @@ describe('sessionSpread, hand-counted', () => {
     ])
   })
 
-  test('ties between pages are broken by UTF-8 bytes, as SQLite does, and only ten are kept', async () => {
+  test('ties between pages are broken by UTF-8 bytes, as the database does, and only ten are kept', async () => {
     const pages = [
       '/\u{1F600}',
       '/\uFF21',
@@ -260,7 +261,7 @@ describe('sessionSpread, hand-counted', () => {
       // cut: '/\u00E9' (C3 A9), '/\uFF21' (EF BC A1), '/\u{1F600}' (F0 9F 98 80)
     ].map((path) => ({ path, sessions: 1 }))
     expect((await sessionSpread(t.data, t.storeId, BOUNDS)).topLandingPages).toEqual(top)
-    expect((await sqlite(BOUNDS[0]!, BOUNDS[8]!)).pages).toEqual(top)
+    expect((await counted(BOUNDS[0]!, BOUNDS[8]!)).pages).toEqual(top)
     // One more session on each of the last three: they now tie at 2, in UTF-8 order (JS's `<`
     // would put the emoji, a surrogate pair from 0xD83D, before U+FF21).
     await write([
@@ -275,6 +276,6 @@ describe('sessionSpread, hand-counted', () => {
       ...top.slice(0, 7),
     ]
     expect((await sessionSpread(t.data, t.storeId, BOUNDS)).topLandingPages).toEqual(after)
-    expect((await sqlite(BOUNDS[0]!, BOUNDS[8]!)).pages).toEqual(after)
+    expect((await counted(BOUNDS[0]!, BOUNDS[8]!)).pages).toEqual(after)
   })
 })

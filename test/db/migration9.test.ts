@@ -1,12 +1,8 @@
-import { afterEach, expect, test } from 'bun:test'
+import { afterEach, expect } from 'bun:test'
 import { join } from 'node:path'
 import { SqliteData } from '../../src/db/data.ts'
 import { Database, migrate } from '../../src/db/database.ts'
 import { MIGRATIONS } from '../../src/db/migrations.ts'
-
-/** The migrations as they stood when 9 was the newest (later ones are not this test's). */
-const UP_TO_9 = MIGRATIONS.filter((m) => m.version <= 9)
-
 import { FixedClock } from '../../src/domain/clock.ts'
 import { prng } from '../../src/domain/demo.ts'
 import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
@@ -15,10 +11,11 @@ import { periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, type SessionRecord } from '../../src/domain/records.ts'
 import { Secrets } from '../../src/domain/secrets.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
-import { tempDir } from '../utils.ts'
+import { sqliteOnly, tempDir } from '../utils.ts'
 
 // Migration 9 rebuilds sessions_by_start as a covering index: a store upgraded from schema 8
-// keeps every session as it was and computes the same metrics from the new index.
+// keeps every session as it was and computes the same metrics from the new index. A SQLite
+// file's upgrade: PostgreSQL's schema starts from the translated migrations as they are now.
 
 const NY = 'America/New_York'
 const clock = new FixedClock('2026-12-01T12:00:00Z')
@@ -64,65 +61,74 @@ function generated() {
   return { sessions, orders }
 }
 
-test('migration 9 turns sessions_by_start into the covering index, every session and metric unchanged', async () => {
-  const d = tempDir()
-  dirs.push(d)
-  const db = new Database(join(d.dir, 'mida.sqlite'), new Secrets(undefined))
-  try {
-    migrate(
-      db,
-      MIGRATIONS.filter((m) => m.version <= 8),
-    )
-    expect(db.query('PRAGMA user_version').get()).toEqual({ user_version: 8 })
-    expect(indexColumns(db, 'sessions_by_start')).toEqual(['store_id', 'started_at'])
-    const data = new SqliteData(db)
-    const store = await ensureDefaultStore(data, clock)
-    const { sessions, orders } = generated()
-    for (let i = 0; i < sessions.length; i += 500) {
-      await writeSessions(data, store, sessions.slice(i, i + 500), clock)
-    }
-    await writeOrders(data, store, orders, clock)
-    const rows = () => db.query('SELECT * FROM sessions ORDER BY store_id, id').all()
-    const periods = [
-      periodContaining(Temporal.PlainDate.from('2026-11-18'), 'daily', NY, 'monday'),
-      periodContaining(Temporal.PlainDate.from('2026-11-18'), 'weekly', NY, 'monday'),
-    ]
-    const metrics = async () => {
-      const all = []
-      for (const period of periods) all.push(await computeMetrics(data, store, period))
-      return all
-    }
-    const before = { rows: rows(), metrics: await metrics() }
-    expect(before.rows).toHaveLength(1500)
-    expect(before.metrics[1]!.total_sessions).toBeGreaterThan(700)
-    const otherIndexes = () =>
-      db
-        .query(
-          "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND name != 'sessions_by_start' ORDER BY name",
-        )
-        .all()
-    const others = otherIndexes()
+sqliteOnly(
+  'migration 9 turns sessions_by_start into the covering index, every session and metric unchanged (SQLite only)',
+  async () => {
+    const d = tempDir()
+    dirs.push(d)
+    const db = new Database(join(d.dir, 'mida.sqlite'), new Secrets(undefined))
+    try {
+      migrate(
+        db,
+        MIGRATIONS.filter((m) => m.version <= 8),
+      )
+      expect(db.query('PRAGMA user_version').get()).toEqual({ user_version: 8 })
+      expect(indexColumns(db, 'sessions_by_start')).toEqual(['store_id', 'started_at'])
+      const data = new SqliteData(db)
+      const store = await ensureDefaultStore(data, clock)
+      const { sessions, orders } = generated()
+      for (let i = 0; i < sessions.length; i += 500) {
+        await writeSessions(data, store, sessions.slice(i, i + 500), clock)
+      }
+      await writeOrders(data, store, orders, clock)
+      const rows = () => db.query('SELECT * FROM sessions ORDER BY store_id, id').all()
+      const periods = [
+        periodContaining(Temporal.PlainDate.from('2026-11-18'), 'daily', NY, 'monday'),
+        periodContaining(Temporal.PlainDate.from('2026-11-18'), 'weekly', NY, 'monday'),
+      ]
+      const metrics = async () => {
+        const all = []
+        for (const period of periods) all.push(await computeMetrics(data, store, period))
+        return all
+      }
+      const before = { rows: rows(), metrics: await metrics() }
+      expect(before.rows).toHaveLength(1500)
+      expect(before.metrics[1]!.total_sessions).toBeGreaterThan(700)
+      const otherIndexes = () =>
+        db
+          .query(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND name != 'sessions_by_start' ORDER BY name",
+          )
+          .all()
+      const others = otherIndexes()
 
-    expect(migrate(db, UP_TO_9)).toBe(1)
-    expect(db.query('PRAGMA user_version').get()).toEqual({ user_version: 9 })
-    expect(indexColumns(db, 'sessions_by_start')).toEqual([
-      'store_id',
-      'started_at',
-      'visitor_id',
-      'landing_page',
-      'pageviews',
-      'ended_at',
-      'device',
-      'source',
-      'viewed_product',
-      'added_to_cart',
-      'reached_checkout',
-      'id',
-    ])
-    expect(otherIndexes()).toEqual(others)
-    expect({ rows: rows(), metrics: await metrics() }).toEqual(before)
-    expect(db.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
-  } finally {
-    db.close()
-  }
-})
+      // The migrations as they stood when 9 was the newest (later ones are not this test's).
+      expect(
+        migrate(
+          db,
+          MIGRATIONS.filter((m) => m.version <= 9),
+        ),
+      ).toBe(1)
+      expect(db.query('PRAGMA user_version').get()).toEqual({ user_version: 9 })
+      expect(indexColumns(db, 'sessions_by_start')).toEqual([
+        'store_id',
+        'started_at',
+        'visitor_id',
+        'landing_page',
+        'pageviews',
+        'ended_at',
+        'device',
+        'source',
+        'viewed_product',
+        'added_to_cart',
+        'reached_checkout',
+        'id',
+      ])
+      expect(otherIndexes()).toEqual(others)
+      expect({ rows: rows(), metrics: await metrics() }).toEqual(before)
+      expect(db.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+    } finally {
+      db.close()
+    }
+  },
+)

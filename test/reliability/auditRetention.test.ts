@@ -1,11 +1,17 @@
 // `serve` prunes the audit log past MIDA_AUDIT_KEEP_DAYS (365 by default) when it starts, in its
 // own process with the clock of the data.
 import { expect, setDefaultTimeout, test } from 'bun:test'
-import { SqliteData } from '../../src/db/data.ts'
-import { openDatabase } from '../../src/db/database.ts'
 import { recordAudit } from '../../src/domain/audit.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
-import { peek, prepareDataDir, spawnCli, testScope, waitUntil } from './child.ts'
+import {
+  dataDirEnv,
+  openDataDir,
+  peek,
+  prepareDataDir,
+  spawnCli,
+  testScope,
+  waitUntil,
+} from './child.ts'
 
 setDefaultTimeout(30_000)
 
@@ -16,8 +22,7 @@ const NOW = '2026-11-26T06:00:00Z'
 async function dataDirWithAudit(daysAgo: number[]): Promise<string> {
   const dir = scope.dataDir('mida-audit-keep-')
   await prepareDataDir(dir)
-  const db = openDatabase(dir, { secretKey: undefined })
-  const data = new SqliteData(db)
+  const data = await openDataDir(dir)
   for (const d of daysAgo) {
     const clock = new FixedClock(Temporal.Instant.from(NOW).subtract({ hours: d * 24 }))
     await recordAudit(
@@ -26,19 +31,19 @@ async function dataDirWithAudit(daysAgo: number[]): Promise<string> {
       clock,
     )
   }
-  db.close()
+  await data.close()
   return dir
 }
 
 /** The days-ago of the entries left. */
-function kept(dir: string): number[] {
-  const db = peek(dir)
+async function kept(dir: string): Promise<number[]> {
+  const db = await peek(dir)
   try {
-    return (db.query('SELECT detail FROM audit_log ORDER BY id').all() as { detail: string }[]).map(
-      (r) => Number(r.detail),
+    return (await db.all<{ detail: string }>('SELECT detail FROM audit_log ORDER BY id')).map((r) =>
+      Number(r.detail),
     )
   } finally {
-    db.close()
+    await db.close()
   }
 }
 
@@ -53,19 +58,19 @@ test('serve keeps a year of audit log by default, MIDA_AUDIT_KEEP_DAYS days when
     await waitUntil(() => server.stderr().includes('listening on'), 'the server')
     // The prune runs with the background jobs, right after the server listens.
     await waitUntil(
-      () => JSON.stringify(kept(dir)) === JSON.stringify(left),
+      async () => JSON.stringify(await kept(dir)) === JSON.stringify(left),
       `the audit log pruned to ${left}`,
     )
     server.proc.kill('SIGTERM')
     expect(await server.exited).toBe(0)
-    expect(kept(dir)).toEqual([...left])
+    expect(await kept(dir)).toEqual([...left])
   }
 })
 
 test('a bad MIDA_AUDIT_KEEP_DAYS stops start-up with a message naming it', async () => {
   const dir = scope.dataDir('mida-audit-bad-')
   const child = spawnCli(['serve', '--port', '0', '--data-dir', dir], {
-    env: { MIDA_AUDIT_KEEP_DAYS: 'a year' },
+    env: { ...(await dataDirEnv(dir)), MIDA_AUDIT_KEEP_DAYS: 'a year' },
   })
   expect(await child.exited).toBe(1)
   expect(child.stderr()).toContain(

@@ -1,18 +1,40 @@
 // Helpers for the reliability tests: a real server (or CLI) in a child process on a data dir,
-// and a look into that data dir from the test process.
+// and a look into that data dir from the test process. On PostgreSQL runs each data dir has a
+// database of its own (dataDirEnv), which every process given that dir is pointed at.
 import { Database } from 'bun:sqlite'
 import { afterEach } from 'bun:test'
 import { join } from 'node:path'
-import { SqliteData } from '../../src/db/data.ts'
-import { openDatabase } from '../../src/db/database.ts'
+import type { Data, Queries, SqlValue } from '../../src/db/data.ts'
+import { openData } from '../../src/db/open.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
 import { initialiseSettings, updateSettings } from '../../src/domain/settings.ts'
 import { ensureDefaultStore } from '../../src/domain/stores.ts'
-import { tempDir } from '../utils.ts'
+import { engineEnv, onPostgres, tempDir } from '../utils.ts'
 
 const ROOT = join(import.meta.dir, '..', '..')
 const SERVE_AT = join(ROOT, 'test', 'fixtures', 'serve-at.ts')
+
+const envs = new Map<string, Promise<Record<string, string>>>()
+
+/**
+ * The environment that points a process at a data dir's database: nothing on SQLite (the file is
+ * in the dir), on PostgreSQL the dir's own fresh database, the same for every process and call.
+ */
+export function dataDirEnv(dir: string): Promise<Record<string, string>> {
+  let env = envs.get(dir)
+  if (!env) {
+    env = engineEnv()
+    envs.set(dir, env)
+  }
+  return env
+}
+
+/** A data dir's database opened from the test process, as a command opens it. */
+export async function openDataDir(dir: string, secretKey?: string): Promise<Data> {
+  const env = await dataDirEnv(dir)
+  return openData({ dataDir: dir, databaseUrl: env.MIDA_DATABASE_URL, secretKey })
+}
 
 /** A child process running the real command line. */
 export interface Child {
@@ -68,12 +90,13 @@ interface ServerChild extends Child {
   port: number
 }
 
-/** Starts `serve --port 0` on `dir` and waits (at most 10 s) for it to listen. */
+/** Starts `serve --port 0` on `dir` (and its database) and waits (at most 10 s) for it to listen. */
 async function startServer(
   dir: string,
   options: { now?: string; env?: Record<string, string> } = {},
 ): Promise<ServerChild> {
-  const child = spawnCli(['serve', '--port', '0', '--data-dir', dir], options)
+  const env = { ...(await dataDirEnv(dir)), ...options.env }
+  const child = spawnCli(['serve', '--port', '0', '--data-dir', dir], { ...options, env })
   const until = Date.now() + 10_000
   let match: RegExpExecArray | null = null
   while (!match) {
@@ -111,16 +134,52 @@ export async function waitUntil<T>(
   }
 }
 
-/** A second connection to a data dir's database, as another process would have. */
-export function peek(dir: string): Database {
-  const db = new Database(join(dir, 'mida.sqlite'))
-  db.exec('PRAGMA busy_timeout = 5000')
-  return db
+/** Reads of a data dir's database from the test process. */
+export interface Peek extends Pick<Queries, 'all' | 'get'> {
+  close(): Promise<void>
 }
 
-/** `PRAGMA integrity_check` of the data dir's database, opened fresh (recovering the WAL). */
-export function integrity(dir: string): string {
-  const db = peek(dir)
+/**
+ * A second connection to a data dir's database, as another process would have: on SQLite a bare
+ * connection to the file (nothing migrated, no permission repaired, as a look should be), on
+ * PostgreSQL the data layer on the dir's database.
+ */
+export async function peek(dir: string): Promise<Peek> {
+  if (onPostgres) return openDataDir(dir)
+  const db = new Database(join(dir, 'mida.sqlite'))
+  db.exec('PRAGMA busy_timeout = 5000')
+  return {
+    all: async <Row>(sql: string, ...params: SqlValue[]) => db.query(sql).all(...params) as Row[],
+    get: async <Row>(sql: string, ...params: SqlValue[]) =>
+      db.query(sql).get(...params) as Row | null,
+    close: async () => db.close(),
+  }
+}
+
+/**
+ * The data dir's database checked whole: on SQLite `PRAGMA integrity_check` of the file, opened
+ * fresh (recovering the WAL); on PostgreSQL amcheck's check of every B-tree index of the schema
+ * against its table ('ok', or the first error).
+ */
+export async function integrity(dir: string): Promise<string> {
+  if (onPostgres) {
+    const data = await openDataDir(dir)
+    try {
+      await data.run('CREATE EXTENSION IF NOT EXISTS amcheck')
+      await data.all(
+        `SELECT bt_index_check(c.oid, true) FROM pg_index i
+           JOIN pg_class c ON c.oid = i.indexrelid
+           JOIN pg_am a ON a.oid = c.relam
+          WHERE a.amname = 'btree' AND c.relnamespace = 'public'::regnamespace`,
+      )
+      return 'ok'
+    } catch (err) {
+      return (err as Error).message
+    } finally {
+      await data.close()
+    }
+  }
+  const db = new Database(join(dir, 'mida.sqlite'))
   try {
     const rows = db.query('PRAGMA integrity_check').all() as { integrity_check: string }[]
     return rows.map((r) => r.integrity_check).join('; ')
@@ -130,9 +189,34 @@ export function integrity(dir: string): string {
 }
 
 /** One number from a query. */
-export function scalar(db: Database, sql: string, ...params: (string | number)[]): number {
-  const row = db.query(sql).get(...params) as Record<string, number> | null
+export async function scalar(db: Peek, sql: string, ...params: SqlValue[]): Promise<number> {
+  const row = await db.get<Record<string, number>>(sql, ...params)
   return row ? Number(Object.values(row)[0]) : 0
+}
+
+/**
+ * Takes the database's write lock from the test process (a write transaction left open, on either
+ * engine) until `release` is called: other processes' writes wait meanwhile.
+ */
+export async function holdWriteLock(dir: string): Promise<{ release(): Promise<void> }> {
+  const data = await openDataDir(dir)
+  const begun = Promise.withResolvers<void>()
+  const gate = Promise.withResolvers<void>()
+  // A write transaction takes the lock as it begins (SQLite's BEGIN IMMEDIATE, PostgreSQL's
+  // advisory write lock).
+  const held = data.tx(async () => {
+    begun.resolve()
+    await gate.promise
+  })
+  void held.catch((err) => begun.reject(err))
+  await begun.promise
+  return {
+    async release() {
+      gate.resolve()
+      await held
+      await data.close()
+    },
+  }
 }
 
 /** Prepares a data dir: store, settings, and optionally an API key; returns the store's ids. */
@@ -141,8 +225,7 @@ export async function prepareDataDir(
   options: { settings?: Record<string, unknown>; keyScope?: 'export' | 'ingest' } = {},
 ): Promise<{ trackingId: string; key: string | undefined }> {
   const clock = new FixedClock('2026-11-26T06:00:00Z')
-  const db = openDatabase(dir, { secretKey: undefined })
-  const data = new SqliteData(db)
+  const data = await openDataDir(dir)
   try {
     const store = await ensureDefaultStore(data, clock)
     await initialiseSettings(data, store, clock)
@@ -153,7 +236,7 @@ export async function prepareDataDir(
       : undefined
     return { trackingId: store.trackingId, key }
   } finally {
-    db.close()
+    await data.close()
   }
 }
 

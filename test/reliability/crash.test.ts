@@ -4,16 +4,19 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
-import { openDatabase } from '../../src/db/database.ts'
-import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
-import { FixedClock, nowMs } from '../../src/domain/clock.ts'
-import { BATCH_SIZE } from '../../src/domain/ingest/writers.ts'
-import { sessionInput } from '../../src/domain/records.ts'
+import { FixedClock } from '../../src/domain/clock.ts'
+import { BATCH_SIZE, writeSessions } from '../../src/domain/ingest/writers.ts'
+import { type SessionRecord, sessionInput } from '../../src/domain/records.ts'
+import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import { BUSY_TEXT } from '../../src/main.ts'
 import { startSmtpSink } from '../smtp.ts'
+import { describeSqliteOnly } from '../utils.ts'
 import {
+  dataDirEnv,
+  holdWriteLock,
   integrity,
   killHard,
+  openDataDir,
   peek,
   postPageview,
   prepareDataDir,
@@ -50,16 +53,29 @@ function expectedDigest(n: number) {
   return { sessions: n, pageviews, visitors: Math.min(n, 7_919) }
 }
 
-function digest(dir: string) {
-  const db = peek(dir)
+async function digest(dir: string) {
+  const db = await peek(dir)
   try {
     return {
-      sessions: scalar(db, 'SELECT count(*) FROM sessions'),
-      pageviews: scalar(db, 'SELECT coalesce(sum(pageviews), 0) FROM sessions'),
-      visitors: scalar(db, 'SELECT count(DISTINCT visitor_id) FROM sessions'),
+      sessions: await scalar(db, 'SELECT count(*) FROM sessions'),
+      pageviews: await scalar(db, 'SELECT coalesce(sum(pageviews), 0) FROM sessions'),
+      visitors: await scalar(db, 'SELECT count(DISTINCT visitor_id) FROM sessions'),
     }
   } finally {
-    db.close()
+    await db.close()
+  }
+}
+
+/** Writes sessions into the data dir's store as an import does, from the test process. */
+async function seedSessions(dir: string, sessions: SessionRecord[]): Promise<void> {
+  const data = await openDataDir(dir)
+  try {
+    const clock = new FixedClock('2026-11-26T06:00:00Z')
+    const store = await ensureDefaultStore(data, clock)
+    for (let b = 0; b < sessions.length; b += 5_000)
+      await writeSessions(data, store, sessions.slice(b, b + 5_000), clock)
+  } finally {
+    await data.close()
   }
 }
 
@@ -76,13 +92,15 @@ async function sessionsFile(dir: string, n: number): Promise<string> {
   return file
 }
 
-/** The names and definitions of the database's indexes. */
-function indexes(dir: string) {
-  const db = peek(dir)
+/** The names and definitions of the database's indexes (SQLite's schema). */
+async function indexes(dir: string) {
+  const db = await peek(dir)
   try {
-    return db.query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name").all()
+    return await db.all<{ name: string; sql: string }>(
+      "SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name",
+    )
   } finally {
-    db.close()
+    await db.close()
   }
 }
 
@@ -93,49 +111,48 @@ describe('kill -9 during a bulk CLI import', () => {
     const total = 250_000
     const file = await sessionsFile(dir, total)
     // Session 0 is stored already, so the import writes batch by batch (not as a first load).
-    const seed = openDatabase(dir, { secretKey: undefined })
-    writeSessions(
-      seed,
-      1,
-      [sessionInput.parse(session(0))],
-      nowMs(new FixedClock('2026-11-26T06:00:00Z')),
-    )
-    seed.close()
+    await seedSessions(dir, [sessionInput.parse(session(0))])
+    const env = await dataDirEnv(dir)
 
-    const importer = spawnCli(['import', 'sessions', file, '--data-dir', dir])
-    const watcher = peek(dir)
+    const importer = spawnCli(['import', 'sessions', file, '--data-dir', dir], { env })
+    const watcher = await peek(dir)
     // Kill once a few batches are committed, well before the end.
     await waitUntil(
-      () => scalar(watcher, 'SELECT count(*) FROM sessions') >= 2 * BATCH_SIZE,
+      async () => (await scalar(watcher, 'SELECT count(*) FROM sessions')) >= 2 * BATCH_SIZE,
       'the first batches',
+      // PostgreSQL's batches take seconds each here (~6 000 sessions a second under load).
+      60_000,
     )
-    watcher.close()
+    await watcher.close()
     await killHard(importer)
     expect(importer.proc.signalCode).toBe('SIGKILL')
 
-    expect(integrity(dir)).toBe('ok')
-    const partial = digest(dir).sessions
+    expect(await integrity(dir)).toBe('ok')
+    const partial = (await digest(dir)).sessions
     expect(partial).toBeGreaterThanOrEqual(2 * BATCH_SIZE)
     expect(partial).toBeLessThan(total)
     // One transaction a batch: a batch is there entirely or not at all (the seed is in the first).
     expect(partial % BATCH_SIZE).toBe(0)
 
-    const again = spawnCli(['import', 'sessions', file, '--data-dir', dir, '--json'])
+    const again = spawnCli(['import', 'sessions', file, '--data-dir', dir, '--json'], { env })
     expect(await again.exited).toBe(0)
     const summary = JSON.parse(again.stdout())
     // The sessions already there are updated (to the same values), the rest inserted.
     expect(summary).toMatchObject({ inserted: total - partial, updated: partial, rejected: 0 })
-    expect(integrity(dir)).toBe('ok')
-    expect(digest(dir)).toEqual(expectedDigest(total))
-  })
+    expect(await integrity(dir)).toBe('ok')
+    expect(await digest(dir)).toEqual(expectedDigest(total))
+  }, 180_000)
+})
 
-  test('a first load (no sessions yet): nothing at all, every index intact; the import again gives the clean-run figures', async () => {
+// SQLite's first load: one transaction that takes the database for itself, indexes rebuilt.
+describeSqliteOnly('kill -9 during the first load of a CLI import (SQLite only)', () => {
+  test('a first load (no sessions yet): nothing at all, every index intact; the import again gives the clean-run figures (SQLite only)', async () => {
     const dir = dataDir()
     await prepareDataDir(dir, { settings: { timezone: 'UTC' } })
     const total = 250_000
     const file = await sessionsFile(dir, total)
-    const before = indexes(dir)
-    expect(before.map((i) => (i as { name: string }).name)).toContain('sessions_by_visitor')
+    const before = await indexes(dir)
+    expect(before.map((i) => i.name)).toContain('sessions_by_visitor')
 
     // Fed through stdin, so the import is surely underway when it is killed: once the pipe has
     // taken 40 MB, all but the 16 MB parsed ahead are written into the open transaction.
@@ -154,20 +171,20 @@ describe('kill -9 during a bulk CLI import', () => {
     await killHard(importer)
     expect(importer.proc.signalCode).toBe('SIGKILL')
 
-    expect(integrity(dir)).toBe('ok')
-    expect(indexes(dir)).toEqual(before)
-    expect(digest(dir)).toEqual({ sessions: 0, pageviews: 0, visitors: 0 })
-    const db = peek(dir)
-    expect(scalar(db, 'SELECT count(*) FROM visitors')).toBe(0)
-    expect(scalar(db, 'SELECT data_revision FROM stores')).toBe(0)
-    db.close()
+    expect(await integrity(dir)).toBe('ok')
+    expect(await indexes(dir)).toEqual(before)
+    expect(await digest(dir)).toEqual({ sessions: 0, pageviews: 0, visitors: 0 })
+    const db = await peek(dir)
+    expect(await scalar(db, 'SELECT count(*) FROM visitors')).toBe(0)
+    expect(await scalar(db, 'SELECT data_revision FROM stores')).toBe(0)
+    await db.close()
 
     const again = spawnCli(['import', 'sessions', file, '--data-dir', dir, '--json'])
     expect(await again.exited).toBe(0)
     expect(JSON.parse(again.stdout())).toMatchObject({ inserted: total, updated: 0, rejected: 0 })
-    expect(integrity(dir)).toBe('ok')
-    expect(indexes(dir)).toEqual(before)
-    expect(digest(dir)).toEqual(expectedDigest(total))
+    expect(await integrity(dir)).toBe('ok')
+    expect(await indexes(dir)).toEqual(before)
+    expect(await digest(dir)).toEqual(expectedDigest(total))
   })
 })
 
@@ -239,16 +256,16 @@ describe('kill -9 during HTTP ingest', () => {
     await load
 
     expect(serverErrors).toBe(0)
-    expect(integrity(dir)).toBe('ok')
-    const db = peek(dir)
+    expect(await integrity(dir)).toBe('ok')
+    const db = await peek(dir)
     try {
       const visitors = new Set(
-        (
-          db.query('SELECT DISTINCT visitor_id FROM sessions').all() as { visitor_id: string }[]
-        ).map((r) => r.visitor_id),
+        (await db.all<{ visitor_id: string }>('SELECT DISTINCT visitor_id FROM sessions')).map(
+          (r) => r.visitor_id,
+        ),
       )
       const sessionIds = new Set(
-        (db.query("SELECT id FROM sessions WHERE id LIKE 'imp-%'").all() as { id: string }[]).map(
+        (await db.all<{ id: string }>("SELECT id FROM sessions WHERE id LIKE 'imp-%'")).map(
           (r) => r.id,
         ),
       )
@@ -262,7 +279,7 @@ describe('kill -9 during HTTP ingest', () => {
       }
       expect([...perRequest.values()].filter((n) => n !== 200)).toEqual([])
     } finally {
-      db.close()
+      await db.close()
     }
 
     // The restarted server serves the same data directory.
@@ -280,45 +297,43 @@ describe('kill -9 during a sync', () => {
       settings: { timezone: 'UTC', api_enabled: 'true', sync_frequency: 'weekly', sync_hour: '1' },
     })
     // Enough sessions in the week of 16-22 November for the sync to take a while.
-    const seed = openDatabase(dir, { secretKey: undefined })
-    const clock = new FixedClock('2026-11-26T06:00:00Z')
-    for (let b = 0; b < 60_000; b += 5_000) {
-      const batch = Array.from({ length: 5_000 }, (_, j) => sessionInput.parse(session(b + j)))
-      writeSessions(seed, 1, batch, nowMs(clock))
-    }
-    seed.close()
+    await seedSessions(
+      dir,
+      Array.from({ length: 60_000 }, (_, i) => sessionInput.parse(session(i))),
+    )
     const weekStart = Date.parse('2026-11-16T00:00:00Z')
 
     // The scheduler's first tick (at start-up) claims the due week and computes it.
     const server = await scope.startServer(dir, { now: '2026-11-26T06:00:00Z' })
-    const watcher = peek(dir)
+    const watcher = await peek(dir)
     await waitUntil(
-      () => watcher.query('SELECT 1 FROM sync_claims WHERE period_start = ?').get(weekStart),
+      () => watcher.get('SELECT 1 FROM sync_claims WHERE period_start = ?', weekStart),
       'the claim',
       10_000,
       1,
     )
     // Hold the write lock so the sync cannot commit its record, and kill it meanwhile.
-    watcher.exec('BEGIN IMMEDIATE')
+    const lock = await holdWriteLock(dir)
     await killHard(server)
-    watcher.exec('ROLLBACK')
+    await lock.release()
+    expect(await watcher.all('SELECT owner, attempts, done_at FROM sync_claims')).toEqual([
+      { owner: expect.stringContaining(`:${server.pid}:`), attempts: 1, done_at: null },
+    ])
     expect(
-      watcher.query('SELECT owner, attempts, done_at FROM sync_claims').all() as unknown[],
-    ).toEqual([{ owner: expect.stringContaining(`:${server.pid}:`), attempts: 1, done_at: null }])
-    expect(scalar(watcher, "SELECT count(*) FROM sync_records WHERE status = 'success'")).toBe(0)
-    watcher.close()
-    expect(integrity(dir)).toBe('ok')
+      await scalar(watcher, "SELECT count(*) FROM sync_records WHERE status = 'success'"),
+    ).toBe(0)
+    await watcher.close()
+    expect(await integrity(dir)).toBe('ok')
 
     // Restarted 6 minutes later (the claim's lease is 5): the first tick takes the claim over.
     const again = await scope.startServer(dir, { now: '2026-11-26T06:06:00Z' })
-    const db = peek(dir)
+    const db = await peek(dir)
     const record = await waitUntil(
       () =>
-        db
-          .query(
-            "SELECT trigger, period_label, body FROM sync_records WHERE status = 'success' AND period_start = ?",
-          )
-          .get(weekStart) as { trigger: string; period_label: string; body: string } | null,
+        db.get<{ trigger: string; period_label: string; body: string }>(
+          "SELECT trigger, period_label, body FROM sync_records WHERE status = 'success' AND period_start = ?",
+          weekStart,
+        ),
       'the retried sync',
     )
     expect(record.trigger).toBe('scheduler')
@@ -326,11 +341,11 @@ describe('kill -9 during a sync', () => {
     expect(JSON.parse(record.body).data.total_sessions).toBe(60_000)
     // The claim is closed just after the record commits (its own statement): wait for it too.
     const claim = await waitUntil(
-      () => db.query('SELECT attempts FROM sync_claims WHERE done_at IS NOT NULL').get(),
+      () => db.get('SELECT attempts FROM sync_claims WHERE done_at IS NOT NULL'),
       'the closed claim',
     )
     expect(claim).toEqual({ attempts: 2 })
-    db.close()
+    await db.close()
     again.proc.kill('SIGTERM')
     expect(await again.exited).toBe(0)
   })
@@ -363,23 +378,23 @@ describe('kill -9 while an email is being sent', () => {
     holding = false
     release()
 
-    const db = peek(dir)
+    const db = await peek(dir)
     expect(
-      db.query('SELECT status, attempts, lease_owner IS NOT NULL AS leased FROM outbox').all(),
+      await db.all('SELECT status, attempts, lease_owner IS NOT NULL AS leased FROM outbox'),
     ).toEqual([{ status: 'pending', attempts: 0, leased: 1 }])
-    expect(integrity(dir)).toBe('ok')
+    expect(await integrity(dir)).toBe('ok')
 
     // 3 minutes later the dead sender's 2-minute lease has expired: the email goes out again.
     const again = await scope.startServer(dir, { now: '2026-11-26T06:03:00Z', env })
     await waitUntil(
-      () => db.query("SELECT 1 FROM outbox WHERE status = 'sent'").get(),
+      () => db.get("SELECT 1 FROM outbox WHERE status = 'sent'"),
       'the email to be sent',
     )
-    expect(db.query('SELECT count(*) AS n, min(attempts) AS attempts FROM outbox').get()).toEqual({
+    expect(await db.get('SELECT count(*) AS n, min(attempts) AS attempts FROM outbox')).toEqual({
       n: 1,
       attempts: 1,
     })
-    db.close()
+    await db.close()
     again.proc.kill('SIGTERM')
     expect(await again.exited).toBe(0)
     expect(smtp.messages.map((m) => m.subject)).toEqual([

@@ -172,13 +172,13 @@ describe('SIGTERM', () => {
     expect(await server.exited).toBe(0)
     expect(server.stderr()).toContain('SIGTERM received, shutting down')
 
-    expect(integrity(dir)).toBe('ok')
-    const db = peek(dir)
-    expect(scalar(db, "SELECT count(*) FROM sessions WHERE id LIKE 'slow-%'")).toBe(4000)
+    expect(await integrity(dir)).toBe('ok')
+    const db = await peek(dir)
+    expect(await scalar(db, "SELECT count(*) FROM sessions WHERE id LIKE 'slow-%'")).toBe(4000)
     expect(
-      scalar(db, "SELECT count(*) FROM sessions WHERE visitor_id LIKE 'burst-visitor-%'"),
+      await scalar(db, "SELECT count(*) FROM sessions WHERE visitor_id LIKE 'burst-visitor-%'"),
     ).toBe(50)
-    db.close()
+    await db.close()
   })
 
   test('a second SIGTERM during a long shutdown exits at once with 143', async () => {
@@ -204,6 +204,6 @@ describe('SIGTERM', () => {
     expect(performance.now() - t).toBeLessThan(2_000)
     expect(server.stderr()).toContain('SIGTERM received again, exiting now')
     // Whatever was committed is intact.
-    expect(integrity(dir)).toBe('ok')
+    expect(await integrity(dir)).toBe('ok')
   })
 })

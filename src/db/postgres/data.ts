@@ -162,7 +162,7 @@ export class PgData implements Data {
     const mode = options.readOnly ? 'isolation level repeatable read read only' : ''
     return this.sql.begin(mode, async (tx) => {
       if (!options.readOnly) await tx.unsafe(`SELECT pg_advisory_xact_lock(${WRITE_LOCK})`)
-      return await work(new PgTransaction(tx))
+      return await PgTransaction.within(tx, work)
     }) as Promise<T>
   }
 
@@ -173,26 +173,48 @@ export class PgData implements Data {
 
 /** A transaction's handle; nested transactions are savepoints. */
 class PgTransaction implements Queries {
-  constructor(private readonly client: Bun.TransactionSQL | Bun.SavepointSQL) {}
+  #closed = false
 
-  all<Row>(sql: string, ...params: SqlValue[]): Promise<Row[]> {
-    return objects<Row>(this.client, sql, params)
+  private constructor(private readonly client: Bun.TransactionSQL | Bun.SavepointSQL) {}
+
+  /** Runs `work` with a handle on `client` that refuses statements once `work` has ended. */
+  static async within<T>(
+    client: Bun.TransactionSQL | Bun.SavepointSQL,
+    work: (q: Queries) => Promise<T>,
+  ): Promise<T> {
+    const q = new PgTransaction(client)
+    try {
+      return await work(q)
+    } finally {
+      q.#closed = true
+    }
+  }
+
+  #client(): Client {
+    // As SQLite's handle says it (Bun.sql's own refusal names neither the cause nor the cure).
+    if (this.#closed) throw new Error('This transaction has ended; use the handle it was given')
+    return this.client
+  }
+
+  async all<Row>(sql: string, ...params: SqlValue[]): Promise<Row[]> {
+    return objects<Row>(this.#client(), sql, params)
   }
 
   async get<Row>(sql: string, ...params: SqlValue[]): Promise<Row | null> {
-    return (await objects<Row>(this.client, sql, params))[0] ?? null
+    return (await objects<Row>(this.#client(), sql, params))[0] ?? null
   }
 
-  values<Row extends SqlValue[]>(sql: string, ...params: SqlValue[]): Promise<Row[]> {
-    return arrays<Row>(this.client, sql, params)
+  async values<Row extends SqlValue[]>(sql: string, ...params: SqlValue[]): Promise<Row[]> {
+    return arrays<Row>(this.#client(), sql, params)
   }
 
-  run(sql: string, ...params: SqlValue[]): Promise<number> {
-    return changed(this.client, sql, params)
+  async run(sql: string, ...params: SqlValue[]): Promise<number> {
+    return changed(this.#client(), sql, params)
   }
 
-  tx<T>(work: (q: Queries) => Promise<T>): Promise<T> {
-    return this.client.savepoint(async (sp) => await work(new PgTransaction(sp))) as Promise<T>
+  async tx<T>(work: (q: Queries) => Promise<T>): Promise<T> {
+    const client = this.#client() as Bun.TransactionSQL
+    return (await client.savepoint((sp) => PgTransaction.within(sp, work))) as T
   }
 }
 
