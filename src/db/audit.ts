@@ -39,8 +39,15 @@ export function latestAuditEntryFrom(
   storeId: number,
   address: string | null,
 ): Promise<LatestRow | null> {
+  // `address IS ?` is SQLite's alone; PostgreSQL's IS NOT DISTINCT FROM uses no index.
+  if (address === null)
+    return q.get<LatestRow>(
+      `SELECT id, action, at FROM audit_log WHERE store_id = ? AND address IS NULL
+       ORDER BY id DESC LIMIT 1`,
+      storeId,
+    )
   return q.get<LatestRow>(
-    `SELECT id, action, at FROM audit_log WHERE store_id = ? AND address IS ?
+    `SELECT id, action, at FROM audit_log WHERE store_id = ? AND address = ?
      ORDER BY id DESC LIMIT 1`,
     storeId,
     address,
