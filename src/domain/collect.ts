@@ -247,9 +247,21 @@ export class CollectQueue {
    * Writes everything queued now, in one transaction; resolves once it is written (each event's
    * `add` settles with it). Never rejects: a failed write rejects the events' `add`s.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
     this.cancel?.()
     this.cancel = null
+    // One batch at a time: the events that arrive while one is written go together in the next
+    // (on PostgreSQL a write takes round trips; batches written side by side would each wait for
+    // the store's row lock and commit one event or two apiece).
+    this.writing = this.writing.then(() => this.write())
+    return this.writing
+  }
+
+  /** The batch being written (or the last one), which the next one waits for. */
+  private writing: Promise<void> = Promise.resolve()
+
+  /** Writes everything queued by now. Never rejects. */
+  private async write(): Promise<void> {
     const batch = this.pending
     this.pending = []
     if (batch.length === 0) return
