@@ -144,7 +144,7 @@ describe('refused logins', () => {
     expect(a).toEqual({ 429: 1000 })
     expect(b).toEqual({ 429: 3 })
     const failed = (address: string) => Array(5).fill(row(address, 'login.failed'))
-    const sorted = (entries: ReturnType<typeof audit>) =>
+    const sorted = (entries: Awaited<ReturnType<typeof audit>>) =>
       entries.sort((x, y) => x.address.localeCompare(y.address) || x.action.localeCompare(y.action))
     expect(sorted(await audit())).toEqual(
       sorted([
