@@ -133,15 +133,22 @@ export class PgData implements Data {
     })
   }
 
+  // A write read back (`UPDATE … RETURNING`) takes the write lock as `run` does: under READ
+  // COMMITTED a statement that waits on a row another node just changed goes on with the new row
+  // without asking its subquery again, so two nodes' `UPDATE … WHERE id IN (SELECT … due rows)`
+  // both took the same outbox row and both sent the email.
   all<Row>(sql: string, ...params: SqlValue[]): Promise<Row[]> {
+    if (WRITES.test(sql)) return this.tx((q) => q.all<Row>(sql, ...params))
     return objects<Row>(this.sql, sql, params)
   }
 
   async get<Row>(sql: string, ...params: SqlValue[]): Promise<Row | null> {
+    if (WRITES.test(sql)) return this.tx((q) => q.get<Row>(sql, ...params))
     return (await objects<Row>(this.sql, sql, params))[0] ?? null
   }
 
   values<Row extends SqlValue[]>(sql: string, ...params: SqlValue[]): Promise<Row[]> {
+    if (WRITES.test(sql)) return this.tx((q) => q.values<Row>(sql, ...params))
     return arrays<Row>(this.sql, sql, params)
   }
 
