@@ -28,9 +28,16 @@ export async function allAdmins(q: Queries): Promise<Admin[]> {
   return (await q.all<AdminRow>(`SELECT ${COLUMNS} FROM admins ORDER BY id`)).map(toAdmin)
 }
 
-/** The admin with this email (stored lowercased; the column also compares without case). */
+/**
+ * Emails compare without (ASCII) case: they are stored lowercased, but a row written by hand may
+ * not be. SQLite's column is NOCASE; PostgreSQL's is not, so the comparison says it itself (its
+ * `lower` on a "C" column folds ASCII alone, as NOCASE does; its unique index is on `lower(email)`).
+ */
+const SAME_EMAIL = 'lower(email) = lower(?)'
+
+/** The admin with this email. */
 export async function adminByEmail(q: Queries, email: string): Promise<Admin | null> {
-  const row = await q.get<AdminRow>(`SELECT ${COLUMNS} FROM admins WHERE email = ?`, email)
+  const row = await q.get<AdminRow>(`SELECT ${COLUMNS} FROM admins WHERE ${SAME_EMAIL}`, email)
   return row && toAdmin(row)
 }
 
@@ -40,7 +47,7 @@ export async function adminCredentials(
   email: string,
 ): Promise<{ admin: Admin; passwordHash: string } | null> {
   const row = await q.get<AdminRow & { password_hash: string }>(
-    `SELECT ${COLUMNS}, password_hash FROM admins WHERE email = ?`,
+    `SELECT ${COLUMNS}, password_hash FROM admins WHERE ${SAME_EMAIL}`,
     email,
   )
   return row && { admin: toAdmin(row), passwordHash: row.password_hash }

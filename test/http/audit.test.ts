@@ -1,6 +1,4 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { SqliteData } from '../../src/db/data.ts'
-import { openDatabase } from '../../src/db/database.ts'
 import { createOrResetAdmin, issueSetupToken, startSession } from '../../src/domain/admins.ts'
 import { recentAudit, recordAudit } from '../../src/domain/audit.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
@@ -156,7 +154,10 @@ describe('the audit log from the command line', () => {
     const dir = t.dir
     const clock = new FixedClock('2026-11-26T06:00:00Z')
     const cli = async (...args: string[]) => {
-      const io = captureIo(dir, '', { MIDA_DATA_DIR: dir })
+      const io = captureIo(dir, '', {
+        MIDA_DATA_DIR: dir,
+        ...(t.config.databaseUrl ? { MIDA_DATABASE_URL: t.config.databaseUrl } : {}),
+      })
       expect([args.join(' '), await runCli(args, io, clock), io.stderr()]).toEqual([
         args.join(' '),
         0,
@@ -175,26 +176,21 @@ describe('the audit log from the command line', () => {
     )
     await cli('admin', 'create', '--email', 'two@shop.example', '--password', 'another password')
     await cli('admin', 'create', '--email', 'two@shop.example', '--password', 'a third password')
-    const db = openDatabase(dir, { secretKey: undefined })
-    try {
-      const data = new SqliteData(db)
-      const keys = await listApiKeys(data, t.store)
-      const [first, second] = [keys.find((k) => k.id === 1)!, keys.find((k) => k.id === 2)!]
-      const entries = (await recentAudit(data, t.store))
-        .reverse()
-        .map((e) => [e.actor, e.address, e.action, e.detail])
-      expect(entries).toEqual([
-        ['cli', null, 'key.created', `"loader" (ingest, ${first.prefix}…)`],
-        ['cli', null, 'key.regenerated', `"loader" (ingest, ${first.prefix}…) → ${second.prefix}…`],
-        ['cli', null, 'key.revoked', `"loader" (ingest, ${second.prefix}…)`],
-        ['cli', null, 'api.enabled', ''],
-        ['cli', null, 'settings.changed', 'currency, shopify_webhook_secret'],
-        ['cli', null, 'admin.created', 'two@shop.example'],
-        ['cli', null, 'admin.reset', 'two@shop.example'],
-      ])
-      expect(JSON.stringify(entries)).not.toContain('s3cr3t')
-    } finally {
-      db.close()
-    }
+    // Read through the app's own data layer: what the CLI wrote is seen, the read cache dropped.
+    const keys = await listApiKeys(t.data, t.store)
+    const [first, second] = [keys.find((k) => k.id === 1)!, keys.find((k) => k.id === 2)!]
+    const entries = (await recentAudit(t.data, t.store))
+      .reverse()
+      .map((e) => [e.actor, e.address, e.action, e.detail])
+    expect(entries).toEqual([
+      ['cli', null, 'key.created', `"loader" (ingest, ${first.prefix}…)`],
+      ['cli', null, 'key.regenerated', `"loader" (ingest, ${first.prefix}…) → ${second.prefix}…`],
+      ['cli', null, 'key.revoked', `"loader" (ingest, ${second.prefix}…)`],
+      ['cli', null, 'api.enabled', ''],
+      ['cli', null, 'settings.changed', 'currency, shopify_webhook_secret'],
+      ['cli', null, 'admin.created', 'two@shop.example'],
+      ['cli', null, 'admin.reset', 'two@shop.example'],
+    ])
+    expect(JSON.stringify(entries)).not.toContain('s3cr3t')
   })
 })

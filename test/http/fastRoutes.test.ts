@@ -74,7 +74,7 @@ describe('routes served from Bun’s router carry the headers Elysia’s answers
           ['collect, unknown store', await collect(event('nobody')), 404],
         ]
         // A store whose tables are gone: both routes fail on the server's side.
-        t.db.exec('DROP TABLE sessions')
+        await t.data.run('DROP TABLE sessions')
         const otherDay = JSON.stringify({ date: '2026-11-20' })
         answers.push(
           ['sync, broken store', await sync({ 'x-mida-secret-key': key }, otherDay), 500],

@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
 import { loadConfig } from '../../src/config.ts'
-import { openCore } from '../../src/core.ts'
-import type { Database } from '../../src/db/database.ts'
+import { type Core, closeCore, openCore } from '../../src/core.ts'
 import { createOrResetAdmin, startSession } from '../../src/domain/admins.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
 import type { Mailer } from '../../src/domain/mailer.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
 import { createApp } from '../../src/http/app.ts'
-import { listen, tempDir } from '../utils.ts'
+import { engineEnv, listen, tempDir } from '../utils.ts'
 
 /**
  * Thousands of random and malformed requests to every route of the real server (a socket, not
@@ -39,7 +38,7 @@ function prng(seed: number) {
 }
 type Rng = ReturnType<typeof prng>
 
-let db: Database
+let core: Core | undefined
 let cleanup: () => void
 let server: { url: string; stop: () => Promise<void> }
 let app: ReturnType<typeof createApp>
@@ -59,6 +58,7 @@ beforeAll(async () => {
       MIDA_LOGIN_ATTEMPTS: '1000000',
       MIDA_COLLECT_RATE: '1000000',
       MIDA_COLLECT_IP_RATE: '1000000',
+      ...(await engineEnv()),
     },
     cwd: dir.dir,
   })
@@ -69,8 +69,7 @@ beforeAll(async () => {
       return { messageId: 'fuzz', response: '250 OK' }
     },
   } as Mailer
-  const core = await openCore({ config, clock, mailer })
-  db = core.db
+  core = await openCore({ config, clock, mailer })
   app = createApp(core)
   const { data, store } = core
   await updateSettings(
@@ -96,7 +95,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop()
-  db?.close()
+  if (core) await closeCore(core)
   cleanup?.()
 })
 

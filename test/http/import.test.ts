@@ -4,6 +4,12 @@ import { createApiKey } from '../../src/domain/keys.ts'
 import { runCli } from '../../src/main.ts'
 import { captureIo, createTestApp, type TestApp } from '../utils.ts'
 
+/** Where the CLI finds the app's database: its directory, and on PostgreSQL runs its URL. */
+const cliEnv = (t: TestApp): Record<string, string> => ({
+  MIDA_DATA_DIR: t.dir,
+  ...(t.config.databaseUrl ? { MIDA_DATABASE_URL: t.config.databaseUrl } : {}),
+})
+
 const SESSIONS = [
   '{"id":"s1","visitor_id":"v1","started_at":"2026-11-21T10:00:00-05:00","ended_at":"2026-11-21T10:05:00-05:00","pageviews":4,"device":"mobile","source":"organic","landing_page":"https://shop.example/products/tee?x=1","viewed_product":true,"added_to_cart":true}',
   '{"id":"s2","visitor_id":"v2","started_at":"2026-11-21T11:00:00-05:00","pageviews":1,"source":"paid"}',
@@ -53,7 +59,7 @@ describe('imports over HTTP and the command line', () => {
   afterEach(() => t.close())
 
   const cli = async (args: string[]) => {
-    const io = captureIo(t.dir, '', { MIDA_DATA_DIR: t.dir })
+    const io = captureIo(t.dir, '', cliEnv(t))
     const code = await runCli(args, io, t.clock)
     return { code, out: io.stdout(), err: io.stderr() }
   }
@@ -161,7 +167,7 @@ describe('imports over HTTP and the command line', () => {
     })
 
     expect(
-      t.db.query('SELECT id, total_price_cents, session_id FROM orders ORDER BY id').all(),
+      await t.data.all('SELECT id, total_price_cents, session_id FROM orders ORDER BY id'),
     ).toEqual([
       { id: '9001', total_price_cents: 12050, session_id: 's5' },
       { id: '9002', total_price_cents: 3000, session_id: null },

@@ -3,6 +3,12 @@ import { createFirstAdmin, hashPassword, issueSetupToken } from '../../src/domai
 import { runCli } from '../../src/main.ts'
 import { captureIo, createTestApp, listen, type TestApp } from '../utils.ts'
 
+/** Where the CLI finds the app's database: its directory, and on PostgreSQL runs its URL. */
+const cliEnv = (t: TestApp): Record<string, string> => ({
+  MIDA_DATA_DIR: t.dir,
+  ...(t.config.databaseUrl ? { MIDA_DATABASE_URL: t.config.databaseUrl } : {}),
+})
+
 // The login email is compared without case, over a real server: setup, the CLI and the login form
 // all trim and lowercase it, whatever the person typed.
 
@@ -45,15 +51,15 @@ test('the admin created by the setup link as me@shop.example logs in as " Me@Sho
     expect(await login(typed, 'a good password')).toEqual(LOGGED_IN)
   }
   expect(await login('Me@Shop.Example', 'a wrong password')).toMatchObject({ status: 401 })
-  const logins = t.db
-    .query(`SELECT actor FROM audit_log WHERE action = 'login' ORDER BY id`)
-    .all() as { actor: string }[]
+  const logins = await t.data.all<{ actor: string }>(
+    `SELECT actor FROM audit_log WHERE action = 'login' ORDER BY id`,
+  )
   expect(logins.map((r) => r.actor)).toEqual(Array(3).fill(admin.email))
 })
 
 test('an admin created with capitals from the command line is stored lowercase and logs in any case', async () => {
   const cli = async (args: string[]) => {
-    const io = captureIo(t.dir, '', { MIDA_DATA_DIR: t.dir })
+    const io = captureIo(t.dir, '', cliEnv(t))
     const code = await runCli(args, io, t.clock)
     return { code, out: io.stdout(), err: io.stderr() }
   }
@@ -80,16 +86,31 @@ test('an admin created with capitals from the command line is stored lowercase a
     '--json',
   ])
   expect(JSON.parse(reset.out)).toMatchObject({ email: 'boss@shop.example', created: false })
-  expect(t.db.query('SELECT email FROM admins').all()).toEqual([{ email: 'boss@shop.example' }])
+  expect(await t.data.all('SELECT email FROM admins')).toEqual([{ email: 'boss@shop.example' }])
   expect(await login('Boss@Shop.Example', 'a good password')).toMatchObject({ status: 401 })
   expect(await login('Boss@Shop.Example', 'another password')).toEqual(LOGGED_IN)
 })
 
 test('an admin row stored with capitals (written by hand or an older tool) is found by any case', async () => {
   const at = t.clock.now().epochMilliseconds
-  t.db
-    .query('INSERT INTO admins (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)')
-    .run('Old@Shop.Example', await hashPassword('a good password'), at, at)
+  await t.data.run(
+    'INSERT INTO admins (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)',
+    'Old@Shop.Example',
+    await hashPassword('a good password'),
+    at,
+    at,
+  )
   expect(await login('old@shop.example', 'a good password')).toEqual(LOGGED_IN)
   expect(await login('OLD@SHOP.EXAMPLE', 'a good password')).toEqual(LOGGED_IN)
+  // The same address in other capitals is the same admin: a second row is refused.
+  await expect(
+    t.data.run(
+      'INSERT INTO admins (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)',
+      'old@shop.example',
+      'x',
+      at,
+      at,
+    ),
+  ).rejects.toThrow()
+  expect(await t.data.get('SELECT count(*) AS n FROM admins')).toEqual({ n: 1 })
 })

@@ -10,7 +10,7 @@ import { startBackgroundJobs } from '../../src/domain/scheduler.ts'
 import { readSettings, updateSettings } from '../../src/domain/settings.ts'
 import { createApp } from '../../src/http/app.ts'
 import { type SmtpSink, startSmtpSink } from '../smtp.ts'
-import { createTestApp, type TestApp } from '../utils.ts'
+import { createTestApp, onPostgres, type TestApp } from '../utils.ts'
 
 const NOW = '2026-11-26T06:00:00Z' // 01:00 in New York
 
@@ -449,9 +449,9 @@ describe('the settings page', () => {
   test('without SMTP: says how to configure it, and queued emails show as not sendable', async () => {
     const auth = await login()
     const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
-    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    await t.data.run('ALTER TABLE sessions RENAME TO sessions_gone')
     expect((await apiSync(t.request, key)).status).toBe(500)
-    t.db.exec('ALTER TABLE sessions_gone RENAME TO sessions') // the page's dashboard reads it
+    await t.data.run('ALTER TABLE sessions_gone RENAME TO sessions') // the page's dashboard reads it
     await sender().runOnce()
     const page = await (await t.request('/settings', { headers: { cookie: auth.cookie } })).text()
     expect(page).toContain('No SMTP server is configured')
@@ -486,7 +486,7 @@ describe('end to end with the real SMTP server', () => {
   test('a failing API sync answers Sync failed and sends one failure email', async () => {
     await useSink()
     const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
-    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    await t.data.run('ALTER TABLE sessions RENAME TO sessions_gone')
     for (let i = 0; i < 3; i++) {
       const res = await apiSync(t.request, key)
       expect(res.status).toBe(500)
@@ -497,7 +497,10 @@ describe('end to end with the real SMTP server', () => {
     expect(sink.messages.map((m) => [m.subject, m.to])).toEqual([
       ['[Analytics Sync] Failed - 2026-11-26 01:00', ['owner@acme.test']],
     ])
-    expect(sink.messages[0]?.raw).toContain('no such table: sessions')
+    // The cause is the database's own message: each engine words it its own way.
+    expect(sink.messages[0]?.raw).toContain(
+      onPostgres ? 'relation "sessions" does not exist' : 'no such table: sessions',
+    )
   })
 
   test('success emails only with notify_success; one per period across calls, restarts and two apps', async () => {
@@ -536,7 +539,7 @@ describe('end to end with the real SMTP server', () => {
         sender().runOnce(),
       ])
     } finally {
-      for (const core of cores) closeCore(core)
+      for (const core of cores) await closeCore(core)
     }
     expect(sink.messages.map((m) => [m.subject, m.to])).toEqual([
       ['[Analytics Sync] Success - 2026-11-27 01:00', ['r@acme.test']],
@@ -559,7 +562,7 @@ describe('end to end with the real SMTP server', () => {
     // Down until the 29th at 15:00 New York time; the restart catches up the 28th only.
     const clock = new FixedClock('2026-11-29T20:00:00Z')
     const core = await openCore({ config: t.config, clock })
-    const { db, data } = core
+    const { data } = core
     try {
       jobs = startBackgroundJobs({
         data,
@@ -570,7 +573,7 @@ describe('end to end with the real SMTP server', () => {
       await sink.waitFor(2)
       await jobs.stop()
     } finally {
-      db.close()
+      await closeCore(core)
     }
     expect(sink.messages.map((m) => m.subject)).toEqual([
       '[Analytics Sync] Success - 2026-11-26 01:00',
@@ -579,7 +582,7 @@ describe('end to end with the real SMTP server', () => {
     expect(sink.messages[1]?.raw).toContain('2026-11-28 (daily')
     expect(sink.messages[1]?.raw).toContain('https://stats.acme.test/settings')
     expect(
-      t.db.query('SELECT period_label, trigger FROM sync_records ORDER BY period_start').all(),
+      await t.data.all('SELECT period_label, trigger FROM sync_records ORDER BY period_start'),
     ).toEqual([
       { period_label: '2026-11-25', trigger: 'scheduler' },
       { period_label: '2026-11-28', trigger: 'scheduler' },
@@ -589,7 +592,7 @@ describe('end to end with the real SMTP server', () => {
 })
 
 describe('only the last completed period is mailed; a backfill sends nothing', () => {
-  const outboxRows = () => t.db.query('SELECT outcome, period_label FROM outbox ORDER BY id').all()
+  const outboxRows = () => t.data.all('SELECT outcome, period_label FROM outbox ORDER BY id')
   const syncBody = (key: string, body: Record<string, string>) =>
     t.request('/apiv1/analytics/sync', {
       method: 'POST',
@@ -610,9 +613,9 @@ describe('only the last completed period is mailed; a backfill sends nothing', (
       expect(res.status).toBe(200)
     }
     expect(
-      t.db.query("SELECT count(*) AS n FROM sync_records WHERE status = 'success'").get(),
+      await t.data.get("SELECT count(*) AS n FROM sync_records WHERE status = 'success'"),
     ).toEqual({ n: 20 })
-    expect(outboxRows()).toEqual([])
+    expect(await outboxRows()).toEqual([])
     await sender().runOnce()
     expect(sink.connections()).toBe(0)
 
@@ -621,7 +624,7 @@ describe('only the last completed period is mailed; a backfill sends nothing', (
     expect((await apiSync(t.request, key)).status).toBe(200)
     await updateSettings(t.data, t.store, { currency: 'EUR' }, t.clock) // the next call recomputes
     expect((await apiSync(t.request, key)).status).toBe(200)
-    expect(outboxRows()).toEqual([{ outcome: 'success', period_label: '2026-11-25' }])
+    expect(await outboxRows()).toEqual([{ outcome: 'success', period_label: '2026-11-25' }])
     await sender().runOnce()
     expect(sink.messages.map((m) => m.subject)).toEqual([
       '[Analytics Sync] Success - 2026-11-26 01:00',
@@ -631,19 +634,19 @@ describe('only the last completed period is mailed; a backfill sends nothing', (
 
   test('a failing backfill sends no failure email; a failing last period does', async () => {
     const key = (await createApiKey(t.data, t.store, 'looker', 'export', t.clock)).secret
-    t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+    await t.data.run('ALTER TABLE sessions RENAME TO sessions_gone')
     for (const date of ['2026-11-20', '2026-11-21', '2026-11-22']) {
       expect((await syncBody(key, { date })).status).toBe(500)
     }
     expect(
-      t.db.query("SELECT count(*) AS n FROM sync_records WHERE status = 'failed'").get(),
+      await t.data.get("SELECT count(*) AS n FROM sync_records WHERE status = 'failed'"),
     ).toEqual({ n: 3 })
-    expect(outboxRows()).toEqual([])
+    expect(await outboxRows()).toEqual([])
     await sender().runOnce()
     expect(sink.connections()).toBe(0)
 
     expect((await apiSync(t.request, key)).status).toBe(500)
-    expect(outboxRows()).toEqual([{ outcome: 'failed', period_label: '2026-11-25' }])
+    expect(await outboxRows()).toEqual([{ outcome: 'failed', period_label: '2026-11-25' }])
     await sender().runOnce()
     expect(sink.messages.map((m) => m.subject)).toEqual([
       '[Analytics Sync] Failed - 2026-11-26 01:00',
@@ -665,6 +668,6 @@ describe('only the last completed period is mailed; a backfill sends nothing', (
     expect(sink.messages.map((m) => m.subject)).toEqual([
       '[Analytics Sync] Success - 2026-11-26 01:00',
     ])
-    expect(outboxRows()).toEqual([{ outcome: 'success', period_label: '2026-11-25' }])
+    expect(await outboxRows()).toEqual([{ outcome: 'success', period_label: '2026-11-25' }])
   })
 })

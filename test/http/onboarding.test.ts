@@ -98,14 +98,15 @@ describe('Test this key', () => {
     // Real calls: in the call log under the key's name, from the admin's address; the key is
     // stored nowhere.
     await t.core.callLog.flush()
-    const calls = t.db.query('SELECT status, key_id FROM sync_requests ORDER BY id').all() as {
-      status: number
-      key_id: number
-    }[]
+    const calls = await t.data.all<{ status: number; key_id: number }>(
+      'SELECT status, key_id FROM sync_requests ORDER BY id',
+    )
     expect(calls.map((c) => c.status)).toEqual([403, 200])
     const dump = JSON.stringify(
-      ['sync_requests', 'audit_log', 'sync_records', 'store_settings'].map((table) =>
-        t.db.query(`SELECT * FROM ${table}`).all(),
+      await Promise.all(
+        ['sync_requests', 'audit_log', 'sync_records', 'store_settings'].map((table) =>
+          t.data.all(`SELECT * FROM ${table}`),
+        ),
       ),
     )
     expect(dump).not.toContain(secret)

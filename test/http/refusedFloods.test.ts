@@ -59,12 +59,9 @@ describe('refused sync calls', () => {
 
   const rows = async () => {
     await t.core.callLog.flush()
-    return t.db.query('SELECT at, address, status, count FROM sync_requests ORDER BY id').all() as {
-      at: number
-      address: string
-      status: number
-      count: number
-    }[]
+    return await t.data.all<{ at: number; address: string; status: number; count: number }>(
+      'SELECT at, address, status, count FROM sync_requests ORDER BY id',
+    )
   }
 
   test('1 000 refused calls from one address are one row ×1000; two addresses, two rows', async () => {
@@ -129,12 +126,9 @@ describe('refused logins', () => {
       })
 
   const audit = () =>
-    t.db.query('SELECT at, address, action, count FROM audit_log ORDER BY id').all() as {
-      at: number
-      address: string
-      action: string
-      count: number
-    }[]
+    t.data.all<{ at: number; address: string; action: string; count: number }>(
+      'SELECT at, address, action, count FROM audit_log ORDER BY id',
+    )
 
   test('1 000 throttled logins are one audit row ×1000; two addresses, two rows; a new window, a new row', async () => {
     const start = t.clock.now().epochMilliseconds
@@ -150,9 +144,9 @@ describe('refused logins', () => {
     expect(a).toEqual({ 429: 1000 })
     expect(b).toEqual({ 429: 3 })
     const failed = (address: string) => Array(5).fill(row(address, 'login.failed'))
-    const sorted = (entries: ReturnType<typeof audit>) =>
+    const sorted = (entries: Awaited<ReturnType<typeof audit>>) =>
       entries.sort((x, y) => x.address.localeCompare(y.address) || x.action.localeCompare(y.action))
-    expect(sorted(audit())).toEqual(
+    expect(sorted(await audit())).toEqual(
       sorted([
         ...failed(A),
         row(A, 'login.throttled', 1000),
@@ -171,10 +165,10 @@ describe('refused logins', () => {
     const later = start + 15 * 60_000
     expect(await repeat(5, login(A))).toEqual({ 401: 5 })
     expect(await repeat(2, login(A))).toEqual({ 429: 2 })
-    expect(audit().slice(-6)).toEqual([
+    expect((await audit()).slice(-6)).toEqual([
       ...Array(5).fill(row(A, 'login.failed', 1, later)),
       row(A, 'login.throttled', 2, later),
     ])
-    expect(audit()).toHaveLength(5 + 1 + 5 + 1 + 5 + 1)
+    expect(await audit()).toHaveLength(5 + 1 + 5 + 1 + 5 + 1)
   })
 })

@@ -4,6 +4,12 @@ import { createApiKey } from '../../src/domain/keys.ts'
 import { runCli } from '../../src/main.ts'
 import { captureIo, createTestApp, type TestApp } from '../utils.ts'
 
+/** Where the CLI finds the app's database: its directory, and on PostgreSQL runs its URL. */
+const cliEnv = (t: TestApp): Record<string, string> => ({
+  MIDA_DATA_DIR: t.dir,
+  ...(t.config.databaseUrl ? { MIDA_DATABASE_URL: t.config.databaseUrl } : {}),
+})
+
 let t: TestApp
 afterEach(() => t?.close())
 
@@ -97,11 +103,11 @@ describe('secrets never reach the logs', () => {
       })
       expect(failed.status).toBe(401)
       // The CLI prints a new key once, on its own stdout (captured by io, not the console).
-      const io = captureIo(t.dir, '', { MIDA_DATA_DIR: t.dir })
+      const io = captureIo(t.dir, '', cliEnv(t))
       expect(await runCli(['keys', 'create', '--name', 'cli', '--json'], io)).toBe(0)
       cliKeys.push(JSON.parse(io.stdout()).key)
       expect(io.stderr()).toBe('')
-      const shownSettings = captureIo(t.dir, '', { MIDA_DATA_DIR: t.dir })
+      const shownSettings = captureIo(t.dir, '', cliEnv(t))
       expect(await runCli(['settings', '--json'], shownSettings)).toBe(0)
       expect(JSON.parse(shownSettings.stdout()).smtp_password).toBe('(set)')
       expect(shownSettings.stdout()).not.toContain(SMTP_PASSWORD)
@@ -110,7 +116,7 @@ describe('secrets never reach the logs', () => {
       expect([secret.slice(0, 12), output.includes(secret)]).toEqual([secret.slice(0, 12), false])
     }
     // The audit log names what changed, never the values.
-    const audit = JSON.stringify(t.db.query('SELECT * FROM audit_log').all())
+    const audit = JSON.stringify(await t.data.all('SELECT * FROM audit_log'))
     for (const secret of secrets) expect(audit.includes(secret)).toBe(false)
   })
 })

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import type { Queries } from '../../src/db/data.ts'
 import { createOrResetAdmin, startSession } from '../../src/domain/admins.ts'
 import { recordAudit } from '../../src/domain/audit.ts'
 import { countToday } from '../../src/domain/collect.ts'
@@ -37,18 +38,49 @@ function hx(path: string, fields?: Record<string, string>) {
   })
 }
 
-/** Every SQL text the app hands to `db.query` while `work` runs. */
+/** `q`, recording the SQL text of every statement run through it (or its transactions). */
+function recording(q: Queries, statements: string[]): Queries {
+  return {
+    all: (sql, ...params) => {
+      statements.push(sql)
+      return q.all(sql, ...params)
+    },
+    get: (sql, ...params) => {
+      statements.push(sql)
+      return q.get(sql, ...params)
+    },
+    values: (sql, ...params) => {
+      statements.push(sql)
+      return q.values(sql, ...params)
+    },
+    run: (sql, ...params) => {
+      statements.push(sql)
+      return q.run(sql, ...params)
+    },
+    tx: (work, options) => q.tx((inner) => work(recording(inner, statements)), options),
+  }
+}
+
+const QUERIES = ['all', 'get', 'values', 'run', 'tx'] as const
+
+/** Every SQL text the app hands to the data layer while `work` runs. */
 async function statementsOf(work: () => Promise<unknown> | unknown): Promise<string[]> {
   const statements: string[] = []
-  const query = t.db.query
-  t.db.query = ((sql: string) => {
-    statements.push(sql)
-    return query.call(t.db, sql)
-  }) as typeof query
+  const data = t.data
+  const own: Queries = {
+    all: data.all.bind(data),
+    get: data.get.bind(data),
+    values: data.values.bind(data),
+    run: data.run.bind(data),
+    tx: data.tx.bind(data),
+  }
+  const spied = recording(own, statements)
+  for (const name of QUERIES)
+    Object.defineProperty(data, name, { value: spied[name], configurable: true })
   try {
     await work()
   } finally {
-    t.db.query = query
+    for (const name of QUERIES) delete (data as unknown as Record<string, unknown>)[name]
   }
   return statements
 }

@@ -2,15 +2,20 @@ import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { join } from 'node:path'
 import { DATABASE_FILE, isBusy } from '../../src/db/database.ts'
-import { writeSessions } from '../../src/db/sqlite/sessionWriters.ts'
-import { nowMs } from '../../src/domain/clock.ts'
-import { writeOrders } from '../../src/domain/ingest/writers.ts'
+import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import { createApiKey, generateApiKey, revokeApiKey } from '../../src/domain/keys.ts'
 import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
 import { etagOf } from '../../src/domain/sync.ts'
 import { errorResponse } from '../../src/http/errors.ts'
-import { createTestApp, listen, NEW_YORK_DAY_SYNC, type TestApp } from '../utils.ts'
+import {
+  createTestApp,
+  describeSqliteOnly,
+  listen,
+  NEW_YORK_DAY_SYNC,
+  onPostgres,
+  type TestApp,
+} from '../utils.ts'
 
 // 06:00Z on 2026-11-26 is 01:00 in New York: the last completed day is 2026-11-25.
 const NOW = '2026-11-26T06:00:00Z'
@@ -51,9 +56,9 @@ async function expectError(res: Response, status: number, error: string): Promis
 }
 
 async function seed(): Promise<void> {
-  writeSessions(
-    t.db,
-    t.storeId,
+  await writeSessions(
+    t.data,
+    t.store,
     [
       // v2 came before: returning
       { id: 'prior', visitor_id: 'v2', started_at: '2026-11-20T12:00:00-05:00' },
@@ -83,7 +88,7 @@ async function seed(): Promise<void> {
         added_to_cart: true,
       },
     ].map((s) => sessionInput.parse(s)),
-    nowMs(t.clock),
+    t.clock,
   )
   await writeOrders(
     t.data,
@@ -407,31 +412,31 @@ describe('500', () => {
   test('Sync failed when computing throws, without leaking the cause', async () => {
     const logged = spyOn(console, 'error').mockImplementation(() => {})
     try {
-      t.db.exec('ALTER TABLE sessions RENAME TO sessions_gone')
+      await t.data.run('ALTER TABLE sessions RENAME TO sessions_gone')
       const res = await withKey()
       await expectError(res, 500, 'Sync failed')
       expect(logged).toHaveBeenCalled()
-      const row = t.db.query('SELECT status, error FROM sync_records').get() as {
-        status: string
-        error: string
-      }
-      expect(row).toEqual({ status: 'failed', error: 'no such table: sessions' })
+      // The cause kept is the database's own message: each engine words it its own way.
+      expect(await t.data.get('SELECT status, error FROM sync_records')).toEqual({
+        status: 'failed',
+        error: onPostgres ? 'relation "sessions" does not exist' : 'no such table: sessions',
+      })
     } finally {
       logged.mockRestore()
-      t.db.exec('ALTER TABLE sessions_gone RENAME TO sessions')
+      await t.data.run('ALTER TABLE sessions_gone RENAME TO sessions')
     }
     expect((await withKey()).status).toBe(200)
   })
   test('Sync failed too when what breaks is outside the computation (reading the settings)', async () => {
     const logged = spyOn(console, 'error').mockImplementation(() => {})
     try {
-      t.db.exec('ALTER TABLE store_settings RENAME TO store_settings_gone')
-      t.db.cache.invalidate()
+      await t.data.run('ALTER TABLE store_settings RENAME TO store_settings_gone')
+      t.data.cache.invalidate()
       await expectError(await withKey(), 500, 'Sync failed')
       expect(logged).toHaveBeenCalled()
     } finally {
       logged.mockRestore()
-      t.db.exec('ALTER TABLE store_settings_gone RENAME TO store_settings')
+      await t.data.run('ALTER TABLE store_settings_gone RENAME TO store_settings')
     }
     expect((await withKey()).status).toBe(200)
   })
@@ -440,10 +445,8 @@ describe('500', () => {
 describe('request log', () => {
   test('every call is logged with time, key, address, status and duration', async () => {
     const keyId = (
-      t.db.query("SELECT id FROM api_keys WHERE name = 'looker'").get() as {
-        id: number
-      }
-    ).id
+      await t.data.get<{ id: number }>("SELECT id FROM api_keys WHERE name = 'looker'")
+    )?.id
     await withKey()
     t.clock.advance({ seconds: 1 })
     await sync()
@@ -453,11 +456,9 @@ describe('request log', () => {
     await withKey('nope')
     // The log is written in batches; reading it through the domain (as the page does) flushes.
     await t.core.callLog.flush()
-    const rows = t.db
-      .query(
-        'SELECT store_id, at, key_id, address, status, duration_ms, error FROM sync_requests ORDER BY id',
-      )
-      .all() as Record<string, unknown>[]
+    const rows = await t.data.all<Record<string, unknown>>(
+      'SELECT store_id, at, key_id, address, status, duration_ms, error FROM sync_requests ORDER BY id',
+    )
     const at = Date.parse(NOW)
     expect(rows.map(({ duration_ms, ...r }) => r)).toEqual([
       { store_id: t.storeId, at, key_id: keyId, address: '127.0.0.1', status: 200, error: null },
@@ -491,55 +492,55 @@ describe('request log', () => {
       expect(r.duration_ms as number).toBeGreaterThanOrEqual(0)
     }
     // the key's last use is recorded too
-    expect(
-      (
-        t.db.query('SELECT last_used_at FROM api_keys WHERE id = ?').get(keyId) as {
-          last_used_at: number
-        }
-      ).last_used_at,
-    ).toBe(at)
-  })
-})
-
-describe('another process holding the database past the busy timeout', () => {
-  test('the call is answered 503 with Retry-After, and logged once the database is free', async () => {
-    t.db.exec('PRAGMA busy_timeout = 100') // the server waits 5 s; no need here
-    const other = new Database(join(t.dir, DATABASE_FILE))
-    other.exec('BEGIN IMMEDIATE')
-    const res = await withKey()
-    expect(res.status).toBe(503)
-    expect(res.headers.get('retry-after')).toBe('5')
-    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
-    expect(await res.json()).toEqual({
-      success: false,
-      error: 'The database is busy with another process writing (an import?); try again',
+    expect(await t.data.get('SELECT last_used_at FROM api_keys WHERE id = ?', keyId ?? 0)).toEqual({
+      last_used_at: at,
     })
-    await t.core.callLog.flush() // busy still: the entry waits
-    other.exec('ROLLBACK')
-    other.close()
-    expect((await withKey()).status).toBe(200)
-    await t.core.callLog.flush()
-    expect(
-      t.db.query('SELECT status FROM sync_requests ORDER BY id').all() as { status: number }[],
-    ).toEqual([{ status: 503 }, { status: 200 }])
-  })
-
-  test("SQLite's extended busy codes count too (a write on a stale snapshot)", () => {
-    const other = new Database(join(t.dir, DATABASE_FILE))
-    t.db.exec('BEGIN')
-    t.db.query('SELECT count(*) FROM stores').get()
-    other.exec("UPDATE stores SET tracking_id = tracking_id || '' WHERE id = 1")
-    let caught: unknown = null
-    try {
-      t.db.exec("UPDATE stores SET tracking_id = tracking_id || '' WHERE id = 1")
-    } catch (err) {
-      caught = err
-    } finally {
-      t.db.exec('ROLLBACK')
-      other.close()
-    }
-    expect((caught as { code?: string }).code).toBe('SQLITE_BUSY_SNAPSHOT')
-    expect(isBusy(caught)).toBe(true)
-    expect(errorResponse(caught).status).toBe(503)
   })
 })
+
+// PostgreSQL has no busy timeout: a writer waits for the lock it needs.
+describeSqliteOnly(
+  'another process holding the database past the busy timeout (SQLite only)',
+  () => {
+    test('the call is answered 503 with Retry-After, and logged once the database is free', async () => {
+      t.db.exec('PRAGMA busy_timeout = 100') // the server waits 5 s; no need here
+      const other = new Database(join(t.dir, DATABASE_FILE))
+      other.exec('BEGIN IMMEDIATE')
+      const res = await withKey()
+      expect(res.status).toBe(503)
+      expect(res.headers.get('retry-after')).toBe('5')
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(await res.json()).toEqual({
+        success: false,
+        error: 'The database is busy with another process writing (an import?); try again',
+      })
+      await t.core.callLog.flush() // busy still: the entry waits
+      other.exec('ROLLBACK')
+      other.close()
+      expect((await withKey()).status).toBe(200)
+      await t.core.callLog.flush()
+      expect(
+        t.db.query('SELECT status FROM sync_requests ORDER BY id').all() as { status: number }[],
+      ).toEqual([{ status: 503 }, { status: 200 }])
+    })
+
+    test("SQLite's extended busy codes count too (a write on a stale snapshot)", () => {
+      const other = new Database(join(t.dir, DATABASE_FILE))
+      t.db.exec('BEGIN')
+      t.db.query('SELECT count(*) FROM stores').get()
+      other.exec("UPDATE stores SET tracking_id = tracking_id || '' WHERE id = 1")
+      let caught: unknown = null
+      try {
+        t.db.exec("UPDATE stores SET tracking_id = tracking_id || '' WHERE id = 1")
+      } catch (err) {
+        caught = err
+      } finally {
+        t.db.exec('ROLLBACK')
+        other.close()
+      }
+      expect((caught as { code?: string }).code).toBe('SQLITE_BUSY_SNAPSHOT')
+      expect(isBusy(caught)).toBe(true)
+      expect(errorResponse(caught).status).toBe(503)
+    })
+  },
+)

@@ -6,6 +6,12 @@ import { signShopifyBody, verifyShopifyHmac } from '../../src/domain/webhooks.ts
 import { runCli } from '../../src/main.ts'
 import { captureIo, createTestApp, listen, type TestApp } from '../utils.ts'
 
+/** Where the CLI finds the app's database: its directory, and on PostgreSQL runs its URL. */
+const cliEnv = (t: TestApp): Record<string, string> => ({
+  MIDA_DATA_DIR: t.dir,
+  ...(t.config.databaseUrl ? { MIDA_DATABASE_URL: t.config.databaseUrl } : {}),
+})
+
 const SECRET = 'shpss_0123456789abcdef'
 
 /** A Shopify order payload, trimmed to what matters plus some of the noise Shopify sends. */
@@ -86,9 +92,10 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
     if (options.server) return fetch(`${options.server}/apiv1/webhooks/shopify/orders`, init)
     return t.request('/apiv1/webhooks/shopify/orders', init)
   }
-  const orderCount = () => (t.db.query('SELECT count(*) AS n FROM orders').get() as { n: number }).n
+  const orderCount = async () =>
+    (await t.data.get<{ n: number }>('SELECT count(*) AS n FROM orders'))?.n
   const stats = async (date: string) => {
-    const io = captureIo(t.dir, '', { MIDA_DATA_DIR: t.dir })
+    const io = captureIo(t.dir, '', cliEnv(t))
     expect(await runCli(['stats', '--json', '--from', date, '--to', date], io, t.clock)).toBe(0)
     return JSON.parse(io.stdout())
   }
@@ -110,7 +117,7 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
     expect(ok.status).toBe(200)
     expect(await ok.json()).toEqual({ success: true, result: 'applied', order_id: '5550001' })
     expect(
-      t.db.query('SELECT id, name, total_price_cents, financial_status FROM orders').all(),
+      await t.data.all('SELECT id, name, total_price_cents, financial_status FROM orders'),
     ).toEqual([
       { id: '5550001', name: '#1001', total_price_cents: 19900, financial_status: 'paid' },
     ])
@@ -122,7 +129,7 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
         error: 'Invalid webhook signature',
       })
     }
-    expect(orderCount()).toBe(1)
+    expect(await orderCount()).toBe(1)
   })
 
   test('without a configured secret every delivery is refused with the bad-signature answer, logged once', async () => {
@@ -152,7 +159,7 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
       warn.mockRestore()
       await stop()
     }
-    expect(orderCount()).toBe(0)
+    expect(await orderCount()).toBe(0)
   })
 
   test('a signed body that is not an order is a 400 naming the problem; other topics are ignored', async () => {
@@ -161,7 +168,7 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
     expect((await bad.json()).error).toStartWith('Order: created_at: must be a time with an offset')
     const other = await deliver({ id: 1 }, { topic: 'products/update' })
     expect(await other.json()).toEqual({ success: true, result: 'ignored', order_id: null })
-    expect(orderCount()).toBe(0)
+    expect(await orderCount()).toBe(0)
   })
 
   test('retries count once, a cancellation removes the order, test orders never count, sessions are linked', async () => {
@@ -216,13 +223,11 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
     // a late orders/updated older than the cancellation is recorded but not applied
     const late = await deliver(bob, { id: 'w-bob-late', topic: 'orders/updated' })
     expect(await late.json()).toEqual({ success: true, result: 'stale', order_id: '5550002' })
-    expect(orderCount()).toBe(3)
+    expect(await orderCount()).toBe(3)
     expect(
-      t.db
-        .query(
-          'SELECT id, session_id, test, cancelled_at IS NOT NULL AS cancelled FROM orders ORDER BY id',
-        )
-        .all(),
+      await t.data.all(
+        'SELECT id, session_id, test, cancelled_at IS NOT NULL AS cancelled FROM orders ORDER BY id',
+      ),
     ).toEqual([
       { id: '5550001', session_id: 'sess-ann', test: 0, cancelled: 0 },
       { id: '5550002', session_id: 'sess-bob', test: 0, cancelled: 1 },

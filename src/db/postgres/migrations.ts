@@ -48,6 +48,14 @@ CREATE TRIGGER stores_changed AFTER INSERT OR DELETE OR UPDATE OF tracking_id ON
   FOR EACH STATEMENT EXECUTE FUNCTION mida_cache_changed();
 `
 
+/**
+ * What PostgreSQL needs beside the translated schema of migration 2: admins' emails unique
+ * without case, as SQLite's NOCASE column makes them (dropped by the translation).
+ */
+const ADMIN_EMAIL_NOCASE = `
+CREATE UNIQUE INDEX admins_email_nocase ON admins (lower(email));
+`
+
 /** PostgreSQL's text of the migrations the rules do not translate. */
 const OWN_TEXT: Record<number, string> = {
   // The covering index: the columns the metrics read ride along in the leaf pages (INCLUDE).
@@ -63,6 +71,7 @@ export function postgresMigrations(migrations: Migration[] = MIGRATIONS): Migrat
   return migrations.map((m) => {
     let sql = OWN_TEXT[m.version] ?? translate(m.sql)
     if (m.version === 1) sql += CHANGE_COUNTER
+    if (m.version === 2) sql += ADMIN_EMAIL_NOCASE
     return { ...m, sql }
   })
 }
