@@ -6,10 +6,15 @@ import type { Data } from '../db/data.ts'
 import { countFailure, forgetWindow, pruneWindows, throttleWindow } from '../db/throttles.ts'
 import type { ThrottleOptions } from '../lib/throttle.ts'
 
-/** Failed attempts per key: `check` before, `fail` after; `take` counts before; `succeed` forgets. */
+/**
+ * Failed attempts per key: `check` before an attempt whose outcome awaits, then `fail` (it failed)
+ * or `pass` (it did not); `take` counts before the outcome is known; `succeed` forgets the key.
+ */
 export interface AttemptThrottle {
   check(key: string): void | Promise<void>
   fail(key: string): void | Promise<void>
+  /** The attempt `check` let through did not fail (a good key): it no longer counts as pending. */
+  pass?(key: string): void
   take(key: string): void | Promise<void>
   succeed(key: string): void | Promise<void>
 }
@@ -34,6 +39,11 @@ interface Seen {
 /** A throttle whose counts live in the database, read through a short per-node cache. */
 export class SharedThrottle implements AttemptThrottle {
   private readonly seen = new Map<string, Seen>()
+  /**
+   * Attempts this node let through whose outcome is not known yet, per key: a burst of them
+   * counts against the allowance before any has failed (their outcomes await the database).
+   */
+  private readonly pending = new Map<string, number>()
   private failures = 0
 
   constructor(
@@ -46,17 +56,39 @@ export class SharedThrottle implements AttemptThrottle {
   ) {}
 
   async check(key: string): Promise<void> {
-    this.refuseIfSpent(await this.window(key), this.nowMs())
+    const window = await this.window(key)
+    // From here to the count, no await: concurrent checks see each other's pending attempts.
+    const pending = this.pending.get(key) ?? 0
+    this.refuseIfSpent(window, this.nowMs(), pending)
+    this.pending.set(key, pending + 1)
   }
 
   async fail(key: string): Promise<void> {
-    await this.count(key)
+    // Pending until counted: a check meanwhile sees it one way or the other, never neither.
+    try {
+      await this.count(key)
+    } finally {
+      this.pass(key)
+    }
   }
 
+  pass(key: string): void {
+    const pending = this.pending.get(key) ?? 0
+    if (pending <= 1) this.pending.delete(key)
+    else this.pending.set(key, pending - 1)
+  }
+
+  /**
+   * Counted in the database first, in one statement (concurrent attempts on any node each get
+   * their own count), then refused when the count is past the allowance.
+   */
   async take(key: string): Promise<void> {
     const now = this.nowMs()
-    this.refuseIfSpent(await this.window(key), now)
-    await this.count(key)
+    // Known to be spent already: refused without a write.
+    const known = this.seen.get(key)
+    if (known && now - known.at < FRESH_MS) this.refuseIfSpent(known, now)
+    const counted = await this.count(key)
+    if (counted.count > this.options.max) this.refuseIfSpent(counted, now)
   }
 
   async succeed(key: string): Promise<void> {
@@ -64,9 +96,16 @@ export class SharedThrottle implements AttemptThrottle {
     await forgetWindow(this.data, this.name, key)
   }
 
-  private refuseIfSpent(window: Seen | null, now: number): void {
-    if (!window || now - window.since >= this.options.windowMs) return
-    if (window.count >= this.options.max)
+  private refuseIfSpent(
+    window: { since: number; count: number } | null,
+    now: number,
+    pending = 0,
+  ): void {
+    if (!window || now - window.since >= this.options.windowMs) {
+      if (pending >= this.options.max) throw this.refuse(1)
+      return
+    }
+    if (window.count + pending >= this.options.max)
       throw this.refuse(Math.max(1, Math.ceil((window.since + this.options.windowMs - now) / 1000)))
   }
 
@@ -83,13 +122,13 @@ export class SharedThrottle implements AttemptThrottle {
     return this.remember(key, stored, now)
   }
 
-  private async count(key: string): Promise<void> {
+  private async count(key: string): Promise<Seen> {
     const now = this.nowMs()
     const { windowMs } = this.options
     const counted = await countFailure(this.data, this.name, key, now, windowMs)
-    this.remember(key, counted, now)
     if (++this.failures % PRUNE_EVERY === 0)
       await pruneWindows(this.data, this.name, now - windowMs)
+    return this.remember(key, counted, now)
   }
 
   private remember(key: string, window: { since: number; count: number }, now: number): Seen {

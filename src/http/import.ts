@@ -1,11 +1,10 @@
 import { Elysia } from 'elysia'
 import { importOrders } from '../domain/csv.ts'
-import { NotFound, Unauthorized } from '../domain/errors.ts'
+import { NotFound } from '../domain/errors.ts'
 import { importNdjson } from '../domain/ingest/ndjsonImport.ts'
 import type { ImportSummary } from '../domain/ingest/summary.ts'
-import { authenticateApiKey } from '../domain/keys.ts'
 import { type AppContext, clientAddress, json } from './context.ts'
-import { presentedKey } from './sync.ts'
+import { throttledKey } from './sync.ts'
 
 /** The answer to an import: the line-numbered summary; 422 when some lines were rejected. */
 function summaryResponse(kind: string, format: string, s: ImportSummary): Response {
@@ -35,13 +34,7 @@ export function importRoutes(ctx: AppContext) {
       if (kind !== 'sessions' && kind !== 'orders') {
         throw new NotFound('Import kind must be sessions or orders')
       }
-      await ctx.keyThrottle.check(address)
-      const secret = presentedKey(request.headers)
-      const key = secret ? await authenticateApiKey(ctx.data, secret, 'ingest', ctx.clock) : null
-      if (!key || key.storeId !== ctx.store.id) {
-        await ctx.keyThrottle.fail(address)
-        throw new Unauthorized()
-      }
+      const key = await throttledKey(ctx, address, request.headers, 'ingest', ctx.clock)
       const body = request.body ?? new Blob([]).stream()
       if (kind === 'orders') {
         const { format, summary } = await importOrders(ctx.data, ctx.store, body, ctx.clock)

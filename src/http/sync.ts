@@ -1,9 +1,9 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { isBusy } from '../db/database.ts'
-import { nowMs } from '../domain/clock.ts'
+import { type Clock, nowMs } from '../domain/clock.ts'
 import { AppError, Forbidden, InvalidInput, Unauthorized } from '../domain/errors.ts'
-import { authenticateApiKey } from '../domain/keys.ts'
+import { type ApiKey, authenticateApiKey, type KeyScope } from '../domain/keys.ts'
 import { parseDate } from '../domain/periods.ts'
 import { cachedSettings, readSettings } from '../domain/settings.ts'
 import {
@@ -28,6 +28,34 @@ export function presentedKey(headers: Headers): string | null {
   if (direct) return direct
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.get('authorization') ?? '')
   return bearer?.[1] ?? null
+}
+
+/**
+ * The store's key a request presents, under the key throttle: a failure is counted (and 401
+ * thrown) for no key or a key that opens nothing here; a good key releases its pending attempt.
+ */
+export async function throttledKey(
+  ctx: AppContext,
+  address: string,
+  headers: Headers,
+  scope: KeyScope,
+  clock: Clock,
+): Promise<ApiKey> {
+  await ctx.keyThrottle.check(address)
+  let key: ApiKey | null
+  try {
+    const secret = presentedKey(headers)
+    key = secret ? await authenticateApiKey(ctx.data, secret, scope, clock) : null
+  } catch (err) {
+    ctx.keyThrottle.pass?.(address)
+    throw err
+  }
+  if (!key || key.storeId !== ctx.store.id) {
+    await ctx.keyThrottle.fail(address)
+    throw new Unauthorized()
+  }
+  ctx.keyThrottle.pass?.(address)
+  return key
 }
 
 const syncBody = z.strictObject({
@@ -138,13 +166,7 @@ export function syncHandler(ctx: AppContext) {
     }
 
     try {
-      await ctx.keyThrottle.check(address)
-      const secret = presentedKey(request.headers)
-      const key = secret ? await authenticateApiKey(ctx.data, secret, 'export', clock) : null
-      if (!key || key.storeId !== ctx.store.id) {
-        await ctx.keyThrottle.fail(address)
-        throw new Unauthorized()
-      }
+      const key = await throttledKey(ctx, address, request.headers, 'export', clock)
       keyId = key.id
       if (
         !(cachedSettings(ctx.data, ctx.store) ?? (await readSettings(ctx.data, ctx.store)))
