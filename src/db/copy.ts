@@ -6,7 +6,7 @@ import type { Data, SqlValue } from './data.ts'
 import { PgData, toDollarParams } from './postgres/data.ts'
 
 /** Every table of the schema, in an order where each row's references exist before it. */
-export const COPIED_TABLES: readonly { name: string; key: readonly string[]; identity?: true }[] = [
+const COPIED_TABLES: readonly { name: string; key: readonly string[]; identity?: true }[] = [
   { name: 'stores', key: ['id'], identity: true },
   { name: 'store_settings', key: ['store_id', 'key'] },
   { name: 'api_keys', key: ['id'], identity: true },

@@ -19,7 +19,7 @@ import { type OpenSessions, recordTrackerBatch } from './sqlite/trackerBatch.ts'
 export type CallLogRow = SyncRequestEntry
 
 /** A run of refused calls of one address, one row with a count; `rowId` once written. */
-export interface RefusalRow {
+interface RefusalRow {
   entry: CallLogRow
   count: number
   rowId: number | null

@@ -23,7 +23,7 @@ export const SYNC_PATH = '/apiv1/analytics/sync'
 const SYNC_BODY_LIMIT = bodyLimitFor(SYNC_PATH)
 
 /** The key a client sent, from any of the three accepted headers. */
-export function presentedKey(headers: Headers): string | null {
+function presentedKey(headers: Headers): string | null {
   const direct = headers.get('x-mida-secret-key')?.trim() || headers.get('mida-api-key')?.trim()
   if (direct) return direct
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.get('authorization') ?? '')

@@ -28,7 +28,7 @@ export function findPgBin(): string | null {
 }
 
 /** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
