@@ -35,10 +35,13 @@ export const postgresOnly = test.skipIf(!onPostgres)
 let admin: SQL | null = null
 let databases = 0
 const TEMPLATE = 'mida_test_template'
+/** The next database, being copied from the template while the current test runs. */
+let next: Promise<string> | null = null
 
 /**
  * A fresh, migrated PostgreSQL database of the test cluster (a copy of a template migrated once
- * per process): its URL. Only on PostgreSQL runs.
+ * per process): its URL. The copy for the next call is started at once, so that it is made while
+ * the test runs (a copy waits for a checkpoint: ~0.1-0.5 s). Only on PostgreSQL runs.
  */
 export async function testDatabaseUrl(): Promise<string> {
   const base = process.env.MIDA_TEST_DATABASE_URL
@@ -56,9 +59,17 @@ export async function testDatabaseUrl(): Promise<string> {
     await migratePostgres(sql)
     await sql.close()
   }
-  const name = `mida_test_${process.pid}_${++databases}`
-  await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}_${process.pid}`)
-  return at(name)
+  const sql = admin
+  const copy = async () => {
+    const name = `mida_test_${process.pid}_${++databases}`
+    await sql.unsafe(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}_${process.pid}`)
+    return at(name)
+  }
+  const url = await (next ?? copy())
+  next = copy()
+  // A prefetched copy nobody takes (the last test) is no failure.
+  next.catch(() => {})
+  return url
 }
 
 /** Drops a database testDatabaseUrl made (its connections closed first); others are left alone. */

@@ -84,11 +84,30 @@ export async function schemaVersion(sql: SQL): Promise<number> {
   return Number(row.v)
 }
 
+/** The versions the database records as applied, in order, comma-separated ('' for none). */
+async function appliedVersions(sql: SQL): Promise<string> {
+  const [table] = await sql.unsafe("SELECT to_regclass('schema_migrations') IS NOT NULL AS e")
+  if (!table.e) return ''
+  const [row] = await sql.unsafe(
+    "SELECT coalesce(string_agg(version::text, ',' ORDER BY version), '') AS v FROM schema_migrations",
+  )
+  return row.v
+}
+
 /** Applies every migration the database lacks, each in its own transaction; returns how many. */
 export async function migratePostgres(
   sql: SQL,
   migrations = postgresMigrations(),
 ): Promise<number> {
+  // Already current (every start but the first of a version): one read, no lock.
+  if (
+    (await appliedVersions(sql)) ===
+    migrations
+      .map((m) => m.version)
+      .sort((a, b) => a - b)
+      .join()
+  )
+    return 0
   await sql.unsafe(
     `CREATE TABLE IF NOT EXISTS schema_migrations (
        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
