@@ -132,7 +132,11 @@ export class SharedThrottle implements AttemptThrottle {
   }
 
   private remember(key: string, window: { since: number; count: number }, now: number): Seen {
-    const seen = { since: window.since, count: window.count, at: now }
+    // Counts of one window answered out of order (concurrent failures): the highest is the latest.
+    const before = this.seen.get(key)
+    const count =
+      before && before.since === window.since ? Math.max(before.count, window.count) : window.count
+    const seen = { since: window.since, count, at: now }
     this.seen.delete(key)
     this.seen.set(key, seen)
     // Bounded: the oldest readings go first (they are re-read when needed).
