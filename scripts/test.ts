@@ -1,5 +1,5 @@
-// The test command (`npm test`): the suite on SQLite, then the same suite on PostgreSQL in a
-// throw-away cluster of its own (test/pg/cluster.ts), stopped at the end. Arguments after the
+// The test command (`npm test`): the suite on SQLite and, at the same time, the same suite on
+// PostgreSQL in a throw-away cluster of its own (test/pg/cluster.ts), stopped at the end. Arguments after the
 // options go to `bun test` (file filters, -t). `--engine sqlite|postgres` runs one half only.
 // Without PostgreSQL's server programs the PostgreSQL half is skipped, saying why; under CI
 // (CI=true) that is a failure instead.

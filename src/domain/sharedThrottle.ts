@@ -7,14 +7,13 @@ import { countFailure, forgetWindow, pruneWindows, throttleWindow } from '../db/
 import type { ThrottleOptions } from '../lib/throttle.ts'
 
 /**
- * Failed attempts per key: `check` before an attempt whose outcome awaits, then `fail` (it failed)
- * or `pass` (it did not); `take` counts before the outcome is known; `succeed` forgets the key.
+ * Failed attempts per key: `check` before, `fail` after (it may refuse the attempt it counts:
+ * one of a burst that passed the check together); `take` counts before the outcome is known;
+ * `succeed` forgets the key.
  */
 export interface AttemptThrottle {
   check(key: string): void | Promise<void>
   fail(key: string): void | Promise<void>
-  /** The attempt `check` let through did not fail (a good key): it no longer counts as pending. */
-  pass?(key: string): void
   take(key: string): void | Promise<void>
   succeed(key: string): void | Promise<void>
 }
@@ -39,11 +38,6 @@ interface Seen {
 /** A throttle whose counts live in the database, read through a short per-node cache. */
 export class SharedThrottle implements AttemptThrottle {
   private readonly seen = new Map<string, Seen>()
-  /**
-   * Attempts this node let through whose outcome is not known yet, per key: a burst of them
-   * counts against the allowance before any has failed (their outcomes await the database).
-   */
-  private readonly pending = new Map<string, number>()
   private failures = 0
 
   constructor(
@@ -56,26 +50,18 @@ export class SharedThrottle implements AttemptThrottle {
   ) {}
 
   async check(key: string): Promise<void> {
-    const window = await this.window(key)
-    // From here to the count, no await: concurrent checks see each other's pending attempts.
-    const pending = this.pending.get(key) ?? 0
-    this.refuseIfSpent(window, this.nowMs(), pending)
-    this.pending.set(key, pending + 1)
+    this.refuseIfSpent(await this.window(key), this.nowMs())
   }
 
+  /**
+   * Counts the failure in the database (one statement), and refuses it when its count is past
+   * the allowance: attempts that passed the check together (their outcome awaited the database)
+   * get the allowance's worth of failures and refusals for the rest, as one by one.
+   */
   async fail(key: string): Promise<void> {
-    // Pending until counted: a check meanwhile sees it one way or the other, never neither.
-    try {
-      await this.count(key)
-    } finally {
-      this.pass(key)
-    }
-  }
-
-  pass(key: string): void {
-    const pending = this.pending.get(key) ?? 0
-    if (pending <= 1) this.pending.delete(key)
-    else this.pending.set(key, pending - 1)
+    const now = this.nowMs()
+    const counted = await this.count(key)
+    if (counted.count > this.options.max) this.refuseIfSpent(counted, now)
   }
 
   /**
@@ -96,16 +82,9 @@ export class SharedThrottle implements AttemptThrottle {
     await forgetWindow(this.data, this.name, key)
   }
 
-  private refuseIfSpent(
-    window: { since: number; count: number } | null,
-    now: number,
-    pending = 0,
-  ): void {
-    if (!window || now - window.since >= this.options.windowMs) {
-      if (pending >= this.options.max) throw this.refuse(1)
-      return
-    }
-    if (window.count + pending >= this.options.max)
+  private refuseIfSpent(window: { since: number; count: number } | null, now: number): void {
+    if (!window || now - window.since >= this.options.windowMs) return
+    if (window.count >= this.options.max)
       throw this.refuse(Math.max(1, Math.ceil((window.since + this.options.windowMs - now) / 1000)))
   }
 

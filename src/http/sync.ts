@@ -32,7 +32,7 @@ function presentedKey(headers: Headers): string | null {
 
 /**
  * The store's key a request presents, under the key throttle: a failure is counted (and 401
- * thrown) for no key or a key that opens nothing here; a good key releases its pending attempt.
+ * thrown, or 429 past the allowance) for no key or a key that opens nothing here.
  */
 export async function throttledKey(
   ctx: AppContext,
@@ -42,19 +42,13 @@ export async function throttledKey(
   clock: Clock,
 ): Promise<ApiKey> {
   await ctx.keyThrottle.check(address)
-  let key: ApiKey | null
-  try {
-    const secret = presentedKey(headers)
-    key = secret ? await authenticateApiKey(ctx.data, secret, scope, clock) : null
-  } catch (err) {
-    ctx.keyThrottle.pass?.(address)
-    throw err
-  }
+  const secret = presentedKey(headers)
+  const key = secret ? await authenticateApiKey(ctx.data, secret, scope, clock) : null
   if (!key || key.storeId !== ctx.store.id) {
+    // May refuse instead (429): one of a burst of failures past the allowance.
     await ctx.keyThrottle.fail(address)
     throw new Unauthorized()
   }
-  ctx.keyThrottle.pass?.(address)
   return key
 }
 
