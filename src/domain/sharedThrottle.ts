@@ -89,16 +89,14 @@ export class SharedThrottle implements AttemptThrottle {
   }
 
   /** The address's window as this node last saw it, read again when older than FRESH_MS. */
-  private async window(key: string): Promise<Seen | null> {
+  private async window(key: string): Promise<Seen> {
     const now = this.nowMs()
     const known = this.seen.get(key)
     if (known && now - known.at < FRESH_MS) return known
+    // No window is remembered too (as an empty one): an address that never failed, calling
+    // again and again, is read once a second, not once a call.
     const stored = await throttleWindow(this.data, this.name, key)
-    if (!stored) {
-      this.seen.delete(key)
-      return null
-    }
-    return this.remember(key, stored, now)
+    return this.remember(key, stored ?? { since: Number.NEGATIVE_INFINITY, count: 0 }, now)
   }
 
   private async count(key: string): Promise<Seen> {

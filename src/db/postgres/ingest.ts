@@ -53,10 +53,14 @@ async function upsertSessions(
   at: number,
   revision: number,
   stored?: ReadonlyMap<string, StoredSpan>,
+  /** Every session not in `stored` is new (the tracker's fresh ids): no read for them. */
+  othersNew = false,
 ): Promise<WriteCount> {
   if (sessions.length === 0) return { inserted: 0, updated: 0 }
   const before = new Map<string, StoredSpan>(stored)
-  const unknown = [...new Set(sessions.map((s) => s.id))].filter((id) => !before.has(id))
+  const unknown = othersNew
+    ? []
+    : [...new Set(sessions.map((s) => s.id))].filter((id) => !before.has(id))
   if (unknown.length > 0) {
     const rows = await tx.unsafe(
       'SELECT id, started_at, ended_at, visitor_id FROM sessions WHERE store_id = $1 AND id = ANY($2::text[])',
@@ -249,7 +253,7 @@ export class PgIngest implements IngestEngine {
         remember() {},
       })
       for (const [storeId, sessions, stored] of writes)
-        await upsertSessions(tx, storeId, sessions, at, revisions.get(storeId) ?? 0, stored)
+        await upsertSessions(tx, storeId, sessions, at, revisions.get(storeId) ?? 0, stored, true)
       return value
     })
     for (const storeId of stores) this.data.cache.forget(revisionKey(storeId))
