@@ -34,7 +34,7 @@ export function importRoutes(ctx: AppContext) {
       if (kind !== 'sessions' && kind !== 'orders') {
         throw new NotFound('Import kind must be sessions or orders')
       }
-      const key = await throttledKey(ctx, address, request.headers, 'ingest', ctx.clock)
+      await throttledKey(ctx, address, request.headers, 'ingest', ctx.clock)
       const body = request.body ?? new Blob([]).stream()
       if (kind === 'orders') {
         const { format, summary } = await importOrders(ctx.data, ctx.store, body, ctx.clock)
