@@ -1,9 +1,8 @@
 // /apiv1/collect under load (wrk, 50 connections), with Shopify webhooks timed alongside it.
 // Each workload runs on a server of its own (same store), so neither inherits the other's state.
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { signShopifyBody } from '../src/domain/webhooks.ts'
-import { OUT, report, sampleRss } from './lib.ts'
+import { COLLECT_MIXES, collectScript, OUT, report, sampleRss } from './lib.ts'
 import { benchStore } from './sync.ts'
 
 const ROOT = join(import.meta.dir, '..')
@@ -20,39 +19,8 @@ cli('settings', 'set', `shopify_webhook_secret=${SECRET}`, 'allowed_origins=')
 const trackingId = JSON.parse(cli('settings', '--json').stdout.toString()).tracking_id as string
 const base = `http://127.0.0.1:${PORT}`
 
-/** A wrk script posting pageviews; `visitor` is Lua code that sets `v`, the visitor id. */
-function wrkScript(name: string, visitor: string): string {
-  const path = join(OUT, `${name}.lua`)
-  writeFileSync(
-    path,
-    `
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
-wrk.headers["User-Agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-wrk.headers["Origin"] = "https://shop.example"
-local paths = { "/", "/products/a", "/collections/all", "/cart" }
-request = function()
-  ${visitor}
-  local body = '{"store":"${trackingId}","visitor":"' .. v .. '","event":"pageview","url":"https://shop.example' .. paths[math.random(1, 4)] .. '","referrer":""}'
-  return wrk.format(nil, "/apiv1/collect", nil, body)
-end
-`,
-  )
-  return path
-}
-
-// The worst case: every event from one of 200 000 visitors drawn uniformly at random.
-const uniform = wrkScript(
-  'collect-uniform',
-  'local v = string.format("bench%08d", math.random(1, 200000))',
-)
-// A realistic mix: visits of 5 events of one visitor, one visit after another.
-const visits = wrkScript(
-  'collect-visits',
-  `counter = (counter or 0) + 1
-  prefix = prefix or string.format("%06d", math.random(0, 999999))
-  local v = string.format("visit%s%09d", prefix, math.floor(counter / 5))`,
-)
+const uniform = collectScript('collect-uniform', trackingId, COLLECT_MIXES.uniform)
+const visits = collectScript('collect-visits', trackingId, COLLECT_MIXES.visits)
 
 const ms = (m: RegExpExecArray | null) =>
   m ? Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1) : Number.NaN

@@ -1,5 +1,5 @@
 // Shared helpers for the benchmarks: data sets, timing, memory sampling, printing.
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export const OUT = join(import.meta.dir, 'out')
@@ -60,3 +60,37 @@ export function rssMb(pid: number = process.pid): number {
 export function exists(path: string): boolean {
   return existsSync(path)
 }
+
+/**
+ * Writes a wrk script posting tracker pageviews for `trackingId` to OUT/`name`.lua; `visitor` is
+ * Lua code that sets `v`, the visitor id. Returns its path.
+ */
+export function collectScript(name: string, trackingId: string, visitor: string): string {
+  const path = join(OUT, `${name}.lua`)
+  writeFileSync(
+    path,
+    `
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
+wrk.headers["User-Agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+wrk.headers["Origin"] = "https://shop.example"
+local paths = { "/", "/products/a", "/collections/all", "/cart" }
+request = function()
+  ${visitor}
+  local body = '{"store":"${trackingId}","visitor":"' .. v .. '","event":"pageview","url":"https://shop.example' .. paths[math.random(1, 4)] .. '","referrer":""}'
+  return wrk.format(nil, "/apiv1/collect", nil, body)
+end
+`,
+  )
+  return path
+}
+
+/** The two visitor mixes of the collect benches, as Lua setting `v`. */
+export const COLLECT_MIXES = {
+  /** A realistic mix: visits of 5 events of one visitor, one visit after another. */
+  visits: `counter = (counter or 0) + 1
+  prefix = prefix or string.format("%06d", math.random(0, 999999))
+  local v = string.format("visit%s%09d", prefix, math.floor(counter / 5))`,
+  /** The worst case: every event from one of 200 000 visitors drawn uniformly at random. */
+  uniform: 'local v = string.format("bench%08d", math.random(1, 200000))',
+} as const

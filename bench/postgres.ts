@@ -11,10 +11,9 @@ import { join } from 'node:path'
 import { openData } from '../src/db/open.ts'
 import { FixedClock } from '../src/domain/clock.ts'
 import { ensureDefaultStore } from '../src/domain/stores.ts'
-import { syncPeriod } from '../src/domain/sync.ts'
 import { findPgBin, startCluster } from '../test/pg/cluster.ts'
-import { END_MS, OUT, report } from './lib.ts'
-import { benchStore, realisticFile } from './sync.ts'
+import { COLLECT_MIXES, collectScript, END_MS, OUT, report } from './lib.ts'
+import { benchStore, medianColdSync, realisticFile } from './sync.ts'
 
 const ROOT = join(import.meta.dir, '..')
 const DURATION = process.env.BENCH_DURATION ?? '5s'
@@ -87,23 +86,9 @@ await pgStoreSql.close()
 // --- cold syncs, interleaved ------------------------------------------------------------------
 async function coldSyncs(databaseUrl: string | undefined, frequency: 'daily' | 'weekly') {
   const data = await openData({ dataDir: sqliteDir, databaseUrl, secretKey: undefined })
-  const store = await ensureDefaultStore(data, clock)
-  const times: number[] = []
-  for (let i = 0; i < 5; i++) {
-    await data.run('DELETE FROM sync_records')
-    data.cache.invalidate()
-    const t = performance.now()
-    const r = await syncPeriod(
-      data,
-      store,
-      { frequency, trigger: 'cli', strictFrequency: false },
-      clock,
-    )
-    times.push(performance.now() - t)
-    if (!r.computed) throw new Error('expected a cold sync')
-  }
+  const time = await medianColdSync(data, await ensureDefaultStore(data, clock), frequency)
   await data.close()
-  return median(times)
+  return time
 }
 const cold: Record<string, number[]> = {}
 for (let round = 0; round < 2; round++) {
@@ -193,31 +178,7 @@ for (const flags of [
   ['--database-url', pgUrl],
 ])
   cli(['settings', 'set', 'allowed_origins=', ...flags])
-function collectScript(name: string, tracking: string, visitor: string): string {
-  const path = join(OUT, `pg-bench-${name}.lua`)
-  Bun.write(
-    path,
-    `
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
-wrk.headers["User-Agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-wrk.headers["Origin"] = "https://shop.example"
-local paths = { "/", "/products/a", "/collections/all", "/cart" }
-request = function()
-  ${visitor}
-  local body = '{"store":"${tracking}","visitor":"' .. v .. '","event":"pageview","url":"https://shop.example' .. paths[math.random(1, 4)] .. '","referrer":""}'
-  return wrk.format(nil, "/apiv1/collect", nil, body)
-end
-`,
-  )
-  return path
-}
-const mixes = {
-  visits: `counter = (counter or 0) + 1
-  prefix = prefix or string.format("%06d", math.random(0, 999999))
-  local v = string.format("visit%s%09d", prefix, math.floor(counter / 5))`,
-  uniform: 'local v = string.format("bench%08d", math.random(1, 200000))',
-}
+const mixes = COLLECT_MIXES
 const collect: Record<string, number[]> = {}
 let collectErrors = 0
 for (let round = 0; round < 2; round++) {
@@ -226,7 +187,7 @@ for (let round = 0; round < 2; round++) {
       ['sqlite', ['--data-dir', sqliteDir]],
       ['postgres', ['--database-url', pgUrl]],
     ] as const) {
-      const script = collectScript(`${mix}-${engine}`, trackingId([...flags]), visitor)
+      const script = collectScript(`pg-bench-${mix}-${engine}`, trackingId([...flags]), visitor)
       const stop = await serve(engine, { MIDA_COLLECT_IP_RATE: '9999999/1s' })
       const r = await wrk(script, '/')
       const key = `${engine}-${mix}`
