@@ -59,10 +59,10 @@ export function toDollarParams(sql: string): string {
 }
 
 /** Parameters as PostgreSQL takes them: booleans as the 1/0 SQLite stores. */
-function bind(params: SqlValue[]): SqlValue[] {
+function bind<T>(params: T[]): T[] {
   for (let i = 0; i < params.length; i++) {
     const p = params[i]
-    if (typeof p === 'boolean') params[i] = p ? 1 : 0
+    if (typeof p === 'boolean') params[i] = (p ? 1 : 0) as T
   }
   return params
 }
@@ -90,7 +90,11 @@ function convert(value: unknown, type: number): unknown {
 
 type Client = Pick<SQL, 'unsafe'>
 
-async function objects<Row>(client: Client, sql: string, params: SqlValue[]): Promise<Row[]> {
+/**
+ * Rows of a statement as objects in SQLite's shapes. Also for the engine's own writers
+ * (postgres/ingest.ts), whose parameters may be arrays (`unnest`, `= ANY`).
+ */
+export async function pgRows<Row>(client: Client, sql: string, params: unknown[]): Promise<Row[]> {
   const result = await client.unsafe(toDollarParams(sql), bind(params))
   const fix = convertible(result.columns)
   if (fix) {
@@ -140,12 +144,12 @@ export class PgData implements Data {
   // both took the same outbox row and both sent the email.
   all<Row>(sql: string, ...params: SqlValue[]): Promise<Row[]> {
     if (WRITES.test(sql)) return this.tx((q) => q.all<Row>(sql, ...params))
-    return objects<Row>(this.sql, sql, params)
+    return pgRows<Row>(this.sql, sql, params)
   }
 
   async get<Row>(sql: string, ...params: SqlValue[]): Promise<Row | null> {
     if (WRITES.test(sql)) return this.tx((q) => q.get<Row>(sql, ...params))
-    return (await objects<Row>(this.sql, sql, params))[0] ?? null
+    return (await pgRows<Row>(this.sql, sql, params))[0] ?? null
   }
 
   values<Row extends SqlValue[]>(sql: string, ...params: SqlValue[]): Promise<Row[]> {
@@ -197,11 +201,11 @@ class PgTransaction implements Queries {
   }
 
   async all<Row>(sql: string, ...params: SqlValue[]): Promise<Row[]> {
-    return objects<Row>(this.#client(), sql, params)
+    return pgRows<Row>(this.#client(), sql, params)
   }
 
   async get<Row>(sql: string, ...params: SqlValue[]): Promise<Row | null> {
-    return (await objects<Row>(this.#client(), sql, params))[0] ?? null
+    return (await pgRows<Row>(this.#client(), sql, params))[0] ?? null
   }
 
   async values<Row extends SqlValue[]>(sql: string, ...params: SqlValue[]): Promise<Row[]> {

@@ -20,15 +20,15 @@ import { hoursOf, NEXT_REVISION_SQL, revisionKey } from '../revisions.ts'
 import type { SessionRow } from '../sessions.ts'
 import { sessionFromRow } from '../sessions.ts'
 import type { OpenSessions } from '../sqlite/trackerBatch.ts'
-import { type PgData, toDollarParams } from './data.ts'
+import { type PgData, pgRows, toDollarParams } from './data.ts'
 
 type Tx = Bun.TransactionSQL
 
 /** Raises the store's revision (locking its row until the transaction ends); returns it. */
 async function nextRevision(tx: Tx, storeId: number): Promise<number> {
-  const [row] = await tx.unsafe(toDollarParams(NEXT_REVISION_SQL), [storeId])
+  const [row] = await pgRows<{ data_revision: number }>(tx, NEXT_REVISION_SQL, [storeId])
   if (!row) throw new Error(`Store ${storeId} does not exist`)
-  return Number(row.data_revision)
+  return row.data_revision
 }
 
 const UPSERT_SESSIONS = `INSERT INTO sessions (store_id, id, visitor_id, started_at, ended_at,
@@ -62,21 +62,12 @@ async function upsertSessions(
     ? []
     : [...new Set(sessions.map((s) => s.id))].filter((id) => !before.has(id))
   if (unknown.length > 0) {
-    const rows = await tx.unsafe(
+    const rows = await pgRows<StoredSpan & { id: string }>(
+      tx,
       'SELECT id, started_at, ended_at, visitor_id FROM sessions WHERE store_id = $1 AND id = ANY($2::text[])',
       [storeId, unknown],
     )
-    for (const r of rows as {
-      id: string
-      started_at: string
-      ended_at: string
-      visitor_id: string
-    }[])
-      before.set(r.id, {
-        started_at: Number(r.started_at),
-        ended_at: Number(r.ended_at),
-        visitor_id: r.visitor_id,
-      })
+    for (const { id, ...span } of rows) before.set(id, span)
   }
   let inserted = 0
   let updated = 0
@@ -230,11 +221,8 @@ export class PgIngest implements IngestEngine {
       const latest = new Map<string, SessionRecord>()
       for (const storeId of stores) {
         revisions.set(storeId, await nextRevision(tx, storeId))
-        const rows = await tx.unsafe(LATEST_SESSIONS, [storeId, byStore.get(storeId)])
-        for (const row of rows as Record<string, unknown>[]) {
-          const session = sessionFromRow(numbered(row) as unknown as SessionRow)
-          latest.set(`${storeId}:${session.visitor_id}`, session)
-        }
+        const rows = await pgRows<SessionRow>(tx, LATEST_SESSIONS, [storeId, byStore.get(storeId)])
+        for (const row of rows) latest.set(`${storeId}:${row.visitor_id}`, sessionFromRow(row))
       }
       const writes: [number, SessionRecord[], ReadonlyMap<string, StoredSpan>][] = []
       const value = work({
@@ -280,12 +268,13 @@ export class PgIngest implements IngestEngine {
       for (const run of refusals) {
         const e = run.entry
         if (run.rowId === null) {
-          const [row] = await tx.unsafe(
+          const [row] = await pgRows<{ id: number }>(
+            tx,
             `INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error,
                count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
             [e.storeId, e.at, e.keyId, e.address, e.status, e.durationMs, e.error, run.count],
           )
-          ids.push(Number(row.id))
+          ids.push(row!.id)
         } else {
           await tx.unsafe('UPDATE sync_requests SET count = $1 WHERE id = $2', [
             run.count,
@@ -299,18 +288,4 @@ export class PgIngest implements IngestEngine {
       return ids
     })) as (number | null)[]
   }
-}
-
-/** A row's 64-bit integers (text from Bun.sql) as numbers. */
-function numbered(row: Record<string, unknown>): Record<string, unknown> {
-  for (const key of [
-    'started_at',
-    'ended_at',
-    'pageviews',
-    'viewed_product',
-    'added_to_cart',
-    'reached_checkout',
-  ])
-    row[key] = Number(row[key])
-  return row
 }
