@@ -2,11 +2,10 @@ import { resolve } from 'node:path'
 import { loadConfig } from '../config.ts'
 import { CopyRefused, copyDatabase } from '../db/copy.ts'
 import type { Data } from '../db/data.ts'
-import { SqliteData } from '../db/data.ts'
 import { MIGRATIONS } from '../db/migrations.ts'
-import { openData, redactUrl } from '../db/open.ts'
-import { PgData } from '../db/postgres/data.ts'
-import { migratePostgres, schemaVersion } from '../db/postgres/migrations.ts'
+import { openData, redactUrl, schemaVersionOf } from '../db/open.ts'
+import type { PgData } from '../db/postgres/data.ts'
+import { migratePostgres } from '../db/postgres/migrations.ts'
 import type { OptionSpec, Parsed } from './args.ts'
 import { str } from './args.ts'
 import { type Io, UsageError } from './io.ts'
@@ -80,14 +79,6 @@ async function open(at: Location, secretKey: string | undefined): Promise<Data> 
   return await openData({ dataDir: at.dataDir, databaseUrl: at.databaseUrl, secretKey })
 }
 
-/** The schema version a database is at after opening. */
-async function versionOf(data: Data): Promise<number> {
-  if (data instanceof PgData) return await schemaVersion(data.sql)
-  if (data instanceof SqliteData)
-    return (data.db.query('PRAGMA user_version').get() as { user_version: number }).user_version
-  return 0
-}
-
 /** `db migrate` and `db copy`: they open databases themselves (not the core: no default store). */
 export async function runDb(p: Parsed, io: Io): Promise<number> {
   const [action, extra] = p.positionals
@@ -113,7 +104,7 @@ export async function runDb(p: Parsed, io: Io): Promise<number> {
       }
     } else data = await open(at, secretKey)
     try {
-      const version = await versionOf(data)
+      const version = await schemaVersionOf(data)
       const latest = Math.max(...MIGRATIONS.map((m) => m.version))
       io.out(
         json

@@ -5,7 +5,7 @@ import { Secrets } from '../domain/secrets.ts'
 import { type Data, SqliteData } from './data.ts'
 import { openDatabase } from './database.ts'
 import { PgData } from './postgres/data.ts'
-import { migratePostgres } from './postgres/migrations.ts'
+import { migratePostgres, schemaVersion } from './postgres/migrations.ts'
 
 export interface OpenDataOptions {
   /** The data directory (SQLite's file, backups). */
@@ -55,4 +55,12 @@ export async function openData(options: OpenDataOptions): Promise<Data> {
     throw err
   }
   return new PgData(sql, new Secrets(options.secretKey))
+}
+
+/** The newest migration applied to an open database, on either engine. */
+export async function schemaVersionOf(data: Data): Promise<number> {
+  if (data instanceof PgData) return await schemaVersion(data.sql)
+  if (data instanceof SqliteData)
+    return (data.db.query('PRAGMA user_version').get() as { user_version: number }).user_version
+  throw new Error(`No schema version for ${data.engine}`)
 }
