@@ -205,7 +205,7 @@ function parseDotenv(text: string): Record<string, string> {
 }
 
 export interface ConfigSources {
-  flags?: Record<string, string | boolean | undefined>
+  flags?: Record<string, string | boolean | string[] | undefined>
   env?: Record<string, string | undefined>
   /** Directory holding the optional `.env` file. */
   cwd?: string

@@ -11,7 +11,7 @@ import { configuredMailer, type Mailer, type MailerResolver } from './domain/mai
 import { SyncRequestLog } from './domain/requestLog.ts'
 import { initialiseSettings, sealPlaintextSecrets } from './domain/settings.ts'
 import { type AttemptThrottle, SharedThrottle } from './domain/sharedThrottle.ts'
-import { ensureDefaultStore, type Store } from './domain/stores.ts'
+import { ensureDefaultStore } from './domain/stores.ts'
 import { Throttle } from './lib/throttle.ts'
 
 /** What a running server or command works with; routes, commands and jobs are given it. */
@@ -24,8 +24,6 @@ export interface Core {
    * through `ingestEngine(data)`.
    */
   readonly data: Data
-  /** The store requests and commands act on (for now the one default store). */
-  readonly store: Store
   /** The mailer for a store's emails (null: no SMTP configured); resolved at each send. */
   readonly mailer: MailerResolver
   /** Failed API-key attempts per client address (in the database on PostgreSQL: shared). */
@@ -53,7 +51,7 @@ export interface CoreOptions {
 
 /**
  * Opens the core: the data directory's database (migrated, with MIDA_SECRET_KEY), secrets saved
- * before the key was set sealed, the default store and its first settings, the throttles.
+ * before the key was set sealed, the default store on a fresh install, the throttles.
  */
 export async function openCore({ config, clock, mailer, log }: CoreOptions): Promise<Core> {
   const data = await openData({
@@ -64,8 +62,8 @@ export async function openCore({ config, clock, mailer, log }: CoreOptions): Pro
   })
   try {
     await sealPlaintextSecrets(data, log)
-    const store = await ensureDefaultStore(data, clock)
-    await initialiseSettings(data, store, clock)
+    // A fresh install gets its one store, `default`, with its first settings.
+    await initialiseSettings(data, await ensureDefaultStore(data, clock), clock)
     const nowMs = () => clock.now().epochMilliseconds
     const refuse = (seconds: number) => new TooManyRequests(seconds)
     // Several nodes may share a PostgreSQL database: failures are counted there. One SQLite
@@ -78,7 +76,6 @@ export async function openCore({ config, clock, mailer, log }: CoreOptions): Pro
       config,
       clock,
       data,
-      store,
       mailer: mailer ? async () => mailer : configuredMailer(config, data),
       keyThrottle: attempts('api-key', config.keyAttempts),
       loginThrottle: attempts('login', config.loginAttempts),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 import { ADMIN_HELP, ADMIN_OPTIONS, runAdmin } from './cli/admin.ts'
-import { type OptionSpec, type Parsed, parse } from './cli/args.ts'
+import { type OptionSpec, type Parsed, parse, STORE_OPTION } from './cli/args.ts'
 import {
   BACKUP_HELP,
   BACKUP_OPTIONS,
@@ -20,10 +20,11 @@ import {
   SYNC_OPTIONS,
 } from './cli/data.ts'
 import { DB_HELP, DB_OPTIONS, runDb } from './cli/db.ts'
-import { type Io, processIo, UsageError } from './cli/io.ts'
+import { type Io, processIo, RefusedError, UsageError } from './cli/io.ts'
 import { KEYS_HELP, KEYS_OPTIONS, runKeys } from './cli/keys.ts'
-import { openRuntime, type Runtime } from './cli/runtime.ts'
+import { commandStore, openRuntime, type Runtime } from './cli/runtime.ts'
 import { runServe, SERVE_HELP } from './cli/serve.ts'
+import { runStores, STORES_HELP, STORES_OPTIONS } from './cli/stores.ts'
 import { ConfigError } from './config.ts'
 import { closeCore } from './core.ts'
 import { isBusy } from './db/database.ts'
@@ -35,6 +36,8 @@ interface Command {
   help: string
   options?: Record<string, OptionSpec>
   run(rt: Runtime, p: Parsed): number | Promise<number>
+  /** Acts on one store (`--store SLUG`, or the only one): `run` is then given the store. */
+  storeScoped?: boolean
   /** A command that opens its databases itself, without the core (`db`). */
   bare?: (p: Parsed, io: Io) => Promise<number>
 }
@@ -47,12 +50,13 @@ const coreless = (): number => {
 export const COMMANDS: Record<string, Command> = {
   serve: { help: SERVE_HELP, run: runServe },
   admin: { help: ADMIN_HELP, options: ADMIN_OPTIONS, run: runAdmin },
-  keys: { help: KEYS_HELP, options: KEYS_OPTIONS, run: runKeys },
-  settings: { help: SETTINGS_HELP, run: runSettings },
-  import: { help: IMPORT_HELP, run: runImport },
-  sync: { help: SYNC_HELP, options: SYNC_OPTIONS, run: runSync },
-  stats: { help: STATS_HELP, options: STATS_OPTIONS, run: runStats },
-  demo: { help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo },
+  stores: { help: STORES_HELP, options: STORES_OPTIONS, run: runStores },
+  keys: { help: KEYS_HELP, options: KEYS_OPTIONS, run: runKeys, storeScoped: true },
+  settings: { help: SETTINGS_HELP, options: STORE_OPTION, run: runSettings, storeScoped: true },
+  import: { help: IMPORT_HELP, options: STORE_OPTION, run: runImport, storeScoped: true },
+  sync: { help: SYNC_HELP, options: SYNC_OPTIONS, run: runSync, storeScoped: true },
+  stats: { help: STATS_HELP, options: STATS_OPTIONS, run: runStats, storeScoped: true },
+  demo: { help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo, storeScoped: true },
   backup: { help: BACKUP_HELP, options: BACKUP_OPTIONS, run: runBackup },
   db: { help: DB_HELP, options: DB_OPTIONS, run: coreless, bare: runDb },
 }
@@ -63,7 +67,8 @@ Usage: mida-export [command] [options]
 
 Commands:
   serve (default)     run the HTTP server and the scheduler
-  admin               create an admin or reset its password
+  admin               create an admin or reset its password (--store: limit it)
+  stores              list, create or delete the stores this server holds
   keys                create, list, revoke or regenerate API keys
   settings            print or change the store settings
   import              import sessions or orders (NDJSON; orders also Shopify CSV)
@@ -79,6 +84,9 @@ Options for every command:
   --json              print exactly one JSON document on stdout
   --help, -h          help for a command
   --version           print the version
+
+Store commands (keys, settings, import, sync, stats, demo) take --store SLUG; with one store it
+may be left out, with several it is required.
 
 Server options: --port N (PORT, 8080), --host ADDR (HOST, 127.0.0.1), --base-url URL
 (MIDA_BASE_URL), --trust-proxy[=N] (MIDA_TRUST_PROXY, N proxies in front).
@@ -118,8 +126,13 @@ export async function runCli(
     }
     if (command.bare) return await command.bare(parsed, io)
     rt = await openRuntime(parsed, io, clock)
+    if (command.storeScoped) Object.assign(rt, { store: await commandStore(rt, parsed) })
     return await command.run(rt, parsed)
   } catch (err) {
+    if (err instanceof RefusedError) {
+      io.err(`Error: ${err.message}\n`)
+      return 2
+    }
     if (err instanceof UsageError) {
       io.err(`${err.message}\n\n${command.help}\n`)
       return 2

@@ -7,6 +7,7 @@ import { FixedClock } from '../src/domain/clock.ts'
 import { recordEvents } from '../src/domain/collect.ts'
 import { isSealed, SEALED_PREFIX } from '../src/domain/secrets.ts'
 import { readSettings, updateSettings } from '../src/domain/settings.ts'
+import { ensureDefaultStore, type Store } from '../src/domain/stores.ts'
 import { runCli } from '../src/main.ts'
 import { captureIo, engineEnv, tempDir } from './utils.ts'
 
@@ -18,7 +19,7 @@ afterEach(async () => {
 })
 
 /** A core on a fresh data dir (and database), closed and removed after the test. */
-async function core(env: Record<string, string> = {}): Promise<Core> {
+async function core(env: Record<string, string> = {}): Promise<Core & { store: Store }> {
   const { dir, cleanup } = tempDir('mida-core-')
   cleanups.push(cleanup)
   const opened = await openCore({
@@ -26,11 +27,11 @@ async function core(env: Record<string, string> = {}): Promise<Core> {
     clock,
   })
   cleanups.push(() => closeCore(opened))
-  return opened
+  return Object.assign(opened, { store: await ensureDefaultStore(opened.data, clock) })
 }
 
 /** The value stored for a setting, as it is in the database. */
-const stored = async (c: Core, key: string) =>
+const stored = async (c: Core & { store: Store }, key: string) =>
   (
     (await c.data.get<{ value: string }>(
       'SELECT value FROM store_settings WHERE store_id = ? AND key = ?',
@@ -108,7 +109,7 @@ describe('two cores in one process share nothing', () => {
     const config = loadConfig({ env, cwd: dir })
     const c = await openCore({ config, clock })
     c.callLog.add({
-      storeId: c.store.id,
+      storeId: (await ensureDefaultStore(c.data, clock)).id,
       at: clock.now().epochMilliseconds,
       keyId: null,
       address: '10.0.0.9',
@@ -131,7 +132,7 @@ describe('two cores in one process share nothing', () => {
     const a = await core()
     const b = await core()
     expect(a.openSessions).not.toBe(b.openSessions)
-    const event = (c: Core, at: string) => ({
+    const event = (c: Core & { store: Store }, at: string) => ({
       storeId: c.store.id,
       visitorId: 'visitor-1',
       name: 'pageview' as const,
@@ -140,7 +141,7 @@ describe('two cores in one process share nothing', () => {
       userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0',
       at: Date.parse(at),
     })
-    const record = (c: Core, at: string) =>
+    const record = (c: Core & { store: Store }, at: string) =>
       recordEvents(c.data, c.openSessions, [event(c, at)], clock)
     expect(await record(a, '2026-11-26T05:00:00Z')).toEqual({ inserted: 1, updated: 0 })
     expect(await record(a, '2026-11-26T05:10:00Z')).toEqual({ inserted: 0, updated: 1 })

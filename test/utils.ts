@@ -138,8 +138,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const config = loadConfig({ env, cwd: dir })
   const core = await openCore({ config, clock, mailer: options.mailer })
   const app = createApp(core)
-  const storeId = core.store.id
-  if (options.settings) await updateSettings(core.data, core.store, options.settings, clock)
+  const store = await ensureDefaultStore(core.data, clock)
+  const storeId = store.id
+  if (options.settings) await updateSettings(core.data, store, options.settings, clock)
   return {
     app,
     core,
@@ -150,7 +151,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     clock,
     config,
     dir,
-    store: core.store,
+    store,
     storeId,
     request: (path, init) => app.handle(new Request(`http://localhost${path}`, init)),
     close() {

@@ -11,9 +11,9 @@ import {
 import { CLI_ACTOR, ENV_ACTOR } from '../domain/audit.ts'
 import type { Clock } from '../domain/clock.ts'
 import { initialiseSettings } from '../domain/settings.ts'
-import { ensureDefaultStore } from '../domain/stores.ts'
-import { type OptionSpec, type Parsed, str } from './args.ts'
-import { type Io, UsageError } from './io.ts'
+import { ensureDefaultStore, listStores, storesOfAdmin } from '../domain/stores.ts'
+import { type OptionSpec, type Parsed, str, strs } from './args.ts'
+import { type Io, RefusedError, UsageError } from './io.ts'
 import { isoOrDash, print, type Runtime, table } from './runtime.ts'
 
 export const ADMIN_HELP = `Usage: mida-export admin <create|list> [options]
@@ -21,13 +21,42 @@ export const ADMIN_HELP = `Usage: mida-export admin <create|list> [options]
   admin create --email E --password P   create an admin, or reset the password of an existing
                                         one (which logs it out everywhere); --password - reads
                                         the password from the first line of stdin
-  admin list                            the admins' emails
+      --store SLUG                      limit the admin to this store (repeat for several);
+                                        default for a new admin: every store
+      --all-stores                      lift an existing admin's limit
+  admin list                            the admins' emails and the stores each sees
 
 Options: --json (one JSON document on stdout), --data-dir DIR`
 
 export const ADMIN_OPTIONS: Record<string, OptionSpec> = {
   email: { type: 'string' },
   password: { type: 'string' },
+  store: { type: 'string', multiple: true },
+  'all-stores': { type: 'boolean' },
+}
+
+/**
+ * The stores `admin create` limits the admin to: the `--store` slugs' ids, 'all' with
+ * `--all-stores`, undefined when neither is given (a new admin sees every store; an existing one
+ * keeps its limit). An unknown slug is refused with the list of slugs (exit 2).
+ */
+async function storeLimit(rt: Runtime, p: Parsed): Promise<number[] | 'all' | undefined> {
+  const slugs = strs(p, 'store')
+  if (p.values['all-stores'] === true) {
+    if (slugs.length > 0) throw new UsageError('--store and --all-stores exclude each other')
+    return 'all'
+  }
+  if (slugs.length === 0) return undefined
+  const stores = await listStores(rt.data)
+  return slugs.map((slug) => {
+    const store = stores.find((s) => s.slug === slug)
+    if (!store) {
+      throw new RefusedError(
+        `No store "${slug}". The stores: ${stores.map((s) => s.slug).join(', ')}`,
+      )
+    }
+    return store.id
+  })
 }
 
 async function readFirstLine(io: Io): Promise<string> {
@@ -45,14 +74,20 @@ export async function runAdmin(rt: Runtime, p: Parsed): Promise<number> {
       if (!email) throw new UsageError('admin create needs --email E')
       if (password === undefined) throw new UsageError('admin create needs --password P')
       if (password === '-') password = await readFirstLine(rt.io)
+      const limit = await storeLimit(rt, p)
       const first = (await countAdmins(rt.data)) === 0
-      const { admin, created } = await createOrResetAdmin(rt.data, email, password, rt.clock, {
-        storeId: rt.store.id,
-        actor: CLI_ACTOR,
-        address: null,
-      })
+      const { admin, created } = await createOrResetAdmin(
+        rt.data,
+        email,
+        password,
+        rt.clock,
+        { storeId: null, actor: CLI_ACTOR, address: null },
+        limit,
+      )
       if (first && created) await adoptAdminEmail(rt.data, admin.email, rt.clock)
-      print(rt, { id: admin.id, email: admin.email, created }, () =>
+      const stores = await storesOfAdmin(rt.data, admin)
+      const seen = admin.allStores ? 'all' : stores.map((s) => s.slug)
+      print(rt, { id: admin.id, email: admin.email, created, stores: seen }, () =>
         created
           ? `Created admin ${admin.email}. Log in at ${rt.config.baseUrl}/login`
           : `Reset the password of ${admin.email} (its sessions were ended). Log in at ${rt.config.baseUrl}/login`,
@@ -60,17 +95,28 @@ export async function runAdmin(rt: Runtime, p: Parsed): Promise<number> {
       return 0
     }
     case 'list': {
-      const admins = await listAdmins(rt.data)
-      print(
-        rt,
-        admins.map((a) => ({ id: a.id, email: a.email, created_at: isoOrDash(a.createdAt) })),
-        () =>
-          admins.length === 0
-            ? 'No admin yet. Create one with: mida-export admin create --email E --password P'
-            : table(
-                ['ID', 'EMAIL', 'CREATED'],
-                admins.map((a) => [String(a.id), a.email, isoOrDash(a.createdAt)]),
-              ),
+      const admins = await Promise.all(
+        (await listAdmins(rt.data)).map(async (a) => ({
+          id: a.id,
+          email: a.email,
+          created_at: isoOrDash(a.createdAt),
+          stores: a.allStores
+            ? ('all' as const)
+            : (await storesOfAdmin(rt.data, a)).map((s) => s.slug),
+        })),
+      )
+      print(rt, admins, () =>
+        admins.length === 0
+          ? 'No admin yet. Create one with: mida-export admin create --email E --password P'
+          : table(
+              ['ID', 'EMAIL', 'CREATED', 'STORES'],
+              admins.map((a) => [
+                String(a.id),
+                a.email,
+                a.created_at,
+                a.stores === 'all' ? 'all' : a.stores.join(', ') || '(none)',
+              ]),
+            ),
       )
       return 0
     }
@@ -94,7 +140,7 @@ export async function ensureAdminAtStartup(
   if ((await countAdmins(data)) > 0) return
   if (config.adminEmail && config.adminPassword) {
     const store = await ensureDefaultStore(data, clock)
-    const by = { storeId: store.id, actor: ENV_ACTOR, address: null }
+    const by = { storeId: null, actor: ENV_ACTOR, address: null }
     const { admin } = await createOrResetAdmin(
       data,
       config.adminEmail,

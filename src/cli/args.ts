@@ -5,6 +5,8 @@ import { UsageError } from './io.ts'
 export interface OptionSpec {
   type: 'string' | 'boolean'
   short?: string
+  /** Given several times (`--store a --store b`): a list. */
+  multiple?: boolean
 }
 
 /** Options every command accepts: configuration flags, `--json`, `--help`. */
@@ -20,7 +22,7 @@ const COMMON: Record<string, OptionSpec> = {
 }
 
 export interface Parsed {
-  values: Record<string, string | boolean | undefined>
+  values: Record<string, string | boolean | string[] | undefined>
   positionals: string[]
 }
 
@@ -72,3 +74,12 @@ export function str(p: Parsed, name: string): string | undefined {
   const v = p.values[name]
   return typeof v === 'string' ? v : undefined
 }
+
+/** The values of an option given several times (`multiple`), in order; empty when absent. */
+export function strs(p: Parsed, name: string): string[] {
+  const v = p.values[name]
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : []
+}
+
+/** `--store SLUG`: the store a store-scoped command acts on. */
+export const STORE_OPTION: Record<string, OptionSpec> = { store: { type: 'string' } }

@@ -14,9 +14,9 @@ import { dayRange, parseDate, storeDate } from '../domain/periods.ts'
 import { readSettings, updateSettings } from '../domain/settings.ts'
 import { displaySettings } from '../domain/settingsForm.ts'
 import { syncPeriod } from '../domain/sync.ts'
-import { type OptionSpec, type Parsed, str } from './args.ts'
+import { type OptionSpec, type Parsed, STORE_OPTION, str } from './args.ts'
 import { UsageError } from './io.ts'
-import { print, type Runtime, table } from './runtime.ts'
+import { print, type Runtime, type StoreRuntime, table } from './runtime.ts'
 
 export const SETTINGS_HELP = `Usage: mida-export settings [set key=value …] [--json]
 
@@ -24,7 +24,7 @@ Prints the store settings, or changes them with the same validation as the setti
 Example: mida-export settings set timezone=America/New_York currency=USD api_enabled=true`
 
 /** `settings` and `settings set key=value …`. */
-export async function runSettings(rt: Runtime, p: Parsed): Promise<number> {
+export async function runSettings(rt: StoreRuntime, p: Parsed): Promise<number> {
   const [action, ...pairs] = p.positionals
   if (action !== undefined && action !== 'set') {
     throw new UsageError(`Unknown settings command: ${action} (use: settings set key=value …)`)
@@ -70,7 +70,7 @@ function summaryText(kind: RecordKind, s: ImportSummary): string {
 }
 
 /** `import sessions|orders FILE`. */
-export async function runImport(rt: Runtime, p: Parsed): Promise<number> {
+export async function runImport(rt: StoreRuntime, p: Parsed): Promise<number> {
   const [kind, file] = p.positionals
   if (kind !== 'sessions' && kind !== 'orders') {
     throw new UsageError('import needs a kind: sessions or orders')
@@ -110,6 +110,7 @@ export async function runImport(rt: Runtime, p: Parsed): Promise<number> {
 }
 
 export const SYNC_OPTIONS: Record<string, OptionSpec> = {
+  ...STORE_OPTION,
   frequency: { type: 'string' },
   date: { type: 'string' },
 }
@@ -122,7 +123,7 @@ of the last completed period of the saved frequency sends notification emails; a
 another --frequency is a backfill and sends none.`
 
 /** `sync`: the same body as the API, from the command line. */
-export async function runSync(rt: Runtime, p: Parsed): Promise<number> {
+export async function runSync(rt: StoreRuntime, p: Parsed): Promise<number> {
   const frequency = str(p, 'frequency')
   if (frequency !== undefined && frequency !== 'daily' && frequency !== 'weekly') {
     throw new UsageError(`--frequency must be daily or weekly, got ${JSON.stringify(frequency)}`)
@@ -144,6 +145,7 @@ export async function runSync(rt: Runtime, p: Parsed): Promise<number> {
 }
 
 export const STATS_OPTIONS: Record<string, OptionSpec> = {
+  ...STORE_OPTION,
   from: { type: 'string' },
   to: { type: 'string' },
 }
@@ -154,7 +156,7 @@ Prints the metrics (the sync "data" object) for whole store days from --from to 
 included; today counts so far. Default: today. Records no sync and sends no email.`
 
 /** `stats`: metrics for any range of whole store days. */
-export async function runStats(rt: Runtime, p: Parsed): Promise<number> {
+export async function runStats(rt: StoreRuntime, p: Parsed): Promise<number> {
   const settings = await readSettings(rt.data, rt.store)
   const today = storeDate(rt.clock.now(), settings.timezone)
   const fromText = str(p, 'from')
@@ -179,6 +181,7 @@ export async function runStats(rt: Runtime, p: Parsed): Promise<number> {
 }
 
 export const DEMO_OPTIONS: Record<string, OptionSpec> = {
+  ...STORE_OPTION,
   days: { type: 'string' },
   seed: { type: 'string' },
 }
@@ -205,7 +208,7 @@ function positiveInt(
 }
 
 /** `demo`: realistic, deterministic data to try the API with. */
-export async function runDemo(rt: Runtime, p: Parsed): Promise<number> {
+export async function runDemo(rt: StoreRuntime, p: Parsed): Promise<number> {
   const days = positiveInt(str(p, 'days'), '--days', 30, 3650)
   const seed = positiveInt(str(p, 'seed'), '--seed', 1, 2 ** 31)
   const settings = await readSettings(rt.data, rt.store)

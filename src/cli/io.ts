@@ -23,3 +23,6 @@ export function processIo(): Io {
 
 /** A usage mistake: the message is printed with a pointer to `--help`, exit code 2. */
 export class UsageError extends Error {}
+
+/** A command that cannot go on as asked: its message alone is printed, and it exits 2. */
+export class RefusedError extends Error {}

@@ -1,9 +1,9 @@
 import { type AuditActor, CLI_ACTOR } from '../domain/audit.ts'
 import type { ApiKey, IssuedKey } from '../domain/keys.ts'
 import { createApiKey, listApiKeys, regenerateApiKey, revokeApiKey } from '../domain/keys.ts'
-import { type OptionSpec, type Parsed, str } from './args.ts'
+import { type OptionSpec, type Parsed, STORE_OPTION, str } from './args.ts'
 import { UsageError } from './io.ts'
-import { isoOrDash, print, type Runtime, table } from './runtime.ts'
+import { isoOrDash, print, type StoreRuntime, table } from './runtime.ts'
 
 export const KEYS_HELP = `Usage: mida-export keys <create|list|revoke|regenerate> [options]
 
@@ -12,7 +12,8 @@ export const KEYS_HELP = `Usage: mida-export keys <create|list|revoke|regenerate
   keys revoke ID|NAME                               revoke a key
   keys regenerate ID|NAME                           revoke a key and print its replacement once
 
-Options: --json (one JSON document on stdout), --data-dir DIR`
+Options: --store SLUG (required when the server holds several stores), --json (one JSON
+document on stdout), --data-dir DIR`
 
 function keyJson(k: ApiKey) {
   return {
@@ -46,12 +47,13 @@ function issuedText({ key, secret }: IssuedKey, verb: string): string {
 }
 
 export const KEYS_OPTIONS: Record<string, OptionSpec> = {
+  ...STORE_OPTION,
   name: { type: 'string' },
   scope: { type: 'string' },
 }
 
 /** `keys create|list|revoke|regenerate`. */
-export async function runKeys(rt: Runtime, p: Parsed): Promise<number> {
+export async function runKeys(rt: StoreRuntime, p: Parsed): Promise<number> {
   const { data, store, clock } = rt
   // What the command line does is audited as `cli`, in the action's transaction.
   const by: AuditActor = { storeId: store.id, actor: CLI_ACTOR, address: null }

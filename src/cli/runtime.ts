@@ -1,13 +1,38 @@
 import { loadConfig } from '../config.ts'
 import { type Core, openCore } from '../core.ts'
 import type { Clock } from '../domain/clock.ts'
-import type { Parsed } from './args.ts'
-import type { Io } from './io.ts'
+import { listStores, type Store } from '../domain/stores.ts'
+import { type Parsed, str } from './args.ts'
+import { type Io, RefusedError } from './io.ts'
 
-/** What a command works with: the core (config, database, store, clock…), its Io and `--json`. */
+/** What a command works with: the core (config, database, clock…), its Io and `--json`. */
 export interface Runtime extends Core {
   io: Io
   json: boolean
+}
+
+/** What a store-scoped command works with: the runtime and the store `--store` named. */
+export interface StoreRuntime extends Runtime {
+  store: Store
+}
+
+/**
+ * The store of a store-scoped command: the one `--store SLUG` names, or the only one. With
+ * several stores and no `--store`, or an unknown slug, a RefusedError lists the slugs (exit 2).
+ */
+export async function commandStore(rt: Runtime, p: Parsed): Promise<Store> {
+  const stores = await listStores(rt.data)
+  const slugs = stores.map((s) => s.slug).join(', ')
+  const slug = str(p, 'store')
+  if (slug === undefined) {
+    if (stores.length === 1) return stores[0] as Store
+    throw new RefusedError(
+      `This server holds ${stores.length} stores: name one with --store SLUG (${slugs})`,
+    )
+  }
+  const store = stores.find((s) => s.slug === slug)
+  if (!store) throw new RefusedError(`No store "${slug}". The stores: ${slugs}`)
+  return store
 }
 
 /** Loads the configuration and opens the core for a command (closeCore closes it). */

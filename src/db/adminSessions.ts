@@ -10,6 +10,7 @@ interface SessionRow {
   email: string
   created_at: number
   updated_at: number
+  all_stores: number
   csrf_token: string
   started_at: number
   last_seen_at: number
@@ -59,7 +60,7 @@ export async function sessionByTokenHash(
   tokenHash: string,
 ): Promise<StoredSession | null> {
   const row = await q.get<SessionRow>(
-    `SELECT a.id, a.email, a.created_at, a.updated_at, s.csrf_token, s.created_at AS started_at,
+    `SELECT a.id, a.email, a.created_at, a.updated_at, a.all_stores, s.csrf_token, s.created_at AS started_at,
        s.last_seen_at, s.expires_at
      FROM admin_sessions s JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = ?`,
     tokenHash,

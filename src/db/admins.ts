@@ -8,13 +8,20 @@ interface AdminRow {
   email: string
   created_at: number
   updated_at: number
+  all_stores: number
 }
 
-const COLUMNS = 'id, email, created_at, updated_at'
+const COLUMNS = 'id, email, created_at, updated_at, all_stores'
 
 /** The admin as the domain sees it. */
 export function toAdmin(r: AdminRow): Admin {
-  return { id: r.id, email: r.email, createdAt: r.created_at, updatedAt: r.updated_at }
+  return {
+    id: r.id,
+    email: r.email,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    allStores: r.all_stores === 1,
+  }
 }
 
 /** How many admins exist. */

@@ -5,7 +5,7 @@ import type { Queries } from './data.ts'
 
 /** An entry as the domain hands it over: clipped, timed. */
 export interface AuditRow {
-  storeId: number
+  storeId: number | null
   at: number
   actor: string
   address: string | null
@@ -33,23 +33,31 @@ export function insertAuditEntry(q: Queries, e: AuditRow): Promise<number> {
   )
 }
 
-/** The newest entry of a store from an address (null: the command line), or null. */
+/** `store_id` matching a store, or the server-wide entries (null: logins, admins, stores). */
+function ofStore(storeId: number | null): { clause: string; params: number[] } {
+  return storeId === null
+    ? { clause: 'store_id IS NULL', params: [] }
+    : { clause: 'store_id = ?', params: [storeId] }
+}
+
+/** The newest entry of a store (null: server-wide) from an address (null: the command line). */
 export function latestAuditEntryFrom(
   q: Queries,
-  storeId: number,
+  storeId: number | null,
   address: string | null,
 ): Promise<LatestRow | null> {
+  const store = ofStore(storeId)
   // `address IS ?` is SQLite's alone; PostgreSQL's IS NOT DISTINCT FROM uses no index.
   if (address === null)
     return q.get<LatestRow>(
-      `SELECT id, action, at FROM audit_log WHERE store_id = ? AND address IS NULL
+      `SELECT id, action, at FROM audit_log WHERE ${store.clause} AND address IS NULL
        ORDER BY id DESC LIMIT 1`,
-      storeId,
+      ...store.params,
     )
   return q.get<LatestRow>(
-    `SELECT id, action, at FROM audit_log WHERE store_id = ? AND address = ?
+    `SELECT id, action, at FROM audit_log WHERE ${store.clause} AND address = ?
      ORDER BY id DESC LIMIT 1`,
-    storeId,
+    ...store.params,
     address,
   )
 }
@@ -64,15 +72,20 @@ export function deleteAuditEntriesBefore(q: Queries, before: number): Promise<nu
   return q.run('DELETE FROM audit_log WHERE at < ?', before)
 }
 
-/** A store's most recent entries, newest first. */
+/**
+ * A store's most recent entries, newest first; with `serverWide`, the entries of no store
+ * (logins, admins, stores created and deleted) among them.
+ */
 export function recentAuditEntries(
   q: Queries,
   storeId: number,
   limit: number,
+  serverWide: boolean,
 ): Promise<AuditEntry[]> {
+  const where = serverWide ? '(store_id = ? OR store_id IS NULL)' : 'store_id = ?'
   return q.all<AuditEntry>(
     `SELECT id, store_id AS storeId, at, actor, address, action, detail, count FROM audit_log
-     WHERE store_id = ? ORDER BY at DESC, id DESC LIMIT ?`,
+     WHERE ${where} ORDER BY at DESC, id DESC LIMIT ?`,
     storeId,
     limit,
   )

@@ -308,4 +308,25 @@ CREATE TABLE throttle_windows (
 CREATE INDEX throttle_windows_by_age ON throttle_windows (since);
 `,
   },
+  {
+    version: 11,
+    name: 'stores with slugs, and admins limited to some stores',
+    sql: `
+-- Each store is named in URLs and on the command line by its slug. The store an existing
+-- installation has (the first) becomes "default"; any other gets "store-<id>".
+ALTER TABLE stores ADD COLUMN slug TEXT NOT NULL DEFAULT '';
+UPDATE stores SET slug = CASE WHEN id = (SELECT min(id) FROM stores) THEN 'default'
+  ELSE 'store-' || id END;
+CREATE UNIQUE INDEX stores_by_slug ON stores (slug);
+-- An admin sees every store (all_stores = 1) or only the stores listed in admin_stores; a limited
+-- admin whose stores are all deleted sees none.
+ALTER TABLE admins ADD COLUMN all_stores INTEGER NOT NULL DEFAULT 1 CHECK (all_stores IN (0, 1));
+CREATE TABLE admin_stores (
+  store_id INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
+  admin_id INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+  PRIMARY KEY (store_id, admin_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX admin_stores_by_admin ON admin_stores (admin_id);
+`,
+  },
 ]

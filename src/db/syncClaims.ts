@@ -60,10 +60,3 @@ export function endSyncClaim(
     owner,
   )
 }
-
-/** Every store, by id: the ones the scheduler looks at. */
-export function scheduledStores(q: Queries): Promise<{ id: number; tracking_id: string }[]> {
-  return q.all<{ id: number; tracking_id: string }>(
-    'SELECT id, tracking_id FROM stores ORDER BY id',
-  )
-}

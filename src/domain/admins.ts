@@ -21,7 +21,7 @@ import {
   spendSetupToken,
 } from '../db/admins.ts'
 import type { Data, Queries } from '../db/data.ts'
-import { allStores } from '../db/stores.ts'
+import { allStores, setAdminStores } from '../db/stores.ts'
 import { randomBase62 } from '../lib/random.ts'
 import { type AuditActor, recordAudit } from './audit.ts'
 import { type Clock, nowMs } from './clock.ts'
@@ -43,6 +43,8 @@ export interface Admin {
   email: string
   createdAt: number
   updatedAt: number
+  /** Sees every store; else only the stores of `admin_stores` (see `storesOfAdmin`). */
+  allStores: boolean
 }
 
 /** A logged-in browser: the admin and the CSRF token its forms must send back. */
@@ -116,7 +118,9 @@ export function listAdmins(data: Data): Promise<Admin[]> {
 /**
  * Creates an admin, or resets the password of the admin with that email (ending its sessions,
  * so a recovered account is not left open in a forgotten browser). With `by`, the audit entry
- * (`admin.created` or `admin.reset`) is written in the same transaction.
+ * (`admin.created` or `admin.reset`) is written in the same transaction. `stores` limits the
+ * admin to those store ids ('all': every store; undefined: a new admin sees every store, an
+ * existing one keeps what it had).
  */
 export async function createOrResetAdmin(
   data: Data,
@@ -124,6 +128,7 @@ export async function createOrResetAdmin(
   password: string,
   clock: Clock,
   by?: AuditActor,
+  stores?: number[] | 'all',
 ): Promise<{ admin: Admin; created: boolean }> {
   const clean = validateCredentials(email, password)
   const hash = await hashPassword(clean.password)
@@ -135,6 +140,10 @@ export async function createOrResetAdmin(
       admin = await setAdminPassword(q, existing.id, hash, at)
       await deleteSessionsOfAdmin(q, existing.id)
     } else admin = await insertAdmin(q, clean.email, hash, at)
+    if (stores !== undefined) {
+      await setAdminStores(q, admin.id, stores)
+      admin = { ...admin, allStores: stores === 'all' }
+    }
     const action = existing ? 'admin.reset' : 'admin.created'
     if (by) await recordAudit(q, { ...by, action, detail: admin.email }, clock)
     return { admin, created: !existing }

@@ -24,6 +24,8 @@ export const AUDIT_ACTIONS = {
   logout: 'Logged out',
   'admin.created': 'Admin created',
   'admin.reset': 'Admin password reset',
+  'store.created': 'Store created',
+  'store.deleted': 'Store deleted',
 } as const
 
 type AuditAction = keyof typeof AUDIT_ACTIONS
@@ -35,7 +37,8 @@ export const ENV_ACTOR = 'environment'
 
 /** One audit entry as written: never a secret value, only the names of what changed. */
 export interface AuditInput {
-  storeId: number
+  /** The store acted on; null for what belongs to no store (logins, admins, stores). */
+  storeId: number | null
   /** An admin's email, `cli`, or `api key <prefix>`. */
   actor: string
   /** The client address, null for the command line. */
@@ -109,9 +112,17 @@ export async function pruneAuditLog(data: Data, keepDays: number, clock: Clock):
   return deleteAuditEntriesBefore(data, nowMs(clock) - keepDays * 86_400_000)
 }
 
-/** The store's most recent audit entries, newest first. */
-export function recentAudit(data: Data, store: Store, limit = 50): Promise<AuditEntry[]> {
-  return recentAuditEntries(data, store.id, limit)
+/**
+ * The store's most recent audit entries, newest first; with `serverWide` (an admin of every
+ * store), the logins and the admin and store changes among them.
+ */
+export function recentAudit(
+  data: Data,
+  store: Store,
+  limit = 50,
+  serverWide = true,
+): Promise<AuditEntry[]> {
+  return recentAuditEntries(data, store.id, limit, serverWide)
 }
 
 /** The names of the settings whose values differ (secrets compared, never recorded). */

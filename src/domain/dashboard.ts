@@ -74,3 +74,55 @@ export async function gettingStarted(
     smtpConfigured: settings.smtpConfigured,
   }
 }
+
+/** The headline figures of one period, as the `/stores` page shows them. */
+export interface Headline {
+  sessions: number
+  orders: number
+  revenue: number
+  conversion: number
+}
+
+/** A store's row on `/stores`: its last completed period beside the one before. */
+export interface StoreSummary {
+  name: string
+  currency: string
+  frequency: Frequency
+  periodLabel: string
+  timeZone: string
+  current: Headline
+  previous: Headline
+}
+
+function headline(m: Metrics): Headline {
+  return {
+    sessions: m.total_sessions,
+    orders: m.successful_orders,
+    revenue: m.total_revenue,
+    conversion: m.conversion_rate,
+  }
+}
+
+/**
+ * The last completed period of the store's saved frequency (what its sync API answers now),
+ * in its own time zone, and the period before it, for the trend.
+ */
+export async function storeSummary(
+  data: Data,
+  store: Store,
+  now: Temporal.Instant,
+): Promise<StoreSummary> {
+  const settings = await readSettings(data, store)
+  const { timezone, week_start, sync_frequency } = settings
+  const period = previousPeriod(now, sync_frequency, timezone, week_start)
+  const before = previousPeriod(period.start.toInstant(), sync_frequency, timezone, week_start)
+  return {
+    name: settings.store_name || store.slug,
+    currency: settings.currency,
+    frequency: sync_frequency,
+    periodLabel: period.label,
+    timeZone: timezone,
+    current: headline(await computeMetrics(data, store, period)),
+    previous: headline(await computeMetrics(data, store, before)),
+  }
+}

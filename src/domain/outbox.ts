@@ -127,42 +127,49 @@ export class OutboxSender {
     if (!(await hasOutboxWork(this.data, now, now - GIVE_UP_AFTER_MS))) return report
     const { rows, expired } = await this.take(now)
     report.expired = expired
-    for (const row of rows) {
-      // The batch's lease can run out while the rows before this one are sent (a slow server:
-      // a send may take a minute, SEND_TIMEOUT_MS in mailer.ts): renewed for this send, unless
-      // another sender has taken the row over meanwhile (that one sends it).
-      const until = nowMs(this.clock) + SEND_LEASE_MS
-      if ((await renewOutboxLease(this.data, row.id, this.owner, until)) === 0) continue
-      const mailer = await this.mailer(row.store_id)
-      if (!mailer) {
-        // Stays pending: it goes out once SMTP is configured (within the 24 hours).
-        await releaseOutboxRow(this.data, row.id, this.owner, NO_SMTP)
-        report.unsendable++
-        continue
-      }
-      try {
-        const email = renderNotification(await outboxPayload(this.data, row.id), this.baseUrl)
-        const receipt = await mailer.send({ to: row.recipient, ...email })
-        await markOutboxSent(this.data, row.id, this.owner, nowMs(this.clock), receipt.response)
-        report.sent++
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err)
-        const now = nowMs(this.clock)
-        const attempts = row.attempts + 1
-        const next = now + retryDelayMs(attempts)
-        const giveUp = next > row.created_at + GIVE_UP_AFTER_MS
-        await markOutboxFailed(this.data, row.id, this.owner, {
-          status: giveUp ? 'failed' : 'pending',
-          attempts,
-          error: message,
-          nextAttemptAt: next,
-        })
-        this.log(
-          `Notification email ${row.id} not sent (attempt ${attempts}): ${message}${giveUp ? '; given up' : ''}\n`,
-        )
-        report.failed++
-      }
-    }
+    // Each store's emails go one after the other through its own SMTP server; the stores go at
+    // once, so one store's slow or failing server never holds back another store's emails.
+    const byStore = Map.groupBy(rows, (row) => row.store_id)
+    await Promise.all(
+      [...byStore.values()].map(async (mine) => {
+        for (const row of mine) {
+          // The batch's lease can run out while the rows before this one are sent (a slow server:
+          // a send may take a minute, SEND_TIMEOUT_MS in mailer.ts): renewed for this send, unless
+          // another sender has taken the row over meanwhile (that one sends it).
+          const until = nowMs(this.clock) + SEND_LEASE_MS
+          if ((await renewOutboxLease(this.data, row.id, this.owner, until)) === 0) continue
+          const mailer = await this.mailer(row.store_id)
+          if (!mailer) {
+            // Stays pending: it goes out once SMTP is configured (within the 24 hours).
+            await releaseOutboxRow(this.data, row.id, this.owner, NO_SMTP)
+            report.unsendable++
+            continue
+          }
+          try {
+            const email = renderNotification(await outboxPayload(this.data, row.id), this.baseUrl)
+            const receipt = await mailer.send({ to: row.recipient, ...email })
+            await markOutboxSent(this.data, row.id, this.owner, nowMs(this.clock), receipt.response)
+            report.sent++
+          } catch (err) {
+            const message = err instanceof Error ? err.message : String(err)
+            const now = nowMs(this.clock)
+            const attempts = row.attempts + 1
+            const next = now + retryDelayMs(attempts)
+            const giveUp = next > row.created_at + GIVE_UP_AFTER_MS
+            await markOutboxFailed(this.data, row.id, this.owner, {
+              status: giveUp ? 'failed' : 'pending',
+              attempts,
+              error: message,
+              nextAttemptAt: next,
+            })
+            this.log(
+              `Notification email ${row.id} not sent (attempt ${attempts}): ${message}${giveUp ? '; given up' : ''}\n`,
+            )
+            report.failed++
+          }
+        }
+      }),
+    )
     return report
   }
 

@@ -1,8 +1,9 @@
 import { DEFAULT_AUDIT_KEEP_DAYS } from '../config.ts'
 import type { Data } from '../db/data.ts'
-import { endSyncClaim, scheduledStores, syncClaim, takeSyncClaim } from '../db/syncClaims.ts'
+import { endSyncClaim, syncClaim, takeSyncClaim } from '../db/syncClaims.ts'
 import { isSynced, type SyncKey } from '../db/syncs.ts'
 import { PeriodicTask } from '../lib/periodic.ts'
+import { Slots } from '../lib/slots.ts'
 import { pruneAuditLog } from './audit.ts'
 import { BackupJob } from './backup.ts'
 import { type Clock, nowMs } from './clock.ts'
@@ -10,7 +11,7 @@ import type { MailerResolver } from './mailer.ts'
 import { OutboxSender, processOwner } from './outbox.ts'
 import { type Frequency, type Period, periodContaining, previousPeriod } from './periods.ts'
 import { readSettings, type StoreSettings } from './settings.ts'
-import type { Store } from './stores.ts'
+import { listStores, type Store } from './stores.ts'
 import { syncPeriod } from './sync.ts'
 
 /** How often the scheduler looks at the clock; short ticks survive sleeps and clock jumps. */
@@ -21,6 +22,8 @@ export const CLAIM_LEASE_MS = 5 * 60_000
 const CLAIM_RETRY_MS = 15 * 60_000
 /** Scheduled attempts per period before the scheduler leaves it to the API. */
 const MAX_SYNC_ATTEMPTS = 4
+/** Stores handled at once: a slow store holds one slot, the others go on in the rest. */
+const MAX_CONCURRENT_STORES = 4
 /** How often old log entries (the audit log past its retention) are deleted. */
 const MAINTENANCE_INTERVAL_MS = 3_600_000
 
@@ -167,6 +170,10 @@ export interface SchedulerOptions {
 /**
  * The internal timer: every tick, for each store with the API activated, syncs the latest due
  * period unless it is synced already. The first tick at start-up catches up a missed period.
+ * Each store is handled on its own, in its own time zone and at its own sync hour: a store whose
+ * settings cannot be read or whose sync fails is logged and left to its retry, and a slow one
+ * keeps one of MAX_CONCURRENT_STORES slots while the others go on (the timer does not wait for
+ * it; its next tick skips that store until it is done).
  */
 export class Scheduler {
   readonly owner: string
@@ -174,8 +181,11 @@ export class Scheduler {
   private readonly clock: Clock
   private readonly onSynced: () => void
   private readonly log: (line: string) => void
+  /** The stores being handled, by id: a store is never handled twice at once. */
+  private readonly inFlight = new Map<number, Promise<TickOutcome | null>>()
+  private readonly slots = new Slots(MAX_CONCURRENT_STORES)
   private readonly task = new PeriodicTask(
-    () => this.tick(),
+    () => this.dispatch(),
     (err) => this.log(`Scheduler: ${err.message}\n`),
   )
 
@@ -187,44 +197,67 @@ export class Scheduler {
     this.log = options.log ?? (() => {})
   }
 
-  /** Looks at every store once and syncs what is due; returns what it did where something was due. */
-  async tick(): Promise<TickOutcome[]> {
-    const outcomes: TickOutcome[] = []
-    for (const row of await scheduledStores(this.data)) {
-      const store: Store = { id: row.id, trackingId: row.tracking_id }
-      const due = duePeriod(this.clock.now(), await readSettings(this.data, store))
-      if (!due) continue
-      const { frequency, period } = due
-      const key = { frequency, periodStart: period.start.epochMilliseconds }
-      const claim = await claimPeriod(this.data, store, key, this.owner, nowMs(this.clock))
-      const storeId = store.id
-      if (claim !== 'claimed') {
-        outcomes.push({ storeId, frequency, periodLabel: period.label, result: claim })
-        continue
-      }
-      let error: string | null = null
-      try {
-        await syncPeriod(
-          this.data,
-          store,
-          { frequency, date: period.days[0], trigger: 'scheduler', strictFrequency: false },
-          this.clock,
-        )
-      } catch (err) {
-        const cause = (err as { cause?: unknown }).cause ?? err
-        error = cause instanceof Error ? cause.message : String(cause)
-        this.log(`Scheduled ${frequency} sync of ${period.label} failed: ${error}\n`)
-      }
-      await finishClaim(this.data, { storeId, ...key }, this.owner, nowMs(this.clock), error)
-      outcomes.push({
-        storeId,
-        frequency,
-        periodLabel: period.label,
-        result: error === null ? 'synced' : 'failed',
-      })
-      this.onSynced()
+  /**
+   * Starts handling every store not already being handled; resolves once they are started,
+   * with their outcomes to come.
+   */
+  private async dispatch(): Promise<Promise<TickOutcome | null>[]> {
+    const started: Promise<TickOutcome | null>[] = []
+    for (const store of await listStores(this.data)) {
+      if (this.inFlight.has(store.id)) continue
+      const run = this.slots
+        .run(() => this.tickStore(store))
+        .catch((err: unknown) => {
+          const message = err instanceof Error ? err.message : String(err)
+          this.log(`Scheduler: store "${store.slug}": ${message}\n`)
+          return null
+        })
+        .finally(() => this.inFlight.delete(store.id))
+      this.inFlight.set(store.id, run)
+      started.push(run)
     }
-    return outcomes
+    return started
+  }
+
+  /**
+   * Looks at every store once and syncs what is due; resolves when the stores it started on are
+   * done, with what it did where something was due.
+   */
+  async tick(): Promise<TickOutcome[]> {
+    const outcomes = await Promise.all(await this.dispatch())
+    return outcomes.filter((o): o is TickOutcome => o !== null)
+  }
+
+  /** One store's turn: its due period claimed and synced, or why not; null when none is due. */
+  private async tickStore(store: Store): Promise<TickOutcome | null> {
+    const due = duePeriod(this.clock.now(), await readSettings(this.data, store))
+    if (!due) return null
+    const { frequency, period } = due
+    const key = { frequency, periodStart: period.start.epochMilliseconds }
+    const claim = await claimPeriod(this.data, store, key, this.owner, nowMs(this.clock))
+    const storeId = store.id
+    if (claim !== 'claimed') return { storeId, frequency, periodLabel: period.label, result: claim }
+    let error: string | null = null
+    try {
+      await syncPeriod(
+        this.data,
+        store,
+        { frequency, date: period.days[0], trigger: 'scheduler', strictFrequency: false },
+        this.clock,
+      )
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause ?? err
+      error = cause instanceof Error ? cause.message : String(cause)
+      this.log(`Scheduled ${frequency} sync of "${store.slug}" ${period.label} failed: ${error}\n`)
+    }
+    await finishClaim(this.data, { storeId, ...key }, this.owner, nowMs(this.clock), error)
+    this.onSynced()
+    return {
+      storeId,
+      frequency,
+      periodLabel: period.label,
+      result: error === null ? 'synced' : 'failed',
+    }
   }
 
   /** Ticks now (catching up a period missed while the server was down), then every interval. */
@@ -232,10 +265,11 @@ export class Scheduler {
     this.task.start(intervalMs)
   }
 
-  /** Stops the timer and waits for a tick in progress to end. */
+  /** Stops the timer and waits for the stores being handled. */
   async stop(): Promise<void> {
     this.task.stop()
     await this.task.settled()
+    await Promise.all(this.inFlight.values())
   }
 }
 

@@ -124,7 +124,7 @@ export const SETTING_KEYS = Object.keys(WRITABLE) as SettingKey[]
 export type StoreSettings = z.output<z.ZodObject<typeof WRITABLE>>
 
 /** The machine's time zone, the natural default for a merchant running the binary locally. */
-function localTimeZone(): string {
+export function localTimeZone(): string {
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone
   return tz && isTimeZone(tz) ? tz : 'UTC'
 }
@@ -293,6 +293,20 @@ export async function updateSettings(
   })
   data.cache.invalidate()
   return after
+}
+
+/**
+ * Validates and saves `changes` through `q`, inside the caller's transaction (a new store's first
+ * settings, written with the store); the caller invalidates the read cache after it.
+ */
+export async function saveSettingsWith(
+  q: Queries,
+  secrets: Secrets,
+  store: Store,
+  changes: Record<string, unknown>,
+  clock: Clock,
+): Promise<Readonly<StoreSettings>> {
+  return (await saveSettings(q, secrets, store, validChanges(changes), changes, clock)).after
 }
 
 /**

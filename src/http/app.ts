@@ -3,7 +3,7 @@ import type { Core } from '../core.ts'
 import { CollectQueue } from '../domain/collect.ts'
 import { assetRoutes } from './assets.ts'
 import { authRoutes } from './auth.ts'
-import { COLLECT_PATH, collectHandler, collectRoutes } from './collect.ts'
+import { COLLECT_PATH, collectHandler, collectRoutes, trackingSettingsRoutes } from './collect.ts'
 import { errorHandler } from './errors.ts'
 import { healthRoutes } from './health.ts'
 import { importRoutes } from './import.ts'
@@ -12,6 +12,7 @@ import { onboardingRoutes } from './onboarding.tsx'
 import { pageRoutes } from './pages.ts'
 import { MAX_REQUEST_BODY_BYTES, security } from './security.ts'
 import { settingsRoutes } from './settings.tsx'
+import { STORE_PREFIX, storesRoutes } from './stores.tsx'
 import { SYNC_PATH, syncHandler, syncRoutes } from './sync.ts'
 import { webhookRoutes } from './webhooks.ts'
 
@@ -39,8 +40,15 @@ export function createApp(ctx: Core) {
     .use(assetRoutes())
     .use(authRoutes(ctx))
     .use(pageRoutes(ctx))
-    .use(settingsRoutes(ctx))
-    .use(notificationRoutes(ctx))
-    .use(onboardingRoutes(ctx, sync))
+    .use(storesRoutes(ctx))
+  // A store's settings page and fragments, at `/stores/<slug>/settings…`, and for the first store
+  // (the admin's first) also at `/settings…`, the single-store versions' address.
+  for (const prefix of [STORE_PREFIX, '']) {
+    app
+      .use(settingsRoutes(ctx, prefix))
+      .use(trackingSettingsRoutes(ctx, prefix))
+      .use(notificationRoutes(ctx, prefix))
+      .use(onboardingRoutes(ctx, sync, prefix))
+  }
   return Object.assign(app, { context: ctx })
 }

@@ -22,6 +22,7 @@ import { AppError, TooManyRequests } from '../domain/errors.ts'
 import { randomBase62 } from '../lib/random.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
+import { storeScope } from './storeScope.ts'
 
 /** The login session cookie. */
 const SESSION_COOKIE = 'mida_session'
@@ -155,25 +156,51 @@ function refuseCsrf(): Response {
   )
 }
 
+/** The admin session of a request, or the refusal to answer (login, 401, or 403 for CSRF). */
+async function checkAdmin(
+  ctx: AppContext,
+  request: Request,
+  body: unknown,
+  cookie: Cookies,
+): Promise<AdminAuth | { refusal: Response; status: 401 | 403 }> {
+  const auth = await currentSession(ctx, cookie)
+  if (!auth) return { refusal: refuseAnonymous(ctx, request), status: 401 }
+  if (!SAFE_METHODS.has(request.method)) {
+    const presented = presentedCsrfToken(request, body)
+    if (!presented || !sameSecret(presented, auth.csrfToken)) {
+      return { refusal: refuseCsrf(), status: 403 }
+    }
+  }
+  return auth
+}
+
 /**
- * The admin guard. `.use(adminAuth(ctx))` adds the `admin` macro: a route (or a `.guard({ admin:
- * true })` over all of a plugin's routes) then requires a logged-in admin, and for POST, PUT, PATCH
- * and DELETE also the session's CSRF token (header `X-CSRF-Token`, or form field `_csrf`). The
- * handler receives `auth: AdminAuth`. Anonymous page requests are redirected to /login, htmx and
- * other requests get 401; a bad CSRF token gets 403.
+ * The admin guard. `.use(adminAuth(ctx))` adds two macros. `admin`: a route (or a `.guard({
+ * admin: true })` over all of a plugin's routes) then requires a logged-in admin, and for POST,
+ * PUT, PATCH and DELETE also the session's CSRF token (header `X-CSRF-Token`, or form field
+ * `_csrf`); the handler receives `auth: AdminAuth`. Anonymous page requests are redirected to
+ * /login, htmx and other requests get 401; a bad CSRF token gets 403. `store`: the same, and the
+ * route acts on one store, `scope: StoreScope` (the `:slug` of `/stores/:slug/…`, or the admin's
+ * first store on the paths without one); a store the admin may not see is 404, as one that does
+ * not exist.
  */
 export function adminAuth(ctx: AppContext) {
   return new Elysia({ name: 'admin-auth', seed: ctx }).macro({
     admin: {
       async resolve({ request, body, cookie, status, set }) {
-        const auth = await currentSession(ctx, cookie)
-        if (!auth) return status(401, refuseAnonymous(ctx, request))
-        if (!SAFE_METHODS.has(request.method)) {
-          const presented = presentedCsrfToken(request, body)
-          if (!presented || !sameSecret(presented, auth.csrfToken)) return status(403, refuseCsrf())
-        }
+        const auth = await checkAdmin(ctx, request, body, cookie)
+        if ('refusal' in auth) return status(auth.status, auth.refusal)
         set.headers['cache-control'] = 'no-store'
         return { auth }
+      },
+    },
+    store: {
+      async resolve({ request, body, cookie, status, set, params }) {
+        const auth = await checkAdmin(ctx, request, body, cookie)
+        if ('refusal' in auth) return status(auth.status, auth.refusal)
+        set.headers['cache-control'] = 'no-store'
+        const slug = (params as Record<string, string | undefined> | undefined)?.slug
+        return { auth, scope: await storeScope(ctx, auth.admin, slug) }
       },
     },
   })
@@ -184,7 +211,8 @@ export function authRoutes(ctx: AppContext) {
   const { data, clock } = ctx
   // MIDA_LOGIN_ATTEMPTS wrong passwords per address (5 in 15 minutes), then it waits out the window.
   const loginThrottle = ctx.loginThrottle
-  const storeId = ctx.store.id
+  // Logins, logouts and the first admin belong to no store: admins of every store see them.
+  const storeId = null
 
   const sessionCookie = (token: string) =>
     cookieHeader(ctx, SESSION_COOKIE, token, { maxAgeSeconds: Math.floor(SESSION_IDLE_MS / 1000) })

@@ -6,7 +6,7 @@ import { type CollectQueue, isBot } from '../domain/collect.ts'
 import { Forbidden, InvalidInput, NotFound } from '../domain/errors.ts'
 import { describeIssues } from '../domain/records.ts'
 import { cachedSettings, readSettings } from '../domain/settings.ts'
-import { findStoreByTrackingId, type Store } from '../domain/stores.ts'
+import { findStoreByTrackingId, listStores, type Store } from '../domain/stores.ts'
 import trackerSource from '../tracker/mida.js' with { type: 'text' }
 import { adminAuth } from './auth.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
@@ -132,7 +132,6 @@ export function collectRoutes(ctx: AppContext, queue: CollectQueue) {
   // onStop: at shutdown, after the requests in flight, write anything still queued.
   return new Elysia({ name: 'collect' })
     .onStop(() => queue.flush())
-    .use(trackingSettingsRoutes(ctx))
     .get('/mida.js', ({ request }) => {
       if (request.headers.get('if-none-match') === TRACKER_ETAG) {
         return new Response(null, { status: 304, headers: TRACKER_HEADERS })
@@ -143,9 +142,14 @@ export function collectRoutes(ctx: AppContext, queue: CollectQueue) {
       })
     })
     .options(COLLECT_PATH, async ({ request }) => {
+      // A preflight names no store: an origin passes when some store takes it (the event
+      // itself is then checked against its own store's list).
       const origin = request.headers.get('origin')
-      const allowed = await allowedOrigins(ctx, ctx.store)
-      if (origin && allowed && !allowed.includes(origin)) {
+      const lists = await Promise.all(
+        (await listStores(ctx.data)).map((store) => allowedOrigins(ctx, store)),
+      )
+      const anyStoreTakes = (o: string) => lists.some((list) => list === null || list.includes(o))
+      if (origin && !anyStoreTakes(origin)) {
         return new Response(null, { status: 403, headers: corsHeaders(null) })
       }
       return new Response(null, {
@@ -161,16 +165,19 @@ export function collectRoutes(ctx: AppContext, queue: CollectQueue) {
     .post(COLLECT_PATH, ({ request, server }) => handler(request, server), { parse: 'none' })
 }
 
-/** `GET /settings/tracking/today`: the settings page's live count of today's sessions and orders. */
-function trackingSettingsRoutes(ctx: AppContext) {
-  return new Elysia({ name: 'tracking-settings', seed: ctx })
+/**
+ * `GET /settings/tracking/today` (under `prefix`, as the settings page): the page's live count of
+ * today's sessions and orders.
+ */
+export function trackingSettingsRoutes(ctx: AppContext, prefix: string) {
+  return new Elysia({ name: 'tracking-settings', seed: prefix, prefix })
     .use(adminAuth(ctx))
-    .guard({ admin: true })
-    .get('/settings/tracking/today', async () =>
+    .guard({ store: true })
+    .get('/settings/tracking/today', async ({ scope }) =>
       htmlResponse(
         TrackingToday({
           model: modelOf(
-            await loadSettingsView(ctx, { models: ['trackingToday'] }),
+            await loadSettingsView(ctx, { scope, models: ['trackingToday'] }),
             'trackingToday',
           ),
         }),

@@ -34,13 +34,14 @@ export function importRoutes(ctx: AppContext) {
       if (kind !== 'sessions' && kind !== 'orders') {
         throw new NotFound('Import kind must be sessions or orders')
       }
-      await throttledKey(ctx, address, request.headers, 'ingest', ctx.clock)
+      // The ingest key's store is the one the records go to.
+      const { store } = await throttledKey(ctx, address, request.headers, 'ingest', ctx.clock)
       const body = request.body ?? new Blob([]).stream()
       if (kind === 'orders') {
-        const { format, summary } = await importOrders(ctx.data, ctx.store, body, ctx.clock)
+        const { format, summary } = await importOrders(ctx.data, store, body, ctx.clock)
         return summaryResponse(kind, format, summary)
       }
-      const summary = await importNdjson(ctx.data, ctx.store, kind, body, ctx.clock)
+      const summary = await importNdjson(ctx.data, store, kind, body, ctx.clock)
       return summaryResponse(kind, 'ndjson', summary)
     },
     { parse: 'none' },

@@ -35,20 +35,22 @@ const TEST_FIELDS = new Set([
 ])
 
 /** "Send test email" and the outbox fragment of the settings page; admin only. */
-export function notificationRoutes(ctx: AppContext) {
-  const { data, clock, store } = ctx
+export function notificationRoutes(ctx: AppContext, prefix: string) {
+  const { data, clock } = ctx
   const invalid = (message: string) =>
     htmlResponse(<TestEmailResult outcome="invalid" message={message} />, 422)
 
-  return new Elysia({ name: 'notifications', seed: ctx })
+  return new Elysia({ name: 'notifications', seed: prefix, prefix })
     .use(adminAuth(ctx))
-    .guard({ admin: true })
-    .get('/settings/notifications/outbox', async () =>
+    .guard({ store: true })
+    .get('/settings/notifications/outbox', async ({ scope }) =>
       htmlResponse(
-        <Outbox model={modelOf(await loadSettingsView(ctx, { models: ['outbox'] }), 'outbox')} />,
+        <Outbox
+          model={modelOf(await loadSettingsView(ctx, { scope, models: ['outbox'] }), 'outbox')}
+        />,
       ),
     )
-    .post('/settings/notifications/test', async ({ body }) => {
+    .post('/settings/notifications/test', async ({ body, scope: { store } }) => {
       const typed = Object.fromEntries(
         Object.entries(settingsChanges(body)).filter(([k]) => TEST_FIELDS.has(k)),
       )

@@ -12,6 +12,7 @@ import { type AdminAuth, adminAuth } from './auth.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
 import { loadSettingsView } from './settingsModels.ts'
+import type { StoreScope } from './storeScope.ts'
 import { SYNC_PATH, type syncHandler } from './sync.ts'
 
 type Server = Parameters<typeof clientAddress>[2]
@@ -20,39 +21,51 @@ type Server = Parameters<typeof clientAddress>[2]
  * The first-run helpers of the settings page: the overview fragment, "Activate the API now" in
  * the new-key box, and "Test this key", which calls the sync API with the one-time key.
  */
-export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHandler>) {
-  const { data, clock, store } = ctx
-  const storeId = store.id
+export function onboardingRoutes(
+  ctx: AppContext,
+  sync: ReturnType<typeof syncHandler>,
+  prefix: string,
+) {
+  const { data, clock } = ctx
 
-  const view = (auth: AdminAuth, models: readonly ModelName[]) =>
-    loadSettingsView(ctx, { csrfToken: auth.csrfToken, models })
+  const view = (auth: AdminAuth, scope: StoreScope, models: readonly ModelName[]) =>
+    loadSettingsView(ctx, { scope, csrfToken: auth.csrfToken, models })
 
-  return new Elysia({ name: 'onboarding', seed: ctx })
+  return new Elysia({ name: 'onboarding', seed: prefix, prefix })
     .use(adminAuth(ctx))
-    .guard({ admin: true })
-    .get('/settings/overview', async ({ auth, request }) =>
-      isHtmx(request)
-        ? htmlResponse(<Overview model={modelOf(await view(auth, ['overview']), 'overview')} />)
-        : redirect('/settings#section-dashboard'),
-    )
-    .get('/settings/keys/api-state', async ({ request }) =>
+    .guard({ store: true })
+    .get('/settings/overview', async ({ auth, scope, request }) =>
       isHtmx(request)
         ? htmlResponse(
-            <ApiKeyState apiEnabled={(await readSettings(data, store)).api_enabled} reloaded />,
+            <Overview model={modelOf(await view(auth, scope, ['overview']), 'overview')} />,
           )
-        : redirect('/settings#section-api-keys'),
+        : redirect(`${scope.base}/settings#section-dashboard`),
     )
-    .post('/settings/api/activate', async ({ auth, request, server }) => {
+    .get('/settings/keys/api-state', async ({ scope, request }) =>
+      isHtmx(request)
+        ? htmlResponse(
+            <ApiKeyState
+              base={scope.base}
+              apiEnabled={(await readSettings(data, scope.store)).api_enabled}
+              reloaded
+            />,
+          )
+        : redirect(`${scope.base}/settings#section-api-keys`),
+    )
+    .post('/settings/api/activate', async ({ auth, scope, request, server }) => {
       const who = {
-        storeId,
+        storeId: scope.store.id,
         actor: auth.admin.email,
         address: clientAddress(ctx, request, server as Server),
       }
-      await updateSettings(data, store, { api_enabled: 'true' }, clock, async (q, saved) =>
+      await updateSettings(data, scope.store, { api_enabled: 'true' }, clock, async (q, saved) =>
         auditSettingsChange(q, who, saved.before, saved.after, clock),
       )
-      if (!isHtmx(request)) return redirect('/settings#section-api-status')
-      const v = await view(auth, [...(apiStatusSection.models ?? []), ...AFTER_CHANGE_MODELS])
+      if (!isHtmx(request)) return redirect(`${scope.base}/settings#section-api-status`)
+      const v = await view(auth, scope, [
+        ...(apiStatusSection.models ?? []),
+        ...AFTER_CHANGE_MODELS,
+      ])
       // The API Status section holds only the switch: replacing it keeps every other unsaved
       // edit of the form. `api-activated` lets the page keep a clean form clean.
       return htmlResponse(
@@ -71,6 +84,8 @@ export function onboardingRoutes(ctx: AppContext, sync: ReturnType<typeof syncHa
       )
     })
     .post('/settings/keys/test', async ({ body, request, server }) => {
+      // The key names its own store, as in any call: a key of another store answers with that
+      // store's figures only to someone who holds that key.
       // The key comes from the one-time box and goes only into this in-process call: it is
       // neither stored nor logged (the call log keeps the key's id, as for any call).
       const key = (formField(body, 'key') ?? '').trim()

@@ -28,6 +28,7 @@ import { type AdminAuth, adminAuth } from './auth.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
 import { loadSettingsView } from './settingsModels.ts'
+import type { StoreScope } from './storeScope.ts'
 
 type Server = Parameters<typeof clientAddress>[2]
 
@@ -66,22 +67,25 @@ function loadedValues(body: unknown): Record<string, unknown> {
   }
 }
 
-/** `/settings` and its fragments: the page, Save, API keys, the sync log. */
-export function settingsRoutes(ctx: AppContext) {
-  const { data, store, clock } = ctx
-  const storeId = ctx.store.id
+/**
+ * A store's settings page and its fragments: the page, Save, API keys, the sync log. Mounted
+ * under `prefix`: `/stores/:slug` (any store the admin sees) and '' (the first store's
+ * `/settings`, the address of the single-store versions).
+ */
+export function settingsRoutes(ctx: AppContext, prefix: string) {
+  const { data, clock } = ctx
 
-  const view = (auth: AdminAuth, models: readonly ModelName[]) =>
-    loadSettingsView(ctx, { csrfToken: auth.csrfToken, models })
+  const view = (auth: AdminAuth, scope: StoreScope, models: readonly ModelName[]) =>
+    loadSettingsView(ctx, { scope, csrfToken: auth.csrfToken, models })
 
   /**
    * The view of an htmx Save's answer: its sections with fields. Today's tracking counts depend
    * on the time zone alone, so they are counted again only when a Save changed it; otherwise
    * the answer keeps the page's live counter (see `TrackingToday`).
    */
-  const saveAnswerView = async (auth: AdminAuth, zoneChanged: boolean) => {
+  const saveAnswerView = async (auth: AdminAuth, scope: StoreScope, zoneChanged: boolean) => {
     const models = SAVE_RESULT_MODELS.filter((m) => zoneChanged || m !== 'trackingToday')
-    const v = await view(auth, models)
+    const v = await view(auth, scope, models)
     if (!zoneChanged) v.models.trackingToday = null
     return v
   }
@@ -93,6 +97,7 @@ export function settingsRoutes(ctx: AppContext) {
   const keysAnswer = async (
     request: Request,
     auth: AdminAuth,
+    scope: StoreScope,
     keys: Pick<ApiKeysModel, 'newKey' | 'revokedKey' | 'keyForm'> = {},
     status = 200,
     changed = false,
@@ -103,7 +108,7 @@ export function settingsRoutes(ctx: AppContext) {
       : changed
         ? ['apiKeys', ...AFTER_CHANGE_MODELS]
         : ['apiKeys']
-    const v = await loadSettingsView(ctx, { csrfToken: auth.csrfToken, models, keys })
+    const v = await loadSettingsView(ctx, { scope, csrfToken: auth.csrfToken, models, keys })
     return htmx
       ? htmlResponse(
           <>
@@ -115,9 +120,14 @@ export function settingsRoutes(ctx: AppContext) {
       : htmlResponse(<SettingsPage view={v} />, status)
   }
 
-  /** Who did it, for the audit log: the admin and the client's address. */
-  const actor = (auth: AdminAuth, request: Request, server: Server): AuditActor => ({
-    storeId,
+  /** Who did it, for the audit log: the admin, the store and the client's address. */
+  const actor = (
+    auth: AdminAuth,
+    scope: StoreScope,
+    request: Request,
+    server: Server,
+  ): AuditActor => ({
+    storeId: scope.store.id,
     actor: auth.admin.email,
     address: clientAddress(ctx, request, server),
   })
@@ -126,29 +136,31 @@ export function settingsRoutes(ctx: AppContext) {
   const keyAction = async (
     request: Request,
     auth: AdminAuth,
+    scope: StoreScope,
     id: string,
     act: (ref: string) => Promise<Pick<ApiKeysModel, 'newKey' | 'revokedKey'>>,
   ) => {
     try {
       if (!/^\d+$/.test(id)) throw new AppError(404, 'No such key')
       const changed = await act(id)
-      return await keysAnswer(request, auth, changed, 200, true)
+      return await keysAnswer(request, auth, scope, changed, 200, true)
     } catch (err) {
       if (!(err instanceof AppError)) throw err
       return keysAnswer(
         request,
         auth,
+        scope,
         { keyForm: { name: '', scope: 'export', error: err.message } },
         err.status,
       )
     }
   }
 
-  return new Elysia({ name: 'settings', seed: ctx })
+  return new Elysia({ name: 'settings', seed: `${prefix}`, prefix })
     .use(adminAuth(ctx))
-    .guard({ admin: true })
-    .get('/settings', async ({ auth, query }) => {
-      const v = await view(auth, PAGE_MODELS)
+    .guard({ store: true })
+    .get('/settings', async ({ auth, scope, query }) => {
+      const v = await view(auth, scope, PAGE_MODELS)
       return htmlResponse(
         <SettingsPage
           view={v}
@@ -156,7 +168,8 @@ export function settingsRoutes(ctx: AppContext) {
         />,
       )
     })
-    .post('/settings', async ({ auth, body, request, server }) => {
+    .post('/settings', async ({ auth, scope, body, request, server }) => {
+      const { store } = scope
       const submitted = settingsChanges(body)
       const before = await readSettings(data, store)
       // Only what the merchant changed is written: a change made elsewhere since the page loaded
@@ -171,14 +184,16 @@ export function settingsRoutes(ctx: AppContext) {
         ) {
           throw new SettingsError({ smtp_password: RETYPE_SMTP_PASSWORD })
         }
-        const who = actor(auth, request, server)
+        const who = actor(auth, scope, request, server)
         after = await updateSettings(data, store, changes, clock, async (q, saved) =>
           auditSettingsChange(q, who, saved.before, saved.after, clock),
         )
       } catch (err) {
         if (!(err instanceof SettingsError)) throw err
         const htmx = isHtmx(request)
-        const v = htmx ? await saveAnswerView(auth, false) : await view(auth, PAGE_MODELS)
+        const v = htmx
+          ? await saveAnswerView(auth, scope, false)
+          : await view(auth, scope, PAGE_MODELS)
         // What was typed stays in the fields, each error next to its field; the fields the
         // merchant did not touch show the saved values (changed elsewhere or not).
         const typed = { ...changes }
@@ -197,46 +212,62 @@ export function settingsRoutes(ctx: AppContext) {
         }
         return htmlResponse(<SaveResult view={v} ok={false} />, status)
       }
-      if (!isHtmx(request)) return redirect('/settings?saved=1')
-      const v = await saveAnswerView(auth, after.timezone !== before.timezone)
+      if (!isHtmx(request)) return redirect(`${scope.base}/settings?saved=1`)
+      const v = await saveAnswerView(auth, scope, after.timezone !== before.timezone)
       return htmlResponse(<SaveResult view={v} ok />, 200, {
         'hx-trigger': 'settings-saved',
       })
     })
-    .get('/settings/keys', ({ auth, request }) =>
-      isHtmx(request) ? keysAnswer(request, auth) : redirect('/settings#section-api-keys'),
+    .get('/settings/keys', ({ auth, scope, request }) =>
+      isHtmx(request)
+        ? keysAnswer(request, auth, scope)
+        : redirect(`${scope.base}/settings#section-api-keys`),
     )
-    .post('/settings/keys', async ({ auth, body, request, server }) => {
+    .post('/settings/keys', async ({ auth, scope, body, request, server }) => {
       const name = formField(body, 'name') ?? ''
-      const scope = formField(body, 'scope') ?? 'export'
+      const keyScope = formField(body, 'scope') ?? 'export'
       try {
-        const by = actor(auth, request, server)
-        const newKey = await createApiKey(data, store, name, scope, clock, by)
-        return await keysAnswer(request, auth, { newKey }, 200, true)
+        const by = actor(auth, scope, request, server)
+        const newKey = await createApiKey(data, scope.store, name, keyScope, clock, by)
+        return await keysAnswer(request, auth, scope, { newKey }, 200, true)
       } catch (err) {
         if (!(err instanceof AppError)) throw err
         const status = err.status === 409 ? 409 : 422
-        return keysAnswer(request, auth, { keyForm: { name, scope, error: err.message } }, status)
+        return keysAnswer(
+          request,
+          auth,
+          scope,
+          { keyForm: { name, scope: keyScope, error: err.message } },
+          status,
+        )
       }
     })
-    .post('/settings/keys/:id/regenerate', ({ auth, params, request, server }) =>
-      keyAction(request, auth, params.id, async (ref) => ({
-        newKey: await regenerateApiKey(data, store, ref, clock, actor(auth, request, server)),
+    .post('/settings/keys/:id/regenerate', ({ auth, scope, params, request, server }) =>
+      keyAction(request, auth, scope, params.id, async (ref) => ({
+        newKey: await regenerateApiKey(
+          data,
+          scope.store,
+          ref,
+          clock,
+          actor(auth, scope, request, server),
+        ),
       })),
     )
-    .post('/settings/keys/:id/revoke', ({ auth, params, request, server }) =>
-      keyAction(request, auth, params.id, async (ref) => ({
-        revokedKey: (await revokeApiKey(data, store, ref, clock, actor(auth, request, server))).id,
+    .post('/settings/keys/:id/revoke', ({ auth, scope, params, request, server }) =>
+      keyAction(request, auth, scope, params.id, async (ref) => ({
+        revokedKey: (
+          await revokeApiKey(data, scope.store, ref, clock, actor(auth, scope, request, server))
+        ).id,
       })),
     )
-    .get('/settings/sync-log', async ({ auth, request }) =>
+    .get('/settings/sync-log', async ({ auth, scope, request }) =>
       isHtmx(request)
-        ? htmlResponse(<SyncLog model={modelOf(await view(auth, ['syncLog']), 'syncLog')} />)
-        : redirect('/settings#section-sync-log'),
+        ? htmlResponse(<SyncLog model={modelOf(await view(auth, scope, ['syncLog']), 'syncLog')} />)
+        : redirect(`${scope.base}/settings#section-sync-log`),
     )
-    .get('/settings/audit', async ({ auth, request }) =>
+    .get('/settings/audit', async ({ auth, scope, request }) =>
       isHtmx(request)
-        ? htmlResponse(<AuditLog model={modelOf(await view(auth, ['audit']), 'audit')} />)
-        : redirect('/settings#section-audit'),
+        ? htmlResponse(<AuditLog model={modelOf(await view(auth, scope, ['audit']), 'audit')} />)
+        : redirect(`${scope.base}/settings#section-audit`),
     )
 }

@@ -8,6 +8,7 @@ import type {
   ModelName,
   SectionModels,
   SettingsView,
+  StoreChoice,
 } from '../../views/settings/types.ts'
 import { recentAudit } from '../domain/audit.ts'
 import { countToday } from '../domain/collect.ts'
@@ -25,6 +26,7 @@ import {
 } from '../domain/settings.ts'
 import { recentSyncRecords } from '../domain/sync.ts'
 import type { AppContext } from './context.ts'
+import { type StoreScope, storeChoices } from './storeScope.ts'
 
 /** The saved settings as form values; secrets are never sent back to a form. */
 function formValues(settings: StoreSettings): Record<string, string | boolean | number> {
@@ -36,6 +38,8 @@ function formValues(settings: StoreSettings): Record<string, string | boolean | 
 }
 
 export interface LoadOptions {
+  /** The store shown, to this admin (`storeScope`). */
+  scope: StoreScope
   /** The models the response renders (`SettingsSection.models`, `PAGE_MODELS`, …). */
   models: readonly ModelName[]
   csrfToken?: string
@@ -51,15 +55,12 @@ type Loader<K extends ModelName> = (
 
 /** One loader per model: the only database reads of the settings page. */
 const LOADERS: { [K in ModelName]: Loader<K> } = {
-  async overview(ctx, { settings, smtp, now }) {
-    if (await hasStoreData(ctx.data, ctx.store)) {
-      const data = await dashboardData(
-        ctx.data,
-        ctx.store,
-        Temporal.Instant.fromEpochMilliseconds(now),
-      )
+  async overview(ctx, { settings, smtp, now, base }, { scope: { store } }) {
+    if (await hasStoreData(ctx.data, store)) {
+      const data = await dashboardData(ctx.data, store, Temporal.Instant.fromEpochMilliseconds(now))
       return {
         kind: 'figures',
+        base,
         frequency: data.frequency,
         currency: data.currency,
         periodLabel: data.period.label,
@@ -69,44 +70,47 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
       }
     }
     const recipient = notificationRecipient(settings)
-    const steps = await gettingStarted(ctx.data, ctx.store, {
+    const steps = await gettingStarted(ctx.data, store, {
       ...settings,
       recipient,
       smtpConfigured: smtp !== null,
     })
-    return { kind: 'checklist', steps, recipient }
+    return { kind: 'checklist', base, steps, recipient }
   },
-  async apiKeys(ctx, { settings, server }, { keys }) {
+  async apiKeys(ctx, { settings, server, base }, { keys, scope: { store } }) {
     return {
+      base,
       timeZone: settings.timezone,
       baseUrl: server.baseUrl,
       apiEnabled: settings.api_enabled,
-      keys: await listApiKeys(ctx.data, ctx.store),
+      keys: await listApiKeys(ctx.data, store),
       ...keys,
     }
   },
-  async trackingToday(ctx, { settings, now }) {
+  async trackingToday(ctx, { settings, now, base }, { scope: { store } }) {
     const today = await countToday(
       ctx.data,
-      ctx.store,
+      store,
       settings.timezone,
       Temporal.Instant.fromEpochMilliseconds(now),
     )
-    return { timeZone: settings.timezone, ...today }
+    return { base, timeZone: settings.timezone, ...today }
   },
-  async syncLog(ctx, { settings }) {
+  async syncLog(ctx, { settings, base }, { scope: { store } }) {
     return {
+      base,
       timeZone: settings.timezone,
-      records: await recentSyncRecords(ctx.data, ctx.store, 10),
-      requests: await recentSyncRequests(ctx.callLog, ctx.store, 10),
+      records: await recentSyncRecords(ctx.data, store, 10),
+      requests: await recentSyncRequests(ctx.callLog, store, 10),
     }
   },
-  async audit(ctx, { settings }) {
-    return { timeZone: settings.timezone, entries: await recentAudit(ctx.data, ctx.store, 50) }
+  async audit(ctx, { settings, base }, { scope: { store, allStores } }) {
+    const entries = await recentAudit(ctx.data, store, 50, allStores)
+    return { base, timeZone: settings.timezone, entries }
   },
-  async outbox(ctx, { settings, smtp }) {
+  async outbox(ctx, { settings, smtp, base }, { scope: { store } }) {
     const configured = smtp !== null
-    const rows = (await recentOutbox(ctx.data, ctx.store, 10)).map((r) => ({
+    const rows = (await recentOutbox(ctx.data, store, 10)).map((r) => ({
       id: r.id,
       createdAt: r.createdAt,
       subject: r.subject,
@@ -116,7 +120,7 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
       nextTryAt: r.status === 'pending' && r.attempts > 0 && configured ? r.nextAttemptAt : null,
       lastAnswer: r.lastError ?? r.smtpResponse,
     }))
-    return { timeZone: settings.timezone, rows }
+    return { base, timeZone: settings.timezone, rows }
   },
 }
 
@@ -137,16 +141,21 @@ export async function loadSettingsView(
   ctx: AppContext,
   options: LoadOptions,
 ): Promise<SettingsView> {
-  const settings = await readSettings(ctx.data, ctx.store)
+  const { store } = options.scope
+  const settings = await readSettings(ctx.data, store)
+  const stores = await storeChoices(ctx, options.scope)
   const view: SettingsView = {
     settings,
     state: { values: formValues(settings), errors: {} },
     csrfToken: options.csrfToken ?? '',
+    base: options.scope.base,
+    store: stores.find((s) => s.slug === store.slug) as StoreChoice,
+    stores,
     server: {
       baseUrl: ctx.config.baseUrl,
       mailFrom: ctx.config.mailFrom,
       dataDir: ctx.config.dataDir,
-      trackingId: ctx.store.trackingId,
+      trackingId: store.trackingId,
     },
     now: ctx.clock.now().epochMilliseconds,
     smtp: smtpTarget(ctx.config, settings),

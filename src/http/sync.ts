@@ -6,6 +6,7 @@ import { AppError, Forbidden, InvalidInput, Unauthorized } from '../domain/error
 import { type ApiKey, authenticateApiKey, type KeyScope } from '../domain/keys.ts'
 import { parseDate } from '../domain/periods.ts'
 import { cachedSettings, readSettings } from '../domain/settings.ts'
+import { cachedStoreById, findStoreById, type Store } from '../domain/stores.ts'
 import {
   currentSync,
   SyncFailed,
@@ -31,8 +32,9 @@ function presentedKey(headers: Headers): string | null {
 }
 
 /**
- * The store's key a request presents, under the key throttle: a failure is counted (and 401
- * thrown, or 429 past the allowance) for no key or a key that opens nothing here.
+ * The key a request presents and the store it belongs to (the one store it opens), under the
+ * key throttle: a failure is counted (and 401 thrown, or 429 past the allowance) for no key or a
+ * key that opens nothing.
  */
 export async function throttledKey(
   ctx: AppContext,
@@ -40,16 +42,19 @@ export async function throttledKey(
   headers: Headers,
   scope: KeyScope,
   clock: Clock,
-): Promise<ApiKey> {
+): Promise<{ key: ApiKey; store: Store }> {
   await ctx.keyThrottle.check(address)
   const secret = presentedKey(headers)
   const key = secret ? await authenticateApiKey(ctx.data, secret, scope, clock) : null
-  if (!key || key.storeId !== ctx.store.id) {
+  const store = key
+    ? (cachedStoreById(ctx.data, key.storeId) ?? (await findStoreById(ctx.data, key.storeId)))
+    : null
+  if (!key || !store) {
     // May refuse instead (429): one of a burst of failures past the allowance.
     await ctx.keyThrottle.fail(address)
     throw new Unauthorized()
   }
-  return key
+  return { key, store }
 }
 
 const syncBody = z.strictObject({
@@ -117,12 +122,14 @@ export function syncHandler(ctx: AppContext) {
     const started = performance.now()
     const address = clientAddress(ctx, request, server)
     let keyId: number | null = null
+    // The key's store, once the key is checked: a call without a valid key belongs to none.
+    let store: Store | null = null
 
     /** Logs the call (every call, whatever its outcome) and returns its answer. */
     const finish = (response: Response, error: string | null) => {
       ctx.callLog.add(
         {
-          storeId: ctx.store.id,
+          storeId: store?.id ?? null,
           at: nowMs(clock),
           keyId,
           address,
@@ -143,7 +150,7 @@ export function syncHandler(ctx: AppContext) {
     }
     const ok = (result: SyncResult) =>
       finish(new Response(result.body, { headers: headersFor(result.etag) }), null)
-    const answer = (text: string) => {
+    const answer = (store: Store, text: string) => {
       try {
         const request: SyncRequest = {
           ...parseSyncBody(text),
@@ -151,19 +158,21 @@ export function syncHandler(ctx: AppContext) {
           strictFrequency: true,
         }
         // A body checked against the store's current revision is answered in the same turn.
-        const current = currentSync(ctx.data, ctx.store, request, clock)
+        const current = currentSync(ctx.data, store, request, clock)
         if (current) return ok(current)
-        return syncPeriod(ctx.data, ctx.store, request, clock).then(ok, fail)
+        return syncPeriod(ctx.data, store, request, clock).then(ok, fail)
       } catch (caught) {
         return fail(caught)
       }
     }
 
+    let keyStore: Store
     try {
-      const key = await throttledKey(ctx, address, request.headers, 'export', clock)
-      keyId = key.id
+      const checked = await throttledKey(ctx, address, request.headers, 'export', clock)
+      keyId = checked.key.id
+      store = keyStore = checked.store
       if (
-        !(cachedSettings(ctx.data, ctx.store) ?? (await readSettings(ctx.data, ctx.store)))
+        !(cachedSettings(ctx.data, keyStore) ?? (await readSettings(ctx.data, keyStore)))
           .api_enabled
       )
         throw new Forbidden('API is deactivated')
@@ -171,8 +180,8 @@ export function syncHandler(ctx: AppContext) {
       return fail(caught)
     }
     // A request without a body (the usual call) is answered in the same turn.
-    if (!hasBody(request)) return answer('')
-    return readBodyText(request, SYNC_BODY_LIMIT).then(answer, fail)
+    if (!hasBody(request)) return answer(keyStore, '')
+    return readBodyText(request, SYNC_BODY_LIMIT).then((text) => answer(keyStore, text), fail)
   })
 }
 

@@ -126,7 +126,7 @@ beforeAll(async () => {
     settings: { timezone: 'UTC', shopify_webhook_secret: SECRET },
   })
   mida = listenCounting(t.app)
-  shop = storefront(mida.url, t.app.context.store.trackingId)
+  shop = storefront(mida.url, t.store.trackingId)
   browser = await launchBrowser()
 })
 

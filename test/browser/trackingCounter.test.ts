@@ -24,7 +24,7 @@ beforeAll(async () => {
     method: 'POST',
     headers: { 'user-agent': DESKTOP },
     body: JSON.stringify({
-      store: t.app.context.store.trackingId,
+      store: t.store.trackingId,
       visitor: 'visitor-0001',
       event: 'pageview',
       url: 'https://shop.example/',

@@ -50,7 +50,7 @@ describe('POST /apiv1/collect', () => {
 
   const event = (fields: Record<string, unknown> = {}) =>
     JSON.stringify({
-      store: t.app.context.store.trackingId,
+      store: t.store.trackingId,
       visitor: 'visitor-0001',
       event: 'pageview',
       url: 'https://shop.example/',
@@ -210,7 +210,7 @@ describe("POST /apiv1/collect: Bun's router and Elysia's route", () => {
     await updateSettings(t.data, t.store, { allowed_origins: 'https://shop.example' }, t.clock)
     const body = (fields: Record<string, unknown> = {}) =>
       JSON.stringify({
-        store: t.app.context.store.trackingId,
+        store: t.store.trackingId,
         visitor: 'visitor-0001',
         event: 'pageview',
         url: 'https://shop.example/',
@@ -254,7 +254,7 @@ describe("POST /apiv1/collect: Bun's router and Elysia's route", () => {
 
   test('over a socket: a body past 16 KB gets 413, a chunked one too, and nothing is stored', async () => {
     const big = JSON.stringify({
-      store: t.app.context.store.trackingId,
+      store: t.store.trackingId,
       visitor: 'visitor-0001',
       event: 'pageview',
       url: `https://shop.example/${'x'.repeat(20_000)}`,
@@ -306,7 +306,7 @@ describe('the Tracking section of the settings page', () => {
 
   test('shows the snippet, the webhook URL, never the secret; saves origins and secret', async () => {
     const page = await (await t.request('/settings', { headers: { cookie } })).text()
-    const id = t.app.context.store.trackingId
+    const id = t.store.trackingId
     expect(page).toContain(
       `&lt;script defer src=&quot;https://mida.shop.example/mida.js&quot; data-store=&quot;${id}&quot;&gt;&lt;/script&gt;`,
     )
@@ -343,7 +343,7 @@ describe('the Tracking section of the settings page', () => {
       method: 'POST',
       headers: { 'user-agent': DESKTOP },
       body: JSON.stringify({
-        store: t.app.context.store.trackingId,
+        store: t.store.trackingId,
         visitor: 'visitor-0001',
         event: 'pageview',
         url: 'https://shop.example/',

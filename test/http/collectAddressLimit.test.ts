@@ -26,7 +26,7 @@ async function pageview(visitor: string, forwardedFor?: string) {
       ...(forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }),
     },
     body: JSON.stringify({
-      store: t.app.context.store.trackingId,
+      store: t.store.trackingId,
       visitor,
       event: 'pageview',
       url: 'https://shop.example/',

@@ -69,7 +69,7 @@ describe('routes served from Bun’s router carry the headers Elysia’s answers
           ['sync', await sync({ 'x-mida-secret-key': key }), 200],
           ['sync, no key', await sync({}), 401],
           ['sync, bad body', await sync({ 'x-mida-secret-key': key }, '{'), 400],
-          ['collect', await collect(event(t.app.context.store.trackingId)), 204],
+          ['collect', await collect(event(t.store.trackingId)), 204],
           ['collect, bad body', await collect('nope'), 400],
           ['collect, unknown store', await collect(event('nobody')), 404],
         ]
@@ -78,7 +78,7 @@ describe('routes served from Bun’s router carry the headers Elysia’s answers
         const otherDay = JSON.stringify({ date: '2026-11-20' })
         answers.push(
           ['sync, broken store', await sync({ 'x-mida-secret-key': key }, otherDay), 500],
-          ['collect, broken store', await collect(event(t.app.context.store.trackingId)), 500],
+          ['collect, broken store', await collect(event(t.store.trackingId)), 500],
         )
         for (const [name, res, status] of answers) {
           expect({ name, status: res.status, headers: sameNames(res, expected) }).toEqual({

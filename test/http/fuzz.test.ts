@@ -7,6 +7,7 @@ import { FixedClock } from '../../src/domain/clock.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
 import type { Mailer } from '../../src/domain/mailer.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
+import { ensureDefaultStore } from '../../src/domain/stores.ts'
 import { createApp } from '../../src/http/app.ts'
 import { engineEnv, listen, tempDir } from '../utils.ts'
 
@@ -71,7 +72,8 @@ beforeAll(async () => {
   } as Mailer
   core = await openCore({ config, clock, mailer })
   app = createApp(core)
-  const { data, store } = core
+  const { data } = core
+  const store = await ensureDefaultStore(data, clock)
   await updateSettings(
     data,
     store,
@@ -89,7 +91,7 @@ beforeAll(async () => {
   creds.csrf = session.csrfToken
   creds.exportKey = (await createApiKey(data, store, 'export', 'export', clock)).secret
   creds.ingestKey = (await createApiKey(data, store, 'ingest', 'ingest', clock)).secret
-  creds.tracking = app.context.store.trackingId
+  creds.tracking = store.trackingId
   server = listen(app)
 })
 

@@ -234,7 +234,7 @@ describe('abuse limits: configurable, each answered 429 with Retry-After', () =>
           origin: 'https://a.example',
         },
         body: JSON.stringify({
-          store: t.app.context.store.trackingId,
+          store: t.store.trackingId,
           visitor,
           event: 'pageview',
           url: 'https://shop.example/',

@@ -144,7 +144,7 @@ describe('the fragments load through the same loaders as the page', () => {
       method: 'POST',
       headers: { 'user-agent': DESKTOP },
       body: JSON.stringify({
-        store: t.app.context.store.trackingId,
+        store: t.store.trackingId,
         visitor: 'visitor-0001',
         event: 'pageview',
         url: 'https://shop.example/',

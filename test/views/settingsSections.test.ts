@@ -28,9 +28,14 @@ const LOOKER: ApiKey = {
   revokedAt: null,
 }
 
+/** The store these views are of: its pages under /stores/corner. */
+const BASE = '/stores/corner'
+const CORNER = { slug: 'corner', name: 'Corner Shop', href: '/stores/corner/settings' }
+
 const MODELS: SectionModels = {
   overview: {
     kind: 'checklist',
+    base: BASE,
     steps: {
       apiEnabled: true,
       hasKey: false,
@@ -41,6 +46,7 @@ const MODELS: SectionModels = {
     recipient: 'owner@shop.example',
   },
   apiKeys: {
+    base: BASE,
     timeZone: NY,
     baseUrl: 'https://export.shop.example',
     apiEnabled: true,
@@ -58,8 +64,9 @@ const MODELS: SectionModels = {
       },
     ],
   },
-  trackingToday: { timeZone: NY, sessions: 1234, orders: 5 },
+  trackingToday: { base: BASE, timeZone: NY, sessions: 1234, orders: 5 },
   syncLog: {
+    base: BASE,
     timeZone: NY,
     records: [
       {
@@ -89,6 +96,7 @@ const MODELS: SectionModels = {
     ],
   },
   audit: {
+    base: BASE,
     timeZone: NY,
     entries: [
       {
@@ -104,6 +112,7 @@ const MODELS: SectionModels = {
     ],
   },
   outbox: {
+    base: BASE,
     timeZone: NY,
     rows: [
       {
@@ -127,6 +136,9 @@ function literalView(models: Partial<SectionModels> = MODELS): SettingsView {
     settings,
     state: { values: { ...settings, smtp_password: '', shopify_webhook_secret: '' }, errors: {} },
     csrfToken: 'csrf-token',
+    base: BASE,
+    store: CORNER,
+    stores: [CORNER, { slug: 'outlet', name: 'Outlet <B>', href: '/stores/outlet/settings' }],
     server: {
       baseUrl: 'https://export.shop.example',
       mailFrom: 'mida@shop.example',
@@ -187,6 +199,7 @@ describe('the settings views render from literal models, with no database', () =
       Overview({
         model: {
           kind: 'figures',
+          base: BASE,
           frequency: 'daily',
           currency: 'USD',
           periodLabel: '2026-11-24',

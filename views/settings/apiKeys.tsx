@@ -33,16 +33,18 @@ function ApiOffWarning() {
  * a Save or "Activate the API now" switched it on, that the key works.
  */
 export function ApiKeyState({
+  base,
   apiEnabled,
   reloaded = false,
 }: {
+  base: string
   apiEnabled: boolean
   reloaded?: boolean
 }) {
   return (
     <div
       id="new-key-api-state"
-      hx-get="/settings/keys/api-state"
+      hx-get={`${base}/settings/keys/api-state`}
       hx-trigger="settings-saved from:body"
       hx-swap="outerHTML"
     >
@@ -122,7 +124,7 @@ function NewKeyPanel({ model }: { model: ApiKeysModel }) {
       </div>
       {key.scope === 'export' ? (
         <>
-          <ApiKeyState apiEnabled={model.apiEnabled} />
+          <ApiKeyState base={model.base} apiEnabled={model.apiEnabled} />
           <p>Ready cURL command:</p>
           <div class="copy-row">
             <code id="new-key-curl" safe>
@@ -229,7 +231,7 @@ export function ApiKeys({ model }: { model: ApiKeysModel }) {
                   <button
                     type="button"
                     class="secondary outline"
-                    hx-post={`/settings/keys/${k.id}/regenerate`}
+                    hx-post={`${model.base}/settings/keys/${k.id}/regenerate`}
                     hx-target="#api-keys"
                     hx-swap="outerHTML"
                     hx-confirm={attrText(
@@ -241,7 +243,7 @@ export function ApiKeys({ model }: { model: ApiKeysModel }) {
                   <button
                     type="button"
                     class="destructive outline"
-                    hx-post={`/settings/keys/${k.id}/revoke`}
+                    hx-post={`${model.base}/settings/keys/${k.id}/revoke`}
                     hx-target="#api-keys"
                     hx-swap="outerHTML"
                     hx-confirm={attrText(
@@ -284,8 +286,8 @@ export const apiKeysSection: SettingsSection = {
         <form
           id="new-key-form"
           method="post"
-          action="/settings/keys"
-          hx-post="/settings/keys"
+          action={`${view.base}/settings/keys`}
+          hx-post={`${view.base}/settings/keys`}
           hx-target="#api-keys"
           hx-swap="outerHTML"
         >
@@ -294,8 +296,8 @@ export const apiKeysSection: SettingsSection = {
         <form
           id="api-activate-form"
           method="post"
-          action="/settings/api/activate"
-          hx-post="/settings/api/activate"
+          action={`${view.base}/settings/api/activate`}
+          hx-post={`${view.base}/settings/api/activate`}
           hx-target="#new-key-api-warning"
           hx-swap="outerHTML"
         >
@@ -304,8 +306,8 @@ export const apiKeysSection: SettingsSection = {
         <form
           id="key-test-form"
           method="post"
-          action="/settings/keys/test"
-          hx-post="/settings/keys/test"
+          action={`${view.base}/settings/keys/test`}
+          hx-post={`${view.base}/settings/keys/test`}
           hx-target="#key-test-result"
           hx-swap="innerHTML"
         >

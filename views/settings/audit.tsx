@@ -7,7 +7,7 @@ import { type AuditModel, modelOf, type SettingsSection } from './types.ts'
 export function AuditLog({ model }: { model: AuditModel }) {
   const { entries, timeZone } = model
   return (
-    <Refreshable id="audit-log" path="/settings/audit">
+    <Refreshable id="audit-log" path={`${model.base}/settings/audit`}>
       <Table
         columns={['Time', 'Who', 'Address', 'What', 'Detail']}
         empty="Nothing recorded yet."

@@ -310,7 +310,7 @@ export function Overview({ model }: { model: OverviewModel }) {
   return (
     <div
       id="overview"
-      hx-get="/settings/overview"
+      hx-get={`${model.base}/settings/overview`}
       hx-trigger="settings-saved from:body"
       hx-swap="outerHTML"
     >

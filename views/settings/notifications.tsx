@@ -41,7 +41,7 @@ function SmtpSource({ target, mailFrom }: { target: SmtpTarget | null; mailFrom:
 export function Outbox({ model }: { model: OutboxModel }) {
   const { rows, timeZone: tz } = model
   return (
-    <Refreshable id="outbox" path="/settings/notifications/outbox">
+    <Refreshable id="outbox" path={`${model.base}/settings/notifications/outbox`}>
       <h3>Outbox</h3>
       <Table
         columns={['Queued', 'Subject', 'To', 'Status', 'Attempts', 'Last answer']}
@@ -178,7 +178,7 @@ export const smtpSection: SettingsSection = {
           <button
             type="button"
             class="secondary"
-            hx-post="/settings/notifications/test"
+            hx-post={`${view.base}/settings/notifications/test`}
             hx-include="closest form"
             hx-target="#smtp-test-result"
             hx-swap="outerHTML"

@@ -1,6 +1,7 @@
 import { SECRET_SETTINGS, SETTING_KEYS, settingFormValue } from '../../src/domain/settings.ts'
 import { attrText } from '../fields.tsx'
 import { Layout } from '../layout.tsx'
+import { StoreSwitcher } from '../stores.tsx'
 import { SETTINGS_SECTIONS, sectionModels } from './sections.tsx'
 import type { SettingsSection, SettingsView } from './types.ts'
 
@@ -59,11 +60,11 @@ export function SaveStatus({
 /** The page title, which names the store. */
 const pageTitle = (view: SettingsView) => `${view.settings.store_name} · Analytics API Data Export`
 
-/** The store name in the top bar. */
+/** The store name in the top bar (the store's slug while it has no name). */
 function TopbarStoreName({ view }: { view: SettingsView }) {
   return (
     <small id="topbar-store-name" safe>
-      {view.settings.store_name}
+      {view.settings.store_name || view.store.slug}
     </small>
   )
 }
@@ -132,7 +133,9 @@ export function SettingsPage({
         <div class="container topbar-inner">
           <div class="brand">
             <strong>Analytics API Data Export</strong>
-            <TopbarStoreName view={view} />
+            <StoreSwitcher current={view.store.slug} stores={view.stores}>
+              <TopbarStoreName view={view} />
+            </StoreSwitcher>
           </div>
           <div class="topbar-actions">
             <span class="unsaved" id="unsaved" hidden>
@@ -168,9 +171,9 @@ export function SettingsPage({
         <form
           id="settings-form"
           method="post"
-          action="/settings"
+          action={`${view.base}/settings`}
           novalidate
-          hx-post="/settings"
+          hx-post={`${view.base}/settings`}
           hx-target="#save-status"
           hx-swap="innerHTML"
           hx-disable="#save-button"

@@ -40,7 +40,7 @@ function PeriodCell({ record }: { record: SyncRecordSummary }) {
 export function SyncLog({ model }: { model: SyncLogModel }) {
   const { records, requests, timeZone: tz } = model
   return (
-    <Refreshable id="sync-log" path="/settings/sync-log">
+    <Refreshable id="sync-log" path={`${model.base}/settings/sync-log`}>
       <h3>Syncs</h3>
       <Table
         columns={['Time', 'Period', 'Frequency', 'Trigger', 'Status']}

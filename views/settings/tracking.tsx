@@ -7,9 +7,9 @@ function trackingSnippet(baseUrl: string, trackingId: string): string {
   return `<script defer src="${baseUrl.replace(/\/+$/, '')}/mida.js" data-store="${trackingId}"></script>`
 }
 
-/** Where Shopify posts order webhooks. */
-function webhookUrl(baseUrl: string): string {
-  return `${baseUrl.replace(/\/+$/, '')}/apiv1/webhooks/shopify/orders`
+/** Where Shopify posts this store's order webhooks. */
+function webhookUrl(baseUrl: string, trackingId: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/apiv1/webhooks/shopify/orders/${trackingId}`
 }
 
 /**
@@ -22,7 +22,7 @@ export function TrackingToday({ model }: { model: TrackingTodayModel | null }) {
   return (
     <p
       id="tracking-today"
-      hx-get="/settings/tracking/today"
+      hx-get={`${model.base}/settings/tracking/today`}
       hx-trigger="every 30s"
       hx-swap="outerHTML"
       aria-live="polite"
@@ -74,7 +74,7 @@ export const trackingSection: SettingsSection = {
         </p>
         <div class="copy-row">
           <code id="tracking-webhook-url" safe>
-            {webhookUrl(base)}
+            {webhookUrl(base, view.server.trackingId)}
           </code>
           <button type="button" class="outline" data-copy="tracking-webhook-url">
             Copy

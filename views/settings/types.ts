@@ -15,6 +15,14 @@ import type { FieldState } from '../fields.tsx'
  * the database; a view shows exactly what it is given.
  */
 
+/** A store as the switcher names it. */
+export interface StoreChoice {
+  slug: string
+  name: string
+  /** Its settings page. */
+  href: string
+}
+
 /** What the page tells about this server (from its config) and store. */
 interface ServerFacts {
   /** The public address (MIDA_BASE_URL): the sync endpoint, the tracker tag, the webhook URL. */
@@ -29,6 +37,8 @@ interface ServerFacts {
 /** The overview with data: the last completed period's figures and the last 14 days. */
 export interface OverviewFigures {
   kind: 'figures'
+  /** Where this store's pages are: '' on the first store's paths (`/settings`), else `/stores/<slug>`. */
+  base: string
   frequency: Frequency
   currency: string
   periodLabel: string
@@ -49,6 +59,8 @@ export interface OverviewFigures {
 /** The overview of a store without data: the getting-started checklist. */
 interface OverviewChecklist {
   kind: 'checklist'
+  /** Where this store's pages are: '' on the first store's paths (`/settings`), else `/stores/<slug>`. */
+  base: string
   steps: GettingStarted
   /** Where notifications go (Recipient, else the store email; empty: nowhere). */
   recipient: string
@@ -58,6 +70,8 @@ export type OverviewModel = OverviewFigures | OverviewChecklist
 
 /** The API keys fragment: the keys and what this request did to them. */
 export interface ApiKeysModel {
+  /** Where this store's pages are: '' on the first store's paths (`/settings`), else `/stores/<slug>`. */
+  base: string
   timeZone: string
   baseUrl: string
   apiEnabled: boolean
@@ -73,18 +87,24 @@ export interface ApiKeysModel {
 
 /** Today's sessions and orders so far, in the store's time zone. */
 export interface TrackingTodayModel {
+  /** Where this store's pages are: '' on the first store's paths (`/settings`), else `/stores/<slug>`. */
+  base: string
   timeZone: string
   sessions: number
   orders: number
 }
 
 export interface SyncLogModel {
+  /** Where this store's pages are: '' on the first store's paths (`/settings`), else `/stores/<slug>`. */
+  base: string
   timeZone: string
   records: SyncRecordSummary[]
   requests: SyncRequestView[]
 }
 
 export interface AuditModel {
+  /** Where this store's pages are: '' on the first store's paths (`/settings`), else `/stores/<slug>`. */
+  base: string
   timeZone: string
   entries: AuditEntry[]
 }
@@ -105,6 +125,8 @@ interface OutboxRowModel {
 }
 
 export interface OutboxModel {
+  /** Where this store's pages are: '' on the first store's paths (`/settings`), else `/stores/<slug>`. */
+  base: string
   timeZone: string
   rows: OutboxRowModel[]
 }
@@ -132,6 +154,11 @@ export interface SettingsView {
    */
   state: FieldState
   csrfToken: string
+  /** Where this store's pages are: '' on the first store's paths (`/settings`), else `/stores/<slug>`. */
+  base: string
+  /** The store shown, and the stores this admin may switch to (the top bar's switcher). */
+  store: StoreChoice
+  stores: StoreChoice[]
   server: ServerFacts
   /** The clock's reading when the view was loaded, ms since the epoch. */
   now: number

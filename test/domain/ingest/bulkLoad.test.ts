@@ -4,7 +4,7 @@
 // always write batch by batch): the tests of it are SQLite's, the others run on both engines.
 import { afterEach, beforeEach, expect, test } from 'bun:test'
 import { BulkLoad } from '../../../src/db/sqlite/bulkLoad.ts'
-import { insertStoreIfMissing, storeById } from '../../../src/db/stores.ts'
+import { insertStore, storeById } from '../../../src/db/stores.ts'
 import { importNdjson } from '../../../src/domain/ingest/ndjsonImport.ts'
 import { writeSessions } from '../../../src/domain/ingest/writers.ts'
 import type { SessionRecord } from '../../../src/domain/records.ts'
@@ -163,8 +163,9 @@ sqliteOnly(
 )
 
 test("another store's sessions and visitors are left as they were", async () => {
-  await insertStoreIfMissing(a.data, 2, 'second-store', 0)
-  const second = (await storeById(a.data, 2)) as Store
+  const secondId = (await insertStore(a.data, 'second', 'second-store', 0)) as number
+  expect(secondId).toBe(2)
+  const second = (await storeById(a.data, secondId)) as Store
   await writeSessions(a.data, second, [{ ...STORED[0]!, id: 'theirs' }], a.clock)
   const theirs = async () => ({
     sessions: await a.data.all('SELECT * FROM sessions WHERE store_id = 2'),
