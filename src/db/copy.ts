@@ -11,6 +11,7 @@ const COPIED_TABLES: readonly { name: string; key: readonly string[]; identity?:
   { name: 'store_settings', key: ['store_id', 'key'] },
   { name: 'api_keys', key: ['id'], identity: true },
   { name: 'admins', key: ['id'], identity: true },
+  { name: 'admin_stores', key: ['store_id', 'admin_id'] },
   { name: 'admin_sessions', key: ['token_hash'] },
   { name: 'setup_tokens', key: ['token_hash'] },
   { name: 'visitors', key: ['store_id', 'id'] },

@@ -10,7 +10,7 @@ import { computeMetrics } from '../../src/domain/metrics.ts'
 import { periodContaining } from '../../src/domain/periods.ts'
 import { orderInput, type SessionRecord } from '../../src/domain/records.ts'
 import { Secrets } from '../../src/domain/secrets.ts'
-import { ensureDefaultStore } from '../../src/domain/stores.ts'
+import type { Store } from '../../src/domain/stores.ts'
 import { sqliteOnly, tempDir } from '../utils.ts'
 
 // Migration 9 rebuilds sessions_by_start as a covering index: a store upgraded from schema 8
@@ -75,7 +75,9 @@ sqliteOnly(
       expect(db.query('PRAGMA user_version').get()).toEqual({ user_version: 8 })
       expect(indexColumns(db, 'sessions_by_start')).toEqual(['store_id', 'started_at'])
       const data = new SqliteData(db)
-      const store = await ensureDefaultStore(data, clock)
+      // The schema of version 8 has no slugs: the store as that version wrote it.
+      db.exec("INSERT INTO stores (id, tracking_id, created_at) VALUES (1, 'MIDA-test', 0)")
+      const store: Store = { id: 1, slug: 'default', trackingId: 'MIDA-test' }
       const { sessions, orders } = generated()
       for (let i = 0; i < sessions.length; i += 500) {
         await writeSessions(data, store, sessions.slice(i, i + 500), clock)

@@ -210,7 +210,12 @@ describe('start-up and the admin command', () => {
         '--json',
       ])
       expect(created.code).toBe(0)
-      expect(JSON.parse(created.out)).toEqual({ id: 1, email: 'me@shop.example', created: true })
+      expect(JSON.parse(created.out)).toEqual({
+        id: 1,
+        email: 'me@shop.example',
+        created: true,
+        stores: 'all',
+      })
       const reset = await run([
         'admin',
         'create',
@@ -235,7 +240,7 @@ describe('start-up and the admin command', () => {
       expect(missing.code).toBe(2)
       const list = await run(['admin', 'list', '--json'])
       expect(JSON.parse(list.out)).toEqual([
-        { id: 1, email: 'me@shop.example', created_at: '2026-11-26T06:00:00Z' },
+        { id: 1, email: 'me@shop.example', created_at: '2026-11-26T06:00:00Z', stores: 'all' },
       ])
     } finally {
       cleanup()

@@ -328,7 +328,7 @@ describe('Scheduler', () => {
     expect(logs).toHaveLength(4)
     // The engine's own message for the missing table.
     const missing = onPostgres ? 'relation "sessions" does not exist' : 'no such table: sessions'
-    expect(logs[0]).toBe(`Scheduled daily sync of 2026-11-25 failed: ${missing}\n`)
+    expect(logs[0]).toBe(`Scheduled daily sync of "default" 2026-11-25 failed: ${missing}\n`)
     expect((await recentOutbox(t.data, t.store)).map((r) => [r.outcome, r.periodLabel])).toEqual([
       ['failed', '2026-11-25'],
     ])

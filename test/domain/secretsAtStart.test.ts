@@ -227,7 +227,9 @@ sqliteOnly(
     // More stores make the settings table grow over several pages; removing them later frees
     // those pages, with whatever they held, to the free list.
     await run(async (db, store) => {
-      const other = db.query('INSERT INTO stores (id, tracking_id, created_at) VALUES (?, ?, 0)')
+      const other = db.query(
+        'INSERT INTO stores (id, slug, tracking_id, created_at) VALUES (?1, ?2, ?2, 0)',
+      )
       const setting = db.query(
         "INSERT INTO store_settings (store_id, key, value, updated_at) VALUES (?, ?, 'x', 0)",
       )

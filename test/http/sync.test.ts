@@ -463,7 +463,8 @@ describe('request log', () => {
     expect(rows.map(({ duration_ms, ...r }) => r)).toEqual([
       { store_id: t.storeId, at, key_id: keyId, address: '127.0.0.1', status: 200, error: null },
       {
-        store_id: t.storeId,
+        // A call without a valid key belongs to no store.
+        store_id: null,
         at: at + 1000,
         key_id: null,
         address: '127.0.0.1',

@@ -152,7 +152,7 @@ describe('POST /apiv1/webhooks/shopify/orders', () => {
       // The real reason is told to the operator, once, never with a secret.
       expect(warn.mock.calls).toEqual([
         [
-          'Shopify webhook refused: no webhook signing secret is set (settings page, Tracking; or settings set shopify_webhook_secret=…).',
+          'Shopify webhook for store "default" refused: no webhook signing secret is set (settings page, Tracking; or settings set shopify_webhook_secret=…).',
         ],
       ])
     } finally {

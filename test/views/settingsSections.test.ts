@@ -178,7 +178,7 @@ describe('the settings views render from literal models, with no database', () =
   test('overview: the checklist, each step ticked from the model', async () => {
     const out = await html(Overview({ model: MODELS.overview }))
     expect(out).toStartWith(
-      '<div id="overview" hx-get="/settings/overview" hx-trigger="settings-saved from:body" hx-swap="outerHTML"><div class="checklist">',
+      '<div id="overview" hx-get="/stores/corner/settings/overview" hx-trigger="settings-saved from:body" hx-swap="outerHTML"><div class="checklist">',
     )
     expect(out).toContain('<li class="step step-done" data-step="api" data-done="true">')
     expect(out).toContain('<li class="step step-todo" data-step="key" data-done="false">')
@@ -243,7 +243,7 @@ describe('the settings views render from literal models, with no database', () =
       '<tr><td data-label="Time"><time datetime="2026-11-25T14:30:00.000Z">2026-11-25 09:30</time></td><td data-label="Who">me@shop.example</td><td data-label="Address"></td><td data-label="What">Settings changed</td><td data-label="Detail">store_name, &lt;timezone&gt;</td></tr>',
     )
     expect(out).toEndWith(
-      '<button type="button" class="secondary outline" hx-get="/settings/audit" hx-target="#audit-log" hx-swap="outerHTML">Refresh</button></div>',
+      '<button type="button" class="secondary outline" hx-get="/stores/corner/settings/audit" hx-target="#audit-log" hx-swap="outerHTML">Refresh</button></div>',
     )
   })
 
@@ -256,7 +256,7 @@ describe('the settings views render from literal models, with no database', () =
 
   test("tracking: today's counts, or the placeholder that keeps the page's own counter", async () => {
     expect(await html(TrackingToday({ model: MODELS.trackingToday }))).toBe(
-      '<p id="tracking-today" hx-get="/settings/tracking/today" hx-trigger="every 30s" hx-swap="outerHTML" aria-live="polite">Today so far (<span>America/New_York</span>): <strong>1,234</strong> sessions, <strong>5</strong> orders.</p>',
+      '<p id="tracking-today" hx-get="/stores/corner/settings/tracking/today" hx-trigger="every 30s" hx-swap="outerHTML" aria-live="polite">Today so far (<span>America/New_York</span>): <strong>1,234</strong> sessions, <strong>5</strong> orders.</p>',
     )
     expect(await html(TrackingToday({ model: null }))).toBe(
       '<p id="tracking-today" hx-preserve></p>',

@@ -56,6 +56,15 @@ const ADMIN_EMAIL_NOCASE = `
 CREATE UNIQUE INDEX admins_email_nocase ON admins (lower(email));
 `
 
+/**
+ * What PostgreSQL needs beside the translated migration 11: the first store was written with an
+ * explicit id (1) before stores were created by name, which leaves the id sequence behind it; moved
+ * past the stores there are, so the next store created gets a free id.
+ */
+const STORE_IDS_MOVED_ON = `
+SELECT setval(pg_get_serial_sequence('stores', 'id'), max(id)) FROM stores HAVING count(*) > 0;
+`
+
 /** PostgreSQL's text of the migrations the rules do not translate. */
 const OWN_TEXT: Record<number, string> = {
   // The covering index: the columns the metrics read ride along in the leaf pages (INCLUDE).
@@ -72,6 +81,7 @@ function postgresMigrations(migrations: Migration[] = MIGRATIONS): Migration[] {
     let sql = OWN_TEXT[m.version] ?? translate(m.sql)
     if (m.version === 1) sql += CHANGE_COUNTER
     if (m.version === 2) sql += ADMIN_EMAIL_NOCASE
+    if (m.version === 11) sql += STORE_IDS_MOVED_ON
     return { ...m, sql }
   })
 }
