@@ -76,7 +76,7 @@ CREATE INDEX sessions_by_start ON sessions (store_id, started_at) INCLUDE (visit
 }
 
 /** The migrations as PostgreSQL runs them. */
-function postgresMigrations(migrations: Migration[] = MIGRATIONS): Migration[] {
+export function postgresMigrations(migrations: Migration[] = MIGRATIONS): Migration[] {
   return migrations.map((m) => {
     let sql = OWN_TEXT[m.version] ?? translate(m.sql)
     if (m.version === 1) sql += CHANGE_COUNTER
