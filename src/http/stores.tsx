@@ -63,6 +63,7 @@ export function storesRoutes(ctx: AppContext) {
             ctx.clock,
             { actor: auth.admin.email, address: clientAddress(ctx, request, server) },
           )
+          ctx.openSessions.clear()
           return redirect(settingsHref(store))
         } catch (err) {
           if (!(err instanceof AppError)) throw err

@@ -34,6 +34,15 @@ export class OpenSessions {
     return this.byVisitor
   }
 
+  /**
+   * Forgets every session: a store was created in this process, and SQLite may give it the id of
+   * a store deleted before (rows are numbered from the highest id there is), whose visitors must
+   * not be taken for its own. (Created or deleted by another process, the data_version moves.)
+   */
+  clear(): void {
+    this.byVisitor = new Map()
+  }
+
   /** Remembers the sessions a batch just wrote (its own write is no change to drop). */
   remember(db: Database, sessions: Iterable<[string, SessionRecord]>): void {
     const { byVisitor } = this
