@@ -22,8 +22,9 @@ const B_NAME = 'Bravo Secret Shop'
 /** B's last completed day (2026-11-25 in Zurich): 1,357 sessions, 98,765.43 CHF of orders. */
 const B_SESSIONS = 1357
 const B_REVENUE = ['98,765.43', '98765.43']
-/** B's reporting client. */
+/** B's reporting client, and a client of B's that calls with a key that opens nothing. */
 const B_CLIENT = '198.51.100.78'
+const B_CLIENT_WRONG_KEY = '198.51.100.77'
 
 /** What one request answered. */
 interface Answer {
@@ -154,6 +155,7 @@ beforeEach(async () => {
   server = listen(t.app)
   await importBravoDay()
   await callSync(B_CLIENT, bKeys.export, 200)
+  await callSync(B_CLIENT_WRONG_KEY, `mida_sk_${'x'.repeat(38)}`, 401)
 })
 
 /** A call of the real sync API from `address` (through the proxy) with `key`. */
@@ -216,6 +218,7 @@ function bravoStrings(): string[] {
     ...bKeys.prefixes,
     'orders@bravo-mailbox.example',
     B_CLIENT,
+    B_CLIENT_WRONG_KEY,
     ...B_REVENUE,
     '1,357',
   ]
@@ -445,6 +448,28 @@ describe('what a limited admin sees of her own store', () => {
     expect(stores).toContain(B_NAME)
     expect(stores).toContain('1,357')
     expect(B_REVENUE.some((r) => stores.includes(r))).toBe(true)
+  })
+
+  test("A's sync log shows her no call of another store, nor calls whose key opened no store", async () => {
+    const alice = await logIn(server.url, LIMITED)
+    const boss = await logIn(server.url, BOSS)
+    await callSync('203.0.113.5', bKeys.export.replace(/.$/, '0'), 401)
+    const hers = await alice.get(`/stores/${a.slug}/settings/sync-log`, true)
+    expect(hers.status).toBe(200)
+    for (const address of [B_CLIENT, B_CLIENT_WRONG_KEY, '203.0.113.5']) {
+      expect({ address, shown: hers.body.includes(address) }).toEqual({ address, shown: false })
+    }
+    await alice.get('/settings')
+    expect(leaks(alice)).toEqual([])
+    // A call without a valid key belongs to no store: server-wide, as failed logins are, so the
+    // admin of every store sees it on each store's log; B's own call stays on B's.
+    const his = (await boss.get(`/stores/${a.slug}/settings/sync-log`, true)).body
+    expect([B_CLIENT_WRONG_KEY, '203.0.113.5'].filter((x) => his.includes(x))).toEqual([
+      B_CLIENT_WRONG_KEY,
+      '203.0.113.5',
+    ])
+    expect(his).not.toContain(B_CLIENT)
+    expect((await boss.get(`/stores/${B_SLUG}/settings/sync-log`, true)).body).toContain(B_CLIENT)
   })
 
   test('the switcher and /stores list A alone', async () => {
