@@ -11,7 +11,15 @@ import { recentOutbox } from '../../src/domain/notifications.ts'
 import { readSettings, updateSettings } from '../../src/domain/settings.ts'
 import { createStore, deleteStore, listStores, type Store } from '../../src/domain/stores.ts'
 import { runCli } from '../../src/main.ts'
-import { captureIo, createTestApp, engineEnv, listen, type TestApp, tempDir } from '../utils.ts'
+import {
+  captureIo,
+  createTestApp,
+  engineEnv,
+  listen,
+  onPostgres,
+  type TestApp,
+  tempDir,
+} from '../utils.ts'
 
 const NOW = '2026-11-26T06:00:00Z'
 const PASSWORD = 'a good password'
@@ -329,6 +337,18 @@ describe("a limited admin on another store's pages, fragments and actions", () =
         fragment: r.path === '/stores/:slug' ? 303 : 200,
       })
     }
+    // Other spellings of B's address are no way in either.
+    for (const path of [
+      `/stores/${B_SLUG}/settings/`,
+      `/stores/${B_SLUG.toUpperCase()}/settings`,
+      '/stores/bravo%2Dsecret/settings',
+      `/stores/${B_SLUG}/settings?store=${a.slug}`,
+      `/stores/${B_SLUG}/./settings`,
+      `/stores/${a.slug}/../${B_SLUG}/settings`,
+    ]) {
+      const answer = await alice.get(path, true)
+      expect({ path, status: answer.status }).toEqual({ path, status: 404 })
+    }
     // A store that does not exist answers the same: the 404 tells nothing of B.
     const missing = await alice.get('/stores/no-such-store/settings')
     const forbidden = await alice.get(`/stores/${B_SLUG}/settings`)
@@ -554,6 +574,37 @@ describe('a limited admin whose only store is deleted', () => {
     expect((await again.get('/settings')).status).toBe(404)
     expect(leaks(alice)).toEqual([])
     expect(leaks(again)).toEqual([])
+  })
+})
+
+describe('a limited admin whose store is deleted, and a store added after', () => {
+  test("sees nothing of the new store, even when it takes the deleted one's id (SQLite reuses it)", async () => {
+    const carol = 'carol@bravo.example'
+    await createOrResetAdmin(t.data, carol, PASSWORD, t.clock, undefined, [b.id])
+    const hers = await logIn(server.url, carol)
+    expect(storeRows((await hers.get('/stores')).body)).toEqual([B_SLUG])
+    await deleteStore(t.data, B_SLUG, t.clock, { actor: 'test', address: null })
+    const boss = await logIn(server.url, BOSS)
+    const added = await boss.post('POST', '/stores', { slug: 'charlie', name: 'Charlie Goods' })
+    expect({ status: added.status, location: added.location }).toEqual({
+      status: 303,
+      location: '/stores/charlie/settings',
+    })
+    const charlie = (await listStores(t.data)).find((s) => s.slug === 'charlie') as Store
+    // SQLite gives the new row the highest id plus one: the deleted store's.
+    if (!onPostgres) expect(charlie.id).toBe(b.id)
+    expect(storeRows((await hers.get('/stores')).body)).toEqual([])
+    for (const path of [
+      '/settings',
+      '/stores/charlie',
+      '/stores/charlie/settings',
+      `/stores/${a.slug}/settings`,
+    ]) {
+      expect({ path, status: (await hers.get(path)).status }).toEqual({ path, status: 404 })
+    }
+    expect(
+      hers.answers.filter((x) => x.body.includes('Charlie') || x.body.includes('charlie')),
+    ).toEqual([])
   })
 })
 
