@@ -16,17 +16,22 @@ export interface SyncRequestRow {
   key_prefix: string | null
 }
 
-/** The latest calls of a store's sync API, newest first (calls without a valid key included). */
+/**
+ * The latest calls of a store's sync API, newest first; with `serverWide`, the calls without a
+ * valid key (they belong to no store) among them.
+ */
 export function recentSyncRequestRows(
   q: Queries,
   storeId: number,
   limit: number,
+  serverWide: boolean,
 ): Promise<SyncRequestRow[]> {
+  const where = serverWide ? '(r.store_id = ? OR r.store_id IS NULL)' : 'r.store_id = ?'
   return q.all<SyncRequestRow>(
     `SELECT r.store_id, r.at, r.key_id, r.address, r.status, r.duration_ms, r.error, r.count,
        k.name AS key_name, k.prefix AS key_prefix
      FROM sync_requests r LEFT JOIN api_keys k ON k.id = r.key_id
-     WHERE r.store_id = ? OR r.store_id IS NULL
+     WHERE ${where}
      ORDER BY r.at DESC, r.id DESC LIMIT ?`,
     storeId,
     limit,

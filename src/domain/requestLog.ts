@@ -161,14 +161,19 @@ export interface SyncRequestView extends SyncRequestEntry {
   count: number
 }
 
-/** The latest calls of the sync API, newest first (calls without a valid key included). */
+/**
+ * The latest calls of a store's sync API, newest first; with `serverWide` (for an admin of every
+ * store), the calls without a valid key among them: they belong to no store, and could be
+ * another store's clients.
+ */
 export async function recentSyncRequests(
   log: SyncRequestLog,
   store: Store,
   limit = 20,
+  serverWide = true,
 ): Promise<SyncRequestView[]> {
   await log.flush()
-  return (await recentSyncRequestRows(log.data, store.id, limit)).map((r) => ({
+  return (await recentSyncRequestRows(log.data, store.id, limit, serverWide)).map((r) => ({
     storeId: r.store_id,
     at: r.at,
     keyId: r.key_id,

@@ -96,12 +96,12 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
     )
     return { base, timeZone: settings.timezone, ...today }
   },
-  async syncLog(ctx, { settings, base }, { scope: { store } }) {
+  async syncLog(ctx, { settings, base }, { scope: { store, allStores } }) {
     return {
       base,
       timeZone: settings.timezone,
       records: await recentSyncRecords(ctx.data, store, 10),
-      requests: await recentSyncRequests(ctx.callLog, store, 10),
+      requests: await recentSyncRequests(ctx.callLog, store, 10, allStores),
     }
   },
   async audit(ctx, { settings, base }, { scope: { store, allStores } }) {
