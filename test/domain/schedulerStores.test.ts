@@ -283,7 +283,7 @@ describe('each store at its own hour', () => {
       ['Sessions', '1'],
       ['Successful orders', '1'],
       ['Revenue', '$129.00'],
-      ['Settings', 'https://stats.acme.test/settings'],
+      ['Settings', 'https://stats.acme.test/stores/default/settings'],
     ])
     expect(lines('tokyo@acme.test', '[Analytics Sync] Success - 2026-11-30 06:00')).toEqual([
       ['Store', 'Acme Tokyo'],
@@ -295,7 +295,7 @@ describe('each store at its own hour', () => {
       ['Sessions', '2'],
       ['Successful orders', '1'],
       ['Revenue', '¥229'],
-      ['Settings', 'https://stats.acme.test/settings'],
+      ['Settings', 'https://stats.acme.test/stores/tokyo/settings'],
     ])
     // 7 days × 3 sessions; orders of 300 + 23 … 300 + 29.
     expect(lines('berlin@acme.test', '[Analytics Sync] Success - 2026-11-30 03:00')).toEqual([
@@ -308,7 +308,7 @@ describe('each store at its own hour', () => {
       ['Sessions', '21'],
       ['Successful orders', '7'],
       ['Revenue', '€2,282.00'],
-      ['Settings', 'https://stats.acme.test/settings'],
+      ['Settings', 'https://stats.acme.test/stores/berlin/settings'],
     ])
   })
 })
