@@ -150,6 +150,7 @@ function sender(): OutboxSender {
     mailer: configuredMailer(t.config, t.data),
     baseUrl: 'https://stats.acme.test',
     owner: 'node-1',
+    log: (l) => logs.push(l),
   })
 }
 
@@ -314,33 +315,42 @@ describe('each store at its own hour', () => {
 })
 
 /**
- * Makes the database refuse the inserts of one store into `table` with `message`, as a broken
- * disk or a violated constraint would (a trigger: the same refusal on both engines).
+ * Makes the database refuse one store's inserts into (or updates of) `table` with `message`, as a
+ * broken disk or a violated constraint would: a trigger, the same refusal on both engines. `also`
+ * narrows it (a condition on NEW and OLD).
  */
-async function refuseInserts(table: string, store: Store, message: string): Promise<void> {
+async function refuse(
+  table: string,
+  event: 'INSERT' | 'UPDATE',
+  store: Store,
+  message: string,
+  also?: string,
+): Promise<void> {
   const name = `refuse_${table}_${store.slug}`
+  const when = `NEW.store_id = ${store.id}${also ? ` AND ${also}` : ''}`
   if (onPostgres) {
     await t.data.run(
       `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${message}'; END $$`,
     )
     await t.data.run(
-      `CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW WHEN (NEW.store_id = ${store.id}) EXECUTE FUNCTION ${name}()`,
+      `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${name}()`,
     )
   } else {
     await t.data.run(
-      `CREATE TRIGGER ${name} BEFORE INSERT ON ${table} WHEN NEW.store_id = ${store.id} BEGIN SELECT RAISE(ABORT, '${message}'); END`,
+      `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} WHEN ${when} BEGIN SELECT RAISE(ABORT, '${message}'); END`,
     )
   }
 }
 
-async function acceptInserts(table: string, store: Store): Promise<void> {
+/** Takes `refuse`'s trigger away. */
+async function mend(table: string, store: Store): Promise<void> {
   await t.data.run(`DROP TRIGGER refuse_${table}_${store.slug}${onPostgres ? ` ON ${table}` : ''}`)
 }
 
 describe('a failing store', () => {
   test('one store whose claim cannot be written and one whose sync fails: both logged by slug, the third synced and mailed in the same tick, tick() does not throw', async () => {
-    await refuseInserts('sync_claims', stores.tokyo, 'tokyo claims refused')
-    await refuseInserts('sync_records', stores.berlin, 'berlin records refused')
+    await refuse('sync_claims', 'INSERT', stores.tokyo, 'tokyo claims refused')
+    await refuse('sync_records', 'INSERT', stores.berlin, 'berlin records refused')
     const sched = scheduler()
     // Tokyo's turn threw before it had an outcome; Berlin's sync failed and says so.
     expect(named(await sched.tick())).toEqual([
@@ -358,8 +368,8 @@ describe('a failing store', () => {
     expect(await syncRecords()).toEqual([['default', '2026-11-27', 'success', 'scheduler']])
 
     // Mended: Tokyo is synced at the next tick; Berlin's failed attempt waits its 15 minutes.
-    await acceptInserts('sync_claims', stores.tokyo)
-    await acceptInserts('sync_records', stores.berlin)
+    await mend('sync_claims', stores.tokyo)
+    await mend('sync_records', stores.berlin)
     t.clock.advance({ minutes: 14, seconds: 59 })
     expect(named(await sched.tick())).toEqual([
       ['default', '2026-11-27', 'done'],
@@ -378,6 +388,33 @@ describe('a failing store', () => {
       ['tokyo', '2026-11-28', 'success', 'scheduler'],
       ['berlin', '2026-11-16/2026-11-22', 'success', 'scheduler'],
     ])
+  })
+
+  test('a store whose emails the database will not lease again: logged by slug, the other stores’ emails sent and counted by the same run', async () => {
+    expect((await scheduler().tick()).map((o) => o.result)).toEqual(['synced', 'synced', 'synced'])
+    // Tokyo's row is taken with the others, but renewing its lease for the send is refused.
+    await refuse(
+      'outbox',
+      'UPDATE',
+      stores.tokyo,
+      'tokyo outbox refused',
+      'NEW.lease_owner = OLD.lease_owner',
+    )
+    const send = sender()
+    expect(await send.runOnce()).toEqual({ sent: 2, failed: 0, unsendable: 0, expired: 0 })
+    expect(logs).toEqual(['Outbox sender: store "tokyo": tokyo outbox refused\n'])
+    expect(sink.messages.map((m) => m.to.join()).toSorted()).toEqual([
+      'berlin@acme.test',
+      'ny@acme.test',
+    ])
+
+    // Mended, Tokyo's email goes once the lease the refused run held has run out (2 minutes).
+    await mend('outbox', stores.tokyo)
+    t.clock.advance({ minutes: 1, seconds: 59 })
+    expect(await send.runOnce()).toEqual({ sent: 0, failed: 0, unsendable: 0, expired: 0 })
+    t.clock.advance({ seconds: 1 })
+    expect(await send.runOnce()).toEqual({ sent: 1, failed: 0, unsendable: 0, expired: 0 })
+    expect(sink.messages.at(-1)?.to).toEqual(['tokyo@acme.test'])
   })
 })
 
