@@ -25,6 +25,8 @@ export type { Outcome }
 export interface NotificationPayload {
   outcome: Outcome
   store_name: string
+  /** The store's slug: the email links to that store's settings page (absent in older rows). */
+  store_slug?: string
   frequency: Frequency
   period: PeriodJson
   /** The instant of the sync, ISO 8601 UTC. */
@@ -81,13 +83,13 @@ export async function queueSyncNotification(
   sync: SyncOutcome,
   clock: Clock,
 ): Promise<boolean> {
-  const row = notificationRow(store.id, settings, sync, clock)
+  const row = notificationRow(store, settings, sync, clock)
   return row !== null && (await insertOutboxRow(q, row)) > 0
 }
 
 /** The outbox row of a finished sync, or null when the settings want no email for it. */
 function notificationRow(
-  storeId: number,
+  store: Store,
   settings: StoreSettings,
   sync: SyncOutcome,
   clock: Clock,
@@ -97,6 +99,7 @@ function notificationRow(
   const payload: NotificationPayload = {
     outcome: sync.outcome,
     store_name: settings.store_name,
+    store_slug: store.slug,
     frequency: sync.frequency,
     period: periodJson(sync.period),
     synced_at: sync.syncedAt.toString({ smallestUnit: 'millisecond' }),
@@ -114,7 +117,7 @@ function notificationRow(
   if (sync.error !== undefined) payload.error = sync.error
   const recipient = notificationRecipient(settings)
   return {
-    storeId,
+    storeId: store.id,
     frequency: sync.frequency,
     periodStart: sync.period.start.epochMilliseconds,
     outcome: sync.outcome,

@@ -16,6 +16,7 @@ import { randomBase62 } from '../lib/random.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { MailerResolver } from './mailer.ts'
 import { NO_SMTP, outboxPayload } from './notifications.ts'
+import { findStoreById } from './stores.ts'
 
 /** The first retry comes this long after a failure; each next one waits twice as long. */
 const FIRST_RETRY_MS = 10_000
@@ -130,7 +131,9 @@ export class OutboxSender {
     // Each store's emails go one after the other through its own SMTP server; the stores go at
     // once, so one store's slow or failing server never holds back another store's emails.
     const byStore = Map.groupBy(rows, (row) => row.store_id)
-    await Promise.all(
+    // Settled, not all: a store whose rows the database refuses ends its own emails only (they
+    // are retried once their lease runs out); the run still waits for the others' sends.
+    const ends = await Promise.allSettled(
       [...byStore.values()].map(async (mine) => {
         for (const row of mine) {
           // The batch's lease can run out while the rows before this one are sent (a slow server:
@@ -170,7 +173,19 @@ export class OutboxSender {
         }
       }),
     )
+    for (const [i, storeId] of [...byStore.keys()].entries()) {
+      const end = ends[i]
+      if (end?.status === 'rejected') await this.logStoreFailure(storeId, end.reason)
+    }
     return report
+  }
+
+  /** Logs why a store's emails stopped, naming the store by its slug (its id if unreadable). */
+  private async logStoreFailure(storeId: number, err: unknown): Promise<void> {
+    const store = await findStoreById(this.data, storeId).catch(() => null)
+    const name = store ? `"${store.slug}"` : String(storeId)
+    const message = err instanceof Error ? err.message : String(err)
+    this.log(`Outbox sender: store ${name}: ${message}\n`)
   }
 
   /** Asks for a run soon, e.g. right after a sync queued an email. */

@@ -250,7 +250,7 @@ describe('rendering', () => {
         '',
         'The figures are what POST /apiv1/analytics/sync returns for this period.',
         '',
-        'Settings: https://stats.acme.test/settings',
+        'Settings: https://stats.acme.test/stores/default/settings',
         '',
         '-- mida-export',
         '',
@@ -258,7 +258,7 @@ describe('rendering', () => {
     )
     expect(email.html).toContain('Acme &lt;Shop&gt;')
     expect(email.html).not.toContain('Acme <Shop>')
-    expect(email.html).toContain('<a href="https://stats.acme.test/settings">')
+    expect(email.html).toContain('<a href="https://stats.acme.test/stores/default/settings">')
     expect(email.html).toContain('$1,300.49')
   })
 

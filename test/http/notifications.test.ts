@@ -580,7 +580,7 @@ describe('end to end with the real SMTP server', () => {
       '[Analytics Sync] Success - 2026-11-29 15:00',
     ])
     expect(sink.messages[1]?.raw).toContain('2026-11-28 (daily')
-    expect(sink.messages[1]?.raw).toContain('https://stats.acme.test/settings')
+    expect(sink.messages[1]?.raw).toContain('https://stats.acme.test/stores/default/settings')
     expect(
       await t.data.all('SELECT period_label, trigger FROM sync_records ORDER BY period_start'),
     ).toEqual([

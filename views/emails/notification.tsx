@@ -57,7 +57,8 @@ export function notificationEmailModel(
     closing: success
       ? 'The figures are what POST /apiv1/analytics/sync returns for this period.'
       : 'API clients asking for this period get "Sync failed" until a sync succeeds; the server log has the details.',
-    settingsUrl: `${baseUrl.replace(/\/+$/, '')}/settings`,
+    // The store's own page: `/settings` is the first store of whoever opens it.
+    settingsUrl: `${baseUrl.replace(/\/+$/, '')}${p.store_slug ? `/stores/${p.store_slug}` : ''}/settings`,
   }
 }
 
