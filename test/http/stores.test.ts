@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { createOrResetAdmin } from '../../src/domain/admins.ts'
 import { nowMs } from '../../src/domain/clock.ts'
 import { Conflict } from '../../src/domain/errors.ts'
@@ -38,6 +38,9 @@ let a: Store
 let b: Store
 let keyA: string
 let keyB: string
+/** The ids of the two `looker` keys. */
+let keyIdA: number
+let keyIdB: number
 
 beforeEach(async () => {
   t = await createTestApp({
@@ -62,8 +65,9 @@ beforeEach(async () => {
     { api_enabled: 'true', shopify_webhook_secret: SECRET_B },
     t.clock,
   )
-  keyA = (await createApiKey(t.data, a, 'looker', 'export', t.clock)).secret
-  keyB = (await createApiKey(t.data, b, 'looker', 'export', t.clock)).secret
+  const issuedA = await createApiKey(t.data, a, 'looker', 'export', t.clock)
+  const issuedB = await createApiKey(t.data, b, 'looker', 'export', t.clock)
+  ;[keyA, keyIdA, keyB, keyIdB] = [issuedA.secret, issuedA.key.id, issuedB.secret, issuedB.key.id]
   server = listen(t.app)
 })
 
@@ -730,6 +734,29 @@ describe('deleting a store removes its rows and nothing else', () => {
     expect(refused.status).toBe(409)
     expect(refused.message).toBe('"default" is the only store: a server keeps at least one')
     expect(await snapshot()).toEqual(last)
+  })
+
+  test('calls of the sync API logged but not yet written when their store goes: dropped; the other calls of the batch are kept', async () => {
+    const errors = spyOn(console, 'error')
+    try {
+      await deleteStore(t.data, 'tokyo', t.clock, TEST_ACTOR)
+      // What a server holds in its call log when another process (or request) deletes a store.
+      const call = { at: nowMs(t.clock), address: '203.0.113.7', durationMs: 1, error: null }
+      t.core.callLog.add({ ...call, storeId: a.id, keyId: keyIdA, status: 200 })
+      t.core.callLog.add({ ...call, storeId: b.id, keyId: keyIdB, status: 200 })
+      t.core.callLog.add({ ...call, storeId: null, keyId: null, status: 401 })
+      t.core.callLog.add({ ...call, storeId: b.id, keyId: keyIdB, status: 403 })
+      await t.core.callLog.flush()
+      expect(
+        await t.data.all('SELECT store_id, key_id, status FROM sync_requests ORDER BY id'),
+      ).toEqual([
+        { store_id: a.id, key_id: keyIdA, status: 200 },
+        { store_id: null, key_id: null, status: 401 },
+      ])
+      expect(errors).not.toHaveBeenCalled()
+    } finally {
+      errors.mockRestore()
+    }
   })
 
   test('stores delete SLUG --yes on the command line, while the server runs; without --yes nothing goes', async () => {
