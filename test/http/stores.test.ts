@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { createOrResetAdmin } from '../../src/domain/admins.ts'
 import { nowMs } from '../../src/domain/clock.ts'
+import { CollectQueue } from '../../src/domain/collect.ts'
 import { Conflict } from '../../src/domain/errors.ts'
 import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import { createApiKey, revokeApiKey } from '../../src/domain/keys.ts'
@@ -757,6 +758,40 @@ describe('deleting a store removes its rows and nothing else', () => {
     } finally {
       errors.mockRestore()
     }
+  })
+
+  test('tracker events queued when their store goes: dropped; the other stores’ events of the batch are written', async () => {
+    // The server's queue, holding its events until flushed (it flushes at the end of a turn).
+    const queue = new CollectQueue(t.data, t.core.openSessions, t.clock, {
+      delayMs: 60_000,
+      maxBatch: 500,
+    })
+    const event = (store: Store, visitorId: string) =>
+      queue.add({
+        storeId: store.id,
+        visitorId,
+        name: 'pageview',
+        url: 'https://shop.example/',
+        referrer: '',
+        userAgent: DESKTOP,
+      })
+    const settled = (p: Promise<void>) =>
+      p.then(
+        () => 'written',
+        (e: Error) => e.message,
+      )
+    const answers = [event(a, 'visitor-a1'), event(b, 'visitor-b1'), event(a, 'visitor-a2')].map(
+      settled,
+    )
+    await deleteStore(t.data, 'tokyo', t.clock, TEST_ACTOR)
+    await queue.flush()
+    expect(await Promise.all(answers)).toEqual(['written', 'written', 'written'])
+    expect(
+      await t.data.all('SELECT store_id, visitor_id FROM sessions ORDER BY visitor_id'),
+    ).toEqual([
+      { store_id: a.id, visitor_id: 'visitor-a1' },
+      { store_id: a.id, visitor_id: 'visitor-a2' },
+    ])
   })
 
   test('stores delete SLUG --yes on the command line, while the server runs; without --yes nothing goes', async () => {

@@ -223,7 +223,10 @@ export class PgIngest implements IngestEngine {
       const revisions = new Map<number, number>()
       const latest = new Map<string, SessionRecord>()
       for (const storeId of stores) {
-        revisions.set(storeId, await nextRevision(tx, storeId))
+        // A store deleted since its events arrived: they go with it, the others are written.
+        const [row] = await pgRows<{ data_revision: number }>(tx, NEXT_REVISION_SQL, [storeId])
+        if (!row) continue
+        revisions.set(storeId, row.data_revision)
         const rows = await pgRows<SessionRow>(tx, LATEST_SESSIONS, [storeId, byStore.get(storeId)])
         for (const row of rows) latest.set(`${storeId}:${row.visitor_id}`, sessionFromRow(row))
       }
@@ -243,8 +246,11 @@ export class PgIngest implements IngestEngine {
         },
         remember() {},
       })
-      for (const [storeId, sessions, stored] of writes)
-        await upsertSessions(tx, storeId, sessions, at, revisions.get(storeId) ?? 0, stored, true)
+      for (const [storeId, sessions, stored] of writes) {
+        const revision = revisions.get(storeId)
+        if (revision !== undefined)
+          await upsertSessions(tx, storeId, sessions, at, revision, stored, true)
+      }
       return value
     })
     for (const storeId of stores) this.data.cache.forget(revisionKey(storeId))
