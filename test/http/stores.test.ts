@@ -794,6 +794,35 @@ describe('deleting a store removes its rows and nothing else', () => {
     ])
   })
 
+  test('a store created after a deleted one starts empty: nothing of the deleted store’s sessions carries over', async () => {
+    const pageview = (store: Store, path: string) =>
+      fetch(`${server.url}/apiv1/collect`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': DESKTOP },
+        body: JSON.stringify({
+          store: store.trackingId,
+          visitor: 'visitor-0001',
+          event: 'pageview',
+          url: `${ORIGIN_B}${path}`,
+        }),
+      })
+    // The same storefront (its visitors' ids with it) leaves the server and comes back.
+    expect((await pageview(b, '/old-1')).status).toBe(204)
+    expect((await pageview(b, '/old-2')).status).toBe(204)
+    // Deleted as a server deletes stores (the command line, beside it); added again in-process,
+    // as the settings page's "Add store" does.
+    expect((await cli(['stores', 'delete', 'tokyo', '--yes'])).code).toBe(0)
+    const again = await createStore(t.data, { slug: 'tokyo-again' }, t.clock, TEST_ACTOR)
+    expect((await pageview(again, '/new')).status).toBe(204)
+    expect(
+      await t.data.all(
+        'SELECT store_id, visitor_id, pageviews, landing_page FROM sessions ORDER BY store_id',
+      ),
+    ).toEqual([
+      { store_id: again.id, visitor_id: 'visitor-0001', pageviews: 1, landing_page: '/new' },
+    ])
+  })
+
   test('stores delete SLUG --yes on the command line, while the server runs; without --yes nothing goes', async () => {
     const before = await filled()
     expect(await cli(['stores', 'delete', 'tokyo'])).toEqual({
