@@ -163,9 +163,12 @@ const LATEST_SESSIONS = `SELECT DISTINCT ON (visitor_id) id, visitor_id, started
   FROM sessions WHERE store_id = $1 AND visitor_id = ANY($2::text[])
   ORDER BY visitor_id, started_at DESC, ended_at DESC, id DESC`
 
+// The calls of stores that still exist: a store deleted (by another process too) while its calls
+// waited would fail the whole batch.
 const INSERT_CALL = `INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms,
     error) SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::text[], $5::int8[],
-    $6::float8[], $7::text[])`
+    $6::float8[], $7::text[]) AS c (store_id, at, key_id, address, status, duration_ms, error)
+  WHERE c.store_id IS NULL OR c.store_id IN (SELECT id FROM stores)`
 
 /** PostgreSQL's ingest engine. */
 export class PgIngest implements IngestEngine {
@@ -220,7 +223,10 @@ export class PgIngest implements IngestEngine {
       const revisions = new Map<number, number>()
       const latest = new Map<string, SessionRecord>()
       for (const storeId of stores) {
-        revisions.set(storeId, await nextRevision(tx, storeId))
+        // A store deleted since its events arrived: they go with it, the others are written.
+        const [row] = await pgRows<{ data_revision: number }>(tx, NEXT_REVISION_SQL, [storeId])
+        if (!row) continue
+        revisions.set(storeId, row.data_revision)
         const rows = await pgRows<SessionRow>(tx, LATEST_SESSIONS, [storeId, byStore.get(storeId)])
         for (const row of rows) latest.set(`${storeId}:${row.visitor_id}`, sessionFromRow(row))
       }
@@ -240,8 +246,11 @@ export class PgIngest implements IngestEngine {
         },
         remember() {},
       })
-      for (const [storeId, sessions, stored] of writes)
-        await upsertSessions(tx, storeId, sessions, at, revisions.get(storeId) ?? 0, stored, true)
+      for (const [storeId, sessions, stored] of writes) {
+        const revision = revisions.get(storeId)
+        if (revision !== undefined)
+          await upsertSessions(tx, storeId, sessions, at, revision, stored, true)
+      }
       return value
     })
     for (const storeId of stores) this.data.cache.forget(revisionKey(storeId))
@@ -271,10 +280,13 @@ export class PgIngest implements IngestEngine {
           const [row] = await pgRows<{ id: number }>(
             tx,
             `INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error,
-               count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+               count) SELECT * FROM (VALUES ($1::int8, $2::int8, $3::int8, $4::text, $5::int8,
+               $6::float8, $7::text, $8::int8)) AS c (store_id, at, key_id, address, status,
+               duration_ms, error, count)
+             WHERE c.store_id IS NULL OR c.store_id IN (SELECT id FROM stores) RETURNING id`,
             [e.storeId, e.at, e.keyId, e.address, e.status, e.durationMs, e.error, run.count],
           )
-          ids.push(row!.id)
+          ids.push(row?.id ?? null)
         } else {
           await tx.unsafe('UPDATE sync_requests SET count = $1 WHERE id = $2', [
             run.count,

@@ -9,8 +9,16 @@ import { PRUNE_CALL_LOG_SQL } from '../requestLog.ts'
 
 const ROWS_PER_STATEMENT = 50
 const COLUMNS = 7
-const INSERT =
-  'INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error) VALUES '
+/**
+ * `INSERT … SELECT` from the rows' VALUES, keeping the calls of stores that still exist: a store
+ * deleted (by another process too) while its calls waited would fail the whole batch.
+ */
+const insertRows = (
+  values: string,
+  columns = 'store_id, at, key_id, address, status, duration_ms, error',
+) =>
+  `INSERT INTO sync_requests (${columns}) SELECT * FROM (VALUES ${values})
+   WHERE column1 IS NULL OR column1 IN (SELECT id FROM stores)`
 
 function put(e: CallLogRow, into: (string | number | null)[], at: number): void {
   into[at] = e.storeId
@@ -29,8 +37,10 @@ function put(e: CallLogRow, into: (string | number | null)[], at: number): void 
  */
 export function writeCallLog(db: Database, batch: CallLogBatch): (number | null)[] {
   const { entries, refusals } = batch
-  const many = db.query(INSERT + Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', '))
-  const one = db.query(`${INSERT}(?, ?, ?, ?, ?, ?, ?)`)
+  const many = db.query(
+    insertRows(Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')),
+  )
+  const one = db.query(insertRows('(?, ?, ?, ?, ?, ?, ?)'))
   return db.transaction(() => {
     const params: (string | number | null)[] = new Array(ROWS_PER_STATEMENT * COLUMNS)
     let i = 0
@@ -49,11 +59,10 @@ export function writeCallLog(db: Database, batch: CallLogBatch): (number | null)
         put(run.entry, row, 0)
         const inserted = db
           .query<{ id: number }, (string | number | null)[]>(
-            `INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms, error,
-               count) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+            `${insertRows('(?, ?, ?, ?, ?, ?, ?, ?)', 'store_id, at, key_id, address, status, duration_ms, error, count')} RETURNING id`,
           )
           .get(...row, run.count)
-        ids.push(inserted!.id)
+        ids.push(inserted?.id ?? null)
       } else {
         db.query('UPDATE sync_requests SET count = ? WHERE id = ?').run(run.count, run.rowId)
         ids.push(null)

@@ -72,6 +72,9 @@ export function recordTrackerBatch<T>(
 ): T {
   const known = openSessions.current(db)
   const latest = db.query<SessionRow, [number, string]>(LATEST_SESSION_SQL)
+  const exists = db.query<{ id: number }, [number]>('SELECT id FROM stores WHERE id = ?')
+  // Stores deleted since their events arrived: the events go with them, the others are written.
+  const gone = new Set<number>()
   const remembered: [string, SessionRecord][] = []
   const batch: TrackerBatch = {
     latest(storeId, visitorId) {
@@ -80,9 +83,13 @@ export function recordTrackerBatch<T>(
       const row = latest.get(storeId, visitorId)
       return row ? sessionFromRow(row) : null
     },
-    write: (storeId, sessions, stored) => writeSessions(db, storeId, sessions, at, stored),
+    write(storeId, sessions, stored) {
+      if (exists.get(storeId)) return writeSessions(db, storeId, sessions, at, stored)
+      gone.add(storeId)
+      return { inserted: 0, updated: 0 }
+    },
     remember(storeId, visitorId, session) {
-      remembered.push([`${storeId}:${visitorId}`, session])
+      if (!gone.has(storeId)) remembered.push([`${storeId}:${visitorId}`, session])
     },
   }
   const result = db.transaction(() => work(batch)).immediate()
