@@ -428,3 +428,26 @@ describe('several stores on a phone', () => {
     await context.close()
   })
 })
+
+describe('renaming a store', () => {
+  test('a Save renames the store in the switcher: its summary and its menu entry', async () => {
+    await twoStores()
+    await createStore(t.data, { slug: 'corner', name: 'Corner Shop', currency: 'USD' }, t.clock, {
+      actor: 'cli',
+      address: null,
+    })
+    const { context, r, page } = await openAt(DESKTOP, '/stores/corner/settings')
+    await page.getByLabel('Store name').fill('Corner Deli')
+    await page.getByRole('button', { name: 'Save', exact: true }).click()
+    await isVisible(page.locator('#save-status .save-ok'))
+    await hasText(page.locator('#topbar-store-name'), 'Corner Deli')
+    await page.locator('#store-switcher summary').click()
+    await hasText(page.locator('#store-switcher a[aria-current="page"]'), 'Corner Deli corner')
+    expect(await texts(menuLinks(page))).not.toContain('Corner Shop corner')
+    // The switcher still works after its redraw: it leads to another store.
+    await page.getByRole('link', { name: /^Harbour Books/ }).click()
+    await page.waitForURL(`${server.url}/stores/harbour/settings`)
+    expect(r.problems).toEqual([])
+    await context.close()
+  })
+})
