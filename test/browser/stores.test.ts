@@ -108,6 +108,15 @@ describe('the store switcher', () => {
     const { context, r, page } = await openAt(DESKTOP, '/settings')
     await hasText(page.locator('#store-switcher summary'), MAIN_NAME)
     await isHidden(menuLinks(page).first())
+    // The keyboard reaches it first, outlined, and Enter opens and closes it.
+    await page.keyboard.press('Tab')
+    const summary = page.locator('#store-switcher summary')
+    expect(await summary.evaluate((s) => s === document.activeElement)).toBe(true)
+    expect(await summary.evaluate((s) => getComputedStyle(s).outlineStyle)).toBe('solid')
+    await page.keyboard.press('Enter')
+    await isVisible(menuLinks(page).first())
+    await page.keyboard.press('Enter')
+    await isHidden(menuLinks(page).first())
     await page.locator('#store-switcher summary').click()
     await isVisible(menuLinks(page).first())
     expect(await texts(menuLinks(page))).toEqual([
