@@ -117,6 +117,13 @@ describe('the store switcher', () => {
     await isVisible(menuLinks(page).first())
     await page.keyboard.press('Enter')
     await isHidden(menuLinks(page).first())
+    // A click beside the open menu closes it, and reaches nothing underneath (a section link).
+    await page.locator('#store-switcher summary').click()
+    await isVisible(menuLinks(page).first())
+    const link = (await page.locator('.section-nav a[href="#section-sync"]').boundingBox())!
+    await page.mouse.click(link.x + link.width / 2, link.y + link.height / 2)
+    await isHidden(menuLinks(page).first())
+    expect(page.url()).toBe(`${server.url}/settings`)
     await page.locator('#store-switcher summary').click()
     await isVisible(menuLinks(page).first())
     expect(await texts(menuLinks(page))).toEqual([
