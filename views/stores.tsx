@@ -23,9 +23,9 @@ export function StoreSwitcher({
           <li>
             <a href={s.href} aria-current={s.slug === current ? 'page' : undefined}>
               <span safe>{s.name}</span>{' '}
-              <small class="muted" safe>
+              <span class="muted store-slug" safe>
                 {s.slug}
-              </small>
+              </span>
             </a>
           </li>
         ))}
