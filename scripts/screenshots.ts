@@ -1,11 +1,13 @@
-// Writes the README's screenshots of the settings page (PNG) from demo data, using a temporary
-// data directory, the real server on a free port and Chromium:
+// Writes the README's screenshots of the settings page and of several stores (the switcher,
+// /stores) (PNG) from demo data, using a temporary data directory, the real server on a free
+// port and Chromium:
 //   bun scripts/screenshots.ts [OUT_DIR]      (OUT_DIR: docs/screenshots by default)
 import { mkdirSync } from 'node:fs'
 import type { Browser } from 'playwright-core'
 import { createOrResetAdmin, startSession } from '../src/domain/admins.ts'
 import { generateDemo } from '../src/domain/demo.ts'
 import { createApiKey } from '../src/domain/keys.ts'
+import { createStore } from '../src/domain/stores.ts'
 import { syncPeriod } from '../src/domain/sync.ts'
 import { launchBrowser } from '../test/browser.ts'
 import { createTestApp, listen } from '../test/utils.ts'
@@ -90,6 +92,30 @@ try {
   await darkMobile.goto(`${server.url}/settings#section-sync-log`)
   await darkMobile.screenshot({ path: `${OUT}/settings-phone-dark.png` })
   await darkPhone.close()
+
+  // Two more stores, in euros and pounds: the switcher and /stores.
+  for (const store of [
+    { slug: 'acme-europe', name: 'Acme Europe', timezone: 'Europe/Berlin', currency: 'EUR' },
+    { slug: 'acme-uk', name: 'Acme UK', timezone: 'Europe/London', currency: 'GBP' },
+  ]) {
+    const created = await createStore(t.data, store, t.clock, { actor: 'cli', address: null })
+    const dailySessions = store.currency === 'EUR' ? 180 : 90
+    const seed = store.currency === 'EUR' ? 11 : 3
+    await generateDemo(t.data, created, store.timezone, { days: 30, seed, dailySessions }, t.clock)
+  }
+  const stores = await browser.newContext({ viewport: { width: 1366, height: 900 } })
+  await stores.addCookies([cookie])
+  const storesPage = await stores.newPage()
+  await storesPage.goto(`${server.url}/settings`)
+  await storesPage.locator('#store-switcher summary').click()
+  await storesPage.locator('#store-switcher ul').waitFor()
+  await storesPage.screenshot({
+    path: `${OUT}/store-switcher.png`,
+    clip: { x: 0, y: 0, width: 1366, height: 520 },
+  })
+  await storesPage.goto(`${server.url}/stores`)
+  await storesPage.screenshot({ path: `${OUT}/stores.png`, fullPage: true })
+  await stores.close()
 
   // A fresh install: no data yet, the API still deactivated.
   const fresh = await createTestApp({

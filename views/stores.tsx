@@ -6,14 +6,15 @@ import type { StoreChoice } from './settings/types.ts'
 import { Table } from './table.tsx'
 
 /**
- * The top bar's store switcher: the store shown (its name as `children`), and a menu of the
- * stores this admin may open, plus "All stores" (`/stores`). A `<details>` menu: no script.
+ * The top bar's store switcher: the store shown (its name as `children`; `current` its slug, none
+ * on `/stores`), and a menu of the stores this admin may open, plus "All stores" (`/stores`).
+ * A `<details>` menu: no script.
  */
 export function StoreSwitcher({
   current,
   stores,
   children,
-}: PropsWithChildren<{ current: string; stores: StoreChoice[] }>) {
+}: PropsWithChildren<{ current?: string; stores: StoreChoice[] }>) {
   return (
     <details class="dropdown store-switcher" id="store-switcher">
       <summary aria-label="Switch store">{children}</summary>
@@ -22,14 +23,16 @@ export function StoreSwitcher({
           <li>
             <a href={s.href} aria-current={s.slug === current ? 'page' : undefined}>
               <span safe>{s.name}</span>{' '}
-              <small class="muted" safe>
+              <span class="muted store-slug" safe>
                 {s.slug}
-              </small>
+              </span>
             </a>
           </li>
         ))}
         <li>
-          <a href="/stores">All stores</a>
+          <a href="/stores" aria-current={current === undefined ? 'page' : undefined}>
+            All stores
+          </a>
         </li>
       </ul>
     </details>
@@ -75,12 +78,12 @@ function Trend({ current, previous }: { current: number; previous: number }) {
   )
 }
 
-/** A figure and its trend against the period before. */
+/** A figure and its trend against the period before (one element: a card's line on a phone). */
 function Figure({ text, current, previous }: { text: string; current: number; previous: number }) {
   return (
-    <>
+    <span>
       <span safe>{text}</span> <Trend current={current} previous={previous} />
-    </>
+    </span>
   )
 }
 
@@ -100,10 +103,11 @@ function totalsOf(rows: StoreRowModel[]) {
 function AddStoreForm({ model }: { model: StoresPageModel }) {
   const v = model.form?.values ?? {}
   return (
-    <article id="add-store">
-      <header>
-        <h2>Add store</h2>
-      </header>
+    <section id="add-store" class="card" aria-labelledby="title-add-store">
+      <h2 id="title-add-store">Add store</h2>
+      <p class="intro">
+        A store of its own: its own settings, API keys, tracking id, data and emails.
+      </p>
       {model.form ? (
         <p class="error" role="alert" safe>
           {model.form.error}
@@ -145,7 +149,7 @@ function AddStoreForm({ model }: { model: StoresPageModel }) {
         </div>
         <button type="submit">Add store</button>
       </form>
-    </article>
+    </section>
   )
 }
 
@@ -158,7 +162,9 @@ export function StoresPage({ model }: { model: StoresPageModel }) {
         <div class="container topbar-inner">
           <div class="brand">
             <strong>Analytics API Data Export</strong>
-            <small>All stores</small>
+            <StoreSwitcher stores={model.rows}>
+              <small>All stores</small>
+            </StoreSwitcher>
           </div>
           <div class="topbar-actions">
             <form method="post" action="/logout" class="logout">
@@ -188,7 +194,7 @@ export function StoresPage({ model }: { model: StoresPageModel }) {
           empty="No store to show."
           rows={model.rows.map((r) => (
             <tr id={`store-${r.slug}`}>
-              <td>
+              <td class="store-name">
                 <a href={r.href} safe>
                   {r.name}
                 </a>{' '}
@@ -197,10 +203,12 @@ export function StoresPage({ model }: { model: StoresPageModel }) {
                 </small>
               </td>
               <td>
-                <span safe>{r.periodLabel}</span>{' '}
-                <small class="muted" safe>
-                  {`${r.frequency}, ${r.timeZone}`}
-                </small>
+                <span>
+                  <span safe>{r.periodLabel}</span>{' '}
+                  <small class="muted" safe>
+                    {`${r.frequency}, ${r.timeZone}`}
+                  </small>
+                </span>
               </td>
               <td>
                 <Figure

@@ -69,6 +69,15 @@ function TopbarStoreName({ view }: { view: SettingsView }) {
   )
 }
 
+/** The top bar's switcher, named for this store; a Save redraws it (its menu names the store too). */
+function TopbarSwitcher({ view }: { view: SettingsView }) {
+  return (
+    <StoreSwitcher current={view.store.slug} stores={view.stores}>
+      <TopbarStoreName view={view} />
+    </StoreSwitcher>
+  )
+}
+
 /**
  * The values the form was rendered with (secrets aside, the form never shows them): a Save
  * writes only the fields that differ from these, and reports a field changed elsewhere meanwhile.
@@ -97,7 +106,7 @@ export const SAVE_RESULT_MODELS = sectionModels(SAVED_SECTIONS)
 /**
  * The answer to an htmx Save: the status for the top bar, every section with fields rendered
  * again (saved values, or what was typed with the errors), the values the form now stands on,
- * the store name in the top bar, and the tab title (htmx takes it from `<title>`).
+ * the store switcher (the store's name), and the tab title (htmx takes it from `<title>`).
  */
 export function SaveResult({ view, ok }: { view: SettingsView; ok: boolean }) {
   return (
@@ -112,8 +121,8 @@ export function SaveResult({ view, ok }: { view: SettingsView; ok: boolean }) {
       <hx-partial hx-target="#settings-loaded" hx-swap="outerHTML">
         <LoadedValues view={view} />
       </hx-partial>
-      <hx-partial hx-target="#topbar-store-name" hx-swap="outerHTML">
-        <TopbarStoreName view={view} />
+      <hx-partial hx-target="#store-switcher" hx-swap="outerHTML">
+        <TopbarSwitcher view={view} />
       </hx-partial>
     </>
   )
@@ -133,9 +142,7 @@ export function SettingsPage({
         <div class="container topbar-inner">
           <div class="brand">
             <strong>Analytics API Data Export</strong>
-            <StoreSwitcher current={view.store.slug} stores={view.stores}>
-              <TopbarStoreName view={view} />
-            </StoreSwitcher>
+            <TopbarSwitcher view={view} />
           </div>
           <div class="topbar-actions">
             <span class="unsaved" id="unsaved" hidden>
