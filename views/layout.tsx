@@ -36,3 +36,15 @@ export function Layout({ title, csrfToken, bodyClass, children }: PropsWithChild
     </html>
   )
 }
+
+/** The top bar's Log out: a POST with the session's CSRF token (a link could be forged). */
+export function LogoutForm({ csrfToken }: { csrfToken: string }) {
+  return (
+    <form method="post" action="/logout" class="logout">
+      <input type="hidden" name="_csrf" value={csrfToken} />
+      <button type="submit" class="secondary outline">
+        Log out
+      </button>
+    </form>
+  )
+}

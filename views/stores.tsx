@@ -1,7 +1,7 @@
 import type { PropsWithChildren } from '@kitajs/html'
 import type { Headline } from '../src/domain/dashboard.ts'
 import { formatCount, formatMoney, formatPercent } from '../src/lib/format.ts'
-import { Layout } from './layout.tsx'
+import { Layout, LogoutForm } from './layout.tsx'
 import type { StoreChoice } from './settings/types.ts'
 import { Table } from './table.tsx'
 
@@ -77,6 +77,14 @@ function Trend({ current, previous }: { current: number; previous: number }) {
     </small>
   )
 }
+
+/** The headline figures, in the table's order, each with how it is written. */
+const HEADLINE_COLUMNS: [keyof Headline, (value: number, currency: string) => string][] = [
+  ['sessions', formatCount],
+  ['orders', formatCount],
+  ['revenue', formatMoney],
+  ['conversion', formatPercent],
+]
 
 /** A figure and its trend against the period before (one element: a card's line on a phone). */
 function Figure({ text, current, previous }: { text: string; current: number; previous: number }) {
@@ -167,12 +175,7 @@ export function StoresPage({ model }: { model: StoresPageModel }) {
             </StoreSwitcher>
           </div>
           <div class="topbar-actions">
-            <form method="post" action="/logout" class="logout">
-              <input type="hidden" name="_csrf" value={model.csrfToken} />
-              <button type="submit" class="secondary outline">
-                Log out
-              </button>
-            </form>
+            <LogoutForm csrfToken={model.csrfToken} />
           </div>
         </div>
       </header>
@@ -210,34 +213,15 @@ export function StoresPage({ model }: { model: StoresPageModel }) {
                   </small>
                 </span>
               </td>
-              <td>
-                <Figure
-                  text={formatCount(r.current.sessions)}
-                  current={r.current.sessions}
-                  previous={r.previous.sessions}
-                />
-              </td>
-              <td>
-                <Figure
-                  text={formatCount(r.current.orders)}
-                  current={r.current.orders}
-                  previous={r.previous.orders}
-                />
-              </td>
-              <td>
-                <Figure
-                  text={formatMoney(r.current.revenue, r.currency)}
-                  current={r.current.revenue}
-                  previous={r.previous.revenue}
-                />
-              </td>
-              <td>
-                <Figure
-                  text={formatPercent(r.current.conversion)}
-                  current={r.current.conversion}
-                  previous={r.previous.conversion}
-                />
-              </td>
+              {HEADLINE_COLUMNS.map(([key, format]) => (
+                <td>
+                  <Figure
+                    text={format(r.current[key], r.currency)}
+                    current={r.current[key]}
+                    previous={r.previous[key]}
+                  />
+                </td>
+              ))}
             </tr>
           ))}
         />

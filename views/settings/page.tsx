@@ -1,6 +1,6 @@
 import { SECRET_SETTINGS, SETTING_KEYS, settingFormValue } from '../../src/domain/settings.ts'
 import { attrText } from '../fields.tsx'
-import { Layout } from '../layout.tsx'
+import { Layout, LogoutForm } from '../layout.tsx'
 import { StoreSwitcher } from '../stores.tsx'
 import { SETTINGS_SECTIONS, sectionModels } from './sections.tsx'
 import type { SettingsSection, SettingsView } from './types.ts'
@@ -154,12 +154,7 @@ export function SettingsPage({
             <button type="submit" form="settings-form" id="save-button">
               Save
             </button>
-            <form method="post" action="/logout" class="logout">
-              <input type="hidden" name="_csrf" value={view.csrfToken} />
-              <button type="submit" class="secondary outline">
-                Log out
-              </button>
-            </form>
+            <LogoutForm csrfToken={view.csrfToken} />
           </div>
         </div>
       </header>
