@@ -1,7 +1,7 @@
 // Several stores in one database (issue 18): BENCH_STORES stores (100) of BENCH_SESSIONS_PER_STORE
 // sessions (10 000) each, beside a database of one such store, on SQLite (and on PostgreSQL when
 // its server programs are installed: a throw-away durable cluster, as bench/postgres.ts starts,
-// the databases copied in with `db copy`). Each database serves from a process of its own:
+// the databases written by the same writers). Each database serves from a process of its own:
 //   - the scheduler's catch-up at start: every store's due period, synced by the first tick;
 //   - cold syncs: a past day of each store, one call at a time (a date never synced before);
 //   - stored answers: the same calls after a restart (the records read, nothing remembered);
@@ -13,7 +13,7 @@
 // real clock, so "yesterday" holds data), ~3 % of them ordering, each store in its own time zone.
 // The built databases are kept in bench/out/ for the day; each run works on a copy of them.
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { type Data, SqliteData } from '../src/db/data.ts'
 import { openDatabase } from '../src/db/database.ts'
@@ -68,27 +68,16 @@ interface StoreInfo {
 }
 
 /**
- * Builds once a day (then reuses) a data dir of `count` stores of `perStore` sessions each,
- * written by the import's writers a store at a time, with an export key per store; returns the
- * dir and its stores.
+ * Writes `count` stores of `perStore` sessions each (over the 30 days before `end`) into `data`
+ * by the import's writers, a store at a time, with an export key per store; returns the stores.
  */
-async function buildStores(
+async function fillStores(
+  data: Data,
   count: number,
   perStore: number,
-): Promise<{ dir: string; stores: StoreInfo[] }> {
-  const end = Math.floor(Date.now() / HOUR_MS) * HOUR_MS
-  const name = `stores-${count}x${perStore}`
-  const dir = join(OUT, `${name}-${new Date(end).toISOString().slice(0, 10)}`)
-  const manifest = join(dir, 'stores.json')
-  if (exists(manifest)) return { dir, stores: JSON.parse(readFileSync(manifest, 'utf8')) }
-  // Yesterday's build (its data a day short) and a half-built one go.
-  for (const old of readdirSync(OUT).filter((f) => f.startsWith(`${name}-`)))
-    rmSync(join(OUT, old), { recursive: true, force: true })
-  console.log(`building ${count} stores of ${perStore} sessions in ${dir} …`)
-  const started = performance.now()
+  end: number,
+): Promise<StoreInfo[]> {
   const clock = new FixedClock(new Date(end).toISOString())
-  const db = openDatabase(dir, { secretKey: undefined })
-  const data = new SqliteData(db)
   const perDay = Math.ceil(perStore / 30)
   const stores: StoreInfo[] = []
   for (let s = 0; s < count; s++) {
@@ -127,6 +116,32 @@ async function buildStores(
     const { secret } = await createApiKey(data, store, 'bench', 'export', clock)
     stores.push({ slug: store.slug, trackingId: store.trackingId, key: secret })
   }
+  return stores
+}
+
+/** The hour the data sets end at: now, to the hour (the server runs on the real clock). */
+const endHour = () => Math.floor(Date.now() / HOUR_MS) * HOUR_MS
+
+/**
+ * Builds once a day (then reuses) a data dir of `count` stores of `perStore` sessions each;
+ * returns the dir and its stores.
+ */
+async function buildStores(
+  count: number,
+  perStore: number,
+): Promise<{ dir: string; stores: StoreInfo[] }> {
+  const end = endHour()
+  const name = `stores-${count}x${perStore}`
+  const dir = join(OUT, `${name}-${new Date(end).toISOString().slice(0, 10)}`)
+  const manifest = join(dir, 'stores.json')
+  if (exists(manifest)) return { dir, stores: JSON.parse(readFileSync(manifest, 'utf8')) }
+  // Yesterday's build (its data a day short) and a half-built one go.
+  for (const old of readdirSync(OUT).filter((f) => f.startsWith(`${name}-`)))
+    rmSync(join(OUT, old), { recursive: true, force: true })
+  console.log(`building ${count} stores of ${perStore} sessions in ${dir} …`)
+  const started = performance.now()
+  const db = openDatabase(dir, { secretKey: undefined })
+  const stores = await fillStores(new SqliteData(db), count, perStore, end)
   db.exec('ANALYZE')
   db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   db.close()
@@ -430,11 +445,19 @@ async function measure(engine: string, multi: Target, one: Target) {
   const loads = [...current, ...preflight, ...Object.values(collect).flat()].flat()
   const errors = [...cold, ...stored, ...loads].reduce((sum, r) => sum + r.errors, 0)
   row('errors (non-2xx, socket), every load', [String(errors), ''])
+  machine()
 }
 
 const multi = await buildStores(STORES, PER_STORE)
 const single = await buildStores(1, PER_STORE)
-console.log(`machine: ${cpus()[0]?.model}, ${cpus().length} cores`)
+/** The machine, and how busy it is: other processes' load moves every figure. */
+const machine = () =>
+  console.log(
+    `machine: ${cpus()[0]?.model}, ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  )
+machine()
 
 if (ENGINES.includes('sqlite')) {
   // Each run on a copy: collect adds sessions, the syncs add records.
@@ -468,27 +491,25 @@ if (ENGINES.includes('postgres') && bin) {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130))
   const admin = new Bun.SQL({ url: cluster.url, max: 1 })
   const targets: Target[] = []
-  for (const [i, { dir, stores }] of [multi, single].entries()) {
+  // Written by the same writers as SQLite's (`db copy` would be quicker, but refuses the
+  // admin_stores table for now).
+  for (const [i, count] of [STORES, 1].entries()) {
     const name = `stores_bench_${i}`
     await admin.unsafe(`CREATE DATABASE ${name}`)
     const url = cluster.url.replace(/\/postgres$/, `/${name}`)
     const started = performance.now()
-    const copied = Bun.spawnSync(
-      [process.execPath, 'src/main.ts', 'db', 'copy', '--from', `sqlite:${dir}`, '--to', url],
-      { cwd: ROOT },
-    )
-    if (copied.exitCode !== 0) throw new Error(`db copy failed: ${copied.stderr.toString()}`)
-    const sql = new Bun.SQL({ url, max: 1 })
-    await sql.unsafe('VACUUM ANALYZE')
-    await sql.close()
+    const data = await openData({ dataDir: OUT, databaseUrl: url, secretKey: undefined })
+    const stores = await fillStores(data, count, PER_STORE, endHour())
+    await data.run('VACUUM ANALYZE')
+    await data.close()
     console.log(
-      `copied ${stores.length} store(s) into PostgreSQL in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `wrote ${count} store(s) of ${PER_STORE} sessions into PostgreSQL in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     )
     targets.push({
-      label: `postgres ${stores.length}`,
+      label: `postgres ${count}`,
       stores,
       flags: ['--database-url', url],
-      open: () => openData({ dataDir: dir, databaseUrl: url, secretKey: undefined }),
+      open: () => openData({ dataDir: OUT, databaseUrl: url, secretKey: undefined }),
       port: 18110 + i,
     })
   }
