@@ -62,11 +62,19 @@ export function exists(path: string): boolean {
 }
 
 /**
- * Writes a wrk script posting tracker pageviews for `trackingId` to OUT/`name`.lua; `visitor` is
- * Lua code that sets `v`, the visitor id. Returns its path.
+ * Writes a wrk script posting tracker pageviews to OUT/`name`.lua; `visitor` is Lua code that
+ * sets `v`, the visitor id, and `n`, its number. With several tracking ids, each visitor's events
+ * go to one of them (the `n % count`-th): the events are spread over the stores. Returns its path.
  */
-export function collectScript(name: string, trackingId: string, visitor: string): string {
+export function collectScript(
+  name: string,
+  trackingIds: string | readonly string[],
+  visitor: string,
+): string {
   const path = join(OUT, `${name}.lua`)
+  const stores = (typeof trackingIds === 'string' ? [trackingIds] : trackingIds)
+    .map((id) => JSON.stringify(id))
+    .join(', ')
   writeFileSync(
     path,
     `
@@ -75,9 +83,11 @@ wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
 wrk.headers["User-Agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 wrk.headers["Origin"] = "https://shop.example"
 local paths = { "/", "/products/a", "/collections/all", "/cart" }
+local stores = { ${stores} }
 request = function()
   ${visitor}
-  local body = '{"store":"${trackingId}","visitor":"' .. v .. '","event":"pageview","url":"https://shop.example' .. paths[math.random(1, 4)] .. '","referrer":""}'
+  local store = stores[n % #stores + 1]
+  local body = '{"store":"' .. store .. '","visitor":"' .. v .. '","event":"pageview","url":"https://shop.example' .. paths[math.random(1, 4)] .. '","referrer":""}'
   return wrk.format(nil, "/apiv1/collect", nil, body)
 end
 `,
@@ -85,12 +95,14 @@ end
   return path
 }
 
-/** The two visitor mixes of the collect benches, as Lua setting `v`. */
+/** The two visitor mixes of the collect benches, as Lua setting `v` (and `n`, its number). */
 export const COLLECT_MIXES = {
   /** A realistic mix: visits of 5 events of one visitor, one visit after another. */
   visits: `counter = (counter or 0) + 1
   prefix = prefix or string.format("%06d", math.random(0, 999999))
-  local v = string.format("visit%s%09d", prefix, math.floor(counter / 5))`,
+  local n = math.floor(counter / 5)
+  local v = string.format("visit%s%09d", prefix, n)`,
   /** The worst case: every event from one of 200 000 visitors drawn uniformly at random. */
-  uniform: 'local v = string.format("bench%08d", math.random(1, 200000))',
+  uniform: `local n = math.random(1, 200000)
+  local v = string.format("bench%08d", n)`,
 } as const

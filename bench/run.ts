@@ -9,6 +9,7 @@ const scripts = [
   'collect.ts',
   'startup.ts',
   'postgres.ts',
+  'stores.ts',
 ]
 const only = process.argv.slice(2)
 for (const script of scripts) {

@@ -24,7 +24,7 @@ const PER_DAY = 26_000
 const clock = new FixedClock(new Date(END_MS + 6 * 3_600_000).toISOString())
 
 /** A successful order for ~60 % of the sessions that reached checkout, created as they end. */
-function orderOf(s: SessionRecord, n: number, rand: () => number): OrderRecord | null {
+export function orderOf(s: SessionRecord, n: number, rand: () => number): OrderRecord | null {
   if (!s.reached_checkout || rand() >= 0.6) return null
   return {
     id: `o${n}`,

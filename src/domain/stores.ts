@@ -46,14 +46,19 @@ export async function ensureDefaultStore(data: Data, clock: Clock): Promise<Stor
   const first = (await allStores(data))[0]
   if (first) return first
   await insertStore(data, DEFAULT_SLUG, newTrackingId(), nowMs(clock))
+  // The list of stores (remembered) has one more: this connection's own write moves no signal.
+  data.cache.invalidate()
   const store = await storeBySlug(data, DEFAULT_SLUG)
   if (!store) throw new Error('The default store could not be created')
   return store
 }
 
-/** Every store, oldest first. */
-export function listStores(data: Data): Promise<Store[]> {
-  return allStores(data)
+/**
+ * Every store, oldest first; remembered until the stores change (the tracker's preflight and the
+ * webhook path without a tracking id ask on every request). Not to be changed by the caller.
+ */
+export function listStores(data: Data): Promise<readonly Store[]> {
+  return data.cache.load('stores', () => allStores(data))
 }
 
 const byIdKey = (id: number) => `store-by-id:${id}`
