@@ -23,6 +23,9 @@ export const SYNC_PATH = '/apiv1/analytics/sync'
 
 const SYNC_BODY_LIMIT = bodyLimitFor(SYNC_PATH)
 
+/** ETags whose response headers are kept: every store's current period, and some more. */
+const SERVED_HEADERS_KEPT = 1024
+
 /** The key a client sent, from any of the three accepted headers. */
 function presentedKey(headers: Headers): string | null {
   const direct = headers.get('x-mida-secret-key')?.trim() || headers.get('mida-api-key')?.trim()
@@ -105,14 +108,17 @@ function hasBody(request: Request): boolean {
  */
 export function syncHandler(ctx: AppContext) {
   const { clock } = ctx
-  // The headers of the last body served, built once per ETag.
-  let served: { etag: string; headers: Headers } | null = null
+  // The headers of the bodies served, built once per ETag (one per store and period asked for).
+  const served = new Map<string, Headers>()
   const headersFor = (etag: string) => {
-    if (served?.etag !== etag) {
-      const headers = new Headers({ 'content-type': 'application/json; charset=utf-8', etag })
-      served = { etag, headers }
+    let headers = served.get(etag)
+    if (!headers) {
+      // A bound on memory: past it, start over (a Headers is cheap to build again).
+      if (served.size >= SERVED_HEADERS_KEPT) served.clear()
+      headers = new Headers({ 'content-type': 'application/json; charset=utf-8', etag })
+      served.set(etag, headers)
     }
-    return served.headers
+    return headers
   }
 
   // A refusal of the key throttle (429) is counted in its address's row for the throttle window.
