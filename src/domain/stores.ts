@@ -73,8 +73,15 @@ export function cachedStoreById(data: Data, id: number): Store | null | undefine
   return data.cache.peek<Store | null>(byIdKey(id))
 }
 
-/** Finds the store that owns a tracking id, for the storefront tracker. */
+/** What a tracking id can be: printable ASCII (ours are `MIDA-` and 12 letters or digits). */
+const TRACKING_ID = /^[\x21-\x7e]{1,100}$/
+
+/**
+ * Finds the store that owns a tracking id (the tracker's `data-store`, a webhook's path), or
+ * null; text no tracking id can be (a NUL byte, which PostgreSQL refuses in text) is not looked up.
+ */
 export function findStoreByTrackingId(data: Data, trackingId: string): Promise<Store | null> {
+  if (!TRACKING_ID.test(trackingId)) return Promise.resolve(null)
   return data.cache.load(`store-by-tracking-id:${trackingId}`, () =>
     storeByTrackingId(data, trackingId),
   )

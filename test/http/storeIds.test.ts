@@ -46,3 +46,17 @@ test('a store added on /stores starts with no visitor of a deleted store, even w
     ),
   ).toEqual([{ visitor_id: 'visitor-1', pageviews: 1, landing_page: '/b' }])
 })
+
+test('a tracking id with a NUL byte is unknown (404), on PostgreSQL too, which refuses it in text', async () => {
+  const webhook = await t.request('/apiv1/webhooks/shopify/orders/%00Id', {
+    method: 'POST',
+    body: '{}',
+  })
+  expect([webhook.status, await webhook.json()]).toEqual([
+    404,
+    { success: false, error: 'No store has this tracking id' },
+  ])
+  const event = await pageview(`${t.store.trackingId}\u0000`, 'https://shop.example/')
+  expect(event.status).toBe(404)
+  expect(await t.data.all('SELECT id FROM sessions')).toEqual([])
+})
