@@ -41,7 +41,7 @@ export const ADMIN_OPTIONS: Record<string, OptionSpec> = {
  * keeps its limit). An unknown slug is refused with the list of slugs (exit 2).
  */
 async function storeLimit(rt: Runtime, p: Parsed): Promise<number[] | 'all' | undefined> {
-  const slugs = strs(p, 'store')
+  const slugs = [...new Set(strs(p, 'store'))]
   if (p.values['all-stores'] === true) {
     if (slugs.length > 0) throw new UsageError('--store and --all-stores exclude each other')
     return 'all'
@@ -84,7 +84,7 @@ export async function runAdmin(rt: Runtime, p: Parsed): Promise<number> {
         { storeId: null, actor: CLI_ACTOR, address: null },
         limit,
       )
-      if (first && created) await adoptAdminEmail(rt.data, admin.email, rt.clock)
+      if (first && created) await adoptAdminEmail(rt.data, admin, rt.clock)
       const stores = await storesOfAdmin(rt.data, admin)
       const seen = admin.allStores ? 'all' : stores.map((s) => s.slug)
       print(rt, { id: admin.id, email: admin.email, created, stores: seen }, () =>
@@ -150,7 +150,7 @@ export async function ensureAdminAtStartup(
     )
     // Seeded first, so the store email below is not taken for an initialised store.
     await initialiseSettings(data, store, clock)
-    await adoptAdminEmail(data, admin.email, clock)
+    await adoptAdminEmail(data, admin, clock)
     log(`Created admin ${admin.email} from MIDA_ADMIN_EMAIL/MIDA_ADMIN_PASSWORD.`)
     return
   }

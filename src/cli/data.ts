@@ -18,10 +18,11 @@ import { type OptionSpec, type Parsed, STORE_OPTION, str } from './args.ts'
 import { UsageError } from './io.ts'
 import { print, type Runtime, type StoreRuntime, table } from './runtime.ts'
 
-export const SETTINGS_HELP = `Usage: mida-export settings [set key=value …] [--json]
+export const SETTINGS_HELP = `Usage: mida-export settings [set key=value …] [--store SLUG] [--json]
 
 Prints the store settings, or changes them with the same validation as the settings page.
-Example: mida-export settings set timezone=America/New_York currency=USD api_enabled=true`
+Example: mida-export settings set timezone=America/New_York currency=USD api_enabled=true
+With several stores, name one: --store SLUG.`
 
 /** `settings` and `settings set key=value …`. */
 export async function runSettings(rt: StoreRuntime, p: Parsed): Promise<number> {
@@ -53,12 +54,13 @@ export async function runSettings(rt: StoreRuntime, p: Parsed): Promise<number> 
   return 0
 }
 
-export const IMPORT_HELP = `Usage: mida-export import sessions|orders FILE [--json]
+export const IMPORT_HELP = `Usage: mida-export import sessions|orders FILE [--store SLUG] [--json]
 
 Imports NDJSON (one JSON object a line; FILE "-" reads stdin); orders also from Shopify's orders
 CSV export (Orders > Export in the Shopify admin), recognised by its header line. Records are
 upserted by id, so running the same import twice changes nothing. Bad lines are reported with
-their line number and skipped; the command then exits 1. Prints inserted, updated, rejected.`
+their line number and skipped; the command then exits 1. Prints inserted, updated, rejected.
+With several stores, name the one the records go to: --store SLUG.`
 
 function summaryText(kind: RecordKind, s: ImportSummary): string {
   const lines = [
@@ -115,7 +117,7 @@ export const SYNC_OPTIONS: Record<string, OptionSpec> = {
   date: { type: 'string' },
 }
 
-export const SYNC_HELP = `Usage: mida-export sync [--frequency daily|weekly] [--date YYYY-MM-DD]
+export const SYNC_HELP = `Usage: mida-export sync [--frequency daily|weekly] [--date YYYY-MM-DD] [--store SLUG]
 
 Runs a sync now and prints the JSON body the API returns. Without --date: the last completed
 period; --frequency overrides the saved sync frequency for this run. As with the API, only a sync
@@ -150,7 +152,7 @@ export const STATS_OPTIONS: Record<string, OptionSpec> = {
   to: { type: 'string' },
 }
 
-export const STATS_HELP = `Usage: mida-export stats [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json]
+export const STATS_HELP = `Usage: mida-export stats [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--store SLUG] [--json]
 
 Prints the metrics (the sync "data" object) for whole store days from --from to --to, both
 included; today counts so far. Default: today. Records no sync and sends no email.`
@@ -186,7 +188,7 @@ export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   seed: { type: 'string' },
 }
 
-export const DEMO_HELP = `Usage: mida-export demo [--days N] [--seed S]
+export const DEMO_HELP = `Usage: mida-export demo [--days N] [--seed S] [--store SLUG]
 
 Fills the store with realistic demo sessions and orders for the N days before today (default 30)
 and today so far. The same seed and dates give the same data; running it again changes nothing.`

@@ -329,4 +329,13 @@ CREATE TABLE admin_stores (
 CREATE INDEX admin_stores_by_admin ON admin_stores (admin_id);
 `,
   },
+  {
+    version: 12,
+    name: 'the call log by key, for deleting a store',
+    sql: `
+-- Deleting a store deletes its keys, and each key's calls in the log lose it (ON DELETE SET NULL):
+-- without this index, one scan of the whole call log per key.
+CREATE INDEX sync_requests_by_key ON sync_requests (key_id) WHERE key_id IS NOT NULL;
+`,
+  },
 ]

@@ -113,4 +113,6 @@ export class ReadCache {
   }
 }
 
-const MAX_ENTRIES = 1000
+// A few entries per store in use (settings, revision, keys, the store, its current sync): room
+// for well over a thousand busy stores before it starts over.
+const MAX_ENTRIES = 20_000

@@ -21,7 +21,7 @@ import {
   spendSetupToken,
 } from '../db/admins.ts'
 import type { Data, Queries } from '../db/data.ts'
-import { allStores, setAdminStores } from '../db/stores.ts'
+import { adminStoreIds, allStores, setAdminStores } from '../db/stores.ts'
 import { randomBase62 } from '../lib/random.ts'
 import { type AuditActor, recordAudit } from './audit.ts'
 import { type Clock, nowMs } from './clock.ts'
@@ -151,14 +151,18 @@ export async function createOrResetAdmin(
 }
 
 /**
- * Makes the first admin's email the store email of every store that has none, so notifications
- * (which go to the store email when no Recipient is set) reach someone from the start. A store
- * email already set is kept.
+ * Makes the first admin's email the store email of every store it sees that has none, so
+ * notifications (which go to the store email when no Recipient is set) reach someone from the
+ * start. A store email already set is kept; a store the admin may not see is left alone (its
+ * emails would tell a limited admin another store's name and figures).
  */
-export async function adoptAdminEmail(data: Data, email: string, clock: Clock): Promise<void> {
-  for (const store of await allStores(data)) {
+export async function adoptAdminEmail(data: Data, admin: Admin, clock: Clock): Promise<void> {
+  const stores = await allStores(data)
+  const seen = admin.allStores ? null : new Set(await adminStoreIds(data, admin.id))
+  for (const store of stores) {
+    if (seen && !seen.has(store.id)) continue
     if ((await readSettings(data, store)).store_email === '') {
-      await updateSettings(data, store, { store_email: email }, clock)
+      await updateSettings(data, store, { store_email: admin.email }, clock)
     }
   }
 }
@@ -225,7 +229,7 @@ export async function createFirstAdmin(
     }
     return admin
   })
-  await adoptAdminEmail(data, admin.email, clock)
+  await adoptAdminEmail(data, admin, clock)
   return admin
 }
 

@@ -12,8 +12,8 @@ import { settingsHref, storeScope } from './storeScope.ts'
 /** Where each store's settings page and fragments are mounted (`settingsRoutes` and the rest). */
 export const STORE_PREFIX = '/stores/:slug'
 
-/** Stores whose figures are read at once for /stores (PostgreSQL's pool holds 10 connections). */
-const SUMMARIES_AT_ONCE = 8
+/** Stores whose figures are read at once for /stores: under half of PostgreSQL's pool of 10. */
+const SUMMARIES_AT_ONCE = 4
 
 /** The fields of "Add store". */
 const NEW_STORE_FIELDS = ['slug', 'name', 'timezone', 'currency'] as const

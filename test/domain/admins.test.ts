@@ -304,3 +304,54 @@ describe("the first admin's email as the store email", () => {
     }
   })
 })
+
+describe('the first admin limited to some stores', () => {
+  test('becomes the store email of its own stores only; a slug given twice counts once', async () => {
+    const { dir, cleanup } = tempDir()
+    try {
+      const env = await engineEnv()
+      const run = async (args: string[]) => {
+        const io = captureIo(dir, '', env)
+        const code = await runCli(
+          [...args, '--data-dir', dir],
+          io,
+          new FixedClock('2026-11-26T06:00:00Z'),
+        )
+        return { code, out: io.stdout(), err: io.stderr() }
+      }
+      expect((await run(['stores', 'create', 'outlet'])).code).toBe(0)
+      const bob = ['--email', 'bob@client.example', '--password', 'pass word 1']
+      const created = await run([
+        'admin',
+        'create',
+        ...bob,
+        '--store',
+        'outlet',
+        '--store',
+        'outlet',
+      ])
+      expect([created.code, created.err]).toEqual([0, ''])
+      const emails = JSON.parse((await run(['stores', 'list', '--json'])).out).map(
+        async (s: { slug: string }) => [
+          s.slug,
+          JSON.parse((await run(['settings', '--store', s.slug, '--json'])).out).store_email,
+        ],
+      )
+      // The default store's emails (its name and figures) never go to an admin who may not see it.
+      expect(await Promise.all(emails)).toEqual([
+        ['default', ''],
+        ['outlet', 'bob@client.example'],
+      ])
+      expect(JSON.parse((await run(['admin', 'list', '--json'])).out)).toEqual([
+        {
+          id: 1,
+          email: 'bob@client.example',
+          created_at: '2026-11-26T06:00:00Z',
+          stores: ['outlet'],
+        },
+      ])
+    } finally {
+      cleanup()
+    }
+  })
+})

@@ -164,11 +164,13 @@ const LATEST_SESSIONS = `SELECT DISTINCT ON (visitor_id) id, visitor_id, started
   ORDER BY visitor_id, started_at DESC, ended_at DESC, id DESC`
 
 // The calls of stores that still exist: a store deleted (by another process too) while its calls
-// waited would fail the whole batch.
+// waited would fail the whole batch. Their rows are locked against a delete until the batch
+// commits (FOR KEY SHARE): a delete under way is waited for, and its store's calls then left out.
 const INSERT_CALL = `INSERT INTO sync_requests (store_id, at, key_id, address, status, duration_ms,
     error) SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::text[], $5::int8[],
     $6::float8[], $7::text[]) AS c (store_id, at, key_id, address, status, duration_ms, error)
-  WHERE c.store_id IS NULL OR c.store_id IN (SELECT id FROM stores)`
+  WHERE c.store_id IS NULL
+    OR c.store_id IN (SELECT id FROM stores WHERE id = ANY($1::int8[]) FOR KEY SHARE)`
 
 /** PostgreSQL's ingest engine. */
 export class PgIngest implements IngestEngine {
@@ -283,7 +285,9 @@ export class PgIngest implements IngestEngine {
                count) SELECT * FROM (VALUES ($1::int8, $2::int8, $3::int8, $4::text, $5::int8,
                $6::float8, $7::text, $8::int8)) AS c (store_id, at, key_id, address, status,
                duration_ms, error, count)
-             WHERE c.store_id IS NULL OR c.store_id IN (SELECT id FROM stores) RETURNING id`,
+             WHERE c.store_id IS NULL
+               OR c.store_id IN (SELECT id FROM stores WHERE id = $1::int8 FOR KEY SHARE)
+             RETURNING id`,
             [e.storeId, e.at, e.keyId, e.address, e.status, e.durationMs, e.error, run.count],
           )
           ids.push(row?.id ?? null)
