@@ -60,6 +60,9 @@ export interface SendReport {
   expired: number
 }
 
+/** Why an email was not tried in a run: one of its store's failed first (tried at the next run). */
+const ANOTHER_FAILED = "not tried yet: this store's SMTP server failed an earlier email of this run"
+
 /**
  * Delivers the outbox: takes due rows under a lease (so two processes never send one twice),
  * sends each through the store's mailer, and records the answer or schedules a retry.
@@ -135,7 +138,15 @@ export class OutboxSender {
     // are retried once their lease runs out); the run still waits for the others' sends.
     const ends = await Promise.allSettled(
       [...byStore.values()].map(async (mine) => {
+        // After a failure, this store's other emails wait for the next run: a server that does
+        // not answer costs the run one SMTP timeout, not one per email, and the emails of the
+        // other stores that fall due meanwhile wait for that run at most.
+        let failed = false
         for (const row of mine) {
+          if (failed) {
+            await releaseOutboxRow(this.data, row.id, this.owner, ANOTHER_FAILED)
+            continue
+          }
           // The batch's lease can run out while the rows before this one are sent (a slow server:
           // a send may take a minute, SEND_TIMEOUT_MS in mailer.ts): renewed for this send, unless
           // another sender has taken the row over meanwhile (that one sends it).
@@ -169,6 +180,7 @@ export class OutboxSender {
               `Notification email ${row.id} not sent (attempt ${attempts}): ${message}${giveUp ? '; given up' : ''}\n`,
             )
             report.failed++
+            failed = true
           }
         }
       }),

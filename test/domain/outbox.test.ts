@@ -4,6 +4,8 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { FixedClock } from '../../src/domain/clock.ts'
 import { configuredMailer } from '../../src/domain/mailer.ts'
 import { OutboxSender } from '../../src/domain/outbox.ts'
+import { updateSettings } from '../../src/domain/settings.ts'
+import { createStore } from '../../src/domain/stores.ts'
 import { syncPeriod } from '../../src/domain/sync.ts'
 import { waitUntil } from '../reliability/child.ts'
 import { type SmtpSink, startSmtpSink } from '../smtp.ts'
@@ -94,5 +96,64 @@ describe('leases between senders', () => {
       { status: 'sent', attempts: 1, lease_owner: null },
       { status: 'sent', attempts: 1, lease_owner: null },
     ])
+  })
+})
+
+describe('a store whose SMTP server fails', () => {
+  test("its other emails wait for the next run, tried once each run; another store's go now", async () => {
+    stalls = 1 // the sink stalls no message in this test
+    // The default store's server: a port nothing listens on (the connection is refused).
+    const closed = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+    const deadPort = closed.port
+    closed.stop(true)
+    await updateSettings(t.data, t.store, { smtp_port: deadPort }, t.clock)
+    for (const [date, at] of [
+      ['2026-11-24', '2026-11-25T12:00:00Z'],
+      ['2026-11-25', NOW],
+    ] as const)
+      await queue(date, at)
+    const other = await createStore(t.data, { slug: 'other', timezone: 'UTC' }, t.clock, {
+      actor: 'cli',
+      address: null,
+    })
+    await updateSettings(
+      t.data,
+      other,
+      {
+        store_email: 'other@shop.example',
+        notify_success: true,
+        smtp_host: '127.0.0.1',
+        smtp_port: sink.port,
+        smtp_security: 'none',
+        smtp_from: 'mida@other.example',
+      },
+      t.clock,
+    )
+    await syncPeriod(
+      t.data,
+      other,
+      {
+        frequency: 'daily',
+        date: Temporal.PlainDate.from('2026-11-25'),
+        trigger: 'scheduler',
+        strictFrequency: false,
+      },
+      t.clock,
+    )
+    const report = await sender('sender-a').runOnce()
+    expect(report).toEqual({ sent: 1, failed: 1, unsendable: 0, expired: 0 })
+    expect(sink.messages.map((m) => m.to)).toEqual([['other@shop.example']])
+    // The first of the failing store's emails was tried; the other waits, untried and due.
+    const rows = await t.data.all<{ attempts: number; last_error: string; lease_owner: null }>(
+      'SELECT attempts, last_error, lease_owner FROM outbox WHERE store_id = ? ORDER BY id',
+      t.storeId,
+    )
+    expect(rows.map((r) => [r.attempts, r.lease_owner])).toEqual([
+      [1, null],
+      [0, null],
+    ])
+    expect(rows[1]!.last_error).toBe(
+      "not tried yet: this store's SMTP server failed an earlier email of this run",
+    )
   })
 })
