@@ -491,8 +491,7 @@ if (ENGINES.includes('postgres') && bin) {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130))
   const admin = new Bun.SQL({ url: cluster.url, max: 1 })
   const targets: Target[] = []
-  // Written by the same writers as SQLite's (`db copy` would be quicker, but refuses the
-  // admin_stores table for now).
+  // Written by the same writers as SQLite's, into a database of the bench's own cluster.
   for (const [i, count] of [STORES, 1].entries()) {
     const name = `stores_bench_${i}`
     await admin.unsafe(`CREATE DATABASE ${name}`)
