@@ -26,6 +26,20 @@ import { captureIo, engineEnv, openTestStore, type TestStore, tempDir } from '..
 let opened: TestStore | undefined
 let data: Data
 let clock: FixedClock
+/** Runs the command line on the data dir `dir` (and the test database), at a fixed time. */
+async function commandLineIn(dir: string) {
+  const env = await engineEnv()
+  return async (args: string[]) => {
+    const io = captureIo(dir, '', env)
+    const code = await runCli(
+      [...args, '--data-dir', dir],
+      io,
+      new FixedClock('2026-11-26T06:00:00Z'),
+    )
+    return { code, out: io.stdout(), err: io.stderr() }
+  }
+}
+
 const open = async () => {
   opened = await openTestStore('2026-11-26T06:00:00Z')
   data = opened.data
@@ -190,16 +204,7 @@ describe('start-up and the admin command', () => {
   test('`admin create` creates, then resets; bad input exits 1 with the reason', async () => {
     const { dir, cleanup } = tempDir()
     try {
-      const env = await engineEnv()
-      const run = async (args: string[]) => {
-        const io = captureIo(dir, '', env)
-        const code = await runCli(
-          [...args, '--data-dir', dir],
-          io,
-          new FixedClock('2026-11-26T06:00:00Z'),
-        )
-        return { code, out: io.stdout(), err: io.stderr() }
-      }
+      const run = await commandLineIn(dir)
       const created = await run([
         'admin',
         'create',
@@ -309,16 +314,7 @@ describe('the first admin limited to some stores', () => {
   test('becomes the store email of its own stores only; a slug given twice counts once', async () => {
     const { dir, cleanup } = tempDir()
     try {
-      const env = await engineEnv()
-      const run = async (args: string[]) => {
-        const io = captureIo(dir, '', env)
-        const code = await runCli(
-          [...args, '--data-dir', dir],
-          io,
-          new FixedClock('2026-11-26T06:00:00Z'),
-        )
-        return { code, out: io.stdout(), err: io.stderr() }
-      }
+      const run = await commandLineIn(dir)
       expect((await run(['stores', 'create', 'outlet'])).code).toBe(0)
       const bob = ['--email', 'bob@client.example', '--password', 'pass word 1']
       const created = await run([
