@@ -84,7 +84,9 @@ export function notificationRoutes(ctx: AppContext, prefix: string) {
       const at = formatStoreTimeWithZone(clock.now(), settings.timezone)
       const server = `${target.host}:${target.port}`
       try {
-        const receipt = await mailer.send(testEmail(to, target, ctx.config.baseUrl, at))
+        // Its link leads to the settings page of the store it was sent from.
+        const page = `${ctx.config.baseUrl}/stores/${store.slug}/settings`
+        const receipt = await mailer.send(testEmail(to, target, page, at))
         // Only the reply code: the server's own words are not echoed (see testEmailFailure).
         const code = /^\d{3}/.exec(receipt.response.trim())?.[0]
         return htmlResponse(

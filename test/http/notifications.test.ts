@@ -120,6 +120,8 @@ describe('Send test email', () => {
       ['shop@acme.test', ['reports@acme.test'], 'mida-export: test email'],
     ])
     expect(sink.messages[0]?.raw).toContain('Sent at: 2026-11-26 01:00 (America/New_York)')
+    // Its link leads to the page of the store it was sent from, whoever opens it.
+    expect(sink.messages[0]?.raw).toContain(`Settings: ${t.config.baseUrl}/stores/default/settings`)
     // Nothing was saved.
     const saved = await readSettings(t.data, t.store)
     expect([saved.smtp_host, saved.notify_recipient, saved.store_name]).toEqual([

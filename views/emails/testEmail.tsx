@@ -4,11 +4,14 @@ import { emailHtml } from './document.ts'
 const INTRO = 'This is a test email from mida-export.'
 const OUTRO = 'Sync notifications will arrive like this one.'
 
-/** The test email of the settings page; `at` is when it is sent, in store time with the zone. */
+/**
+ * The test email of the settings page; `at` is when it is sent, in store time with the zone;
+ * `settingsUrl` the page of the store it was sent from.
+ */
 export function testEmail(
   to: string,
   target: SmtpTarget,
-  baseUrl: string,
+  settingsUrl: string,
   at: string,
 ): MailMessage {
   const facts = [
@@ -17,7 +20,6 @@ export function testEmail(
     `Sender: ${target.from}`,
     `Recipient: ${to}`,
   ]
-  const settingsUrl = `${baseUrl}/settings`
   const html = (
     <html lang="en">
       <body style="font-family:system-ui,sans-serif">

@@ -16,7 +16,7 @@ describe('the test email of the settings page', () => {
   const mail = testEmail(
     'owner@acme.test',
     TARGET,
-    'https://stats.acme.test',
+    'https://stats.acme.test/stores/acme/settings',
     '2026-11-26 01:00 (America/New_York)',
   )
 
@@ -34,7 +34,7 @@ describe('the test email of the settings page', () => {
         '',
         'Sync notifications will arrive like this one.',
         '',
-        'Settings: https://stats.acme.test/settings',
+        'Settings: https://stats.acme.test/stores/acme/settings',
         '',
       ].join('\n'),
     )
@@ -49,7 +49,7 @@ describe('the test email of the settings page', () => {
         '<p>Sender: Acme &lt;script&gt;x&lt;/script&gt; &lt;mida@acme.test&gt;</p>' +
         '<p>Recipient: owner@acme.test</p>' +
         '<p>Sync notifications will arrive like this one.</p>' +
-        '<p><a href="https://stats.acme.test/settings">Open the settings page</a></p>' +
+        '<p><a href="https://stats.acme.test/stores/acme/settings">Open the settings page</a></p>' +
         '</body></html>',
     )
     expect(mail.text + mail.html).not.toContain('never-shown')
