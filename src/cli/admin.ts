@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts'
 import type { Data } from '../db/data.ts'
 import {
+  type Admin,
   adoptAdminEmail,
   countAdmins,
   createOrResetAdmin,
@@ -13,8 +14,8 @@ import type { Clock } from '../domain/clock.ts'
 import { initialiseSettings } from '../domain/settings.ts'
 import { ensureDefaultStore, listStores, storesOfAdmin } from '../domain/stores.ts'
 import { type OptionSpec, type Parsed, str, strs } from './args.ts'
-import { type Io, RefusedError, UsageError } from './io.ts'
-import { isoOrDash, print, type Runtime, table } from './runtime.ts'
+import { type Io, UsageError } from './io.ts'
+import { isoOrDash, print, type Runtime, storeNamed, table } from './runtime.ts'
 
 export const ADMIN_HELP = `Usage: mida-export admin <create|list> [options]
 
@@ -48,15 +49,12 @@ async function storeLimit(rt: Runtime, p: Parsed): Promise<number[] | 'all' | un
   }
   if (slugs.length === 0) return undefined
   const stores = await listStores(rt.data)
-  return slugs.map((slug) => {
-    const store = stores.find((s) => s.slug === slug)
-    if (!store) {
-      throw new RefusedError(
-        `No store "${slug}". The stores: ${stores.map((s) => s.slug).join(', ')}`,
-      )
-    }
-    return store.id
-  })
+  return slugs.map((slug) => storeNamed(stores, slug).id)
+}
+
+/** The stores an admin sees, as `admin create|list` print them: 'all', or their slugs. */
+async function storesSeen(rt: Runtime, admin: Admin): Promise<'all' | string[]> {
+  return admin.allStores ? 'all' : (await storesOfAdmin(rt.data, admin)).map((s) => s.slug)
 }
 
 async function readFirstLine(io: Io): Promise<string> {
@@ -85,9 +83,8 @@ export async function runAdmin(rt: Runtime, p: Parsed): Promise<number> {
         limit,
       )
       if (first && created) await adoptAdminEmail(rt.data, admin, rt.clock)
-      const stores = await storesOfAdmin(rt.data, admin)
-      const seen = admin.allStores ? 'all' : stores.map((s) => s.slug)
-      print(rt, { id: admin.id, email: admin.email, created, stores: seen }, () =>
+      const stores = await storesSeen(rt, admin)
+      print(rt, { id: admin.id, email: admin.email, created, stores }, () =>
         created
           ? `Created admin ${admin.email}. Log in at ${rt.config.baseUrl}/login`
           : `Reset the password of ${admin.email} (its sessions were ended). Log in at ${rt.config.baseUrl}/login`,
@@ -100,9 +97,7 @@ export async function runAdmin(rt: Runtime, p: Parsed): Promise<number> {
           id: a.id,
           email: a.email,
           created_at: isoOrDash(a.createdAt),
-          stores: a.allStores
-            ? ('all' as const)
-            : (await storesOfAdmin(rt.data, a)).map((s) => s.slug),
+          stores: await storesSeen(rt, a),
         })),
       )
       print(rt, admins, () =>

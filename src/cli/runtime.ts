@@ -22,18 +22,22 @@ export interface StoreRuntime extends Runtime {
  */
 export async function commandStore(rt: Runtime, p: Parsed): Promise<Store> {
   const stores = await listStores(rt.data)
-  const slugs = stores.map((s) => s.slug).join(', ')
   const slug = str(p, 'store')
-  if (slug === undefined) {
-    if (stores.length === 1) return stores[0] as Store
-    throw new RefusedError(
-      `This server holds ${stores.length} stores: name one with --store SLUG (${slugs})`,
-    )
-  }
+  if (slug !== undefined) return storeNamed(stores, slug)
+  if (stores.length === 1) return stores[0] as Store
+  throw new RefusedError(
+    `This server holds ${stores.length} stores: name one with --store SLUG (${slugsOf(stores)})`,
+  )
+}
+
+/** The store a `--store` slug names among `stores`; an unknown one is refused, listing them. */
+export function storeNamed(stores: readonly Store[], slug: string): Store {
   const store = stores.find((s) => s.slug === slug)
-  if (!store) throw new RefusedError(`No store "${slug}". The stores: ${slugs}`)
+  if (!store) throw new RefusedError(`No store "${slug}". The stores: ${slugsOf(stores)}`)
   return store
 }
+
+const slugsOf = (stores: readonly Store[]) => stores.map((s) => s.slug).join(', ')
 
 /** Loads the configuration and opens the core for a command (closeCore closes it). */
 export async function openRuntime(parsed: Parsed, io: Io, clock: Clock): Promise<Runtime> {

@@ -21,12 +21,13 @@ import {
   spendSetupToken,
 } from '../db/admins.ts'
 import type { Data, Queries } from '../db/data.ts'
-import { adminStoreIds, allStores, setAdminStores } from '../db/stores.ts'
+import { setAdminStores } from '../db/stores.ts'
 import { randomBase62 } from '../lib/random.ts'
 import { type AuditActor, recordAudit } from './audit.ts'
 import { type Clock, nowMs } from './clock.ts'
 import { Conflict, InvalidInput } from './errors.ts'
 import { readSettings, updateSettings } from './settings.ts'
+import { storesOfAdmin } from './stores.ts'
 
 /** How long a setup link stays valid. */
 export const SETUP_TOKEN_TTL_MS = 30 * 60_000
@@ -157,10 +158,7 @@ export async function createOrResetAdmin(
  * emails would tell a limited admin another store's name and figures).
  */
 export async function adoptAdminEmail(data: Data, admin: Admin, clock: Clock): Promise<void> {
-  const stores = await allStores(data)
-  const seen = admin.allStores ? null : new Set(await adminStoreIds(data, admin.id))
-  for (const store of stores) {
-    if (seen && !seen.has(store.id)) continue
+  for (const store of await storesOfAdmin(data, admin)) {
     if ((await readSettings(data, store)).store_email === '') {
       await updateSettings(data, store, { store_email: admin.email }, clock)
     }

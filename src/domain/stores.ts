@@ -87,9 +87,9 @@ export function findStoreByTrackingId(data: Data, trackingId: string): Promise<S
   )
 }
 
-/** The stores an admin sees: every store, or those the admin was limited to. */
-export async function storesOfAdmin(data: Data, admin: Admin): Promise<Store[]> {
-  const stores = await allStores(data)
+/** The stores an admin sees, oldest first: every store, or those the admin was limited to. */
+export async function storesOfAdmin(data: Data, admin: Admin): Promise<readonly Store[]> {
+  const stores = await listStores(data)
   if (admin.allStores) return stores
   const allowed = new Set(await adminStoreIds(data, admin.id))
   return stores.filter((s) => allowed.has(s.id))
@@ -121,9 +121,10 @@ export async function createStore(
   settings.timezone = input.timezone ?? localTimeZone()
   if (input.currency !== undefined) settings.currency = input.currency
   const store = await data.tx(async (q) => {
-    const id = await insertStore(q, input.slug, newTrackingId(), nowMs(clock))
+    const trackingId = newTrackingId()
+    const id = await insertStore(q, input.slug, trackingId, nowMs(clock))
     if (id === null) throw new Conflict(`A store with the slug "${input.slug}" exists already`)
-    const store = (await storeById(q, id)) as Store
+    const store: Store = { id, slug: input.slug, trackingId }
     await saveSettingsWith(q, data.secrets, store, settings, clock)
     await recordAudit(
       q,

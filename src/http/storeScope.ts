@@ -14,7 +14,7 @@ export interface StoreScope {
    */
   base: string
   /** The stores this admin sees, oldest first, for the switcher. */
-  stores: Store[]
+  stores: readonly Store[]
   /** An admin of every store: sees the server-wide entries (logins, admins, stores) too. */
   allStores: boolean
 }

@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { type StoreRowModel, StoresPage, type StoresPageModel } from '../../views/stores.tsx'
 import { storeSummary } from '../domain/dashboard.ts'
 import { AppError, Forbidden } from '../domain/errors.ts'
-import { createStore } from '../domain/stores.ts'
+import { createStore, storesOfAdmin } from '../domain/stores.ts'
 import { Slots } from '../lib/slots.ts'
 import { type AdminAuth, adminAuth } from './auth.ts'
 import { type AppContext, clientAddress } from './context.ts'
@@ -29,9 +29,7 @@ export function storesRoutes(ctx: AppContext) {
     form?: StoresPageModel['form'],
     status = 200,
   ): Promise<Response> => {
-    const { stores } = await storeScope(ctx, auth.admin, undefined).catch(() => ({
-      stores: [],
-    }))
+    const stores = await storesOfAdmin(ctx.data, auth.admin)
     const now = ctx.clock.now()
     // Several stores at once: on PostgreSQL each takes a connection of the pool, so the page
     // waits for the slowest few rather than for all of them in turn (SQLite runs them in turn).
