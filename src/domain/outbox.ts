@@ -132,7 +132,7 @@ export class OutboxSender {
     const { rows, expired } = await this.take(now)
     report.expired = expired
     // Each store's emails go one after the other through its own SMTP server; the stores go at
-    // once, so one store's slow or failing server never holds back another store's emails.
+    // once, so one store's slow or failing server does not hold back another's in this run.
     const byStore = Map.groupBy(rows, (row) => row.store_id)
     // Settled, not all: a store whose rows the database refuses ends its own emails only (they
     // are retried once their lease runs out); the run still waits for the others' sends.
@@ -143,45 +143,8 @@ export class OutboxSender {
         // other stores that fall due meanwhile wait for that run at most.
         let failed = false
         for (const row of mine) {
-          if (failed) {
-            await releaseOutboxRow(this.data, row.id, this.owner, ANOTHER_FAILED)
-            continue
-          }
-          // The batch's lease can run out while the rows before this one are sent (a slow server:
-          // a send may take a minute, SEND_TIMEOUT_MS in mailer.ts): renewed for this send, unless
-          // another sender has taken the row over meanwhile (that one sends it).
-          const until = nowMs(this.clock) + SEND_LEASE_MS
-          if ((await renewOutboxLease(this.data, row.id, this.owner, until)) === 0) continue
-          const mailer = await this.mailer(row.store_id)
-          if (!mailer) {
-            // Stays pending: it goes out once SMTP is configured (within the 24 hours).
-            await releaseOutboxRow(this.data, row.id, this.owner, NO_SMTP)
-            report.unsendable++
-            continue
-          }
-          try {
-            const email = renderNotification(await outboxPayload(this.data, row.id), this.baseUrl)
-            const receipt = await mailer.send({ to: row.recipient, ...email })
-            await markOutboxSent(this.data, row.id, this.owner, nowMs(this.clock), receipt.response)
-            report.sent++
-          } catch (err) {
-            const message = err instanceof Error ? err.message : String(err)
-            const now = nowMs(this.clock)
-            const attempts = row.attempts + 1
-            const next = now + retryDelayMs(attempts)
-            const giveUp = next > row.created_at + GIVE_UP_AFTER_MS
-            await markOutboxFailed(this.data, row.id, this.owner, {
-              status: giveUp ? 'failed' : 'pending',
-              attempts,
-              error: message,
-              nextAttemptAt: next,
-            })
-            this.log(
-              `Notification email ${row.id} not sent (attempt ${attempts}): ${message}${giveUp ? '; given up' : ''}\n`,
-            )
-            report.failed++
-            failed = true
-          }
+          if (failed) await releaseOutboxRow(this.data, row.id, this.owner, ANOTHER_FAILED)
+          else failed = (await this.send(row, report)) === 'failed'
         }
       }),
     )
@@ -190,6 +153,46 @@ export class OutboxSender {
       if (end?.status === 'rejected') await this.logStoreFailure(storeId, end.reason)
     }
     return report
+  }
+
+  /** Sends one leased email through its store's mailer and records how it went. */
+  private async send(row: DueRow, report: SendReport): Promise<'sent' | 'failed' | 'skipped'> {
+    // The batch's lease can run out while the rows before this one are sent (a slow server:
+    // a send may take a minute, SEND_TIMEOUT_MS in mailer.ts): renewed for this send, unless
+    // another sender has taken the row over meanwhile (that one sends it).
+    const until = nowMs(this.clock) + SEND_LEASE_MS
+    if ((await renewOutboxLease(this.data, row.id, this.owner, until)) === 0) return 'skipped'
+    const mailer = await this.mailer(row.store_id)
+    if (!mailer) {
+      // Stays pending: it goes out once SMTP is configured (within the 24 hours).
+      await releaseOutboxRow(this.data, row.id, this.owner, NO_SMTP)
+      report.unsendable++
+      return 'skipped'
+    }
+    try {
+      const email = renderNotification(await outboxPayload(this.data, row.id), this.baseUrl)
+      const receipt = await mailer.send({ to: row.recipient, ...email })
+      await markOutboxSent(this.data, row.id, this.owner, nowMs(this.clock), receipt.response)
+      report.sent++
+      return 'sent'
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      const now = nowMs(this.clock)
+      const attempts = row.attempts + 1
+      const next = now + retryDelayMs(attempts)
+      const giveUp = next > row.created_at + GIVE_UP_AFTER_MS
+      await markOutboxFailed(this.data, row.id, this.owner, {
+        status: giveUp ? 'failed' : 'pending',
+        attempts,
+        error: message,
+        nextAttemptAt: next,
+      })
+      this.log(
+        `Notification email ${row.id} not sent (attempt ${attempts}): ${message}${giveUp ? '; given up' : ''}\n`,
+      )
+      report.failed++
+      return 'failed'
+    }
   }
 
   /** Logs why a store's emails stopped, naming the store by its slug (its id if unreadable). */
