@@ -24,11 +24,13 @@ import { type PgData, pgRows, toDollarParams } from './data.ts'
 
 type Tx = Bun.TransactionSQL
 
-/** Raises the store's revision (locking its row until the transaction ends); returns it. */
-async function nextRevision(tx: Tx, storeId: number): Promise<number> {
+/**
+ * Raises the store's revision (locking its row until the transaction ends); returns it, or null
+ * when the store does not exist (deleted meanwhile).
+ */
+async function nextRevision(tx: Tx, storeId: number): Promise<number | null> {
   const [row] = await pgRows<{ data_revision: number }>(tx, NEXT_REVISION_SQL, [storeId])
-  if (!row) throw new Error(`Store ${storeId} does not exist`)
-  return row.data_revision
+  return row?.data_revision ?? null
 }
 
 const UPSERT_SESSIONS = `INSERT INTO sessions (store_id, id, visitor_id, started_at, ended_at,
@@ -184,6 +186,7 @@ export class PgIngest implements IngestEngine {
     if (sessions.length === 0) return { inserted: 0, updated: 0 }
     const count = await this.#sql.begin(async (tx) => {
       const revision = await nextRevision(tx, storeId)
+      if (revision === null) throw new Error(`Store ${storeId} does not exist`)
       return await upsertSessions(tx, storeId, sessions, at, revision)
     })
     this.data.cache.forget(revisionKey(storeId))
@@ -226,9 +229,9 @@ export class PgIngest implements IngestEngine {
       const latest = new Map<string, SessionRecord>()
       for (const storeId of stores) {
         // A store deleted since its events arrived: they go with it, the others are written.
-        const [row] = await pgRows<{ data_revision: number }>(tx, NEXT_REVISION_SQL, [storeId])
-        if (!row) continue
-        revisions.set(storeId, row.data_revision)
+        const revision = await nextRevision(tx, storeId)
+        if (revision === null) continue
+        revisions.set(storeId, revision)
         const rows = await pgRows<SessionRow>(tx, LATEST_SESSIONS, [storeId, byStore.get(storeId)])
         for (const row of rows) latest.set(`${storeId}:${row.visitor_id}`, sessionFromRow(row))
       }
