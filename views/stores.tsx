@@ -1,5 +1,5 @@
 import type { PropsWithChildren } from '@kitajs/html'
-import type { Headline } from '../src/domain/dashboard.ts'
+import type { Headline, StoreSummary } from '../src/domain/dashboard.ts'
 import { formatCount, formatMoney, formatPercent } from '../src/lib/format.ts'
 import { Layout, LogoutForm } from './layout.tsx'
 import type { StoreChoice } from './settings/types.ts'
@@ -39,18 +39,8 @@ export function StoreSwitcher({
   )
 }
 
-/** A store's row on `/stores`. */
-export interface StoreRowModel {
-  slug: string
-  name: string
-  href: string
-  currency: string
-  frequency: 'daily' | 'weekly'
-  periodLabel: string
-  timeZone: string
-  current: Headline
-  previous: Headline
-}
+/** A store's row on `/stores`: its summary, and where its settings page is. */
+export type StoreRowModel = StoreSummary & { slug: string; href: string }
 
 /** The `/stores` page: the stores this admin sees, their totals, and "Add store". */
 export interface StoresPageModel {
