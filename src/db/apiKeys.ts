@@ -11,10 +11,13 @@ export interface KeyRow {
   prefix: string
   created_at: number
   last_used_at: number | null
+  /** In the future for a regenerated key in its grace period: it answers until then. */
   revoked_at: number | null
+  expires_at: number | null
 }
 
-const COLUMNS = 'id, store_id, name, scope, prefix, created_at, last_used_at, revoked_at'
+const COLUMNS =
+  'id, store_id, name, scope, prefix, created_at, last_used_at, revoked_at, expires_at'
 
 /** The key as the domain sees it. */
 export function toApiKey(r: KeyRow): ApiKey {
@@ -27,6 +30,7 @@ export function toApiKey(r: KeyRow): ApiKey {
     createdAt: r.created_at,
     lastUsedAt: r.last_used_at,
     revokedAt: r.revoked_at,
+    expiresAt: r.expires_at,
   }
 }
 
@@ -38,19 +42,21 @@ export interface NewKey {
   prefix: string
   keyHash: string
   createdAt: number
+  expiresAt: number | null
 }
 
 /** Stores a new key; resolves to its row. */
 export async function insertKey(q: Queries, k: NewKey): Promise<KeyRow> {
   const row = await q.get<KeyRow>(
-    `INSERT INTO api_keys (store_id, name, scope, prefix, key_hash, created_at)
-     VALUES (?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    `INSERT INTO api_keys (store_id, name, scope, prefix, key_hash, created_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
     k.storeId,
     k.name,
     k.scope,
     k.prefix,
     k.keyHash,
     k.createdAt,
+    k.expiresAt,
   )
   if (!row) throw new Error('INSERT … RETURNING gave no row')
   return row
@@ -97,7 +103,7 @@ export function keyByHash(q: Queries, keyHash: string): Promise<KeyRow | null> {
   return q.get<KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`, keyHash)
 }
 
-/** Marks a key revoked; resolves to its row as it is now. */
+/** Marks a key revoked from `at` on (a future `at`: a grace period); resolves to its row. */
 export async function revokeKey(q: Queries, id: number, at: number): Promise<KeyRow> {
   const row = await q.get<KeyRow>(
     `UPDATE api_keys SET revoked_at = ? WHERE id = ? RETURNING ${COLUMNS}`,

@@ -20,6 +20,7 @@ const COPIED_TABLES: readonly { name: string; key: readonly string[]; identity?:
   { name: 'data_changes', key: ['store_id', 'hour'] },
   { name: 'sync_records', key: ['id'], identity: true },
   { name: 'sync_requests', key: ['id'], identity: true },
+  { name: 'destinations', key: ['id'], identity: true },
   { name: 'outbox', key: ['id'], identity: true },
   { name: 'sync_claims', key: ['store_id', 'frequency', 'period_start'] },
   { name: 'webhook_deliveries', key: ['store_id', 'webhook_id'] },

@@ -338,4 +338,102 @@ CREATE INDEX admin_stores_by_admin ON admin_stores (admin_id);
 CREATE INDEX sync_requests_by_key ON sync_requests (key_id) WHERE key_id IS NOT NULL;
 `,
   },
+  {
+    version: 13,
+    name: 'report keys, keys that expire, and a grace period after a regeneration',
+    sql: `
+-- A key of scope 'report' reads reports and nothing else (spreadsheet links); expires_at ends any
+-- key at that instant; a regenerated key's revoked_at may lie in the future: it answers until then
+-- (the grace period). SQLite cannot change a CHECK in place, so the table is rebuilt with its ids;
+-- dropping the old table sets the call log's references to NULL (ON DELETE SET NULL), so they are
+-- kept aside and put back.
+CREATE TABLE api_keys_new (
+  id INTEGER PRIMARY KEY,
+  store_id INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  scope TEXT NOT NULL CHECK (scope IN ('export', 'ingest', 'report')),
+  prefix TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at INTEGER,
+  expires_at INTEGER
+) STRICT;
+INSERT INTO api_keys_new (id, store_id, name, scope, prefix, key_hash, created_at, last_used_at,
+    revoked_at)
+  SELECT id, store_id, name, scope, prefix, key_hash, created_at, last_used_at, revoked_at
+  FROM api_keys;
+CREATE TEMP TABLE calls_by_key AS SELECT id, key_id FROM sync_requests WHERE key_id IS NOT NULL;
+DROP TABLE api_keys;
+ALTER TABLE api_keys_new RENAME TO api_keys;
+CREATE UNIQUE INDEX api_keys_active_name ON api_keys (store_id, name) WHERE revoked_at IS NULL;
+UPDATE sync_requests SET key_id = (SELECT c.key_id FROM calls_by_key c WHERE c.id = sync_requests.id)
+  WHERE id IN (SELECT id FROM calls_by_key);
+DROP TABLE calls_by_key;
+`,
+  },
+  {
+    version: 14,
+    name: 'destinations, delivered through the outbox beside the emails',
+    sql: `
+-- Where a store's syncs are pushed: a signed webhook or a Slack-compatible incoming webhook. The
+-- URL and the signing secret are stored sealed (MIDA_SECRET_KEY), as the SMTP password is.
+CREATE TABLE destinations (
+  id INTEGER PRIMARY KEY,
+  store_id INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
+  type TEXT NOT NULL CHECK (type IN ('webhook', 'slack')),
+  name TEXT NOT NULL,
+  url TEXT NOT NULL,
+  -- what the page shows of the URL: scheme, host and the start of the path
+  url_hint TEXT NOT NULL,
+  secret TEXT,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX destinations_by_store ON destinations (store_id, id);
+
+-- The outbox carries emails (destination_id NULL) and deliveries to destinations. Its rows are
+-- told apart by kind: a sync's outcome, a key about to expire, a destination's test. One row per
+-- (store, dedupe): the same sync queues one email per outcome and one delivery per destination.
+-- SQLite cannot drop the old UNIQUE constraint, so the table is rebuilt with its ids.
+CREATE TABLE outbox_new (
+  id INTEGER PRIMARY KEY,
+  store_id INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
+  destination_id INTEGER REFERENCES destinations(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('sync', 'key_expiry', 'test')),
+  dedupe TEXT NOT NULL,
+  frequency TEXT CHECK (frequency IN ('daily', 'weekly')),
+  period_start INTEGER,
+  outcome TEXT CHECK (outcome IN ('success', 'failed')),
+  period_label TEXT,
+  recipient TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'unsendable')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  -- the SMTP server's answer, or the destination's HTTP status line
+  smtp_response TEXT,
+  next_attempt_at INTEGER NOT NULL,
+  lease_owner TEXT,
+  lease_until INTEGER,
+  created_at INTEGER NOT NULL,
+  sent_at INTEGER,
+  UNIQUE (store_id, dedupe)
+) STRICT;
+INSERT INTO outbox_new (id, store_id, destination_id, kind, dedupe, frequency, period_start,
+    outcome, period_label, recipient, subject, payload, status, attempts, last_error,
+    smtp_response, next_attempt_at, lease_owner, lease_until, created_at, sent_at)
+  SELECT id, store_id, NULL, 'sync',
+    'email:sync:' || frequency || ':' || period_start || ':' || outcome, frequency, period_start,
+    outcome, period_label, recipient, subject, payload, status, attempts, last_error,
+    smtp_response, next_attempt_at, lease_owner, lease_until, created_at, sent_at
+  FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_new RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_recent ON outbox (store_id, created_at);
+CREATE INDEX outbox_by_destination ON outbox (destination_id, created_at)
+  WHERE destination_id IS NOT NULL;
+`,
+  },
 ]

@@ -10,9 +10,11 @@ export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'unsendable'
 export interface OutboxRow {
   id: number
   store_id: number
-  frequency: Frequency
-  period_label: string
-  outcome: Outcome
+  kind: OutboxKind
+  /** Null for a key's expiry warning. */
+  frequency: Frequency | null
+  period_label: string | null
+  outcome: Outcome | null
   recipient: string
   subject: string
   status: OutboxStatus
@@ -28,18 +30,30 @@ export interface OutboxRow {
 export interface DueRow {
   id: number
   store_id: number
+  /** Null for an email; else the destination this row is delivered to. */
+  destination_id: number | null
+  kind: OutboxKind
   recipient: string
   attempts: number
   created_at: number
 }
 
-/** A notification to queue: one row per (store, frequency, period, outcome). */
+/** What a row carries: a sync's outcome, a key about to expire, a destination's test. */
+export type OutboxKind = 'sync' | 'key_expiry' | 'test'
+
+/**
+ * A row to queue: an email (no `destinationId`) or a delivery to a destination. At most one row
+ * per (store, dedupe): `syncDedupe` for a sync's outcome.
+ */
 export interface NewOutboxRow {
   storeId: number
-  frequency: Frequency
-  periodStart: number
-  outcome: Outcome
-  periodLabel: string
+  destinationId?: number | null
+  kind?: OutboxKind
+  dedupe: string
+  frequency: Frequency | null
+  periodStart: number | null
+  outcome: Outcome | null
+  periodLabel: string | null
   recipient: string
   subject: string
   /** The NotificationPayload, as JSON. */
@@ -49,17 +63,32 @@ export interface NewOutboxRow {
   at: number
 }
 
-const OUTBOX_COLUMNS = `id, store_id, frequency, period_label, outcome, recipient, subject, status,
+const OUTBOX_COLUMNS = `id, store_id, kind, frequency, period_label, outcome, recipient, subject, status,
   attempts, last_error, smtp_response, next_attempt_at, created_at, sent_at`
 
-const INSERT_ROW = `INSERT INTO outbox (store_id, frequency, period_start, outcome, period_label,
-    recipient, subject, payload, status, last_error, next_attempt_at, created_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (store_id, frequency, period_start, outcome) DO NOTHING`
+const INSERT_ROW = `INSERT INTO outbox (store_id, destination_id, kind, dedupe, frequency,
+    period_start, outcome, period_label, recipient, subject, payload, status, last_error,
+    next_attempt_at, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (store_id, dedupe) DO NOTHING`
+
+/** The dedupe of a sync's row: one email per outcome, one delivery per destination and outcome. */
+export function syncDedupe(
+  destinationId: number | null,
+  frequency: Frequency,
+  periodStart: number,
+  outcome: Outcome,
+): string {
+  const target = destinationId === null ? 'email' : `destination:${destinationId}`
+  return `${target}:sync:${frequency}:${periodStart}:${outcome}`
+}
 
 function insertParams(row: NewOutboxRow) {
   return [
     row.storeId,
+    row.destinationId ?? null,
+    row.kind ?? 'sync',
+    row.dedupe,
     row.frequency,
     row.periodStart,
     row.outcome,
@@ -79,11 +108,11 @@ export function insertOutboxRow(q: Queries, row: NewOutboxRow): Promise<number> 
   return q.run(INSERT_ROW, ...insertParams(row))
 }
 
-/** A store's most recent rows, newest first. */
+/** A store's most recent emails, newest first. */
 export function recentOutboxRows(q: Queries, storeId: number, limit: number): Promise<OutboxRow[]> {
   return q.all<OutboxRow>(
-    `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE store_id = ? ORDER BY created_at DESC, id DESC
-     LIMIT ?`,
+    `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE store_id = ? AND destination_id IS NULL
+     ORDER BY created_at DESC, id DESC LIMIT ?`,
     storeId,
     limit,
   )
@@ -145,7 +174,8 @@ export async function leaseDueOutboxRows(
        SELECT id FROM outbox
        WHERE status = 'pending' AND next_attempt_at <= ? AND coalesce(lease_until, 0) <= ?
        ORDER BY next_attempt_at, id LIMIT ?)
-     RETURNING id, store_id, recipient, attempts, created_at, next_attempt_at`,
+     RETURNING id, store_id, destination_id, kind, recipient, attempts, created_at,
+       next_attempt_at`,
     owner,
     until,
     now,

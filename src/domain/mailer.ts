@@ -9,6 +9,8 @@ export interface MailMessage {
   subject: string
   text: string
   html: string
+  /** Files sent along (the period's CSV, when `notify_attach_csv` asks for it). */
+  attachments?: { filename: string; content: string; contentType: string }[]
 }
 
 /** What the SMTP server answered when it took a message. */

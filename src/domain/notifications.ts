@@ -1,16 +1,21 @@
+import { renderNotification } from '../../views/emails/notification.tsx'
 import type { Data, Queries } from '../db/data.ts'
 import {
+  type DueRow,
   insertOutboxRow,
   type NewOutboxRow,
+  type OutboxKind,
   type OutboxRow,
   type OutboxStatus,
   type Outcome,
   outboxPayloadText,
   outboxRow,
   recentOutboxRows,
+  syncDedupe,
 } from '../db/outbox.ts'
 import { formatStoreTime } from '../lib/format.ts'
 import { type Clock, nowMs } from './clock.ts'
+import type { MailMessage } from './mailer.ts'
 import type { Metrics } from './metrics.ts'
 import { type Frequency, type Period, type PeriodJson, periodJson } from './periods.ts'
 import { notificationRecipient, type StoreSettings } from './settings.ts'
@@ -118,6 +123,7 @@ function notificationRow(
   const recipient = notificationRecipient(settings)
   return {
     storeId: store.id,
+    dedupe: syncDedupe(null, sync.frequency, sync.period.start.epochMilliseconds, sync.outcome),
     frequency: sync.frequency,
     periodStart: sync.period.start.epochMilliseconds,
     outcome: sync.outcome,
@@ -135,9 +141,11 @@ function notificationRow(
 export interface OutboxEntry {
   id: number
   storeId: number
-  frequency: Frequency
-  periodLabel: string
-  outcome: Outcome
+  kind: OutboxKind
+  /** Null for a key's expiry warning. */
+  frequency: Frequency | null
+  periodLabel: string | null
+  outcome: Outcome | null
   recipient: string
   subject: string
   status: OutboxStatus
@@ -153,6 +161,7 @@ function toEntry(r: OutboxRow): OutboxEntry {
   return {
     id: r.id,
     storeId: r.store_id,
+    kind: r.kind,
     frequency: r.frequency,
     periodLabel: r.period_label,
     outcome: r.outcome,
@@ -179,8 +188,20 @@ export async function outboxEntry(data: Data, id: number): Promise<OutboxEntry |
   return row ? toEntry(row) : null
 }
 
+/**
+ * The email an outbox row holds, rendered now (with the current base URL): what the sender hands
+ * the mailer. A sync's notification; each kind of email the outbox carries is built here.
+ */
+export async function outboxEmail(
+  data: Data,
+  row: DueRow,
+  baseUrl: string,
+): Promise<Omit<MailMessage, 'to'>> {
+  return renderNotification(await outboxPayload(data, row.id), baseUrl)
+}
+
 /** The stored payload of an outbox row. */
-export async function outboxPayload(data: Data, id: number): Promise<NotificationPayload> {
+async function outboxPayload(data: Data, id: number): Promise<NotificationPayload> {
   const payload = await outboxPayloadText(data, id)
   if (payload === null) throw new Error(`Outbox row ${id} does not exist`)
   return JSON.parse(payload) as NotificationPayload

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os'
-import { renderNotification } from '../../views/emails/notification.tsx'
 import type { Data } from '../db/data.ts'
 import {
   type DueRow,
@@ -15,7 +14,7 @@ import { PeriodicTask } from '../lib/periodic.ts'
 import { randomBase62 } from '../lib/random.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { MailerResolver } from './mailer.ts'
-import { NO_SMTP, outboxPayload } from './notifications.ts'
+import { NO_SMTP, outboxEmail } from './notifications.ts'
 import { findStoreById } from './stores.ts'
 
 /** The first retry comes this long after a failure; each next one waits twice as long. */
@@ -170,7 +169,7 @@ export class OutboxSender {
       return 'skipped'
     }
     try {
-      const email = renderNotification(await outboxPayload(this.data, row.id), this.baseUrl)
+      const email = await outboxEmail(this.data, row, this.baseUrl)
       const receipt = await mailer.send({ to: row.recipient, ...email })
       await markOutboxSent(this.data, row.id, this.owner, nowMs(this.clock), receipt.response)
       report.sent++

@@ -1,5 +1,4 @@
 import { Elysia } from 'elysia'
-import { z } from 'zod'
 import { isBusy } from '../db/database.ts'
 import { type Clock, nowMs } from '../domain/clock.ts'
 import { AppError, Forbidden, InvalidInput, Unauthorized } from '../domain/errors.ts'
@@ -14,6 +13,7 @@ import {
   type SyncResult,
   syncPeriod,
 } from '../domain/sync.ts'
+import { syncBodySchema } from './apiSchemas.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
 import { bodyLimitFor, fastRoute, readBodyText } from './security.ts'
@@ -60,11 +60,6 @@ export async function throttledKey(
   return { key, store }
 }
 
-const syncBody = z.strictObject({
-  frequency: z.enum(['daily', 'weekly'], 'frequency must be "daily" or "weekly"').optional(),
-  date: z.string('date must be a string like "2026-11-25"').optional(),
-})
-
 /** Parses the optional JSON body of a sync request, naming what is wrong. */
 function parseSyncBody(text: string): Pick<SyncRequest, 'frequency' | 'date'> {
   if (text.trim() === '') return {}
@@ -77,7 +72,7 @@ function parseSyncBody(text: string): Pick<SyncRequest, 'frequency' | 'date'> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidInput('Body must be a JSON object')
   }
-  const parsed = syncBody.safeParse(value)
+  const parsed = syncBodySchema.safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
     if (issue.code === 'unrecognized_keys') {

@@ -154,8 +154,10 @@ describe('keys', () => {
         name: 'b',
         scope: 'ingest',
         prefix: b.prefix,
+        state: 'active',
         created_at: '2026-11-26T06:00:00Z',
         last_used_at: null,
+        expires_at: null,
         revoked_at: null,
       },
       {
@@ -163,8 +165,10 @@ describe('keys', () => {
         name: 'a',
         scope: 'export',
         prefix: a.prefix,
+        state: 'active',
         created_at: '2026-11-26T06:00:00Z',
         last_used_at: null,
+        expires_at: null,
         revoked_at: null,
       },
     ])
@@ -174,7 +178,7 @@ describe('keys', () => {
       expect(out).not.toContain(b.key.slice(12))
     }
     expect(text.out.split('\n')[0]).toBe(
-      'ID  NAME  SCOPE   PREFIX         CREATED               LAST USED  REVOKED',
+      'ID  NAME  SCOPE   PREFIX         STATE   CREATED               LAST USED  EXPIRES  REVOKED',
     )
   })
 
@@ -230,7 +234,7 @@ describe('keys', () => {
       err: 'Error: An active key named "x" already exists\n',
     })
     expect((await cli(['keys', 'create', '--name', 'y', '--scope', 'all'])).err).toBe(
-      'Error: scope must be export or ingest, got "all"\n',
+      'Error: scope must be export, ingest or report, got "all"\n',
     )
     const none = await cli(['keys'])
     expect(none.code).toBe(2)

@@ -162,7 +162,7 @@ describe('db copy', () => {
     await ok(['sync', '--frequency', 'daily', '--date', '2026-11-24'], first)
     const out = await ok(['db', 'copy', '--to', `sqlite:${copy.MIDA_DATA_DIR}`], first)
     expect(out).toMatch(
-      /^Copied \d+ rows in 18 tables from SQLite in .* to SQLite in .*; every table's count checked\.\n$/,
+      /^Copied \d+ rows in 19 tables from SQLite in .* to SQLite in .*; every table's count checked\.\n$/,
     )
     expect(await storedBodies(copy)).toEqual(await storedBodies(first))
 

@@ -108,6 +108,7 @@ describe('hashing', () => {
       created_at: Date.parse('2026-11-26T06:00:00Z'),
       last_used_at: null,
       revoked_at: null,
+      expires_at: null,
     })
     expect(key.prefix).toBe(secret.slice(0, 12))
     expect(key.prefix).toMatch(/^mida_sk_[0-9A-Za-z]{4}$/)
@@ -247,7 +248,7 @@ describe('scopes and names', () => {
 
   test('an unknown scope is refused', async () => {
     await expect(createApiKey(data, store, 'k', 'admin', clock)).rejects.toThrow(
-      new InvalidInput('scope must be export or ingest, got "admin"'),
+      new InvalidInput('scope must be export, ingest or report, got "admin"'),
     )
   })
 

@@ -26,6 +26,7 @@ const LOOKER: ApiKey = {
   createdAt: AT,
   lastUsedAt: null,
   revokedAt: null,
+  expiresAt: null,
 }
 
 /** The store these views are of: its pages under /stores/corner. */
@@ -61,6 +62,7 @@ const MODELS: SectionModels = {
         createdAt: AT,
         lastUsedAt: AT,
         revokedAt: AT,
+        expiresAt: null,
       },
     ],
   },

@@ -65,8 +65,28 @@ const STORE_IDS_MOVED_ON = `
 SELECT setval(pg_get_serial_sequence('stores', 'id'), max(id)) FROM stores HAVING count(*) > 0;
 `
 
+/**
+ * What PostgreSQL needs beside the translated migration 14: the outbox was rebuilt with its ids,
+ * which leaves the new table's id sequence at its start; moved past the rows copied.
+ */
+const OUTBOX_IDS_MOVED_ON = `
+SELECT setval(pg_get_serial_sequence('outbox', 'id'), max(id)) FROM outbox HAVING count(*) > 0;
+`
+
 /** PostgreSQL's text of the migrations the rules do not translate. */
 const OWN_TEXT: Record<number, string> = {
+  // PostgreSQL changes the scope's CHECK in place (no rebuild: the call log references the keys),
+  // and the change counter also watches expires_at, which decides whether a cached key answers.
+  13: `
+ALTER TABLE api_keys DROP CONSTRAINT api_keys_scope_check;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_scope_check
+  CHECK (scope IN ('export', 'ingest', 'report'));
+ALTER TABLE api_keys ADD COLUMN expires_at BIGINT;
+DROP TRIGGER api_keys_changed ON api_keys;
+CREATE TRIGGER api_keys_changed AFTER INSERT OR DELETE
+  OR UPDATE OF name, scope, key_hash, revoked_at, expires_at
+  ON api_keys FOR EACH STATEMENT EXECUTE FUNCTION mida_cache_changed();
+`,
   // The covering index: the columns the metrics read ride along in the leaf pages (INCLUDE).
   9: `
 DROP INDEX sessions_by_start;
@@ -82,6 +102,7 @@ export function postgresMigrations(migrations: Migration[] = MIGRATIONS): Migrat
     if (m.version === 1) sql += CHANGE_COUNTER
     if (m.version === 2) sql += ADMIN_EMAIL_NOCASE
     if (m.version === 11) sql += STORE_IDS_MOVED_ON
+    if (m.version === 14) sql += OUTBOX_IDS_MOVED_ON
     return { ...m, sql }
   })
 }
