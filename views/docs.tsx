@@ -1,3 +1,4 @@
+import { escapeHtml } from '@kitajs/html'
 import type {
   JsonObject,
   OpenApiDocument,
@@ -123,15 +124,39 @@ function exampleOf(document: OpenApiDocument, raw: JsonObject, depth = 0): unkno
   }
 }
 
+/** A description's text, its `backquoted` parts as code (the document's only markup). */
+function Prose({ text }: { text: string }) {
+  return (
+    <>
+      {text
+        .split('`')
+        .map((part, i) => (i % 2 === 1 ? <code safe>{part}</code> : escapeHtml(part)))}
+    </>
+  )
+}
+
 function Description({ text }: { text: unknown }) {
-  return typeof text === 'string' ? <small safe>{text}</small> : ''
+  return typeof text === 'string' ? (
+    <small>
+      <Prose text={text} />
+    </small>
+  ) : (
+    ''
+  )
 }
 
 /** A schema as a table of its fields (an object), or its type in words (anything else). */
 function SchemaView({ document, schema }: { document: OpenApiDocument; schema: JsonObject }) {
   const resolved = resolve(document, schema)
   const fields = fieldsOf(document, resolved)
-  const intro = typeof resolved.description === 'string' ? <p safe>{resolved.description}</p> : ''
+  const intro =
+    typeof resolved.description === 'string' ? (
+      <p>
+        <Prose text={resolved.description} />
+      </p>
+    ) : (
+      ''
+    )
   if (fields.length === 0) {
     return (
       <>
@@ -235,15 +260,15 @@ function ResponseView({
   const headers = Object.entries(response.headers ?? {})
   return (
     <div class="docs-response">
-      <h5>
+      <p>
         <span class={`status-code status-${status[0]}xx`} safe>
           {status}
         </span>{' '}
-        <span safe>{response.description}</span>
-      </h5>
+        <Prose text={response.description} />
+      </p>
       {headers.length > 0 ? (
         <p>
-          Headers:{' '}
+          <small>Headers: </small>
           {headers.map(([name, h], i) => (
             <>
               {i > 0 ? ', ' : ''}
@@ -255,16 +280,19 @@ function ResponseView({
         ''
       )}
       {Object.entries(response.content ?? {}).map(([type, media]) => (
-        <details>
-          <summary>
+        <>
+          <p>
+            <small>Example </small>
             <code safe>{type}</code>
-          </summary>
-          <SchemaView document={document} schema={media.schema} />
-          <p>Example:</p>
+          </p>
           <pre>
             <code safe>{exampleText(document, media)}</code>
           </pre>
-        </details>
+          <details>
+            <summary>Schema</summary>
+            <SchemaView document={document} schema={media.schema} />
+          </details>
+        </>
       ))}
     </div>
   )
@@ -284,9 +312,13 @@ function EndpointView({ document, endpoint }: { document: OpenApiDocument; endpo
         <code safe>{endpoint.path}</code>
       </h3>
       <p>
-        <strong safe>{operation.summary}</strong>
+        <strong>
+          <Prose text={operation.summary} />
+        </strong>
       </p>
-      <p safe>{operation.description}</p>
+      <p>
+        <Prose text={operation.description} />
+      </p>
       <p>
         Authentication:{' '}
         {security.length === 0
@@ -308,7 +340,9 @@ function EndpointView({ document, endpoint }: { document: OpenApiDocument; endpo
       {operation.requestBody ? (
         <>
           <h4>Request body{operation.requestBody.required ? '' : ' (optional)'}</h4>
-          <p safe>{operation.requestBody.description}</p>
+          <p>
+            <Prose text={operation.requestBody.description} />
+          </p>
           {Object.entries(operation.requestBody.content).map(([type, media]) => (
             <details>
               <summary>
@@ -337,7 +371,9 @@ export function DocsPage({ document }: { document: OpenApiDocument }) {
       <main class="container docs">
         <header>
           <h1 safe>{document.info.title}</h1>
-          <p safe>{document.info.description}</p>
+          <p>
+            <Prose text={document.info.description} />
+          </p>
           <p>
             Version <code safe>{document.info.version}</code> · server{' '}
             <code safe>{document.servers[0]?.url ?? ''}</code> · OpenAPI{' '}
@@ -354,7 +390,9 @@ export function DocsPage({ document }: { document: OpenApiDocument }) {
                   </span>{' '}
                   <code safe>{e.path}</code>
                 </a>{' '}
-                <small safe>{e.operation.summary}</small>
+                <small>
+                  <Prose text={e.operation.summary} />
+                </small>
               </li>
             ))}
           </ul>
@@ -393,7 +431,9 @@ export function DocsPage({ document }: { document: OpenApiDocument }) {
         {document.tags.map((tag) => (
           <>
             <h2 safe>{tag.name}</h2>
-            <p safe>{tag.description}</p>
+            <p>
+              <Prose text={tag.description} />
+            </p>
             {endpoints
               .filter((e) => e.operation.tags.includes(tag.name))
               .map((e) => (

@@ -281,10 +281,16 @@ function importOperation(kind: 'sessions' | 'orders'): OpenApiOperation {
       },
     }
   }
+  const counts = { kind, format: 'ndjson', inserted: 2, updated: 0 }
   const responses: Record<string, OpenApiResponse> = {
     '200': {
       description: 'Every line was imported.',
-      content: { 'application/json': { schema: ref('ImportResult') } },
+      content: {
+        'application/json': {
+          schema: ref('ImportResult'),
+          example: { success: true, ...counts, rejected: 0, errors: [] },
+        },
+      },
     },
     '401': invalidKey('ingest'),
     // Bun's own bound on any body (MAX_REQUEST_BODY_BYTES): it answers before the app sees it.
@@ -294,7 +300,18 @@ function importOperation(kind: 'sessions' | 'orders'): OpenApiOperation {
     '422': {
       description:
         'Some lines were refused (each with its line number and reason); the others were imported.',
-      content: { 'application/json': { schema: ref('ImportRejected') } },
+      content: {
+        'application/json': {
+          schema: ref('ImportRejected'),
+          example: {
+            success: false,
+            error: '1 line rejected; the other lines were imported',
+            ...counts,
+            rejected: 1,
+            errors: [{ line: 3, error: 'started_at: is required' }],
+          },
+        },
+      },
     },
     '429': keyThrottle,
     '500': internal,
@@ -313,7 +330,14 @@ function importOperation(kind: 'sessions' | 'orders'): OpenApiOperation {
       'One record a line, upserted by `id` (sending a record again updates it). A bad line is reported with its number and skipped; the good lines are kept. Streamed: the answer comes once every accepted line is committed. Any Content-Type; the format is told by the content.',
     tags: ['Data in'],
     security: KEY_HEADERS,
-    requestBody: { required: true, description: `${kind} as NDJSON`, content },
+    requestBody: {
+      required: true,
+      description:
+        kind === 'orders'
+          ? "Orders as NDJSON (one object a line), or Shopify's orders CSV export."
+          : 'Sessions as NDJSON (one object a line).',
+      content,
+    },
     responses: sortStatuses(responses),
   }
 }
@@ -471,7 +495,7 @@ function openApiDocument(baseUrl: string): OpenApiDocument {
     info: {
       title: 'mida-export API',
       version: VERSION,
-      description: `The analytics export (sync and report), data in (imports, Shopify webhooks) and the storefront tracker of one mida-export server. Human-readable: ${baseUrl}/docs. Every error under /apiv1 has the body {"success":false,"error":"…"}; an unknown path or method under /apiv1 answers 404 with it.`,
+      description: `The analytics export (sync and report), data in (imports, Shopify webhooks) and the storefront tracker of one mida-export server. Human-readable: ${baseUrl}/docs. Every error under \`/apiv1\` has the body \`{"success":false,"error":"…"}\`; an unknown path or method under \`/apiv1\` answers 404 with it.`,
     },
     externalDocs: { description: 'This document as a page', url: `${baseUrl}/docs` },
     servers: [{ url: baseUrl }],

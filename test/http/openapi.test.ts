@@ -277,6 +277,29 @@ describe('GET /openapi.json', () => {
     })
   })
 
+  test('every example body in the document matches its schema', async () => {
+    const { doc } = await start()
+    let checked = 0
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        for (const [status, response] of Object.entries(operation!.responses)) {
+          const media = response.content?.['application/json']
+          if (media?.example === undefined) continue
+          const validate = ajv.compile(schemaOf(doc, media.schema))
+          const valid = validate(media.example)
+          expect({ path, method, status, errors: valid ? null : validate.errors }).toEqual({
+            path,
+            method,
+            status,
+            errors: null,
+          })
+          checked++
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(40)
+  })
+
   test('the request schemas are the zod schemas the handlers validate with', async () => {
     const { doc } = await start()
     const sync = doc.components.schemas.SyncRequest as {
