@@ -4,11 +4,15 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import Ajv2020 from 'ajv/dist/2020.js'
+import { z } from 'zod'
 import { DATABASE_FILE } from '../../src/db/database.ts'
 import { createOrResetAdmin, startSession } from '../../src/domain/admins.ts'
 import { createApiKey } from '../../src/domain/keys.ts'
+import { orderInput, sessionInput } from '../../src/domain/records.ts'
 import { updateSettings } from '../../src/domain/settings.ts'
 import { signShopifyBody } from '../../src/domain/webhooks.ts'
+import { reportQuerySchema, syncBodySchema } from '../../src/http/apiSchemas.ts'
+import { collectBody } from '../../src/http/collect.ts'
 import type { JsonObject, OpenApiDocument, OpenApiOperation } from '../../src/http/openapi.ts'
 import { CONTENT_SECURITY_POLICY } from '../../src/http/security.ts'
 import { createTestApp, listen, onPostgres, type TestApp } from '../utils.ts'
@@ -302,30 +306,40 @@ describe('GET /openapi.json', () => {
 
   test('the request schemas are the zod schemas the handlers validate with', async () => {
     const { doc } = await start()
-    const sync = doc.components.schemas.SyncRequest as {
-      properties: Record<string, unknown>
-      additionalProperties: unknown
+    const generated = (schema: z.ZodType) => {
+      const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input' })
+      return rest as JsonObject
     }
-    // apiSchemas.ts's strict object: every field the handler takes, nothing else.
-    expect(Object.keys(sync.properties).sort()).toEqual(['compare', 'date', 'frequency'])
-    expect(sync.additionalProperties).toBe(false)
+    const component = (name: string) => doc.components.schemas[name] as JsonObject
+    expect(component('SyncRequest')).toEqual(generated(syncBodySchema))
+    expect(component('CollectEvent')).toEqual(generated(collectBody))
+    expect(component('SessionLine').properties).toEqual(generated(sessionInput).properties)
+    expect(component('OrderLine').properties).toEqual(generated(orderInput).properties)
+    // The report's parameters are reportQuerySchema's fields (`token` is a security scheme).
+    const query = generated(reportQuerySchema) as { properties: Record<string, JsonObject> }
     const report = operationOf(doc, { method: 'get', path: '/apiv1/analytics/report' })
-    expect(report.parameters?.map((p) => p.name)).toEqual([
-      'from',
-      'to',
-      'format',
+    expect(
+      Object.fromEntries(
+        report.parameters!.map((p) => [
+          p.name,
+          { ...p.schema, ...(p.description ? { description: p.description } : {}) },
+        ]),
+      ),
+    ).toEqual(
+      Object.fromEntries(Object.entries(query.properties).filter(([name]) => name !== 'token')),
+    )
+    expect(doc.components.securitySchemes.reportToken).toMatchObject({
+      type: 'apiKey',
+      in: 'query',
+      name: 'token',
+    })
+    // The sync body: every field the handler takes, nothing else.
+    expect(Object.keys(component('SyncRequest').properties as JsonObject).sort()).toEqual([
       'compare',
-      'dimension',
+      'date',
+      'frequency',
     ])
-    expect(doc.components.schemas.SessionLine).toMatchObject({
-      required: ['id', 'visitor_id', 'started_at'],
-    })
-    expect(doc.components.schemas.OrderLine).toMatchObject({
-      required: ['id', 'created_at', 'total_price'],
-    })
-    expect(doc.components.schemas.CollectEvent).toMatchObject({
-      required: ['store', 'visitor', 'event', 'url'],
-    })
+    expect(component('SyncRequest').additionalProperties).toBe(false)
   })
 })
 
