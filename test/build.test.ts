@@ -119,6 +119,12 @@ describe('the single binary', () => {
       const script = await fetch(`${base}${htmx}`)
       expect(script.status).toBe(200)
       expect(await script.text()).toContain('htmx')
+      // The API reference, rendered from inside the binary too.
+      const docs = await fetch(`${base}/docs`)
+      expect(docs.status).toBe(200)
+      expect(await docs.text()).toContain('<code>/apiv1/analytics/sync</code>')
+      const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string }
+      expect(openapi.openapi).toBe('3.1.1')
     } finally {
       server.kill('SIGTERM')
       expect(await server.exited).toBe(0)

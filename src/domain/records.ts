@@ -29,6 +29,9 @@ const instant = z
     }
     return ms
   })
+  .describe(
+    "A time with an offset (ISO 8601, or Shopify's `2026-11-20 10:00:00 -0500`), or epoch milliseconds.",
+  )
 
 const id = z
   .union([z.string().trim().min(1).max(200), z.number().int().nonnegative()], {
@@ -38,6 +41,7 @@ const id = z
   // Well-formed: a lone UTF-16 surrogate (valid in JSON) becomes U+FFFD, as SQLite would store
   // it from a bound string, so an id is the same text on every path into the database.
   .transform((v) => String(v).toWellFormed())
+  .describe('A non-empty string or a whole number.')
 
 const flag = z.boolean({ error: 'must be true or false' }).default(false)
 
@@ -105,6 +109,7 @@ const money = z
     }
     return cents
   })
+  .describe('A non-negative amount: a decimal string like "12.34", or a number.')
 
 /** An order, with Shopify's field names. Unknown fields (Shopify sends many) are ignored. */
 export const orderInput = z.object({

@@ -46,7 +46,8 @@ export function signShopifyBody(body: string | Uint8Array, secret: string): stri
   return createHmac('sha256', secret).update(body).digest('base64')
 }
 
-const shopifyOrder = z.looseObject({
+/** The fields of a Shopify order read besides `orderInput`'s (to date it and find its session). */
+export const shopifyOrder = z.looseObject({
   updated_at: z.string().nullish(),
   note_attributes: z
     .array(z.looseObject({ name: z.unknown(), value: z.unknown() }))

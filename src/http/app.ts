@@ -9,6 +9,7 @@ import { healthRoutes } from './health.ts'
 import { importRoutes } from './import.ts'
 import { notificationRoutes } from './notifications.tsx'
 import { onboardingRoutes } from './onboarding.tsx'
+import { openApiRoutes } from './openapi.ts'
 import { pageRoutes } from './pages.ts'
 import { MAX_REQUEST_BODY_BYTES, security } from './security.ts'
 import { settingsRoutes } from './settings.tsx'
@@ -37,6 +38,7 @@ export function createApp(ctx: Core) {
     .use(collectRoutes(ctx, queue))
     .use(webhookRoutes(ctx))
     .use(importRoutes(ctx))
+    .use(openApiRoutes(ctx))
     .use(assetRoutes())
     .use(authRoutes(ctx))
     .use(pageRoutes(ctx))

@@ -34,19 +34,27 @@ export const COLLECT_PATH = '/apiv1/collect'
 /** The size limit of one event (16 KB): a URL and a referrer with room to spare. */
 const MAX_EVENT_BYTES = bodyLimitFor(COLLECT_PATH)
 
-const collectBody = z.object({
-  store: z.string('must be the tracking id (data-store)').trim().min(1).max(100),
+/** The body of a tracker event (`POST /apiv1/collect`); /openapi.json documents it. */
+export const collectBody = z.object({
+  store: z
+    .string('must be the tracking id (data-store)')
+    .trim()
+    .min(1)
+    .max(100)
+    .describe("The store's tracking id (the script tag's data-store)."),
   visitor: z
     .string('must be a visitor id')
-    .regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8 to 64 letters, digits, "-" or "_"'),
+    .regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8 to 64 letters, digits, "-" or "_"')
+    .describe('The visitor id the tracker keeps in the browser.'),
   event: z.enum(['pageview', 'add_to_cart', 'checkout'], {
     error: 'must be pageview, add_to_cart or checkout',
   }),
   url: z
     .string('must be the page URL')
     .max(4000)
-    .refine((u) => /^https?:\/\/[^/]/i.test(u) && URL.canParse(u), 'must be an http(s) URL'),
-  referrer: z.string().max(4000).default(''),
+    .refine((u) => /^https?:\/\/[^/]/i.test(u) && URL.canParse(u), 'must be an http(s) URL')
+    .describe('The page (http or https).'),
+  referrer: z.string().max(4000).default('').describe("The page's referrer (document.referrer)."),
 })
 
 /** Parses a tracker event body (JSON, sent as text/plain by sendBeacon). */

@@ -14,7 +14,9 @@ export function errorBody(error: string) {
 /** Seconds a client is asked to wait when the database is locked by another process. */
 const BUSY_RETRY_SECONDS = 5
 
-const BUSY_MESSAGE = 'The database is busy with another process writing (an import?); try again'
+/** The error of a 503: the database is locked by another process (SQLite). */
+export const BUSY_MESSAGE =
+  'The database is busy with another process writing (an import?); try again'
 
 /** Maps a thrown error to the API's JSON shape; never leaks a stack trace to the client. */
 export function errorResponse(error: unknown): Response {

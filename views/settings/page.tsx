@@ -192,7 +192,8 @@ export function SettingsPage({
         {/* The re-login dialog lands here when a request finds the session ended (auth.ts). */}
         <div id="relogin"></div>
         <footer class="muted">
-          mida-export · data in <code safe>{view.server.dataDir}</code>
+          mida-export · data in <code safe>{view.server.dataDir}</code> ·{' '}
+          <a href="/docs">API reference</a>
         </footer>
       </main>
     </Layout>
