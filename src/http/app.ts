@@ -10,6 +10,7 @@ import { importRoutes } from './import.ts'
 import { notificationRoutes } from './notifications.tsx'
 import { onboardingRoutes } from './onboarding.tsx'
 import { pageRoutes } from './pages.ts'
+import { reportRoutes, reportSettingsRoutes } from './report.ts'
 import { MAX_REQUEST_BODY_BYTES, security } from './security.ts'
 import { settingsRoutes } from './settings.tsx'
 import { STORE_PREFIX, storesRoutes } from './stores.tsx'
@@ -34,6 +35,7 @@ export function createApp(ctx: Core) {
     .use(errorHandler)
     .use(healthRoutes(ctx))
     .use(syncRoutes(sync))
+    .use(reportRoutes(ctx))
     .use(collectRoutes(ctx, queue))
     .use(webhookRoutes(ctx))
     .use(importRoutes(ctx))
@@ -48,6 +50,7 @@ export function createApp(ctx: Core) {
       .use(settingsRoutes(ctx, prefix))
       .use(trackingSettingsRoutes(ctx, prefix))
       .use(notificationRoutes(ctx, prefix))
+      .use(reportSettingsRoutes(ctx, prefix))
       .use(onboardingRoutes(ctx, sync, prefix))
   }
   return Object.assign(app, { context: ctx })
