@@ -204,14 +204,15 @@ describe("the report's figures are the sync's", () => {
 
 /** A row's additive figures summed: sessions, pageviews, orders, revenue in cents. */
 function sums(rows: Report['rows']) {
-  return rows.reduce(
+  const zero = { sessions: 0, pageviews: 0, orders: 0, cents: 0 }
+  return rows.reduce<typeof zero>(
     (s, r) => ({
       sessions: s.sessions + (r.sessions as number),
       pageviews: s.pageviews + (r.pageviews as number),
       orders: s.orders + (r.successful_orders as number),
       cents: s.cents + Math.round((r.revenue as number) * 100),
     }),
-    { sessions: 0, pageviews: 0, orders: 0, cents: 0 },
+    zero,
   )
 }
 
@@ -353,9 +354,13 @@ describe('CSV and NDJSON', () => {
       const csv = reportCsv(r)
       expect(csv.endsWith('\r\n')).toBe(true)
       expect(csv.includes(`"${QUOTED_PAGE}"`)).toBe(dimension === 'landing_page')
-      const parsed = parse(csv, { columns: true, cast: true, record_delimiter: '\r\n' })
+      const parsed = parse(csv, {
+        columns: true,
+        cast: true,
+        record_delimiter: '\r\n',
+      }) as Record<string, unknown>[]
       expect(parsed).toEqual(r.rows)
-      expect(Object.keys(parsed[0])).toEqual(r.columns)
+      expect(Object.keys(parsed[0]!)).toEqual(r.columns)
     }
   })
 
