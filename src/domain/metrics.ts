@@ -63,7 +63,7 @@ export function computeMetrics(data: Data, store: Store, period: Period): Promis
 }
 
 /** One store day's figures as read for the sync's `daily` row, before they are worded. */
-export interface DayFigures {
+interface DayFigures {
   date: string
   visitors: number
   sessions: number

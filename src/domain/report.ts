@@ -16,7 +16,7 @@ export type ReportDimension = 'day' | SessionColumn
 export type Comparison = 'previous_period' | 'previous_year'
 
 /** The longest range a report covers, in days. */
-export const MAX_REPORT_DAYS = 400
+const MAX_REPORT_DAYS = 400
 /** The days of a default range, ending yesterday. */
 const DEFAULT_REPORT_DAYS = 30
 /** 52 weeks: the same weekdays a year earlier. */
@@ -34,7 +34,7 @@ export interface ReportRequest {
 }
 
 /** The figures of one row: one day or one value of a session column. */
-export interface ReportFigures {
+interface ReportFigures {
   visitors: number
   sessions: number
   pageviews: number
@@ -50,10 +50,10 @@ export interface ReportFigures {
  * (`date`, `device`, `source` or `landing_page`), the figures, and with a comparison the paired
  * row's `previous_<column>` values (`previous_date` too for days).
  */
-export type ReportRow = Record<string, string | number>
+type ReportRow = Record<string, string | number>
 
 /** The figure columns of a row, in CSV order. */
-export const REPORT_FIGURES: readonly (keyof ReportFigures)[] = [
+const REPORT_FIGURES: readonly (keyof ReportFigures)[] = [
   'visitors',
   'sessions',
   'pageviews',
@@ -65,7 +65,7 @@ export const REPORT_FIGURES: readonly (keyof ReportFigures)[] = [
 ]
 
 /** The JSON answer of `GET /apiv1/analytics/report`. */
-export interface ReportBody {
+interface ReportBody {
   success: true
   period: PeriodJson
   currency: string

@@ -22,13 +22,13 @@ import { errorResponse } from './errors.ts'
 import { throttledKey, throttledSecret } from './sync.ts'
 
 /** The path of the report API. */
-export const REPORT_PATH = '/apiv1/analytics/report'
+const REPORT_PATH = '/apiv1/analytics/report'
 
 /** The report's parameters, as the schema names them. */
 const PARAMETERS = Object.keys(reportQuerySchema.shape)
 
 /** A report could not be computed; the API answers 500 `Report failed`. */
-export class ReportFailed extends AppError {
+class ReportFailed extends AppError {
   constructor(override readonly cause: unknown) {
     super(500, 'Report failed')
   }
@@ -41,7 +41,7 @@ export type ReportQuery = ReportRequest & { format: ReportFormat }
  * Parses a report's query string, naming what is wrong: an unknown or repeated parameter, a bad
  * value, a date that is no calendar date. The range itself is checked by `reportPeriod`.
  */
-export function parseReportQuery(params: URLSearchParams): ReportQuery {
+function parseReportQuery(params: URLSearchParams): ReportQuery {
   const query: Record<string, string> = {}
   for (const [name, value] of params) {
     if (name in query && PARAMETERS.includes(name)) {
@@ -70,7 +70,7 @@ export function parseReportQuery(params: URLSearchParams): ReportQuery {
 }
 
 /** A report as the response its format asks for. */
-export function reportResponse(report: Report, store: Store, format: ReportFormat): Response {
+function reportResponse(report: Report, store: Store, format: ReportFormat): Response {
   const headers: Record<string, string> = { 'cache-control': 'no-store' }
   if (format === 'csv') {
     return new Response(reportCsv(report), {

@@ -1,7 +1,7 @@
 import { modelOf, type ReportsModel, type SettingsSection } from './types.ts'
 
 /** The Google Sheets formula that imports the report's CSV of a range, for a report key. */
-export function importDataFormula(baseUrl: string, from: string, to: string): string {
+function importDataFormula(baseUrl: string, from: string, to: string): string {
   return `=IMPORTDATA("${baseUrl}/apiv1/analytics/report?format=csv&from=${from}&to=${to}&token=YOUR_REPORT_KEY")`
 }
 
