@@ -128,6 +128,9 @@ describe('CSV and NDJSON', () => {
     expect(res.headers.get('content-disposition')).toBe(
       'attachment; filename="default-2026-10-26_2026-11-01.csv"',
     )
+    // A range may hold today: never cached; and the server's security headers, as on every route.
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
     const csv = await res.text()
     const lines = csv.split('\r\n')
     expect(lines[0]).toBe(
