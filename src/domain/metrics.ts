@@ -62,12 +62,42 @@ export function computeMetrics(data: Data, store: Store, period: Period): Promis
   return data.tx((q) => metricsOf(q, store, period), { readOnly: true })
 }
 
+/** One store day's figures as read for the sync's `daily` row, before they are worded. */
+interface DayFigures {
+  date: string
+  visitors: number
+  sessions: number
+  pageviews: number
+  bounces: number
+  duration_ms: number
+  orders: number
+  revenue_cents: number
+}
+
+/** A period's metrics and the day figures its `daily` rows were worded from. */
+export interface PeriodFigures {
+  metrics: Metrics
+  days: DayFigures[]
+}
+
 /**
  * Every metric of the period, read through `q` (inside the caller's read transaction). Additive
  * figures are read day by day and summed; the visitors (distinct per day and over the period)
  * and the landing pages come from one more read of the period's sessions, day by day.
  */
 export async function metricsOf(q: Queries, store: Store, period: Period): Promise<Metrics> {
+  return (await periodFigures(q, store, period)).metrics
+}
+
+/**
+ * The period's metrics (`metricsOf`) together with each day's figures as read (the report's day
+ * rows): one computation, so a report's days are the sync's.
+ */
+export async function periodFigures(
+  q: Queries,
+  store: Store,
+  period: Period,
+): Promise<PeriodFigures> {
   const storeId = store.id
   // The period's days, end to end: the first starts the period, the last ends it.
   const bounds = period.days.map((day) => startOfDay(day, period.timeZone).epochMilliseconds)
@@ -85,28 +115,39 @@ export async function metricsOf(q: Queries, store: Store, period: Period): Promi
   const new_visitors = await newVisitors(q, range)
   const s = sumRows(daySums)
   const o = sumRows(dayOrders)
-  const daily: Metrics['daily'] = period.days.map((day, i) => ({
+  const days: DayFigures[] = period.days.map((day, i) => ({
     date: day.toString(),
     visitors: spread.partVisitors[i]!,
     sessions: daySums[i]!.sessions,
-    successful_orders: dayOrders[i]!.orders,
-    revenue: money(dayOrders[i]!.revenue_cents),
+    pageviews: daySums[i]!.pageviews,
+    bounces: daySums[i]!.bounces,
+    duration_ms: daySums[i]!.duration_ms,
+    orders: dayOrders[i]!.orders,
+    revenue_cents: dayOrders[i]!.revenue_cents,
+  }))
+  const daily: Metrics['daily'] = days.map((day) => ({
+    date: day.date,
+    visitors: day.visitors,
+    sessions: day.sessions,
+    successful_orders: day.orders,
+    revenue: money(day.revenue_cents),
   }))
   const pages = spread.topLandingPages
   const sessions = s.sessions
   const orders = o.orders
-  return {
+  const rates = rateFigures({ ...s, ...o })
+  const metrics: Metrics = {
     total_visitors: spread.visitors,
     new_visitors,
     returning_visitors: spread.visitors - new_visitors,
     total_sessions: sessions,
     total_pageviews: s.pageviews,
-    bounce_rate: round(ratio(s.bounces, sessions), 4),
-    avg_session_duration_seconds: round(ratio(s.duration_ms, sessions) / 1000, 1),
+    bounce_rate: rates.bounce_rate,
+    avg_session_duration_seconds: rates.avg_session_duration_seconds,
     successful_orders: orders,
     total_revenue: money(o.revenue_cents),
     average_order_value: money(ratio(o.revenue_cents, orders)),
-    conversion_rate: round(Math.min(1, ratio(orders, sessions)), 4),
+    conversion_rate: rates.conversion_rate,
     abandoned_carts: s.abandoned_carts,
     abandoned_checkouts: s.abandoned_checkouts,
     funnel: {
@@ -120,6 +161,34 @@ export async function metricsOf(q: Queries, store: Store, period: Period): Promi
     sources: { direct: s.direct, organic: s.organic, paid: s.paid, referral: s.referral },
     top_landing_pages: pages,
     daily,
+  }
+  return { metrics, days }
+}
+
+/** The additive figures a rate is worded from (a period's, a day's, a dimension value's). */
+export interface RateInputs {
+  sessions: number
+  bounces: number
+  duration_ms: number
+  orders: number
+  revenue_cents: number
+}
+
+/**
+ * The rates and the revenue as the sync words them (DESIGN "Metric definitions"): bounce rate
+ * and conversion 4 decimals, duration 1, money 2; a zero denominator gives 0.
+ */
+export function rateFigures(f: RateInputs): {
+  bounce_rate: number
+  avg_session_duration_seconds: number
+  revenue: number
+  conversion_rate: number
+} {
+  return {
+    bounce_rate: round(ratio(f.bounces, f.sessions), 4),
+    avg_session_duration_seconds: round(ratio(f.duration_ms, f.sessions) / 1000, 1),
+    revenue: money(f.revenue_cents),
+    conversion_rate: round(Math.min(1, ratio(f.orders, f.sessions)), 4),
   }
 }
 

@@ -17,9 +17,10 @@ import { formatStoreTime } from '../lib/format.ts'
 import { type Clock, nowMs } from './clock.ts'
 import type { MailMessage } from './mailer.ts'
 import type { Metrics } from './metrics.ts'
-import { type Frequency, type Period, type PeriodJson, periodJson } from './periods.ts'
-import { notificationRecipient, type StoreSettings } from './settings.ts'
-import type { Store } from './stores.ts'
+import { dayRange, type Frequency, type Period, type PeriodJson, periodJson } from './periods.ts'
+import { computeReport, reportCsv, reportFilename } from './report.ts'
+import { notificationRecipient, readSettings, type StoreSettings } from './settings.ts'
+import { findStoreById, type Store } from './stores.ts'
 
 export type { Outcome }
 
@@ -197,7 +198,40 @@ export async function outboxEmail(
   row: DueRow,
   baseUrl: string,
 ): Promise<Omit<MailMessage, 'to'>> {
-  return renderNotification(await outboxPayload(data, row.id), baseUrl)
+  const payload = await outboxPayload(data, row.id)
+  const email = renderNotification(payload, baseUrl)
+  const csv =
+    row.kind === 'sync' && payload.outcome === 'success'
+      ? await periodCsvAttachment(data, row.store_id, payload.period)
+      : null
+  return csv ? { ...email, attachments: [csv] } : email
+}
+
+/**
+ * The period's figures by day as the report API's CSV (`<slug>-<label>.csv`), when the store's
+ * `notify_attach_csv` is on at send time; else null.
+ */
+async function periodCsvAttachment(
+  data: Data,
+  storeId: number,
+  shown: PeriodJson,
+): Promise<NonNullable<MailMessage['attachments']>[number] | null> {
+  const store = await findStoreById(data, storeId)
+  if (!store) return null
+  const settings = await readSettings(data, store)
+  if (!settings.notify_attach_csv) return null
+  const [from, to = from] = shown.label.split('/')
+  const period = dayRange(
+    Temporal.PlainDate.from(from!),
+    Temporal.PlainDate.from(to!),
+    shown.timezone,
+  )
+  const report = await computeReport(data, store, settings, period, { dimension: 'day' })
+  return {
+    filename: reportFilename(store, period, 'csv'),
+    content: reportCsv(report),
+    contentType: 'text/csv; charset=utf-8',
+  }
 }
 
 /** The stored payload of an outbox row. */

@@ -22,6 +22,7 @@ import {
   periodJson,
   previousPeriod,
 } from './periods.ts'
+import { type Comparison, comparisonPeriod } from './report.ts'
 import { cachedRevision, currentRevision } from './revisions.ts'
 import { cachedSettings, readSettings, type StoreSettings } from './settings.ts'
 import type { Store } from './stores.ts'
@@ -284,6 +285,31 @@ export async function syncPeriod(
   })
   cache.set(memoKey, { body, etag, revision })
   return { body, etag, period, frequency, computed: true }
+}
+
+/**
+ * A sync's body with `"comparison":{"period","data"}` appended: the sync of the period before
+ * (the previous day or week) or of the same weekdays 364 days earlier, of the same frequency,
+ * through `syncPeriod` (stored like any sync; an older period, so a backfill: no email). The
+ * body's own bytes stay as they are without `compare`; the ETag is the answered body's.
+ */
+export async function withComparison(
+  data: Data,
+  store: Store,
+  result: SyncResult,
+  compare: Comparison,
+  clock: Clock,
+): Promise<SyncResult> {
+  const previous = comparisonPeriod(result.period, compare)
+  const before = await syncPeriod(
+    data,
+    store,
+    { frequency: result.frequency, date: previous.days[0], trigger: 'api', strictFrequency: false },
+    clock,
+  )
+  const { period, data: metrics } = JSON.parse(before.body) as SyncBody
+  const body = `${result.body.slice(0, -1)},"comparison":${JSON.stringify({ period, data: metrics })}}`
+  return { ...result, body, etag: etagOf(body) }
 }
 
 /**

@@ -47,7 +47,9 @@ export const reportQuerySchema = z.strictObject({
     .enum(['json', 'csv', 'ndjson'], 'format must be "json", "csv" or "ndjson"')
     .optional()
     .describe('Default json.'),
-  compare: COMPARE.optional(),
+  compare: COMPARE.optional().describe(
+    'Adds `comparison` (JSON): the same number of days just before, or the same weekdays 52 weeks (364 days) earlier. In rows (CSV, NDJSON, JSON `rows`): `previous_<column>` beside each column, day rows paired by position (with `previous_date`), other rows by value.',
+  ),
   dimension: z
     .enum(
       ['day', 'device', 'source', 'landing_page'],

@@ -11,6 +11,7 @@ import { notificationRoutes } from './notifications.tsx'
 import { onboardingRoutes } from './onboarding.tsx'
 import { openApiRoutes } from './openapi.ts'
 import { pageRoutes } from './pages.ts'
+import { reportRoutes, reportSettingsRoutes } from './report.ts'
 import { MAX_REQUEST_BODY_BYTES, security } from './security.ts'
 import { settingsRoutes } from './settings.tsx'
 import { STORE_PREFIX, storesRoutes } from './stores.tsx'
@@ -35,6 +36,7 @@ export function createApp(ctx: Core) {
     .use(errorHandler)
     .use(healthRoutes(ctx))
     .use(syncRoutes(sync))
+    .use(reportRoutes(ctx))
     .use(collectRoutes(ctx, queue))
     .use(webhookRoutes(ctx))
     .use(importRoutes(ctx))
@@ -50,6 +52,7 @@ export function createApp(ctx: Core) {
       .use(settingsRoutes(ctx, prefix))
       .use(trackingSettingsRoutes(ctx, prefix))
       .use(notificationRoutes(ctx, prefix))
+      .use(reportSettingsRoutes(ctx, prefix))
       .use(onboardingRoutes(ctx, sync, prefix))
   }
   return Object.assign(app, { context: ctx })

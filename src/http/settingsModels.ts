@@ -16,6 +16,8 @@ import { dashboardData, gettingStarted, hasStoreData } from '../domain/dashboard
 import { listApiKeys } from '../domain/keys.ts'
 import { smtpTarget } from '../domain/mailer.ts'
 import { outboxStatusLabel, recentOutbox } from '../domain/notifications.ts'
+import { storeDate } from '../domain/periods.ts'
+import { reportPeriod } from '../domain/report.ts'
 import { recentSyncRequests } from '../domain/requestLog.ts'
 import {
   notificationRecipient,
@@ -121,6 +123,17 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
       lastAnswer: r.lastError ?? r.smtpResponse,
     }))
     return { base, timeZone: settings.timezone, rows }
+  },
+  reports(_ctx, { settings, server, now, base }) {
+    const at = Temporal.Instant.fromEpochMilliseconds(now)
+    const range = reportPeriod({}, settings.timezone, at)
+    return {
+      base,
+      baseUrl: server.baseUrl,
+      from: range.days[0]!.toString(),
+      to: range.days.at(-1)!.toString(),
+      today: storeDate(at, settings.timezone).toString(),
+    }
   },
 }
 

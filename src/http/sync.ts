@@ -4,6 +4,7 @@ import { type Clock, nowMs } from '../domain/clock.ts'
 import { AppError, Forbidden, InvalidInput, Unauthorized } from '../domain/errors.ts'
 import { type ApiKey, authenticateApiKey, type KeyScope } from '../domain/keys.ts'
 import { parseDate } from '../domain/periods.ts'
+import type { Comparison } from '../domain/report.ts'
 import { cachedSettings, readSettings } from '../domain/settings.ts'
 import { cachedStoreById, findStoreById, type Store } from '../domain/stores.ts'
 import {
@@ -12,6 +13,7 @@ import {
   type SyncRequest,
   type SyncResult,
   syncPeriod,
+  withComparison,
 } from '../domain/sync.ts'
 import { syncBodySchema } from './apiSchemas.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
@@ -39,15 +41,25 @@ function presentedKey(headers: Headers): string | null {
  * key throttle: a failure is counted (and 401 thrown, or 429 past the allowance) for no key or a
  * key that opens nothing.
  */
-export async function throttledKey(
+export function throttledKey(
   ctx: AppContext,
   address: string,
   headers: Headers,
-  scope: KeyScope,
+  scope: KeyScope | readonly KeyScope[],
+  clock: Clock,
+): Promise<{ key: ApiKey; store: Store }> {
+  return throttledSecret(ctx, address, presentedKey(headers), scope, clock)
+}
+
+/** `throttledKey` for a key presented otherwise than in a header (the report's `?token=`). */
+export async function throttledSecret(
+  ctx: AppContext,
+  address: string,
+  secret: string | null,
+  scope: KeyScope | readonly KeyScope[],
   clock: Clock,
 ): Promise<{ key: ApiKey; store: Store }> {
   await ctx.keyThrottle.check(address)
-  const secret = presentedKey(headers)
   const key = secret ? await authenticateApiKey(ctx.data, secret, scope, clock) : null
   const store = key
     ? (cachedStoreById(ctx.data, key.storeId) ?? (await findStoreById(ctx.data, key.storeId)))
@@ -61,7 +73,9 @@ export async function throttledKey(
 }
 
 /** Parses the optional JSON body of a sync request, naming what is wrong. */
-function parseSyncBody(text: string): Pick<SyncRequest, 'frequency' | 'date'> {
+function parseSyncBody(
+  text: string,
+): Pick<SyncRequest, 'frequency' | 'date'> & { compare?: Comparison } {
   if (text.trim() === '') return {}
   let value: unknown
   try {
@@ -77,7 +91,7 @@ function parseSyncBody(text: string): Pick<SyncRequest, 'frequency' | 'date'> {
     const issue = parsed.error.issues[0]!
     if (issue.code === 'unrecognized_keys') {
       throw new InvalidInput(
-        `Unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')} (allowed: frequency, date)`,
+        `Unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')} (allowed: ${Object.keys(syncBodySchema.shape).join(', ')})`,
       )
     }
     throw new InvalidInput(issue.message)
@@ -85,6 +99,7 @@ function parseSyncBody(text: string): Pick<SyncRequest, 'frequency' | 'date'> {
   return {
     frequency: parsed.data.frequency,
     date: parsed.data.date === undefined ? undefined : parseDate(parsed.data.date, 'date'),
+    compare: parsed.data.compare,
   }
 }
 
@@ -153,13 +168,19 @@ export function syncHandler(ctx: AppContext) {
       finish(new Response(result.body, { headers: headersFor(result.etag) }), null)
     const answer = (store: Store, text: string) => {
       try {
-        const request: SyncRequest = {
-          ...parseSyncBody(text),
-          trigger: 'api',
-          strictFrequency: true,
-        }
+        const { compare, ...asked } = parseSyncBody(text)
+        const request: SyncRequest = { ...asked, trigger: 'api', strictFrequency: true }
         // A body checked against the store's current revision is answered in the same turn.
         const current = currentSync(ctx.data, store, request, clock)
+        if (compare) {
+          // The period's body as without `compare`, then the comparison appended to it.
+          const result = current
+            ? Promise.resolve(current)
+            : syncPeriod(ctx.data, store, request, clock)
+          return result
+            .then((r) => withComparison(ctx.data, store, r, compare, clock))
+            .then(ok, fail)
+        }
         if (current) return ok(current)
         return syncPeriod(ctx.data, store, request, clock).then(ok, fail)
       } catch (caught) {

@@ -45,6 +45,7 @@ describe('store settings', () => {
       sync_hour: 1,
       notify_success: false,
       notify_failure: true,
+      notify_attach_csv: false,
     })
   })
 

@@ -287,12 +287,12 @@ describe('the sync API answers for the key’s store only', () => {
     expect(dayOfA.data).toMatchObject({ total_sessions: 1, total_visitors: 1 })
     expect(await answer(await syncWith(keyB, '{"store":"default"}'))).toEqual({
       status: 400,
-      body: { success: false, error: 'Unknown field: store (allowed: frequency, date)' },
+      body: { success: false, error: 'Unknown field: store (allowed: frequency, date, compare)' },
     })
     expect(await answer(await syncWith(keyB, `{"store":${JSON.stringify(a.trackingId)}}`))).toEqual(
       {
         status: 400,
-        body: { success: false, error: 'Unknown field: store (allowed: frequency, date)' },
+        body: { success: false, error: 'Unknown field: store (allowed: frequency, date, compare)' },
       },
     )
   })

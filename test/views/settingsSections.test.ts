@@ -129,6 +129,13 @@ const MODELS: SectionModels = {
       },
     ],
   },
+  reports: {
+    base: BASE,
+    baseUrl: 'https://export.shop.example',
+    from: '2026-10-26',
+    to: '2026-11-24',
+    today: '2026-11-25',
+  },
 }
 
 /** A whole settings view by hand: the saved defaults, every section's model. */
@@ -282,6 +289,7 @@ describe('the settings views render from literal models, with no database', () =
       '<div id="sync-log"',
       '<div id="audit-log"',
       '<div id="outbox"',
+      '<div id="reports"',
     ]) {
       expect(out).toContain(start)
     }

@@ -52,6 +52,11 @@ export const emailNotificationsSection: SettingsSection = {
           state={state}
         />
         <CheckboxField name="notify_failure" label="Notify me when data sync fails" state={state} />
+        <CheckboxField
+          name="notify_attach_csv"
+          label="Attach the period's figures by day as a CSV file to success emails"
+          state={state}
+        />
         <TextField
           name="notify_recipient"
           label="Recipient"

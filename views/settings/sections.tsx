@@ -4,6 +4,7 @@ import { auditSection } from './audit.tsx'
 import { dashboardSection } from './dashboard.tsx'
 import { emailNotificationsSection } from './emailNotifications.tsx'
 import { smtpSection } from './notifications.tsx'
+import { reportsSection } from './reports.tsx'
 import { storeSection } from './store.tsx'
 import { syncFrequencySection } from './syncFrequency.tsx'
 import { syncLogSection } from './syncLog.tsx'
@@ -20,6 +21,7 @@ export const SETTINGS_SECTIONS: SettingsSection[] = [
   dashboardSection,
   apiStatusSection,
   apiKeysSection,
+  reportsSection,
   syncFrequencySection,
   emailNotificationsSection,
   smtpSection,

@@ -131,6 +131,18 @@ export interface OutboxModel {
   rows: OutboxRowModel[]
 }
 
+/** The Reports box: the default range (the report API's) and where the API answers. */
+export interface ReportsModel {
+  /** Where this store's pages are: '' on the first store's paths (`/settings`), else `/stores/<slug>`. */
+  base: string
+  baseUrl: string
+  /** The default range, `YYYY-MM-DD`: the 30 days ending yesterday. */
+  from: string
+  to: string
+  /** The store's today, the latest day a range may end on. */
+  today: string
+}
+
 /** The parts of the page read from the database, one loader each (src/http/settingsModels.ts). */
 export interface SectionModels {
   overview: OverviewModel
@@ -140,6 +152,7 @@ export interface SectionModels {
   syncLog: SyncLogModel
   audit: AuditModel
   outbox: OutboxModel
+  reports: ReportsModel
 }
 
 export type ModelName = keyof SectionModels

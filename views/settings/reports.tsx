@@ -1,0 +1,101 @@
+import { modelOf, type ReportsModel, type SettingsSection } from './types.ts'
+
+/** The Google Sheets formula that imports the report's CSV of a range, for a report key. */
+function importDataFormula(baseUrl: string, from: string, to: string): string {
+  return `=IMPORTDATA("${baseUrl}/apiv1/analytics/report?format=csv&from=${from}&to=${to}&token=YOUR_REPORT_KEY")`
+}
+
+const DIMENSIONS: [string, string][] = [
+  ['day', 'Day'],
+  ['device', 'Device'],
+  ['source', 'Source'],
+  ['landing_page', 'Landing page'],
+]
+
+/** The range and breakdown to download, tied to the report form (never sent by Save). */
+function ReportForm({ model }: { model: ReportsModel }) {
+  return (
+    <div class="report-fields">
+      <div class="field">
+        <label for="report-from">From</label>
+        <input
+          id="report-from"
+          name="from"
+          type="date"
+          form="report-form"
+          value={model.from}
+          max={model.today}
+          required
+        />
+      </div>
+      <div class="field">
+        <label for="report-to">To</label>
+        <input
+          id="report-to"
+          name="to"
+          type="date"
+          form="report-form"
+          value={model.to}
+          max={model.today}
+          required
+        />
+      </div>
+      <div class="field">
+        <label for="report-dimension">One row per</label>
+        <select id="report-dimension" name="dimension" form="report-form">
+          {DIMENSIONS.map(([value, label]) => (
+            <option value={value} selected={value === 'day'} safe>
+              {label}
+            </option>
+          ))}
+        </select>
+      </div>
+      <button type="submit" form="report-form" id="report-download">
+        Download CSV
+      </button>
+    </div>
+  )
+}
+
+/** "Reports": a CSV of any range to download, and the formula that keeps a Google Sheet up to date. */
+function Reports({ model }: { model: ReportsModel }) {
+  return (
+    <div id="reports">
+      <p class="muted">
+        Whole days in the store's time zone, at most 400; today counts so far. The figures are the
+        sync API's for the same days.
+      </p>
+      <ReportForm model={model} />
+      <p>Google Sheets formula (the last 30 days until yesterday):</p>
+      <div class="copy-row">
+        <code id="report-formula" safe>
+          {importDataFormula(model.baseUrl, model.from, model.to)}
+        </code>
+        <button type="button" class="outline" data-copy="report-formula">
+          Copy
+        </button>
+      </div>
+      <p class="muted" id="report-key-hint">
+        Replace <code>YOUR_REPORT_KEY</code> with a key of scope <strong>report</strong> (create one
+        under <a href="#section-api-keys">API Keys</a>): it can read reports and nothing else, so it
+        is safe in a spreadsheet link. Leave out <code>from</code> and <code>to</code> for a sheet
+        that always shows the last 30 days.
+      </p>
+    </div>
+  )
+}
+
+/** "Reports": download a range as CSV, and the IMPORTDATA formula for Google Sheets. */
+export const reportsSection: SettingsSection = {
+  id: 'reports',
+  title: 'Reports',
+  intro: 'Any range of days as CSV: by day, device, source or landing page.',
+  fields: false,
+  models: ['reports'],
+  render(view) {
+    return <Reports model={modelOf(view, 'reports')} />
+  },
+  forms(view) {
+    return <form id="report-form" method="get" action={`${view.base}/settings/report.csv`}></form>
+  },
+}
