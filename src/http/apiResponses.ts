@@ -102,18 +102,10 @@ export const syncSuccessSchema = z
   })
   .meta({ title: 'SyncSuccess' })
 
-/** The JSON body of `GET /apiv1/analytics/report` (DESIGN.md "Report API"). */
-export const reportJsonSchema = z
-  .looseObject({
-    success: z.literal(true),
-    period: periodSchema,
-    currency: z.string().describe('ISO 4217.'),
-    data: metricsSchema,
-    comparison: comparisonSchema.optional(),
-  })
-  .meta({ title: 'Report' })
-
-/** One row of a report as CSV or NDJSON: its dimension's value, then the figures. */
+/**
+ * One row of a report as CSV or NDJSON (and JSON `rows`): its dimension's value, then the
+ * figures; with `compare`, a `previous_<column>` beside each (`previous_date` for day rows).
+ */
 export const reportRowSchema = z
   .looseObject({
     date: z.string().optional().describe('With dimension=day (the default).'),
@@ -130,6 +122,25 @@ export const reportRowSchema = z
     conversion_rate: rate,
   })
   .meta({ title: 'ReportRow' })
+
+/** The JSON body of `GET /apiv1/analytics/report` (DESIGN.md "Report API"). */
+export const reportJsonSchema = z
+  .strictObject({
+    success: z.literal(true),
+    period: periodSchema,
+    currency: z.string().describe('ISO 4217.'),
+    data: metricsSchema,
+    comparison: comparisonSchema.optional(),
+    dimension: z
+      .enum(['day', 'device', 'source', 'landing_page'])
+      .optional()
+      .describe('Present when `dimension` was asked for.'),
+    rows: z
+      .array(reportRowSchema)
+      .optional()
+      .describe('With `dimension`: one row per value, as the CSV has them.'),
+  })
+  .meta({ title: 'Report' })
 
 const importCounts = {
   kind: z.enum(['sessions', 'orders']),
