@@ -174,7 +174,8 @@ export function settingsRoutes(ctx: AppContext, prefix: string) {
         auth,
         scope,
         { keyForm: { name: '', scope: 'export', error: err.message } },
-        err.status,
+        // A bad form value (the grace chosen) is a 422, as on Generate.
+        err.status === 400 ? 422 : err.status,
       )
     }
   }

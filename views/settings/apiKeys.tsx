@@ -43,17 +43,17 @@ function timeLeft(ms: number): string {
  * expiry without being revoked: its clients are about to get (or already get) 401.
  */
 function ExpiryBanner({ keys, now, timeZone }: { keys: ApiKey[]; now: number; timeZone: string }) {
-  const soon = keys.filter((k) => expiresSoon(k, now) || keyState(k, now) === 'expired')
+  const soon = keys
+    .filter((k) => expiresSoon(k, now) || keyState(k, now) === 'expired')
+    .sort((a, b) => (a.expiresAt as number) - (b.expiresAt as number))
   if (soon.length === 0) return ''
   const days = EXPIRY_WARNING_MS / 86_400_000
   return (
     <div id="key-expiry-banner" class="notify-warning" role="alert">
       <p>
-        <strong>
-          {soon.length === 1 ? 'An API key expires' : 'API keys expire'} within {String(days)} days
-          or has expired
-        </strong>
-        : generate a new key (or regenerate it) and give it to the clients that use it.
+        <strong>API keys expire soon</strong>: the keys below stop answering within {String(days)}{' '}
+        days (or have stopped). Regenerate each (or generate a new one) and give it to the clients
+        that use it.
       </p>
       <ul>
         {soon.map((k) => (
