@@ -85,8 +85,9 @@ describe('Generate: scope and expiry', () => {
     const [stored] = await listApiKeys(t.data, t.store)
     expect([stored!.scope, stored!.expiresAt]).toEqual(['report', Date.parse(NOW) + 30 * DAY])
     expect(row(html, stored!.id)).toContain(
-      '<td data-label="Scope">report</td><td data-label="Created"><time datetime="2026-11-26T06:00:00.000Z">2026-11-26 01:00</time></td><td data-label="Last used"><span>never</span></td><td data-label="State"><span class="key-state key-state-active">active</span></td><td data-label="Expires"><time datetime="2026-12-26T06:00:00.000Z">2026-12-26 01:00</time></td>',
+      '<td class="key-name" data-label="Name">Sheet<small class="key-state key-state-active">expires <time datetime="2026-12-26T06:00:00.000Z">2026-12-26 01:00</time></small></td>',
     )
+    expect(row(html, stored!.id)).toContain('<td data-label="Scope">report</td>')
     // Nothing shows the key again: not the page, not the fragment, not the audit log.
     for (const path of ['/settings', '/settings/keys', '/settings/audit']) {
       const again = await t.request(path, { headers: { cookie, 'hx-request': 'true' } })
@@ -95,7 +96,7 @@ describe('Generate: scope and expiry', () => {
     expect(await (await t.request('/settings', { headers: { cookie } })).text()).not.toContain(key)
   })
 
-  test('an export key: its cURL, no formula; "never" expires', async () => {
+  test('an export key: its cURL, no formula; no expiry', async () => {
     const html = await fragment(await hx('/settings/keys', { name: 'Looker', scope: 'export' }))
     const key = shownKey(html)
     expect(html).not.toContain('new-key-sheets')
@@ -104,7 +105,7 @@ describe('Generate: scope and expiry', () => {
     expect(count(html, key)).toBe(3)
     const [stored] = await listApiKeys(t.data, t.store)
     expect(stored!.expiresAt).toBeNull()
-    expect(row(html, stored!.id)).toContain('<td data-label="Expires"><span>never</span></td>')
+    expect(row(html, stored!.id)).toContain('<td class="key-name" data-label="Name">Looker</td>')
   })
 
   test('"on a date…" expires at the start of that day in the store time zone, on any store', async () => {
@@ -118,7 +119,7 @@ describe('Generate: scope and expiry', () => {
     // 2027-03-15 is the first whole day of daylight saving time in New York: UTC−4.
     expect(new Date(stored!.expiresAt!).toISOString()).toBe('2027-03-15T04:00:00.000Z')
     expect(row(await fragment(res), stored!.id)).toContain(
-      '<td data-label="Expires"><time datetime="2027-03-15T04:00:00.000Z">2027-03-15 00:00</time></td>',
+      '<td class="key-name" data-label="Name">Spring<small class="key-state key-state-active">expires <time datetime="2027-03-15T04:00:00.000Z">2027-03-15 00:00</time></small></td>',
     )
     expect(await listApiKeys(t.data, t.store)).toEqual([])
   })
@@ -166,7 +167,7 @@ describe('Regenerate with a grace period', () => {
     expect(count(html, fresh)).toBe(3)
     expect(html).not.toContain(old.secret)
     expect(row(html, old.key.id)).toBe(
-      `<tr id="key-${old.key.id}" class="grace"><td class="key-name" data-label="Name">Looker</td><td data-label="Key"><code>${old.key.prefix}…</code></td><td data-label="Scope">export</td><td data-label="Created"><time datetime="2026-11-26T06:00:00.000Z">2026-11-26 01:00</time></td><td data-label="Last used"><span>never</span></td><td data-label="State"><span class="key-state key-state-grace">old key answers until <time datetime="2026-11-27T06:00:00.000Z">2026-11-27 01:00</time></span></td><td data-label="Expires"><span>never</span></td><td class="actions" data-label="Actions"><button type="button" class="destructive outline" hx-post="/settings/keys/${old.key.id}/revoke" hx-target="#api-keys" hx-swap="outerHTML" hx-confirm="Revoke the old key of &#34;Looker&#34; now? Its grace period ends: clients still using it get 401 from now on.">Revoke</button></td></tr>`,
+      `<tr id="key-${old.key.id}" class="grace"><td class="key-name" data-label="Name">Looker<small class="key-state key-state-grace">old key, answers until <time datetime="2026-11-27T06:00:00.000Z">2026-11-27 01:00</time></small></td><td data-label="Key"><code>${old.key.prefix}…</code></td><td data-label="Scope">export</td><td data-label="Created"><time datetime="2026-11-26T06:00:00.000Z">2026-11-26 01:00</time></td><td data-label="Last used"><span>never</span></td><td class="actions" data-label="Actions"><button type="button" class="destructive outline" hx-post="/settings/keys/${old.key.id}/revoke" hx-target="#api-keys" hx-swap="outerHTML" hx-confirm="Revoke the old key of &#34;Looker&#34; now? Its grace period ends: clients still using it get 401 from now on.">Revoke</button></td></tr>`,
     )
     // The grace choice the Regenerate buttons send along.
     expect(html).toContain(
@@ -243,16 +244,14 @@ describe('expiry warnings on the page', () => {
       `<li data-key-id="${later.key.id}"><q>Later</q> (export, <code>${later.key.prefix}…</code>) expires <time datetime="2026-12-04T06:00:00.000Z">2026-12-04 01:00</time></li>`,
     ])
     expect(row(html, soon.key.id)).toContain(
-      '<td data-label="State"><span class="key-state key-state-active">active</span> <mark class="key-expiry-badge">expires in 2 days</mark></td>',
+      '<td class="key-name" data-label="Name">Soon<small class="key-state key-state-active">expires <time datetime="2026-11-29T06:00:00.000Z">2026-11-29 01:00</time> <mark class="key-expiry-badge">in 2 days</mark></small></td>',
     )
     expect(row(html, gone.key.id)).toStartWith(`<tr id="key-${gone.key.id}" class="expired">`)
     expect(row(html, gone.key.id)).toContain(
-      '<td data-label="State"><span class="key-state key-state-expired">expired</span></td>',
+      '<td class="key-name" data-label="Name">Gone<small class="key-state key-state-expired">expired <time datetime="2026-11-27T06:00:00.000Z">2026-11-27 01:00</time></small></td>',
     )
     // Later (7 days left) gets its badge; nothing names the revoked key.
-    expect(row(html, later.key.id)).toContain(
-      '<mark class="key-expiry-badge">expires in 7 days</mark>',
-    )
+    expect(row(html, later.key.id)).toContain('<mark class="key-expiry-badge">in 7 days</mark>')
     expect(html).not.toContain(`id="key-${revoked.key.id}"`)
     expect(html).not.toContain(`data-key-id="${revoked.key.id}"`)
   })
@@ -268,10 +267,10 @@ describe('expiry warnings on the page', () => {
     expect(html).not.toContain('key-expiry-badge')
     t.clock.advance({ milliseconds: 7 * DAY - 5 * 3_600_000 + 1 })
     const close = await fragment(await hx('/settings/keys'))
-    expect(close).toContain('<mark class="key-expiry-badge">expires in 5 hours</mark>')
+    expect(close).toContain('<mark class="key-expiry-badge">in 5 hours</mark>')
     expect(close).toContain('id="key-expiry-banner"')
     // The whole page shows the same.
     const page = await (await t.request('/settings', { headers: { cookie } })).text()
-    expect(page).toContain('<mark class="key-expiry-badge">expires in 5 hours</mark>')
+    expect(page).toContain('<mark class="key-expiry-badge">in 5 hours</mark>')
   })
 })

@@ -1,3 +1,4 @@
+import { escapeHtml } from '@kitajs/html'
 import { type ApiKey, EXPIRY_WARNING_MS, expiresSoon, keyState } from '../../src/domain/keys.ts'
 import { attrText } from '../fields.tsx'
 import { StoreTime, Table } from '../table.tsx'
@@ -68,31 +69,42 @@ function ExpiryBanner({ keys, now, timeZone }: { keys: ApiKey[]; now: number; ti
   )
 }
 
-/** Where a key stands: active (warned when it expires soon), in its grace period, expired, revoked. */
-function KeyStateCell({ k, now, timeZone }: { k: ApiKey; now: number; timeZone: string }) {
+/**
+ * Under a key's name, where it stands when that is not simply "active, for ever": until when it
+ * answers (warned within EXPIRY_WARNING_MS), until when its grace period lasts, since when it
+ * has expired. A revoked key's row says so in its actions instead.
+ */
+function KeyStateLine({ k, now, timeZone }: { k: ApiKey; now: number; timeZone: string }) {
   const state = keyState(k, now)
   if (state === 'grace') {
     return (
-      <span class="key-state key-state-grace">
-        old key answers until <StoreTime ms={k.revokedAt as number} timeZone={timeZone} />
-      </span>
+      <small class="key-state key-state-grace">
+        old key, answers until <StoreTime ms={k.revokedAt as number} timeZone={timeZone} />
+      </small>
     )
   }
-  if (state !== 'active') return <span class={`key-state key-state-${state}`}>{state}</span>
+  if (state === 'revoked' || k.expiresAt === null) return ''
+  if (state === 'expired') {
+    return (
+      <small class="key-state key-state-expired">
+        expired <StoreTime ms={k.expiresAt} timeZone={timeZone} />
+      </small>
+    )
+  }
   return (
-    <>
-      <span class="key-state key-state-active">active</span>
+    <small class="key-state key-state-active">
+      expires <StoreTime ms={k.expiresAt} timeZone={timeZone} />
       {expiresSoon(k, now) ? (
         <>
           {' '}
           <mark class="key-expiry-badge" safe>
-            {`expires ${timeLeft((k.expiresAt as number) - now)}`}
+            {timeLeft(k.expiresAt - now)}
           </mark>
         </>
       ) : (
         ''
       )}
-    </>
+    </small>
   )
 }
 
@@ -336,7 +348,7 @@ export function ApiKeys({ model }: { model: ApiKeysModel }) {
       ) : (
         ''
       )}
-      {shown.some((k) => keyState(k, now) !== 'revoked') ? (
+      {shown.length > 0 ? (
         <p class="regenerate-grace">
           <label for="regenerate-grace">
             On "Regenerate secret key", the old key keeps answering{' '}
@@ -357,8 +369,6 @@ export function ApiKeys({ model }: { model: ApiKeysModel }) {
           'Scope',
           'Created',
           'Last used',
-          'State',
-          'Expires',
           <span class="visually-hidden">Actions</span>,
         ]}
         empty="No active keys yet. Generate one to call the sync API."
@@ -366,8 +376,9 @@ export function ApiKeys({ model }: { model: ApiKeysModel }) {
           const state = k.id === model.revokedKey ? 'revoked' : keyState(k, now)
           return (
             <tr id={`key-${k.id}`} class={state === 'active' ? undefined : state}>
-              <td class="key-name" safe>
-                {k.name}
+              <td class="key-name">
+                {escapeHtml(k.name)}
+                <KeyStateLine k={k} now={now} timeZone={timeZone} />
               </td>
               <td>
                 <code safe>{`${k.prefix}…`}</code>
@@ -378,12 +389,6 @@ export function ApiKeys({ model }: { model: ApiKeysModel }) {
               </td>
               <td>
                 <When ms={k.lastUsedAt} timeZone={timeZone} />
-              </td>
-              <td>
-                <KeyStateCell k={k} now={now} timeZone={timeZone} />
-              </td>
-              <td>
-                <When ms={k.expiresAt} timeZone={timeZone} />
               </td>
               <td class="actions">
                 {state === 'revoked' ? (
