@@ -27,7 +27,7 @@ export interface KeyExpiryPayload {
 }
 
 /** One warning per key and expiry: a key given another expiry is warned about again. */
-export function keyExpiryDedupe(keyId: number, expiresAt: number): string {
+function keyExpiryDedupe(keyId: number, expiresAt: number): string {
   return `email:key_expiry:${keyId}:${expiresAt}`
 }
 
