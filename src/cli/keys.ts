@@ -143,7 +143,7 @@ export async function runKeys(rt: StoreRuntime, p: Parsed): Promise<number> {
       const grace = str(p, 'grace')
       const graceMs = grace === undefined ? 0 : parseGrace(grace)
       const issued = await regenerateApiKey(data, store, ref, clock, by, { graceMs })
-      const until = new Date(nowMs(clock) + graceMs).toISOString()
+      const until = isoOrDash(nowMs(clock) + graceMs)
       const old = graceMs > 0 ? `\nThe old key keeps answering until ${until}.` : ''
       print(rt, issuedJson(issued), () => issuedText(issued, 'Regenerated') + old)
       return 0

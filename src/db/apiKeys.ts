@@ -118,3 +118,20 @@ export async function revokeKey(q: Queries, id: number, at: number): Promise<Key
 export function touchKey(q: Queries, id: number, at: number): Promise<number> {
   return q.run('UPDATE api_keys SET last_used_at = ? WHERE id = ?', at, id)
 }
+
+/** A store's keys, not revoked, whose expiry lies in (`after`, `until`]: the ones to warn about. */
+export function keysExpiringBetween(
+  q: Queries,
+  storeId: number,
+  after: number,
+  until: number,
+): Promise<KeyRow[]> {
+  return q.all<KeyRow>(
+    `SELECT ${COLUMNS} FROM api_keys
+     WHERE store_id = ? AND revoked_at IS NULL AND expires_at > ? AND expires_at <= ?
+     ORDER BY id`,
+    storeId,
+    after,
+    until,
+  )
+}

@@ -123,6 +123,20 @@ export function outboxRow(q: Queries, id: number): Promise<OutboxRow | null> {
   return q.get<OutboxRow>(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = ?`, id)
 }
 
+/** True when the store's outbox holds a row of this dedupe (queued, sent or given up). */
+export async function outboxHasDedupe(
+  q: Queries,
+  storeId: number,
+  dedupe: string,
+): Promise<boolean> {
+  const row = await q.get<{ one: number }>(
+    'SELECT 1 AS one FROM outbox WHERE store_id = ? AND dedupe = ?',
+    storeId,
+    dedupe,
+  )
+  return row !== null
+}
+
 /** The stored payload (JSON) of a row, or null when there is no such row. */
 export async function outboxPayloadText(q: Queries, id: number): Promise<string | null> {
   return (

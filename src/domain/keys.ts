@@ -32,6 +32,8 @@ const LAST_USED_RESOLUTION_MS = 60_000
 const DAY_MS = 86_400_000
 /** The longest grace period a regenerated key may keep answering. */
 const MAX_GRACE_MS = 30 * DAY_MS
+/** A key this close to its expiry is warned about: on the settings page and by email. */
+export const EXPIRY_WARNING_MS = 7 * DAY_MS
 /** The latest expiry a key may be given: ten years. */
 const MAX_EXPIRY_MS = 3653 * DAY_MS
 
@@ -58,6 +60,18 @@ export function keyState(key: Pick<ApiKey, 'revokedAt' | 'expiresAt'>, now: numb
   if (key.revokedAt !== null) return key.revokedAt > now ? 'grace' : 'revoked'
   if (key.expiresAt !== null && key.expiresAt <= now) return 'expired'
   return 'active'
+}
+
+/**
+ * True for a key that still answers but stops within EXPIRY_WARNING_MS by its expiry (not a
+ * regenerated key in its grace period: its replacement is already issued).
+ */
+export function expiresSoon(key: Pick<ApiKey, 'revokedAt' | 'expiresAt'>, now: number): boolean {
+  return (
+    keyState(key, now) === 'active' &&
+    key.expiresAt !== null &&
+    key.expiresAt - now <= EXPIRY_WARNING_MS
+  )
 }
 
 /** True while a key answers: active, or regenerated and still in its grace period. */

@@ -1,3 +1,4 @@
+import { renderKeyExpiry } from '../../views/emails/keyExpiry.tsx'
 import { renderNotification } from '../../views/emails/notification.tsx'
 import type { Data, Queries } from '../db/data.ts'
 import {
@@ -15,6 +16,7 @@ import {
 } from '../db/outbox.ts'
 import { formatStoreTime } from '../lib/format.ts'
 import { type Clock, nowMs } from './clock.ts'
+import type { KeyExpiryPayload } from './keyExpiry.ts'
 import type { MailMessage } from './mailer.ts'
 import type { Metrics } from './metrics.ts'
 import { dayRange, type Frequency, type Period, type PeriodJson, periodJson } from './periods.ts'
@@ -191,13 +193,19 @@ export async function outboxEntry(data: Data, id: number): Promise<OutboxEntry |
 
 /**
  * The email an outbox row holds, rendered now (with the current base URL): what the sender hands
- * the mailer. A sync's notification; each kind of email the outbox carries is built here.
+ * the mailer. A sync's notification or a key's expiry warning; each kind of email the outbox
+ * carries is built here.
  */
 export async function outboxEmail(
   data: Data,
   row: DueRow,
   baseUrl: string,
 ): Promise<Omit<MailMessage, 'to'>> {
+  if (row.kind === 'key_expiry') {
+    const payload = await outboxPayloadText(data, row.id)
+    if (payload === null) throw new Error(`Outbox row ${row.id} does not exist`)
+    return renderKeyExpiry(JSON.parse(payload) as KeyExpiryPayload, baseUrl)
+  }
   const payload = await outboxPayload(data, row.id)
   const email = renderNotification(payload, baseUrl)
   const csv =

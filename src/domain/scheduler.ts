@@ -7,6 +7,7 @@ import { Slots } from '../lib/slots.ts'
 import { pruneAuditLog } from './audit.ts'
 import { BackupJob } from './backup.ts'
 import { type Clock, nowMs } from './clock.ts'
+import { queueKeyExpiryWarnings } from './keyExpiry.ts'
 import type { MailerResolver } from './mailer.ts'
 import { OutboxSender, processOwner } from './outbox.ts'
 import { type Frequency, type Period, periodContaining, previousPeriod } from './periods.ts'
@@ -162,7 +163,10 @@ export interface SchedulerOptions {
   data: Data
   clock: Clock
   owner?: string
-  /** Called after a sync this scheduler ran (success or failure), e.g. to wake the sender. */
+  /**
+   * Called after a sync this scheduler ran (success or failure), and after it queued a key's
+   * expiry warning, e.g. to wake the sender.
+   */
   onSynced?: () => void
   log?: (line: string) => void
 }
@@ -230,7 +234,9 @@ export class Scheduler {
 
   /** One store's turn: its due period claimed and synced, or why not; null when none is due. */
   private async tickStore(store: Store): Promise<TickOutcome | null> {
-    const due = duePeriod(this.clock.now(), await readSettings(this.data, store))
+    const settings = await readSettings(this.data, store)
+    await this.warnOfExpiringKeys(store, settings)
+    const due = duePeriod(this.clock.now(), settings)
     if (!due) return null
     const { frequency, period } = due
     const key = { frequency, periodStart: period.start.epochMilliseconds }
@@ -257,6 +263,18 @@ export class Scheduler {
       frequency,
       periodLabel: period.label,
       result: error === null ? 'synced' : 'failed',
+    }
+  }
+
+  /** Queues the warnings of keys about to expire; a failure is logged and leaves the sync be. */
+  private async warnOfExpiringKeys(store: Store, settings: StoreSettings): Promise<void> {
+    try {
+      if ((await queueKeyExpiryWarnings(this.data, store, settings, this.clock)) > 0) {
+        this.onSynced()
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      this.log(`Key expiry warnings of "${store.slug}": ${message}\n`)
     }
   }
 

@@ -12,8 +12,15 @@ import { PAGE_MODELS } from '../../views/settings/sections.tsx'
 import { SyncLog } from '../../views/settings/syncLog.tsx'
 import { type ApiKeysModel, type ModelName, modelOf } from '../../views/settings/types.ts'
 import { type AuditActor, auditSettingsChange } from '../domain/audit.ts'
-import { AppError } from '../domain/errors.ts'
-import { createApiKey, regenerateApiKey, revokeApiKey } from '../domain/keys.ts'
+import { nowMs } from '../domain/clock.ts'
+import { AppError, InvalidInput } from '../domain/errors.ts'
+import {
+  createApiKey,
+  parseExpiry,
+  parseGrace,
+  regenerateApiKey,
+  revokeApiKey,
+} from '../domain/keys.ts'
 import { RETYPE_SMTP_PASSWORD, savedPasswordMoves } from '../domain/mailer.ts'
 import {
   previewSettings,
@@ -132,6 +139,22 @@ export function settingsRoutes(ctx: AppContext, prefix: string) {
     address: clientAddress(ctx, request, server),
   })
 
+  /**
+   * When a key made on the page expires (ms, or null: never): the "Expires" choice, a duration
+   * or `date` with the date field's day (its start in the store's time zone), as `parseExpiry`.
+   */
+  const keyExpiry = async (
+    scope: StoreScope,
+    expires: string,
+    expiresDate: string,
+  ): Promise<number | null> => {
+    if (expires === '') return null
+    const text = expires === 'date' ? expiresDate : expires
+    if (text.trim() === '') throw new InvalidInput('expires: choose the date the key expires')
+    const { timezone } = await readSettings(data, scope.store)
+    return parseExpiry(text, nowMs(clock), timezone)
+  }
+
   /** A change to one key (by id), audited in its transaction; the keys fragment either way. */
   const keyAction = async (
     request: Request,
@@ -151,7 +174,8 @@ export function settingsRoutes(ctx: AppContext, prefix: string) {
         auth,
         scope,
         { keyForm: { name: '', scope: 'export', error: err.message } },
-        err.status,
+        // A bad form value (the grace chosen) is a 422, as on Generate.
+        err.status === 400 ? 422 : err.status,
       )
     }
   }
@@ -226,23 +250,23 @@ export function settingsRoutes(ctx: AppContext, prefix: string) {
     .post('/settings/keys', async ({ auth, scope, body, request, server }) => {
       const name = formField(body, 'name') ?? ''
       const keyScope = formField(body, 'scope') ?? 'export'
+      const expires = formField(body, 'expires') ?? ''
+      const expiresDate = formField(body, 'expires_date') ?? ''
       try {
+        const expiresAt = await keyExpiry(scope, expires, expiresDate)
         const by = actor(auth, scope, request, server)
-        const newKey = await createApiKey(data, scope.store, name, keyScope, clock, by)
+        const newKey = await createApiKey(data, scope.store, name, keyScope, clock, by, {
+          expiresAt,
+        })
         return await keysAnswer(request, auth, scope, { newKey }, 200, true)
       } catch (err) {
         if (!(err instanceof AppError)) throw err
         const status = err.status === 409 ? 409 : 422
-        return keysAnswer(
-          request,
-          auth,
-          scope,
-          { keyForm: { name, scope: keyScope, error: err.message } },
-          status,
-        )
+        const keyForm = { name, scope: keyScope, expires, expiresDate, error: err.message }
+        return keysAnswer(request, auth, scope, { keyForm }, status)
       }
     })
-    .post('/settings/keys/:id/regenerate', ({ auth, scope, params, request, server }) =>
+    .post('/settings/keys/:id/regenerate', ({ auth, scope, params, body, request, server }) =>
       keyAction(request, auth, scope, params.id, async (ref) => ({
         newKey: await regenerateApiKey(
           data,
@@ -250,6 +274,7 @@ export function settingsRoutes(ctx: AppContext, prefix: string) {
           ref,
           clock,
           actor(auth, scope, request, server),
+          { graceMs: parseGrace(formField(body, 'grace') || '0') },
         ),
       })),
     )

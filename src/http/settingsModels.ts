@@ -79,13 +79,14 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
     })
     return { kind: 'checklist', base, steps, recipient }
   },
-  async apiKeys(ctx, { settings, server, base }, { keys, scope: { store } }) {
+  async apiKeys(ctx, { settings, server, base, now }, { keys, scope: { store } }) {
     return {
       base,
       timeZone: settings.timezone,
       baseUrl: server.baseUrl,
       apiEnabled: settings.api_enabled,
       keys: await listApiKeys(ctx.data, store),
+      now,
       ...keys,
     }
   },

@@ -51,6 +51,7 @@ const MODELS: SectionModels = {
     timeZone: NY,
     baseUrl: 'https://export.shop.example',
     apiEnabled: true,
+    now: AT,
     keys: [
       LOOKER,
       {

@@ -1,3 +1,5 @@
+import { escapeHtml } from '@kitajs/html'
+import { type ApiKey, EXPIRY_WARNING_MS, expiresSoon, keyState } from '../../src/domain/keys.ts'
 import { attrText } from '../fields.tsx'
 import { StoreTime, Table } from '../table.tsx'
 import { type ApiKeysModel, modelOf, type SettingsSection } from './types.ts'
@@ -5,6 +7,105 @@ import { type ApiKeysModel, modelOf, type SettingsSection } from './types.ts'
 /** The ready-to-run cURL command of the MIDA documentation, for one key. */
 function curlCommand(baseUrl: string, key: string): string {
   return `curl -X POST ${baseUrl}/apiv1/analytics/sync -H "Content-Type: application/json" -H "x-mida-secret-key: ${key}"`
+}
+
+/** The Google Sheets formula of a report key: the report as CSV, read by IMPORTDATA. */
+function sheetsFormula(baseUrl: string, key: string): string {
+  return `=IMPORTDATA("${baseUrl}/apiv1/analytics/report?format=csv&token=${key}")`
+}
+
+/** The choices of "Expires" (values `parseExpiry` reads; `date`: the date field's day). */
+const EXPIRY_CHOICES: [value: string, label: string][] = [
+  ['', 'never'],
+  ['30d', 'in 30 days'],
+  ['90d', 'in 90 days'],
+  ['365d', 'in 1 year'],
+  ['date', 'on a date…'],
+]
+
+/** The choices of the old key's grace period on "Regenerate secret key" (`parseGrace`). */
+const GRACE_CHOICES: [value: string, label: string][] = [
+  ['0', 'not at all (it stops at once)'],
+  ['1h', 'for 1 hour'],
+  ['24h', 'for 24 hours'],
+  ['7d', 'for 7 days'],
+]
+
+/** How long until an instant, roughly: `in 3 days`, `in 5 hours`, `in under an hour`. */
+function timeLeft(ms: number): string {
+  const hours = Math.floor(ms / 3_600_000)
+  if (hours < 1) return 'in under an hour'
+  if (hours < 48) return `in ${hours} hour${hours === 1 ? '' : 's'}`
+  return `in ${Math.floor(hours / 24)} days`
+}
+
+/**
+ * The warning above the keys while a key stops within EXPIRY_WARNING_MS, or has stopped by its
+ * expiry without being revoked: its clients are about to get (or already get) 401.
+ */
+function ExpiryBanner({ keys, now, timeZone }: { keys: ApiKey[]; now: number; timeZone: string }) {
+  const soon = keys
+    .filter((k) => expiresSoon(k, now) || keyState(k, now) === 'expired')
+    .sort((a, b) => (a.expiresAt as number) - (b.expiresAt as number))
+  if (soon.length === 0) return ''
+  const days = EXPIRY_WARNING_MS / 86_400_000
+  return (
+    <div id="key-expiry-banner" class="notify-warning" role="alert">
+      <p>
+        <strong>API keys expire soon</strong>: the keys below stop answering within {String(days)}{' '}
+        days (or have stopped). Regenerate each (or generate a new one) and give it to the clients
+        that use it.
+      </p>
+      <ul>
+        {soon.map((k) => (
+          <li data-key-id={String(k.id)}>
+            <q safe>{k.name}</q> ({k.scope}, <code safe>{`${k.prefix}…`}</code>){' '}
+            {keyState(k, now) === 'expired' ? 'expired' : 'expires'}{' '}
+            <StoreTime ms={k.expiresAt as number} timeZone={timeZone} />
+          </li>
+        ))}
+      </ul>
+    </div>
+  )
+}
+
+/**
+ * Under a key's name, where it stands when that is not simply "active, for ever": until when it
+ * answers (warned within EXPIRY_WARNING_MS), until when its grace period lasts, since when it
+ * has expired. A revoked key's row says so in its actions instead.
+ */
+function KeyStateLine({ k, now, timeZone }: { k: ApiKey; now: number; timeZone: string }) {
+  const state = keyState(k, now)
+  if (state === 'grace') {
+    return (
+      <small class="key-state key-state-grace">
+        old key, answers until <StoreTime ms={k.revokedAt as number} timeZone={timeZone} />
+      </small>
+    )
+  }
+  if (state === 'revoked' || k.expiresAt === null) return ''
+  if (state === 'expired') {
+    return (
+      <small class="key-state key-state-expired">
+        expired <StoreTime ms={k.expiresAt} timeZone={timeZone} />
+      </small>
+    )
+  }
+  return (
+    <small class="key-state key-state-active">
+      expires <StoreTime ms={k.expiresAt} timeZone={timeZone} />
+      {expiresSoon(k, now) ? (
+        <>
+          {' '}
+          <mark class="key-expiry-badge" safe>
+            {timeLeft(k.expiresAt - now)}
+          </mark>
+        </>
+      ) : (
+        ''
+      )}
+    </small>
+  )
 }
 
 function When({ ms, timeZone }: { ms: number | null; timeZone: string }) {
@@ -113,6 +214,14 @@ function NewKeyPanel({ model }: { model: ApiKeysModel }) {
           New secret key for <q safe>{key.name}</q> ({key.scope}).
         </strong>{' '}
         Copy it now: it is not shown again.
+        {key.expiresAt !== null ? (
+          <>
+            {' '}
+            It expires <StoreTime ms={key.expiresAt} timeZone={model.timeZone} />.
+          </>
+        ) : (
+          ''
+        )}
       </p>
       <div class="copy-row">
         <code id="new-key-value" class="secret" safe>
@@ -144,6 +253,21 @@ function NewKeyPanel({ model }: { model: ApiKeysModel }) {
           </div>
           <div id="key-test-result" aria-live="polite"></div>
         </>
+      ) : key.scope === 'report' ? (
+        <>
+          <p>
+            Google Sheets: put this formula in a cell; the sheet loads the report as CSV (the key is
+            in it: share the sheet as you would the key).
+          </p>
+          <div class="copy-row">
+            <code id="new-key-sheets" safe>
+              {sheetsFormula(model.baseUrl, secret)}
+            </code>
+            <button type="button" class="outline" data-copy="new-key-sheets">
+              Copy
+            </button>
+          </div>
+        </>
       ) : (
         ''
       )}
@@ -153,13 +277,16 @@ function NewKeyPanel({ model }: { model: ApiKeysModel }) {
 
 /** The keys fragment (`#api-keys`): the new key if any, the generate inputs, the key list. */
 export function ApiKeys({ model }: { model: ApiKeysModel }) {
-  const { keys, timeZone } = model
-  // The key this request revoked keeps its row (marked revoked), so nothing on the page moves.
-  const shown = keys.filter((k) => k.revokedAt === null || k.id === model.revokedKey)
+  const { keys, timeZone, now } = model
+  // The key this request revoked keeps its row (marked revoked), so nothing on the page moves;
+  // a regenerated key in its grace period still answers, so it is listed.
+  const shown = keys.filter((k) => keyState(k, now) !== 'revoked' || k.id === model.revokedKey)
   const revoked = keys.length - shown.length
   const typed = model.keyForm
+  const expires = typed?.expires ?? ''
   return (
     <div id="api-keys">
+      <ExpiryBanner keys={keys} now={now} timeZone={timeZone} />
       <NewKeyPanel model={model} />
       <div class="key-create">
         <label for="new-key-name">
@@ -185,7 +312,30 @@ export function ApiKeys({ model }: { model: ApiKeysModel }) {
             <option value="ingest" selected={typed?.scope === 'ingest'}>
               ingest (imports)
             </option>
+            <option value="report" selected={typed?.scope === 'report'}>
+              report (read-only: reports and spreadsheet links)
+            </option>
           </select>
+        </label>
+        <label for="new-key-expires" class="key-expiry">
+          Expires
+          <select id="new-key-expires" name="expires" form="new-key-form">
+            {EXPIRY_CHOICES.map(([value, label]) => (
+              <option value={value} selected={expires === value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label for="new-key-expires-date" class="key-expiry-date">
+          Expiry date
+          <input
+            id="new-key-expires-date"
+            name="expires_date"
+            form="new-key-form"
+            type="date"
+            value={attrText(typed?.expiresDate ?? '')}
+          />
         </label>
         <button type="submit" form="new-key-form">
           Generate API Key
@@ -195,6 +345,20 @@ export function ApiKeys({ model }: { model: ApiKeysModel }) {
         <small id="new-key-error" class="field-error" role="alert" safe>
           {typed.error}
         </small>
+      ) : (
+        ''
+      )}
+      {shown.length > 0 ? (
+        <p class="regenerate-grace">
+          <label for="regenerate-grace">
+            On "Regenerate secret key", the old key keeps answering{' '}
+            <select id="regenerate-grace" name="grace" form="key-regenerate-form">
+              {GRACE_CHOICES.map(([value, label]) => (
+                <option value={value}>{label}</option>
+              ))}
+            </select>
+          </label>
+        </p>
       ) : (
         ''
       )}
@@ -208,38 +372,28 @@ export function ApiKeys({ model }: { model: ApiKeysModel }) {
           <span class="visually-hidden">Actions</span>,
         ]}
         empty="No active keys yet. Generate one to call the sync API."
-        rows={shown.map((k) => (
-          <tr id={`key-${k.id}`} class={k.revokedAt === null ? undefined : 'revoked'}>
-            <td class="key-name" safe>
-              {k.name}
-            </td>
-            <td>
-              <code safe>{`${k.prefix}…`}</code>
-            </td>
-            <td safe>{k.scope}</td>
-            <td>
-              <When ms={k.createdAt} timeZone={timeZone} />
-            </td>
-            <td>
-              <When ms={k.lastUsedAt} timeZone={timeZone} />
-            </td>
-            <td class="actions">
-              {k.revokedAt !== null ? (
-                <span class="revoked-note">Revoked</span>
-              ) : (
-                <>
-                  <button
-                    type="button"
-                    class="secondary outline"
-                    hx-post={`${model.base}/settings/keys/${k.id}/regenerate`}
-                    hx-target="#api-keys"
-                    hx-swap="outerHTML"
-                    hx-confirm={attrText(
-                      `Regenerate the secret key of "${k.name}"? The current key stops working at once.`,
-                    )}
-                  >
-                    Regenerate secret key
-                  </button>
+        rows={shown.map((k) => {
+          const state = k.id === model.revokedKey ? 'revoked' : keyState(k, now)
+          return (
+            <tr id={`key-${k.id}`} class={state === 'active' ? undefined : state}>
+              <td class="key-name">
+                {escapeHtml(k.name)}
+                <KeyStateLine k={k} now={now} timeZone={timeZone} />
+              </td>
+              <td>
+                <code safe>{`${k.prefix}…`}</code>
+              </td>
+              <td safe>{k.scope}</td>
+              <td>
+                <When ms={k.createdAt} timeZone={timeZone} />
+              </td>
+              <td>
+                <When ms={k.lastUsedAt} timeZone={timeZone} />
+              </td>
+              <td class="actions">
+                {state === 'revoked' ? (
+                  <span class="revoked-note">Revoked</span>
+                ) : state === 'grace' ? (
                   <button
                     type="button"
                     class="destructive outline"
@@ -247,16 +401,44 @@ export function ApiKeys({ model }: { model: ApiKeysModel }) {
                     hx-target="#api-keys"
                     hx-swap="outerHTML"
                     hx-confirm={attrText(
-                      `Revoke the key "${k.name}"? Clients using it get 401 from now on.`,
+                      `Revoke the old key of "${k.name}" now? Its grace period ends: clients still using it get 401 from now on.`,
                     )}
                   >
                     Revoke
                   </button>
-                </>
-              )}
-            </td>
-          </tr>
-        ))}
+                ) : (
+                  <>
+                    <button
+                      type="button"
+                      class="secondary outline"
+                      hx-post={`${model.base}/settings/keys/${k.id}/regenerate`}
+                      hx-include="#regenerate-grace"
+                      hx-target="#api-keys"
+                      hx-swap="outerHTML"
+                      hx-confirm={attrText(
+                        `Regenerate the secret key of "${k.name}"? The current key stops working at once, or when the grace period chosen above ends.`,
+                      )}
+                    >
+                      Regenerate secret key
+                    </button>
+                    <button
+                      type="button"
+                      class="destructive outline"
+                      hx-post={`${model.base}/settings/keys/${k.id}/revoke`}
+                      hx-target="#api-keys"
+                      hx-swap="outerHTML"
+                      hx-confirm={attrText(
+                        `Revoke the key "${k.name}"? Clients using it get 401 from now on.`,
+                      )}
+                    >
+                      Revoke
+                    </button>
+                  </>
+                )}
+              </td>
+            </tr>
+          )
+        })}
       />
       {revoked > 0 ? (
         <p class="muted">
@@ -293,6 +475,8 @@ export const apiKeysSection: SettingsSection = {
         >
           <input type="hidden" name="_csrf" value={view.csrfToken} />
         </form>
+        {/* The grace choice's own form: never sent by Save, never marking the page unsaved. */}
+        <form id="key-regenerate-form"></form>
         <form
           id="api-activate-form"
           method="post"

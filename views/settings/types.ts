@@ -77,12 +77,21 @@ export interface ApiKeysModel {
   apiEnabled: boolean
   /** Every key of the store, revoked ones included (the view hides those not just revoked). */
   keys: ApiKey[]
+  /** The view's clock reading (ms): what each key's state, expiry and grace are shown against. */
+  now: number
   /** A key issued by this request: shown once. */
   newKey?: IssuedKey
   /** The id of a key revoked by this request: its row stays, marked revoked, so nothing moves. */
   revokedKey?: number
   /** The "Generate API Key" inputs after a refused attempt: what was typed and why it failed. */
-  keyForm?: { name: string; scope: string; error: string }
+  keyForm?: {
+    name: string
+    scope: string
+    error: string
+    /** The expiry chosen: '' (never), `30d`, `90d`, `365d` or `date` (then `expiresDate`). */
+    expires?: string
+    expiresDate?: string
+  }
 }
 
 /** Today's sessions and orders so far, in the store's time zone. */
