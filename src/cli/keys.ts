@@ -20,7 +20,7 @@ export const KEYS_HELP = `Usage: mida-export keys <create|list|revoke|regenerate
   keys create --name NAME [--scope export|ingest|report] [--expires 90d|YYYY-MM-DD]
                                   create a key and print it once
   keys list                       id, name, scope, prefix, state, created, last used, expires, revoked
-  keys revoke ID|NAME             revoke a key (a key in its grace period: at once)
+  keys revoke ID|NAME             revoke a key (the old key of a grace period, by ID: at once)
   keys regenerate ID|NAME [--grace 24h]
                                   revoke a key and print its replacement once; with --grace the
                                   old key keeps answering that long (default 0)
