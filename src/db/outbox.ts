@@ -259,3 +259,62 @@ export function markOutboxFailed(
     owner,
   )
 }
+
+/** A destination's most recent deliveries (its tests included), newest first. */
+export function recentDeliveryRows(
+  q: Queries,
+  storeId: number,
+  destinationId: number,
+  limit: number,
+): Promise<OutboxRow[]> {
+  return q.all<OutboxRow>(
+    `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE store_id = ? AND destination_id = ?
+     ORDER BY created_at DESC, id DESC LIMIT ?`,
+    storeId,
+    destinationId,
+    limit,
+  )
+}
+
+/**
+ * Records a delivery made at once (a destination's test) before it is made, so its id can name
+ * it: pending, but never due (`next_attempt_at` at the end of time), so no sender takes it.
+ * Resolves to its id; `finishImmediateDelivery` records how it went.
+ */
+export async function insertImmediateDelivery(q: Queries, row: NewOutboxRow): Promise<number> {
+  const [storeId, destinationId, kind, dedupe, ...rest] = insertParams(row)
+  const inserted = await q.get<{ id: number }>(
+    `INSERT INTO outbox (store_id, destination_id, kind, dedupe, frequency, period_start,
+       outcome, period_label, recipient, subject, payload, status, last_error, created_at,
+       next_attempt_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    storeId,
+    destinationId,
+    kind,
+    dedupe,
+    ...rest.slice(0, -1),
+    Number.MAX_SAFE_INTEGER,
+  )
+  if (!inserted) throw new Error('The delivery was not recorded')
+  return inserted.id
+}
+
+/** Records the end of a delivery made at once: sent (with the answer) or failed (with why). */
+export function finishImmediateDelivery(
+  q: Queries,
+  id: number,
+  result: { status: 'sent' | 'failed'; answer: string; at: number },
+): Promise<number> {
+  const sent = result.status === 'sent'
+  return q.run(
+    `UPDATE outbox SET status = ?, attempts = 1, sent_at = ?, smtp_response = ?, last_error = ?,
+       next_attempt_at = ?
+     WHERE id = ? AND status = 'pending'`,
+    result.status,
+    sent ? result.at : null,
+    sent ? result.answer : null,
+    sent ? null : result.answer,
+    result.at,
+    id,
+  )
+}
