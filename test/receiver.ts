@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 
 /** One request as the receiver got it. */
-export interface Received {
+interface Received {
   method: string
   path: string
   headers: Record<string, string>

@@ -36,8 +36,6 @@ import { requireSecret } from './secrets.ts'
 import type { StoreSettings } from './settings.ts'
 import type { Store } from './stores.ts'
 
-export type { DestinationType }
-
 /** A destination as the page and the CLI show it: never its URL or secret. */
 export interface Destination {
   id: number
@@ -59,7 +57,7 @@ export interface AddedDestination {
 export const DELIVERY_TIMEOUT_MS = 10_000
 
 /** Resolves a host name to its addresses (all of them). */
-export type Resolver = (host: string) => Promise<string[]>
+type Resolver = (host: string) => Promise<string[]>
 
 /** How deliveries reach destinations: the address rules and, for tests, the timeout. */
 export interface DeliveryOptions {
@@ -217,7 +215,7 @@ function parseUrl(text: string, allowPrivate: boolean): URL {
 }
 
 /** What may be shown of a URL: scheme, host (and port), the first path segment. */
-export function urlHint(url: URL): string {
+function urlHint(url: URL): string {
   const segments = url.pathname.split('/').filter((s) => s !== '')
   const path = segments.length === 0 ? '' : `/${segments[0]}${segments.length > 1 ? '/…' : ''}`
   const more = segments.length <= 1 && url.search ? '?…' : ''
@@ -241,7 +239,7 @@ function validName(name: string | undefined, url: URL): string {
 }
 
 /** A webhook's signing secret: `whsec_` and 32 base62 characters. */
-export function generateSigningSecret(): string {
+function generateSigningSecret(): string {
   return `whsec_${randomBase62(32)}`
 }
 
@@ -398,7 +396,7 @@ function slackEscape(text: string): string {
 }
 
 /** The Slack (and Discord `/slack`) message of a sync's outcome: the period and its figures. */
-export function slackMessage(storeName: string, currency: string, sync: SyncOutcome): string {
+function slackMessage(storeName: string, currency: string, sync: SyncOutcome): string {
   const what = `${slackEscape(storeName)}: ${sync.frequency} sync of ${sync.period.label}`
   if (sync.outcome === 'failed') {
     return JSON.stringify({
@@ -455,7 +453,7 @@ export async function queueSyncDeliveries(
 }
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`: the X-Mida-Signature header. */
-export function signatureHeader(secret: string, body: string, unixSeconds: number): string {
+function signatureHeader(secret: string, body: string, unixSeconds: number): string {
   const v1 = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')
   return `t=${unixSeconds},v1=${v1}`
 }

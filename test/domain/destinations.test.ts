@@ -8,6 +8,7 @@ import { closeCore, openCore } from '../../src/core.ts'
 import type { Data } from '../../src/db/data.ts'
 import {
   addDestination,
+  addressRefusal,
   DELIVERY_TIMEOUT_MS,
   type DeliveryOptions,
   listDestinations,
@@ -131,6 +132,42 @@ const storedBody = async (store: Store = t.store) =>
   )?.body
 
 describe('address rules at save', () => {
+  test('which addresses are refused, IPv4-mapped, -compatible and NAT64 forms included', () => {
+    const kinds: [string, string | null][] = [
+      ['127.0.0.1', 'loopback'],
+      ['127.255.0.9', 'loopback'],
+      ['10.0.0.1', 'private'],
+      ['172.16.0.1', 'private'],
+      ['172.31.255.255', 'private'],
+      ['172.32.0.1', null],
+      ['192.168.1.1', 'private'],
+      ['169.254.169.254', 'link-local'],
+      ['100.64.0.1', 'shared (CGNAT)'],
+      ['100.127.255.255', 'shared (CGNAT)'],
+      ['100.128.0.1', null],
+      ['0.0.0.0', 'unspecified'],
+      ['224.0.0.1', 'multicast'],
+      ['255.255.255.255', 'reserved'],
+      ['93.184.216.34', null],
+      ['::', 'unspecified'],
+      ['::1', 'loopback'],
+      ['fc00::1', 'private'],
+      ['fd12:3456::1', 'private'],
+      ['fe80::1', 'link-local'],
+      ['fe80::1%eth0', 'link-local'],
+      ['ff02::1', 'multicast'],
+      ['::ffff:127.0.0.1', 'loopback'],
+      ['::ffff:7f00:1', 'loopback'],
+      ['::ffff:10.0.0.1', 'private'],
+      ['::ffff:a9fe:a9fe', 'link-local'],
+      ['::127.0.0.1', 'loopback'],
+      ['64:ff9b::192.168.0.1', 'private'],
+      ['::ffff:93.184.216.34', null],
+      ['2606:2800:220:1::248', null],
+    ]
+    expect(kinds.map(([a]) => [a, addressRefusal(a)])).toEqual(kinds)
+  })
+
   test('loopback, private, link-local addresses, localhost and http:// are refused without the flag', async () => {
     const refused: [string, string][] = [
       [
