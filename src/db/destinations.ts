@@ -71,3 +71,26 @@ export function destinationById(
 export function deleteDestination(q: Queries, storeId: number, id: number): Promise<number> {
   return q.run('DELETE FROM destinations WHERE store_id = ? AND id = ?', storeId, id)
 }
+
+/** The destinations (of every store) whose URL or secret is stored in plaintext. */
+export function plaintextDestinations(q: Queries, sealedPrefix: string): Promise<DestinationRow[]> {
+  return q.all<DestinationRow>(
+    `SELECT ${COLUMNS} FROM destinations
+     WHERE substr(url, 1, ?) <> ? OR (secret IS NOT NULL AND substr(secret, 1, ?) <> ?)
+     ORDER BY id`,
+    sealedPrefix.length,
+    sealedPrefix,
+    sealedPrefix.length,
+    sealedPrefix,
+  )
+}
+
+/** Replaces a destination's stored URL and secret. */
+export function replaceDestinationSecrets(
+  q: Queries,
+  id: number,
+  url: string,
+  secret: string | null,
+): Promise<number> {
+  return q.run('UPDATE destinations SET url = ?, secret = ? WHERE id = ?', url, secret, id)
+}

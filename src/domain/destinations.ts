@@ -5,6 +5,7 @@ import { createHmac } from 'node:crypto'
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import type { Data, Queries } from '../db/data.ts'
+import { replaceLeavingNoCopy } from '../db/database.ts'
 import {
   type DestinationRow,
   type DestinationType,
@@ -12,6 +13,8 @@ import {
   destinationById,
   destinationsOfStore,
   insertDestination,
+  plaintextDestinations,
+  replaceDestinationSecrets,
 } from '../db/destinations.ts'
 import {
   type DueRow,
@@ -32,7 +35,7 @@ import { type Clock, nowMs } from './clock.ts'
 import { InvalidInput, NotFound } from './errors.ts'
 import type { SyncOutcome } from './notifications.ts'
 import { periodJson } from './periods.ts'
-import { requireSecret } from './secrets.ts'
+import { isSealed, requireSecret, SEALED_PREFIX } from './secrets.ts'
 import type { StoreSettings } from './settings.ts'
 import type { Store } from './stores.ts'
 
@@ -279,6 +282,45 @@ export async function addDestination(
     }
     return { destination: toDestination(row), secret }
   })
+}
+
+/**
+ * With MIDA_SECRET_KEY set (at start-up): seals the destinations' URLs and secrets saved without
+ * it, in every store, leaving no plaintext copy in the files (as for the settings' secrets).
+ * Resolves to how many destinations were sealed.
+ */
+export async function sealPlaintextDestinations(
+  data: Data,
+  log?: (line: string) => void,
+): Promise<number> {
+  if (!data.secrets.sealing) return 0
+  if ((await plaintextDestinations(data, SEALED_PREFIX)).length === 0) return 0
+  try {
+    const { result: sealed } = await replaceLeavingNoCopy(data, () =>
+      data.tx(async (q) => {
+        const rows = await plaintextDestinations(q, SEALED_PREFIX)
+        const seal = (v: string) => (isSealed(v) ? v : data.secrets.seal(v))
+        for (const r of rows) {
+          await replaceDestinationSecrets(
+            q,
+            r.id,
+            seal(r.url),
+            r.secret === null ? null : seal(r.secret),
+          )
+        }
+        return rows.length
+      }),
+    )
+    log?.(
+      `Sealed the URLs and secrets of ${sealed} destination(s), saved before MIDA_SECRET_KEY was set`,
+    )
+    return sealed
+  } catch (err) {
+    log?.(
+      `Could not seal the destinations saved before MIDA_SECRET_KEY was set: ${(err as Error).message}; the next start tries again`,
+    )
+    return 0
+  }
 }
 
 /** A store's destinations, oldest first. */

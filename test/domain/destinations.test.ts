@@ -651,6 +651,42 @@ describe('channels and stores', () => {
   })
 })
 
+describe('sealing', () => {
+  test('destinations saved before MIDA_SECRET_KEY was set are sealed at the next start, and still delivered', async () => {
+    const plainConfig = { ...t.config, secretKey: undefined }
+    const before = await openCore({ config: plainConfig, clock: t.clock })
+    await addDestination(
+      before.data,
+      t.store,
+      { type: 'webhook', url: `${receiver.url}/plain-path` },
+      t.clock,
+      ALLOWED,
+    )
+    await closeCore(before)
+    expect(await t.data.get('SELECT url FROM destinations')).toEqual({
+      url: `${receiver.url}/plain-path`,
+    })
+
+    const lines: string[] = []
+    const after = await openCore({
+      config: t.config,
+      clock: t.clock,
+      log: (line) => lines.push(line),
+    })
+    await closeCore(after)
+    expect(lines).toEqual([
+      'Sealed the URLs and secrets of 1 destination(s), saved before MIDA_SECRET_KEY was set',
+    ])
+    const row = await t.data.get<{ url: string; secret: string }>(
+      'SELECT url, secret FROM destinations',
+    )
+    expect([row?.url.slice(0, 7), row?.secret.slice(0, 7)]).toEqual(['enc:v1:', 'enc:v1:'])
+    await scheduledSync()
+    expect((await sender().runOnce()).sent).toBe(1)
+    expect(receiver.received.map((r) => r.path)).toEqual(['/plain-path'])
+  })
+})
+
 describe('Send test', () => {
   test('delivers sync.test at once, signed, recorded as a test with its final status, never retried', async () => {
     const verify = await readmeVerifier()
