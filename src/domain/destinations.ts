@@ -36,7 +36,7 @@ import { InvalidInput, NotFound } from './errors.ts'
 import type { SyncOutcome } from './notifications.ts'
 import { periodJson } from './periods.ts'
 import { isSealed, requireSecret, SEALED_PREFIX } from './secrets.ts'
-import type { StoreSettings } from './settings.ts'
+import { readSettings, type StoreSettings } from './settings.ts'
 import type { Store } from './stores.ts'
 
 /** A destination as the page and the CLI show it: never its URL or secret. */
@@ -437,19 +437,24 @@ function slackEscape(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
 }
 
+/** `1 order`, `1,034 sessions`. */
+function counted(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`
+}
+
 /** The Slack (and Discord `/slack`) message of a sync's outcome: the period and its figures. */
 function slackMessage(storeName: string, currency: string, sync: SyncOutcome): string {
   const what = `${slackEscape(storeName)}: ${sync.frequency} sync of ${sync.period.label}`
   if (sync.outcome === 'failed') {
     return JSON.stringify({
-      text: `:x: ${what} failed: ${slackEscape(sync.error ?? 'Sync failed')}`,
+      text: `❌ ${what} failed: ${slackEscape(sync.error ?? 'Sync failed')}`,
     })
   }
   const m = sync.metrics
   const figures = m
-    ? `${formatCount(m.total_sessions)} sessions, ${formatCount(m.successful_orders)} orders, ${formatMoney(m.total_revenue, currency)} revenue`
+    ? `${counted(m.total_sessions, 'session')}, ${counted(m.successful_orders, 'order')}, ${formatMoney(m.total_revenue, currency)} revenue`
     : 'no figures'
-  return JSON.stringify({ text: `:white_check_mark: ${what}: ${figures}` })
+  return JSON.stringify({ text: `✅ ${what}: ${figures}` })
 }
 
 /**
@@ -618,17 +623,17 @@ export async function testDestination(
 ): Promise<TestDelivery> {
   const row = await findDestination(data, store, id)
   const at = nowMs(clock)
-  const storeName = store.slug
+  const storeName = (await readSettings(data, store)).store_name || store.slug
   const body =
     row.type === 'slack'
       ? JSON.stringify({
-          text: `:wave: Test message from mida-export for the store ${slackEscape(storeName)}: syncs will be posted here.`,
+          text: `👋 Test message from mida-export for the store ${slackEscape(storeName)}: syncs will be posted here.`,
         })
       : JSON.stringify({
           success: true,
           event: 'sync.test',
           message: 'Test delivery from mida-export',
-          store: storeName,
+          store: store.slug,
           sent_at: new Date(at).toISOString(),
         })
   const deliveryId = await insertImmediateDelivery(data, {

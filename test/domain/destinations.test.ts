@@ -558,7 +558,7 @@ describe('Slack', () => {
     expect(got.headers['content-type']).toBe('application/json')
     expect(got.headers['x-mida-signature']).toBeUndefined()
     expect(JSON.parse(got.body)).toEqual({
-      text: ':white_check_mark: Bob &amp; &lt;Sons&gt;: daily sync of 2026-11-25: 3 sessions, 1 orders, €1,234.50 revenue',
+      text: '✅ Bob &amp; &lt;Sons&gt;: daily sync of 2026-11-25: 3 sessions, 1 order, €1,234.50 revenue',
     })
     // The next day fails.
     t.clock.advance({ hours: 24 })
@@ -568,7 +568,14 @@ describe('Slack', () => {
     await sender().runOnce()
     const error = onPostgres ? 'relation "sessions" does not exist' : 'no such table: sessions'
     expect(JSON.parse(receiver.received[1]!.body)).toEqual({
-      text: `:x: Bob &amp; &lt;Sons&gt;: daily sync of 2026-11-26 failed: ${error}`,
+      text: `❌ Bob &amp; &lt;Sons&gt;: daily sync of 2026-11-26 failed: ${error}`,
+    })
+    // Send test: a message naming the store, unsigned as every Slack message.
+    const [slack] = await listDestinations(t.data, t.store)
+    await testDestination(t.data, t.store, slack!.id, t.clock, ALLOWED)
+    expect(receiver.received[2]?.headers['x-mida-event']).toBeUndefined()
+    expect(JSON.parse(receiver.received[2]!.body)).toEqual({
+      text: '👋 Test message from mida-export for the store Bob &amp; &lt;Sons&gt;: syncs will be posted here.',
     })
   })
 })
