@@ -172,7 +172,7 @@ async function checkAddress(url: URL, options: DeliveryOptions): Promise<void> {
   const refuse = (address: string, why: string) => {
     const shown = address === host ? host : `${host} (${address})`
     throw new InvalidInput(
-      `url: ${shown} is a ${why} address; destinations must be public (${FLAG} allows private ones)`,
+      `url: ${shown} is ${/^[aeiou]/.test(why) ? 'an' : 'a'} ${why} address; destinations must be public (${FLAG} allows private ones)`,
     )
   }
   if (isIP(host)) {

@@ -200,7 +200,7 @@ describe('address rules at save', () => {
       ],
       [
         'https://0.0.0.0/hook',
-        `url: 0.0.0.0 is a unspecified address; destinations must be public (${FLAG})`,
+        `url: 0.0.0.0 is an unspecified address; destinations must be public (${FLAG})`,
       ],
       [
         'http://93.184.216.34/hook',
