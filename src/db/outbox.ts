@@ -146,12 +146,17 @@ export async function hasOutboxWork(
   return row !== null
 }
 
-/** Gives up the pending rows queued before `giveUpBefore` that no sender holds. */
-export function expireOutboxRows(q: Queries, giveUpBefore: number, now: number): Promise<number> {
-  return q.run(
+/** Gives up the pending rows queued before `giveUpBefore` that no sender holds; returns them. */
+export function expireOutboxRows(
+  q: Queries,
+  giveUpBefore: number,
+  now: number,
+): Promise<Pick<DueRow, 'id' | 'store_id' | 'destination_id'>[]> {
+  return q.all(
     `UPDATE outbox SET status = 'failed', lease_owner = NULL, lease_until = NULL,
        last_error = coalesce(last_error, 'Not delivered within 24 hours')
-     WHERE status = 'pending' AND created_at <= ? AND coalesce(lease_until, 0) <= ?`,
+     WHERE status = 'pending' AND created_at <= ? AND coalesce(lease_until, 0) <= ?
+     RETURNING id, store_id, destination_id`,
     giveUpBefore,
     now,
   )

@@ -104,6 +104,12 @@ export class OutboxSender {
    */
   private async take(now: number): Promise<{ rows: DueRow[]; expired: number }> {
     const expired = await expireOutboxRows(this.data, now - GIVE_UP_AFTER_MS, now)
+    // A delivery given up here (never tried within the 24 hours, e.g. the server was down) is
+    // logged as one given up after a failed attempt is; an email shows on the settings page.
+    for (const row of expired) {
+      if (row.destination_id === null) continue
+      await this.logDelivery(row, row.destination_id, 'not delivered within 24 hours; given up')
+    }
     const rows = await leaseDueOutboxRows(
       this.data,
       this.owner,
@@ -111,7 +117,7 @@ export class OutboxSender {
       now + SEND_LEASE_MS,
       this.batch,
     )
-    return { rows, expired }
+    return { rows, expired: expired.length }
   }
 
   /** Sends every due email once; safe to call at any time (runs never overlap). */
@@ -211,14 +217,23 @@ export class OutboxSender {
       return 'sent'
     } catch (err) {
       const { message, attempts, giveUp } = await this.recordFailure(row, err)
-      const store = await findStoreById(this.data, row.store_id).catch(() => null)
-      const where = await describeDestination(this.data, row.store_id, destinationId)
-      this.log(
-        `Delivery ${row.id} to destination ${where} of store "${store?.slug ?? row.store_id}" failed (attempt ${attempts}): ${message}${giveUp ? '; given up' : ''}\n`,
-      )
+      const what = `failed (attempt ${attempts}): ${message}${giveUp ? '; given up' : ''}`
+      await this.logDelivery(row, destinationId, what)
       report.failed++
       return 'failed'
     }
+  }
+
+  /** Logs what became of a delivery, naming its destination and store, never its URL. */
+  private async logDelivery(
+    row: Pick<DueRow, 'id' | 'store_id'>,
+    destinationId: number,
+    what: string,
+  ): Promise<void> {
+    const where = await describeDestination(this.data, row.store_id, destinationId)
+    const store = await findStoreById(this.data, row.store_id).catch(() => null)
+    const name = store ? `"${store.slug}"` : String(row.store_id)
+    this.log(`Delivery ${row.id} to destination ${where} of store ${name} ${what}\n`)
   }
 
   /** Records a failed attempt: retried after the backoff, or given up past 24 hours. */

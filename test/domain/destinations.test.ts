@@ -435,6 +435,14 @@ describe('webhook deliveries', () => {
     expect(last?.status).toBe('failed')
     expect(last?.last_error).toBe('HTTP 500')
     expect(last?.attempts).toBe(receiver.received.length)
+    // Every attempt names the same delivery; each is signed at its own time.
+    expect(new Set(receiver.received.map((r) => r.headers['x-mida-delivery']))).toEqual(
+      new Set([String(last?.id)]),
+    )
+    const times = receiver.received.map(
+      (r) => /^t=(\d+),/.exec(r.headers['x-mida-signature'] ?? '')?.[1],
+    )
+    expect(new Set(times).size).toBe(receiver.received.length)
     // The last attempt came before the 24 hours ran out; the next would have come after.
     const lastAt = t.clock.now().epochMilliseconds
     expect(lastAt).toBeLessThanOrEqual((first?.created_at as number) + 24 * 3_600_000)
@@ -454,6 +462,23 @@ describe('webhook deliveries', () => {
       lastError: 'HTTP 500',
       attempts: last?.attempts,
     })
+  })
+
+  test('a delivery never tried within 24 hours (the server was down) is given up with a log line', async () => {
+    await addHook()
+    await scheduledSync()
+    t.clock.advance({ hours: 25 })
+    expect(await sender().runOnce()).toEqual({ sent: 0, failed: 0, unsendable: 0, expired: 1 })
+    expect(receiver.received).toEqual([])
+    const [row] = await deliveries()
+    expect(row).toMatchObject({
+      status: 'failed',
+      attempts: 0,
+      last_error: 'Not delivered within 24 hours',
+    })
+    expect(logs).toEqual([
+      `Delivery ${row?.id} to destination "Hook" (${receiver.url}/hook) of store "default" not delivered within 24 hours; given up\n`,
+    ])
   })
 
   test('a redirect (302) is not followed: a failed attempt', async () => {
