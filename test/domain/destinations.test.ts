@@ -481,6 +481,23 @@ describe('webhook deliveries', () => {
     ])
   })
 
+  test('a receiver that cannot be reached: a failed attempt naming the error code, not the URL', async () => {
+    const closed = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+    const port = closed.port
+    closed.stop(true)
+    await addDestination(
+      t.data,
+      t.store,
+      { type: 'slack', url: `http://127.0.0.1:${port}/services/T/B/token-part`, name: 'Gone' },
+      t.clock,
+      ALLOWED,
+    )
+    await scheduledSync()
+    expect((await sender().runOnce()).failed).toBe(1)
+    expect((await deliveries())[0]?.last_error).toBe('Could not connect (ECONNREFUSED)')
+    expect(logs.join('')).not.toContain('token-part')
+  })
+
   test('a redirect (302) is not followed: a failed attempt', async () => {
     receiver.answer((r) =>
       r.path === '/hook'
