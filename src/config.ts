@@ -171,6 +171,15 @@ const FIELDS = {
     schema: z.coerce.number().int().min(0).max(36500),
     allowed: 'how many days to keep audit log entries, 0 to 36500 (0: forever)',
   },
+  /**
+   * Lets destinations (webhook, Slack) reach loopback, private and link-local addresses, and
+   * plain http:// URLs (MIDA_ALLOW_PRIVATE_DESTINATIONS): tests and LAN receivers.
+   */
+  allowPrivateDestinations: {
+    env: 'MIDA_ALLOW_PRIVATE_DESTINATIONS',
+    schema: booleanText,
+    allowed: 'true or false',
+  },
 } satisfies Record<string, Field>
 
 type Values = { [K in keyof typeof FIELDS]: z.output<(typeof FIELDS)[K]['schema']> }
@@ -263,5 +272,6 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     secretKey: values.secretKey,
     backupKeep: values.backupKeep ?? 0,
     auditKeepDays: values.auditKeepDays ?? DEFAULT_AUDIT_KEEP_DAYS,
+    allowPrivateDestinations: values.allowPrivateDestinations ?? false,
   }
 }

@@ -6,6 +6,7 @@ import type { Data } from './db/data.ts'
 import { openData } from './db/open.ts'
 import { OpenSessions } from './db/sqlite/trackerBatch.ts'
 import type { Clock } from './domain/clock.ts'
+import { sealPlaintextDestinations } from './domain/destinations.ts'
 import { TooManyRequests } from './domain/errors.ts'
 import { configuredMailer, type Mailer, type MailerResolver } from './domain/mailer.ts'
 import { SyncRequestLog } from './domain/requestLog.ts'
@@ -62,6 +63,7 @@ export async function openCore({ config, clock, mailer, log }: CoreOptions): Pro
   })
   try {
     await sealPlaintextSecrets(data, log)
+    await sealPlaintextDestinations(data, log)
     // A fresh install gets its one store, `default`, with its first settings.
     await initialiseSettings(data, await ensureDefaultStore(data, clock), clock)
     const nowMs = () => clock.now().epochMilliseconds

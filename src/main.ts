@@ -20,6 +20,7 @@ import {
   SYNC_OPTIONS,
 } from './cli/data.ts'
 import { DB_HELP, DB_OPTIONS, runDb } from './cli/db.ts'
+import { DESTINATIONS_HELP, DESTINATIONS_OPTIONS, runDestinations } from './cli/destinations.ts'
 import { type Io, processIo, RefusedError, UsageError } from './cli/io.ts'
 import { KEYS_HELP, KEYS_OPTIONS, runKeys } from './cli/keys.ts'
 import { commandStore, openRuntime, type Runtime } from './cli/runtime.ts'
@@ -57,6 +58,12 @@ export const COMMANDS: Record<string, Command> = {
   sync: { help: SYNC_HELP, options: SYNC_OPTIONS, run: runSync, storeScoped: true },
   stats: { help: STATS_HELP, options: STATS_OPTIONS, run: runStats, storeScoped: true },
   demo: { help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo, storeScoped: true },
+  destinations: {
+    help: DESTINATIONS_HELP,
+    options: DESTINATIONS_OPTIONS,
+    run: runDestinations,
+    storeScoped: true,
+  },
   backup: { help: BACKUP_HELP, options: BACKUP_OPTIONS, run: runBackup },
   db: { help: DB_HELP, options: DB_OPTIONS, run: coreless, bare: runDb },
 }
@@ -75,6 +82,7 @@ Commands:
   sync                run a sync now and print the API's JSON body
   stats               print the metrics for any range of days
   demo                fill the store with realistic demo data
+  destinations        add, list, remove or test webhooks and Slack destinations
   backup FILE         write a verified copy of the live database (--keep N: daily)
   db                  migrate the database, or copy the installation to another (PostgreSQL)
 
@@ -85,8 +93,8 @@ Options for every command:
   --help, -h          help for a command
   --version           print the version
 
-Store commands (keys, settings, import, sync, stats, demo) take --store SLUG; with one store it
-may be left out, with several it is required.
+Store commands (keys, settings, import, sync, stats, demo, destinations) take --store SLUG; with
+one store it may be left out, with several it is required.
 
 Server options: --port N (PORT, 8080), --host ADDR (HOST, 127.0.0.1), --base-url URL
 (MIDA_BASE_URL), --trust-proxy[=N] (MIDA_TRUST_PROXY, N proxies in front).

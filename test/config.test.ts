@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       secretKey: undefined,
       backupKeep: 0,
       auditKeepDays: 365,
+      allowPrivateDestinations: false,
     })
     expect(config.mailFrom).toStartWith('mida-export@')
   })
@@ -67,6 +68,28 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { MIDA_SECRET_KEY: 'short' }, cwd: dir() })).toThrow(
       new ConfigError(
         'Invalid MIDA_SECRET_KEY: expected a random string of at least 16 characters (e.g. openssl rand -base64 32), got (hidden)',
+      ),
+    )
+  })
+
+  test('MIDA_ALLOW_PRIVATE_DESTINATIONS: environment only, true or false', () => {
+    for (const [text, on] of [
+      ['true', true],
+      ['1', true],
+      ['false', false],
+    ] as const) {
+      const env = { MIDA_ALLOW_PRIVATE_DESTINATIONS: text }
+      expect(loadConfig({ env, cwd: dir() }).allowPrivateDestinations).toBe(on)
+    }
+    expect(
+      loadConfig({ env: {}, cwd: dir('MIDA_ALLOW_PRIVATE_DESTINATIONS=true\n') })
+        .allowPrivateDestinations,
+    ).toBe(true)
+    expect(() =>
+      loadConfig({ env: { MIDA_ALLOW_PRIVATE_DESTINATIONS: 'sometimes' }, cwd: dir() }),
+    ).toThrow(
+      new ConfigError(
+        'Invalid MIDA_ALLOW_PRIVATE_DESTINATIONS: expected true or false, got "sometimes"',
       ),
     )
   })

@@ -87,6 +87,7 @@ export async function runServe(rt: Runtime): Promise<number> {
         ? { data: rt.data, dataDir: rt.config.dataDir, keep: rt.config.backupKeep }
         : undefined,
     auditKeepDays: rt.config.auditKeepDays,
+    destinations: { allowPrivate: rt.config.allowPrivateDestinations },
   })
   releaseStartupMemory()
   const signal = await signalled

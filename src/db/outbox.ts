@@ -160,12 +160,17 @@ export async function hasOutboxWork(
   return row !== null
 }
 
-/** Gives up the pending rows queued before `giveUpBefore` that no sender holds. */
-export function expireOutboxRows(q: Queries, giveUpBefore: number, now: number): Promise<number> {
-  return q.run(
+/** Gives up the pending rows queued before `giveUpBefore` that no sender holds; returns them. */
+export function expireOutboxRows(
+  q: Queries,
+  giveUpBefore: number,
+  now: number,
+): Promise<Pick<DueRow, 'id' | 'store_id' | 'destination_id'>[]> {
+  return q.all(
     `UPDATE outbox SET status = 'failed', lease_owner = NULL, lease_until = NULL,
        last_error = coalesce(last_error, 'Not delivered within 24 hours')
-     WHERE status = 'pending' AND created_at <= ? AND coalesce(lease_until, 0) <= ?`,
+     WHERE status = 'pending' AND created_at <= ? AND coalesce(lease_until, 0) <= ?
+     RETURNING id, store_id, destination_id`,
     giveUpBefore,
     now,
   )
@@ -271,5 +276,64 @@ export function markOutboxFailed(
     failure.nextAttemptAt,
     id,
     owner,
+  )
+}
+
+/** A destination's most recent deliveries (its tests included), newest first. */
+export function recentDeliveryRows(
+  q: Queries,
+  storeId: number,
+  destinationId: number,
+  limit: number,
+): Promise<OutboxRow[]> {
+  return q.all<OutboxRow>(
+    `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE store_id = ? AND destination_id = ?
+     ORDER BY created_at DESC, id DESC LIMIT ?`,
+    storeId,
+    destinationId,
+    limit,
+  )
+}
+
+/**
+ * Records a delivery made at once (a destination's test) before it is made, so its id can name
+ * it: pending, but never due (`next_attempt_at` at the end of time), so no sender takes it.
+ * Resolves to its id; `finishImmediateDelivery` records how it went.
+ */
+export async function insertImmediateDelivery(q: Queries, row: NewOutboxRow): Promise<number> {
+  const [storeId, destinationId, kind, dedupe, ...rest] = insertParams(row)
+  const inserted = await q.get<{ id: number }>(
+    `INSERT INTO outbox (store_id, destination_id, kind, dedupe, frequency, period_start,
+       outcome, period_label, recipient, subject, payload, status, last_error, created_at,
+       next_attempt_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    storeId,
+    destinationId,
+    kind,
+    dedupe,
+    ...rest.slice(0, -1),
+    Number.MAX_SAFE_INTEGER,
+  )
+  if (!inserted) throw new Error('The delivery was not recorded')
+  return inserted.id
+}
+
+/** Records the end of a delivery made at once: sent (with the answer) or failed (with why). */
+export function finishImmediateDelivery(
+  q: Queries,
+  id: number,
+  result: { status: 'sent' | 'failed'; answer: string; at: number },
+): Promise<number> {
+  const sent = result.status === 'sent'
+  return q.run(
+    `UPDATE outbox SET status = ?, attempts = 1, sent_at = ?, smtp_response = ?, last_error = ?,
+       next_attempt_at = ?
+     WHERE id = ? AND status = 'pending'`,
+    result.status,
+    sent ? result.at : null,
+    sent ? result.answer : null,
+    sent ? null : result.answer,
+    result.at,
+    id,
   )
 }

@@ -26,6 +26,8 @@ export const AUDIT_ACTIONS = {
   'admin.reset': 'Admin password reset',
   'store.created': 'Store created',
   'store.deleted': 'Store deleted',
+  'destination.added': 'Destination added',
+  'destination.removed': 'Destination removed',
 } as const
 
 type AuditAction = keyof typeof AUDIT_ACTIONS

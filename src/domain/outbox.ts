@@ -13,6 +13,7 @@ import {
 import { PeriodicTask } from '../lib/periodic.ts'
 import { randomBase62 } from '../lib/random.ts'
 import { type Clock, nowMs } from './clock.ts'
+import { type DeliveryOptions, deliverOutboxRow, describeDestination } from './destinations.ts'
 import type { MailerResolver } from './mailer.ts'
 import { NO_SMTP, outboxEmail } from './notifications.ts'
 import { findStoreById } from './stores.ts'
@@ -47,6 +48,8 @@ export interface SenderOptions {
   /** How many due emails one run takes at most. */
   batch?: number
   log?: (line: string) => void
+  /** How deliveries reach destinations (MIDA_ALLOW_PRIVATE_DESTINATIONS); default: public only. */
+  destinations?: DeliveryOptions
 }
 
 /** What one run of the sender did. */
@@ -61,6 +64,8 @@ export interface SendReport {
 
 /** Why an email was not tried in a run: one of its store's failed first (tried at the next run). */
 const ANOTHER_FAILED = "not tried yet: this store's SMTP server failed an earlier email of this run"
+/** Why a delivery was not tried in a run: its destination failed an earlier one of the run. */
+const DESTINATION_FAILED = 'not tried yet: this destination failed an earlier delivery of this run'
 
 /**
  * Delivers the outbox: takes due rows under a lease (so two processes never send one twice),
@@ -74,6 +79,7 @@ export class OutboxSender {
   private readonly baseUrl: string
   private readonly batch: number
   private readonly log: (line: string) => void
+  private readonly destinations: DeliveryOptions
   private readonly task = new PeriodicTask(
     () => this.runLogged(),
     (err) => this.logError(err),
@@ -89,6 +95,7 @@ export class OutboxSender {
     this.owner = options.owner ?? processOwner()
     this.batch = options.batch ?? 20
     this.log = options.log ?? (() => {})
+    this.destinations = options.destinations ?? { allowPrivate: false }
   }
 
   /**
@@ -97,6 +104,12 @@ export class OutboxSender {
    */
   private async take(now: number): Promise<{ rows: DueRow[]; expired: number }> {
     const expired = await expireOutboxRows(this.data, now - GIVE_UP_AFTER_MS, now)
+    // A delivery given up here (never tried within the 24 hours, e.g. the server was down) is
+    // logged as one given up after a failed attempt is; an email shows on the settings page.
+    for (const row of expired) {
+      if (row.destination_id === null) continue
+      await this.logDelivery(row, row.destination_id, 'not delivered within 24 hours; given up')
+    }
     const rows = await leaseDueOutboxRows(
       this.data,
       this.owner,
@@ -104,7 +117,7 @@ export class OutboxSender {
       now + SEND_LEASE_MS,
       this.batch,
     )
-    return { rows, expired }
+    return { rows, expired: expired.length }
   }
 
   /** Sends every due email once; safe to call at any time (runs never overlap). */
@@ -130,26 +143,32 @@ export class OutboxSender {
     if (!(await hasOutboxWork(this.data, now, now - GIVE_UP_AFTER_MS))) return report
     const { rows, expired } = await this.take(now)
     report.expired = expired
-    // Each store's emails go one after the other through its own SMTP server; the stores go at
-    // once, so one store's slow or failing server does not hold back another's in this run.
-    const byStore = Map.groupBy(rows, (row) => row.store_id)
-    // Settled, not all: a store whose rows the database refuses ends its own emails only (they
+    // Each store's emails go one after the other through its own SMTP server, and each of its
+    // destinations' deliveries one after the other to that destination; the stores and the
+    // channels go at once, so one slow or failing server does not hold back another in this run.
+    const byChannel = Map.groupBy(rows, (row) => `${row.store_id}:${row.destination_id ?? 'email'}`)
+    const channels = [...byChannel.values()]
+    // Settled, not all: a channel whose rows the database refuses ends its own rows only (they
     // are retried once their lease runs out); the run still waits for the others' sends.
     const ends = await Promise.allSettled(
-      [...byStore.values()].map(async (mine) => {
-        // After a failure, this store's other emails wait for the next run: a server that does
-        // not answer costs the run one SMTP timeout, not one per email, and the emails of the
-        // other stores that fall due meanwhile wait for that run at most.
+      channels.map(async (mine) => {
+        // After a failure, this channel's other rows wait for the next run: a server that does
+        // not answer costs the run one timeout, not one per row, and the rows of the other
+        // channels that fall due meanwhile wait for that run at most.
         let failed = false
         for (const row of mine) {
-          if (failed) await releaseOutboxRow(this.data, row.id, this.owner, ANOTHER_FAILED)
+          const why = row.destination_id === null ? ANOTHER_FAILED : DESTINATION_FAILED
+          if (failed) await releaseOutboxRow(this.data, row.id, this.owner, why)
           else failed = (await this.send(row, report)) === 'failed'
         }
       }),
     )
-    for (const [i, storeId] of [...byStore.keys()].entries()) {
+    for (const [i, mine] of channels.entries()) {
       const end = ends[i]
-      if (end?.status === 'rejected') await this.logStoreFailure(storeId, end.reason)
+      const storeId = mine[0]?.store_id
+      if (end?.status === 'rejected' && storeId !== undefined) {
+        await this.logStoreFailure(storeId, end.reason)
+      }
     }
     return report
   }
@@ -161,6 +180,7 @@ export class OutboxSender {
     // another sender has taken the row over meanwhile (that one sends it).
     const until = nowMs(this.clock) + SEND_LEASE_MS
     if ((await renewOutboxLease(this.data, row.id, this.owner, until)) === 0) return 'skipped'
+    if (row.destination_id !== null) return this.deliver(row, row.destination_id, report)
     const mailer = await this.mailer(row.store_id)
     if (!mailer) {
       // Stays pending: it goes out once SMTP is configured (within the 24 hours).
@@ -175,23 +195,64 @@ export class OutboxSender {
       report.sent++
       return 'sent'
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err)
-      const now = nowMs(this.clock)
-      const attempts = row.attempts + 1
-      const next = now + retryDelayMs(attempts)
-      const giveUp = next > row.created_at + GIVE_UP_AFTER_MS
-      await markOutboxFailed(this.data, row.id, this.owner, {
-        status: giveUp ? 'failed' : 'pending',
-        attempts,
-        error: message,
-        nextAttemptAt: next,
-      })
+      const { message, attempts, giveUp } = await this.recordFailure(row, err)
       this.log(
         `Notification email ${row.id} not sent (attempt ${attempts}): ${message}${giveUp ? '; given up' : ''}\n`,
       )
       report.failed++
       return 'failed'
     }
+  }
+
+  /** Delivers one leased row to its destination and records how it went. */
+  private async deliver(
+    row: DueRow,
+    destinationId: number,
+    report: SendReport,
+  ): Promise<'sent' | 'failed'> {
+    try {
+      const answer = await deliverOutboxRow(this.data, row, this.clock, this.destinations)
+      await markOutboxSent(this.data, row.id, this.owner, nowMs(this.clock), answer)
+      report.sent++
+      return 'sent'
+    } catch (err) {
+      const { message, attempts, giveUp } = await this.recordFailure(row, err)
+      const what = `failed (attempt ${attempts}): ${message}${giveUp ? '; given up' : ''}`
+      await this.logDelivery(row, destinationId, what)
+      report.failed++
+      return 'failed'
+    }
+  }
+
+  /** Logs what became of a delivery, naming its destination and store, never its URL. */
+  private async logDelivery(
+    row: Pick<DueRow, 'id' | 'store_id'>,
+    destinationId: number,
+    what: string,
+  ): Promise<void> {
+    const where = await describeDestination(this.data, row.store_id, destinationId)
+    const store = await findStoreById(this.data, row.store_id).catch(() => null)
+    const name = store ? `"${store.slug}"` : String(row.store_id)
+    this.log(`Delivery ${row.id} to destination ${where} of store ${name} ${what}\n`)
+  }
+
+  /** Records a failed attempt: retried after the backoff, or given up past 24 hours. */
+  private async recordFailure(
+    row: DueRow,
+    err: unknown,
+  ): Promise<{ message: string; attempts: number; giveUp: boolean }> {
+    const message = err instanceof Error ? err.message : String(err)
+    const now = nowMs(this.clock)
+    const attempts = row.attempts + 1
+    const next = now + retryDelayMs(attempts)
+    const giveUp = next > row.created_at + GIVE_UP_AFTER_MS
+    await markOutboxFailed(this.data, row.id, this.owner, {
+      status: giveUp ? 'failed' : 'pending',
+      attempts,
+      error: message,
+      nextAttemptAt: next,
+    })
+    return { message, attempts, giveUp }
   }
 
   /** Logs why a store's emails stopped, naming the store by its slug (its id if unreadable). */

@@ -7,6 +7,7 @@ import { Slots } from '../lib/slots.ts'
 import { pruneAuditLog } from './audit.ts'
 import { BackupJob } from './backup.ts'
 import { type Clock, nowMs } from './clock.ts'
+import type { DeliveryOptions } from './destinations.ts'
 import { queueKeyExpiryWarnings } from './keyExpiry.ts'
 import type { MailerResolver } from './mailer.ts'
 import { OutboxSender, processOwner } from './outbox.ts'
@@ -320,6 +321,8 @@ export function startBackgroundJobs(options: {
   /** Days the audit log keeps an entry (0: forever); default 365. */
   auditKeepDays?: number
   maintenanceIntervalMs?: number
+  /** How deliveries reach destinations (MIDA_ALLOW_PRIVATE_DESTINATIONS). */
+  destinations?: DeliveryOptions
 }): BackgroundJobs {
   const owner = processOwner()
   const sender = new OutboxSender({ ...options, owner })

@@ -10,6 +10,7 @@ import {
   storedSync,
 } from '../db/syncs.ts'
 import type { Clock } from './clock.ts'
+import { queueSyncDeliveries } from './destinations.ts'
 import { AppError, Conflict, InvalidInput } from './errors.ts'
 import { type Metrics, metricsOf } from './metrics.ts'
 import { queueSyncNotification } from './notifications.ts'
@@ -281,6 +282,14 @@ export async function syncPeriod(
         { outcome: 'success', frequency, period, syncedAt: now, trigger: request.trigger, metrics },
         clock,
       )
+      await queueSyncDeliveries(
+        q,
+        store,
+        settings,
+        { outcome: 'success', frequency, period, syncedAt: now, trigger: request.trigger, metrics },
+        clock,
+        body,
+      )
     }
   })
   cache.set(memoKey, { body, etag, revision })
@@ -331,6 +340,20 @@ async function recordFailure(
       await saveSyncFailure(q, { ...record, error, syncedAt: now.epochMilliseconds })
       if (notify) {
         await queueSyncNotification(
+          q,
+          store,
+          settings,
+          {
+            outcome: 'failed',
+            frequency: record.frequency,
+            period,
+            syncedAt: now,
+            trigger: record.trigger,
+            error,
+          },
+          clock,
+        )
+        await queueSyncDeliveries(
           q,
           store,
           settings,

@@ -4,6 +4,7 @@ import { CollectQueue } from '../domain/collect.ts'
 import { assetRoutes } from './assets.ts'
 import { authRoutes } from './auth.ts'
 import { COLLECT_PATH, collectHandler, collectRoutes, trackingSettingsRoutes } from './collect.ts'
+import { destinationRoutes } from './destinations.tsx'
 import { errorHandler } from './errors.ts'
 import { healthRoutes } from './health.ts'
 import { importRoutes } from './import.ts'
@@ -53,6 +54,7 @@ export function createApp(ctx: Core) {
       .use(trackingSettingsRoutes(ctx, prefix))
       .use(notificationRoutes(ctx, prefix))
       .use(reportSettingsRoutes(ctx, prefix))
+      .use(destinationRoutes(ctx, prefix))
       .use(onboardingRoutes(ctx, sync, prefix))
   }
   return Object.assign(app, { context: ctx })

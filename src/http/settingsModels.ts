@@ -5,6 +5,7 @@
  */
 import type {
   ApiKeysModel,
+  DestinationsModel,
   ModelName,
   SectionModels,
   SettingsView,
@@ -13,6 +14,7 @@ import type {
 import { recentAudit } from '../domain/audit.ts'
 import { countToday } from '../domain/collect.ts'
 import { dashboardData, gettingStarted, hasStoreData } from '../domain/dashboard.ts'
+import { listDestinations, recentDeliveries } from '../domain/destinations.ts'
 import { listApiKeys } from '../domain/keys.ts'
 import { smtpTarget } from '../domain/mailer.ts'
 import { outboxStatusLabel, recentOutbox } from '../domain/notifications.ts'
@@ -47,6 +49,8 @@ export interface LoadOptions {
   csrfToken?: string
   /** What this request did to the keys, shown in the API keys fragment. */
   keys?: Pick<ApiKeysModel, 'newKey' | 'revokedKey' | 'keyForm'>
+  /** What this request did to the destinations, shown in their fragment. */
+  destinations?: Pick<DestinationsModel, 'added' | 'tested' | 'form'>
 }
 
 type Loader<K extends ModelName> = (
@@ -134,6 +138,20 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
       from: range.days[0]!.toString(),
       to: range.days.at(-1)!.toString(),
       today: storeDate(at, settings.timezone).toString(),
+    }
+  },
+  async destinations(ctx, { settings, base }, { destinations, scope: { store } }) {
+    const list = await listDestinations(ctx.data, store)
+    return {
+      base,
+      timeZone: settings.timezone,
+      destinations: await Promise.all(
+        list.map(async (destination) => ({
+          destination,
+          deliveries: await recentDeliveries(ctx.data, store, destination.id, 5),
+        })),
+      ),
+      ...destinations,
     }
   },
 }

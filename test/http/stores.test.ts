@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test'
 import { createOrResetAdmin } from '../../src/domain/admins.ts'
 import { nowMs } from '../../src/domain/clock.ts'
 import { CollectQueue } from '../../src/domain/collect.ts'
+import { addDestination } from '../../src/domain/destinations.ts'
 import { Conflict } from '../../src/domain/errors.ts'
 import { writeOrders, writeSessions } from '../../src/domain/ingest/writers.ts'
 import { createApiKey, revokeApiKey } from '../../src/domain/keys.ts'
@@ -563,6 +564,7 @@ const STORE_TABLES = [
   'api_keys',
   'audit_log',
   'data_changes',
+  'destinations',
   'orders',
   'outbox',
   'sessions',
@@ -643,6 +645,9 @@ async function fill(store: Store, key: string, secret: string, admin: string): P
     storeId: store.id,
   })
   await updateSettings(t.data, store, { notify_success: 'true' }, t.clock)
+  // A destination: the sync queues a delivery to it beside the email.
+  const url = `https://93.184.216.34/hooks/${store.slug}`
+  await addDestination(t.data, store, { type: 'webhook', url }, t.clock, { allowPrivate: false })
   expect((await syncWith(key)).status).toBe(200)
   await t.core.callLog.flush()
   const dayBefore = store.id === a.id ? '2026-11-24T00:00:00-05:00' : '2026-11-24T00:00:00+09:00'

@@ -4,6 +4,7 @@ import { DEFAULT_SETTINGS } from '../../src/domain/settings.ts'
 import { ApiKeys } from '../../views/settings/apiKeys.tsx'
 import { AuditLog } from '../../views/settings/audit.tsx'
 import { Overview } from '../../views/settings/dashboard.tsx'
+import { Destinations } from '../../views/settings/destinations.tsx'
 import { Outbox } from '../../views/settings/notifications.tsx'
 import { SettingsPage } from '../../views/settings/page.tsx'
 import { SyncLog } from '../../views/settings/syncLog.tsx'
@@ -137,6 +138,37 @@ const MODELS: SectionModels = {
     to: '2026-11-24',
     today: '2026-11-25',
   },
+  destinations: {
+    base: BASE,
+    timeZone: NY,
+    destinations: [
+      {
+        destination: {
+          id: 4,
+          storeId: 1,
+          type: 'slack',
+          name: 'Team <Slack>',
+          urlHint: 'https://hooks.slack.com/services/…',
+          createdAt: AT,
+        },
+        deliveries: [
+          {
+            id: 11,
+            kind: 'sync',
+            periodLabel: '2026-11-24',
+            event: 'sync.succeeded',
+            status: 'retrying',
+            attempts: 2,
+            lastError: 'HTTP 500',
+            response: null,
+            createdAt: AT,
+            sentAt: null,
+            nextAttemptAt: AT + 20_000,
+          },
+        ],
+      },
+    ],
+  },
 }
 
 /** A whole settings view by hand: the saved defaults, every section's model. */
@@ -261,6 +293,20 @@ describe('the settings views render from literal models, with no database', () =
     const out = await html(Outbox({ model: MODELS.outbox }))
     expect(out).toContain(
       '<tr data-outbox-id="9"><td data-label="Queued"><time datetime="2026-11-25T14:30:00.000Z">2026-11-25 09:30</time></td><td data-label="Subject">Sync failed</td><td data-label="To">–</td><td data-label="Status"><span class="status status-pending">retrying</span><small class="muted"> next try <time datetime="2026-11-25T14:45:00.000Z">2026-11-25 09:45</time></small></td><td data-label="Attempts">2</td><td data-label="Last answer"><small>421 try later</small></td></tr>',
+    )
+  })
+
+  test('destinations: each with its hint, actions and last deliveries, names escaped', async () => {
+    const out = await html(Destinations({ model: MODELS.destinations }))
+    expect(out).toContain(
+      '<header><strong>Team &lt;Slack&gt;</strong> <small class="muted">slack · https://hooks.slack.com/services/… · added </small>',
+    )
+    expect(out).toContain('hx-post="/stores/corner/settings/destinations/4/test"')
+    expect(out).toContain(
+      'hx-confirm="Remove the destination &#34;Team <Slack>&#34;? Its syncs are no longer posted there."',
+    )
+    expect(out).toContain(
+      '<td data-label="Event">sync.succeeded 2026-11-24</td><td data-label="Status"><span class="status status-pending">retrying</span><small class="muted"> next try <time datetime="2026-11-25T14:30:20.000Z">2026-11-25 09:30</time></small></td><td data-label="Attempts">2</td><td data-label="Last answer"><small>HTTP 500</small></td>',
     )
   })
 

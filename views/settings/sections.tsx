@@ -2,6 +2,7 @@ import { apiKeysSection } from './apiKeys.tsx'
 import { apiStatusSection } from './apiStatus.tsx'
 import { auditSection } from './audit.tsx'
 import { dashboardSection } from './dashboard.tsx'
+import { destinationsSection } from './destinations.tsx'
 import { emailNotificationsSection } from './emailNotifications.tsx'
 import { smtpSection } from './notifications.tsx'
 import { reportsSection } from './reports.tsx'
@@ -25,6 +26,7 @@ export const SETTINGS_SECTIONS: SettingsSection[] = [
   syncFrequencySection,
   emailNotificationsSection,
   smtpSection,
+  destinationsSection,
   storeSection,
   trackingSection,
   syncLogSection,

@@ -1,5 +1,11 @@
 import type { AuditEntry } from '../../src/domain/audit.ts'
 import type { GettingStarted } from '../../src/domain/dashboard.ts'
+import type {
+  AddedDestination,
+  Delivery,
+  Destination,
+  TestDelivery,
+} from '../../src/domain/destinations.ts'
 import type { ApiKey, IssuedKey } from '../../src/domain/keys.ts'
 import type { SmtpTarget } from '../../src/domain/mailer.ts'
 import type { Metrics } from '../../src/domain/metrics.ts'
@@ -152,6 +158,20 @@ export interface ReportsModel {
   today: string
 }
 
+/** The destinations fragment: each destination with its last deliveries, and what this request did. */
+export interface DestinationsModel {
+  /** Where this store's pages are: '' on the first store's paths (`/settings`), else `/stores/<slug>`. */
+  base: string
+  timeZone: string
+  destinations: { destination: Destination; deliveries: Delivery[] }[]
+  /** A destination added by this request: a webhook's signing secret is shown this once. */
+  added?: AddedDestination
+  /** What "Send test" did in this request. */
+  tested?: TestDelivery
+  /** The Add inputs after a refused attempt: what was typed and why it failed. */
+  form?: { type: string; url: string; name: string; error: string }
+}
+
 /** The parts of the page read from the database, one loader each (src/http/settingsModels.ts). */
 export interface SectionModels {
   overview: OverviewModel
@@ -162,6 +182,7 @@ export interface SectionModels {
   audit: AuditModel
   outbox: OutboxModel
   reports: ReportsModel
+  destinations: DestinationsModel
 }
 
 export type ModelName = keyof SectionModels
