@@ -3,7 +3,9 @@
 // emails. The URL (a Slack URL is itself a secret) and the signing secret are stored sealed.
 import { createHmac } from 'node:crypto'
 import { lookup } from 'node:dns/promises'
-import { isIP } from 'node:net'
+import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { isIP, type LookupFunction } from 'node:net'
 import type { Data, Queries } from '../db/data.ts'
 import { replaceLeavingNoCopy } from '../db/database.ts'
 import {
@@ -118,9 +120,15 @@ function ipv6Bytes(text: string): number[] | null {
 }
 
 /** Why an IPv4 address may not be reached (its kind), or null for a public one. */
-function ipv4Refusal([a, b]: number[]): string | null {
-  if (a === undefined || b === undefined) return 'invalid'
+function ipv4Refusal([a, b, c]: number[]): string | null {
+  if (a === undefined || b === undefined || c === undefined) return 'invalid'
   if (a === 0) return 'unspecified'
+  if (a === 192 && b === 0 && c === 0) return 'reserved'
+  if (a === 198 && (b === 18 || b === 19)) return 'benchmarking'
+  if ((a === 192 && b === 0 && c === 2) || (a === 198 && b === 51 && c === 100)) {
+    return 'documentation'
+  }
+  if (a === 203 && b === 0 && c === 113) return 'documentation'
   if (a === 127) return 'loopback'
   if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)) return 'private'
   if (a === 169 && b === 254) return 'link-local'
@@ -149,10 +157,18 @@ export function addressRefusal(address: string): string | null {
   // 64:ff9b::/96 (NAT64) reaches the IPv4 address in its last four bytes.
   const nat64 = [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0]
   if (nat64.every((x, i) => v6[i] === x)) return ipv4Refusal(v6.slice(12))
+  // 64:ff9b:1::/48: NAT64 for a network's own use.
+  if ([0, 0x64, 0xff, 0x9b, 0, 1].every((x, i) => v6[i] === x)) return 'private'
   const first = v6[0] as number
   const second = v6[1] as number
+  // 2002::/16 (6to4) reaches the IPv4 address in its bytes 2 to 5.
+  if (first === 0x20 && second === 0x02) return ipv4Refusal(v6.slice(2, 6))
+  if (first === 0x20 && second === 0x01 && v6[2] === 0x0d && v6[3] === 0xb8) {
+    return 'documentation'
+  }
   if ((first & 0xfe) === 0xfc) return 'private'
   if (first === 0xfe && (second & 0xc0) === 0x80) return 'link-local'
+  if (first === 0xfe && (second & 0xc0) === 0xc0) return 'site-local'
   if (first === 0xff) return 'multicast'
   return null
 }
@@ -169,10 +185,11 @@ function bareHost(url: URL): string {
 async function checkAddress(url: URL, options: DeliveryOptions): Promise<void> {
   if (options.allowPrivate) return
   const host = bareHost(url)
+  // The resolved address is not named: the form would map a network's private names otherwise.
   const refuse = (address: string, why: string) => {
-    const shown = address === host ? host : `${host} (${address})`
+    const what = address === host ? `is ${article(why)}` : `resolves to ${article(why)}`
     throw new InvalidInput(
-      `url: ${shown} is ${/^[aeiou]/.test(why) ? 'an' : 'a'} ${why} address; destinations must be public (${FLAG} allows private ones)`,
+      `url: ${host} ${what} address; destinations must be public (${FLAG} allows private ones)`,
     )
   }
   if (isIP(host)) {
@@ -217,11 +234,12 @@ function parseUrl(text: string, allowPrivate: boolean): URL {
   return url
 }
 
-/** What may be shown of a URL: scheme, host (and port), the first path segment. */
+/** What may be shown of a URL: scheme, host (and port), the first of several path segments. */
 function urlHint(url: URL): string {
   const segments = url.pathname.split('/').filter((s) => s !== '')
-  const path = segments.length === 0 ? '' : `/${segments[0]}${segments.length > 1 ? '/…' : ''}`
-  const more = segments.length <= 1 && url.search ? '?…' : ''
+  // A lone segment may be the secret itself (`https://relay.example/<token>`): never shown.
+  const path = segments.length === 0 ? '' : segments.length === 1 ? '/…' : `/${segments[0]}/…`
+  const more = segments.length === 0 && url.search ? '?…' : ''
   return `${url.protocol}//${url.host}${path}${more}`
 }
 
@@ -422,10 +440,11 @@ export async function recentDeliveries(
 
 /** The body of a failed sync's delivery (documented in the README). */
 function failureBody(sync: SyncOutcome): string {
+  // What went wrong inside (a database's host name, a file path) stays in the email and the
+  // sync log: a receiver outside gets the sync API's own words.
   return JSON.stringify({
     success: false,
     error: 'Sync failed',
-    message: sync.error ?? 'Sync failed',
     frequency: sync.frequency,
     period: periodJson(sync.period),
     synced_at: sync.syncedAt.toString({ smallestUnit: 'millisecond' }),
@@ -447,7 +466,7 @@ function slackMessage(storeName: string, currency: string, sync: SyncOutcome): s
   const what = `${slackEscape(storeName)}: ${sync.frequency} sync of ${sync.period.label}`
   if (sync.outcome === 'failed') {
     return JSON.stringify({
-      text: `❌ ${what} failed: ${slackEscape(sync.error ?? 'Sync failed')}`,
+      text: `❌ ${what} failed (the sync log on the settings page says why)`,
     })
   }
   const m = sync.metrics
@@ -546,31 +565,103 @@ async function post(
     }
   }
   const timeoutMs = options.timeoutMs ?? DELIVERY_TIMEOUT_MS
-  let res: Response
+  let status: number
   try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers,
-      body: delivery.body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    })
+    status = await postOnce(url, headers, delivery.body, timeoutMs, checkedLookup(options))
   } catch (err) {
-    const name = (err as Error).name
-    if (name === 'TimeoutError' || name === 'AbortError') {
+    if ((err as Error).name === 'TimeoutError') {
       throw new Error(`No answer within ${timeoutMs / 1000} s`)
     }
+    if (err instanceof RefusedAddress) throw new Error(err.message)
     // The error's code, not its message, which may quote the URL (a Slack URL is a secret).
     const code = (err as { code?: unknown }).code
     throw new Error(`Could not connect${typeof code === 'string' ? ` (${code})` : ''}`)
   }
-  // The answer's body is not read: only its status counts.
-  await res.body?.cancel().catch(() => {})
-  if (res.status >= 200 && res.status < 300) return `HTTP ${res.status}`
-  if (res.status >= 300 && res.status < 400) {
-    throw new Error(`HTTP ${res.status}: a redirect, not followed`)
-  }
-  throw new Error(`HTTP ${res.status}`)
+  if (status >= 200 && status < 300) return `HTTP ${status}`
+  if (status >= 300 && status < 400) throw new Error(`HTTP ${status}: a redirect, not followed`)
+  throw new Error(`HTTP ${status}`)
+}
+
+/** The connection's own lookup refused an address (a private one, since the check before it). */
+class RefusedAddress extends Error {
+  readonly code = 'EMIDAREFUSED'
+}
+
+/**
+ * The name lookup of the delivery's connection, unless private addresses are allowed: the host's
+ * addresses are checked again here, and the connection goes to exactly the addresses checked. A
+ * check before the request and a lookup of its own by the HTTP client would leave a gap between
+ * them that a DNS server answering differently the second time (DNS rebinding) could use to aim
+ * the request at a private address.
+ */
+function checkedLookup(options: DeliveryOptions): LookupFunction | undefined {
+  if (options.allowPrivate) return undefined
+  const resolve = options.resolve ?? systemResolve
+  type Answer = (err: Error | null, address: unknown, family?: number) => void
+  return ((host: string, lookupOptions: { all?: boolean }, callback: Answer) => {
+    resolve(host).then(
+      (addresses) => {
+        const refused = addresses.map(addressRefusal).find((why) => why !== null)
+        if (addresses.length === 0 || refused) {
+          const what = refused ? `resolves to ${article(refused)} address` : 'does not resolve'
+          callback(new RefusedAddress(`url: ${host} ${what}; destinations must be public`), null)
+        } else if (lookupOptions.all) {
+          callback(
+            null,
+            addresses.map((address) => ({ address, family: isIP(address) })),
+          )
+        } else {
+          callback(null, addresses[0], isIP(addresses[0]!))
+        }
+      },
+      (err: Error) => callback(err, null),
+    )
+  }) as unknown as LookupFunction
+}
+
+/**
+ * One POST through node's HTTP client (its `lookup` hook is what lets the connection use the
+ * checked addresses; redirects are never followed); resolves to the answer's status once its
+ * head arrived within `timeoutMs`. The answer's body is not read.
+ */
+function postOnce(
+  url: URL,
+  headers: OutgoingHttpHeaders,
+  body: string,
+  timeoutMs: number,
+  lookup: LookupFunction | undefined,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    const req = send(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+        ...(lookup ? { lookup } : {}),
+      },
+      (res) => {
+        clearTimeout(timer)
+        resolve(res.statusCode ?? 0)
+        res.destroy()
+      },
+    )
+    const timer = setTimeout(() => {
+      const timeout = new Error(`No answer within ${timeoutMs} ms`)
+      timeout.name = 'TimeoutError'
+      req.destroy(timeout)
+    }, timeoutMs)
+    req.on('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
+    req.end(body)
+  })
+}
+
+/** `a loopback`, `an unspecified`. */
+function article(word: string): string {
+  return `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`
 }
 
 /** Delivers a queued outbox row to its destination; resolves to the answer, throws on failure. */

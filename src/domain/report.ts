@@ -93,7 +93,8 @@ function keyColumn(dimension: ReportDimension): string {
 }
 
 /**
- * The range a report covers, in the store's time zone: `to` defaults to yesterday, `from` to 29
+ * The range a report covers, in the store's time zone: `to` defaults to yesterday (to `from` when
+ * that is today or later: `from=<today>` alone is today so far), `from` to 29
  * days before `to` (30 days); `to` may be today (counted so far) but no later, `from` ≤ `to`,
  * and at most 400 days.
  */
@@ -103,7 +104,13 @@ export function reportPeriod(
   now: Temporal.Instant,
 ): Period {
   const today = storeDate(now, timeZone)
-  const to = request.to ?? today.subtract({ days: 1 })
+  const yesterday = today.subtract({ days: 1 })
+  // `from` alone ending after yesterday (today) gives a range to that day: today so far.
+  const to =
+    request.to ??
+    (request.from && Temporal.PlainDate.compare(request.from, yesterday) > 0
+      ? request.from
+      : yesterday)
   const from = request.from ?? to.subtract({ days: DEFAULT_REPORT_DAYS - 1 })
   if (Temporal.PlainDate.compare(to, today) > 0) {
     throw new InvalidInput(`to (${to}) is after today (${today} in ${timeZone})`)

@@ -41,7 +41,7 @@ export const reportQuerySchema = z.strictObject({
     .regex(DATE, 'to must be a date like 2026-11-30')
     .optional()
     .describe(
-      'Last store day of the range, inclusive (YYYY-MM-DD); today counts so far. Default: yesterday. At most 400 days from `from`.',
+      'Last store day of the range, inclusive (YYYY-MM-DD); today counts so far. Default: yesterday (or `from`, when `from` is today). At most 400 days from `from`.',
     ),
   format: z
     .enum(['json', 'csv', 'ndjson'], 'format must be "json", "csv" or "ndjson"')

@@ -225,7 +225,7 @@ function reportOperation(): OpenApiOperation {
     operationId: 'report',
     summary: 'The metrics of any range of whole store days, as JSON, CSV or NDJSON',
     description:
-      'At most 400 days; today counts so far. The figures are those the sync API gives for the same days. Authenticated like the sync API (a key of scope `export`), or with `?token=` and a key of scope `report` (read-only: made for spreadsheet links such as Google Sheets IMPORTDATA).',
+      'At most 400 days; today counts so far. The figures are those the sync API gives for the same days. Authenticated with the sync API’s headers and a key of scope `export` or `report`, or with `?token=` and a key of scope `report` only (read-only: made for spreadsheet links such as Google Sheets IMPORTDATA).',
     tags: ['Analytics'],
     security: [...KEY_HEADERS, { reportToken: [] }],
     parameters: reportParameters(),
@@ -250,7 +250,7 @@ function reportOperation(): OpenApiOperation {
         'format must be "json", "csv" or "ndjson"',
       ),
       '401': failure(
-        'Missing, unknown, revoked, expired or wrong-scope key (headers: scope `export`; `token`: scope `report`).',
+        'Missing, unknown, revoked, expired or wrong-scope key (headers: scope `export` or `report`; `token`: scope `report` only).',
         'Invalid API key',
       ),
       '403': failure('The API status is deactivated on the settings page.', 'API is deactivated'),

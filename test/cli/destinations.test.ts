@@ -184,6 +184,6 @@ describe('destinations', () => {
       (await cliJson(['destinations', 'list', '--store', 'other'])).map(
         (d: { url_hint: string }) => d.url_hint,
       ),
-    ).toEqual([`${receiver.url}/o`])
+    ).toEqual([`${receiver.url}/…`])
   })
 })

@@ -74,6 +74,11 @@ describe('the range', () => {
     expect(() => reportPeriod({ to: date('2026-11-27') }, NY, now)).toThrow(
       'to (2026-11-27) is after today (2026-11-26 in America/New_York)',
     )
+    // `from` alone of today: today so far (not "from is after to", with to yesterday).
+    expect(reportPeriod({ from: date('2026-11-26') }, NY, now).label).toBe('2026-11-26')
+    expect(() => reportPeriod({ from: date('2026-11-27') }, NY, now)).toThrow(
+      'to (2026-11-27) is after today (2026-11-26 in America/New_York)',
+    )
   })
 
   test('at most 400 days; from after to is refused', () => {
