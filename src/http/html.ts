@@ -20,6 +20,9 @@ function render(element: JSX.Element): string {
   return element
 }
 
+/** What every page and fragment is served as. */
+export const HTML_CONTENT_TYPE = 'text/html; charset=utf-8'
+
 /** An HTML response (a page or an htmx fragment) with the given status. */
 export function htmlResponse(
   element: JSX.Element,
@@ -30,7 +33,7 @@ export function htmlResponse(
   return new Response(body.startsWith('<html') ? `<!doctype html>${body}` : body, {
     status,
     headers: {
-      'content-type': 'text/html; charset=utf-8',
+      'content-type': HTML_CONTENT_TYPE,
       'cache-control': 'no-store',
       ...headers,
     },

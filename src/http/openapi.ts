@@ -1,6 +1,7 @@
 // `GET /openapi.json` and `GET /docs`: the OpenAPI 3.1 document of every `/apiv1` endpoint, built
 // from the zod schemas that validate the requests (apiSchemas.ts, records.ts, collect.ts,
 // webhooks.ts) and those of the answers (apiResponses.ts), never from a copy written by hand.
+import { html } from '@elysiajs/html'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { DocsPage } from '../../views/docs.tsx'
@@ -21,7 +22,7 @@ import { reportQuerySchema, syncBodySchema } from './apiSchemas.ts'
 import { COLLECT_PATH, collectBody } from './collect.ts'
 import type { AppContext } from './context.ts'
 import { BUSY_MESSAGE } from './errors.ts'
-import { htmlResponse } from './html.ts'
+import { HTML_CONTENT_TYPE } from './html.ts'
 import { bodyLimitFor, MAX_REQUEST_BODY_BYTES } from './security.ts'
 import { SYNC_PATH } from './sync.ts'
 
@@ -546,10 +547,20 @@ function openApiDocument(baseUrl: string): OpenApiDocument {
 export function openApiRoutes(ctx: AppContext) {
   const document = openApiDocument(ctx.config.baseUrl)
   const body = JSON.stringify(document, null, 2)
-  return new Elysia({ name: 'openapi' })
-    .get(
-      '/openapi.json',
-      () => new Response(body, { headers: { 'content-type': 'application/json; charset=utf-8' } }),
-    )
-    .get('/docs', () => htmlResponse(DocsPage({ document })))
+  return (
+    new Elysia({ name: 'openapi' })
+      .get(
+        '/openapi.json',
+        () =>
+          new Response(body, { headers: { 'content-type': 'application/json; charset=utf-8' } }),
+      )
+      // Elysia's html plugin renders this page (the design's choice for rendering). Its automatic
+      // detection stays off: it would look at every route's answer, and the settings pages keep
+      // their own htmlResponse (headers per answer, htmx fragments with their status).
+      .use(html({ contentType: HTML_CONTENT_TYPE, autoDetect: false }))
+      .get('/docs', ({ html, set }) => {
+        set.headers['cache-control'] = 'no-store'
+        return html(DocsPage({ document }))
+      })
+  )
 }
