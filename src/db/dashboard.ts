@@ -12,12 +12,15 @@ export async function hasStoreData(q: Queries, storeId: number): Promise<boolean
   return Boolean(row?.found)
 }
 
-/** True when the store has an export key that is not revoked. */
-export async function hasExportKey(q: Queries, storeId: number): Promise<boolean> {
+/** True when the store has an export key that answers at `now`: not revoked, not expired. */
+export async function hasExportKey(q: Queries, storeId: number, now: number): Promise<boolean> {
   const row = await q.get<{ found: number }>(
-    `SELECT 1 AS found FROM api_keys WHERE store_id = ? AND scope = 'export' AND revoked_at IS NULL
+    `SELECT 1 AS found FROM api_keys WHERE store_id = ? AND scope = 'export'
+       AND (revoked_at IS NULL OR revoked_at > ?) AND (expires_at IS NULL OR expires_at > ?)
      LIMIT 1`,
     storeId,
+    now,
+    now,
   )
   return row !== null
 }

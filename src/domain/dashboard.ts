@@ -65,10 +65,11 @@ export async function gettingStarted(
     recipient: string
     smtpConfigured: boolean
   },
+  now: number,
 ): Promise<GettingStarted> {
   return {
     apiEnabled: settings.api_enabled,
-    hasKey: await hasExportKey(data, store.id),
+    hasKey: await hasExportKey(data, store.id, now),
     dataIn: (await hasStoreData(data, store)) || settings.shopify_webhook_secret !== '',
     hasRecipient: settings.recipient !== '',
     smtpConfigured: settings.smtpConfigured,

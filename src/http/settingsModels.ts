@@ -76,11 +76,12 @@ const LOADERS: { [K in ModelName]: Loader<K> } = {
       }
     }
     const recipient = notificationRecipient(settings)
-    const steps = await gettingStarted(ctx.data, store, {
-      ...settings,
-      recipient,
-      smtpConfigured: smtp !== null,
-    })
+    const steps = await gettingStarted(
+      ctx.data,
+      store,
+      { ...settings, recipient, smtpConfigured: smtp !== null },
+      now,
+    )
     return { kind: 'checklist', base, steps, recipient }
   },
   async apiKeys(ctx, { settings, server, base, now }, { keys, scope: { store } }) {

@@ -232,8 +232,18 @@ describe('the overview', () => {
       ['recipient', 'false'],
     ])
     expect(fragment).toContain('Emails would go to <span>a@shop.example</span>, but no SMTP')
-    await createApiKey(t.data, t.store, 'curl', 'export', t.clock)
+    // An export key that expired answers nothing: the step is not done.
+    const expiresAt = t.clock.now().epochMilliseconds + 60_000
+    await createApiKey(t.data, t.store, 'old', 'export', t.clock, undefined, { expiresAt })
+    t.clock.advance({ minutes: 1 })
     await set({ smtp_host: 'smtp.shop.example' })
+    expect(steps(await (await hx('/settings/overview')).text())).toEqual([
+      ['api', 'true'],
+      ['key', 'false'],
+      ['data', 'true'],
+      ['recipient', 'true'],
+    ])
+    await createApiKey(t.data, t.store, 'curl', 'export', t.clock)
     expect(steps(await (await hx('/settings/overview')).text())).toEqual([
       ['api', 'true'],
       ['key', 'true'],
