@@ -17,12 +17,12 @@ import {
   validateCredentials,
   verifyLogin,
 } from '../domain/admins.ts'
-import { recordAudit, recordRepeatedAudit } from '../domain/audit.ts'
+import { type AuditActor, recordAudit, recordRepeatedAudit } from '../domain/audit.ts'
 import { AppError, TooManyRequests } from '../domain/errors.ts'
 import { randomBase62 } from '../lib/random.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
-import { storeScope } from './storeScope.ts'
+import { type StoreScope, storeScope } from './storeScope.ts'
 
 /** The login session cookie. */
 const SESSION_COOKIE = 'mida_session'
@@ -172,6 +172,21 @@ async function checkAdmin(
     }
   }
   return auth
+}
+
+/** Who did a store's action, for the audit log: the admin, the store and the client's address. */
+export function storeActor(
+  ctx: AppContext,
+  auth: AdminAuth,
+  scope: StoreScope,
+  request: Request,
+  server: Parameters<typeof clientAddress>[2],
+): AuditActor {
+  return {
+    storeId: scope.store.id,
+    actor: auth.admin.email,
+    address: clientAddress(ctx, request, server),
+  }
 }
 
 /**

@@ -7,13 +7,12 @@ import { type DestinationsModel, type ModelName, modelOf } from '../../views/set
 import type { AuditActor } from '../domain/audit.ts'
 import { addDestination, removeDestination, testDestination } from '../domain/destinations.ts'
 import { AppError } from '../domain/errors.ts'
-import { type AdminAuth, adminAuth } from './auth.ts'
+import { type AdminAuth, adminAuth, storeActor } from './auth.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
 import { loadSettingsView } from './settingsModels.ts'
 import type { StoreScope } from './storeScope.ts'
 
-type Server = Parameters<typeof clientAddress>[2]
 type Done = Pick<DestinationsModel, 'added' | 'tested' | 'form'>
 
 /**
@@ -59,17 +58,6 @@ export function destinationRoutes(ctx: AppContext, prefix: string) {
       : htmlResponse(<SettingsPage view={v} />, status)
   }
 
-  const actor = (
-    auth: AdminAuth,
-    scope: StoreScope,
-    request: Request,
-    server: Server,
-  ): AuditActor => ({
-    storeId: scope.store.id,
-    actor: auth.admin.email,
-    address: clientAddress(ctx, request, server),
-  })
-
   /** A refused action: the fragment with the error under the Add inputs, at its status. */
   const refused = (
     request: Request,
@@ -97,7 +85,7 @@ export function destinationRoutes(ctx: AppContext, prefix: string) {
         name: formField(body, 'name') ?? '',
       }
       try {
-        const by = actor(auth, scope, request, server)
+        const by = storeActor(ctx, auth, scope, request, server)
         const added = await addDestination(data, scope.store, typed, clock, options(), by)
         return await answer(request, auth, scope, { added }, 200, true)
       } catch (err) {
@@ -106,7 +94,7 @@ export function destinationRoutes(ctx: AppContext, prefix: string) {
     })
     .post('/settings/destinations/:id/remove', async ({ auth, scope, params, request, server }) => {
       try {
-        const by = actor(auth, scope, request, server)
+        const by = storeActor(ctx, auth, scope, request, server)
         await removeDestination(data, scope.store, params.id, clock, by)
         return await answer(request, auth, scope, {}, 200, true)
       } catch (err) {

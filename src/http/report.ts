@@ -19,7 +19,7 @@ import { reportQuerySchema } from './apiSchemas.ts'
 import { adminAuth } from './auth.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
-import { throttledKey, throttledSecret } from './sync.ts'
+import { ApiCall, throttledKey, throttledSecret } from './sync.ts'
 
 /** The path of the report API. */
 const REPORT_PATH = '/apiv1/analytics/report'
@@ -98,29 +98,11 @@ function reportResponse(report: Report, store: Store, format: ReportFormat): Res
  */
 export function reportRoutes(ctx: AppContext) {
   const { clock } = ctx
-  // A refusal of the key throttle (429) is counted in its address's row for the throttle window.
-  const refused = { refusedWithinMs: ctx.config.keyAttempts.windowMs }
 
   const handle = async (request: Request, server: AddressSource) => {
-    const started = performance.now()
     const address = clientAddress(ctx, request, server)
-    let keyId: number | null = null
-    let store: Store | null = null
-    const finish = (response: Response, error: string | null) => {
-      ctx.callLog.add(
-        {
-          storeId: store?.id ?? null,
-          at: nowMs(clock),
-          keyId,
-          address,
-          status: response.status,
-          durationMs: Math.round((performance.now() - started) * 100) / 100,
-          error,
-        },
-        response.status === 429 ? refused : undefined,
-      )
-      return response
-    }
+    const call = new ApiCall(ctx, address)
+    const finish = (response: Response, error: string | null) => call.finish(response, error)
     try {
       const params = new URL(request.url).searchParams
       const token = params.get('token')
@@ -128,8 +110,8 @@ export function reportRoutes(ctx: AppContext) {
         token === null
           ? await throttledKey(ctx, address, request.headers, ['export', 'report'], clock)
           : await throttledSecret(ctx, address, token.trim() || null, 'report', clock)
-      keyId = checked.key.id
-      store = checked.store
+      call.keyId = checked.key.id
+      call.store = checked.store
       const settings =
         cachedSettings(ctx.data, checked.store) ?? (await readSettings(ctx.data, checked.store))
       if (!settings.api_enabled) throw new Forbidden('API is deactivated')

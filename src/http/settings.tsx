@@ -31,13 +31,11 @@ import {
   updateSettings,
 } from '../domain/settings.ts'
 import { settingsEdits } from '../domain/settingsForm.ts'
-import { type AdminAuth, adminAuth } from './auth.ts'
+import { type AdminAuth, adminAuth, storeActor } from './auth.ts'
 import { type AppContext, clientAddress } from './context.ts'
 import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
 import { loadSettingsView } from './settingsModels.ts'
 import type { StoreScope } from './storeScope.ts'
-
-type Server = Parameters<typeof clientAddress>[2]
 
 /**
  * The settings a submitted form changes: every field named after a setting. An empty secret
@@ -127,18 +125,6 @@ export function settingsRoutes(ctx: AppContext, prefix: string) {
       : htmlResponse(<SettingsPage view={v} />, status)
   }
 
-  /** Who did it, for the audit log: the admin, the store and the client's address. */
-  const actor = (
-    auth: AdminAuth,
-    scope: StoreScope,
-    request: Request,
-    server: Server,
-  ): AuditActor => ({
-    storeId: scope.store.id,
-    actor: auth.admin.email,
-    address: clientAddress(ctx, request, server),
-  })
-
   /**
    * When a key made on the page expires (ms, or null: never): the "Expires" choice, a duration
    * or `date` with the date field's day (its start in the store's time zone), as `parseExpiry`.
@@ -208,7 +194,7 @@ export function settingsRoutes(ctx: AppContext, prefix: string) {
         ) {
           throw new SettingsError({ smtp_password: RETYPE_SMTP_PASSWORD })
         }
-        const who = actor(auth, scope, request, server)
+        const who = storeActor(ctx, auth, scope, request, server)
         after = await updateSettings(data, store, changes, clock, async (q, saved) =>
           auditSettingsChange(q, who, saved.before, saved.after, clock),
         )
@@ -254,7 +240,7 @@ export function settingsRoutes(ctx: AppContext, prefix: string) {
       const expiresDate = formField(body, 'expires_date') ?? ''
       try {
         const expiresAt = await keyExpiry(scope, expires, expiresDate)
-        const by = actor(auth, scope, request, server)
+        const by = storeActor(ctx, auth, scope, request, server)
         const newKey = await createApiKey(data, scope.store, name, keyScope, clock, by, {
           expiresAt,
         })
@@ -273,7 +259,7 @@ export function settingsRoutes(ctx: AppContext, prefix: string) {
           scope.store,
           ref,
           clock,
-          actor(auth, scope, request, server),
+          storeActor(ctx, auth, scope, request, server),
           { graceMs: parseGrace(formField(body, 'grace') || '0') },
         ),
       })),
@@ -281,7 +267,13 @@ export function settingsRoutes(ctx: AppContext, prefix: string) {
     .post('/settings/keys/:id/revoke', ({ auth, scope, params, request, server }) =>
       keyAction(request, auth, scope, params.id, async (ref) => ({
         revokedKey: (
-          await revokeApiKey(data, scope.store, ref, clock, actor(auth, scope, request, server))
+          await revokeApiKey(
+            data,
+            scope.store,
+            ref,
+            clock,
+            storeActor(ctx, auth, scope, request, server),
+          )
         ).id,
       })),
     )

@@ -28,6 +28,41 @@ const SYNC_BODY_LIMIT = bodyLimitFor(SYNC_PATH)
 /** ETags whose response headers are kept: every store's current period, and some more. */
 const SERVED_HEADERS_KEPT = 1024
 
+/**
+ * One call of the sync or report API, logged in the call log with its answer (every call,
+ * whatever its outcome): its key and the key's store once checked (a call without a valid key
+ * belongs to no store), its client's address, its duration.
+ */
+export class ApiCall {
+  private readonly started = performance.now()
+  keyId: number | null = null
+  store: Store | null = null
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly address: string,
+  ) {}
+
+  /** Logs the call and returns its answer. */
+  finish(response: Response, error: string | null): Response {
+    const { ctx } = this
+    ctx.callLog.add(
+      {
+        storeId: this.store?.id ?? null,
+        at: nowMs(ctx.clock),
+        keyId: this.keyId,
+        address: this.address,
+        status: response.status,
+        durationMs: Math.round((performance.now() - this.started) * 100) / 100,
+        error,
+      },
+      // A refusal of the key throttle (429) is counted in its address's row for the window.
+      response.status === 429 ? { refusedWithinMs: ctx.config.keyAttempts.windowMs } : undefined,
+    )
+    return response
+  }
+}
+
 /** The key a client sent, from any of the three accepted headers. */
 function presentedKey(headers: Headers): string | null {
   const direct = headers.get('x-mida-secret-key')?.trim() || headers.get('mida-api-key')?.trim()
@@ -131,32 +166,10 @@ export function syncHandler(ctx: AppContext) {
     return headers
   }
 
-  // A refusal of the key throttle (429) is counted in its address's row for the throttle window.
-  const refused = { refusedWithinMs: ctx.config.keyAttempts.windowMs }
-
   return fastRoute(ctx.config, async (request: Request, server: AddressSource) => {
-    const started = performance.now()
     const address = clientAddress(ctx, request, server)
-    let keyId: number | null = null
-    // The key's store, once the key is checked: a call without a valid key belongs to none.
-    let store: Store | null = null
-
-    /** Logs the call (every call, whatever its outcome) and returns its answer. */
-    const finish = (response: Response, error: string | null) => {
-      ctx.callLog.add(
-        {
-          storeId: store?.id ?? null,
-          at: nowMs(clock),
-          keyId,
-          address,
-          status: response.status,
-          durationMs: Math.round((performance.now() - started) * 100) / 100,
-          error,
-        },
-        response.status === 429 ? refused : undefined,
-      )
-      return response
-    }
+    const call = new ApiCall(ctx, address)
+    const finish = (response: Response, error: string | null) => call.finish(response, error)
     const fail = (caught: unknown) => {
       // Another process holding the database (503, retry) is no failed sync; whatever else
       // breaks past the checks is one, in the contract's words.
@@ -191,8 +204,8 @@ export function syncHandler(ctx: AppContext) {
     let keyStore: Store
     try {
       const checked = await throttledKey(ctx, address, request.headers, 'export', clock)
-      keyId = checked.key.id
-      store = keyStore = checked.store
+      call.keyId = checked.key.id
+      call.store = keyStore = checked.store
       if (
         !(cachedSettings(ctx.data, keyStore) ?? (await readSettings(ctx.data, keyStore)))
           .api_enabled
