@@ -32,7 +32,7 @@ import { benchStore, medianColdSync } from './sync.ts'
 
 const ROOT = join(import.meta.dir, '..')
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 1_000_000)
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 20)
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 10)
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',')
 const PER_DAY = 26_000
 const PORT = 18095
@@ -52,7 +52,6 @@ const percentile = (xs: number[], p: number) => {
 const LAST_DAY = day(END_MS - DAY_MS)
 const FIRST_DAY = day(END_MS - Math.ceil(TOTAL / PER_DAY) * DAY_MS)
 const LONGEST_FROM = day(END_MS - 400 * DAY_MS)
-const LAST_30_FROM = day(END_MS - 30 * DAY_MS)
 
 /** The report calls timed, each a query string. */
 const CASES: { name: string; query: string }[] = [
