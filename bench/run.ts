@@ -10,6 +10,7 @@ const scripts = [
   'startup.ts',
   'postgres.ts',
   'stores.ts',
+  'report.ts',
 ]
 const only = process.argv.slice(2)
 for (const script of scripts) {
