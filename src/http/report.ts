@@ -1,6 +1,5 @@
 import { Elysia } from 'elysia'
 import { isBusy } from '../db/database.ts'
-import { nowMs } from '../domain/clock.ts'
 import { AppError, Forbidden, InvalidInput } from '../domain/errors.ts'
 import { parseDate } from '../domain/periods.ts'
 import {

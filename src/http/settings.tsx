@@ -11,7 +11,7 @@ import { AFTER_CHANGE_MODELS, AfterChangePartials } from '../../views/settings/p
 import { PAGE_MODELS } from '../../views/settings/sections.tsx'
 import { SyncLog } from '../../views/settings/syncLog.tsx'
 import { type ApiKeysModel, type ModelName, modelOf } from '../../views/settings/types.ts'
-import { type AuditActor, auditSettingsChange } from '../domain/audit.ts'
+import { auditSettingsChange } from '../domain/audit.ts'
 import { nowMs } from '../domain/clock.ts'
 import { AppError, InvalidInput } from '../domain/errors.ts'
 import {
@@ -32,7 +32,7 @@ import {
 } from '../domain/settings.ts'
 import { settingsEdits } from '../domain/settingsForm.ts'
 import { type AdminAuth, adminAuth, storeActor } from './auth.ts'
-import { type AppContext, clientAddress } from './context.ts'
+import type { AppContext } from './context.ts'
 import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
 import { loadSettingsView } from './settingsModels.ts'
 import type { StoreScope } from './storeScope.ts'
