@@ -62,20 +62,6 @@ export async function insertKey(q: Queries, k: NewKey): Promise<KeyRow> {
   return row
 }
 
-/** True when the store has an active key of this name. */
-export async function activeKeyNameTaken(
-  q: Queries,
-  storeId: number,
-  name: string,
-): Promise<boolean> {
-  const row = await q.get<{ one: number }>(
-    'SELECT 1 AS one FROM api_keys WHERE store_id = ? AND name = ? AND revoked_at IS NULL',
-    storeId,
-    name,
-  )
-  return row !== null
-}
-
 /** A store's keys, newest first, revoked ones included. */
 export function keysOfStore(q: Queries, storeId: number): Promise<KeyRow[]> {
   return q.all<KeyRow>(

@@ -1,6 +1,5 @@
 import {
   activeKeyByName,
-  activeKeyNameTaken,
   insertKey,
   type KeyRow,
   keyByHash,
@@ -229,7 +228,11 @@ export async function createApiKey(
   const expiresAt = options.expiresAt ?? null
   if (expiresAt !== null && expiresAt <= at) throw new InvalidInput('expires: not in the future')
   return data.tx(async (q) => {
-    if (await activeKeyNameTaken(q, store.id, cleanName)) {
+    const holder = await activeKeyByName(q, store.id, cleanName)
+    if (holder && holder.expires_at !== null && holder.expires_at <= at) {
+      // An expired key answers nothing: its name is free. It is marked revoked when it expired.
+      await revokeKey(q, holder.id, holder.expires_at)
+    } else if (holder) {
       throw new Conflict(`An active key named "${cleanName}" already exists`)
     }
     const issued = await issueKey(q, store, cleanName, cleanScope, at, expiresAt)

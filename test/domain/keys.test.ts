@@ -11,6 +11,7 @@ import {
   generateApiKey,
   hashApiKey,
   isWellFormedApiKey,
+  keyState,
   listApiKeys,
   regenerateApiKey,
   revokeApiKey,
@@ -287,5 +288,24 @@ describe('scopes and names', () => {
     expect((error as Conflict).message).toBe('An active key named "dup" already exists')
     await revokeApiKey(data, store, 'dup', clock)
     expect((await createApiKey(data, store, 'dup', 'ingest', clock)).key.scope).toBe('ingest')
+  })
+
+  test("an expired key's name is free: the expired key is marked revoked at its expiry, a key not expired yet keeps it", async () => {
+    const expiresAt = clock.now().epochMilliseconds + 60_000
+    const old = await createApiKey(data, store, 'sheet', 'report', clock, undefined, { expiresAt })
+    clock.advance({ seconds: 59 })
+    await expect(createApiKey(data, store, 'sheet', 'report', clock)).rejects.toThrow(
+      'An active key named "sheet" already exists',
+    )
+    clock.advance({ seconds: 1 })
+    const fresh = await createApiKey(data, store, 'sheet', 'report', clock)
+    const keys = await listApiKeys(data, store)
+    expect(keys.map((k) => [k.id, k.name, keyState(k, expiresAt)])).toEqual([
+      [fresh.key.id, 'sheet', 'active'],
+      [old.key.id, 'sheet', 'revoked'],
+    ])
+    expect(keys[1]?.revokedAt).toBe(expiresAt)
+    expect(await authenticateApiKey(data, old.secret, 'report', clock)).toBeNull()
+    expect((await authenticateApiKey(data, fresh.secret, 'report', clock))?.id).toBe(fresh.key.id)
   })
 })
