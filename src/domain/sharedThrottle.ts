@@ -99,13 +99,19 @@ export class SharedThrottle implements AttemptThrottle {
     return this.remember(key, stored ?? { since: Number.NEGATIVE_INFINITY, count: 0 }, now)
   }
 
-  private async count(key: string): Promise<Seen> {
+  /**
+   * Counts one failure; resolves to this attempt's own place in the window (remembered as the
+   * highest seen, but judged by its own: with answers out of order, the fifth of five allowed
+   * must not be refused because the sixth's count came back first).
+   */
+  private async count(key: string): Promise<{ since: number; count: number }> {
     const now = this.nowMs()
     const { windowMs } = this.options
     const counted = await countFailure(this.data, this.name, key, now, windowMs)
     if (++this.failures % PRUNE_EVERY === 0)
       await pruneWindows(this.data, this.name, now - windowMs)
-    return this.remember(key, counted, now)
+    this.remember(key, counted, now)
+    return counted
   }
 
   private remember(key: string, window: { since: number; count: number }, now: number): Seen {
