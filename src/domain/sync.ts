@@ -13,7 +13,7 @@ import type { Clock } from './clock.ts'
 import { queueSyncDeliveries } from './destinations.ts'
 import { AppError, Conflict, InvalidInput } from './errors.ts'
 import { type Metrics, metricsOf } from './metrics.ts'
-import { queueSyncNotification } from './notifications.ts'
+import { queueSyncNotification, type SyncOutcome } from './notifications.ts'
 import {
   type Frequency,
   isComplete,
@@ -275,21 +275,16 @@ export async function syncPeriod(
   await data.tx(async (q) => {
     await saveSyncSuccess(q, { ...record, body, etag, dataRevision: revision })
     if (notify) {
-      await queueSyncNotification(
-        q,
-        store,
-        settings,
-        { outcome: 'success', frequency, period, syncedAt: now, trigger: request.trigger, metrics },
-        clock,
-      )
-      await queueSyncDeliveries(
-        q,
-        store,
-        settings,
-        { outcome: 'success', frequency, period, syncedAt: now, trigger: request.trigger, metrics },
-        clock,
-        body,
-      )
+      const outcome: SyncOutcome = {
+        outcome: 'success',
+        frequency,
+        period,
+        syncedAt: now,
+        trigger: request.trigger,
+        metrics,
+      }
+      await queueSyncNotification(q, store, settings, outcome, clock)
+      await queueSyncDeliveries(q, store, settings, outcome, clock, body)
     }
   })
   cache.set(memoKey, { body, etag, revision })
@@ -339,34 +334,16 @@ async function recordFailure(
     await data.tx(async (q) => {
       await saveSyncFailure(q, { ...record, error, syncedAt: now.epochMilliseconds })
       if (notify) {
-        await queueSyncNotification(
-          q,
-          store,
-          settings,
-          {
-            outcome: 'failed',
-            frequency: record.frequency,
-            period,
-            syncedAt: now,
-            trigger: record.trigger,
-            error,
-          },
-          clock,
-        )
-        await queueSyncDeliveries(
-          q,
-          store,
-          settings,
-          {
-            outcome: 'failed',
-            frequency: record.frequency,
-            period,
-            syncedAt: now,
-            trigger: record.trigger,
-            error,
-          },
-          clock,
-        )
+        const outcome: SyncOutcome = {
+          outcome: 'failed',
+          frequency: record.frequency,
+          period,
+          syncedAt: now,
+          trigger: record.trigger,
+          error,
+        }
+        await queueSyncNotification(q, store, settings, outcome, clock)
+        await queueSyncDeliveries(q, store, settings, outcome, clock)
       }
     })
   } catch {
