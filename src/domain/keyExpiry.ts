@@ -3,7 +3,7 @@
  * once per key and expiry (the outbox's dedupe), sent by the outbox sender like a sync's email.
  */
 import { keysExpiringBetween, toApiKey } from '../db/apiKeys.ts'
-import type { Data, Queries } from '../db/data.ts'
+import type { Data } from '../db/data.ts'
 import { insertOutboxRow, outboxHasDedupe } from '../db/outbox.ts'
 import { formatStoreTime } from '../lib/format.ts'
 import { type Clock, nowMs } from './clock.ts'
@@ -61,9 +61,9 @@ function payloadOf(store: Store, settings: StoreSettings, key: ApiKey): KeyExpir
 
 /**
  * Queues the expiry warning of every key of the store that is not revoked and expires within
- * EXPIRY_WARNING_MS, unless queued before. A plain read finds them; the rows are written in one
- * transaction whose inserts skip a dedupe already taken, so processes ticking at once queue each
- * warning once. Resolves to the number of rows this call added.
+ * EXPIRY_WARNING_MS, unless queued before. A plain read finds them (an idle tick takes no write
+ * lock); the rows are written in one transaction whose inserts skip a dedupe already taken, so
+ * processes ticking at once queue each warning once. Resolves to the number of rows added.
  */
 export async function queueKeyExpiryWarnings(
   data: Data,
@@ -74,21 +74,19 @@ export async function queueKeyExpiryWarnings(
   const recipient = warningRecipient(settings)
   if (recipient === null) return 0
   const now = nowMs(clock)
-  const due = async (q: Queries) => {
-    const keys = (await keysExpiringBetween(q, store.id, now, now + EXPIRY_WARNING_MS)).map(
-      toApiKey,
-    )
-    const fresh: ApiKey[] = []
-    for (const key of keys) {
-      const dedupe = keyExpiryDedupe(key.id, key.expiresAt as number)
-      if (!(await outboxHasDedupe(q, store.id, dedupe))) fresh.push(key)
-    }
-    return fresh
+  const keys = (await keysExpiringBetween(data, store.id, now, now + EXPIRY_WARNING_MS)).map(
+    toApiKey,
+  )
+  const due: ApiKey[] = []
+  for (const key of keys) {
+    const dedupe = keyExpiryDedupe(key.id, key.expiresAt as number)
+    if (!(await outboxHasDedupe(data, store.id, dedupe))) due.push(key)
   }
-  if ((await due(data)).length === 0) return 0
+  if (due.length === 0) return 0
   return data.tx(async (q) => {
     let added = 0
-    for (const key of await due(q)) {
+    // Read again inside would only repeat what the inserts' ON CONFLICT decides anyway.
+    for (const key of due) {
       const expiresAt = key.expiresAt as number
       added += await insertOutboxRow(q, {
         storeId: store.id,
