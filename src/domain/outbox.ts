@@ -231,9 +231,14 @@ export class OutboxSender {
     what: string,
   ): Promise<void> {
     const where = await describeDestination(this.data, row.store_id, destinationId)
-    const store = await findStoreById(this.data, row.store_id).catch(() => null)
-    const name = store ? `"${store.slug}"` : String(row.store_id)
-    this.log(`Delivery ${row.id} to destination ${where} of store ${name} ${what}\n`)
+    const store = await this.storeName(row.store_id)
+    this.log(`Delivery ${row.id} to destination ${where} of store ${store} ${what}\n`)
+  }
+
+  /** A store as log lines name it: its slug, or its id when it cannot be read. */
+  private async storeName(storeId: number): Promise<string> {
+    const store = await findStoreById(this.data, storeId).catch(() => null)
+    return store ? `"${store.slug}"` : String(storeId)
   }
 
   /** Records a failed attempt: retried after the backoff, or given up past 24 hours. */
@@ -257,10 +262,8 @@ export class OutboxSender {
 
   /** Logs why a store's emails stopped, naming the store by its slug (its id if unreadable). */
   private async logStoreFailure(storeId: number, err: unknown): Promise<void> {
-    const store = await findStoreById(this.data, storeId).catch(() => null)
-    const name = store ? `"${store.slug}"` : String(storeId)
     const message = err instanceof Error ? err.message : String(err)
-    this.log(`Outbox sender: store ${name}: ${message}\n`)
+    this.log(`Outbox sender: store ${await this.storeName(storeId)}: ${message}\n`)
   }
 
   /** Asks for a run soon, e.g. right after a sync queued an email. */
