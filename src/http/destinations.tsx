@@ -1,18 +1,20 @@
 import { Elysia } from 'elysia'
 import { Destinations } from '../../views/settings/destinations.tsx'
-import { SettingsPage } from '../../views/settings/page.tsx'
-import { AFTER_CHANGE_MODELS, AfterChangePartials } from '../../views/settings/partials.tsx'
-import { PAGE_MODELS } from '../../views/settings/sections.tsx'
-import { type DestinationsModel, type ModelName, modelOf } from '../../views/settings/types.ts'
+import type { DestinationsModel } from '../../views/settings/types.ts'
 import { addDestination, removeDestination, testDestination } from '../domain/destinations.ts'
 import { AppError } from '../domain/errors.ts'
 import { type AdminAuth, adminAuth, storeActor } from './auth.ts'
 import type { AppContext } from './context.ts'
-import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
-import { loadSettingsView } from './settingsModels.ts'
+import { formField, isHtmx, redirect } from './html.ts'
+import { type ActionSection, sectionAnswer } from './settings.tsx'
 import type { StoreScope } from './storeScope.ts'
 
 type Done = Pick<DestinationsModel, 'added' | 'tested' | 'form'>
+
+const DESTINATIONS: ActionSection<'destinations'> = {
+  model: 'destinations',
+  render: (model) => <Destinations model={model} />,
+}
 
 /**
  * The settings page's destinations: Add (a webhook's secret shown once), Remove, Send test, the
@@ -22,40 +24,16 @@ export function destinationRoutes(ctx: AppContext, prefix: string) {
   const { data, clock } = ctx
   const options = () => ({ allowPrivate: ctx.config.allowPrivateDestinations })
 
-  /**
-   * The fragment for htmx (after a change, with the audit log and the overview as partials),
-   * the whole page for a plain form post.
-   */
-  const answer = async (
+  /** The destinations fragment (or the page) after an action: `sectionAnswer`. */
+  const answer = (
     request: Request,
     auth: AdminAuth,
     scope: StoreScope,
     done: Done = {},
     status = 200,
     changed = false,
-  ) => {
-    const htmx = isHtmx(request)
-    const models: ModelName[] = !htmx
-      ? PAGE_MODELS
-      : changed
-        ? ['destinations', ...AFTER_CHANGE_MODELS]
-        : ['destinations']
-    const v = await loadSettingsView(ctx, {
-      scope,
-      csrfToken: auth.csrfToken,
-      models,
-      destinations: done,
-    })
-    return htmx
-      ? htmlResponse(
-          <>
-            <Destinations model={modelOf(v, 'destinations')} />
-            {changed ? <AfterChangePartials view={v} /> : ''}
-          </>,
-          status,
-        )
-      : htmlResponse(<SettingsPage view={v} />, status)
-  }
+  ) =>
+    sectionAnswer(ctx, request, auth, scope, DESTINATIONS, { destinations: done }, status, changed)
 
   /** A refused action: the fragment with the error under the Add inputs, at its status. */
   const refused = (

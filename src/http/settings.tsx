@@ -10,7 +10,12 @@ import {
 import { AFTER_CHANGE_MODELS, AfterChangePartials } from '../../views/settings/partials.tsx'
 import { PAGE_MODELS } from '../../views/settings/sections.tsx'
 import { SyncLog } from '../../views/settings/syncLog.tsx'
-import { type ApiKeysModel, type ModelName, modelOf } from '../../views/settings/types.ts'
+import {
+  type ApiKeysModel,
+  type ModelName,
+  modelOf,
+  type SectionModels,
+} from '../../views/settings/types.ts'
 import { auditSettingsChange } from '../domain/audit.ts'
 import { nowMs } from '../domain/clock.ts'
 import { AppError, InvalidInput } from '../domain/errors.ts'
@@ -34,7 +39,7 @@ import { settingsEdits } from '../domain/settingsForm.ts'
 import { type AdminAuth, adminAuth, storeActor } from './auth.ts'
 import type { AppContext } from './context.ts'
 import { formField, htmlResponse, isHtmx, redirect } from './html.ts'
-import { loadSettingsView } from './settingsModels.ts'
+import { type LoadOptions, loadSettingsView } from './settingsModels.ts'
 import type { StoreScope } from './storeScope.ts'
 
 /**
@@ -77,6 +82,50 @@ function loadedValues(body: unknown): Record<string, unknown> {
  * under `prefix`: `/stores/:slug` (any store the admin sees) and '' (the first store's
  * `/settings`, the address of the single-store versions).
  */
+/** A section with actions of its own (keys, destinations): its model and how it renders. */
+export interface ActionSection<K extends ModelName> {
+  model: K
+  render: (model: SectionModels[K]) => JSX.Element
+}
+
+const API_KEYS: ActionSection<'apiKeys'> = {
+  model: 'apiKeys',
+  render: (model) => <ApiKeys model={model} />,
+}
+
+/**
+ * What a section's action answers: the section's fragment for htmx (after a change, with the
+ * audit log and the overview as partials), the whole page for a plain form post. `done` is what
+ * the request did, for the section's loader to show (a key shown once, a refused form).
+ */
+export async function sectionAnswer<K extends ModelName>(
+  ctx: AppContext,
+  request: Request,
+  auth: AdminAuth,
+  scope: StoreScope,
+  section: ActionSection<K>,
+  done: Pick<LoadOptions, 'keys' | 'destinations'>,
+  status = 200,
+  changed = false,
+): Promise<Response> {
+  const htmx = isHtmx(request)
+  const models: ModelName[] = !htmx
+    ? PAGE_MODELS
+    : changed
+      ? [section.model, ...AFTER_CHANGE_MODELS]
+      : [section.model]
+  const v = await loadSettingsView(ctx, { scope, csrfToken: auth.csrfToken, models, ...done })
+  return htmx
+    ? htmlResponse(
+        <>
+          {section.render(modelOf(v, section.model))}
+          {changed ? <AfterChangePartials view={v} /> : ''}
+        </>,
+        status,
+      )
+    : htmlResponse(<SettingsPage view={v} />, status)
+}
+
 export function settingsRoutes(ctx: AppContext, prefix: string) {
   const { data, clock } = ctx
 
@@ -95,35 +144,15 @@ export function settingsRoutes(ctx: AppContext, prefix: string) {
     return v
   }
 
-  /**
-   * The keys fragment for htmx (after a change, with the audit log and the overview as
-   * partials), the whole page for a plain form post.
-   */
-  const keysAnswer = async (
+  /** The keys fragment (or the page) after a key action: `sectionAnswer`. */
+  const keysAnswer = (
     request: Request,
     auth: AdminAuth,
     scope: StoreScope,
     keys: Pick<ApiKeysModel, 'newKey' | 'revokedKey' | 'keyForm'> = {},
     status = 200,
     changed = false,
-  ) => {
-    const htmx = isHtmx(request)
-    const models: ModelName[] = !htmx
-      ? PAGE_MODELS
-      : changed
-        ? ['apiKeys', ...AFTER_CHANGE_MODELS]
-        : ['apiKeys']
-    const v = await loadSettingsView(ctx, { scope, csrfToken: auth.csrfToken, models, keys })
-    return htmx
-      ? htmlResponse(
-          <>
-            <ApiKeys model={modelOf(v, 'apiKeys')} />
-            {changed ? <AfterChangePartials view={v} /> : ''}
-          </>,
-          status,
-        )
-      : htmlResponse(<SettingsPage view={v} />, status)
-  }
+  ) => sectionAnswer(ctx, request, auth, scope, API_KEYS, { keys }, status, changed)
 
   /**
    * When a key made on the page expires (ms, or null: never): the "Expires" choice, a duration
