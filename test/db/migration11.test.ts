@@ -2,24 +2,16 @@
 // `default`, every admin sees every store, nothing stored changes, and the next store created
 // gets a free id, on both engines.
 import { afterEach, expect, test } from 'bun:test'
-import { join } from 'node:path'
-import { SQL } from 'bun'
-import { Database, migrate } from '../../src/db/database.ts'
-import { MIGRATIONS } from '../../src/db/migrations.ts'
 import { openData } from '../../src/db/open.ts'
-import { migratePostgres, postgresMigrations } from '../../src/db/postgres/migrations.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
-import { Secrets } from '../../src/domain/secrets.ts'
 import { createStore, ensureDefaultStore, listStores } from '../../src/domain/stores.ts'
-import { onPostgres, tempDir, testDatabaseUrl } from '../utils.ts'
+import { upgradedInstall } from './upgradedInstall.ts'
 
 const clock = new FixedClock('2026-11-26T06:00:00Z')
 const cleanups: (() => unknown)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
-
-const BEFORE_STORES = MIGRATIONS.filter((m) => m.version <= 10)
 
 /** What version 10 wrote: a store with an explicit id, its settings, a session, an admin. */
 const OLD_ROWS = [
@@ -31,33 +23,11 @@ const OLD_ROWS = [
   "INSERT INTO admins (id, email, password_hash, created_at, updated_at) VALUES (1, 'me@shop.example', 'x', 5, 5)",
 ]
 
-/** A database at version 10 holding OLD_ROWS, then migrated to the latest: its URL or data dir. */
+/** A database at version 10 holding OLD_ROWS, then migrated to the latest. */
 async function oldInstallMigrated(): Promise<{ dataDir: string; databaseUrl: string | undefined }> {
-  const { dir, cleanup } = tempDir()
+  const { cleanup, ...at } = await upgradedInstall(10, OLD_ROWS)
   cleanups.push(cleanup)
-  if (onPostgres) {
-    const databaseUrl = await testDatabaseUrl()
-    const sql = new SQL({ url: databaseUrl, max: 1 })
-    try {
-      // The test database comes migrated: start again from an empty one.
-      await sql.unsafe('DROP SCHEMA public CASCADE; CREATE SCHEMA public')
-      await migratePostgres(sql, postgresMigrations(BEFORE_STORES))
-      for (const row of OLD_ROWS) await sql.unsafe(row)
-      await migratePostgres(sql)
-    } finally {
-      await sql.close()
-    }
-    return { dataDir: dir, databaseUrl }
-  }
-  const db = new Database(join(dir, 'mida.sqlite'), new Secrets(undefined))
-  try {
-    migrate(db, BEFORE_STORES)
-    for (const row of OLD_ROWS) db.exec(row)
-    migrate(db)
-  } finally {
-    db.close()
-  }
-  return { dataDir: dir, databaseUrl: undefined }
+  return at
 }
 
 test('an existing store becomes "default" with nothing lost; the next store gets a new id', async () => {

@@ -3,12 +3,7 @@
 // and state, every call-log row its key, every outbox row its content with the dedupe a sync
 // would give it; new rows get fresh ids, and a period already notified is not notified twice.
 import { afterEach, expect, test } from 'bun:test'
-import { join } from 'node:path'
-import { SQL } from 'bun'
-import { Database, migrate } from '../../src/db/database.ts'
-import { MIGRATIONS } from '../../src/db/migrations.ts'
 import { openData } from '../../src/db/open.ts'
-import { migratePostgres, postgresMigrations } from '../../src/db/postgres/migrations.ts'
 import { FixedClock } from '../../src/domain/clock.ts'
 import {
   authenticateApiKey,
@@ -20,10 +15,10 @@ import {
 } from '../../src/domain/keys.ts'
 import { queueSyncNotification, type SyncOutcome } from '../../src/domain/notifications.ts'
 import { previousPeriod } from '../../src/domain/periods.ts'
-import { Secrets } from '../../src/domain/secrets.ts'
 import { readSettings } from '../../src/domain/settings.ts'
 import { findStoreById } from '../../src/domain/stores.ts'
-import { onPostgres, tempDir, testDatabaseUrl } from '../utils.ts'
+import { onPostgres } from '../utils.ts'
+import { upgradedInstall } from './upgradedInstall.ts'
 
 const NOW = '2026-11-26T06:00:00Z'
 const clock = new FixedClock(NOW)
@@ -31,8 +26,6 @@ const cleanups: (() => unknown)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
-
-const UP_TO_12 = MIGRATIONS.filter((m) => m.version <= 12)
 
 /** The secrets of the three keys version 12 holds: an active one, a revoked one, another store's. */
 const SECRETS = [generateApiKey(), generateApiKey(), generateApiKey()] as const
@@ -87,39 +80,16 @@ function oldRows(): string[] {
   ]
 }
 
-/** A database at version 12 holding oldRows(), then migrated to the latest. */
+/** A database at version 12 holding oldRows(), then migrated to the latest (ids as that version's inserts would have left them). */
 async function oldInstallMigrated(): Promise<{ dataDir: string; databaseUrl: string | undefined }> {
-  const { dir, cleanup } = tempDir()
+  const { cleanup, ...at } = await upgradedInstall(12, oldRows(), [
+    'stores',
+    'api_keys',
+    'sync_requests',
+    'outbox',
+  ])
   cleanups.push(cleanup)
-  if (onPostgres) {
-    const databaseUrl = await testDatabaseUrl()
-    const sql = new SQL({ url: databaseUrl, max: 1 })
-    try {
-      // The test database comes migrated: start again from an empty one.
-      await sql.unsafe('DROP SCHEMA public CASCADE; CREATE SCHEMA public')
-      await migratePostgres(sql, postgresMigrations(UP_TO_12))
-      for (const row of oldRows()) await sql.unsafe(row)
-      // As an installation's own inserts would have left them (the rows above name their ids).
-      for (const table of ['stores', 'api_keys', 'sync_requests', 'outbox']) {
-        await sql.unsafe(
-          `SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT max(id) FROM ${table}))`,
-        )
-      }
-      await migratePostgres(sql)
-    } finally {
-      await sql.close()
-    }
-    return { dataDir: dir, databaseUrl }
-  }
-  const db = new Database(join(dir, 'mida.sqlite'), new Secrets(undefined))
-  try {
-    migrate(db, UP_TO_12)
-    for (const row of oldRows()) db.exec(row)
-    migrate(db)
-  } finally {
-    db.close()
-  }
-  return { dataDir: dir, databaseUrl: undefined }
+  return at
 }
 
 test('keys keep their ids, hashes and states; the call log keeps every key reference', async () => {
