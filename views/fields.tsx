@@ -150,3 +150,28 @@ export function CheckboxField(
     </>
   )
 }
+
+/**
+ * A value to copy: the text in a `<code>` and a Copy button beside it (views/static/app.js copies
+ * the element `data-copy` names). `secret` marks a value shown once (a key, a signing secret).
+ */
+export function CopyRow({
+  id,
+  text,
+  secret = false,
+}: {
+  id: string
+  text: string
+  secret?: boolean
+}) {
+  return (
+    <div class="copy-row">
+      <code id={id} class={secret ? 'secret' : undefined} safe>
+        {text}
+      </code>
+      <button type="button" class="outline" data-copy={id}>
+        Copy
+      </button>
+    </div>
+  )
+}

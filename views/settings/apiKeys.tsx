@@ -1,6 +1,6 @@
 import { escapeHtml } from '@kitajs/html'
 import { type ApiKey, EXPIRY_WARNING_MS, expiresSoon, keyState } from '../../src/domain/keys.ts'
-import { attrText } from '../fields.tsx'
+import { attrText, CopyRow } from '../fields.tsx'
 import { StoreTime, Table } from '../table.tsx'
 import { type ApiKeysModel, modelOf, type SettingsSection } from './types.ts'
 
@@ -223,26 +223,12 @@ function NewKeyPanel({ model }: { model: ApiKeysModel }) {
           ''
         )}
       </p>
-      <div class="copy-row">
-        <code id="new-key-value" class="secret" safe>
-          {secret}
-        </code>
-        <button type="button" class="outline" data-copy="new-key-value">
-          Copy
-        </button>
-      </div>
+      <CopyRow id="new-key-value" text={secret} secret />
       {key.scope === 'export' ? (
         <>
           <ApiKeyState base={model.base} apiEnabled={model.apiEnabled} />
           <p>Ready cURL command:</p>
-          <div class="copy-row">
-            <code id="new-key-curl" safe>
-              {curlCommand(model.baseUrl, secret)}
-            </code>
-            <button type="button" class="outline" data-copy="new-key-curl">
-              Copy
-            </button>
-          </div>
+          <CopyRow id="new-key-curl" text={curlCommand(model.baseUrl, secret)} />
           <div class="key-test">
             {/* Tied to its own form (after the settings form), so Save never sends the key. */}
             <input type="hidden" name="key" value={secret} form="key-test-form" />
@@ -259,14 +245,7 @@ function NewKeyPanel({ model }: { model: ApiKeysModel }) {
             Google Sheets: put this formula in a cell; the sheet loads the report as CSV (the key is
             in it: share the sheet as you would the key).
           </p>
-          <div class="copy-row">
-            <code id="new-key-sheets" safe>
-              {sheetsFormula(model.baseUrl, secret)}
-            </code>
-            <button type="button" class="outline" data-copy="new-key-sheets">
-              Copy
-            </button>
-          </div>
+          <CopyRow id="new-key-sheets" text={sheetsFormula(model.baseUrl, secret)} />
         </>
       ) : (
         ''

@@ -1,5 +1,5 @@
 import type { Delivery } from '../../src/domain/destinations.ts'
-import { attrText } from '../fields.tsx'
+import { attrText, CopyRow } from '../fields.tsx'
 import { StoreTime, Table } from '../table.tsx'
 import { type DestinationsModel, modelOf, type SettingsSection } from './types.ts'
 
@@ -18,18 +18,7 @@ function AddedPanel({ model }: { model: DestinationsModel }) {
           ? 'Each sync of the last completed period is posted to it.'
           : 'Its signing secret checks the X-Mida-Signature header of each delivery. Copy it now: it is not shown again.'}
       </p>
-      {secret === null ? (
-        ''
-      ) : (
-        <div class="copy-row">
-          <code id="new-destination-secret" class="secret" safe>
-            {secret}
-          </code>
-          <button type="button" class="outline" data-copy="new-destination-secret">
-            Copy
-          </button>
-        </div>
-      )}
+      {secret === null ? '' : <CopyRow id="new-destination-secret" text={secret} secret />}
     </div>
   )
 }

@@ -1,3 +1,4 @@
+import { CopyRow } from '../fields.tsx'
 import { modelOf, type ReportsModel, type SettingsSection } from './types.ts'
 
 /** The Google Sheets formula that imports the report's CSV of a range, for a report key. */
@@ -67,14 +68,7 @@ function Reports({ model }: { model: ReportsModel }) {
       </p>
       <ReportForm model={model} />
       <p>Google Sheets formula (the last 30 days until yesterday):</p>
-      <div class="copy-row">
-        <code id="report-formula" safe>
-          {importDataFormula(model.baseUrl, model.from, model.to)}
-        </code>
-        <button type="button" class="outline" data-copy="report-formula">
-          Copy
-        </button>
-      </div>
+      <CopyRow id="report-formula" text={importDataFormula(model.baseUrl, model.from, model.to)} />
       <p class="muted" id="report-key-hint">
         Replace <code>YOUR_REPORT_KEY</code> with a key of scope <strong>report</strong> (create one
         under <a href="#section-api-keys">API Keys</a>): it can read reports and nothing else, so it

@@ -1,5 +1,5 @@
 import { formatCount } from '../../src/lib/format.ts'
-import { TextField } from '../fields.tsx'
+import { CopyRow, TextField } from '../fields.tsx'
 import { modelOf, type SettingsSection, type TrackingTodayModel } from './types.ts'
 
 /** The tag a merchant pastes into the theme (`theme.liquid`, before `</head>`). */
@@ -52,14 +52,7 @@ export const trackingSection: SettingsSection = {
           Paste this tag into your theme (Online Store → Themes → Edit code →{' '}
           <code>theme.liquid</code>, just before <code safe>{'</head>'}</code>):
         </p>
-        <div class="copy-row">
-          <code id="tracking-snippet" safe>
-            {trackingSnippet(base, server.trackingId)}
-          </code>
-          <button type="button" class="outline" data-copy="tracking-snippet">
-            Copy
-          </button>
-        </div>
+        <CopyRow id="tracking-snippet" text={trackingSnippet(base, server.trackingId)} />
         <TextField
           name="allowed_origins"
           label="Allowed origins"
@@ -72,14 +65,7 @@ export const trackingSection: SettingsSection = {
           In the Shopify admin: Settings → Notifications → Webhooks → Create webhook, format JSON,
           for Order creation, Order update, Order payment and Order cancellation, with this URL:
         </p>
-        <div class="copy-row">
-          <code id="tracking-webhook-url" safe>
-            {webhookUrl(base, view.server.trackingId)}
-          </code>
-          <button type="button" class="outline" data-copy="tracking-webhook-url">
-            Copy
-          </button>
-        </div>
+        <CopyRow id="tracking-webhook-url" text={webhookUrl(base, view.server.trackingId)} />
         <TextField
           name="shopify_webhook_secret"
           label="Webhook signing secret"
