@@ -2,16 +2,12 @@ import { escapeHtml } from '@kitajs/html'
 import { type ApiKey, EXPIRY_WARNING_MS, expiresSoon, keyState } from '../../src/domain/keys.ts'
 import { attrText, CopyRow } from '../fields.tsx'
 import { StoreTime, Table } from '../table.tsx'
+import { sheetsFormula } from './reports.tsx'
 import { type ApiKeysModel, modelOf, type SettingsSection } from './types.ts'
 
 /** The ready-to-run cURL command of the MIDA documentation, for one key. */
 function curlCommand(baseUrl: string, key: string): string {
   return `curl -X POST ${baseUrl}/apiv1/analytics/sync -H "Content-Type: application/json" -H "x-mida-secret-key: ${key}"`
-}
-
-/** The Google Sheets formula of a report key: the report as CSV, read by IMPORTDATA. */
-function sheetsFormula(baseUrl: string, key: string): string {
-  return `=IMPORTDATA("${baseUrl}/apiv1/analytics/report?format=csv&token=${key}")`
 }
 
 /** The choices of "Expires" (values `parseExpiry` reads; `date`: the date field's day). */

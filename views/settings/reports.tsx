@@ -1,9 +1,17 @@
 import { CopyRow } from '../fields.tsx'
 import { modelOf, type ReportsModel, type SettingsSection } from './types.ts'
 
-/** The Google Sheets formula that imports the report's CSV of a range, for a report key. */
-function importDataFormula(baseUrl: string, from: string, to: string): string {
-  return `=IMPORTDATA("${baseUrl}/apiv1/analytics/report?format=csv&from=${from}&to=${to}&token=YOUR_REPORT_KEY")`
+/**
+ * The Google Sheets formula that imports the report's CSV with a report key (`token`), of a
+ * range when given, else of the API's default (the last 30 days until yesterday).
+ */
+export function sheetsFormula(
+  baseUrl: string,
+  token: string,
+  range?: { from: string; to: string },
+): string {
+  const days = range ? `&from=${range.from}&to=${range.to}` : ''
+  return `=IMPORTDATA("${baseUrl}/apiv1/analytics/report?format=csv${days}&token=${token}")`
 }
 
 const DIMENSIONS: [string, string][] = [
@@ -68,7 +76,7 @@ function Reports({ model }: { model: ReportsModel }) {
       </p>
       <ReportForm model={model} />
       <p>Google Sheets formula (the last 30 days until yesterday):</p>
-      <CopyRow id="report-formula" text={importDataFormula(model.baseUrl, model.from, model.to)} />
+      <CopyRow id="report-formula" text={sheetsFormula(model.baseUrl, 'YOUR_REPORT_KEY', model)} />
       <p class="muted" id="report-key-hint">
         Replace <code>YOUR_REPORT_KEY</code> with a key of scope <strong>report</strong> (create one
         under <a href="#section-api-keys">API Keys</a>): it can read reports and nothing else, so it
