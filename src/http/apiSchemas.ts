@@ -1,6 +1,7 @@
 // The zod schemas of what the `/apiv1` endpoints accept: the handlers validate requests with
 // them, and /openapi.json is generated from these same objects (never written out twice).
 import { z } from 'zod'
+import { InvalidInput } from '../domain/errors.ts'
 
 const FREQUENCY = z.enum(['daily', 'weekly'], 'frequency must be "daily" or "weekly"')
 const COMPARE = z.enum(
@@ -66,3 +67,19 @@ export const reportQuerySchema = z.strictObject({
       'A key of scope `report`, for links that cannot send headers (Google Sheets IMPORTDATA). Only report keys are accepted here.',
     ),
 })
+
+/**
+ * The 400 an `/apiv1` endpoint answers for what zod refused: its first issue, an unknown name
+ * listed with the names the schema allows (`Unknown field: x (allowed: frequency, date, compare)`).
+ */
+export function refusedInput(
+  error: z.ZodError,
+  what: 'field' | 'parameter',
+  schema: z.ZodObject,
+): InvalidInput {
+  const issue = error.issues[0]!
+  if (issue.code !== 'unrecognized_keys') return new InvalidInput(issue.message)
+  const names = `${what}${issue.keys.length > 1 ? 's' : ''}`
+  const allowed = Object.keys(schema.shape).join(', ')
+  return new InvalidInput(`Unknown ${names}: ${issue.keys.join(', ')} (allowed: ${allowed})`)
+}

@@ -14,7 +14,7 @@ import {
 } from '../domain/report.ts'
 import { cachedSettings, readSettings } from '../domain/settings.ts'
 import type { Store } from '../domain/stores.ts'
-import { reportQuerySchema } from './apiSchemas.ts'
+import { refusedInput, reportQuerySchema } from './apiSchemas.ts'
 import { adminAuth } from './auth.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
@@ -49,15 +49,7 @@ function parseReportQuery(params: URLSearchParams): ReportQuery {
     query[name] = value
   }
   const parsed = reportQuerySchema.safeParse(query)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    if (issue.code === 'unrecognized_keys') {
-      throw new InvalidInput(
-        `Unknown parameter${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')} (allowed: ${PARAMETERS.join(', ')})`,
-      )
-    }
-    throw new InvalidInput(issue.message)
-  }
+  if (!parsed.success) throw refusedInput(parsed.error, 'parameter', reportQuerySchema)
   const { from, to, format, compare, dimension } = parsed.data
   return {
     from: from === undefined ? undefined : parseDate(from, 'from'),

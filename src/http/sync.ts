@@ -15,7 +15,7 @@ import {
   syncPeriod,
   withComparison,
 } from '../domain/sync.ts'
-import { syncBodySchema } from './apiSchemas.ts'
+import { refusedInput, syncBodySchema } from './apiSchemas.ts'
 import { type AddressSource, type AppContext, clientAddress } from './context.ts'
 import { errorResponse } from './errors.ts'
 import { bodyLimitFor, fastRoute, readBodyText } from './security.ts'
@@ -122,15 +122,7 @@ function parseSyncBody(
     throw new InvalidInput('Body must be a JSON object')
   }
   const parsed = syncBodySchema.safeParse(value)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    if (issue.code === 'unrecognized_keys') {
-      throw new InvalidInput(
-        `Unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')} (allowed: ${Object.keys(syncBodySchema.shape).join(', ')})`,
-      )
-    }
-    throw new InvalidInput(issue.message)
-  }
+  if (!parsed.success) throw refusedInput(parsed.error, 'field', syncBodySchema)
   return {
     frequency: parsed.data.frequency,
     date: parsed.data.date === undefined ? undefined : parseDate(parsed.data.date, 'date'),
