@@ -2,6 +2,8 @@
 // Each statement searches an index by store and time (test/domain/queryPlans.test.ts checks the
 // plans); the domain (src/domain/metrics.ts) runs them in one read-only transaction and words
 // the figures.
+
+import { byteOrder } from '../lib/byteOrder.ts'
 import type { Queries } from './data.ts'
 
 /** An order counts when it is real, not cancelled, and its payment did not lapse. */
@@ -162,10 +164,4 @@ export async function sessionSpread(
     .slice(0, 10)
     .map(([path, sessions]) => ({ path, sessions }))
   return { visitors: lastPart.size, partVisitors, topLandingPages }
-}
-
-/** Orders strings as SQLite's BINARY collation does: by their UTF-8 bytes. */
-function byteOrder(a: string, b: string): number {
-  if (a === b) return 0
-  return Buffer.compare(Buffer.from(a), Buffer.from(b))
 }

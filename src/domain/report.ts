@@ -4,6 +4,7 @@
 // in one read-only transaction and never stored: a range may hold today, which no sync record may.
 import type { Data, Queries } from '../db/data.ts'
 import { ordersByColumn, type SessionColumn, sessionsByColumn } from '../db/report.ts'
+import { byteOrder } from '../lib/byteOrder.ts'
 import type { Clock } from './clock.ts'
 import { InvalidInput } from './errors.ts'
 import { type Metrics, periodFigures, type RateInputs, rateFigures } from './metrics.ts'
@@ -157,11 +158,6 @@ function groupFigures(f: RateInputs & { visitors: number; pageviews: number }): 
     revenue: rates.revenue,
     conversion_rate: rates.conversion_rate,
   }
-}
-
-/** Orders strings by their UTF-8 bytes, the same on both engines. */
-function byteOrder(a: string, b: string): number {
-  return a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b))
 }
 
 /**
